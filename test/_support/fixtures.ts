@@ -1,0 +1,42 @@
+/**
+ * Paths to BPF objects built from the repo's C sources. `scripts/test.sh`
+ * builds them all first; a test run on its own builds what it needs.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * Path of the object built from `<dir>/<name>.bpf.c`, e.g.
+ * `fixture("btf_types")` → build/fixtures/btf_types.bpf.o. Rebuilds it when
+ * missing or older than its source.
+ */
+export function fixture(name: string, dir = "fixtures"): string {
+  const src = join(ROOT, dir, `${name}.bpf.c`);
+  const out = join(ROOT, "build", dir, `${name}.bpf.o`);
+  if (!existsSync(src)) throw new Error(`no BPF source ${src}`);
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+    execFileSync("bash", [join(ROOT, "scripts/build-bpf.sh")], {
+      stdio: "inherit",
+    });
+  }
+  return out;
+}
+
+/** True when running as root (uid 0). */
+export function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+/**
+ * Returns true when `cond` holds; otherwise prints why the dependent tests
+ * are skipped and returns false. Use as `it.runIf(need(cond, "why"))`.
+ */
+export function need(cond: boolean, reason: string): boolean {
+  if (!cond) console.log(`SKIP: ${reason}`);
+  return cond;
+}
