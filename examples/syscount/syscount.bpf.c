@@ -1,0 +1,77 @@
+// syscount: per-process, per-syscall counts and latencies (struct keys and values).
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct syscall_key {
+	__u32 pid;
+	__u32 nr;
+};
+
+struct syscall_stats {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct syscall_key);
+	__type(value, struct syscall_stats);
+} stats SEC(".maps");
+
+// Entry timestamps by thread id, to measure each call's duration.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, __u64);
+} start SEC(".maps");
+
+// Trace only this process (0: every process). Set before load.
+const volatile __u32 filter_pid = 0;
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int sys_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	if (filter_pid && pid != filter_pid)
+		return 0;
+	__u64 ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int sys_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	if (filter_pid && pid != filter_pid)
+		return 0;
+	__u64 *tsp = bpf_map_lookup_elem(&start, &tid);
+	if (!tsp)
+		return 0;
+	__u64 delta = bpf_ktime_get_ns() - *tsp;
+	bpf_map_delete_elem(&start, &tid);
+
+	struct syscall_key key = { .pid = pid, .nr = (__u32)ctx->id };
+	struct syscall_stats *s = bpf_map_lookup_elem(&stats, &key);
+	if (!s) {
+		struct syscall_stats zero = {};
+		bpf_get_current_comm(zero.comm, sizeof(zero.comm));
+		bpf_map_update_elem(&stats, &key, &zero, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&stats, &key);
+		if (!s)
+			return 0;
+	}
+	__sync_fetch_and_add(&s->count, 1);
+	__sync_fetch_and_add(&s->total_ns, delta);
+	if (delta > s->max_ns)
+		s->max_ns = delta;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
