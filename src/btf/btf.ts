@@ -1,0 +1,437 @@
+/**
+ * `Btf`: one parsed BTF blob (an object's `.BTF`, the kernel's vmlinux, or a
+ * module's split BTF over vmlinux) with lookups by id and by name. Parsing
+ * only indexes type offsets; types decode on first use and are cached.
+ */
+import { BtfError, BtfNotFoundError } from "../errors.ts";
+import { readFileBytes } from "../io.ts";
+import type { ByteOrder } from "../elf/types.ts";
+import type { ElfFile } from "../elf/file.ts";
+import { isElf, readElf } from "../elf/reader.ts";
+import {
+  checkReferences,
+  decodeType,
+  indexTypes,
+  readHeader,
+  typeWords,
+  type BtfHeader,
+  type TypeTable,
+} from "./parse.ts";
+import { StringTable, encodeName, hashBytes } from "./strings.ts";
+import { Void, type BtfType, type Kind, type TypeResolver } from "./types.ts";
+import { KIND, KIND_NAMES } from "./wire.ts";
+
+/** Options of {@link Btf.fromBytes} and {@link Btf.fromFile}. */
+export interface BtfOptions {
+  /** Base BTF for split BTF (a kernel module's BTF is split over vmlinux). */
+  readonly base?: Btf;
+  /** Where the bytes came from, for error messages. */
+  readonly source?: string;
+}
+
+/** Where the kernel publishes its BTF. */
+export const KERNEL_BTF_DIR = "/sys/kernel/btf";
+
+// Lookups scan the raw names until this many have been made; then a hash
+// index over name bytes is built (a scan of vmlinux costs about as much as
+// a tenth of building the index).
+const SCAN_LOOKUPS = 8;
+
+/** Rank of a kind when `type(name)` finds several types with one name. */
+function rank(kind: number): number {
+  switch (kind) {
+    case KIND.STRUCT:
+      return 0;
+    case KIND.UNION:
+      return 1;
+    case KIND.ENUM:
+    case KIND.ENUM64:
+      return 2;
+    case KIND.TYPEDEF:
+      return 3;
+    case KIND.FWD:
+      return 5;
+    default:
+      return 4;
+  }
+}
+
+/** Raw kind numbers matching a model kind name (`enum` also matches ENUM64). */
+function kindMask(kind: Kind | undefined): number {
+  if (kind === undefined) return 0xfffff;
+  const k = KIND_NAMES.indexOf(kind);
+  if (k < 0) throw new BtfError(`unknown BTF kind '${kind}'`);
+  return kind === "enum" ? (1 << KIND.ENUM) | (1 << KIND.ENUM64) : 1 << k;
+}
+
+let kernelBtf: Btf | undefined;
+
+/** A parsed BTF blob. Implements {@link TypeResolver} for its types. */
+export class Btf implements TypeResolver, Iterable<BtfType> {
+  /** The whole BTF blob as given (kept for writers and raw access). */
+  readonly bytes: Uint8Array;
+  /** The decoded header. */
+  readonly header: BtfHeader;
+  /** Byte order of the blob: views over data described by it decode in this order. */
+  readonly byteOrder: ByteOrder;
+  /** The base BTF, for split BTF. */
+  readonly base?: Btf;
+  /** String table (continuing the base's for split BTF). */
+  readonly strings: StringTable;
+  /** Id of this blob's first type: 1, or the base's `count + 1` for split BTF. */
+  readonly firstId: number;
+  /** Where the BTF came from (a path, or a description). */
+  readonly source: string;
+  readonly #table: TypeTable;
+  readonly #cache = new Map<number, BtfType>();
+  readonly #void = new Void(0, "");
+  #lookups = 0;
+  #index?: { heads: Int32Array; next: Int32Array; mask: number };
+
+  private constructor(bytes: Uint8Array, options: BtfOptions = {}) {
+    const { header, byteOrder } = readHeader(bytes);
+    const base = options.base;
+    this.bytes = bytes;
+    this.header = header;
+    this.byteOrder = byteOrder;
+    this.base = base;
+    this.source = options.source ?? "BTF data";
+    const strStart = header.hdrLen + header.strOff;
+    this.strings = new StringTable(
+      bytes.subarray(strStart, strStart + header.strLen),
+      base?.strings,
+      strStart,
+    );
+    const sectionOffset = header.hdrLen + header.typeOff;
+    const words = typeWords(bytes, header, byteOrder);
+    const offsets = indexTypes(words, sectionOffset);
+    this.firstId = base ? base.count + 1 : 1;
+    this.#table = {
+      words,
+      offsets,
+      firstId: this.firstId,
+      strings: this.strings,
+      sectionOffset,
+      checked: new Uint8Array(offsets.length),
+      base: base ? base.#table : undefined,
+    };
+  }
+
+  /** Parses raw BTF bytes (split BTF when `options.base` is given). */
+  static fromBytes(bytes: Uint8Array, options?: BtfOptions): Btf {
+    return new Btf(bytes, options);
+  }
+
+  /** The BTF of an ELF object (its `.BTF` section). */
+  static fromElf(elf: ElfFile, options?: BtfOptions): Btf {
+    const sec = elf.section(".BTF");
+    if (!sec) {
+      throw new BtfError(
+        `${options?.source ?? "the ELF object"} has no .BTF section`,
+        {
+          hint: "compile the BPF program with -g (clang -g -O2 -target bpf ...)",
+        },
+      );
+    }
+    return new Btf(sec.data, options);
+  }
+
+  /**
+   * Parses a BPF object file or a raw BTF file, detected by content. A file
+   * under /sys/kernel/btf other than vmlinux is split BTF over the kernel's.
+   */
+  static fromFile(path: string, options?: BtfOptions): Btf {
+    const bytes = readFileBytes(path);
+    const source = options?.source ?? path;
+    if (isElf(bytes))
+      return Btf.fromElf(readElf(bytes), { ...options, source });
+    let base = options?.base;
+    if (!base && isKernelModulePath(path)) base = Btf.kernel();
+    return new Btf(bytes, { ...options, base, source });
+  }
+
+  /** The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once and cached. */
+  static kernel(): Btf {
+    kernelBtf ??= new Btf(readFileBytes(`${KERNEL_BTF_DIR}/vmlinux`), {
+      source: `${KERNEL_BTF_DIR}/vmlinux`,
+    });
+    return kernelBtf;
+  }
+
+  /** A kernel module's split BTF (/sys/kernel/btf/<name>) over {@link Btf.kernel}. */
+  static kernelModule(name: string): Btf {
+    if (
+      name.includes("/") ||
+      name === "vmlinux" ||
+      name === "" ||
+      name.startsWith(".")
+    ) {
+      throw new BtfError(`'${name}' is not a kernel module name`);
+    }
+    const path = `${KERNEL_BTF_DIR}/${name}`;
+    return new Btf(readFileBytes(path), { base: Btf.kernel(), source: path });
+  }
+
+  /** Highest type id (types are 1..count; the base's are included for split BTF). */
+  get count(): number {
+    return this.firstId + this.#table.offsets.length - 1;
+  }
+
+  /** Number of types in this blob alone (excluding the base's). */
+  get ownCount(): number {
+    return this.#table.offsets.length;
+  }
+
+  /** The type with id `id` (0 is void). Throws `BtfError` when there is none. */
+  typeById(id: number): BtfType {
+    if (id === 0) return this.#void;
+    if (id < this.firstId && this.base && id >= 1)
+      return this.base.typeById(id);
+    const cached = this.#cache.get(id);
+    if (cached) return cached;
+    if (!Number.isInteger(id) || id < this.firstId || id > this.count) {
+      throw new BtfError(
+        `no type with id ${id} in ${this.source} (ids are 1..${this.count})`,
+      );
+    }
+    checkReferences(this.#table, id);
+    const t = decodeType(this.#table, id, this);
+    this.#cache.set(id, t);
+    return t;
+  }
+
+  /** Kind of type `id` without decoding it. */
+  kindOf(id: number): Kind {
+    if (id === 0) return "void";
+    if (id < this.firstId && this.base) return this.base.kindOf(id);
+    return KIND_NAMES[this.#rawKind(this.#local(id))];
+  }
+
+  /** Name of type `id` without decoding the type. */
+  nameOf(id: number): string {
+    if (id === 0) return "";
+    if (id < this.firstId && this.base) return this.base.nameOf(id);
+    const t = this.#table;
+    return this.strings.get(t.words[t.offsets[this.#local(id)]]);
+  }
+
+  /** Every type, ids 1..count (the base's first, for split BTF). */
+  *[Symbol.iterator](): Iterator<BtfType> {
+    for (let id = 1; id <= this.count; id++) yield this.typeById(id);
+  }
+
+  /** This blob's own types (for split BTF, without the base's). */
+  *ownTypes(): Generator<BtfType> {
+    for (let id = this.firstId; id <= this.count; id++) yield this.typeById(id);
+  }
+
+  /**
+   * Ids of every type named `name` (of `kind`, when given; `"enum"` also
+   * matches enum64), in id order, the base's first. Decodes nothing.
+   */
+  findIds(name: string, kind?: Kind): number[] {
+    const out = this.base ? this.base.findIds(name, kind) : [];
+    if (name === "") return out;
+    const mask = kindMask(kind);
+    const bytes = encodeName(name);
+    const t = this.#table;
+    const w = t.words;
+    const off = t.offsets;
+    const strings = this.strings;
+    if (this.#index || ++this.#lookups > SCAN_LOOKUPS) {
+      const index = (this.#index ??= this.#buildIndex());
+      const own: number[] = [];
+      for (
+        let i = index.heads[hashBytes(bytes) & index.mask];
+        i >= 0;
+        i = index.next[i]
+      ) {
+        const p = off[i];
+        if (
+          (mask >>> ((w[p + 1] >>> 24) & 0x1f)) & 1 &&
+          strings.equals(w[p], bytes)
+        ) {
+          own.push(this.firstId + i);
+        }
+      }
+      // Chains are built by prepending, so they run in descending id order.
+      for (let k = own.length - 1; k >= 0; k--) out.push(own[k]);
+      return out;
+    }
+    for (let i = 0, n = off.length; i < n; i++) {
+      const p = off[i];
+      const nameOff = w[p];
+      if (
+        nameOff !== 0 &&
+        (mask >>> ((w[p + 1] >>> 24) & 0x1f)) & 1 &&
+        strings.equals(nameOff, bytes)
+      ) {
+        out.push(this.firstId + i);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The type named `name`: of `kind` when given, else preferring struct,
+   * union, enum, then typedef, then other kinds. Undefined when absent.
+   */
+  find(name: string, kind?: Kind): BtfType | undefined {
+    const ids = this.findIds(name, kind);
+    if (ids.length === 0) return undefined;
+    let best = ids[0];
+    if (kind === undefined) {
+      let bestRank = rank(this.#kindNumber(best));
+      for (const id of ids) {
+        const r = rank(this.#kindNumber(id));
+        if (r < bestRank) [best, bestRank] = [id, r];
+      }
+    }
+    return this.typeById(best);
+  }
+
+  /**
+   * Like {@link find}, but a missing type raises `BtfNotFoundError` naming
+   * it, listing near names and explaining the usual cause.
+   */
+  type(name: string, kind?: Kind): BtfType {
+    const t = this.find(name, kind);
+    if (t) return t;
+    throw this.#notFound(name, kind);
+  }
+
+  #local(id: number): number {
+    if (!Number.isInteger(id) || id < this.firstId || id > this.count) {
+      throw new BtfError(
+        `no type with id ${id} in ${this.source} (ids are 1..${this.count})`,
+      );
+    }
+    return id - this.firstId;
+  }
+
+  #rawKind(local: number): number {
+    const t = this.#table;
+    return (t.words[t.offsets[local] + 1] >>> 24) & 0x1f;
+  }
+
+  #kindNumber(id: number): number {
+    if (id < this.firstId && this.base) return this.base.#kindNumber(id);
+    return this.#rawKind(this.#local(id));
+  }
+
+  #buildIndex(): { heads: Int32Array; next: Int32Array; mask: number } {
+    const t = this.#table;
+    const w = t.words;
+    const off = t.offsets;
+    const n = off.length;
+    let size = 16;
+    while (size < n) size <<= 1;
+    const heads = new Int32Array(size).fill(-1);
+    const next = new Int32Array(n).fill(-1);
+    const mask = size - 1;
+    const strings = this.strings;
+    for (let i = 0; i < n; i++) {
+      const nameOff = w[off[i]];
+      if (nameOff === 0 || !strings.has(nameOff)) continue;
+      const h = strings.hash(nameOff) & mask;
+      next[i] = heads[h];
+      heads[h] = i;
+    }
+    return { heads, next, mask };
+  }
+
+  #notFound(name: string, kind: Kind | undefined): BtfNotFoundError {
+    const what = kind
+      ? `${kind === "union" || kind === "struct" || kind === "enum" ? kind : `${kind} type`}`
+      : "type";
+    const suggestions = this.#nearNames(name, kind);
+    const near = suggestions.length
+      ? `; near names: ${suggestions.join(", ")}`
+      : "";
+    const composite =
+      kind === undefined || kind === "struct" || kind === "union";
+    return new BtfNotFoundError(
+      name,
+      `no ${what} named '${name}' in ${this.source}${near}`,
+      {
+        suggestions,
+        hint: composite
+          ? "clang drops a struct that is only used through a pointer local; keep it with a global " +
+            "(`struct exec_event _anchor = {};`) or `__type(value, struct exec_event)` in a map"
+          : undefined,
+      },
+    );
+  }
+
+  /** Named types whose names are close to `name` (edit distance or substring). */
+  #nearNames(name: string, kind: Kind | undefined): string[] {
+    const mask = kindMask(kind);
+    const limit = Math.max(2, Math.floor(name.length / 4));
+    const lower = name.toLowerCase();
+    const scored = new Map<string, number>();
+    for (let b: Btf | undefined = this; b; b = b.base) {
+      const t = b.#table;
+      for (let i = 0; i < t.offsets.length; i++) {
+        const p = t.offsets[i];
+        const k = (t.words[p + 1] >>> 24) & 0x1f;
+        if (t.words[p] === 0 || !((mask >>> k) & 1)) continue;
+        if (kind === undefined && rank(k) > 3) continue;
+        if (!b.strings.has(t.words[p])) continue;
+        const candidate = b.strings.get(t.words[p]);
+        const label =
+          kind === undefined ? `${KIND_NAMES[k]} ${candidate}` : candidate;
+        if (scored.has(label)) continue;
+        const c = candidate.toLowerCase();
+        let score =
+          Math.abs(c.length - lower.length) <= limit
+            ? editDistance(c, lower, limit)
+            : limit + 1;
+        if (
+          score > limit &&
+          lower.length >= 3 &&
+          (c.includes(lower) || (lower.includes(c) && c.length >= 3))
+        ) {
+          score = limit + 0.5;
+        }
+        if (score <= limit + 0.5) scored.set(label, score);
+      }
+    }
+    return [...scored]
+      .sort(
+        (a, b) =>
+          a[1] - b[1] || a[0].length - b[0].length || (a[0] < b[0] ? -1 : 1),
+      )
+      .slice(0, 5)
+      .map(([n]) => n);
+  }
+}
+
+/** True for /sys/kernel/btf/<module> (split BTF over vmlinux). */
+function isKernelModulePath(path: string): boolean {
+  const prefix = `${KERNEL_BTF_DIR}/`;
+  return (
+    path.startsWith(prefix) &&
+    path !== `${prefix}vmlinux` &&
+    !path.slice(prefix.length).includes("/")
+  );
+}
+
+/** Levenshtein distance, giving up (returning limit + 1) once it exceeds `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  let prev = new Array<number>(b.length + 1);
+  let cur = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const sub =
+        prev[j - 1] + (a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1);
+      cur[j] = Math.min(sub, prev[j] + 1, cur[j - 1] + 1);
+      if (cur[j] < rowMin) rowMin = cur[j];
+    }
+    if (rowMin > limit) return limit + 1;
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length];
+}
