@@ -64,6 +64,15 @@ function kindMask(kind: Kind | undefined): number {
   return kind === "enum" ? (1 << KIND.ENUM) | (1 << KIND.ENUM64) : 1 << k;
 }
 
+/** The model class of a kind: `TypeOfKind<"struct">` is `Struct`. */
+export type TypeOfKind<K extends Kind> = BtfType extends infer T
+  ? T extends { kind: infer TK }
+    ? K extends TK
+      ? T
+      : never
+    : never
+  : never;
+
 let kernelBtf: Btf | undefined;
 
 /** A parsed BTF blob. Implements {@link TypeResolver} for its types. */
@@ -276,6 +285,8 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
    * The type named `name`: of `kind` when given, else preferring struct,
    * union, enum, then typedef, then other kinds. Undefined when absent.
    */
+  find<K extends Kind>(name: string, kind: K): TypeOfKind<K> | undefined;
+  find(name: string, kind?: Kind): BtfType | undefined;
   find(name: string, kind?: Kind): BtfType | undefined {
     const ids = this.findIds(name, kind);
     if (ids.length === 0) return undefined;
@@ -294,6 +305,8 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
    * Like {@link find}, but a missing type raises `BtfNotFoundError` naming
    * it, listing near names and explaining the usual cause.
    */
+  type<K extends Kind>(name: string, kind: K): TypeOfKind<K>;
+  type(name: string, kind?: Kind): BtfType;
   type(name: string, kind?: Kind): BtfType {
     const t = this.find(name, kind);
     if (t) return t;

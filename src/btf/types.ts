@@ -159,11 +159,19 @@ export class Pointer extends RefBase {
 /** `typedef target name`. */
 export class Typedef extends RefBase {
   readonly kind = "typedef" as const;
+  /** Size in bytes of the underlying type. */
+  get size(): number {
+    return sizeOf(this);
+  }
 }
 
 /** `volatile target`. */
 export class Volatile extends RefBase {
   readonly kind = "volatile" as const;
+  /** Size in bytes of the underlying type. */
+  get size(): number {
+    return sizeOf(this);
+  }
   override toString(): string {
     return `volatile ${String(this.target)}`;
   }
@@ -172,6 +180,10 @@ export class Volatile extends RefBase {
 /** `const target`. */
 export class Const extends RefBase {
   readonly kind = "const" as const;
+  /** Size in bytes of the underlying type. */
+  get size(): number {
+    return sizeOf(this);
+  }
   override toString(): string {
     return `const ${String(this.target)}`;
   }
@@ -180,6 +192,10 @@ export class Const extends RefBase {
 /** `restrict target`. */
 export class Restrict extends RefBase {
   readonly kind = "restrict" as const;
+  /** Size in bytes of the underlying type. */
+  get size(): number {
+    return sizeOf(this);
+  }
   override toString(): string {
     return `${String(this.target)} restrict`;
   }
@@ -188,6 +204,10 @@ export class Restrict extends RefBase {
 /** `__attribute__((btf_type_tag(name))) target`. */
 export class TypeTag extends RefBase {
   readonly kind = "type_tag" as const;
+  /** Size in bytes of the underlying type. */
+  get size(): number {
+    return sizeOf(this);
+  }
   override toString(): string {
     return String(this.target);
   }
@@ -331,6 +351,8 @@ export class Enum extends TypeBase {
 /** A forward declaration of a struct or union. */
 export class Fwd extends TypeBase {
   readonly kind = "fwd" as const;
+  /** 0: a forward declaration has no layout. */
+  readonly size = 0;
   constructor(
     id: number,
     name: string,
@@ -350,6 +372,8 @@ export type Linkage = "static" | "global" | "extern";
 /** A function (its prototype is `proto`). */
 export class Func extends RefBase {
   readonly kind = "func" as const;
+  /** 0: functions have no storage size. */
+  readonly size = 0;
   constructor(
     id: number,
     name: string,
@@ -375,6 +399,8 @@ export interface Param {
 /** A function prototype. */
 export class FuncProto extends TypeBase {
   readonly kind = "func_proto" as const;
+  /** 0: prototypes have no storage size. */
+  readonly size = 0;
   constructor(
     id: number,
     private readonly resolver: TypeResolver,
@@ -411,6 +437,10 @@ export class Var extends RefBase {
   /** The variable's type. */
   get type(): BtfType {
     return this.target;
+  }
+  /** Size in bytes of the variable's type. */
+  get size(): number {
+    return sizeOf(this.type);
   }
 }
 
@@ -452,6 +482,8 @@ export class Datasec extends TypeBase {
 /** `__attribute__((btf_decl_tag(name)))` on a type, member or parameter. */
 export class DeclTag extends RefBase {
   readonly kind = "decl_tag" as const;
+  /** 0: a tag has no storage size. */
+  readonly size = 0;
   constructor(
     id: number,
     name: string,
