@@ -1,0 +1,366 @@
+/**
+ * tsbpf's native layer, the only door to `bun:ffi` / `Deno.dlopen`.
+ *
+ * - `libbpf()` / `libc()`: the symbol tables of `symbols.ts`, loaded on first
+ *   use. Capture the functions you call often once:
+ *   `const { bpf_map_lookup_elem } = libbpf();`.
+ * - Buffers: pass a `Uint8Array` to a `buf` parameter; for a buffer reused on
+ *   a hot path pass `bufArg(buf)` (computed once) instead.
+ * - Pointers (`Ptr`) are opaque; NULL is `null`. `readCString`, `viewMemory`,
+ *   `ptrAdd`, `readU32`/`readU64`/`readPtr`, `addressOf` work on them.
+ * - `errno()` right after a call that returned NULL/-1 (libbpf ≥ 1.0 also
+ *   returns -errno from int functions: prefer that value).
+ */
+import { FfiError, UnsupportedError } from "../src/errors.ts";
+import type { Backend, BufArg, NativeCallback, Ptr } from "./backend.ts";
+import { createBunBackend } from "./bun.ts";
+import { createDenoBackend } from "./deno.ts";
+import {
+  type CallbackDef,
+  LIBBPF,
+  LIBC,
+  type NativeType,
+  type SymbolDef,
+} from "./symbols.ts";
+
+export type { BufArg, NativeCallback, Ptr } from "./backend.ts";
+export { CALLBACKS, LIBBPF, LIBC } from "./symbols.ts";
+
+type ArgOf<T> = T extends "i32" | "u32" | "u8" | "f64"
+  ? number
+  : T extends "i64" | "u64" | "usize"
+    ? number | bigint
+    : T extends "bool"
+      ? boolean
+      : T extends "ptr"
+        ? Ptr | null
+        : T extends "buf"
+          ? Uint8Array | BufArg | null
+          : never;
+type ResultOf<T> = T extends "void"
+  ? void
+  : T extends "bool"
+    ? boolean
+    : T extends "ptr"
+      ? Ptr | null
+      : T extends "u64" | "i64" | "usize"
+        ? number | bigint
+        : number;
+type ArgsOf<A extends readonly NativeType[]> = {
+  -readonly [I in keyof A]: ArgOf<A[I]>;
+};
+/** The JS signature of a symbol-table entry. */
+export type NativeFn<D extends SymbolDef> = D extends { nonblocking: true }
+  ? (...args: ArgsOf<D["args"]>) => Promise<ResultOf<D["result"]>>
+  : (...args: ArgsOf<D["args"]>) => ResultOf<D["result"]>;
+/** A loaded symbol table. */
+export type Lib<T extends Record<string, SymbolDef>> = {
+  readonly [K in keyof T]: NativeFn<T[K]>;
+};
+type CallbackArgOf<T> = T extends "ptr" ? Ptr | null : ArgOf<T>;
+type CallbackArgsOf<A extends readonly NativeType[]> = {
+  -readonly [I in keyof A]: CallbackArgOf<A[I]>;
+};
+/** The JS signature of a callback definition. */
+export type CallbackFn<D extends CallbackDef> = (
+  ...args: CallbackArgsOf<D["args"]>
+) => ResultOf<D["result"]>;
+
+let backendCache: Backend | undefined;
+
+/** The runtime backend, detected once. Throws FfiError outside Bun/Deno. */
+export function backend(): Backend {
+  if (backendCache) return backendCache;
+  const g = globalThis as { Deno?: { dlopen?: unknown }; Bun?: unknown };
+  if (typeof g.Deno?.dlopen === "function") backendCache = createDenoBackend();
+  else if (g.Bun !== undefined) backendCache = createBunBackend();
+  else {
+    throw new FfiError("tsbpf's loader needs Bun or Deno (no FFI here)", {
+      hint: "run under `bun` or `deno run -A`; Node can use the pure parsers only",
+    });
+  }
+  return backendCache;
+}
+
+/** "bun" or "deno". */
+export function runtimeName(): "bun" | "deno" {
+  return backend().name;
+}
+
+/** True when `nonblocking` symbols (e.g. `epoll_wait_nb`) run off the JS thread. */
+export function hasNonblockingCalls(): boolean {
+  return backend().nonblockingCalls;
+}
+
+function envLibbpf(): string | undefined {
+  const g = globalThis as {
+    Deno?: { env?: { get(k: string): string | undefined } };
+    process?: { env?: Record<string, string | undefined> };
+  };
+  try {
+    return g.Deno?.env?.get("TSBPF_LIBBPF") ?? g.process?.env?.TSBPF_LIBBPF;
+  } catch {
+    return undefined; // Deno without --allow-env
+  }
+}
+
+/**
+ * Where libbpf is looked for, in order: `$TSBPF_LIBBPF` alone when set;
+ * else the soname (found the way the dynamic loader finds it: ld.so.cache,
+ * LD_LIBRARY_PATH) then the usual distribution paths.
+ */
+export function libbpfCandidates(): string[] {
+  const env = envLibbpf();
+  if (env) return [env];
+  return [
+    "libbpf.so.1",
+    "/usr/lib/x86_64-linux-gnu/libbpf.so.1",
+    "/usr/lib/aarch64-linux-gnu/libbpf.so.1",
+    "/usr/lib64/libbpf.so.1",
+    "/usr/lib/libbpf.so.1",
+    "/usr/local/lib64/libbpf.so.1",
+    "/usr/local/lib/libbpf.so.1",
+  ];
+}
+
+function loadTable<T extends Record<string, SymbolDef>>(
+  what: string,
+  candidates: string[],
+  table: T,
+  missing: (key: string, def: SymbolDef) => (...a: never[]) => never,
+): { lib: Lib<T>; path: string; absent: Set<string> } {
+  const b = backend();
+  const errors: string[] = [];
+  for (const path of candidates) {
+    let syms;
+    try {
+      syms = b.open(path, table);
+    } catch (e) {
+      errors.push(`${path}: ${(e as Error).message}`);
+      continue;
+    }
+    const lib: Record<string, unknown> = {};
+    const absent = new Set<string>();
+    for (const [key, def] of Object.entries(table)) {
+      if (!syms[key]) absent.add(key);
+      lib[key] = syms[key] ?? missing(key, def);
+    }
+    return { lib: lib as Lib<T>, path, absent };
+  }
+  throw new FfiError(`cannot load ${what}:\n  ${errors.join("\n  ")}`, {
+    hint:
+      what === "libbpf"
+        ? "install libbpf 1.1 or newer (Debian/Ubuntu: apt install libbpf1; Fedora: dnf install libbpf), or set TSBPF_LIBBPF=/path/to/libbpf.so.1"
+        : undefined,
+  });
+}
+
+let libbpfCache:
+  | { lib: Lib<typeof LIBBPF>; path: string; absent: Set<string> }
+  | undefined;
+let libcCache: Lib<typeof LIBC> | undefined;
+
+/** The libbpf symbol table (loaded on first call). */
+export function libbpf(): Lib<typeof LIBBPF> {
+  if (libbpfCache) return libbpfCache.lib;
+  libbpfCache = loadTable(
+    "libbpf",
+    libbpfCandidates(),
+    LIBBPF,
+    (key, def) => () => {
+      throw new UnsupportedError(
+        `${key} needs libbpf ≥ ${def.since} (this is ${libbpfVersion()})`,
+        {
+          hint: "upgrade libbpf, or point TSBPF_LIBBPF at a newer libbpf.so.1",
+        },
+      );
+    },
+  );
+  return libbpfCache.lib;
+}
+
+/** Path libbpf was loaded from (as given to dlopen). */
+export function libbpfPath(): string {
+  libbpf();
+  return libbpfCache!.path;
+}
+
+/** The libc symbol table (loaded on first call). */
+export function libc(): Lib<typeof LIBC> {
+  libcCache ??= loadTable("libc", ["libc.so.6"], LIBC, (key) => () => {
+    throw new FfiError(`libc has no ${key}`);
+  }).lib;
+  return libcCache;
+}
+
+/** True when the loaded libbpf has `symbol` (only optional ones can be absent). */
+export function hasSymbol(symbol: keyof typeof LIBBPF): boolean {
+  libbpf();
+  return !libbpfCache!.absent.has(symbol);
+}
+
+/** libbpf's major and minor version. */
+export function libbpfVersionNumbers(): { major: number; minor: number } {
+  const l = libbpf();
+  return { major: l.libbpf_major_version(), minor: l.libbpf_minor_version() };
+}
+
+/** libbpf's version as "1.1". */
+export function libbpfVersion(): string {
+  const v = libbpfVersionNumbers();
+  return `${v.major}.${v.minor}`;
+}
+
+let errnoPtr: Ptr | null = null;
+/**
+ * The calling thread's errno. Read it immediately after the failing call:
+ * any later native call may overwrite it.
+ */
+export function errno(): number {
+  errnoPtr ??= libc().__errno_location();
+  return backend().readI32(errnoPtr!);
+}
+
+const encoder = new TextEncoder();
+/** `s` as a NUL-terminated UTF-8 buffer, for a `buf` parameter taking `const char *`. */
+export function cstr(s: string): Uint8Array {
+  const bytes = new Uint8Array(s.length * 3 + 1);
+  const { written } = encoder.encodeInto(s, bytes);
+  return bytes.subarray(0, written + 1);
+}
+
+/** The NUL-terminated string at `p` (+`offset`); "" for NULL. */
+export function readCString(p: Ptr | null, offset = 0): string {
+  return p === null ? "" : backend().readCString(p, offset);
+}
+
+/** A buffer prepared once for many calls (fast path in Bun). */
+export function bufArg(buf: Uint8Array): BufArg {
+  return backend().bufArg(buf);
+}
+
+/** Pointer to a buffer's first byte; valid while `buf` is alive. */
+export function ptrOf(buf: Uint8Array): Ptr {
+  return backend().ptrOf(buf);
+}
+
+/** Numeric address of a pointer (0n for null), for storing in C structs. */
+export function addressOf(p: Ptr | Uint8Array | null): bigint {
+  const b = backend();
+  if (p instanceof Uint8Array) return p.byteLength ? b.address(b.ptrOf(p)) : 0n;
+  return b.address(p);
+}
+
+/** The pointer at a numeric address (0 → null). */
+export function ptrFromAddress(a: bigint | number): Ptr | null {
+  return backend().fromAddress(a);
+}
+
+/** `p + offset` bytes. */
+export function ptrAdd(p: Ptr, offset: number): Ptr {
+  return backend().add(p, offset);
+}
+
+/**
+ * Native memory as a `Uint8Array` (no copy): for mmap'd regions and libbpf
+ * buffers. The view dangles once the memory is freed; callers must stop
+ * using it (the library guards with ClosedError).
+ */
+export function viewMemory(p: Ptr, length: number, offset = 0): Uint8Array {
+  return new Uint8Array(backend().arrayBuffer(p, length, offset));
+}
+
+/** Native memory as an `ArrayBuffer` (no copy). */
+export function memoryBuffer(p: Ptr, length: number, offset = 0): ArrayBuffer {
+  return backend().arrayBuffer(p, length, offset);
+}
+
+/** i32 at `p + offset`. */
+export function readI32(p: Ptr, offset = 0): number {
+  return backend().readI32(p, offset);
+}
+/** u32 at `p + offset`. */
+export function readU32(p: Ptr, offset = 0): number {
+  return backend().readU32(p, offset);
+}
+/** u64 at `p + offset`. */
+export function readU64(p: Ptr, offset = 0): bigint {
+  return backend().readU64(p, offset);
+}
+/** The pointer stored at `p + offset`. */
+export function readPtr(p: Ptr, offset = 0): Ptr | null {
+  return backend().readPtr(p, offset);
+}
+
+/**
+ * Makes `fn` callable from C for the duration of the calls that use it (same
+ * thread only). Keep the returned object referenced while C holds the
+ * pointer, and `close()` it after; it never keeps the process alive.
+ */
+export function nativeCallback<D extends CallbackDef>(
+  def: D,
+  fn: CallbackFn<D>,
+): NativeCallback {
+  return backend().callback(def, fn as (...a: never[]) => unknown);
+}
+
+/** mmap protection bits. */
+export const PROT_READ = 1;
+/** mmap protection bits. */
+export const PROT_WRITE = 2;
+/** mmap flag: shared mapping (writes reach the kernel object). */
+export const MAP_SHARED = 1;
+
+/** A mapped region of a file descriptor. */
+export interface MappedMemory {
+  /** Start of the mapping. */
+  readonly ptr: Ptr;
+  /** Mapped length in bytes. */
+  readonly length: number;
+  /** The mapping as bytes (no copy); invalid after `unmap()`. */
+  readonly bytes: Uint8Array;
+  /** munmap; idempotent. */
+  unmap(): void;
+}
+
+/**
+ * mmap(NULL, length, prot, flags, fd, offset). Returns null on failure with
+ * errno set (read it with `errno()` at once).
+ */
+export function mmap(
+  fd: number,
+  length: number,
+  prot: number = PROT_READ | PROT_WRITE,
+  flags: number = MAP_SHARED,
+  offset = 0,
+): MappedMemory | null {
+  const c = libc();
+  const addr = c.mmap(null, length, prot, flags, fd, offset);
+  // MAP_FAILED is (void *)-1: the only "address" above 2^53 we can get back.
+  if (typeof addr === "bigint") return null;
+  const ptr = ptrFromAddress(addr)!;
+  let mapped = true;
+  return {
+    ptr,
+    length,
+    bytes: viewMemory(ptr, length),
+    unmap() {
+      if (!mapped) return;
+      mapped = false;
+      c.munmap(ptr, length);
+    },
+  };
+}
+
+let pageSizeCache = 0;
+/** The system page size. */
+export function pageSize(): number {
+  return (pageSizeCache ||= libc().getpagesize());
+}
+
+/**
+ * The interface index of `name` (e.g. "lo"), or 0 when there is none.
+ */
+export function ifNameToIndex(name: string): number {
+  return libc().if_nametoindex(cstr(name));
+}

@@ -1,0 +1,142 @@
+/**
+ * Builds the `BpfError` for a failed libbpf call: errno, its name, libbpf's
+ * message (libbpf_strerror knows its 4000+ codes too), the captured libbpf
+ * log, and a hint for the usual causes.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { libbpf } from "../ffi/mod.ts";
+import { BpfError } from "./errors.ts";
+import { errnoMessage, errnoName } from "./errno.ts";
+import { takeLibbpfLog } from "./libbpf_log.ts";
+
+/** What was being done, to pick a hint. */
+export type FailContext =
+  | { kind: "tracepoint"; category: string; name: string }
+  | { kind: "kprobe"; fn: string }
+  | { kind: "pin"; path: string }
+  | { kind: "map-update" }
+  | { kind: "attach" }
+  | { kind: "other" };
+
+/** The tracefs directory libbpf uses, or null when tracefs is not mounted. */
+export function tracefsDir(): string | null {
+  // libbpf ≥ 1.0 prefers /sys/kernel/tracing, then /sys/kernel/debug/tracing.
+  for (const d of ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]) {
+    if (existsSync(`${d}/events`)) return d;
+  }
+  return null;
+}
+
+/** True when a bpf filesystem is mounted at (a parent of) `path`. */
+export function onBpffs(path: string): boolean {
+  let mounts: string;
+  try {
+    mounts = readFileSync("/proc/self/mounts", "utf8");
+  } catch {
+    return true; // cannot tell: do not claim it is missing
+  }
+  let best = "";
+  let bestType = "";
+  for (const line of mounts.split("\n")) {
+    const [, dir, type] = line.split(" ");
+    if (!dir || !type) continue;
+    const d = dir.replace(/\\040/g, " ");
+    if (
+      (path === d || path.startsWith(d.endsWith("/") ? d : d + "/")) &&
+      d.length >= best.length
+    ) {
+      best = d;
+      bestType = type;
+    }
+  }
+  return bestType === "bpf";
+}
+
+/** True when the kernel can create kprobes (CONFIG_KPROBES). */
+export function kprobesAvailable(): boolean {
+  return (
+    existsSync("/sys/bus/event_source/devices/kprobe") ||
+    existsSync("/sys/kernel/tracing/kprobe_events") ||
+    existsSync("/sys/kernel/debug/tracing/kprobe_events")
+  );
+}
+
+function isRoot(): boolean {
+  const p = (globalThis as { process?: { getuid?: () => number } }).process;
+  return p?.getuid?.() === 0;
+}
+
+function hintFor(errno: number, ctx: FailContext): string | undefined {
+  const name = errnoName(errno);
+  if (ctx.kind === "tracepoint" && name === "ENOENT") {
+    return tracefsDir() === null
+      ? "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing"
+      : `no tracepoint ${ctx.category}/${ctx.name}: see ${tracefsDir()}/events/${ctx.category}/`;
+  }
+  if (ctx.kind === "kprobe") {
+    if (!kprobesAvailable()) {
+      return "kernel built without CONFIG_KPROBES (no /sys/kernel/tracing/kprobe_events): kprobes cannot attach here; use fentry/fexit (attachTrace) or a tracepoint";
+    }
+    if (name === "ENOENT" || name === "EINVAL") {
+      return `no probe-able kernel function '${ctx.fn}': check /proc/kallsyms and available_filter_functions (it may be inlined or notrace)`;
+    }
+  }
+  if (ctx.kind === "pin") {
+    if (!onBpffs(ctx.path)) {
+      return `${ctx.path} is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf (pins must live under a bpffs mount)`;
+    }
+    if (name === "EEXIST")
+      return `something is already pinned at ${ctx.path}: unpin it (rm ${ctx.path}) or pick another path`;
+    if (name === "ENOENT")
+      return `the directory of ${ctx.path} does not exist: create it first`;
+  }
+  if (ctx.kind === "map-update" && (name === "E2BIG" || name === "ENOSPC")) {
+    return "the map is full: raise maxEntries before load, or use an LRU map (lru_hash) that evicts";
+  }
+  if (name === "EPERM" || name === "EACCES") {
+    return isRoot()
+      ? "permission denied although running as root: CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN may be dropped in this container, or kernel lockdown is on"
+      : "missing CAP_BPF/CAP_PERFMON (and CAP_NET_ADMIN for networking): run as root or grant them, e.g. setcap cap_bpf,cap_perfmon,cap_net_admin+ep <runtime binary>";
+  }
+  if (name === "EOPNOTSUPP" || name === "ENOTSUPP") {
+    return "the running kernel lacks this feature (or this program type cannot do it)";
+  }
+  return undefined;
+}
+
+/** libbpf's message for an error code, or the errno table's. */
+export function libbpfMessage(errno: number): string {
+  try {
+    const buf = new Uint8Array(256);
+    libbpf().libbpf_strerror(errno, buf, buf.length);
+    const end = buf.indexOf(0);
+    const msg = new TextDecoder().decode(
+      buf.subarray(0, end < 0 ? buf.length : end),
+    );
+    if (msg && !msg.startsWith("Unknown")) return msg;
+  } catch {
+    // fall through to our table
+  }
+  return errnoMessage(errno);
+}
+
+/**
+ * A `BpfError` for `op` failing with `errno` (either sign). Takes the libbpf
+ * log captured since the last `clearLibbpfLog()`.
+ */
+export function bpfError(
+  op: string,
+  errno: number,
+  ctx: FailContext = { kind: "other" },
+  extra?: { hint?: string; detail?: string },
+): BpfError {
+  const e = Math.abs(errno);
+  const log = takeLibbpfLog();
+  const message = extra?.detail
+    ? `${extra.detail}: ${libbpfMessage(e)}`
+    : libbpfMessage(e);
+  return new BpfError(op, e, errnoName(e), message, {
+    hint: extra?.hint ?? hintFor(e, ctx),
+    libbpfLog: log,
+  });
+}

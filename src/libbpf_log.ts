@@ -1,0 +1,135 @@
+/**
+ * Routes libbpf's log (libbpf_set_print) into JS. By default nothing is
+ * printed: WARN and INFO lines are kept and attached to the next error
+ * (`BpfError.libbpfLog`); a handler set with `setLibbpfLogHandler` (or an
+ * object's `logHandler` option) sees every line as it comes.
+ */
+import {
+  CALLBACKS,
+  type NativeCallback,
+  type Ptr,
+  libbpf,
+  libc,
+  nativeCallback,
+  viewMemory,
+} from "../ffi/mod.ts";
+
+/** libbpf's print levels (enum libbpf_print_level). */
+export type LibbpfLogLevel = "warn" | "info" | "debug";
+
+/** Receives one libbpf log message (no trailing newline). */
+export type LibbpfLogHandler = (level: LibbpfLogLevel, message: string) => void;
+
+const LEVELS: readonly LibbpfLogLevel[] = ["warn", "info", "debug"];
+// Drop the oldest captured lines beyond this (a verifier log can be MBs).
+const CAPTURE_LIMIT = 64 << 20;
+
+let globalHandler: LibbpfLogHandler | null = null;
+let scopedHandler: LibbpfLogHandler | null = null;
+let captured: string[] = [];
+let capturedBytes = 0;
+let printer: NativeCallback | null = null;
+
+// A va_list is a pointer to a 24-byte struct on x86_64 and to a 32-byte one on
+// arm64 (AAPCS64 passes the struct by reference). vsnprintf consumes it, so we
+// format from a copy (what va_copy does) and can retry with a larger buffer.
+const VA_SIZE =
+  (globalThis as { process?: { arch?: string } }).process?.arch === "arm64"
+    ? 32
+    : 24;
+const vaCopy = new Uint8Array(32);
+let out = new Uint8Array(8192);
+const decoder = new TextDecoder();
+
+function format(fmt: Ptr | null, va: Ptr | null): string {
+  if (fmt === null || va === null) return "";
+  const { vsnprintf } = libc();
+  const vaBytes = viewMemory(va, VA_SIZE);
+  vaCopy.set(vaBytes);
+  let n = vsnprintf(out, out.length, fmt, vaCopy);
+  if (n >= out.length) {
+    out = new Uint8Array(Math.max(n + 1, out.length * 2));
+    vaCopy.set(vaBytes);
+    n = vsnprintf(out, out.length, fmt, vaCopy);
+  }
+  return n > 0
+    ? decoder.decode(out.subarray(0, Math.min(n, out.length - 1)))
+    : "";
+}
+
+function onPrint(level: number, fmt: Ptr | null, va: Ptr | null): number {
+  try {
+    const lvl = LEVELS[level] ?? "debug";
+    const handler = scopedHandler ?? globalHandler;
+    // Formatting debug lines nobody reads is wasted work.
+    if (lvl === "debug" && !handler) return 0;
+    const msg = format(fmt, va);
+    if (lvl !== "debug") {
+      captured.push(msg);
+      capturedBytes += msg.length;
+      while (capturedBytes > CAPTURE_LIMIT && captured.length > 1) {
+        capturedBytes -= captured.shift()!.length;
+      }
+    }
+    handler?.(lvl, msg.replace(/\n$/, ""));
+  } catch {
+    // Never throw across the C boundary.
+  }
+  return 0;
+}
+
+/**
+ * Installs the print callback once (idempotent) and returns libbpf. Every
+ * loader entry point calls this before its first libbpf call.
+ */
+export function libbpfWithLog(): ReturnType<typeof libbpf> {
+  const l = libbpf();
+  if (!printer) {
+    // Module-level reference: the callback must never be collected while
+    // libbpf holds its pointer (for the life of the process).
+    printer = nativeCallback(CALLBACKS.libbpf_print, onPrint);
+    l.libbpf_set_print(printer.ptr);
+  }
+  return l;
+}
+
+/**
+ * Sets the process-wide libbpf log handler; `null` restores the default
+ * (keep lines for the next error, print nothing).
+ */
+export function setLibbpfLogHandler(handler: LibbpfLogHandler | null): void {
+  libbpfWithLog();
+  globalHandler = handler;
+}
+
+/** Forgets captured lines: call before the libbpf operation to watch. */
+export function clearLibbpfLog(): void {
+  captured = [];
+  capturedBytes = 0;
+}
+
+/** Returns and forgets the lines captured since the last clear. */
+export function takeLibbpfLog(): string {
+  const s = captured.join("");
+  clearLibbpfLog();
+  return s;
+}
+
+/**
+ * Runs `fn` with the captured log cleared first and, when given, `handler`
+ * receiving the lines it produces (an object's own `logHandler`).
+ */
+export function withLibbpfLog<T>(
+  handler: LibbpfLogHandler | null | undefined,
+  fn: () => T,
+): T {
+  libbpfWithLog();
+  clearLibbpfLog();
+  const prev = scopedHandler;
+  scopedHandler = handler ?? prev;
+  try {
+    return fn();
+  } finally {
+    scopedHandler = prev;
+  }
+}
