@@ -1,0 +1,144 @@
+#!/usr/bin/env bun
+/**
+ * `tsbpf-gen`: the code generator's command line.
+ *
+ * ```sh
+ * bun codegen/cli.ts types prog.bpf.o > types.ts
+ * deno run -A codegen/cli.ts types /sys/kernel/btf/vmlinux --type task_struct
+ * ```
+ *
+ * The shebang runs it with Bun (`node_modules/.bin/tsbpf-gen` after an
+ * install); Deno ignores the line, so `deno run -A codegen/cli.ts` works too.
+ * The module goes to stdout; errors are one line on stderr and a non-zero
+ * exit (`--debug` adds the stack).
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import process from "node:process";
+import { Btf } from "../src/btf/btf.ts";
+import { TsbpfError } from "../src/errors.ts";
+import { generateTypes } from "./types.ts";
+
+const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--debug]
+
+Prints a TypeScript module with a class per struct/union and a const object
+per enum in FILE's BTF. FILE is a BPF object (.bpf.o, with a .BTF section)
+or a raw BTF file such as /sys/kernel/btf/vmlinux.
+
+Options:
+  --type NAME   only NAME (struct, union, enum or typedef) and the types it
+                uses by value, transitively; repeatable
+  --debug       print stack traces on errors
+  -h, --help    this help`;
+
+/** A command-line mistake: printed with a pointer to --help, exit code 2. */
+class UsageError extends Error {}
+
+interface Args {
+  readonly command: string;
+  readonly file: string;
+  readonly only?: string[];
+  readonly debug: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Args | "help" {
+  const positional: string[] = [];
+  const only: string[] = [];
+  let debug = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-h" || a === "--help") return "help";
+    if (a === "--debug") debug = true;
+    else if (a === "--type" || a.startsWith("--type=")) {
+      const v = a === "--type" ? argv[++i] : a.slice("--type=".length);
+      if (!v) throw new UsageError("--type needs a type name");
+      only.push(v);
+    } else if (a.startsWith("-") && a !== "-") {
+      throw new UsageError(`unknown option ${a}`);
+    } else positional.push(a);
+  }
+  const [command, file, ...rest] = positional;
+  if (!command) throw new UsageError("missing command (types)");
+  if (command !== "types") throw new UsageError(`unknown command '${command}'`);
+  if (!file) throw new UsageError("missing FILE");
+  if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+  return { command, file, only: only.length ? only : undefined, debug };
+}
+
+interface DenoLike {
+  stdout: { writeSync(b: Uint8Array): number };
+}
+interface BunLike {
+  write(dest: unknown, data: string): Promise<number>;
+  stdout: unknown;
+}
+
+/** Writes all of `text` to stdout, the fastest way the runtime offers. */
+async function writeStdout(text: string): Promise<void> {
+  const g = globalThis as { Deno?: DenoLike; Bun?: BunLike };
+  if (g.Bun) {
+    await g.Bun.write(g.Bun.stdout, text);
+  } else if (g.Deno) {
+    const bytes = new TextEncoder().encode(text);
+    for (let o = 0; o < bytes.length; ) {
+      o += g.Deno.stdout.writeSync(bytes.subarray(o));
+    }
+  } else {
+    await new Promise<void>((ok, fail) =>
+      process.stdout.write(text, (e) => (e ? fail(e) : ok())),
+    );
+  }
+}
+
+/** One line: the message, with a hint folded in. */
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/\s*\n\s*/g, "; ");
+}
+
+/** Runs the CLI with `argv` (without the runtime and script); returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  try {
+    const args = parseArgs(argv);
+    if (args === "help") {
+      await writeStdout(USAGE + "\n");
+      return 0;
+    }
+    if (!existsSync(args.file)) {
+      throw new UsageError(`no such file: ${args.file}`);
+    }
+    const btf = Btf.fromFile(args.file);
+    const source = args.file.split("/").pop() ?? args.file;
+    const text = generateTypes(btf, {
+      only: args.only,
+      littleEndian: btf.byteOrder !== "be",
+      source,
+    });
+    await writeStdout(text);
+    return 0;
+  } catch (e) {
+    const usage = e instanceof UsageError;
+    // System errors (EACCES, EISDIR...) carry a code and a clear message.
+    const known =
+      usage ||
+      e instanceof TsbpfError ||
+      typeof (e as { code?: unknown })?.code === "string";
+    process.stderr.write(
+      `tsbpf-gen: ${known ? "" : "internal error: "}${oneLine(e)}` +
+        (usage ? " (see --help)" : "") +
+        "\n",
+    );
+    if (debug && e instanceof Error && e.stack) {
+      process.stderr.write(e.stack + "\n");
+    } else if (!known) {
+      process.stderr.write("tsbpf-gen: run with --debug for the stack trace\n");
+    }
+    return usage ? 2 : 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,212 @@
+/**
+ * Turning BTF names (arbitrary bytes in hostile input) into TypeScript:
+ * PascalCase binding names that can only contain `[A-Za-z0-9$_]`, property
+ * keys that are either plain identifiers or JSON string literals, JSDoc text
+ * that cannot close its comment, and a deterministic allocator that settles
+ * clashes with suffixes.
+ */
+
+/** Words that cannot be bindings (ES reserved words, strict mode, TS types). */
+const RESERVED = new Set(
+  (
+    "break case catch class const continue debugger default delete do else enum export extends " +
+    "false finally for function if import in instanceof new null return super switch this throw " +
+    "true try typeof var void while with yield let static implements interface package private " +
+    "protected public await arguments eval as async from get of set type declare namespace module " +
+    "abstract any boolean constructor never number object string symbol undefined unknown bigint " +
+    "infer is keyof readonly require satisfies unique global override accessor out"
+  ).split(" "),
+);
+
+/**
+ * Global names a generated export must not shadow: the module's own helpers
+ * use some, and a user importing `Map` from the module would be surprised.
+ */
+const GLOBALS = new Set(
+  (
+    "Array ArrayBuffer Atomics BigInt BigInt64Array BigUint64Array Boolean Bun DataView Date " +
+    "Deno Error EvalError Float32Array Float64Array Function Infinity Int16Array Int32Array " +
+    "Int8Array Intl Iterator JSON Map Math NaN Number Object Promise Proxy RangeError " +
+    "ReferenceError Reflect RegExp Set SharedArrayBuffer String Symbol SyntaxError " +
+    "TextDecoder TextEncoder TypeError URIError Uint16Array Uint32Array Uint8Array " +
+    "Uint8ClampedArray WeakMap WeakRef WeakSet WebAssembly AggregateError FinalizationRegistry " +
+    "Buffer Record Partial Required Readonly Pick Omit Exclude Extract NonNullable Parameters " +
+    "ReturnType InstanceType ArrayLike Iterable PropertyKey Awaited Uppercase Lowercase " +
+    "Capitalize Uncapitalize Event EventTarget Response Request Headers URL Blob File " +
+    "Window Document Element Node Text Worker Performance Crypto Storage Location History " +
+    "Navigator Screen Image Audio Option Notification Cache Lock Range Selection Animation"
+  ).split(" "),
+);
+
+/**
+ * Instance members of a struct view that a C field cannot take as a
+ * property (the same list as the runtime views in src/btf/views.ts): such a
+ * field is reached with `$get(name)`/`$set(name, v)` and still appears
+ * under its own name in `toObject()`.
+ */
+export const RESERVED_MEMBERS: ReadonlySet<string> = new Set([
+  "$view",
+  "$offset",
+  "$bytes",
+  "$repoint",
+  "$get",
+  "$set",
+  "toObject",
+  "constructor",
+  "__proto__",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toString",
+  "toLocaleString",
+  "valueOf",
+]);
+
+/**
+ * The accessor key of a field: its name, or for a reserved name the name
+ * behind a NUL, which no BTF name can contain (the string table is
+ * NUL-terminated), so it can never collide with another field.
+ */
+export function memberKey(name: string): string {
+  return RESERVED_MEMBERS.has(name) ? "\0" + name : name;
+}
+
+/** True when `s` is an ASCII identifier usable as a property name unquoted. */
+export function isPropertyIdentifier(s: string): boolean {
+  const n = s.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    const letter =
+      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36;
+    if (!letter && !(i > 0 && c >= 48 && c <= 57)) return false;
+  }
+  return true;
+}
+
+/** A property key for a class member or interface. */
+export function propertyKey(name: string): string {
+  return isPropertyIdentifier(name) ? name : JSON.stringify(name);
+}
+
+/**
+ * A property key for an object literal: as {@link propertyKey}, except
+ * `__proto__`, which must be computed to define a property instead of
+ * setting the prototype.
+ */
+export function literalKey(name: string): string {
+  return name === "__proto__" ? '["__proto__"]' : propertyKey(name);
+}
+
+/** `.name` or `["na me"]`: a property access suffix. */
+export function propertyAccess(name: string): string {
+  return isPropertyIdentifier(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}
+
+/**
+ * PascalCase of a C name: `exec_event` → `ExecEvent`, `exec_event__un` →
+ * `ExecEventUn`. Characters other than ASCII letters and digits become
+ * `$` and their hex code point, so the result is always an identifier
+ * made of `[A-Za-z0-9$]`, starting with a letter (`T` is prefixed when it
+ * would not), and `Anon` for an empty name.
+ */
+export function pascalCase(name: string): string {
+  let out = "";
+  let upper = true;
+  for (const ch of name) {
+    const c = ch.codePointAt(0)!;
+    if (c === 95) {
+      upper = true;
+      continue;
+    }
+    const isLower = c >= 97 && c <= 122;
+    const isUpper = c >= 65 && c <= 90;
+    const isDigit = c >= 48 && c <= 57;
+    if (isLower || isUpper || isDigit) {
+      out += upper && isLower ? String.fromCharCode(c - 32) : ch;
+    } else {
+      out += "$" + c.toString(16);
+    }
+    upper = false;
+  }
+  if (out === "") return "Anon";
+  const first = out.charCodeAt(0);
+  return first >= 65 && first <= 90 ? out : "T" + out;
+}
+
+/**
+ * Text safe inside a JSDoc block: `*​/` cannot close it, line breaks and
+ * other control characters are shown escaped, so one line stays one line.
+ */
+export function docText(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 127 || c === 0x2028 || c === 0x2029) {
+      out += `\\u{${c.toString(16)}}`;
+    } else if (c === 42 && s.charCodeAt(i + 1) === 47) {
+      out += "*\\";
+    } else if (c === 64) {
+      // `@` would start a JSDoc tag.
+      out += "\\@";
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+/**
+ * Hands out names in one namespace deterministically: the first claim of a
+ * name wins; later ones get `_2`, `_3`... A claim covers a base name and
+ * companion suffixes (a class `Foo` also takes `FooObject`), so companions
+ * never collide either. Reserved words and globals are never handed out
+ * (`Map` becomes `Map_`).
+ */
+export class NameAllocator {
+  private readonly taken = new Set<string>();
+
+  /** Reserves `name` so nothing else gets it. */
+  reserve(name: string): void {
+    this.taken.add(name);
+  }
+
+  /** True when `name` is already handed out or reserved. */
+  has(name: string): boolean {
+    return this.taken.has(name);
+  }
+
+  /** Claims `base` (+ each of `suffixes`), or the first free suffixed variant. */
+  claim(base: string, suffixes: readonly string[] = [""]): string {
+    let candidate = base;
+    if (RESERVED.has(base) || GLOBALS.has(base)) candidate = base + "_";
+    for (let k = 2; !this.free(candidate, suffixes); k++) {
+      candidate = `${base}_${k}`;
+    }
+    for (const s of suffixes) this.taken.add(candidate + s);
+    return candidate;
+  }
+
+  /** Claims `base` with its suffixes only if all are free; else undefined. */
+  tryClaim(
+    base: string,
+    suffixes: readonly string[] = [""],
+  ): string | undefined {
+    if (RESERVED.has(base) || GLOBALS.has(base)) return undefined;
+    if (!this.free(base, suffixes)) return undefined;
+    for (const s of suffixes) this.taken.add(base + s);
+    return base;
+  }
+
+  private free(base: string, suffixes: readonly string[]): boolean {
+    for (const s of suffixes) {
+      const n = base + s;
+      if (this.taken.has(n) || GLOBALS.has(n) || RESERVED.has(n)) return false;
+    }
+    return true;
+  }
+}
