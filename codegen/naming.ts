@@ -109,7 +109,7 @@ function typedefTarget(t: BtfType): Declarable | undefined {
  */
 export function deriveNames(types: readonly BtfType[]): Map<number, string> {
   const names = new Map<number, string>();
-  const named: Declarable[] = [];
+  const named: (Struct | Union)[] = [];
   const typedefs: BtfType[] = [];
   const vars: BtfType[] = [];
   const anon: Declarable[] = [];
@@ -173,7 +173,7 @@ export function deriveNames(types: readonly BtfType[]): Map<number, string> {
     if (t.kind === "enum" || t.kind === "enum64") {
       const first = t.values[0];
       names.set(t.id, first ? `enum__${first.name}` : `anon_enum__${t.id}`);
-    } else {
+    } else if (t.kind === "struct" || t.kind === "union") {
       names.set(t.id, `anon_${t.kind}__${t.id}`);
       queue.push(t);
       drain();

@@ -161,8 +161,9 @@ class Generator {
       prelude(this.options.littleEndian !== false),
     );
     for (const d of selected) {
-      if (d.type.kind === "enum" || d.type.kind === "enum64") this.emitEnum(d);
-      else this.emitClass(d, d.type);
+      const t = d.type;
+      if (t.kind === "struct" || t.kind === "union") this.emitClass(d, t);
+      else this.emitEnum(d);
     }
     this.emitAliases(aliases, names);
     return this.out.join("\n");
