@@ -264,6 +264,8 @@ export interface TypeTable {
 
 /** Longest chain of references followed (the kernel's MAX_RESOLVE_DEPTH is 32). */
 const MAX_DEPTH = 32;
+/** Deepest by-value nesting accepted (real kernels stay far below 100). */
+const MAX_NESTING = 512;
 
 function locate(t: TypeTable, id: number): TypeTable | undefined {
   for (let x: TypeTable | undefined = t; x; x = x.base) {
@@ -319,10 +321,13 @@ export function checkReferences(t: TypeTable, id: number): void {
         },
       );
     }
-    if (stack.length > 2 * 4096) {
-      throw new BtfError(`type ${id} nests types deeper than 4096 levels`, {
-        offset: ct.sectionOffset + ct.offsets[cur - ct.firstId] * 4,
-      });
+    if (stack.length > 2 * MAX_NESTING) {
+      throw new BtfError(
+        `type ${id} nests types deeper than ${MAX_NESTING} levels`,
+        {
+          offset: ct.sectionOffset + ct.offsets[cur - ct.firstId] * 4,
+        },
+      );
     }
     checkSpelling(t, next);
     nt.checked[next - nt.firstId] = 1;

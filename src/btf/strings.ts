@@ -14,6 +14,9 @@ export class StringTable {
   /** Offset of this table's first byte in the combined (base + own) space. */
   readonly start: number;
   readonly #cache = new Map<number, string>();
+  // Bytes decoded so far: bounds the cost of corrupt name offsets that all
+  // point into one huge string (otherwise O(n²)).
+  #decoded = 0;
 
   constructor(
     /** This table's own bytes (a view into the BTF blob). */
@@ -57,6 +60,13 @@ export class StringTable {
     }
     // The section ends with NUL (checked above), so indexOf always finds one.
     const end = this.bytes.indexOf(0, local);
+    this.#decoded += end - local;
+    if (this.#decoded > 16 * this.bytes.length + 65536) {
+      throw new BtfError(
+        "names overlap far more than any BTF producer emits: corrupt name offsets",
+        { offset: this.blobOffset + local },
+      );
+    }
     s = utf8.decode(this.bytes.subarray(local, end));
     this.#cache.set(offset, s);
     return s;

@@ -43,6 +43,9 @@ export function readElf(bytes: Uint8Array): ElfFile {
 class Decoder {
   readonly view: DataView;
   le = true;
+  // Bytes of names decoded so far: corrupt tables whose many offsets point
+  // into one huge unterminated string would otherwise cost O(n²).
+  nameBytes = 0;
 
   constructor(readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -226,13 +229,21 @@ class Decoder {
       );
     }
     const start = tab.offset + off;
-    const end = this.bytes.indexOf(0, start);
-    if (end < 0 || end >= tab.offset + tab.size) {
+    const tableEnd = tab.offset + tab.size;
+    const end = this.bytes.subarray(start, tableEnd).indexOf(0) + start;
+    if (end < start) {
       throw new ElfError(
         `string at table offset ${off} is not NUL-terminated`,
         {
           offset: start,
         },
+      );
+    }
+    this.nameBytes += end - start;
+    if (this.nameBytes > 16 * this.bytes.length + 65536) {
+      throw new ElfError(
+        "names in string tables overlap far more than any linker produces: corrupt string table offsets",
+        { offset: refAt },
       );
     }
     return utf8.decode(this.bytes.subarray(start, end));
