@@ -20,6 +20,9 @@ import {
 import { StringTable, encodeName, hashBytes } from "./strings.ts";
 import { Void, type BtfType, type Kind, type TypeResolver } from "./types.ts";
 import { KIND, KIND_NAMES } from "./wire.ts";
+import { structOf, validateStruct, validatesDecorator } from "./btf_struct.ts";
+import type { LayoutOptions, LayoutSpec } from "./layout.ts";
+import type { StructClass } from "./views.ts";
 
 /** Options of {@link Btf.fromBytes} and {@link Btf.fromFile}. */
 export interface BtfOptions {
@@ -311,6 +314,31 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
     const t = this.find(name, kind);
     if (t) return t;
     throw this.#notFound(name, kind);
+  }
+
+  /**
+   * CONTRACT: the view class of struct or union `name` (cached by name):
+   * `Cls.from(bytes)` decodes in place, `new Cls()` is zeroed. See views.ts.
+   */
+  struct(name: string): StructClass {
+    return structOf(this, name);
+  }
+
+  /**
+   * CONTRACT: checks a hand-written layout against struct `name`; throws
+   * `BtfValidationError` listing every mismatch with a fix. See validate.ts.
+   */
+  validate(
+    name: string,
+    layout: LayoutSpec | StructClass,
+    options?: LayoutOptions,
+  ): void {
+    validateStruct(this, name, layout, options);
+  }
+
+  /** Class decorator form of {@link validate}: `@btf.validates(name)` on a class with `static layout`. */
+  validates(name: string): ReturnType<typeof validatesDecorator> {
+    return validatesDecorator(this, name);
   }
 
   #local(id: number): number {
