@@ -80,9 +80,11 @@ export function suggestType(t: BtfType, depth = 0): string {
       if (e.kind === "struct" || e.kind === "union")
         return `[${suggestType(e, depth)}, ${r.length}]`;
       const inner = suggestType(e, depth);
-      return inner.startsWith("'")
-        ? `'${inner.slice(1, -1)}[${r.length}]'`
-        : `[${inner}, ${r.length}]`;
+      if (!inner.startsWith("'")) return `[${inner}, ${r.length}]`;
+      // C order: `u32 m[3][4]` is 'u32[3][4]', the outer length first.
+      const base = inner.slice(1, -1);
+      const cut = base.indexOf("[") < 0 ? base.length : base.indexOf("[");
+      return `'${base.slice(0, cut)}[${r.length}]${base.slice(cut)}'`;
     }
     case "struct":
     case "union": {
@@ -206,6 +208,7 @@ function compareComposite(
   const lNames = new Set(lf.map((f) => f.name));
   const at = (name: string) => (prefix ? `${prefix}.${name}` : name);
   let prev: Flat | undefined;
+  const sizeDiffers = new Set<string>();
   let shift = 0;
   let shiftedAt = "";
   for (const f of lf) {
@@ -264,6 +267,8 @@ function compareComposite(
           alignOf(m.type) !== alignOf(f.type)
         )
           fix = `follows from its type, whose alignment or size differs (next mismatch)`;
+        else if (prev && sizeDiffers.has(prev.name))
+          fix = `follows from the size of '${prev.name}' (mismatch above)`;
         else if (delta > 0 && missing.length)
           fix = `BTF has ${missing.map((x) => `'${x.name}'`).join(", ")} before it; add ${missing.length > 1 ? "them" : "it"}`;
         else if (delta > 0)
@@ -284,6 +289,7 @@ function compareComposite(
       });
     }
     compareType(at(f.name), m.type, f.type, out);
+    if (sizeOf(m.type) !== sizeOf(f.type)) sizeDiffers.add(f.name);
     prev = f;
   }
   const presentUnions = new Set(

@@ -1,0 +1,289 @@
+import { describe, expect, it } from "vitest";
+import { Btf } from "../../src/btf/btf.ts";
+import { layout, layoutType, type LayoutSpec } from "../../src/btf/layout.ts";
+import { BtfTypeError, BtfValidationError } from "../../src/errors.ts";
+import { fixture, need } from "../_support/fixtures.ts";
+import { hasCc, layoutRef, tohex, unhex } from "../_support/layout_ref.ts";
+
+const btf = Btf.fromFile(fixture("btf_types"));
+const ref = need(hasCc(), "no host C compiler (cc)") ? layoutRef() : undefined;
+
+const EXEC: LayoutSpec = {
+  timestamp: "u64",
+  event_type: "u8",
+  pid: "u32",
+  ppid: "u32",
+  comm: "char[16]",
+  filename: "char[64]",
+  is_thread: "bool",
+  retval: "s64",
+};
+
+/** Hand-written twins of the fixture structs a layout can express. */
+const SPECS: Record<string, [LayoutSpec, { packed?: boolean }?]> = {
+  exec_event: [EXEC],
+  packed_ev: [{ tag: "u8", value: "u64", port: "u16" }, { packed: true }],
+  nested_arrays: [
+    {
+      matrix: "u32[3][4]",
+      shorts: "u16[5]",
+      points: [{ x: "u8", y: "u32" }, 2],
+    },
+  ],
+  signed_vals: [
+    {
+      s8: "s8",
+      s16: "i16",
+      s32: "s32",
+      s64: "s64",
+      u64: "u64",
+      l: "s64",
+      ul: "u64",
+      i: "s32",
+      c: "char",
+      sc: "s8",
+      uc: "u8",
+    },
+  ],
+  typedef_chain: [
+    {
+      ts: "u64",
+      plain: "u64",
+      cv: "u64",
+      type: "u32",
+      big: "u64",
+      ptr: "u64",
+      name: "u64",
+    },
+  ],
+  floats: [{ f: "f32", d: "f64", tail: "u8" }],
+  process_stats: [
+    { syscall_count: "u64", total_time: "u64", max_latency: "u64" },
+  ],
+};
+
+describe("hand-written layouts", () => {
+  it.skipIf(!ref)("match sizeof/offsetof from the C compiler", () => {
+    for (const [name, [spec, opts]] of Object.entries(SPECS)) {
+      const cls = layout(spec, { name, ...opts });
+      const c = ref!.layouts[name];
+      expect([name, cls.size]).toEqual([name, c.size]);
+      for (const [field, offset] of Object.entries(c.fields)) {
+        const f = cls.fields.find((x) => x.name === field);
+        expect([name, field, f?.offset]).toEqual([name, field, offset]);
+      }
+    }
+  });
+
+  it.skipIf(!ref)("decode the C program's bytes like the BTF views", () => {
+    for (const name of [
+      "exec_event",
+      "packed_ev",
+      "nested_arrays",
+      "signed_vals",
+      "floats",
+    ]) {
+      const [spec, opts] = SPECS[name];
+      const bytes = unhex(ref!.samples[name].hex);
+      const fromLayout = layout(spec, { name, ...opts })
+        .from(bytes)
+        .toObject();
+      expect([name, fromLayout]).toEqual([
+        name,
+        btf.struct(name).from(bytes).toObject(),
+      ]);
+    }
+  });
+
+  it.skipIf(!ref)("setters of a layout class write the C bytes", () => {
+    const E = layout(EXEC, { name: "exec_event" });
+    const e = new E();
+    Object.assign(e, {
+      timestamp: 0x1122334455667788n,
+      event_type: 2,
+      pid: 4242,
+      ppid: 1,
+      comm: "bash",
+      filename: "/usr/bin/bash",
+      is_thread: true,
+      retval: -2n,
+    });
+    expect(tohex(e.$bytes())).toBe(ref!.samples.exec_event.hex);
+  });
+
+  it("pads like C and accepts nested layouts and struct classes", () => {
+    const Inner = layout({ a: "u8", b: "u64" });
+    expect(Inner.size).toBe(16);
+    const Outer = layout({
+      x: "u8",
+      inner: Inner,
+      y: { z: "u16" },
+      tail: "u8",
+    });
+    expect(Outer.fields.map((f) => [f.name, f.offset])).toEqual([
+      ["x", 0],
+      ["inner", 8],
+      ["y", 24],
+      ["tail", 26],
+    ]);
+    expect(Outer.size).toBe(32);
+    const o = new Outer();
+    o.inner.b = 5n;
+    o.y.z = 7;
+    expect(o.toObject()).toEqual({
+      x: 0,
+      inner: { a: 0, b: 5n },
+      y: { z: 7 },
+      tail: 0,
+    });
+  });
+
+  it("rejects unknown types and malformed arrays", () => {
+    expect(() => layout({ a: "u24" })).toThrow(
+      /layout field 'a': unknown type "u24"/,
+    );
+    expect(() => layout({ a: { b: "float" } })).toThrow(/'a\.b'/);
+    expect(() => layout({ a: ["u8"] as never })).toThrow(BtfTypeError);
+    const m = new (layout({ m: "u32[3][4]" }))().m;
+    expect([m.length, m[0].length, layoutType("u32[3][4]").size]).toEqual([
+      3, 4, 48,
+    ]);
+  });
+});
+
+describe("btf.validate", () => {
+  it("passes correct layouts (natural and packed), including padding fields", () => {
+    for (const [name, [spec, opts]] of Object.entries(SPECS))
+      expect(() => btf.validate(name, spec, opts)).not.toThrow();
+    btf.validate("exec_event", {
+      ...pick(EXEC, 0, 2),
+      _pad: "u8[3]",
+      ...pick(EXEC, 2),
+    });
+    btf.validate("exec_event", layout(EXEC));
+    // An anonymous union needs only one of its alternatives.
+    btf.validate("anon_members", {
+      id: "u32",
+      x: "u16",
+      y: "u16",
+      ip6: "u8[16]",
+      flags: "u8",
+    });
+  });
+
+  it("lists every mismatch with a fix", () => {
+    let err: BtfValidationError | undefined;
+    try {
+      btf.validate("exec_event", {
+        timestamp: "u64",
+        event_type: "u8",
+        pid: "s32",
+        ppidd: "u32",
+        comm: "char[8]",
+        filename: "u8[64]",
+        retval: "s64",
+      });
+    } catch (e) {
+      err = e as BtfValidationError;
+    }
+    expect(err).toBeInstanceOf(BtfValidationError);
+    const got = err!.mismatches.map((m) => [m.field, m.kind]);
+    expect(got).toEqual([
+      ["pid", "signedness"],
+      ["ppidd", "extra"],
+      ["comm", "size"],
+      ["filename", "offset"],
+      ["filename", "type"],
+      ["retval", "offset"],
+      ["ppid", "missing"],
+      ["is_thread", "missing"],
+      ["", "struct-size"],
+    ]);
+    const fixes = err!.mismatches.map((m) => m.fix).join("\n");
+    expect(fixes).toContain("use 'u32'");
+    expect(fixes).toContain("did you mean 'ppid'?");
+    expect(fixes).toContain("use 'char[16]'");
+    expect(fixes).toContain("follows from the size of 'comm'");
+    expect(fixes).toContain(
+      "add `is_thread: 'bool'` after 'filename' (offset 100)",
+    );
+    expect(err!.mismatches[5].fix).toContain(
+      "shifted by the same 8 byte(s) as 'filename'",
+    );
+    expect(err!.message).toMatch(
+      /layout does not match BTF struct 'exec_event' \(9 mismatches\)/,
+    );
+  });
+
+  it("explains padding a packed layout leaves out", () => {
+    let err: BtfValidationError | undefined;
+    try {
+      btf.validate(
+        "exec_event",
+        { timestamp: "u64", event_type: "u8", pid: "u32" },
+        { packed: true },
+      );
+    } catch (e) {
+      err = e as BtfValidationError;
+    }
+    const pid = err!.mismatches.find((m) => m.field === "pid")!;
+    expect(pid.kind).toBe("offset");
+    expect(pid.fix).toContain(
+      "clang inserts 3 byte(s) of padding after 'event_type'",
+    );
+    expect(pid.fix).toContain("`_pad: 'u8[3]'`");
+    expect(err!.mismatches.some((m) => m.kind === "struct-size")).toBe(true);
+  });
+
+  it("suggests packed for a packed BTF struct, nested paths, bitfields", () => {
+    const e1 = catchErr(() => btf.validate("packed_ev", SPECS.packed_ev[0]));
+    expect(e1.mismatches[0].fix).toContain("{ packed: true }");
+    const e2 = catchErr(() =>
+      btf.validate("nested_arrays", {
+        matrix: "u32[12]",
+        shorts: "u16[5]",
+        points: [{ x: "u8", y: "u16" }, 2],
+      }),
+    );
+    expect(e2.mismatches.map((m) => [m.field, m.kind])).toEqual([
+      ["matrix", "type"],
+      ["points", "offset"],
+      ["points[].y", "offset"],
+      ["points[].y", "size"],
+      ["points[]", "struct-size"],
+      ["", "struct-size"],
+    ]);
+    expect(e2.mismatches[0].fix).toContain("'u32[3][4]'");
+    const e3 = catchErr(() => btf.validate("bitfields", { a: "u32" }));
+    expect(e3.mismatches[0].fix).toMatch(/cannot express bitfields/);
+  });
+
+  it("decorator form validates a class's static layout", () => {
+    @btf.validates("process_stats")
+    class Stats {
+      static layout = SPECS.process_stats[0];
+    }
+    expect(Stats.layout).toBe(SPECS.process_stats[0]);
+    expect(() => {
+      @btf.validates("process_stats")
+      class Bad {
+        static layout = { syscall_count: "u32" };
+      }
+      return Bad;
+    }).toThrow(BtfValidationError);
+  });
+});
+
+function pick(spec: LayoutSpec, from: number, to?: number): LayoutSpec {
+  return Object.fromEntries(Object.entries(spec).slice(from, to));
+}
+
+function catchErr(f: () => void): BtfValidationError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof BtfValidationError) return e;
+    throw e;
+  }
+  throw new Error("did not throw");
+}
