@@ -8,3 +8,24 @@
  */
 export * from "./src/errors.ts";
 export * from "./src/btf/types.ts";
+export {
+  type AnyStructView,
+  isStructClass,
+  isStructView,
+  type StructClass,
+  structClass,
+  type StructView,
+  type ViewField,
+  type ViewOptions,
+} from "./src/btf/views.ts";
+export { ArrayView, type EnumMap } from "./src/btf/cells.ts";
+export {
+  defineLayout,
+  layout,
+  type LayoutField,
+  type LayoutOptions,
+  type LayoutSpec,
+  layoutType,
+} from "./src/btf/layout.ts";
+export { layoutMismatches, validateLayout } from "./src/btf/validate.ts";
+export { type Codec, codecForLayout, codecForType } from "./src/btf/codec.ts";
