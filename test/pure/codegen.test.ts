@@ -1,0 +1,432 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Btf } from "../../src/btf/btf.ts";
+import { BtfBuilder } from "../../src/btf/marshal.ts";
+import { BtfNotFoundError } from "../../src/errors.ts";
+import { generateTypes } from "../../codegen/types.ts";
+import { pascalCase, docText, propertyKey } from "../../codegen/names.ts";
+import { fixture, need, ROOT } from "../_support/fixtures.ts";
+import {
+  hasCc,
+  jsonish,
+  layoutRef,
+  tohex,
+  unhex,
+} from "../_support/layout_ref.ts";
+
+const BIN = join(ROOT, "node_modules/.bin");
+const OBJ = fixture("btf_types");
+const btf = Btf.fromFile(OBJ);
+const ref = need(hasCc(), "no host C compiler (cc)") ? layoutRef() : undefined;
+const TMP = join(ROOT, "build/test", `codegen-${process.pid}`);
+mkdirSync(TMP, { recursive: true });
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+let seq = 0;
+/** Writes `source` to a temp .ts file and imports it. */
+async function load(source: string): Promise<Record<string, any>> {
+  const file = join(TMP, `m${seq++}.ts`);
+  writeFileSync(file, source);
+  return await import(pathToFileURL(file).href);
+}
+
+/** Runs the CLI under `runtime` and returns its output. */
+function cli(runtime: "bun" | "deno", args: string[]) {
+  const cmd =
+    runtime === "bun"
+      ? [join(BIN, "bun"), "codegen/cli.ts", ...args]
+      : [join(BIN, "deno"), "run", "-A", "codegen/cli.ts", ...args];
+  const r = spawnSync(cmd[0]!, cmd.slice(1), {
+    cwd: ROOT,
+    maxBuffer: 1 << 28,
+    encoding: "utf8",
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Export names declared by a generated module, by kind. */
+function exportsOf(src: string): string[] {
+  const out: string[] = [];
+  for (const m of src.matchAll(
+    /^export (?:class|const|interface|type) ([A-Za-z0-9_$]+)/gm,
+  )) {
+    out.push(m[1]!);
+  }
+  for (const m of src.matchAll(/^export \{ \S+ as ([A-Za-z0-9_$]+) \};/gm)) {
+    out.push(m[1]!);
+  }
+  return [...new Set(out)].sort();
+}
+
+/** Turns JSON sample values into what setters take (bigints from strings). */
+function revive(template: unknown, v: unknown): unknown {
+  if (typeof template === "bigint") return BigInt(v as string);
+  if (Array.isArray(template))
+    return (v as unknown[]).map((x, i) => revive(template[i], x));
+  if (template && typeof template === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as object))
+      out[k] = revive((template as Record<string, unknown>)[k], x);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * `tsc --strict --noImplicitOverride --noEmit` on files in TMP, with no
+ * ambient @types (the repo's would be picked up otherwise).
+ */
+function typecheck(files: string[]) {
+  writeFileSync(
+    join(TMP, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noImplicitOverride: true,
+        noEmit: true,
+        target: "es2022",
+        lib: ["es2022"],
+        types: [],
+        allowImportingTsExtensions: true,
+      },
+      files,
+    }),
+  );
+  return spawnSync(join(BIN, "tsc"), ["-p", join(TMP, "tsconfig.json")], {
+    encoding: "utf8",
+  });
+}
+
+const SOURCE = generateTypes(btf, { source: "btf_types.bpf.o" });
+
+describe("generated module for fixtures/btf_types", () => {
+  it("has a class per struct/union and a const per enum, named in PascalCase", () => {
+    const names = exportsOf(SOURCE);
+    for (const n of [
+      "ExecEvent",
+      "ExecEventObject",
+      "Bitfields",
+      "WithUnion",
+      "WithUnionUn",
+      "PackedEv",
+      "NestedArrays",
+      "NestedArraysPoints",
+      "AnonMembers",
+      "AnonMembersAnon0",
+      "AnonMembersAnon1",
+      "TopUnion",
+      "Floats",
+      "EventType",
+      "BigEnum",
+      "ProcessStats",
+    ]) {
+      expect(names).toContain(n);
+    }
+    expect(SOURCE).not.toMatch(/^import /m);
+    expect(SOURCE).toContain(
+      "/** `__u32`, offset 12, size 4 */\n  get pid(): number",
+    );
+    expect(SOURCE).toContain("bit offset 15, 17 bits");
+  });
+
+  it.skipIf(ref === undefined)(
+    "decodes and encodes the C compiler's bytes",
+    async () => {
+      const m = await load(SOURCE);
+      for (const [name, { size }] of Object.entries(ref!.layouts)) {
+        expect([name, m[pascalCase(name)].size]).toEqual([name, size]);
+        expect(m[pascalCase(name)].typeName).toBe(name);
+      }
+      for (const [name, sample] of Object.entries(ref!.samples)) {
+        const Cls = m[pascalCase(name)];
+        const bytes = unhex(sample.hex);
+        const view = Cls.from(bytes);
+        expect([name, jsonish(view.toObject())]).toEqual([name, sample.values]);
+        const fresh = new Cls();
+        const values = revive(view.toObject(), sample.values) as object;
+        for (const [k, v] of Object.entries(values)) fresh[k] = v;
+        expect([name, tohex(fresh.$bytes())]).toEqual([name, sample.hex]);
+      }
+    },
+  );
+
+  it("has the view shape: from, new, $repoint, $view, $offset, $bytes", async () => {
+    const { ExecEvent, NestedArrays } = await load(SOURCE);
+    const buf = new Uint8Array(ExecEvent.size * 2 + 3);
+    const a = ExecEvent.from(buf, 3);
+    a.pid = 7;
+    expect(a.$view.getUint32(3 + 12, true)).toBe(7);
+    expect(a.$offset).toBe(3);
+    expect(a.$bytes().byteOffset).toBe(3);
+    expect(a.$repoint(new DataView(buf.buffer), 3 + ExecEvent.size)).toBe(a);
+    expect(a.pid).toBe(0);
+    expect(() => ExecEvent.from(buf, ExecEvent.size + 4)).toThrow(
+      /exec_event needs 112 bytes at byteOffset 116/,
+    );
+    expect(() => a.$repoint(new DataView(buf.buffer), -1)).toThrow(RangeError);
+    const e = new ExecEvent();
+    e.comm = "a-very-long-command-name";
+    expect(e.comm).toBe("a-very-long-comm");
+    e.comm = "héllo";
+    expect(e.comm).toBe("héllo");
+    expect(e.$get("comm")).toBe("héllo");
+    e.$set("pid", 9);
+    expect(e.pid).toBe(9);
+    const n = new NestedArrays();
+    n.matrix[1][2] = 5;
+    expect(n.matrix.get(1).get(2)).toBe(5);
+    n.points = [{ x: 1, y: 2 }];
+    expect(n.points[0].y).toBe(2);
+    expect([...n.shorts]).toEqual([0, 0, 0, 0, 0]);
+    expect(() => n.shorts.get(5)).toThrow(RangeError);
+  });
+
+  it.skipIf(
+    !need(
+      typeof (btf as { struct?: unknown }).struct === "function",
+      "btf.struct() not available yet",
+    ),
+  )("agrees with the runtime views of btf.struct()", async () => {
+    const m = await load(SOURCE);
+    const names = ref
+      ? Object.keys(ref.samples)
+      : ["exec_event", "bitfields", "with_union", "nested_arrays"];
+    for (const name of names) {
+      const V = btf.struct(name);
+      const G = m[pascalCase(name)];
+      expect(G.size).toBe(V.size);
+      const bytes = ref
+        ? unhex(ref.samples[name]!.hex)
+        : new Uint8Array(G.size).map((_, i) => i * 37);
+      expect([name, jsonish(G.from(bytes).toObject())]).toEqual([
+        name,
+        jsonish(V.from(bytes).toObject()),
+      ]);
+      const viewFields = V.fields
+        .filter((f: { accessor: boolean }) => f.accessor)
+        .map((f: { name: string }) => f.name)
+        .sort();
+      const genFields = Object.getOwnPropertyNames(G.prototype)
+        .filter((k) => k !== "constructor" && k !== "toObject")
+        .sort();
+      expect([name, genFields]).toEqual([name, viewFields]);
+      for (const k of ["$view", "$offset"]) {
+        expect(k in new G()).toBe(k in new V());
+      }
+      for (const k of ["$bytes", "$repoint", "$get", "$set", "toObject"]) {
+        expect(typeof new G()[k]).toBe(typeof new V()[k]);
+      }
+    }
+  });
+
+  it("type-checks with tsc --strict --noImplicitOverride and deno check", () => {
+    const file = join(TMP, "check.ts");
+    writeFileSync(file, SOURCE);
+    const tsc = typecheck(["check.ts"]);
+    expect(tsc.stdout + tsc.stderr).toBe("");
+    expect(tsc.status).toBe(0);
+    const deno = spawnSync(join(BIN, "deno"), ["check", "-q", file], {
+      encoding: "utf8",
+      cwd: TMP,
+    });
+    expect(deno.stderr).not.toMatch(/error/i);
+    expect(deno.status).toBe(0);
+  }, 60_000);
+});
+
+describe("tsbpf-gen CLI", () => {
+  it("prints the same bytes under Bun and Deno, run after run", () => {
+    const a = cli("bun", ["types", OBJ]);
+    const b = cli("bun", ["types", OBJ]);
+    const c = cli("deno", ["types", OBJ]);
+    expect(a.stderr).toBe("");
+    expect(a.status).toBe(0);
+    expect(c.status).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    expect(c.stdout).toBe(a.stdout);
+    expect(a.stdout).toBe(SOURCE);
+    expect(
+      generateTypes(Btf.fromFile(OBJ), { source: "btf_types.bpf.o" }),
+    ).toBe(SOURCE);
+  }, 60_000);
+
+  it("--type exec_event emits only what it uses", async () => {
+    const r = cli("bun", ["types", OBJ, "--type", "exec_event"]);
+    expect(r.status).toBe(0);
+    expect(exportsOf(r.stdout)).toEqual(["ExecEvent", "ExecEventObject"]);
+    const both = generateTypes(btf, { only: ["with_union", "typedef_chain"] });
+    expect(exportsOf(both)).toEqual([
+      "BigEnum",
+      "EventType",
+      "TypedefChain",
+      "TypedefChainObject",
+      "WithUnion",
+      "WithUnionObject",
+      "WithUnionUn",
+      "WithUnionUnObject",
+    ]);
+    const top = generateTypes(btf, { only: ["top_union"] });
+    expect(exportsOf(top)).toEqual([
+      "ExecEvent",
+      "ExecEventObject",
+      "TopUnion",
+      "TopUnionObject",
+    ]);
+    const m = await load(top);
+    expect(Object.keys(m).sort()).toEqual(["ExecEvent", "TopUnion"]);
+  });
+
+  it("fails with one clear line and a non-zero exit", () => {
+    const missing = cli("bun", ["types", "/nonexistent/x.o"]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(
+      /^tsbpf-gen: no such file: \/nonexistent\/x.o/,
+    );
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+
+    const unknown = cli("bun", ["types", OBJ, "--type", "exec_evnt"]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /no struct, union, enum or typedef named 'exec_evnt'/,
+    );
+    expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+    expect(unknown.stdout).toBe("");
+
+    const bad = join(TMP, "bad.btf");
+    writeFileSync(bad, new Uint8Array(64).fill(7));
+    const garbage = cli("bun", ["types", bad]);
+    expect(garbage.status).toBe(1);
+    expect(garbage.stderr.trim().split("\n")).toHaveLength(1);
+    expect(garbage.stderr).not.toMatch(/\n\s+at /);
+
+    const usage = cli("bun", ["frobnicate"]);
+    expect(usage.status).toBe(2);
+    expect(cli("bun", ["--help"]).stdout).toMatch(
+      /^Usage: tsbpf-gen types FILE/,
+    );
+  }, 30_000);
+
+  it("accepts a raw BTF file (same output as the object's BTF)", () => {
+    const raw = join(TMP, "raw.btf");
+    writeFileSync(raw, btf.bytes);
+    const r = cli("bun", ["types", raw, "--type", "exec_event"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.replace(/from \S+\./, "")).toBe(
+      cli("bun", ["types", OBJ, "--type", "exec_event"]).stdout.replace(
+        /from \S+\./,
+        "",
+      ),
+    );
+  }, 30_000);
+});
+
+describe("names", () => {
+  it("PascalCase and sanitizing", () => {
+    expect(pascalCase("exec_event")).toBe("ExecEvent");
+    expect(pascalCase("packed_ev")).toBe("PackedEv");
+    expect(pascalCase("exec_event__un")).toBe("ExecEventUn");
+    expect(pascalCase("")).toBe("Anon");
+    expect(pascalCase("1st")).toBe("T1st");
+    expect(pascalCase('a"b')).toBe("A$22b");
+    expect(propertyKey("class")).toBe("class");
+    expect(propertyKey("a b")).toBe('"a b"');
+    expect(docText("x */ y\nz@")).toBe("x *\\/ y\\u{a}z\\@");
+  });
+
+  it("settles clashes deterministically", async () => {
+    const b = new BtfBuilder();
+    const u32 = b.int("unsigned int", 4);
+    const m = [{ name: "v", type: u32, bitOffset: 0 }];
+    b.union("foo", 4, m);
+    b.struct("foo", 4, m);
+    b.struct("FooBar", 4, m);
+    b.struct("foo_bar", 4, m);
+    b.struct("Map", 4, m);
+    b.struct("object", 4, m);
+    b.struct("foo_object", 4, m);
+    const anon = b.struct("", 4, m);
+    b.typedef("foo_t", b.types[2]!);
+    b.typedef("Map", anon);
+    b.typedef("object_t", b.types[6]!);
+    b.typedef("foo", b.types[2]!);
+    const parent = b.struct("parent", 12, [
+      { name: "", type: b.struct("", 4, m), bitOffset: 0 },
+      { name: "", type: b.union("", 4, m), bitOffset: 32 },
+      { name: "inner", type: b.struct("", 4, m), bitOffset: 64 },
+    ]);
+    void parent;
+    const src = generateTypes(b);
+    expect(src).toBe(generateTypes([...b.types].reverse()));
+    expect(exportsOf(src)).toEqual(
+      [
+        "Foo",
+        "FooObject",
+        "Foo_2",
+        "Foo_2Object",
+        "FooBar",
+        "FooBarObject",
+        "FooBar_2",
+        "FooBar_2Object",
+        "Map_",
+        "Map_Object",
+        "Map_2",
+        "Map_2Object",
+        "FooObject_2",
+        "FooObject_2Object",
+        "Object_",
+        "Object_Object",
+        "ObjectT",
+        "FooT",
+        "Parent",
+        "ParentObject",
+        "ParentAnon0",
+        "ParentAnon0Object",
+        "ParentAnon1",
+        "ParentAnon1Object",
+        "ParentInner",
+        "ParentInnerObject",
+      ].sort(),
+    );
+    const mod = await load(src);
+    expect(mod.Foo.typeName).toBe("foo");
+    expect(new mod.Foo()).toBeInstanceOf(mod.Foo);
+    expect(mod.FooT).toBe(mod.Foo);
+    expect(mod.Foo_2.typeName).toBe("foo");
+    expect(mod.Map_2.typeName).toBe("Map");
+    expect(mod.ParentAnon1.typeName).toBe("parent__anon1");
+    expect(mod.ParentInner.typeName).toBe("parent__inner");
+  });
+
+  it("names anonymous types by use and keeps reserved field names reachable", async () => {
+    const b = new BtfBuilder();
+    const u8 = b.int("unsigned char", 1);
+    const s = b.struct("r", 4, [
+      { name: "toObject", type: u8, bitOffset: 0 },
+      { name: "__proto__", type: u8, bitOffset: 8 },
+      { name: "constructor", type: u8, bitOffset: 16 },
+      { name: "x", type: u8, bitOffset: 24 },
+      { name: "x", type: u8, bitOffset: 16 },
+    ]);
+    void s;
+    const m = await load(generateTypes(b));
+    const r = m.R.from(new Uint8Array([1, 2, 3, 4]));
+    expect(r.$get("toObject")).toBe(1);
+    expect(r.$get("__proto__")).toBe(2);
+    expect(r.x).toBe(4);
+    const o = r.toObject();
+    expect(Object.keys(o)).toEqual([
+      "toObject",
+      "__proto__",
+      "constructor",
+      "x",
+    ]);
+    expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+    expect(o.__proto__).toBe(2);
+    r.$set("constructor", 9);
+    expect(r.$get("constructor")).toBe(9);
+    expect(existsSync(TMP)).toBe(true);
+  });
+});
