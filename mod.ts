@@ -29,3 +29,14 @@ export {
 } from "./src/btf/layout.ts";
 export { layoutMismatches, validateLayout } from "./src/btf/validate.ts";
 export { type Codec, codecForLayout, codecForType } from "./src/btf/codec.ts";
+export {
+  Btf,
+  type BtfOptions,
+  KERNEL_BTF_DIR,
+  type TypeOfKind,
+} from "./src/btf/btf.ts";
+export { StringTable } from "./src/btf/strings.ts";
+export { ElfFile } from "./src/elf/file.ts";
+export { isElf, readElf } from "./src/elf/reader.ts";
+export * from "./src/elf/types.ts";
+export { readFileBytes } from "./src/io.ts";

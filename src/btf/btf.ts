@@ -291,6 +291,10 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
   find<K extends Kind>(name: string, kind: K): TypeOfKind<K> | undefined;
   find(name: string, kind?: Kind): BtfType | undefined;
   find(name: string, kind?: Kind): BtfType | undefined {
+    if (kind !== undefined) {
+      const id = this.#first(encodeName(name), kindMask(kind));
+      return id === 0 ? undefined : this.typeById(id);
+    }
     const ids = this.findIds(name, kind);
     if (ids.length === 0) return undefined;
     let best = ids[0];
@@ -339,6 +343,34 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
   /** Class decorator form of {@link validate}: `@btf.validates(name)` on a class with `static layout`. */
   validates(name: string): ReturnType<typeof validatesDecorator> {
     return validatesDecorator(this, name);
+  }
+
+  /** Lowest id named `bytes` with a kind in `mask`, or 0; stops at the first match (as libbpf does). */
+  #first(bytes: Uint8Array, mask: number): number {
+    if (this.base) {
+      const id = this.base.#first(bytes, mask);
+      if (id !== 0) return id;
+    }
+    if (bytes.length === 0) return 0;
+    if (this.#index) {
+      const ids = this.findIds(new TextDecoder().decode(bytes));
+      for (const id of ids) if ((mask >>> this.#kindNumber(id)) & 1) return id;
+      return 0;
+    }
+    const t = this.#table;
+    const w = t.words;
+    const off = t.offsets;
+    const strings = this.strings;
+    for (let i = 0, n = off.length; i < n; i++) {
+      const p = off[i];
+      if (
+        (mask >>> ((w[p + 1] >>> 24) & 0x1f)) & 1 &&
+        strings.equals(w[p], bytes)
+      ) {
+        return this.firstId + i;
+      }
+    }
+    return 0;
   }
 
   #local(id: number): number {

@@ -44,7 +44,9 @@ import {
   KIND,
   KIND_NAMES,
   LINKAGE,
+  MAX_KIND,
   MAX_TYPE,
+  extraSize,
   TYPE_SIZE,
 } from "./wire.ts";
 
@@ -165,6 +167,17 @@ export function typeWords(
   return words;
 }
 
+// Words that follow a type's 12-byte header: vlen * EXTRA_PER_VLEN[kind] +
+// EXTRA_FIXED[kind] (see wire.ts extraSize). 255 marks an unknown kind. A
+// table lookup beats a switch in the hot loop of the index pass.
+const EXTRA_PER_VLEN = new Uint8Array(32).fill(255);
+const EXTRA_FIXED = new Uint8Array(32);
+for (let k = 1; k <= MAX_KIND; k++) {
+  const fixed = extraSize(k, 0);
+  EXTRA_FIXED[k] = fixed / 4;
+  EXTRA_PER_VLEN[k] = (extraSize(k, 1) - fixed) / 4;
+}
+
 /**
  * The index pass: word offset of every type record, in id order. Bounded by
  * the section size (every record is at least 3 words).
@@ -175,53 +188,25 @@ export function indexTypes(
 ): Uint32Array {
   const n = words.length;
   const offsets = new Uint32Array(((n / 3) | 0) + 1);
+  const perVlen = EXTRA_PER_VLEN;
+  const fixed = EXTRA_FIXED;
   let count = 0;
   let pos = 0;
   while (pos < n) {
     if (pos + 3 > n) throw truncated(count, pos, 3, n, sectionOffset);
     const info = words[pos + 1];
-    const vlen = info & 0xffff;
-    let extra: number;
-    switch ((info >>> 24) & 0x1f) {
-      case 4: // STRUCT
-      case 5: // UNION
-      case 15: // DATASEC
-      case 19: // ENUM64
-        extra = 3 * vlen;
-        break;
-      case 6: // ENUM
-      case 13: // FUNC_PROTO
-        extra = 2 * vlen;
-        break;
-      case 1: // INT
-      case 14: // VAR
-      case 17: // DECL_TAG
-        extra = 1;
-        break;
-      case 3: // ARRAY
-        extra = 3;
-        break;
-      case 2:
-      case 7:
-      case 8:
-      case 9:
-      case 10:
-      case 11:
-      case 12:
-      case 16:
-      case 18:
-        extra = 0;
-        break;
-      default:
-        throw new BtfError(
-          `type ${count + 1} has unknown kind ${(info >>> 24) & 0x1f} (info 0x${info.toString(16)})`,
-          { offset: sectionOffset + pos * 4 + 4 },
-        );
+    const kind = (info >>> 24) & 0x1f;
+    const m = perVlen[kind];
+    if (m === 255) {
+      throw new BtfError(
+        `type ${count + 1} has unknown kind ${kind} (info 0x${info.toString(16)})`,
+        { offset: sectionOffset + pos * 4 + 4 },
+      );
     }
-    if (pos + 3 + extra > n)
-      throw truncated(count, pos, 3 + extra, n, sectionOffset);
+    const next = pos + 3 + fixed[kind] + m * (info & 0xffff);
+    if (next > n) throw truncated(count, pos, next - pos, n, sectionOffset);
     offsets[count++] = pos;
-    pos += 3 + extra;
+    pos = next;
   }
   if (count > MAX_TYPE) {
     throw new BtfError(`BTF has ${count} types; the limit is ${MAX_TYPE}`, {
