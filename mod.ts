@@ -40,3 +40,22 @@ export { ElfFile } from "./src/elf/file.ts";
 export { isElf, readElf } from "./src/elf/reader.ts";
 export * from "./src/elf/types.ts";
 export { readFileBytes } from "./src/io.ts";
+export { BpfObject, type OpenOptions } from "./src/object.ts";
+export {
+  BpfProgram,
+  type ProgramType,
+  type TestRunOptions,
+  type TestRunResult,
+  type UprobeOptions,
+  type XdpOptions,
+} from "./src/program.ts";
+export { BpfLink } from "./src/link.ts";
+export { BpfMap, type MapType } from "./src/map.ts";
+export { Globals, type GlobalVariable } from "./src/globals.ts";
+export { type TcDirection, type TcOptions } from "./src/tc.ts";
+export {
+  type LibbpfLogHandler,
+  type LibbpfLogLevel,
+  setLibbpfLogHandler,
+} from "./src/libbpf_log.ts";
+export { Errno, errnoMessage, errnoName } from "./src/errno.ts";

@@ -120,18 +120,24 @@ export function libbpfMessage(errno: number): string {
   return errnoMessage(errno);
 }
 
+/** The last line libbpf logged (without its "libbpf: " prefix), or "". */
+export function lastLogLine(log: string): string {
+  const lines = log.trim().split("\n").filter(Boolean);
+  return (lines[lines.length - 1] ?? "").replace(/^libbpf: /, "");
+}
+
 /**
  * A `BpfError` for `op` failing with `errno` (either sign). Takes the libbpf
- * log captured since the last `clearLibbpfLog()`.
+ * log captured since the last `clearLibbpfLog()` (or `extra.log`).
  */
 export function bpfError(
   op: string,
   errno: number,
   ctx: FailContext = { kind: "other" },
-  extra?: { hint?: string; detail?: string },
+  extra?: { hint?: string; detail?: string; log?: string },
 ): BpfError {
   const e = Math.abs(errno);
-  const log = takeLibbpfLog();
+  const log = extra?.log ?? takeLibbpfLog();
   const message = extra?.detail
     ? `${extra.detail}: ${libbpfMessage(e)}`
     : libbpfMessage(e);

@@ -1,0 +1,149 @@
+/**
+ * `BpfLink`: an attachment of a program. It stays attached until `close()`
+ * or until its object closes; dropping the JS object never detaches (the
+ * object keeps a strong reference). A pinned link outlives the process.
+ */
+import { unlinkSync } from "node:fs";
+import { type Ptr, cstr, errno, libbpf, libc } from "../ffi/mod.ts";
+import { bpfError } from "./bpf_error.ts";
+import { ClosedError, UnsupportedError } from "./errors.ts";
+import { clearLibbpfLog } from "./libbpf_log.ts";
+import type { ObjectOwner, OwnedLink } from "./owner.ts";
+
+/** How a link is held natively: a libbpf `bpf_link`, a bare link fd, or tc. */
+export interface LinkBackend {
+  /** The kernel link fd. */
+  fd(): number;
+  /** Pins the link at `path` on a bpffs. */
+  pin(path: string): void;
+  /** Removes the pin made by `pin()`. */
+  unpin(path: string): void;
+  /** Detaches (unless pinned) and frees. */
+  destroy(): void;
+}
+
+/** A libbpf `struct bpf_link *`. */
+export function libbpfLinkBackend(link: Ptr): LinkBackend {
+  const L = libbpf();
+  return {
+    fd: () => L.bpf_link__fd(link),
+    pin(path) {
+      clearLibbpfLog();
+      const err = L.bpf_link__pin(link, cstr(path));
+      if (err < 0) throw bpfError("bpf_link__pin", err, { kind: "pin", path });
+    },
+    unpin() {
+      clearLibbpfLog();
+      const err = L.bpf_link__unpin(link);
+      if (err < 0) throw bpfError("bpf_link__unpin", err);
+    },
+    destroy: () => void L.bpf_link__destroy(link),
+  };
+}
+
+/** A link fd from `bpf_link_create` (closing the last fd detaches it). */
+export function fdLinkBackend(linkFd: number): LinkBackend {
+  return {
+    fd: () => linkFd,
+    pin(path) {
+      const err = libbpf().bpf_obj_pin(linkFd, cstr(path));
+      if (err < 0) throw bpfError("bpf_obj_pin", err, { kind: "pin", path });
+    },
+    unpin(path) {
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        throw bpfError("unlink", (e as { errno?: number }).errno ?? 2, {
+          kind: "pin",
+          path,
+        });
+      }
+    },
+    destroy: () => void libc().close(linkFd),
+  };
+}
+
+/** An attached program: `close()` detaches it. Also `using link = ...`. */
+export class BpfLink implements OwnedLink {
+  #backend: LinkBackend | null;
+  #owner: ObjectOwner | null;
+  #pinned: string | null = null;
+  /** What it attaches, e.g. `tracepoint syscalls/sys_enter_getpid`. */
+  readonly description: string;
+
+  /** @internal Made by `BpfProgram.attach*()`; adopted by the program's object. */
+  constructor(
+    backend: LinkBackend,
+    owner: ObjectOwner | null,
+    description: string,
+  ) {
+    this.#backend = backend;
+    this.#owner = owner;
+    this.description = description;
+    owner?.adoptLink(this);
+  }
+
+  #live(what: string): LinkBackend {
+    if (!this.#backend) {
+      throw new ClosedError(`${what}: link (${this.description}) is closed`);
+    }
+    return this.#backend;
+  }
+
+  /** True once closed (by `close()` or by closing its object). */
+  get closed(): boolean {
+    return this.#backend === null;
+  }
+
+  /** The kernel link fd (owned by the link: do not close it). */
+  get fd(): number {
+    return this.#live("fd").fd();
+  }
+
+  /** Where the link is pinned, or null. */
+  get pinnedPath(): string | null {
+    return this.#pinned;
+  }
+
+  /**
+   * Pins the link on a bpf filesystem: it then stays attached after close
+   * and after the process exits, until `unpin()` or `rm path`.
+   */
+  pin(path: string): void {
+    this.#live("pin").pin(path);
+    this.#pinned = path;
+  }
+
+  /** Removes the pin (the link stays attached while this object is open). */
+  unpin(): void {
+    const b = this.#live("unpin");
+    if (this.#pinned === null) return;
+    b.unpin(this.#pinned);
+    this.#pinned = null;
+  }
+
+  /** Detaches (unless pinned) and frees the link; idempotent. */
+  close(): void {
+    const b = this.#backend;
+    if (!b) return;
+    this.#backend = null;
+    this.#owner?.releaseLink(this);
+    this.#owner = null;
+    b.destroy();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Thrown by link backends that have no kernel link (tc via netlink). */
+export function noLinkFd(what: string): never {
+  throw new UnsupportedError(
+    `${what}: tc filters attached through netlink have no link fd`,
+    {
+      hint: "use attachTcx() (libbpf ≥ 1.3, kernel ≥ 6.6) for a pinnable tc link",
+    },
+  );
+}

@@ -1,0 +1,401 @@
+/**
+ * `BpfObject`: a compiled BPF object (`.bpf.o`) through libbpf.
+ *
+ * open → configure (autoload, map sizes and pins, globals) → `load()` →
+ * attach / use → `close()`. `using obj = BpfObject.open(...)` closes it.
+ * Closing destroys every link still attached and frees everything; any
+ * later use of the object or what it handed out is a ClosedError.
+ */
+import { existsSync, openSync, readSync, closeSync } from "node:fs";
+import {
+  type Ptr,
+  addressOf,
+  cstr,
+  errno,
+  libbpf,
+  readCString,
+  viewMemory,
+} from "../ffi/mod.ts";
+import { bpfError, lastLogLine } from "./bpf_error.ts";
+import { errnoName } from "./errno.ts";
+import { Btf } from "./btf/btf.ts";
+import {
+  BpfError,
+  BpfVerifierError,
+  BtfError,
+  ClosedError,
+  ElfError,
+  NotFoundError,
+  StateError,
+} from "./errors.ts";
+import { Globals, globalsProxy } from "./globals.ts";
+import {
+  type LibbpfLogHandler,
+  libbpfWithLog,
+  takeLibbpfLog,
+  withLibbpfLog,
+} from "./libbpf_log.ts";
+import { BpfMap } from "./map.ts";
+import type { ObjectOwner, OwnedLink } from "./owner.ts";
+import { BpfProgram } from "./program.ts";
+
+/** Options of {@link BpfObject.open}. */
+export interface OpenOptions {
+  /** Object name (default: file name without extension, or "<mem>"). */
+  readonly name?: string;
+  /** Directory for maps declared with LIBBPF_PIN_BY_NAME (default /sys/fs/bpf). */
+  readonly pinRoot?: string;
+  /** Receives this object's libbpf log lines (open, load, attach). */
+  readonly logHandler?: LibbpfLogHandler;
+  /** Extra CONFIG_xxx=... lines for `extern` Kconfig variables. */
+  readonly kconfig?: string;
+  /** BTF file to use for CO-RE relocations instead of the kernel's. */
+  readonly btfCustomPath?: string;
+}
+
+// sizeof(struct bpf_object_open_opts) in libbpf 1.1 (kernel_log_level is last)
+const OPEN_OPTS_SIZE = 80;
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+const BEGIN_LOG = "-- BEGIN PROG LOAD LOG --\n";
+const END_LOG = "-- END PROG LOAD LOG --";
+
+function checkElfMagic(head: Uint8Array, source: string): void {
+  if (head.length < 4 || ELF_MAGIC.some((b, i) => head[i] !== b)) {
+    throw new ElfError(`${source} is not an ELF file (no \\x7fELF magic)`, {
+      offset: 0,
+      hint: "pass a BPF object compiled with clang -g -O2 -target bpf -c prog.bpf.c",
+    });
+  }
+}
+
+function fileHead(path: string): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    const head = new Uint8Array(4);
+    readSync(fd, head, 0, 4, 0);
+    return head;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A BPF object: its programs, maps and global variables. */
+export class BpfObject implements ObjectOwner {
+  #ptr: Ptr | null;
+  #loaded = false;
+  #loadAttempted = false;
+  readonly #keepAlive: unknown[];
+  readonly #links = new Set<OwnedLink>();
+  #programs: BpfProgram[];
+  #maps: BpfMap[];
+  #btf: Btf | undefined;
+  #globals: Globals | undefined;
+  #globalsProxy: Record<string, unknown> | undefined;
+  /** The object's name (from the file name unless given). */
+  readonly name: string;
+  /** This object's libbpf log handler, if one was given. */
+  readonly logHandler: LibbpfLogHandler | undefined;
+
+  private constructor(
+    ptr: Ptr,
+    keepAlive: unknown[],
+    logHandler?: LibbpfLogHandler,
+  ) {
+    this.#ptr = ptr;
+    this.#keepAlive = keepAlive;
+    this.logHandler = logHandler;
+    const L = libbpf();
+    this.name = readCString(L.bpf_object__name(ptr));
+    this.#programs = [];
+    for (
+      let p = L.bpf_object__next_program(ptr, null);
+      p;
+      p = L.bpf_object__next_program(ptr, p)
+    ) {
+      this.#programs.push(new BpfProgram(this, p));
+    }
+    this.#maps = [];
+    for (
+      let m = L.bpf_object__next_map(ptr, null);
+      m;
+      m = L.bpf_object__next_map(ptr, m)
+    ) {
+      this.#maps.push(new BpfMap(this, m));
+    }
+  }
+
+  /**
+   * Opens a BPF object from a file path or from its bytes. Nothing reaches
+   * the kernel until `load()`.
+   */
+  static open(
+    pathOrBytes: string | Uint8Array,
+    options: OpenOptions = {},
+  ): BpfObject {
+    const L = libbpfWithLog();
+    const source =
+      typeof pathOrBytes === "string" ? pathOrBytes : "BPF object bytes";
+    if (typeof pathOrBytes === "string") {
+      if (!existsSync(pathOrBytes)) {
+        throw bpfError(
+          "bpf_object__open_file",
+          2,
+          { kind: "other" },
+          {
+            detail: `no such file ${pathOrBytes}`,
+          },
+        );
+      }
+      checkElfMagic(fileHead(pathOrBytes), pathOrBytes);
+    } else {
+      checkElfMagic(pathOrBytes, source);
+    }
+    const keep: unknown[] = [];
+    const opts = new Uint8Array(OPEN_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(OPEN_OPTS_SIZE), true);
+    const str = (off: number, s: string | undefined) => {
+      if (s === undefined) return;
+      const b = cstr(s);
+      keep.push(b);
+      v.setBigUint64(off, addressOf(b), true);
+    };
+    str(8, options.name);
+    str(24, options.pinRoot);
+    str(40, options.kconfig);
+    str(48, options.btfCustomPath);
+    let bytes: Uint8Array | undefined;
+    if (typeof pathOrBytes !== "string") {
+      // libbpf reads the ELF from this memory: keep our own copy alive.
+      bytes = pathOrBytes.slice();
+      keep.push(bytes);
+    }
+    const ptr = withLibbpfLog(options.logHandler, () =>
+      bytes
+        ? L.bpf_object__open_mem(bytes, bytes.length, opts)
+        : L.bpf_object__open_file(cstr(pathOrBytes as string), opts),
+    );
+    if (ptr === null) throw openError(errno(), source);
+    return new BpfObject(ptr, keep, options.logHandler);
+  }
+
+  // --- ObjectOwner -------------------------------------------------------
+
+  /** @internal The `struct bpf_object *`; ClosedError after close. */
+  handle(what: string): Ptr {
+    if (this.#ptr === null) {
+      throw new ClosedError(`${what}: object '${this.name}' is closed`);
+    }
+    return this.#ptr;
+  }
+
+  /** @internal */
+  adoptLink(link: OwnedLink): void {
+    this.#links.add(link);
+  }
+
+  /** @internal */
+  releaseLink(link: OwnedLink): void {
+    this.#links.delete(link);
+  }
+
+  // --- state ---------------------------------------------------------------
+
+  /** True once `load()` succeeded. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#ptr === null;
+  }
+
+  /** Every program, in ELF order. */
+  get programs(): readonly BpfProgram[] {
+    this.handle("programs");
+    return this.#programs;
+  }
+
+  /** Every map, including the global-data maps (`<obj>.bss`, ...). */
+  get maps(): readonly BpfMap[] {
+    this.handle("maps");
+    return this.#maps;
+  }
+
+  /** The program named `name` (its C function name). */
+  program(name: string): BpfProgram {
+    this.handle(`program('${name}')`);
+    const i = this.#programs.findIndex((p) => p.name === name);
+    if (i < 0) {
+      throw new NotFoundError(
+        "program",
+        name,
+        this.#programs.map((p) => p.name),
+      );
+    }
+    return this.#programs[i]!;
+  }
+
+  /** The map named `name`. */
+  map(name: string): BpfMap {
+    this.handle(`map('${name}')`);
+    const m = this.#maps.find((x) => x.name === name);
+    if (!m)
+      throw new NotFoundError(
+        "map",
+        name,
+        this.#maps.map((x) => x.name),
+      );
+    return m;
+  }
+
+  /**
+   * The object's BTF, as libbpf fixed it up at open (DATASEC offsets and
+   * sizes filled in). Parsed on first use.
+   */
+  get btf(): Btf {
+    const ptr = this.handle("btf");
+    if (this.#btf) return this.#btf;
+    const L = libbpf();
+    const btf = L.bpf_object__btf(ptr);
+    if (btf === null) {
+      throw new BtfError(`object '${this.name}' has no BTF`, {
+        hint: "compile the BPF program with -g (clang -g -O2 -target bpf ...)",
+      });
+    }
+    const size = new Uint8Array(4);
+    const raw = L.btf__raw_data(btf, size);
+    if (raw === null) throw bpfError("btf__raw_data", errno());
+    const len = new DataView(size.buffer).getUint32(0, true);
+    // A copy: libbpf's buffer dies with the object, the Btf may outlive it.
+    this.#btf = Btf.fromBytes(viewMemory(raw, len).slice(), {
+      source: `${this.name} (libbpf)`,
+    });
+    return this.#btf;
+  }
+
+  /**
+   * Global variables by name: `obj.globals.counter`. Before load they are
+   * the initial values; after load, the live kernel values.
+   */
+  get globals(): Record<string, unknown> {
+    this.handle("globals");
+    if (!this.#globalsProxy) {
+      this.#globals = new Globals(this);
+      this.#globalsProxy = globalsProxy(this.#globals);
+    }
+    return this.#globalsProxy;
+  }
+
+  /** The globals' descriptions and typed accessors (`describe`, `names`). */
+  get globalVariables(): Globals {
+    this.globals;
+    return this.#globals!;
+  }
+
+  /**
+   * Creates the maps and loads the programs into the kernel. A rejected
+   * program gives a BpfVerifierError whose `verifierLog` is complete.
+   * Can be attempted once per open (a libbpf rule).
+   */
+  load(): void {
+    const ptr = this.handle("load");
+    if (this.#loaded)
+      throw new StateError(`object '${this.name}' is already loaded`);
+    if (this.#loadAttempted) {
+      throw new StateError(
+        `object '${this.name}': load can be attempted once; open it again`,
+      );
+    }
+    this.#loadAttempted = true;
+    const L = libbpf();
+    // libbpf retries a failed program load with its own log buffer, growing
+    // it on ENOSPC, and prints the whole verifier log at WARN between
+    // BEGIN/END PROG LOAD LOG markers (libbpf.c bpf_object_load_prog): so the
+    // log we capture is complete.
+    const err = withLibbpfLog(this.logHandler, () => L.bpf_object__load(ptr));
+    if (err < 0) throw loadError(err, this.name);
+    this.#loaded = true;
+  }
+
+  /**
+   * Destroys every link still attached (pinned ones stay in the kernel),
+   * unmaps globals and frees the object; idempotent.
+   */
+  close(): void {
+    const ptr = this.#ptr;
+    if (ptr === null) return;
+    for (const link of [...this.#links]) {
+      try {
+        link.close();
+      } catch {
+        // keep closing the rest
+      }
+    }
+    this.#links.clear();
+    this.#globals?.release();
+    this.#ptr = null;
+    libbpf().bpf_object__close(ptr);
+    this.#keepAlive.length = 0;
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function openError(e: number, source: string): BpfError {
+  const log = takeLibbpfLog();
+  const last = lastLogLine(log);
+  // libbpf's own reason (e.g. "elf: ... is not a BPF object") says most.
+  return bpfError(
+    "bpf_object__open",
+    e,
+    { kind: "other" },
+    {
+      log,
+      detail: `cannot open ${source}${last ? ` (${last})` : ""}`,
+    },
+  );
+}
+
+function loadError(errCode: number, objName: string): BpfError {
+  const log = takeLibbpfLog();
+  const start = log.indexOf(BEGIN_LOG);
+  if (start < 0) {
+    const last = lastLogLine(log);
+    return bpfError(
+      "bpf_object__load",
+      errCode,
+      { kind: "other" },
+      {
+        log,
+        detail: `cannot load '${objName}'${last ? ` (${last})` : ""}`,
+      },
+    );
+  }
+  const end = log.indexOf(END_LOG, start);
+  const verifierLog = log.slice(
+    start + BEGIN_LOG.length,
+    end < 0 ? undefined : end,
+  );
+  const prog = /prog '([^']+)': -- BEGIN PROG LOAD LOG/.exec(log)?.[1] ?? "?";
+  // The verifier states its reason on the last line before the summary.
+  const lines = verifierLog.split("\n").filter(Boolean);
+  const summary = lines.findIndex((l) => l.startsWith("processed "));
+  const reason = lines[(summary < 0 ? lines.length : summary) - 1] ?? "";
+  const e = Math.abs(errCode);
+  return new BpfVerifierError(
+    "bpf_object__load",
+    e,
+    errnoName(e),
+    `the verifier rejected program '${prog}' of '${objName}': ${reason}`,
+    {
+      hint: "error.verifierLog holds the complete verifier output",
+      libbpfLog: log,
+      verifierLog,
+    },
+  );
+}

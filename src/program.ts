@@ -1,0 +1,511 @@
+/**
+ * `BpfProgram`: one program of a `BpfObject`. Before load: `autoload`.
+ * After load: `fd`, the `attach*()` family (each returns a `BpfLink` the
+ * object keeps alive), `testRun()`, `pin()`/`unpin()`.
+ */
+import { existsSync } from "node:fs";
+import {
+  type Ptr,
+  addressOf,
+  cstr,
+  errno,
+  libbpf,
+  libc,
+  readCString,
+} from "../ffi/mod.ts";
+import { type FailContext, bpfError } from "./bpf_error.ts";
+import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
+import { clearLibbpfLog, withLibbpfLog } from "./libbpf_log.ts";
+import {
+  BpfLink,
+  type LinkBackend,
+  fdLinkBackend,
+  libbpfLinkBackend,
+} from "./link.ts";
+import type { ObjectOwner } from "./owner.ts";
+import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
+
+/** enum bpf_prog_type names (uapi/linux/bpf.h), index = value. */
+const PROG_TYPES = [
+  "unspec",
+  "socket_filter",
+  "kprobe",
+  "sched_cls",
+  "sched_act",
+  "tracepoint",
+  "xdp",
+  "perf_event",
+  "cgroup_skb",
+  "cgroup_sock",
+  "lwt_in",
+  "lwt_out",
+  "lwt_xmit",
+  "sock_ops",
+  "sk_skb",
+  "cgroup_device",
+  "sk_msg",
+  "raw_tracepoint",
+  "cgroup_sock_addr",
+  "lwt_seg6local",
+  "lirc_mode2",
+  "sk_reuseport",
+  "flow_dissector",
+  "cgroup_sysctl",
+  "raw_tracepoint_writable",
+  "cgroup_sockopt",
+  "tracing",
+  "struct_ops",
+  "ext",
+  "lsm",
+  "sk_lookup",
+  "syscall",
+  "netfilter",
+] as const;
+
+/** A program type name, e.g. "xdp", "tracepoint", "tracing". */
+export type ProgramType = (typeof PROG_TYPES)[number] | `unknown(${number})`;
+
+/** Name of an `enum bpf_prog_type` value. */
+export function programTypeName(t: number): ProgramType {
+  return PROG_TYPES[t] ?? `unknown(${t})`;
+}
+
+// enum bpf_attach_type BPF_XDP (uapi/linux/bpf.h)
+const BPF_XDP = 37;
+// XDP_FLAGS_* (uapi/linux/if_link.h)
+const XDP_MODE = { skb: 2, drv: 4, hw: 8 } as const;
+// sizeof(struct bpf_link_create_opts) in libbpf 1.1
+const LINK_CREATE_OPTS_SIZE = 64;
+// sizeof(struct bpf_uprobe_opts) in libbpf 1.1
+const UPROBE_OPTS_SIZE = 40;
+// sizeof(struct bpf_test_run_opts) in libbpf 1.1
+const TEST_RUN_OPTS_SIZE = 80;
+const O_RDONLY_DIRECTORY = 0o200000;
+
+/** Options of {@link BpfProgram.attachUprobe}. */
+export interface UprobeOptions {
+  /** Executable or library, absolute or a soname libbpf resolves ("libc.so.6"). */
+  readonly binaryPath: string;
+  /** Function to probe (resolved by libbpf from the ELF symbol table). */
+  readonly symbol?: string;
+  /** Byte offset in the file (added to the symbol's when both are given). */
+  readonly offset?: number;
+  /** Process to probe: -1 = every process (default), 0 = this one. */
+  readonly pid?: number;
+  /** Probe the function's return instead of its entry. */
+  readonly retprobe?: boolean;
+  /** bpf_get_attach_cookie() value. */
+  readonly cookie?: bigint;
+}
+
+/** Options of {@link BpfProgram.attachXdp}. */
+export interface XdpOptions {
+  /** Raw XDP_FLAGS_* bits. */
+  readonly flags?: number;
+  /** Attach mode: generic (skb), driver (drv) or offloaded (hw). */
+  readonly mode?: "skb" | "drv" | "hw";
+}
+
+/** Input of {@link BpfProgram.testRun}. */
+export interface TestRunOptions {
+  /** Packet / input data. */
+  readonly data?: Uint8Array;
+  /** Context (e.g. struct xdp_md, struct __sk_buff) bytes. */
+  readonly ctx?: Uint8Array;
+  /** Run this many times (duration is the average). */
+  readonly repeat?: number;
+  /** Capacity of the output data buffer; default data.length + 256. */
+  readonly dataSizeOut?: number;
+  /** BPF_F_TEST_* flags. */
+  readonly flags?: number;
+}
+
+/** Output of {@link BpfProgram.testRun}. */
+export interface TestRunResult {
+  /** The program's return value. */
+  readonly retval: number;
+  /** Average run time, ns. */
+  readonly duration: number;
+  /** Output data (the packet after the program). */
+  readonly data: Uint8Array;
+  /** Output context, when `ctx` was given. */
+  readonly ctx?: Uint8Array;
+}
+
+/** A program of a `BpfObject`. */
+export class BpfProgram {
+  readonly #owner: ObjectOwner;
+  readonly #ptr: Ptr;
+  #closed = false;
+  #pinned: string | null = null;
+  /** Function name in the C source. */
+  readonly name: string;
+  /** ELF section, e.g. `tp/syscalls/sys_enter_getpid`. */
+  readonly sectionName: string;
+
+  /** @internal Made by `BpfObject`. */
+  constructor(owner: ObjectOwner, ptr: Ptr) {
+    this.#owner = owner;
+    this.#ptr = ptr;
+    const L = libbpf();
+    this.name = readCString(L.bpf_program__name(ptr));
+    this.sectionName = readCString(L.bpf_program__section_name(ptr));
+  }
+
+  /** The `struct bpf_program *`, checked: ClosedError after close. */
+  #handle(what: string): Ptr {
+    if (this.#closed) {
+      throw new ClosedError(`${what}: program '${this.name}' handle is closed`);
+    }
+    this.#owner.handle(`${what} (program '${this.name}')`);
+    return this.#ptr;
+  }
+
+  #loadedHandle(what: string): Ptr {
+    const p = this.#handle(what);
+    if (!this.#owner.loaded) {
+      throw new StateError(
+        `${what}: program '${this.name}' is not loaded yet: call obj.load() first`,
+      );
+    }
+    return p;
+  }
+
+  /** Program type, e.g. "xdp", "tracepoint", "kprobe", "tracing". */
+  get type(): ProgramType {
+    return programTypeName(libbpf().bpf_program__type(this.#handle("type")));
+  }
+
+  /** Whether `load()` loads this program (set before load). */
+  get autoload(): boolean {
+    return libbpf().bpf_program__autoload(this.#handle("autoload"));
+  }
+  set autoload(on: boolean) {
+    const p = this.#handle("autoload");
+    if (this.#owner.loaded) {
+      throw new StateError(
+        `autoload of '${this.name}' can only change before load()`,
+      );
+    }
+    const err = libbpf().bpf_program__set_autoload(p, on);
+    if (err < 0) throw bpfError("bpf_program__set_autoload", err);
+  }
+
+  /** The program fd (after load; owned by the object: do not close). */
+  get fd(): number {
+    const fd = libbpf().bpf_program__fd(this.#loadedHandle("fd"));
+    if (fd < 0) {
+      throw new StateError(
+        `program '${this.name}' was not loaded (autoload is off)`,
+      );
+    }
+    return fd;
+  }
+
+  #link(
+    op: string,
+    description: string,
+    ctx: FailContext,
+    call: (L: ReturnType<typeof libbpf>, p: Ptr) => Ptr | null,
+  ): BpfLink {
+    const p = this.#loadedHandle(op);
+    const L = libbpf();
+    const link = withLibbpfLog(this.#owner.logHandler, () => call(L, p));
+    if (link === null) throw bpfError(op, errno(), ctx);
+    return new BpfLink(libbpfLinkBackend(link), this.#owner, description);
+  }
+
+  #fdLink(description: string, backend: LinkBackend): BpfLink {
+    return new BpfLink(backend, this.#owner, description);
+  }
+
+  /** Attaches by section name (SEC("tp/..."), "xdp"... needs a full spec). */
+  attach(): BpfLink {
+    return this.#link(
+      "bpf_program__attach",
+      `${this.sectionName}`,
+      this.#contextFromSection(),
+      (L, p) => L.bpf_program__attach(p),
+    );
+  }
+
+  #contextFromSection(): FailContext {
+    const s = this.sectionName;
+    const tp = /^(?:tp|tracepoint)\/([^/]+)\/(.+)$/.exec(s);
+    if (tp) return { kind: "tracepoint", category: tp[1]!, name: tp[2]! };
+    const kp = /^k(?:ret)?probe\/(.+)$/.exec(s);
+    if (kp) return { kind: "kprobe", fn: kp[1]! };
+    return { kind: "attach" };
+  }
+
+  /** Attaches to tracepoint `category:name` (e.g. "syscalls", "sys_enter_getpid"). */
+  attachTracepoint(category: string, name: string): BpfLink {
+    return this.#link(
+      "bpf_program__attach_tracepoint",
+      `tracepoint ${category}/${name}`,
+      { kind: "tracepoint", category, name },
+      (L, p) => L.bpf_program__attach_tracepoint(p, cstr(category), cstr(name)),
+    );
+  }
+
+  /** Attaches to raw tracepoint `name` (e.g. "sys_enter"). */
+  attachRawTracepoint(name: string): BpfLink {
+    return this.#link(
+      "bpf_program__attach_raw_tracepoint",
+      `raw_tracepoint ${name}`,
+      { kind: "tracepoint", category: "(raw)", name },
+      (L, p) => L.bpf_program__attach_raw_tracepoint(p, cstr(name)),
+    );
+  }
+
+  /** Attaches a kprobe (or kretprobe) to kernel function `fn`. Needs CONFIG_KPROBES. */
+  attachKprobe(fn: string, options: { retprobe?: boolean } = {}): BpfLink {
+    const ret = options.retprobe ?? false;
+    return this.#link(
+      "bpf_program__attach_kprobe",
+      `${ret ? "kretprobe" : "kprobe"} ${fn}`,
+      { kind: "kprobe", fn },
+      (L, p) => L.bpf_program__attach_kprobe(p, ret, cstr(fn)),
+    );
+  }
+
+  /** Attaches a uprobe to a function (`symbol`) or `offset` of a binary. */
+  attachUprobe(options: UprobeOptions): BpfLink {
+    if (options.symbol === undefined && options.offset === undefined) {
+      throw new BpfTypeError("attachUprobe needs a symbol or an offset");
+    }
+    const opts = new Uint8Array(UPROBE_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    const fname = options.symbol ? cstr(options.symbol) : null;
+    v.setBigUint64(0, BigInt(UPROBE_OPTS_SIZE), true);
+    v.setBigUint64(16, options.cookie ?? 0n, true);
+    v.setUint8(24, options.retprobe ? 1 : 0);
+    v.setBigUint64(32, fname ? addressOf(fname) : 0n, true);
+    const path = cstr(options.binaryPath);
+    const what = `${options.retprobe ? "uretprobe" : "uprobe"} ${options.binaryPath}:${options.symbol ?? ""}${options.offset ? `+${options.offset}` : ""}`;
+    const link = this.#link(
+      "bpf_program__attach_uprobe_opts",
+      what,
+      { kind: "attach" },
+      (L, p) =>
+        L.bpf_program__attach_uprobe_opts(
+          p,
+          options.pid ?? -1,
+          path,
+          options.offset ?? 0,
+          opts,
+        ),
+    );
+    void fname; // kept alive until here: libbpf reads func_name during the call
+    return link;
+  }
+
+  /** Attaches an fentry/fexit/fmod_ret/tp_btf program to its BTF target. */
+  attachTrace(): BpfLink {
+    return this.#link(
+      "bpf_program__attach_trace",
+      `trace ${this.sectionName}`,
+      { kind: "attach" },
+      (L, p) => L.bpf_program__attach_trace(p),
+    );
+  }
+
+  /** Attaches an LSM program. */
+  attachLsm(): BpfLink {
+    return this.#link(
+      "bpf_program__attach_lsm",
+      `lsm ${this.sectionName}`,
+      { kind: "attach" },
+      (L, p) => L.bpf_program__attach_lsm(p),
+    );
+  }
+
+  /**
+   * Attaches an XDP program to an interface through a BPF link (detached on
+   * close). With `mode`/`flags`, the link is created with those XDP flags.
+   */
+  attachXdp(ifnameOrIndex: string | number, options: XdpOptions = {}): BpfLink {
+    const ifindex = ifindexOf(ifnameOrIndex);
+    const flags =
+      (options.flags ?? 0) | (options.mode ? XDP_MODE[options.mode] : 0);
+    const what = `xdp ${ifnameOrIndex}${options.mode ? ` (${options.mode})` : ""}`;
+    if (!flags) {
+      return this.#link(
+        "bpf_program__attach_xdp",
+        what,
+        { kind: "attach" },
+        (L, p) => L.bpf_program__attach_xdp(p, ifindex),
+      );
+    }
+    const fd = this.fd;
+    const opts = new Uint8Array(LINK_CREATE_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(LINK_CREATE_OPTS_SIZE), true);
+    v.setUint32(8, flags, true);
+    const linkFd = withLibbpfLog(this.#owner.logHandler, () =>
+      libbpf().bpf_link_create(fd, ifindex, BPF_XDP, opts),
+    );
+    if (linkFd < 0)
+      throw bpfError("bpf_link_create(xdp)", linkFd, { kind: "attach" });
+    return this.#fdLink(what, fdLinkBackend(linkFd));
+  }
+
+  /**
+   * Attaches a `SEC("tc")` program as a direct-action filter on an
+   * interface's clsact qdisc (created if absent, removed on close if we
+   * created it). The link has no fd and cannot be pinned.
+   */
+  attachTc(
+    ifnameOrIndex: string | number,
+    direction: TcDirection,
+    options: TcOptions = {},
+  ): BpfLink {
+    const ifindex = ifindexOf(ifnameOrIndex);
+    const fd = this.fd;
+    const backend = withLibbpfLog(this.#owner.logHandler, () =>
+      attachTc(fd, ifindex, direction, options),
+    );
+    return this.#fdLink(`tc ${direction} ${ifnameOrIndex}`, backend);
+  }
+
+  /** Attaches to the cgroup v2 directory `path` (e.g. /sys/fs/cgroup/x). */
+  attachCgroup(path: string): BpfLink {
+    this.#loadedHandle("attachCgroup");
+    const c = libc();
+    const cgFd = c.open(cstr(path), O_RDONLY_DIRECTORY, 0);
+    if (cgFd < 0) {
+      clearLibbpfLog();
+      throw bpfError(
+        "open",
+        errno(),
+        { kind: "attach" },
+        {
+          detail: `cannot open cgroup ${path}`,
+          hint: existsSync(path)
+            ? undefined
+            : `no such cgroup directory ${path} (cgroup v2 is usually mounted at /sys/fs/cgroup)`,
+        },
+      );
+    }
+    try {
+      // The link holds its own cgroup reference: our fd can go at once.
+      return this.#link(
+        "bpf_program__attach_cgroup",
+        `cgroup ${path}`,
+        { kind: "attach" },
+        (L, p) => L.bpf_program__attach_cgroup(p, cgFd),
+      );
+    } finally {
+      c.close(cgFd);
+    }
+  }
+
+  /** Attaches to a perf event fd (from perf_event_open); the link owns `pfd` after. */
+  attachPerfEvent(pfd: number): BpfLink {
+    return this.#link(
+      "bpf_program__attach_perf_event",
+      `perf_event fd ${pfd}`,
+      { kind: "attach" },
+      (L, p) => L.bpf_program__attach_perf_event(p, pfd),
+    );
+  }
+
+  /** Attaches a `SEC("iter/...")` program; read it with an iterator fd. */
+  attachIter(): BpfLink {
+    return this.#link(
+      "bpf_program__attach_iter",
+      `iter ${this.sectionName}`,
+      { kind: "attach" },
+      (L, p) => L.bpf_program__attach_iter(p, null),
+    );
+  }
+
+  /** Runs the program once (or `repeat` times) on test input (BPF_PROG_TEST_RUN). */
+  testRun(options: TestRunOptions = {}): TestRunResult {
+    const fd = this.fd;
+    const data = options.data ?? new Uint8Array(0);
+    const out = new Uint8Array(options.dataSizeOut ?? data.length + 256);
+    const ctx = options.ctx;
+    const ctxOut = ctx ? new Uint8Array(ctx.length) : null;
+    const opts = new Uint8Array(TEST_RUN_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(TEST_RUN_OPTS_SIZE), true);
+    v.setBigUint64(8, addressOf(data), true);
+    v.setBigUint64(16, addressOf(out), true);
+    v.setUint32(24, data.length, true);
+    v.setUint32(28, out.length, true);
+    if (ctx && ctxOut) {
+      v.setBigUint64(32, addressOf(ctx), true);
+      v.setBigUint64(40, addressOf(ctxOut), true);
+      v.setUint32(48, ctx.length, true);
+      v.setUint32(52, ctxOut.length, true);
+    }
+    v.setInt32(60, options.repeat ?? 1, true);
+    v.setUint32(68, options.flags ?? 0, true);
+    clearLibbpfLog();
+    const err = libbpf().bpf_prog_test_run_opts(fd, opts);
+    if (err < 0) {
+      throw bpfError(
+        "bpf_prog_test_run_opts",
+        err,
+        { kind: "other" },
+        {
+          hint:
+            -err === 28
+              ? "output larger than dataSizeOut: raise it"
+              : -err === 524 || -err === 95
+                ? `program type ${this.type} does not support test runs on this kernel`
+                : undefined,
+        },
+      );
+    }
+    const outLen = v.getUint32(28, true);
+    return {
+      retval: v.getUint32(56, true),
+      duration: v.getUint32(64, true),
+      data: out.slice(0, outLen),
+      ctx: ctxOut ? ctxOut.slice(0, v.getUint32(52, true)) : undefined,
+    };
+  }
+
+  /** Pins the loaded program at `path` on a bpf filesystem. */
+  pin(path: string): void {
+    const p = this.#loadedHandle("pin");
+    clearLibbpfLog();
+    const err = libbpf().bpf_program__pin(p, cstr(path));
+    if (err < 0) throw bpfError("bpf_program__pin", err, { kind: "pin", path });
+    this.#pinned = path;
+  }
+
+  /** Removes a pin (default: the last `pin()` path). */
+  unpin(path?: string): void {
+    const p = this.#loadedHandle("unpin");
+    const target = path ?? this.#pinned;
+    if (target === null) {
+      throw new StateError(`program '${this.name}' is not pinned: pass a path`);
+    }
+    clearLibbpfLog();
+    const err = libbpf().bpf_program__unpin(p, cstr(target));
+    if (err < 0)
+      throw bpfError("bpf_program__unpin", err, { kind: "pin", path: target });
+    if (target === this.#pinned) this.#pinned = null;
+  }
+
+  /** Where `pin()` pinned it, or null. */
+  get pinnedPath(): string | null {
+    return this.#pinned;
+  }
+
+  /**
+   * Releases this handle (further use → ClosedError). The program stays
+   * loaded until its object closes.
+   */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * tc (cls_bpf, direct-action) attachment with libbpf 1.1's netlink API:
+ * bpf_tc_hook_create (clsact qdisc) + bpf_tc_attach. The link-like backend
+ * detaches the filter on close and removes the clsact qdisc when tsbpf
+ * created it and no other tsbpf filter uses it.
+ */
+import { ifNameToIndex, libbpf } from "../ffi/mod.ts";
+import { bpfError } from "./bpf_error.ts";
+import { type LinkBackend, noLinkFd } from "./link.ts";
+import { clearLibbpfLog } from "./libbpf_log.ts";
+
+/** tc attach point. */
+export type TcDirection = "ingress" | "egress";
+
+// enum bpf_tc_attach_point (libbpf.h)
+const BPF_TC_INGRESS = 1;
+const BPF_TC_EGRESS = 2;
+// sizeof(struct bpf_tc_hook) and sizeof(struct bpf_tc_opts) in libbpf 1.1
+const HOOK_SIZE = 24;
+const OPTS_SIZE = 32;
+const EEXIST = 17;
+
+// clsact qdiscs tsbpf created, by ifindex, with the number of our filters.
+const hooks = new Map<number, { created: boolean; users: number }>();
+
+function hookStruct(ifindex: number, point: number): Uint8Array {
+  const b = new Uint8Array(HOOK_SIZE);
+  const v = new DataView(b.buffer);
+  v.setBigUint64(0, BigInt(HOOK_SIZE), true);
+  v.setInt32(8, ifindex, true);
+  v.setUint32(12, point, true);
+  return b;
+}
+
+function optsStruct(fields: {
+  progFd?: number;
+  handle?: number;
+  priority?: number;
+}): Uint8Array {
+  const b = new Uint8Array(OPTS_SIZE);
+  const v = new DataView(b.buffer);
+  v.setBigUint64(0, BigInt(OPTS_SIZE), true);
+  v.setInt32(8, fields.progFd ?? 0, true);
+  v.setUint32(20, fields.handle ?? 0, true);
+  v.setUint32(24, fields.priority ?? 0, true);
+  return b;
+}
+
+/** Options of a tc attachment. */
+export interface TcOptions {
+  /** Filter priority (1..65535); 0 lets the kernel pick. */
+  readonly priority?: number;
+  /** Filter handle; 0 lets the kernel pick. */
+  readonly handle?: number;
+}
+
+/**
+ * Attaches `progFd` as a direct-action tc filter; returns the link backend
+ * whose `destroy()` undoes it.
+ */
+export function attachTc(
+  progFd: number,
+  ifindex: number,
+  direction: TcDirection,
+  options: TcOptions = {},
+): LinkBackend {
+  const L = libbpf();
+  const point = direction === "ingress" ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+  const hook = hookStruct(ifindex, point);
+  clearLibbpfLog();
+  const created = L.bpf_tc_hook_create(hook);
+  if (created < 0 && -created !== EEXIST) {
+    throw bpfError("bpf_tc_hook_create", created, { kind: "attach" });
+  }
+  const state = hooks.get(ifindex) ?? { created: false, users: 0 };
+  if (created === 0) state.created = true;
+  hooks.set(ifindex, state);
+
+  const opts = optsStruct({ progFd, ...options });
+  const err = L.bpf_tc_attach(hook, opts);
+  if (err < 0) {
+    const e = bpfError("bpf_tc_attach", err, { kind: "attach" });
+    release(ifindex);
+    throw e;
+  }
+  state.users++;
+  const v = new DataView(opts.buffer);
+  const handle = v.getUint32(20, true);
+  const priority = v.getUint32(24, true);
+  return {
+    fd: () => noLinkFd("fd"),
+    pin: () => noLinkFd("pin"),
+    unpin: () => noLinkFd("unpin"),
+    destroy() {
+      // bpf_tc_detach wants prog_fd, flags and prog_id zero: only the
+      // handle and priority name the filter.
+      L.bpf_tc_detach(hook, optsStruct({ handle, priority }));
+      state.users--;
+      release(ifindex);
+    },
+  };
+}
+
+function release(ifindex: number): void {
+  const state = hooks.get(ifindex);
+  if (!state || state.users > 0) return;
+  hooks.delete(ifindex);
+  if (state.created) {
+    // Both points at once destroys the clsact qdisc itself (libbpf.h).
+    libbpf().bpf_tc_hook_destroy(
+      hookStruct(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS),
+    );
+  }
+}
+
+/** Resolves an interface name or index; BpfError(ENODEV) for an unknown name. */
+export function ifindexOf(ifnameOrIndex: string | number): number {
+  if (typeof ifnameOrIndex === "number") return ifnameOrIndex;
+  const idx = ifNameToIndex(ifnameOrIndex);
+  if (!idx) {
+    throw bpfError(
+      "if_nametoindex",
+      19,
+      { kind: "other" },
+      {
+        detail: `no network interface '${ifnameOrIndex}'`,
+        hint: "list interfaces with `ip link`",
+      },
+    );
+  }
+  return idx;
+}
