@@ -34,7 +34,7 @@ export function isRoot(): boolean {
 
 /**
  * Returns true when `cond` holds; otherwise prints why the dependent tests
- * are skipped and returns false. Use as `it.runIf(need(cond, "why"))`.
+ * are skipped and returns false. Use as `it.skipIf(!need(cond, "why"))`.
  */
 export function need(cond: boolean, reason: string): boolean {
   if (!cond) console.log(`SKIP: ${reason}`);
