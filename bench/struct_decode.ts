@@ -86,7 +86,8 @@ function viewAll(): number {
   let big = 0n;
   for (let i = 0; i < N; i++) {
     const e = view.$repoint(dv, i * 64);
-    big ^= e.ts ^ e.a ^ e.b ^ e.c;
+    big ^=
+      (e.ts as bigint) ^ (e.a as bigint) ^ (e.b as bigint) ^ (e.c as bigint);
     s += e.pid + e.ppid + e.comm.length + e.x + e.y;
   }
   return s + Number(big & 0xffn);
