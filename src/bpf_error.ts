@@ -120,10 +120,17 @@ export function libbpfMessage(errno: number): string {
   return errnoMessage(errno);
 }
 
-/** The last line libbpf logged (without its "libbpf: " prefix), or "". */
-export function lastLogLine(log: string): string {
+/**
+ * The libbpf log line that best says why a call failed: the first one that
+ * reports a failure (later ones tend to be "failed to load object"), else
+ * the last; without the "libbpf: " prefix. "" for an empty log.
+ */
+export function reasonLine(log: string): string {
   const lines = log.trim().split("\n").filter(Boolean);
-  return (lines[lines.length - 1] ?? "").replace(/^libbpf: /, "");
+  const why = lines.find((l) =>
+    /fail|error|invalid|not |unknown|can't|cannot/i.test(l),
+  );
+  return (why ?? lines[lines.length - 1] ?? "").replace(/^libbpf: /, "");
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   readCString,
   viewMemory,
 } from "../ffi/mod.ts";
-import { bpfError, lastLogLine } from "./bpf_error.ts";
+import { bpfError, reasonLine } from "./bpf_error.ts";
 import { errnoName } from "./errno.ts";
 import { Btf } from "./btf/btf.ts";
 import {
@@ -348,7 +348,7 @@ export class BpfObject implements ObjectOwner {
 
 function openError(e: number, source: string): BpfError {
   const log = takeLibbpfLog();
-  const last = lastLogLine(log);
+  const last = reasonLine(log);
   // libbpf's own reason (e.g. "elf: ... is not a BPF object") says most.
   return bpfError(
     "bpf_object__open",
@@ -365,7 +365,7 @@ function loadError(errCode: number, objName: string): BpfError {
   const log = takeLibbpfLog();
   const start = log.indexOf(BEGIN_LOG);
   if (start < 0) {
-    const last = lastLogLine(log);
+    const last = reasonLine(log);
     return bpfError(
       "bpf_object__load",
       errCode,

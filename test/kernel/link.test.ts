@@ -1,0 +1,322 @@
+/**
+ * BpfLink and the attach family on the real kernel: tracepoint, raw
+ * tracepoint, uprobe, fentry, kprobe (skipped without CONFIG_KPROBES), XDP,
+ * tc, cgroup; pin/unpin; detach on close; links outlive their JS object.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
+import { BpfError, ClosedError, UnsupportedError } from "../../src/errors.ts";
+import { BpfObject } from "../../src/object.ts";
+import { fixture, isRoot, need } from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
+const tracefs = need(
+  existsSync("/sys/kernel/tracing/events/syscalls"),
+  "tracefs not mounted (mount -t tracefs tracefs /sys/kernel/tracing)",
+);
+const kprobes = need(
+  existsSync("/sys/kernel/tracing/kprobe_events"),
+  "kprobes compiled out (no /sys/kernel/tracing/kprobe_events)",
+);
+const cgroup2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
+  existsSync(`${d}/cgroup.controllers`),
+);
+const hasCgroup2 = need(cgroup2 !== undefined, "no cgroup v2 mount");
+const hasIp = need(
+  existsSync("/usr/sbin/ip") || existsSync("/sbin/ip"),
+  "no `ip` tool for a veth pair",
+);
+const PIN_DIR = `/sys/fs/bpf/tsbpf-link-test-${process.pid}`;
+const VETH = `tsbl${process.pid % 100000}`;
+
+function openAttach(): BpfObject {
+  const obj = BpfObject.open(fixture("attach"));
+  obj.program("on_kprobe").autoload = !!kprobes;
+  obj.load();
+  return obj;
+}
+
+function getpid(n = 1): void {
+  for (let i = 0; i < n; i++) libc().getpid();
+}
+
+function withVeth<T>(fn: (ifname: string) => T): T {
+  execFileSync("ip", [
+    "link",
+    "add",
+    VETH,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    `${VETH}p`,
+  ]);
+  try {
+    execFileSync("ip", ["link", "set", VETH, "up"]);
+    return fn(VETH);
+  } finally {
+    execFileSync("ip", ["link", "del", VETH]);
+  }
+}
+
+function gc(): void {
+  const g = globalThis as {
+    gc?: () => void;
+    Bun?: { gc(sync: boolean): void };
+  };
+  if (g.Bun) g.Bun.gc(true);
+  else g.gc?.();
+}
+
+describe.skipIf(!root)("BpfLink", () => {
+  afterEach(() => rmSync(PIN_DIR, { recursive: true, force: true }));
+
+  it.skipIf(!tracefs)(
+    "attaches to a tracepoint by section and detaches on close",
+    () => {
+      using obj = openAttach();
+      const link = obj.program("on_getpid").attach();
+      expect(link.fd).toBeGreaterThan(0);
+      getpid(5);
+      const hits = obj.globals.tp_hits as bigint;
+      expect(hits).toBeGreaterThanOrEqual(5n);
+      link.close();
+      link.close();
+      expect(link.closed).toBe(true);
+      expect(() => link.fd).toThrow(ClosedError);
+      expect(() => link.pin(`${PIN_DIR}/x`)).toThrow(ClosedError);
+      const after = obj.globals.tp_hits as bigint;
+      getpid(5);
+      expect(obj.globals.tp_hits).toBe(after);
+    },
+  );
+
+  it.skipIf(!tracefs)(
+    "attaches to an explicit tracepoint and explains a missing one",
+    () => {
+      using obj = openAttach();
+      using _link = obj
+        .program("on_getpid")
+        .attachTracepoint("syscalls", "sys_enter_getpid");
+      getpid(3);
+      expect(obj.globals.tp_hits as bigint).toBeGreaterThanOrEqual(3n);
+      let err: unknown;
+      try {
+        obj.program("on_getpid").attachTracepoint("nosuchcat", "nosuchtp");
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(BpfError);
+      expect((err as BpfError).code).toBe("ENOENT");
+      expect(String(err)).toMatch(/no tracepoint nosuchcat\/nosuchtp/);
+    },
+  );
+
+  it("attaches to a raw tracepoint", () => {
+    using obj = openAttach();
+    using _l = obj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+    getpid(3);
+    expect(obj.globals.raw_tp_hits as bigint).toBeGreaterThanOrEqual(3n);
+  });
+
+  it("attaches uprobes to a libc function by name", () => {
+    using obj = openAttach();
+    const pid = libc().getpid();
+    using _u = obj.program("on_uprobe").attachUprobe({
+      binaryPath: "libc.so.6",
+      symbol: "getpid",
+      pid,
+    });
+    using _r = obj.program("on_uretprobe").attachUprobe({
+      binaryPath: "libc.so.6",
+      symbol: "getpid",
+      pid,
+      retprobe: true,
+    });
+    getpid(4);
+    expect(obj.globals.uprobe_hits).toBe(4n);
+    expect(obj.globals.uretprobe_hits).toBe(4n);
+  });
+
+  it("explains an unknown uprobe symbol", () => {
+    using obj = openAttach();
+    expect(() =>
+      obj.program("on_uprobe").attachUprobe({
+        binaryPath: "libc.so.6",
+        symbol: "no_such_function_tsbpf",
+      }),
+    ).toThrow(BpfError);
+  });
+
+  it("attaches fentry when the kernel allows", () => {
+    let obj: BpfObject;
+    try {
+      obj = BpfObject.open(fixture("fentry"));
+      obj.load();
+    } catch (e) {
+      need(
+        false,
+        `fentry/do_nanosleep cannot load here: ${(e as Error).message}`,
+      );
+      return;
+    }
+    try {
+      using _l = obj.program("on_nanosleep").attachTrace();
+      execFileSync("sleep", ["0.01"]);
+      expect(obj.globals.fentry_hits as bigint).toBeGreaterThanOrEqual(1n);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it.skipIf(!kprobes)("attaches a kprobe", () => {
+    using obj = openAttach();
+    using _l = obj.program("on_kprobe").attachKprobe("do_nanosleep");
+    execFileSync("sleep", ["0.01"]);
+    expect(obj.globals.kprobe_hits as bigint).toBeGreaterThanOrEqual(1n);
+  });
+
+  it.skipIf(kprobes)("says kprobes are compiled out", () => {
+    using obj = openAttach();
+    let err: unknown;
+    try {
+      obj.program("on_uprobe").attachKprobe("do_nanosleep");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfError);
+    expect(String(err)).toMatch(/CONFIG_KPROBES/);
+  });
+
+  it("pins and unpins a link", () => {
+    using obj = openAttach();
+    mkdirSync(PIN_DIR, { recursive: true });
+    const link = obj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+    const path = `${PIN_DIR}/link`;
+    link.pin(path);
+    try {
+      expect(existsSync(path)).toBe(true);
+      expect(link.pinnedPath).toBe(path);
+    } finally {
+      link.unpin();
+      link.close();
+    }
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it("keeps links attached until the object closes, even when dropped", () => {
+    const obj = openAttach();
+    (() => {
+      obj.program("on_sys_enter").attachRawTracepoint("sys_enter"); // dropped
+    })();
+    gc();
+    const before = obj.globals.raw_tp_hits as bigint;
+    getpid(3);
+    expect(obj.globals.raw_tp_hits as bigint).toBeGreaterThan(before);
+    const prog = obj.program("on_sys_enter");
+    const id = bpftoolLinkCount(prog.fd);
+    expect(id).toBe(1);
+    obj.close();
+  });
+
+  it.skipIf(!hasIp)(
+    "attaches XDP (default and skb mode) and detaches on close",
+    () => {
+      withVeth((ifname) => {
+        using obj = openAttach();
+        const prog = obj.program("xdp_filter");
+        const link = prog.attachXdp(ifname);
+        expect(
+          execFileSync("ip", ["link", "show", ifname], { encoding: "utf8" }),
+        ).toMatch(/xdp/);
+        link.close();
+        expect(
+          execFileSync("ip", ["link", "show", ifname], { encoding: "utf8" }),
+        ).not.toMatch(/xdp/);
+        const skb = prog.attachXdp(ifname, { mode: "skb" });
+        expect(
+          execFileSync("ip", ["link", "show", ifname], { encoding: "utf8" }),
+        ).toMatch(/xdpgeneric/);
+        expect(skb.fd).toBeGreaterThan(0);
+        obj.close(); // destroys the skb link
+        expect(
+          execFileSync("ip", ["link", "show", ifname], { encoding: "utf8" }),
+        ).not.toMatch(/xdp/);
+      });
+    },
+  );
+
+  it.skipIf(!hasIp)(
+    "attaches tc ingress and egress, removing the qdisc it created",
+    () => {
+      withVeth((ifname) => {
+        using obj = openAttach();
+        const prog = obj.program("on_tc");
+        const ing = prog.attachTc(ifname, "ingress");
+        const eg = prog.attachTc(ifname, "egress", { priority: 7 });
+        const show = (dir: string) =>
+          execFileSync("tc", ["filter", "show", "dev", ifname, dir], {
+            encoding: "utf8",
+          });
+        expect(show("ingress")).toMatch(/on_tc/);
+        expect(show("egress")).toMatch(/pref 7/);
+        expect(() => ing.fd).toThrow(UnsupportedError);
+        ing.close();
+        expect(show("ingress")).not.toMatch(/on_tc/);
+        expect(
+          execFileSync("tc", ["qdisc", "show", "dev", ifname], {
+            encoding: "utf8",
+          }),
+        ).toMatch(/clsact/);
+        eg.close();
+        expect(
+          execFileSync("tc", ["qdisc", "show", "dev", ifname], {
+            encoding: "utf8",
+          }),
+        ).not.toMatch(/clsact/);
+      });
+    },
+  );
+
+  it("explains an unknown interface", () => {
+    using obj = openAttach();
+    expect(() => obj.program("xdp_filter").attachXdp("nosuchif0")).toThrow(
+      /no network interface 'nosuchif0'/,
+    );
+  });
+
+  it.skipIf(!hasCgroup2)("attaches to a cgroup", () => {
+    const dir = `${cgroup2}/tsbpf-link-test-${process.pid}`;
+    mkdirSync(dir);
+    try {
+      using obj = openAttach();
+      using link = obj.program("on_cgroup_egress").attachCgroup(dir);
+      expect(link.fd).toBeGreaterThan(0);
+      expect(() =>
+        obj.program("on_cgroup_egress").attachCgroup(`${dir}/nope`),
+      ).toThrow(/no such cgroup/);
+    } finally {
+      rmdirSync(dir);
+    }
+  });
+});
+
+/** Links bpftool sees for a program fd's id. */
+function bpftoolLinkCount(progFd: number): number {
+  const info = execFileSync("bpftool", ["link", "list", "-j"], {
+    encoding: "utf8",
+  });
+  const fdinfo = execFileSync(
+    "cat",
+    [`/proc/${libc().getpid()}/fdinfo/${progFd}`],
+    {
+      encoding: "utf8",
+    },
+  );
+  const progId = Number(/prog_id:\s*(\d+)/.exec(fdinfo)?.[1]);
+  return (JSON.parse(info) as { prog_id: number }[]).filter(
+    (l) => l.prog_id === progId,
+  ).length;
+}

@@ -1,0 +1,210 @@
+/**
+ * BpfObject: open from path and bytes, introspection, load, configure
+ * before load, close/dispose, bad input, and no leaks over many cycles.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
+import {
+  BpfError,
+  BtfError,
+  ClosedError,
+  ElfError,
+  NotFoundError,
+  StateError,
+} from "../../src/errors.ts";
+import { BpfObject } from "../../src/object.ts";
+import { fixture, isRoot, need } from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
+
+/** Programs this process holds, per bpftool (its "pids" field). */
+function ourPrograms(): number {
+  const out = execFileSync("bpftool", ["prog", "list", "-j"], {
+    encoding: "utf8",
+  });
+  const pid = libc().getpid();
+  return (JSON.parse(out) as { pids?: { pid: number }[] }[]).filter((p) =>
+    p.pids?.some((x) => x.pid === pid),
+  ).length;
+}
+
+/** Open fds with what they point to (readable on failure). */
+function openFds(): string[] {
+  return readdirSync("/proc/self/fd")
+    .map((fd) => {
+      try {
+        return `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`;
+      } catch {
+        return fd; // the fd readdir itself used
+      }
+    })
+    .sort();
+}
+
+describe.skipIf(!root)("BpfObject", () => {
+  it("opens a file and lists programs and maps", () => {
+    const obj = BpfObject.open(fixture("globals"));
+    try {
+      expect(obj.name).toBe("globals");
+      expect(obj.loaded).toBe(false);
+      expect(obj.programs.map((p) => p.name)).toEqual(["count_getpid"]);
+      expect(obj.maps.map((m) => m.name)).toEqual([
+        "globals.rodata",
+        "globals.data",
+        ".data.custom",
+        "globals.bss",
+      ]);
+      expect(obj.map("globals.bss").type).toBe("array");
+      const bss = obj.btf.find(".bss", "datasec");
+      expect(bss).toBeDefined();
+      // libbpf's fixed-up copy: sizes are filled in (0 in the .o file).
+      expect((bss as { size: number }).size).toBeGreaterThan(0);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("opens from bytes with a name", () => {
+    const bytes = new Uint8Array(readFileSync(fixture("minimal")));
+    const obj = BpfObject.open(bytes, { name: "frombytes" });
+    try {
+      expect(obj.name).toBe("frombytes");
+      obj.load();
+      expect(obj.loaded).toBe(true);
+      expect(obj.program("xdp_pass").fd).toBeGreaterThan(0);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("configures autoload and maxEntries before load only", () => {
+    const obj = BpfObject.open(fixture("attach"));
+    try {
+      const p = obj.program("on_kprobe");
+      expect(p.autoload).toBe(true);
+      p.autoload = false;
+      expect(p.autoload).toBe(false);
+      const bss = obj.map("attach.bss");
+      expect(bss.maxEntries).toBe(1);
+      expect(() => p.fd).toThrow(StateError);
+      obj.load();
+      expect(() => p.fd).toThrow(/not loaded/);
+      expect(obj.program("on_getpid").fd).toBeGreaterThan(0);
+      expect(() => (p.autoload = true)).toThrow(StateError);
+      expect(() => (bss.maxEntries = 2)).toThrow(StateError);
+      expect(() => obj.load()).toThrow(StateError);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("names what exists when a program or map is unknown", () => {
+    const obj = BpfObject.open(fixture("minimal"));
+    try {
+      expect(() => obj.program("nope")).toThrow(NotFoundError);
+      expect(() => obj.program("nope")).toThrow(/available: xdp_pass/);
+      expect(() => obj.map("nope")).toThrow(
+        /no map named 'nope'; there are none/,
+      );
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("is a ClosedError after close, never a crash; close is idempotent", () => {
+    const obj = BpfObject.open(fixture("globals"));
+    const prog = obj.program("count_getpid");
+    const map = obj.map("globals.bss");
+    obj.load();
+    obj.close();
+    obj.close();
+    expect(obj.closed).toBe(true);
+    expect(() => obj.programs).toThrow(ClosedError);
+    expect(() => obj.program("count_getpid")).toThrow(ClosedError);
+    expect(() => obj.btf).toThrow(ClosedError);
+    expect(() => obj.load()).toThrow(ClosedError);
+    expect(() => prog.fd).toThrow(ClosedError);
+    expect(() => prog.attach()).toThrow(ClosedError);
+    expect(() => prog.testRun()).toThrow(ClosedError);
+    expect(() => map.fd).toThrow(ClosedError);
+    expect(() => map.maxEntries).toThrow(ClosedError);
+    expect(() => obj.globals.counter).toThrow(ClosedError);
+  });
+
+  it("closes handles of programs and maps on their own", () => {
+    const obj = BpfObject.open(fixture("minimal"));
+    try {
+      const p = obj.program("xdp_pass");
+      p.close();
+      expect(() => p.type).toThrow(ClosedError);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("disposes with `using`", () => {
+    let seen: BpfObject;
+    {
+      using obj = BpfObject.open(fixture("minimal"));
+      seen = obj;
+      obj.load();
+    }
+    expect(seen.closed).toBe(true);
+  });
+
+  it("rejects non-ELF and corrupt input clearly", () => {
+    expect(() => BpfObject.open(new Uint8Array([1, 2, 3, 4, 5]))).toThrow(
+      ElfError,
+    );
+    expect(() => BpfObject.open(new Uint8Array(0))).toThrow(/not an ELF file/);
+    const truncated = new Uint8Array(readFileSync(fixture("minimal"))).slice(
+      0,
+      300,
+    );
+    expect(() => BpfObject.open(truncated)).toThrow(BpfError);
+    expect(() => BpfObject.open(truncated)).toThrow(/cannot open/);
+    expect(() => BpfObject.open("/nonexistent/x.bpf.o")).toThrow(/ENOENT/);
+    const host = readFileSync("/proc/self/exe").subarray(0, 4);
+    expect(host[0]).toBe(0x7f);
+  });
+
+  it("has no BTF error for objects without BTF? (all fixtures have BTF)", () => {
+    const obj = BpfObject.open(fixture("minimal"));
+    try {
+      expect(() => obj.btf).not.toThrow(BtfError);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("leaves fds, programs and pins as they were after 200 cycles", () => {
+    const path = fixture("attach");
+    const bytes = new Uint8Array(readFileSync(path));
+    const cycle = (i: number) => {
+      const obj = BpfObject.open(i % 2 ? path : bytes);
+      for (const p of obj.programs) {
+        p.autoload = p.name === "on_sys_enter" || p.name === "on_getpid";
+      }
+      obj.globals.raw_tp_hits = BigInt(i);
+      obj.load();
+      const link = obj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+      // A tracepoint detach costs the kernel ~60 ms (RCU): only some cycles.
+      if (i % 25 === 0) obj.program("on_getpid").attach();
+      void obj.globals.tp_hits; // mmaps the .bss
+      if (i % 3 === 0) link.close();
+      obj.close(); // destroys the links still open
+    };
+    // Warm-up: the first cycle loads libbpf, libc and the runtime's lazies;
+    // a first spawn (bpftool) opens the runtime's child-process fds.
+    cycle(0);
+    const progs = ourPrograms();
+    const fds = openFds();
+    const pins = readdirSync("/sys/fs/bpf").sort();
+    for (let i = 1; i <= 200; i++) cycle(i);
+    expect(openFds()).toEqual(fds);
+    expect(ourPrograms()).toBe(progs);
+    expect(readdirSync("/sys/fs/bpf").sort()).toEqual(pins);
+  }, 60_000);
+});
