@@ -132,7 +132,10 @@ export function structAccess(cls: string, size: number): Access {
 
 /** An n-element array of `e`. */
 export function arrayAccess(n: number, e: Access): Access {
-  const t = `$ArrayView<${e.t}, ${e.p}, ${e.i}>`;
+  const t =
+    e.t === e.p && e.t === e.i
+      ? `$ArrayView<${e.t}>`
+      : `$ArrayView<${e.t}, ${e.p}, ${e.i}>`;
   const view = (o: string) => `$arr(${V}, ${o}, ${n}, ${e.codec})`;
   return {
     t,

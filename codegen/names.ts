@@ -138,11 +138,15 @@ export function pascalCase(name: string): string {
   return first >= 65 && first <= 90 ? out : "T" + out;
 }
 
+/** Anything {@link docText} must rewrite. */
+const DOC_UNSAFE = /[\x00-\x1f\x7f\u2028\u2029@]|\*\//;
+
 /**
  * Text safe inside a JSDoc block: `*​/` cannot close it, line breaks and
  * other control characters are shown escaped, so one line stays one line.
  */
 export function docText(s: string): string {
+  if (!DOC_UNSAFE.test(s)) return s;
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

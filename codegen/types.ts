@@ -9,7 +9,7 @@
  * escaped.
  */
 import { BtfNotFoundError } from "../src/errors.ts";
-import type { BtfType, Member, Struct, Union } from "../src/btf/types.ts";
+import type { BtfType, Kind, Member, Struct, Union } from "../src/btf/types.ts";
 import {
   type Access,
   arrayAccess,
@@ -116,12 +116,45 @@ function spelling(t: BtfType, depth = 0): string {
   }
 }
 
+/**
+ * A BTF that can tell a type's kind without decoding it (`Btf` does):
+ * the generator then decodes only what it needs.
+ */
+export interface IndexedTypes {
+  readonly count: number;
+  kindOf(id: number): Kind;
+  typeById(id: number): BtfType;
+}
+
+/** The kinds the generator looks at; the rest are reached through them. */
+const WANTED: ReadonlySet<Kind> = new Set<Kind>([
+  "struct",
+  "union",
+  "enum",
+  "enum64",
+  "typedef",
+  "var",
+]);
+
+function wantedTypes(src: Iterable<BtfType> | IndexedTypes): BtfType[] {
+  const out: BtfType[] = [];
+  if ("kindOf" in src && typeof src.kindOf === "function") {
+    for (let id = 1; id <= src.count; id++) {
+      if (WANTED.has(src.kindOf(id))) out.push(src.typeById(id));
+    }
+  } else {
+    for (const t of src as Iterable<BtfType>)
+      if (WANTED.has(t.kind)) out.push(t);
+  }
+  return out;
+}
+
 /** The module for the structs, unions and enums of `types`. */
 export function generateTypes(
-  types: Iterable<BtfType>,
+  types: Iterable<BtfType> | IndexedTypes,
   options: GenerateOptions = {},
 ): string {
-  return new Generator([...types], options).run();
+  return new Generator(wantedTypes(types), options).run();
 }
 
 /** One run of the generator over one BTF. */
@@ -338,7 +371,7 @@ class Generator {
     bitOffset: number,
   ): { a: Access; doc: string; byte: number } {
     const type = safe(() => m.type);
-    const c = type ? docText(safe(() => spelling(type)) ?? "?") : "?";
+    const c = type ? this.docSpelling(type) : "?";
     const resolved = type && safe(() => resolve(type));
     let bitSize = m.bitSize;
     // Without kind_flag, BTF encodes a bitfield in the int type itself.
@@ -377,6 +410,18 @@ class Generator {
       }
     }
     return rawAccess((shift + bits + 7) >> 3);
+  }
+
+  private readonly spellings = new Map<number, string>();
+
+  /** Doc-safe C spelling of `t`, memoized by id. */
+  private docSpelling(t: BtfType): string {
+    let s = this.spellings.get(t.id);
+    if (s === undefined) {
+      s = docText(safe(() => spelling(t)) ?? "?");
+      this.spellings.set(t.id, s);
+    }
+    return s;
   }
 
   /** Access of a resolved type, memoized by id. */
