@@ -160,6 +160,18 @@ let libbpfCache:
   | undefined;
 let libcCache: Lib<typeof LIBC> | undefined;
 
+let onLoaded: ((lib: Lib<typeof LIBBPF>) => void) | undefined;
+
+/**
+ * Runs `fn` right after libbpf is loaded (at once if it already is). The
+ * log router uses it so libbpf never prints to stderr on its own, whoever
+ * loads libbpf first.
+ */
+export function onLibbpfLoaded(fn: (lib: Lib<typeof LIBBPF>) => void): void {
+  onLoaded = fn;
+  if (libbpfCache) fn(libbpfCache.lib);
+}
+
 /** The libbpf symbol table (loaded on first call). */
 export function libbpf(): Lib<typeof LIBBPF> {
   if (libbpfCache) return libbpfCache.lib;
@@ -176,6 +188,7 @@ export function libbpf(): Lib<typeof LIBBPF> {
       );
     },
   );
+  onLoaded?.(libbpfCache.lib);
   return libbpfCache.lib;
 }
 
@@ -363,4 +376,30 @@ export function pageSize(): number {
  */
 export function ifNameToIndex(name: string): number {
   return libc().if_nametoindex(cstr(name));
+}
+
+// __NR_perf_event_open (arch/x86/entry/syscalls/syscall_64.tbl, asm-generic/unistd.h)
+const SYS_PERF_EVENT_OPEN: Record<string, number> = { x64: 298, arm64: 241 };
+
+/**
+ * perf_event_open(2): `attr` is a `struct perf_event_attr` (its `size`
+ * field filled in). Returns the fd, or -errno.
+ */
+export function perfEventOpen(
+  attr: Uint8Array,
+  pid: number,
+  cpu: number,
+  groupFd = -1,
+  flags = 0,
+): number {
+  const arch =
+    (globalThis as { process?: { arch?: string } }).process?.arch ?? "x64";
+  const nr = SYS_PERF_EVENT_OPEN[arch];
+  if (nr === undefined) {
+    throw new FfiError(`perf_event_open: unknown syscall number on ${arch}`);
+  }
+  const fd = Number(
+    libc().syscall_perf_event_open(nr, attr, pid, cpu, groupFd, flags),
+  );
+  return fd < 0 ? -errno() : fd;
 }

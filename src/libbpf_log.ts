@@ -11,6 +11,7 @@ import {
   libbpf,
   libc,
   nativeCallback,
+  onLibbpfLoaded,
   viewMemory,
 } from "../ffi/mod.ts";
 
@@ -78,18 +79,22 @@ function onPrint(level: number, fmt: Ptr | null, va: Ptr | null): number {
   return 0;
 }
 
-/**
- * Installs the print callback once (idempotent) and returns libbpf. Every
- * loader entry point calls this before its first libbpf call.
- */
+function install(l: ReturnType<typeof libbpf>): void {
+  if (printer) return;
+  // Module-level reference: the callback must never be collected while
+  // libbpf holds its pointer (for the life of the process).
+  printer = nativeCallback(CALLBACKS.libbpf_print, onPrint);
+  l.libbpf_set_print(printer.ptr);
+}
+
+// Whoever loads libbpf first (loader, maps, ring buffers), the print
+// callback goes in right then: libbpf never prints to stderr on its own.
+onLibbpfLoaded(install);
+
+/** Returns libbpf with the print callback installed (idempotent). */
 export function libbpfWithLog(): ReturnType<typeof libbpf> {
   const l = libbpf();
-  if (!printer) {
-    // Module-level reference: the callback must never be collected while
-    // libbpf holds its pointer (for the life of the process).
-    printer = nativeCallback(CALLBACKS.libbpf_print, onPrint);
-    l.libbpf_set_print(printer.ptr);
-  }
+  install(l);
   return l;
 }
 

@@ -368,36 +368,77 @@ export class BpfProgram {
     return this.#fdLink(`tc ${direction} ${ifnameOrIndex}`, backend);
   }
 
-  /** Attaches to the cgroup v2 directory `path` (e.g. /sys/fs/cgroup/x). */
-  attachCgroup(path: string): BpfLink {
-    this.#loadedHandle("attachCgroup");
+  /**
+   * Attaches a `SEC("tcx/ingress")`/`SEC("tcx/egress")` program through a
+   * tcx link (kernel ≥ 6.6). Needs libbpf ≥ 1.3: UnsupportedError before.
+   */
+  attachTcx(ifnameOrIndex: string | number): BpfLink {
+    const ifindex = ifindexOf(ifnameOrIndex);
+    return this.#link(
+      "bpf_program__attach_tcx",
+      `tcx ${ifnameOrIndex}`,
+      { kind: "attach" },
+      (L, p) => L.bpf_program__attach_tcx(p, ifindex, null),
+    );
+  }
+
+  /** Attaches to a network namespace (`/proc/<pid>/ns/net`, `/run/netns/<name>`). */
+  attachNetns(path: string): BpfLink {
+    return this.#withFd("attachNetns", path, 0, "network namespace", (fd) =>
+      this.#link(
+        "bpf_program__attach_netns",
+        `netns ${path}`,
+        { kind: "attach" },
+        (L, p) => L.bpf_program__attach_netns(p, fd),
+      ),
+    );
+  }
+
+  #withFd<T>(
+    op: string,
+    path: string,
+    flags: number,
+    what: string,
+    fn: (fd: number) => T,
+  ): T {
+    this.#loadedHandle(op);
     const c = libc();
-    const cgFd = c.open(cstr(path), O_RDONLY_DIRECTORY, 0);
-    if (cgFd < 0) {
-      clearLibbpfLog();
+    const fd = c.open(cstr(path), flags, 0);
+    if (fd < 0) {
       throw bpfError(
         "open",
         errno(),
         { kind: "attach" },
         {
-          detail: `cannot open cgroup ${path}`,
-          hint: existsSync(path)
-            ? undefined
-            : `no such cgroup directory ${path} (cgroup v2 is usually mounted at /sys/fs/cgroup)`,
+          log: "",
+          detail: `cannot open ${what} ${path}`,
+          hint: existsSync(path) ? undefined : `no such ${what} ${path}`,
         },
       );
     }
     try {
-      // The link holds its own cgroup reference: our fd can go at once.
-      return this.#link(
-        "bpf_program__attach_cgroup",
-        `cgroup ${path}`,
-        { kind: "attach" },
-        (L, p) => L.bpf_program__attach_cgroup(p, cgFd),
-      );
+      // The link holds its own reference to the target: our fd can go.
+      return fn(fd);
     } finally {
-      c.close(cgFd);
+      c.close(fd);
     }
+  }
+
+  /** Attaches to the cgroup v2 directory `path` (e.g. /sys/fs/cgroup/x). */
+  attachCgroup(path: string): BpfLink {
+    return this.#withFd(
+      "attachCgroup",
+      path,
+      O_RDONLY_DIRECTORY,
+      "cgroup directory",
+      (fd) =>
+        this.#link(
+          "bpf_program__attach_cgroup",
+          `cgroup ${path}`,
+          { kind: "attach" },
+          (L, p) => L.bpf_program__attach_cgroup(p, fd),
+        ),
+    );
   }
 
   /** Attaches to a perf event fd (from perf_event_open); the link owns `pfd` after. */

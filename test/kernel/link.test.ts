@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { libc } from "../../ffi/mod.ts";
+import { hasSymbol, libc, perfEventOpen } from "../../ffi/mod.ts";
 import { BpfError, ClosedError, UnsupportedError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { fixture, isRoot, need } from "../_support/fixtures.ts";
@@ -286,6 +286,38 @@ describe.skipIf(!root)("BpfLink", () => {
       /no network interface 'nosuchif0'/,
     );
   });
+
+  it("attaches to a perf event (software cpu-clock on this thread)", () => {
+    using obj = openAttach();
+    const attr = new Uint8Array(112); // PERF_ATTR_SIZE_VER5
+    const v = new DataView(attr.buffer);
+    v.setUint32(0, 1, true); // PERF_TYPE_SOFTWARE
+    v.setUint32(4, attr.length, true);
+    v.setBigUint64(8, 0n, true); // PERF_COUNT_SW_CPU_CLOCK
+    v.setBigUint64(16, 100_000n, true); // sample every 100 µs of CPU
+    const pfd = perfEventOpen(attr, 0, -1);
+    expect(pfd).toBeGreaterThan(0);
+    const link = obj.program("on_perf_event").attachPerfEvent(pfd);
+    const end = performance.now() + 30;
+    let x = 0;
+    while (performance.now() < end) x++;
+    link.close(); // also closes pfd (the link owns it)
+    expect(obj.globals.perf_hits as bigint).toBeGreaterThan(0n);
+    expect(x).toBeGreaterThan(0);
+  });
+
+  it.skipIf(hasSymbol("bpf_program__attach_tcx"))(
+    "says tcx needs a newer libbpf",
+    () => {
+      using obj = openAttach();
+      expect(() => obj.program("on_tc").attachTcx("lo")).toThrow(
+        UnsupportedError,
+      );
+      expect(() => obj.program("on_tc").attachTcx("lo")).toThrow(
+        /needs libbpf ≥ 1\.3/,
+      );
+    },
+  );
 
   it.skipIf(!hasCgroup2)("attaches to a cgroup", () => {
     const dir = `${cgroup2}/tsbpf-link-test-${process.pid}`;
