@@ -234,20 +234,34 @@ export class BpfObject implements ObjectOwner {
         this.#programs.map((p) => p.name),
       );
     }
+    // A handle closed on its own is replaced: the program itself lives on.
+    if (this.#programs[i]!.closed) {
+      const ptr = libbpf().bpf_object__find_program_by_name(
+        this.#ptr!,
+        cstr(name),
+      );
+      if (ptr) this.#programs[i] = new BpfProgram(this, ptr);
+    }
     return this.#programs[i]!;
   }
 
   /** The map named `name`. */
   map(name: string): BpfMap {
     this.handle(`map('${name}')`);
-    const m = this.#maps.find((x) => x.name === name);
-    if (!m)
+    const i = this.#maps.findIndex((x) => x.name === name);
+    if (i < 0) {
       throw new NotFoundError(
         "map",
         name,
         this.#maps.map((x) => x.name),
       );
-    return m;
+    }
+    // A handle closed on its own is replaced: the map itself lives on.
+    if (this.#maps[i]!.closed) {
+      const ptr = libbpf().bpf_object__find_map_by_name(this.#ptr!, cstr(name));
+      if (ptr) this.#maps[i] = new BpfMap(this, ptr);
+    }
+    return this.#maps[i]!;
   }
 
   /**

@@ -171,6 +171,11 @@ export class BpfProgram {
     return p;
   }
 
+  /** True once this handle or its object is closed. */
+  get closed(): boolean {
+    return this.#closed || this.#owner.closed;
+  }
+
   /** Program type, e.g. "xdp", "tracepoint", "kprobe", "tracing". */
   get type(): ProgramType {
     return programTypeName(libbpf().bpf_program__type(this.#handle("type")));

@@ -146,6 +146,9 @@ describe.skipIf(!root)("BpfObject", () => {
       const p = obj.program("xdp_pass");
       p.close();
       expect(() => p.type).toThrow(ClosedError);
+      expect(obj.program("xdp_pass").type).toBe("xdp"); // a fresh handle
+      obj.load();
+      expect(obj.program("xdp_pass").fd).toBeGreaterThan(0);
     } finally {
       obj.close();
     }
