@@ -1,0 +1,114 @@
+/**
+ * What `BpfObject` does for event-stream maps: before load, strip the
+ * key/value sizes a ring buffer map declares only to name its event type
+ * (the kernel rejects a ringbuf with either size set, and libbpf 1.1 does
+ * not strip them), remembering that type; after load, open readers typed by
+ * it, owned (and closed) by the object.
+ */
+import { libbpf } from "../ffi/mod.ts";
+import { bpfError } from "./bpf_error.ts";
+import type { Btf } from "./btf/btf.ts";
+import type { StructClass } from "./btf/views.ts";
+import type { BpfMap } from "./map.ts";
+import type { ObjectOwner } from "./owner.ts";
+import { PerfBuffer, type PerfBufferOptions } from "./perfbuf.ts";
+import {
+  RingBuffer,
+  type RingBufferOptions,
+  type RingSource,
+} from "./ringbuf.ts";
+
+/** The object, as the event readers need it. */
+export interface EventMapsOwner extends ObjectOwner {
+  readonly maps: readonly BpfMap[];
+  readonly btf: Btf;
+  map(name: string): BpfMap;
+}
+
+const eventTypes = new WeakMap<object, Map<string, string>>();
+
+/**
+ * Before load: for every ringbuf map with a key or value size, remembers
+ * its BTF value type's name and sets both sizes to 0. libbpf then fails the
+ * creation with the BTF ids once (the kernel's map_check_btf wants
+ * value_size == sizeof(type)) and retries without BTF, which succeeds.
+ */
+export function prepareRingbufMaps(obj: EventMapsOwner): void {
+  const L = libbpf();
+  const types = new Map<string, string>();
+  for (const m of obj.maps) {
+    if (m.type !== "ringbuf" || (m.keySize === 0 && m.valueSize === 0))
+      continue;
+    const id = m.btfValueTypeId;
+    if (id) {
+      try {
+        const name = obj.btf.nameOf(id);
+        if (name) types.set(m.name, name);
+      } catch {
+        // no usable BTF: the map still loads, its records stay bytes
+      }
+    }
+    const p = m.handle("ringbuf sizes");
+    let err = L.bpf_map__set_key_size(p, 0);
+    if (err >= 0) err = L.bpf_map__set_value_size(p, 0);
+    if (err < 0) throw bpfError("bpf_map__set_value_size", err);
+  }
+  eventTypes.set(obj, types);
+}
+
+/** The struct name `__type(value, ...)` gave ring buffer map `name`, if any. */
+export function ringbufEventType(
+  obj: EventMapsOwner,
+  name: string,
+): string | undefined {
+  return eventTypes.get(obj)?.get(name);
+}
+
+function owned<R extends { close(): void }>(
+  obj: EventMapsOwner,
+  open: (onClose: () => void) => R,
+): R {
+  let reader: R | undefined;
+  const link = { close: () => reader?.close() };
+  reader = open(() => obj.releaseLink(link));
+  obj.adoptLink(link);
+  return reader;
+}
+
+/**
+ * `obj.ringBuffer(names, struct?)`: a reader of one or several ringbuf maps.
+ * Without `struct`, each map's remembered event type decodes its records
+ * (bytes when it has none).
+ */
+export function openObjectRingBuffer(
+  obj: EventMapsOwner,
+  names: string | readonly string[],
+  struct: StructClass | null | undefined,
+  options: RingBufferOptions = {},
+): RingBuffer<unknown> {
+  const list = typeof names === "string" ? [names] : names;
+  const sources: RingSource[] = list.map((name) => {
+    const map = obj.map(name);
+    let s = struct ?? null;
+    const typeName =
+      struct === undefined ? ringbufEventType(obj, name) : undefined;
+    if (typeName) s = obj.btf.struct(typeName);
+    return { map, struct: s };
+  });
+  return owned(obj, (onClose) =>
+    RingBuffer.open(sources, null, { ...options, onClose }),
+  ) as RingBuffer<unknown>;
+}
+
+/** `obj.perfBuffer(name, struct?)`: a reader of a perf_event_array map. */
+export function openObjectPerfBuffer(
+  obj: EventMapsOwner,
+  name: string,
+  struct: StructClass | null | undefined,
+  options: PerfBufferOptions = {},
+): PerfBuffer<unknown> {
+  const map = obj.map(name);
+  return owned(obj, (onClose) =>
+    PerfBuffer.open(map, struct ?? null, { ...options, onClose }),
+  ) as PerfBuffer<unknown>;
+}

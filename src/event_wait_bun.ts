@@ -1,0 +1,185 @@
+/**
+ * Bun's waiting strategies (Bun has no nonblocking FFI calls, and its
+ * threadsafe JSCallback is unreliable for native callbacks):
+ * - {@link WorkerWaiter} (default): a Worker blocks in `epoll_wait` and posts
+ *   a message; idle costs no CPU, wake-up latency is one message hop.
+ * - {@link TimerWaiter} (`TSBPF_WAIT=timer`): `epoll_wait` with timeout 0 on
+ *   the JS thread, re-tried with setImmediate for a short hot phase, then
+ *   setTimeout backing off to 50 ms; no thread, but idle wakes ~20×/s and
+ *   the first event after idle can wait up to one back-off step.
+ */
+import type { EventWaiter } from "./event_wait.ts";
+import { EpollSet, type WaitResult } from "./event_wait_epoll.ts";
+
+interface BunWorker {
+  postMessage(m: unknown): void;
+  onmessage: ((e: { data: number }) => void) | null;
+  onerror: ((e: unknown) => void) | null;
+  terminate(): void;
+  ref(): void;
+  unref(): void;
+}
+
+function envWait(): string | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string> } })
+    .process;
+  return p?.env?.TSBPF_WAIT;
+}
+
+/** Bun: a waiter of the configured kind (worker unless TSBPF_WAIT=timer). */
+export function createBunWaiter(): EventWaiter {
+  return envWait() === "timer" ? new TimerWaiter() : new WorkerWaiter();
+}
+
+/** A Worker blocked in epoll_wait on our set; refs the process only while waiting. */
+export class WorkerWaiter implements EventWaiter {
+  readonly #set = new EpollSet();
+  #worker: BunWorker | null = null;
+  #pending: Promise<WaitResult> | null = null;
+  #resolve: ((r: WaitResult) => void) | null = null;
+  #closing = false;
+
+  get epollFd(): number {
+    return this.#set.epollFd;
+  }
+  get waiting(): boolean {
+    return this.#pending !== null;
+  }
+  add(fd: number): void {
+    this.#set.add(fd);
+  }
+
+  #spawn(): BunWorker {
+    const W = (
+      globalThis as unknown as {
+        Worker: new (url: URL) => BunWorker;
+      }
+    ).Worker;
+    const w = new W(new URL("./event_wait_worker.ts", import.meta.url));
+    w.onmessage = (e) => this.#done(e.data);
+    w.onerror = () => this.#done(-1);
+    return w;
+  }
+
+  #done(n: number): void {
+    const resolve = this.#resolve;
+    this.#pending = this.#resolve = null;
+    this.#worker?.unref();
+    if (this.#closing) {
+      this.#shutdown();
+      resolve?.("woken");
+      return;
+    }
+    let r = this.#set.check();
+    // perf fds report readiness once per wake-up: the worker may have taken it.
+    if (r === "timeout" && n > 0) r = "ready";
+    resolve?.(r);
+  }
+
+  wait(timeoutMs: number): Promise<WaitResult> {
+    if (this.#closing) return Promise.resolve("woken");
+    if (this.#pending) return this.#pending;
+    // Ready already: skip the message round trip.
+    const now = this.#set.check();
+    if (now !== "timeout" || timeoutMs === 0) return Promise.resolve(now);
+    this.#worker ??= this.#spawn();
+    this.#worker.ref();
+    this.#pending = new Promise<WaitResult>((r) => (this.#resolve = r));
+    this.#worker.postMessage({
+      epfd: this.#set.epollFd,
+      timeout: timeoutMs < 0 ? -1 : timeoutMs,
+    });
+    return this.#pending;
+  }
+
+  wake(): void {
+    this.#set.wake();
+  }
+
+  #shutdown(): void {
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#set.close();
+  }
+
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    // The worker is inside epoll_wait on our fds: wake it, clean up on reply.
+    if (this.#pending) this.#set.wake();
+    else this.#shutdown();
+  }
+}
+
+const HOT_MS = 2;
+const MAX_SLEEP_MS = 50;
+
+/** epoll_wait(timeout 0) re-tried from timers: no thread, adaptive back-off. */
+export class TimerWaiter implements EventWaiter {
+  readonly #set = new EpollSet();
+  #pending: Promise<WaitResult> | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #finish: ((r: WaitResult) => void) | null = null;
+  #closing = false;
+
+  get epollFd(): number {
+    return this.#set.epollFd;
+  }
+  get waiting(): boolean {
+    return this.#pending !== null;
+  }
+  add(fd: number): void {
+    this.#set.add(fd);
+  }
+
+  wait(timeoutMs: number): Promise<WaitResult> {
+    if (this.#closing) return Promise.resolve("woken");
+    if (this.#pending) return this.#pending;
+    const first = this.#set.check();
+    if (first !== "timeout" || timeoutMs === 0) return Promise.resolve(first);
+    const start = performance.now();
+    const deadline = timeoutMs < 0 ? Infinity : start + timeoutMs;
+    this.#pending = new Promise<WaitResult>((resolve) => {
+      let sleep = 0;
+      const finish = (r: WaitResult) => {
+        this.#pending = this.#timer = this.#finish = null;
+        resolve(r);
+      };
+      this.#finish = finish;
+      const tick = () => {
+        this.#timer = null;
+        if (this.#closing) return finish("woken");
+        const r = this.#set.check();
+        const now = performance.now();
+        if (r !== "timeout") return finish(r);
+        if (now >= deadline) return finish("timeout");
+        if (now - start < HOT_MS) {
+          // Hot phase: events usually follow events closely.
+          this.#timer = setTimeout(tick, 0);
+          return;
+        }
+        sleep = Math.min(MAX_SLEEP_MS, Math.max(1, sleep * 2), deadline - now);
+        this.#timer = setTimeout(tick, sleep);
+      };
+      this.#timer = setTimeout(tick, 0);
+    });
+    return this.#pending;
+  }
+
+  wake(): void {
+    this.#set.wake();
+    if (this.#timer !== null && this.#finish) {
+      clearTimeout(this.#timer);
+      this.#set.check();
+      this.#finish("woken");
+    }
+  }
+
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#finish?.("woken");
+    this.#set.close();
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * `PerfBuffer`: reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY (one perf ring per
+ * CPU, keys are CPU indexes) through libbpf's `perf_buffer__new` and
+ * `perf_buffer__consume`, which call back into JS on the same thread once
+ * per sample. Same shape as `RingBuffer`: `consume`, `poll`, `for await`,
+ * plus the kernel's lost-sample counts (`lost`, `onLost`).
+ *
+ * Records given to a callback are valid only during the call (libbpf
+ * advances the ring when it returns). A callback returning `false` stops
+ * delivery: libbpf drains a CPU's ring as a whole, so the samples it still
+ * hands over are copied and delivered first by the next call.
+ */
+import { setImmediate } from "node:timers";
+import {
+  type NativeCallback,
+  type Ptr,
+  CALLBACKS,
+  errno,
+  libbpf,
+  nativeCallback,
+  viewMemory,
+} from "../ffi/mod.ts";
+import { bpfError } from "./bpf_error.ts";
+import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
+import { BpfTypeError, ClosedError } from "./errors.ts";
+import { type EventWaiter, createWaiter } from "./event_wait.ts";
+import type { BpfMap } from "./map.ts";
+import type { Detached, EventsOptions } from "./ringbuf.ts";
+
+/** Options of {@link PerfBuffer.open}. */
+export interface PerfBufferOptions {
+  /** Pages per CPU ring (a power of 2; default 64 = 256 KiB with 4 KiB pages). */
+  readonly pageCount?: number;
+  /** Called when the kernel reports samples it dropped on `cpu`. */
+  readonly onLost?: (cpu: number, count: number) => void;
+  /** @internal Called once when the reader closes. */
+  readonly onClose?: () => void;
+}
+
+/** Per-sample callback; return `false` to stop delivery. */
+export type PerfCallback<T> = (record: T, cpu: number) => boolean | void;
+
+// enum bpf_map_type BPF_MAP_TYPE_PERF_EVENT_ARRAY (uapi/linux/bpf.h)
+const PERF_EVENT_ARRAY = "perf_event_array";
+const ITER_BATCH = 1024;
+const FAIR_MS = 20;
+
+/** A reader of a perf event array's per-CPU rings. */
+export class PerfBuffer<T = Uint8Array | AnyStructView> {
+  #pb: Ptr | null;
+  readonly #struct: StructClass | null;
+  readonly #sample: NativeCallback;
+  readonly #lostCb: NativeCallback;
+  readonly #onLost: ((cpu: number, count: number) => void) | undefined;
+  readonly #onClose: (() => void) | undefined;
+  readonly #fds: number[] = [];
+  #waiter: EventWaiter | null = null;
+  #cb: PerfCallback<unknown> | null = null;
+  #n = 0;
+  #stopped = false;
+  #error: unknown = null;
+  #backlog: { bytes: Uint8Array; cpu: number }[] = [];
+  #lastTurn = 0;
+  #draining = false;
+  #freeLater: Ptr | null = null;
+  /** The map fd (borrowed). */
+  readonly fd: number;
+  /** Samples handed to callbacks so far. */
+  consumed = 0;
+  /** Samples the kernel dropped (all CPUs) because a ring was full. */
+  lost = 0;
+
+  private constructor(
+    fd: number,
+    struct: StructClass | null,
+    options: PerfBufferOptions,
+  ) {
+    this.fd = fd;
+    this.#struct = struct;
+    this.#onLost = options.onLost;
+    this.#onClose = options.onClose;
+    const pages = options.pageCount ?? 64;
+    if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0)
+      throw new BpfTypeError(`pageCount must be a power of 2, got ${pages}`);
+    this.#sample = nativeCallback(
+      CALLBACKS.perf_buffer_sample,
+      (_c, cpu, data, size) => this.#onSample(cpu, data!, size),
+    );
+    this.#lostCb = nativeCallback(
+      CALLBACKS.perf_buffer_lost,
+      (_c, cpu, cnt) => {
+        const n = Number(cnt);
+        this.lost += n;
+        try {
+          this.#onLost?.(cpu, n);
+        } catch (e) {
+          this.#error ??= e;
+        }
+      },
+    );
+    const L = libbpf();
+    const pb = L.perf_buffer__new(
+      fd,
+      pages,
+      this.#sample.ptr,
+      this.#lostCb.ptr,
+      null,
+      null,
+    );
+    if (pb === null) {
+      const e = errno();
+      this.#sample.close();
+      this.#lostCb.close();
+      throw bpfError(
+        "perf_buffer__new",
+        e,
+        { kind: "other" },
+        {
+          detail: `cannot open the perf buffer of map fd ${fd}`,
+        },
+      );
+    }
+    this.#pb = pb;
+    const cnt = Number(L.perf_buffer__buffer_cnt(pb));
+    for (let i = 0; i < cnt; i++)
+      this.#fds.push(L.perf_buffer__buffer_fd(pb, i));
+  }
+
+  /** A reader of `map`, decoding samples to `struct` views when given. */
+  static open<V extends StructView>(
+    map: BpfMap | number,
+    struct: StructClass<V>,
+    options?: PerfBufferOptions,
+  ): PerfBuffer<V>;
+  static open(
+    map: BpfMap | number,
+    struct?: null,
+    options?: PerfBufferOptions,
+  ): PerfBuffer<Uint8Array>;
+  static open(
+    map: BpfMap | number,
+    struct?: StructClass | null,
+    options?: PerfBufferOptions,
+  ): PerfBuffer<Uint8Array | AnyStructView>;
+  static open(
+    map: BpfMap | number,
+    struct: StructClass | null = null,
+    options: PerfBufferOptions = {},
+  ): PerfBuffer<unknown> {
+    if (typeof map !== "number" && map.type !== PERF_EVENT_ARRAY)
+      throw new BpfTypeError(
+        `map '${map.name}' is a ${map.type} map, not a perf_event_array`,
+        {
+          hint:
+            map.type === "ringbuf"
+              ? "read ringbuf maps with obj.ringBuffer(name)"
+              : undefined,
+        },
+      );
+    return new PerfBuffer<unknown>(
+      typeof map === "number" ? map : map.fd,
+      struct,
+      options,
+    );
+  }
+
+  #deliver(bytes: Uint8Array, cpu: number): boolean {
+    const s = this.#struct;
+    let rec: unknown = bytes;
+    if (s) {
+      if (bytes.length < s.size)
+        throw new BpfTypeError(
+          `perf sample of ${bytes.length} bytes is shorter than struct ${s.typeName || "(anonymous)"} (${s.size} bytes) (cpu ${cpu}); the sample was skipped`,
+          {
+            hint: "pass the struct the BPF program really outputs, or read raw bytes",
+          },
+        );
+      rec = s.from(bytes);
+    }
+    this.#n++;
+    return this.#cb!(rec, cpu) !== false;
+  }
+
+  #onSample(cpu: number, data: Ptr, size: number): void {
+    if (this.#pb === null) return; // closed from a callback: drop the rest
+    const bytes = viewMemory(data, size);
+    if (this.#stopped || this.#error !== null) {
+      this.#backlog.push({ bytes: bytes.slice(), cpu });
+      return;
+    }
+    try {
+      if (!this.#deliver(bytes, cpu)) this.#stopped = true;
+    } catch (e) {
+      // Cannot throw through C: keep the error, stop delivering, rethrow after.
+      this.#error = e;
+      if (!(e instanceof BpfTypeError)) this.#stopped = true;
+    }
+  }
+
+  #check(what: string): Ptr {
+    if (this.#pb === null)
+      throw new ClosedError(`${what}: perf buffer reader is closed`);
+    return this.#pb;
+  }
+
+  #drain(cb: PerfCallback<unknown>): number {
+    const pb = this.#check("consume");
+    this.#cb = cb;
+    this.#n = 0;
+    this.#stopped = false;
+    this.#error = null;
+    this.#draining = true;
+    try {
+      const backlog = this.#backlog;
+      let i = 0;
+      try {
+        while (i < backlog.length && !this.#stopped) {
+          const b = backlog[i++]!;
+          if (!this.#deliver(b.bytes, b.cpu)) this.#stopped = true;
+        }
+      } finally {
+        backlog.splice(0, i);
+      }
+      if (!this.#stopped && this.#pb !== null) {
+        const err = libbpf().perf_buffer__consume(pb);
+        if (err < 0 && this.#error === null)
+          throw bpfError("perf_buffer__consume", err);
+      }
+      if (this.#error !== null) throw this.#error;
+      return this.#n;
+    } finally {
+      this.#draining = false;
+      this.consumed += this.#n;
+      this.#cb = null;
+      this.#error = null;
+      if (this.#freeLater !== null) this.#free(this.#freeLater);
+    }
+  }
+
+  /**
+   * Drains every CPU's ring now: `cb(record, cpu)` per sample (a struct
+   * view when a struct was given, else a `Uint8Array`; valid during the
+   * call). Returns the number of samples.
+   */
+  consume(cb: PerfCallback<T>): number {
+    return this.#drain(cb as PerfCallback<unknown>);
+  }
+
+  #wait(): EventWaiter {
+    if (!this.#waiter) {
+      const w = createWaiter();
+      for (const fd of this.#fds) w.add(fd);
+      this.#waiter = w;
+    }
+    return this.#waiter;
+  }
+
+  /**
+   * Drains; if nothing was there, waits (without blocking the event loop)
+   * up to `timeoutMs` (< 0: no limit) and drains. Resolves to the count.
+   */
+  async poll(cb: PerfCallback<T>, timeoutMs = -1): Promise<number> {
+    let n = this.#drain(cb as PerfCallback<unknown>);
+    if (n > 0) {
+      const now = performance.now();
+      if (now - this.#lastTurn > FAIR_MS) {
+        await new Promise((r) => setImmediate(r));
+        this.#lastTurn = performance.now();
+      }
+      return n;
+    }
+    if (timeoutMs === 0) return 0;
+    await this.#wait().wait(timeoutMs);
+    if (this.#pb === null) return 0;
+    n = this.#drain(cb as PerfCallback<unknown>);
+    this.#lastTurn = performance.now();
+    return n;
+  }
+
+  /**
+   * Samples as detached copies (`toObject()` with a struct, else a copied
+   * `Uint8Array`); waits without busy-polling; ends on `close()` or abort.
+   */
+  async *events(
+    options: EventsOptions = {},
+  ): AsyncGenerator<Detached<T>, void, undefined> {
+    this.#check("events");
+    const { signal } = options;
+    const waiter = this.#wait();
+    const batch: unknown[] = [];
+    const take = (r: unknown) => {
+      batch.push(
+        r instanceof Uint8Array ? r.slice() : (r as StructView).toObject(),
+      );
+      return batch.length < ITER_BATCH;
+    };
+    const onAbort = () => waiter.wake();
+    signal?.addEventListener("abort", onAbort);
+    try {
+      while (this.#pb !== null && !signal?.aborted) {
+        this.#drain(take);
+        if (batch.length) {
+          for (let i = 0; i < batch.length; i++) {
+            yield batch[i] as Detached<T>;
+            if (this.#pb === null || signal?.aborted) return;
+          }
+          batch.length = 0;
+          continue;
+        }
+        await waiter.wait(-1);
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** `for await (const s of reader)`: same as `events()`. */
+  [Symbol.asyncIterator](): AsyncGenerator<Detached<T>, void, undefined> {
+    return this.events();
+  }
+
+  /** Epoll fd readable when a CPU ring has data, for users' own loops. */
+  get epollFd(): number {
+    this.#check("epollFd");
+    return this.#wait().epollFd;
+  }
+
+  /** Number of per-CPU rings (one per online CPU). */
+  get ringCount(): number {
+    return this.#fds.length;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#pb === null;
+  }
+
+  /** Ends waits and iterations, frees the rings; idempotent. */
+  close(): void {
+    const pb = this.#pb;
+    if (pb === null) return;
+    this.#pb = null;
+    // Waiters first: their epoll set holds the perf fds libbpf is about to close.
+    this.#waiter?.close();
+    this.#backlog = [];
+    // Closed from a sample callback: libbpf is still walking its rings.
+    if (this.#draining) this.#freeLater = pb;
+    else this.#free(pb);
+    this.#onClose?.();
+  }
+
+  #free(pb: Ptr): void {
+    this.#freeLater = null;
+    libbpf().perf_buffer__free(pb);
+    this.#sample.close();
+    this.#lostCb.close();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,398 @@
+/**
+ * `RingBuffer`: reads BPF ring buffers (BPF_MAP_TYPE_RINGBUF), one or
+ * several, zero-copy: records are views over the mapped ring, given to a
+ * callback as `Uint8Array`s, as one re-pointed struct view, or as
+ * `(DataView, offset, length)`.
+ *
+ * ```ts
+ * using rb = obj.ringBuffer("events", ExecEvent);
+ * rb.consume((e) => console.log(e.pid, e.comm));       // what is there now
+ * await rb.poll((e) => { ... }, 100);                   // wait, then drain
+ * for await (const e of rb) console.log(e.pid);         // detached objects
+ * ```
+ *
+ * Records given to a callback are valid only during the call (the producer
+ * reuses the space once the callback returns): keep `toObject()` /
+ * `slice()` copies. A callback returning `false` stops the drain after that
+ * record (it counts as consumed).
+ */
+import { errno, libbpf } from "../ffi/mod.ts";
+import { setImmediate } from "node:timers";
+import { bpfError } from "./bpf_error.ts";
+import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
+import { BpfTypeError, ClosedError } from "./errors.ts";
+import { type EventWaiter, createWaiter } from "./event_wait.ts";
+import type { BpfMap } from "./map.ts";
+import {
+  type AnyCallback,
+  Delivery,
+  LibbpfRing,
+  MappedRing,
+  type Ring,
+} from "./ringbuf_ring.ts";
+
+/** A ring buffer map: a `BpfMap`, or a map fd (borrowed, not closed by us). */
+export type RingMap = BpfMap | number;
+
+/** One ring of a reader, with the struct its records decode to. */
+export type RingSource =
+  | RingMap
+  | { readonly map: RingMap; readonly struct?: StructClass | null };
+
+/** What a callback receives: struct views for typed rings, else bytes. */
+export type RingRecord = Uint8Array | AnyStructView;
+
+/** A detached copy of a record (what iterators yield). */
+export type Detached<T> = T extends StructView
+  ? ReturnType<T["toObject"]>
+  : Uint8Array;
+
+/**
+ * Per-record callback. `source` is the ring's index (order of `open`/`add`).
+ * Return `false` to stop after this record.
+ */
+export type RecordCallback<T> = (record: T, source: number) => boolean | void;
+
+/**
+ * Zero-allocation callback: the payload is `length` bytes at `offset` of
+ * `view` (a DataView over the whole mapped data area). Return `false` to stop.
+ */
+export type RawRecordCallback = (
+  view: DataView,
+  offset: number,
+  length: number,
+  source: number,
+) => boolean | void;
+
+/** Options of {@link RingBuffer.open}. */
+export interface RingBufferOptions {
+  /**
+   * "mmap": walk the mapped ring in JS (x86: plain loads/stores keep the
+   * order the ring needs). "libbpf": `ring_buffer__consume` with a callback
+   * per record. "auto" (default): mmap on x86_64, libbpf elsewhere.
+   */
+  readonly mode?: "auto" | "mmap" | "libbpf";
+  /** @internal Called once when the reader closes (the owning object forgets it). */
+  readonly onClose?: () => void;
+}
+
+/** Options of {@link RingBuffer.events}. */
+export interface EventsOptions {
+  /** Ends the iteration when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+// enum bpf_map_type BPF_MAP_TYPE_RINGBUF (uapi/linux/bpf.h)
+const BPF_MAP_TYPE_RINGBUF = 27;
+// struct bpf_map_info: type @0, max_entries @16 (uapi/linux/bpf.h)
+const MAP_INFO_SIZE = 88;
+// Records copied per iterator batch (bounds memory held by a `for await`).
+const ITER_BATCH = 1024;
+// poll() hands the event loop a turn at least this often while data flows.
+const FAIR_MS = 20;
+
+function hostIsX86(): boolean {
+  const g = globalThis as {
+    Deno?: { build?: { arch?: string } };
+    process?: { arch?: string };
+  };
+  const arch = g.Deno?.build?.arch ?? g.process?.arch;
+  return arch === "x86_64" || arch === "x64";
+}
+
+function mapInfo(fd: number): { type: number; maxEntries: number } {
+  const info = new Uint8Array(MAP_INFO_SIZE);
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, MAP_INFO_SIZE, true);
+  const err = libbpf().bpf_obj_get_info_by_fd(fd, info, len);
+  if (err < 0)
+    throw bpfError(
+      "bpf_obj_get_info_by_fd",
+      err || errno(),
+      { kind: "other" },
+      {
+        detail: `fd ${fd} is not a BPF map`,
+      },
+    );
+  const v = new DataView(info.buffer);
+  return { type: v.getUint32(0, true), maxEntries: v.getUint32(16, true) };
+}
+
+function describe(map: RingMap): string {
+  return typeof map === "number" ? `map fd ${map}` : `map '${map.name}'`;
+}
+
+/** A reader of one or more BPF ring buffers. */
+export class RingBuffer<T = RingRecord> {
+  readonly #rings: Ring[] = [];
+  readonly #mode: "mmap" | "libbpf";
+  #onClose: (() => void) | undefined;
+  #waiter: EventWaiter | null = null;
+  #closed = false;
+  #lastTurn = 0;
+  /** Records handed to callbacks (and iterators) so far. */
+  consumed = 0;
+
+  private constructor(mode: "mmap" | "libbpf") {
+    this.#mode = mode;
+  }
+
+  /**
+   * A reader over `sources` (one or several ring buffer maps, each with an
+   * optional struct class its records decode to).
+   */
+  static open<V extends StructView>(
+    source: RingMap,
+    struct: StructClass<V>,
+    options?: RingBufferOptions,
+  ): RingBuffer<V>;
+  static open(
+    sources: RingSource | readonly RingSource[],
+    struct?: null,
+    options?: RingBufferOptions,
+  ): RingBuffer<RingRecord>;
+  static open(
+    sources: RingSource | readonly RingSource[],
+    struct?: StructClass | null,
+    options: RingBufferOptions = {},
+  ): RingBuffer<unknown> {
+    const want = options.mode ?? "auto";
+    const mode = want === "auto" ? (hostIsX86() ? "mmap" : "libbpf") : want;
+    const rb = new RingBuffer<unknown>(mode);
+    rb.#onClose = options.onClose;
+    try {
+      const list = Array.isArray(sources)
+        ? (sources as readonly RingSource[])
+        : [sources as RingSource];
+      if (list.length === 0)
+        throw new BpfTypeError("RingBuffer.open needs at least one map");
+      for (const s of list) {
+        if (typeof s === "object" && s !== null && "map" in s)
+          rb.add(s.map, s.struct ?? null);
+        else rb.add(s as RingMap, struct ?? null);
+      }
+    } catch (e) {
+      rb.close();
+      throw e;
+    }
+    return rb;
+  }
+
+  /**
+   * Adds another ring buffer map; its records reach callbacks with
+   * `source` = its index. Returns the reader (typed as the union).
+   */
+  add<V extends StructView>(
+    map: RingMap,
+    struct: StructClass<V>,
+  ): RingBuffer<T | V>;
+  add(map: RingMap, struct?: null): RingBuffer<T | Uint8Array>;
+  add(map: RingMap, struct?: StructClass | null): RingBuffer<T | RingRecord>;
+  add(map: RingMap, struct: StructClass | null = null): RingBuffer<unknown> {
+    this.#check("add");
+    let fd: number;
+    if (typeof map === "number") fd = map;
+    else {
+      if (map.type !== "ringbuf")
+        throw new BpfTypeError(
+          `map '${map.name}' is a ${map.type} map, not a ringbuf`,
+          {
+            hint:
+              map.type === "perf_event_array"
+                ? "read perf_event_array maps with obj.perfBuffer(name)"
+                : "pass a BPF_MAP_TYPE_RINGBUF map",
+          },
+        );
+      fd = map.fd;
+    }
+    const info = mapInfo(fd);
+    if (info.type !== BPF_MAP_TYPE_RINGBUF)
+      throw new BpfTypeError(
+        `${describe(map)} is not a ringbuf map (map type ${info.type})`,
+      );
+    const size = info.maxEntries;
+    const ring =
+      this.#mode === "mmap" && MappedRing.fits(size)
+        ? new MappedRing(fd, size, struct)
+        : new LibbpfRing(fd, size, struct);
+    this.#rings.push(ring);
+    this.#waiter?.add(fd);
+    return this as RingBuffer<unknown>;
+  }
+
+  #check(what: string): void {
+    if (this.#closed)
+      throw new ClosedError(`${what}: ring buffer reader is closed`);
+  }
+
+  #drain(mode: Delivery | -1, cb: AnyCallback): number {
+    let n = 0;
+    const rings = this.#rings;
+    try {
+      for (let i = 0; i < rings.length; i++) {
+        const ring = rings[i]!;
+        const m =
+          mode === -1 ? (ring.struct ? Delivery.Struct : Delivery.Bytes) : mode;
+        n += ring.drain(m, cb, i);
+        if (ring.stopped) break;
+      }
+    } finally {
+      this.consumed += n;
+    }
+    return n;
+  }
+
+  /**
+   * Drains every ring now, synchronously: `cb(record, source)` per record
+   * (a struct view for typed rings, else a `Uint8Array`; both over the
+   * ring, valid during the call). Returns the number of records. Stops early
+   * when `cb` returns `false`.
+   */
+  consume(cb: RecordCallback<T>): number {
+    this.#check("consume");
+    return this.#drain(-1, cb as unknown as AnyCallback);
+  }
+
+  /**
+   * Like {@link consume} without any allocation per record:
+   * `cb(view, offset, length, source)`, the payload being `length` bytes at
+   * `offset` of `view` (valid during the call).
+   */
+  consumeRaw(cb: RawRecordCallback): number {
+    this.#check("consumeRaw");
+    return this.#drain(Delivery.Raw, cb as unknown as AnyCallback);
+  }
+
+  /** The waiter, created on first wait (Bun's starts a Worker lazily). */
+  #wait(): EventWaiter {
+    if (!this.#waiter) {
+      const w = createWaiter();
+      for (const r of this.#rings) w.add(r.fd);
+      this.#waiter = w;
+    }
+    return this.#waiter;
+  }
+
+  /**
+   * Drains what is there; if nothing was, waits (without blocking the
+   * event loop) until a record arrives or `timeoutMs` passes (< 0: no
+   * limit), then drains. Resolves to the number of records (0 on timeout
+   * or when the reader is closed meanwhile).
+   */
+  async poll(cb: RecordCallback<T>, timeoutMs = -1): Promise<number> {
+    this.#check("poll");
+    let n = this.#drain(-1, cb as unknown as AnyCallback);
+    if (n > 0) {
+      // A producer that never pauses would otherwise starve timers and I/O.
+      const now = performance.now();
+      if (now - this.#lastTurn > FAIR_MS) {
+        await new Promise((r) => setImmediate(r));
+        this.#lastTurn = performance.now();
+      }
+      return n;
+    }
+    if (timeoutMs === 0) return 0;
+    await this.#wait().wait(timeoutMs);
+    if (this.#closed) return 0;
+    n = this.#drain(-1, cb as unknown as AnyCallback);
+    this.#lastTurn = performance.now();
+    return n;
+  }
+
+  /**
+   * Records as detached copies (`toObject()` for typed rings, a copied
+   * `Uint8Array` otherwise), waiting without busy-polling when idle. Ends
+   * on `close()` or when `signal` aborts. One iteration at a time.
+   */
+  async *events(
+    options: EventsOptions = {},
+  ): AsyncGenerator<Detached<T>, void, undefined> {
+    this.#check("events");
+    const { signal } = options;
+    const waiter = this.#wait();
+    const batch: unknown[] = [];
+    const take = (r: unknown) => {
+      batch.push(
+        r instanceof Uint8Array ? r.slice() : (r as StructView).toObject(),
+      );
+      return batch.length < ITER_BATCH;
+    };
+    const onAbort = () => waiter.wake();
+    signal?.addEventListener("abort", onAbort);
+    try {
+      while (!this.#closed && !signal?.aborted) {
+        this.#drain(-1, take);
+        if (batch.length) {
+          for (let i = 0; i < batch.length; i++) {
+            yield batch[i] as Detached<T>;
+            if (this.#closed || signal?.aborted) return;
+          }
+          batch.length = 0;
+          continue;
+        }
+        await waiter.wait(-1);
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** `for await (const e of reader)`: same as `events()`. */
+  [Symbol.asyncIterator](): AsyncGenerator<Detached<T>, void, undefined> {
+    return this.events();
+  }
+
+  /** The first ring's map fd (borrowed from the map: do not close). */
+  get fd(): number {
+    this.#check("fd");
+    return this.#rings[0]!.fd;
+  }
+
+  /** Map fds of every ring, in source order. */
+  get fds(): readonly number[] {
+    return this.#rings.map((r) => r.fd);
+  }
+
+  /**
+   * An epoll fd that is readable when any ring has data (and once on
+   * close), for users with their own event loops. Owned by the reader.
+   */
+  get epollFd(): number {
+    this.#check("epollFd");
+    return this.#wait().epollFd;
+  }
+
+  /** Bytes committed by producers and not consumed yet, over all rings. */
+  get pending(): number {
+    let n = 0;
+    for (const r of this.#rings) n += r.pending();
+    return n;
+  }
+
+  /** "mmap" (JS walks the mapped ring) or "libbpf" (ring_buffer__consume). */
+  get mode(): "mmap" | "libbpf" {
+    return this.#mode;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Ends pending waits and iterations (they finish normally), unmaps the
+   * rings. Views handed out earlier must no longer be used. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waiter?.close();
+    for (const r of this.#rings) r.close();
+    this.#onClose?.();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * One BPF ring buffer (BPF_MAP_TYPE_RINGBUF) as a reader sees it: the
+ * mmap'd, zero-copy JS walker ({@link MappedRing}) and the libbpf-backed
+ * fallback for hosts where plain loads/stores do not give the ordering the
+ * ring needs ({@link LibbpfRing}). `RingBuffer` (ringbuf.ts) drives them.
+ */
+import {
+  type MappedMemory,
+  type NativeCallback,
+  type Ptr,
+  CALLBACKS,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+  errno,
+  libbpf,
+  mmap,
+  nativeCallback,
+  pageSize,
+  viewMemory,
+} from "../ffi/mod.ts";
+import { bpfError } from "./bpf_error.ts";
+import type { StructClass, StructView } from "./btf/views.ts";
+import { BpfTypeError } from "./errors.ts";
+
+// uapi/linux/bpf.h: BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ
+const BUSY = 0x80000000;
+const DISCARD = 0x40000000;
+const LEN_MASK = 0x3fffffff;
+const HDR = 8;
+const TWO32 = 0x100000000;
+/** Largest ring the JS walker handles: offsets use 32-bit bitwise ops. */
+const MAX_JS_RING = 1 << 30;
+
+/** How records reach the user callback. */
+export const Delivery = {
+  /** `Uint8Array` view of the payload (one subarray per record). */
+  Bytes: 0,
+  /** One reusable struct view, re-pointed per record. */
+  Struct: 1,
+  /** `(DataView, offset, length)`: no allocation at all. */
+  Raw: 2,
+} as const;
+/** One of {@link Delivery}. */
+export type Delivery = (typeof Delivery)[keyof typeof Delivery];
+
+/** The user callback, as the rings call it (the shape depends on Delivery). */
+export type AnyCallback = (
+  a: never,
+  b: never,
+  c: never,
+  d: never,
+) => boolean | void;
+
+/** One ring of a reader. */
+export interface Ring {
+  /** The map fd (owned by the caller). */
+  readonly fd: number;
+  /** Data area size in bytes. */
+  readonly size: number;
+  /** Struct class records decode to, or null for bytes. */
+  readonly struct: StructClass | null;
+  /**
+   * Drains the ring: calls `cb` per committed, non-discarded record until
+   * the ring is empty or `cb` returns false. Returns the records given and
+   * sets `stopped` when `cb` stopped it.
+   */
+  drain(mode: Delivery, cb: AnyCallback, source: number): number;
+  /** True when the last drain ended because the callback returned false. */
+  readonly stopped: boolean;
+  /** Bytes committed but not consumed yet. */
+  pending(): number;
+  /** Unmaps / frees; later drains return 0. */
+  close(): void;
+}
+
+function shortRecord(
+  struct: StructClass,
+  len: number,
+  fd: number,
+): BpfTypeError {
+  return new BpfTypeError(
+    `ring buffer record of ${len} bytes is shorter than struct ${struct.typeName || "(anonymous)"} (${struct.size} bytes) (map fd ${fd}); the record was skipped`,
+    {
+      hint: "pass the struct the BPF program really submits, or read raw bytes (no struct)",
+    },
+  );
+}
+
+/**
+ * The ring mapped into our memory and walked in JS: no native call and no
+ * copy per record. Kernel layout (kernel/bpf/ringbuf.c, bpf_ringbuf_mmap_kern):
+ * page 0 is the consumer page (consumer_pos, u64, writable by us); page 1
+ * the producer page (producer_pos, read-only); then the data area, mapped
+ * twice back to back so a record that wraps reads contiguously.
+ */
+export class MappedRing implements Ring {
+  readonly fd: number;
+  readonly size: number;
+  readonly struct: StructClass | null;
+  stopped = false;
+  #consMem: MappedMemory | null;
+  #prodMem: MappedMemory | null;
+  readonly #cons: Uint32Array;
+  readonly #prod: Uint32Array;
+  readonly #hdr: Uint32Array;
+  readonly #data: DataView;
+  readonly #bytes: Uint8Array;
+  readonly #mask: number;
+  readonly #view: StructView | null;
+  readonly #minLen: number;
+  #pos: number;
+  #closed = false;
+
+  constructor(fd: number, size: number, struct: StructClass | null) {
+    this.fd = fd;
+    this.size = size;
+    this.struct = struct;
+    this.#mask = size - 1;
+    const page = pageSize();
+    const cons = mmap(fd, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+    if (!cons) throw mmapError(errno(), "consumer page", fd);
+    const prod = mmap(fd, page + 2 * size, PROT_READ, MAP_SHARED, page);
+    if (!prod) {
+      const e = errno();
+      cons.unmap();
+      throw mmapError(e, "producer page and data", fd);
+    }
+    this.#consMem = cons;
+    this.#prodMem = prod;
+    this.#cons = new Uint32Array(cons.bytes.buffer, cons.bytes.byteOffset, 2);
+    this.#prod = new Uint32Array(prod.bytes.buffer, prod.bytes.byteOffset, 2);
+    const base = prod.bytes.byteOffset + page;
+    this.#hdr = new Uint32Array(prod.bytes.buffer, base, (2 * size) / 4);
+    this.#data = new DataView(prod.bytes.buffer, base, 2 * size);
+    this.#bytes = new Uint8Array(prod.bytes.buffer, base, 2 * size);
+    this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32;
+    this.#view = struct ? struct.from(this.#data, 0) : null;
+    this.#minLen = struct ? struct.size : 0;
+  }
+
+  /** True when the JS walker can map a ring of `size` bytes. */
+  static fits(size: number): boolean {
+    return size > 0 && size <= MAX_JS_RING && (size & (size - 1)) === 0;
+  }
+
+  /**
+   * producer_pos, read as two u32 halves (a bigint read would allocate).
+   * The kernel stores it whole; a torn read across a 2^32 carry gives a
+   * value outside [consumer, consumer + size], which no real position
+   * can be (the producer never runs more than `size` ahead): re-read.
+   */
+  #producer(): number {
+    for (;;) {
+      const p = this.#prod[0]! + this.#prod[1]! * TWO32;
+      const ahead = p - this.#pos;
+      if (ahead >= 0 && ahead <= this.size) return p;
+    }
+  }
+
+  /**
+   * Publishes consumer_pos. The kernel reads it as one u64
+   * (__bpf_ringbuf_reserve): write the low half alone while the high half
+   * is unchanged, which is one store; at a 2^32 carry write both halves
+   * high first (a transient value ahead of the producer only makes a
+   * reservation fail, never corrupts).
+   */
+  #publish(pos: number): void {
+    const hi = Math.floor(pos / TWO32);
+    if (hi !== this.#cons[1]) {
+      this.#cons[1] = hi;
+    }
+    this.#cons[0] = pos >>> 0;
+    this.#pos = pos;
+  }
+
+  pending(): number {
+    if (this.#closed) return 0;
+    return this.#producer() - this.#pos;
+  }
+
+  drain(mode: Delivery, cb: AnyCallback, source: number): number {
+    this.stopped = false;
+    if (this.#closed) return 0;
+    const hdr = this.#hdr;
+    const mask = this.#mask;
+    // Re-read: another reader of the same map may have moved it.
+    let cons = (this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32);
+    let n = 0;
+    try {
+      for (;;) {
+        const prod = this.#producer();
+        if (cons >= prod) break;
+        while (cons < prod) {
+          // x86 (TSO): the kernel commits the header last (smp_store_release
+          // of len), so a header read without BUSY has its payload visible.
+          const off = cons & mask;
+          const h = hdr[off >> 2]!;
+          if (h & BUSY) return n;
+          const len = h & LEN_MASK;
+          cons += (len + HDR + 7) & ~7;
+          if (h & DISCARD) continue;
+          const at = off + HDR;
+          let r: boolean | void;
+          if (mode === Delivery.Struct) {
+            if (len < this.#minLen)
+              throw shortRecord(this.struct!, len, this.fd);
+            r = (cb as (v: StructView, s: number) => boolean | void)(
+              this.#view!.$repoint(this.#data, at),
+              source,
+            );
+          } else if (mode === Delivery.Raw) {
+            r = (
+              cb as (
+                v: DataView,
+                o: number,
+                l: number,
+                s: number,
+              ) => boolean | void
+            )(this.#data, at, len, source);
+          } else {
+            r = (cb as (b: Uint8Array, s: number) => boolean | void)(
+              this.#bytes.subarray(at, at + len),
+              source,
+            );
+          }
+          n++;
+          if (r === false || this.#closed) {
+            this.stopped = true;
+            return n;
+          }
+        }
+        // Publish each batch: it frees space for the producer and tells the
+        // kernel we caught up (it wakes epoll waiters only then).
+        this.#publish(cons);
+      }
+    } finally {
+      if (!this.#closed) this.#publish(cons);
+    }
+    return n;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // A struct view handed out earlier now reads zeros instead of freed memory.
+    if (this.#view && this.struct)
+      this.#view.$repoint(new DataView(new ArrayBuffer(this.struct.size)), 0);
+    this.#consMem?.unmap();
+    this.#prodMem?.unmap();
+    this.#consMem = this.#prodMem = null;
+  }
+}
+
+// ring_buffer_sample_fn returning < 0 stops ring_buffer__consume with that value.
+const STOP = -125; // -ECANCELED
+
+/**
+ * Fallback for hosts whose memory order plain JS loads cannot guarantee
+ * (arm64 and others need acquire/release on the positions and header):
+ * libbpf's `ring_buffer__consume` walks the ring in C and calls back into
+ * JS on the same thread, once per record (~190 ns Bun / ~550 ns Deno).
+ */
+export class LibbpfRing implements Ring {
+  readonly fd: number;
+  readonly size: number;
+  readonly struct: StructClass | null;
+  stopped = false;
+  #rb: Ptr | null;
+  readonly #callback: NativeCallback;
+  #mode: Delivery = Delivery.Bytes as Delivery;
+  #cb: AnyCallback | null = null;
+  #source = 0;
+  #n = 0;
+  #error: unknown = null;
+  #draining = false;
+  #closed = false;
+
+  constructor(fd: number, size: number, struct: StructClass | null) {
+    this.fd = fd;
+    this.size = size;
+    this.struct = struct;
+    this.#callback = nativeCallback(
+      CALLBACKS.ring_buffer_sample,
+      (_ctx, data, len) => this.#sample(data!, Number(len)),
+    );
+    const rb = libbpf().ring_buffer__new(fd, this.#callback.ptr, null, null);
+    if (rb === null) {
+      const e = errno();
+      this.#callback.close();
+      throw bpfError("ring_buffer__new", e);
+    }
+    this.#rb = rb;
+  }
+
+  #sample(data: Ptr, len: number): number {
+    try {
+      const cb = this.#cb!;
+      let r: boolean | void;
+      if (this.#mode === Delivery.Struct) {
+        if (len < this.struct!.size)
+          throw shortRecord(this.struct!, len, this.fd);
+        r = (cb as (v: StructView, s: number) => boolean | void)(
+          this.struct!.from(viewMemory(data, len)),
+          this.#source,
+        );
+      } else if (this.#mode === Delivery.Raw) {
+        const v = new DataView(viewMemory(data, len).buffer);
+        r = (
+          cb as (v: DataView, o: number, l: number, s: number) => boolean | void
+        )(v, 0, len, this.#source);
+      } else {
+        r = (cb as (b: Uint8Array, s: number) => boolean | void)(
+          viewMemory(data, len),
+          this.#source,
+        );
+      }
+      this.#n++;
+      if (r === false || this.#closed) {
+        this.stopped = true;
+        return STOP;
+      }
+      return 0;
+    } catch (e) {
+      this.#error = e;
+      return STOP;
+    }
+  }
+
+  pending(): number {
+    // libbpf 1.1 has no ring__avail_data_size (1.3+): report "unknown" as 0.
+    return 0;
+  }
+
+  drain(mode: Delivery, cb: AnyCallback, source: number): number {
+    this.stopped = false;
+    if (this.#closed) return 0;
+    this.#mode = mode;
+    this.#cb = cb;
+    this.#source = source;
+    this.#n = 0;
+    this.#error = null;
+    this.#draining = true;
+    let err: number;
+    try {
+      err = libbpf().ring_buffer__consume(this.#rb!);
+    } finally {
+      this.#draining = false;
+      this.#cb = null;
+      if (this.#closed) this.#free();
+    }
+    if (this.#error !== null) {
+      const e = this.#error;
+      this.#error = null;
+      throw e;
+    }
+    if (err < 0 && err !== STOP) throw bpfError("ring_buffer__consume", err);
+    return this.#n;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Closed from a callback: libbpf is still inside ring_buffer__consume.
+    if (!this.#draining) this.#free();
+  }
+
+  #free(): void {
+    if (this.#rb === null) return;
+    libbpf().ring_buffer__free(this.#rb);
+    this.#rb = null;
+    this.#callback.close();
+  }
+}
+
+function mmapError(e: number, what: string, fd: number) {
+  return bpfError(
+    "mmap",
+    e,
+    { kind: "other" },
+    {
+      detail: `cannot map the ring buffer's ${what} (map fd ${fd})`,
+      hint: "the fd must be a BPF_MAP_TYPE_RINGBUF map (for perf_event_array use perfBuffer)",
+    },
+  );
+}
