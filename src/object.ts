@@ -36,6 +36,14 @@ import {
   withLibbpfLog,
 } from "./libbpf_log.ts";
 import { BpfMap } from "./map.ts";
+import type { StructClass, StructView } from "./btf/views.ts";
+import {
+  openObjectPerfBuffer,
+  openObjectRingBuffer,
+  prepareRingbufMaps,
+} from "./event_object.ts";
+import type { PerfBuffer, PerfBufferOptions } from "./perfbuf.ts";
+import type { RingBuffer, RingBufferOptions, RingRecord } from "./ringbuf.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
 import { BpfProgram } from "./program.ts";
 
@@ -324,6 +332,7 @@ export class BpfObject implements ObjectOwner {
     }
     this.#loadAttempted = true;
     const L = libbpf();
+    prepareRingbufMaps(this);
     // libbpf retries a failed program load with its own log buffer, growing
     // it on ENOSPC, and prints the whole verifier log at WARN between
     // BEGIN/END PROG LOAD LOG markers (libbpf.c bpf_object_load_prog): so the
@@ -331,6 +340,48 @@ export class BpfObject implements ObjectOwner {
     const err = withLibbpfLog(this.logHandler, () => L.bpf_object__load(ptr));
     if (err < 0) throw loadError(err, this.name);
     this.#loaded = true;
+  }
+
+  /**
+   * A reader of ring buffer map(s) `names` (after load). Records decode to
+   * `struct` views; without one, to the map's `__type(value, ...)` struct
+   * when it declares one, else to bytes. Closed with the object.
+   */
+  ringBuffer<V extends StructView>(
+    names: string | readonly string[],
+    struct: StructClass<V>,
+    options?: RingBufferOptions,
+  ): RingBuffer<V>;
+  ringBuffer(
+    names: string | readonly string[],
+    struct?: null,
+    options?: RingBufferOptions,
+  ): RingBuffer<RingRecord>;
+  ringBuffer(
+    names: string | readonly string[],
+    struct?: StructClass | null,
+    options?: RingBufferOptions,
+  ): RingBuffer<unknown> {
+    return openObjectRingBuffer(this, names, struct, options);
+  }
+
+  /** A reader of perf_event_array map `name` (after load); closed with the object. */
+  perfBuffer<V extends StructView>(
+    name: string,
+    struct: StructClass<V>,
+    options?: PerfBufferOptions,
+  ): PerfBuffer<V>;
+  perfBuffer(
+    name: string,
+    struct?: null,
+    options?: PerfBufferOptions,
+  ): PerfBuffer<Uint8Array>;
+  perfBuffer(
+    name: string,
+    struct?: StructClass | null,
+    options?: PerfBufferOptions,
+  ): PerfBuffer<unknown> {
+    return openObjectPerfBuffer(this, name, struct, options);
   }
 
   /**
