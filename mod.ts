@@ -50,7 +50,27 @@ export {
   type XdpOptions,
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";
-export { BpfMap, type MapType } from "./src/map.ts";
+export {
+  BpfMap,
+  type CreateOptions,
+  type IterateOptions,
+  type MapTypes,
+  type ValueOfSpec,
+  type Writable,
+  possibleCpus,
+} from "./src/map.ts";
+export {
+  BPF_ANY,
+  BPF_EXIST,
+  BPF_F_LOCK,
+  BPF_NOEXIST,
+  MAP_FLAGS,
+  type KnownMapType,
+  type MapType,
+  type UpdateFlags,
+} from "./src/map_types.ts";
+export type { MapInfo } from "./src/map_create.ts";
+export type { TypeSpec } from "./src/map_codecs.ts";
 export { Globals, type GlobalVariable } from "./src/globals.ts";
 export { type TcDirection, type TcOptions } from "./src/tc.ts";
 export {

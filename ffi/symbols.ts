@@ -75,6 +75,8 @@ export const LIBBPF = {
   /** (btf, __u32 *size) → const void* */
   btf__raw_data: { args: ["ptr", "buf"], result: "ptr" },
   btf__free: { args: ["ptr"], result: "void" },
+  /** (btf object id) → struct btf*: a map's BTF, e.g. for a pinned map. */
+  btf__load_from_kernel_by_id: { args: ["u32"], result: "ptr" },
 
   // --- program ----------------------------------------------------------------
   bpf_program__name: { args: ["ptr"], result: "ptr" },

@@ -1,107 +1,387 @@
 /**
- * `BpfMap`: a map of a `BpfObject` (libbpf's `struct bpf_map`). Before load:
- * `maxEntries`, `pinPath`. After load: `fd`, `pin()`/`unpin()`.
+ * `BpfMap`: a BPF map, either one of a `BpfObject` (libbpf's `struct
+ * bpf_map`; configurable before load, usable after) or a standalone map
+ * this process created, opened from a pin or found by id (an fd we own).
  *
- * Minimal core owned by the loader; element access (get/set/delete/
- * iteration) and standalone maps build on it.
+ * Element access is Map-like (`get/set/delete/has/keys/values/entries`,
+ * iteration, `clear`), typed from the map's BTF (`__type(key, ...)`) or from
+ * the types given at creation; raw `Uint8Array`s are always accepted.
+ * Per-CPU maps read and write one value per possible CPU. Iteration uses
+ * the kernel's batch lookups; `setMany`/`deleteMany` its batch writes.
+ *
+ * The element hot path (`get`/`set`/`delete`/`has`) reuses one key buffer
+ * and one value buffer per map, prepared once for the FFI (`bufArg`), so a
+ * call allocates nothing besides the decoded value.
  */
-import { type Ptr, cstr, libbpf, readCString } from "../ffi/mod.ts";
+import { unlinkSync } from "node:fs";
+import {
+  type BufArg,
+  type Ptr,
+  bufArg,
+  cstr,
+  libbpf,
+  readCString,
+} from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
-import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
+import type { Btf } from "./btf/btf.ts";
+import type { StructClass, StructView } from "./btf/views.ts";
+import {
+  BpfError,
+  BpfTypeError,
+  BtfError,
+  ClosedError,
+  StateError,
+} from "./errors.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
+import {
+  type Chunk,
+  type RawMap,
+  defaultChunk,
+  deleteBatch,
+  lookupChunks,
+  updateBatch,
+} from "./map_batch.ts";
+import {
+  type CodecContext,
+  type HasFd,
+  type MapCodec,
+  type TypeSpec,
+  bytesCodec,
+  codecOfBtf,
+  codecOfSpec,
+  describeValue,
+  mapOfMapsCodec,
+  stackTraceCodec,
+} from "./map_codecs.ts";
+import {
+  type MapInfo,
+  checkMapName,
+  closeFd,
+  createMapFd,
+  kernelBtf,
+  mapInfo,
+  openById,
+  openPinned,
+} from "./map_create.ts";
+import {
+  type KnownMapType,
+  type MapType,
+  type PerCpuMapType,
+  type UpdateFlags,
+  BPF_EXIST,
+  BPF_NOEXIST,
+  isArrayLike,
+  isKeyless,
+  isMapOfMaps,
+  isPerCpu,
+  mapTypeId,
+  mapTypeName,
+  updateFlags,
+} from "./map_types.ts";
 import type { ObjectOwner } from "./owner.ts";
 
-/** enum bpf_map_type names (uapi/linux/bpf.h), index = value. */
-const MAP_TYPES = [
-  "unspec",
-  "hash",
-  "array",
-  "prog_array",
-  "perf_event_array",
-  "percpu_hash",
-  "percpu_array",
-  "stack_trace",
-  "cgroup_array",
-  "lru_hash",
-  "lru_percpu_hash",
-  "lpm_trie",
-  "array_of_maps",
-  "hash_of_maps",
-  "devmap",
-  "sockmap",
-  "cpumap",
-  "xskmap",
-  "sockhash",
-  "cgroup_storage",
-  "reuseport_sockarray",
-  "percpu_cgroup_storage",
-  "queue",
-  "stack",
-  "sk_storage",
-  "devmap_hash",
-  "struct_ops",
-  "ringbuf",
-  "inode_storage",
-  "task_storage",
-  "bloom_filter",
-  "user_ringbuf",
-  "cgrp_storage",
-  "arena",
-] as const;
+export { mapTypeId, mapTypeName, type MapType } from "./map_types.ts";
 
-/** A map type name, e.g. "hash", "array", "ringbuf". */
-export type MapType = (typeof MAP_TYPES)[number] | `unknown(${number})`;
+const ENOENT = 2;
+const E2BIG = 7;
+const EEXIST = 17;
+const EINVAL = 22;
 
-/** Name of an `enum bpf_map_type` value. */
-export function mapTypeName(t: number): MapType {
-  return MAP_TYPES[t] ?? `unknown(${t})`;
+/**
+ * The JS type a key/value spec decodes to: "u32" → number, "u64" →
+ * bigint, "char[16]" → string, a struct class → its view, a byte count →
+ * Uint8Array.
+ */
+export type ValueOfSpec<S> =
+  S extends StructClass<infer T>
+    ? T
+    : S extends number
+      ? Uint8Array
+      : S extends `${"" | "__"}${"u" | "s" | "i"}64`
+        ? bigint
+        : S extends `${"" | "__"}${"u" | "s" | "i"}${8 | 16 | 32}`
+          ? number
+          : S extends `char[${number}]`
+            ? string
+            : S extends undefined
+              ? Uint8Array
+              : unknown;
+
+/** What `set` accepts for a value of type `V`. */
+export type Writable<V> =
+  | V
+  | (V extends readonly (infer E)[] ? E : never)
+  | (V extends StructView ? Record<string, unknown> : never)
+  | Uint8Array
+  | HasFd;
+
+/** Options of {@link BpfMap.create}. */
+export interface CreateOptions {
+  /** Map type, e.g. "hash", "array", "percpu_hash", "hash_of_maps". */
+  readonly type: KnownMapType;
+  /** Key type (omit for queue/stack/bloom_filter: no key). */
+  readonly key?: TypeSpec;
+  /** Value type (omit for map-in-map: the value is an inner map). */
+  readonly value?: TypeSpec;
+  /** Capacity. */
+  readonly maxEntries: number;
+  /** Kernel name: ≤ 15 characters of [A-Za-z0-9_.]. */
+  readonly name?: string;
+  /** BPF_F_* creation flags (see MAP_FLAGS). */
+  readonly flags?: number;
+  /** Map-in-map: a map of the kind the outer map holds (its template). */
+  readonly innerMap?: BpfMap | HasFd;
+  /** Allocate on this NUMA node. */
+  readonly numaNode?: number;
+  /** map_extra: bloom filter hash count (low 4 bits). */
+  readonly mapExtra?: bigint | number;
 }
 
-/** The `enum bpf_map_type` value of a name (undefined when unknown). */
-export function mapTypeId(name: string): number | undefined {
-  const i = (MAP_TYPES as readonly string[]).indexOf(name);
-  return i < 0 ? undefined : i;
+/** Key/value types for a map whose BTF is unknown or unwanted. */
+export interface MapTypes {
+  /** Key type. */
+  readonly key?: TypeSpec;
+  /** Value type (per-CPU maps: one CPU's value). */
+  readonly value?: TypeSpec;
 }
 
-/** A map of a `BpfObject`. */
-export class BpfMap {
-  /** @internal The object this map belongs to. */
-  protected readonly owner: ObjectOwner;
-  readonly #ptr: Ptr;
+/** Options of `keys()`, `values()`, `entries()`. */
+export interface IterateOptions {
+  /**
+   * Use BPF_MAP_LOOKUP_BATCH (default true; the kernel's absence of it for
+   * a map type falls back to get_next_key + lookup by itself).
+   */
+  readonly batch?: boolean;
+  /** Entries per batch (default: ~256 KiB of buffers). */
+  readonly batchSize?: number;
+}
+
+/** Map value of a `create` call's options. */
+type CreatedValue<O extends CreateOptions> = O["type"] extends PerCpuMapType
+  ? ValueOfSpec<O["value"]>[]
+  : O["type"] extends "array_of_maps" | "hash_of_maps"
+    ? number
+    : O["type"] extends "stack_trace"
+      ? BigUint64Array
+      : ValueOfSpec<O["value"]>;
+
+/** State of a usable map: fd, sizes, codecs and the reusable buffers. */
+interface Live extends RawMap {
+  readonly type: MapType;
+  readonly valueSize: number;
+  /** Possible CPUs for per-CPU maps, else 0. */
+  readonly perCpu: number;
+  /** Bytes between per-CPU values: round_up(value_size, 8). */
+  readonly stride: number;
+  readonly key: MapCodec;
+  readonly value: MapCodec;
+  readonly keyBuf: Uint8Array;
+  readonly keyDv: DataView;
+  readonly keyArg: BufArg | null;
+  readonly valBuf: Uint8Array;
+  readonly valDv: DataView;
+  readonly valArg: BufArg;
+}
+
+/** What a standalone map knows about itself. */
+interface Standalone {
+  fd: number;
+  readonly info: MapInfo;
+  readonly btf: Btf | undefined;
+  pinnedAt: string | null;
+}
+
+let possibleCpusCache = 0;
+/**
+ * Number of possible CPUs: per-CPU maps hold one value for each
+ * (libbpf_num_possible_cpus, from /sys/devices/system/cpu/possible).
+ */
+export function possibleCpus(): number {
+  if (possibleCpusCache) return possibleCpusCache;
+  const n = libbpf().libbpf_num_possible_cpus();
+  if (n <= 0) throw bpfError("libbpf_num_possible_cpus", n);
+  return (possibleCpusCache = n);
+}
+
+let F: ReturnType<typeof libbpf>;
+
+/** A BPF map. `K`/`V` are the decoded key and value types. */
+export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
+  readonly #owner: ObjectOwner | null;
+  readonly #ptr: Ptr | null;
+  readonly #own: Standalone | null;
   #closed = false;
+  #live: Live | undefined;
+  #types: MapTypes | undefined;
+  /** BTF key/value type ids as declared: libbpf zeroes them after load when
+   * it had to create the map without BTF (it does for queue/stack maps,
+   * libbpf.c bpf_object__create_map). */
+  readonly #btfIds: readonly [number, number] = [0, 0];
   /** Map name (for global data: `<obj>.bss`, `.data.custom`, ...). */
   readonly name: string;
 
-  /** @internal Made by `BpfObject` for each of its maps. */
-  constructor(owner: ObjectOwner, ptr: Ptr) {
-    this.owner = owner;
+  /**
+   * @internal Made by `BpfObject` for each of its maps (`owner`, `ptr`), or
+   * by the static constructors (`own`).
+   */
+  constructor(
+    owner: ObjectOwner | null,
+    ptr: Ptr | null,
+    own?: Standalone,
+    types?: MapTypes,
+  ) {
+    this.#owner = owner;
     this.#ptr = ptr;
-    this.name = readCString(libbpf().bpf_map__name(ptr));
+    this.#own = own ?? null;
+    this.#types = types;
+    if (own) this.name = own.info.name;
+    else {
+      const L = libbpf();
+      this.name = readCString(L.bpf_map__name(ptr));
+      this.#btfIds = [
+        L.bpf_map__btf_key_type_id(ptr),
+        L.bpf_map__btf_value_type_id(ptr),
+      ];
+    }
   }
+
+  // --- standalone maps ------------------------------------------------------
+
+  /**
+   * Creates a map owned by this process (not by any object); `close()` it,
+   * or `using m = BpfMap.create(...)`.
+   *
+   * ```ts
+   * using counts = BpfMap.create({ type: "hash", key: "u32", value: "u64", maxEntries: 1024 });
+   * ```
+   */
+  static create<const O extends CreateOptions>(
+    options: O,
+  ): BpfMap<ValueOfSpec<O["key"]>, CreatedValue<O>> {
+    const type = mapTypeId(options.type);
+    if (type === undefined)
+      throw new BpfTypeError(`unknown map type '${options.type}'`);
+    // Unnamed maps get their type as name: it shows in bpftool and errors.
+    const name = options.name ?? options.type.slice(0, 15);
+    checkMapName(name);
+    const ctx = (role: "key" | "value"): CodecContext => ({
+      map: name,
+      role,
+    });
+    const key =
+      options.key === undefined
+        ? undefined
+        : codecOfSpec(options.key, ctx("key"));
+    const mapOfMaps = isMapOfMaps(options.type);
+    if (mapOfMaps && options.innerMap === undefined) {
+      throw new BpfTypeError(
+        `${options.type} needs innerMap: a map like the ones it will hold`,
+      );
+    }
+    const value =
+      options.value === undefined
+        ? undefined
+        : codecOfSpec(options.value, ctx("value"));
+    if (!Number.isInteger(options.maxEntries) || options.maxEntries < 0) {
+      throw new BpfTypeError(
+        `maxEntries must be a non-negative integer, got ${options.maxEntries}`,
+      );
+    }
+    const fd = createMapFd({
+      type,
+      name,
+      keySize: key?.size ?? 0,
+      valueSize: mapOfMaps ? 4 : (value?.size ?? 0),
+      maxEntries: options.maxEntries,
+      flags: options.flags ?? 0,
+      innerMapFd: options.innerMap?.fd,
+      numaNode: options.numaNode,
+      mapExtra: options.mapExtra,
+    });
+    return BpfMap.#adopt(fd, { key: options.key, value: options.value }, false);
+  }
+
+  /**
+   * Opens the map pinned at `path`. Keys and values are typed from the
+   * map's BTF when it was created with one (libbpf-loaded maps are), else
+   * from `types`, else raw `Uint8Array`s.
+   */
+  static fromPinned<KS extends TypeSpec, VS extends TypeSpec>(
+    path: string,
+    types?: { key?: KS; value?: VS },
+  ): BpfMap<ValueOfSpec<KS>, ValueOfSpec<VS>> {
+    return BpfMap.#adopt(openPinned(path), types, true, path);
+  }
+
+  /** Opens the map with kernel id `id` (see `bpftool map list`). */
+  static fromId(id: number, types?: MapTypes): BpfMap {
+    return BpfMap.#adopt(openById(id), types, true);
+  }
+
+  static #adopt(
+    fd: number,
+    types: MapTypes | undefined,
+    useBtf: boolean,
+    pinnedAt: string | null = null,
+    // deno-lint-ignore no-explicit-any
+  ): BpfMap<any, any> {
+    try {
+      const info = mapInfo(fd);
+      let btf: Btf | undefined;
+      if (useBtf && info.btfId) {
+        try {
+          btf = kernelBtf(info.btfId);
+        } catch {
+          btf = undefined; // typed as bytes: still usable
+        }
+      }
+      const m = new BpfMap(null, null, { fd, info, btf, pinnedAt }, types);
+      if (types) m.#ready("open");
+      return m;
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+  }
+
+  // --- handle and state -------------------------------------------------------
 
   /** @internal The `struct bpf_map *`; ClosedError after close. */
   handle(what: string): Ptr {
-    if (this.#closed) {
-      throw new ClosedError(`${what}: map '${this.name}' handle is closed`);
+    if (this.#closed || this.#owner?.closed) {
+      this.#owner?.handle(`${what} (map '${this.name}')`);
+      throw new ClosedError(`${what}: map '${this.name}' is closed`);
     }
-    this.owner.handle(`${what} (map '${this.name}')`);
+    if (this.#ptr === null) {
+      throw new StateError(
+        `${what}: map '${this.name}' is standalone (not part of an object)`,
+      );
+    }
+    this.#owner!.handle(`${what} (map '${this.name}')`);
     return this.#ptr;
   }
 
   /** @internal The handle, StateError unless the object is loaded. */
   protected loadedHandle(what: string): Ptr {
     const p = this.handle(what);
-    if (!this.owner.loaded) {
-      throw new StateError(
-        `${what}: map '${this.name}' exists only after obj.load()`,
-      );
-    }
+    if (!this.#owner!.loaded) throw this.#notLoaded(what);
     return p;
   }
 
+  #notLoaded(what: string): StateError {
+    return new StateError(
+      `${what}: map '${this.name}': object not loaded: call obj.load() first`,
+    );
+  }
+
   #beforeLoad(what: string): Ptr {
+    if (this.#own) {
+      throw new StateError(
+        `${what} of map '${this.name}' is fixed: the map already exists`,
+      );
+    }
     const p = this.handle(what);
-    if (this.owner.loaded) {
+    if (this.#owner!.loaded) {
       throw new StateError(
         `${what} of map '${this.name}' can only change before load()`,
       );
@@ -109,14 +389,26 @@ export class BpfMap {
     return p;
   }
 
-  /** True once this handle or its object is closed. */
-  get closed(): boolean {
-    return this.#closed || this.owner.closed;
+  #checkOpen(what: string): void {
+    if (this.#own) {
+      if (this.#closed)
+        throw new ClosedError(`${what}: map '${this.name}' is closed`);
+    } else this.handle(what);
   }
 
-  /** True once the object is loaded (the map exists in the kernel). */
+  /** True once this handle (or its object) is closed. */
+  get closed(): boolean {
+    return this.#closed || (this.#owner?.closed ?? false);
+  }
+
+  /** True once the map exists in the kernel (standalone maps always do). */
   get loaded(): boolean {
-    return this.owner.loaded;
+    return this.#own !== null || this.#owner!.loaded;
+  }
+
+  /** True for maps this process created or opened (not of an object). */
+  get standalone(): boolean {
+    return this.#own !== null;
   }
 
   /** Map type name, e.g. "hash". */
@@ -126,11 +418,21 @@ export class BpfMap {
 
   /** Map type as `enum bpf_map_type`. */
   get typeId(): number {
+    if (this.#own) return this.#ownInfo("type").type;
     return libbpf().bpf_map__type(this.handle("type"));
   }
 
-  /** The map fd (after load; owned by the object: do not close). */
+  #ownInfo(what: string): MapInfo {
+    this.#checkOpen(what);
+    return this.#own!.info;
+  }
+
+  /** The map fd (after load). Owned by the map or its object: do not close. */
   get fd(): number {
+    if (this.#own) {
+      this.#checkOpen("fd");
+      return this.#own.fd;
+    }
     const fd = libbpf().bpf_map__fd(this.loadedHandle("fd"));
     if (fd < 0) {
       throw new StateError(
@@ -142,31 +444,37 @@ export class BpfMap {
 
   /** Key size in bytes. */
   get keySize(): number {
+    if (this.#own) return this.#ownInfo("keySize").keySize;
     return libbpf().bpf_map__key_size(this.handle("keySize"));
   }
 
-  /** Value size in bytes. */
+  /** Value size in bytes (per-CPU maps: one CPU's value). */
   get valueSize(): number {
+    if (this.#own) return this.#ownInfo("valueSize").valueSize;
     return libbpf().bpf_map__value_size(this.handle("valueSize"));
   }
 
   /** BPF_F_* map flags. */
   get flags(): number {
+    if (this.#own) return this.#ownInfo("flags").flags;
     return libbpf().bpf_map__map_flags(this.handle("flags"));
   }
 
-  /** BTF type id of the key in the object's BTF (0 when none). */
+  /** BTF type id of the key (object maps: in `obj.btf`), 0 when none. */
   get btfKeyTypeId(): number {
+    if (this.#own) return this.#ownInfo("btfKeyTypeId").btfKeyTypeId;
     return libbpf().bpf_map__btf_key_type_id(this.handle("btfKeyTypeId"));
   }
 
-  /** BTF type id of the value in the object's BTF (the DATASEC for global data). */
+  /** BTF type id of the value (the DATASEC for global data), 0 when none. */
   get btfValueTypeId(): number {
+    if (this.#own) return this.#ownInfo("btfValueTypeId").btfValueTypeId;
     return libbpf().bpf_map__btf_value_type_id(this.handle("btfValueTypeId"));
   }
 
   /** Capacity; settable before load. */
   get maxEntries(): number {
+    if (this.#own) return this.#ownInfo("maxEntries").maxEntries;
     return libbpf().bpf_map__max_entries(this.handle("maxEntries"));
   }
   set maxEntries(n: number) {
@@ -180,11 +488,25 @@ export class BpfMap {
     if (err < 0) throw bpfError("bpf_map__set_max_entries", err);
   }
 
+  /** What the kernel reports about the map (id, sizes, flags, BTF ids). */
+  info(): MapInfo {
+    return mapInfo(this.fd);
+  }
+
+  /** The kernel's id of this map. */
+  get id(): number {
+    return this.info().id;
+  }
+
+  // --- pinning ----------------------------------------------------------------
+
   /**
    * Where libbpf pins the map at load (and reuses a map already pinned
-   * there). Settable before load; null when none.
+   * there). Settable before load; null when none. Standalone maps: where
+   * `pin()` pinned it, or the path it was opened from.
    */
   get pinPath(): string | null {
+    if (this.#own) return this.#own.pinnedAt;
     const s = libbpf().bpf_map__pin_path(this.handle("pinPath"));
     return s === null ? null : readCString(s);
   }
@@ -198,13 +520,23 @@ export class BpfMap {
     if (err < 0) throw bpfError("bpf_map__set_pin_path", err);
   }
 
-  /** True when libbpf pinned (or reused a pin of) this map. */
+  /** True when the map is pinned (by libbpf at load, or by `pin()`). */
   get isPinned(): boolean {
+    if (this.#own) return this.#own.pinnedAt !== null;
     return libbpf().bpf_map__is_pinned(this.handle("isPinned"));
   }
 
-  /** Pins the map at `path` (default: its `pinPath`). */
+  /** Pins the map at `path` on a bpffs (object maps: default `pinPath`). */
   pin(path?: string): void {
+    if (this.#own) {
+      if (path === undefined)
+        throw new BpfTypeError(`pin: map '${this.name}': give a path`);
+      clearLibbpfLog();
+      const err = libbpf().bpf_obj_pin(this.fd, cstr(path));
+      if (err < 0) throw bpfError("bpf_obj_pin", err, { kind: "pin", path });
+      this.#own.pinnedAt = path;
+      return;
+    }
     const p = this.loadedHandle("pin");
     clearLibbpfLog();
     const err = libbpf().bpf_map__pin(
@@ -219,8 +551,24 @@ export class BpfMap {
     }
   }
 
-  /** Removes the pin at `path` (default: its `pinPath`). */
+  /** Removes the pin at `path` (default: where it is pinned). */
   unpin(path?: string): void {
+    if (this.#own) {
+      this.#checkOpen("unpin");
+      const at = path ?? this.#own.pinnedAt;
+      if (at === null)
+        throw new StateError(`unpin: map '${this.name}' is not pinned`);
+      try {
+        unlinkSync(at);
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? "EIO";
+        throw new BpfError("unpin", 0, code, `cannot unlink ${at}`, {
+          cause: e,
+        });
+      }
+      if (at === this.#own.pinnedAt) this.#own.pinnedAt = null;
+      return;
+    }
     const p = this.loadedHandle("unpin");
     clearLibbpfLog();
     const err = libbpf().bpf_map__unpin(
@@ -235,12 +583,598 @@ export class BpfMap {
     }
   }
 
+  // --- types --------------------------------------------------------------------
+
   /**
-   * Releases this handle (further use → ClosedError). The map lives on
-   * until its object closes.
+   * Types keys and values with `types` instead of the map's BTF (e.g. a
+   * map declared with `__uint(key_size, 4)`). Returns this map, retyped.
+   */
+  withTypes<KS extends TypeSpec, VS extends TypeSpec>(types: {
+    key?: KS;
+    value?: VS;
+  }): BpfMap<
+    KS extends undefined ? K : ValueOfSpec<KS>,
+    VS extends undefined ? V : ValueOfSpec<VS>
+  > {
+    this.#types = { ...this.#types, ...types };
+    this.#live = undefined;
+    if (this.loaded) this.#ready("withTypes");
+    // deno-lint-ignore no-explicit-any
+    return this as any;
+  }
+
+  /** The key codec's description, e.g. "u32" ("4 bytes" when untyped). */
+  get keyType(): string {
+    return this.#ready("keyType").key.description;
+  }
+
+  /** The value codec's description, e.g. "struct process_stats". */
+  get valueType(): string {
+    return this.#ready("valueType").value.description;
+  }
+
+  /** Builds (once) what element access needs; throws when not usable. */
+  #ready(what: string): Live {
+    if (this.#closed || this.#owner?.closed) {
+      if (this.#owner) this.#owner.handle(`${what} (map '${this.name}')`);
+      throw new ClosedError(`${what}: map '${this.name}' is closed`);
+    }
+    if (this.#live) return this.#live;
+    F ??= libbpf();
+    let fd: number;
+    let type: MapType;
+    let keySize: number;
+    let valueSize: number;
+    let keyId: number;
+    let valueId: number;
+    let btf: Btf | undefined;
+    if (this.#own) {
+      const i = this.#own.info;
+      fd = this.#own.fd;
+      type = mapTypeName(i.type);
+      keySize = i.keySize;
+      valueSize = i.valueSize;
+      keyId = i.btfKeyTypeId;
+      valueId = i.btfValueTypeId;
+      btf = this.#own.btf;
+    } else {
+      if (!this.#owner!.loaded) throw this.#notLoaded(what);
+      fd = this.fd;
+      type = this.type;
+      keySize = this.keySize;
+      valueSize = this.valueSize;
+      [keyId, valueId] = this.#btfIds;
+      if (keyId || valueId) btf = this.#objectBtf();
+    }
+    const ctx = (role: "key" | "value"): CodecContext => ({
+      map: this.name,
+      role,
+    });
+    const key = this.#codec(
+      ctx("key"),
+      keySize,
+      this.#types?.key,
+      btf,
+      keyId,
+      type,
+    );
+    const value = this.#codec(
+      ctx("value"),
+      valueSize,
+      this.#types?.value,
+      btf,
+      valueId,
+      type,
+    );
+    const cpus = isPerCpu(type) ? possibleCpus() : 0;
+    // Per-CPU values sit round_up(value_size, 8) apart in the syscall
+    // buffers (kernel/bpf/syscall.c, bpf_map_value_size).
+    const stride = cpus ? Math.ceil(valueSize / 8) * 8 : valueSize;
+    const valueBytes = cpus ? stride * cpus : valueSize;
+    const keyBuf = new Uint8Array(Math.max(8, keySize));
+    const valBuf = new Uint8Array(Math.max(8, valueBytes));
+    this.#live = {
+      fd,
+      name: this.name,
+      type,
+      keySize,
+      valueSize,
+      valueBytes,
+      perCpu: cpus,
+      stride,
+      key,
+      value,
+      keyBuf,
+      keyDv: new DataView(keyBuf.buffer),
+      keyArg: keySize === 0 ? null : bufArg(keyBuf),
+      valBuf,
+      valDv: new DataView(valBuf.buffer),
+      valArg: bufArg(valBuf),
+    };
+    return this.#live;
+  }
+
+  #objectBtf(): Btf | undefined {
+    try {
+      return (this.#owner as unknown as { btf?: Btf }).btf;
+    } catch (e) {
+      if (e instanceof BtfError) return undefined;
+      throw e;
+    }
+  }
+
+  #codec(
+    ctx: CodecContext,
+    size: number,
+    spec: TypeSpec | undefined,
+    btf: Btf | undefined,
+    id: number,
+    type: MapType,
+  ): MapCodec {
+    let c: MapCodec | undefined;
+    if (spec !== undefined) c = codecOfSpec(spec, ctx);
+    else if (ctx.role === "value" && type === "stack_trace")
+      c = stackTraceCodec(size, ctx);
+    else if (ctx.role === "value" && isMapOfMaps(type)) c = mapOfMapsCodec(ctx);
+    else if (btf && id) {
+      try {
+        c = codecOfBtf(btf.typeById(id), ctx);
+      } catch (e) {
+        if (!(e instanceof BtfError)) throw e; // e.g. a DATASEC: bytes
+      }
+      if (c && c.size !== size) c = undefined;
+    } else if (
+      ctx.role === "key" &&
+      size === 4 &&
+      (isArrayLike(type) || type === "stack_trace" || type === "array_of_maps")
+    ) {
+      // Array indices and stack ids are u32 by definition.
+      c = codecOfSpec("u32", ctx);
+    }
+    c ??= bytesCodec(size, ctx);
+    if (c.size !== size) {
+      throw new BpfTypeError(
+        `map '${this.name}': ${ctx.role} type ${c.description} is ${c.size} bytes but the map's ${ctx.role}s are ${size} bytes`,
+      );
+    }
+    return c;
+  }
+
+  #fail(
+    op: string,
+    err: number,
+    s: Live,
+    extra?: { flags?: number; what?: string },
+  ): BpfError {
+    const e = -err;
+    let hint: string | undefined;
+    if (e === EEXIST && extra?.flags === BPF_NOEXIST)
+      hint =
+        "the key already exists and flags 'noexist' (BPF_NOEXIST) only creates: pass 'any' to overwrite or 'exist' to update";
+    else if (e === ENOENT && extra?.flags === BPF_EXIST)
+      hint =
+        "the key does not exist and flags 'exist' (BPF_EXIST) only updates: pass 'any' to create it";
+    else if (e === E2BIG && isArrayLike(s.type))
+      hint = `array index out of range: '${this.name}' has indices 0..${this.maxEntries - 1}`;
+    else if (e === EEXIST && isArrayLike(s.type))
+      hint = "array elements always exist: flags 'noexist' never succeeds";
+    else if (e === EINVAL && op.includes("delete") && isArrayLike(s.type))
+      hint =
+        "array maps cannot delete elements (every index always exists): set it to zero, or clear() to zero them all";
+    else if (e === EINVAL && isKeyless(s.type))
+      hint = "queue/stack maps have no keys: use push/pop/peek";
+    return bpfError(
+      op,
+      err,
+      { kind: op.includes("update") ? "map-update" : "other" },
+      { detail: `map '${this.name}'${extra?.what ?? ""}`, hint, log: "" },
+    );
+  }
+
+  // --- per-CPU values -------------------------------------------------------------
+
+  #readValue(s: Live, dv: DataView, buf: Uint8Array, off: number): V {
+    if (!s.perCpu) return s.value.read(dv, buf, off) as V;
+    const out = new Array(s.perCpu);
+    for (let c = 0; c < s.perCpu; c++)
+      out[c] = s.value.read(dv, buf, off + c * s.stride);
+    return out as V;
+  }
+
+  #writeValue(
+    s: Live,
+    dv: DataView,
+    buf: Uint8Array,
+    off: number,
+    v: unknown,
+  ): void {
+    if (!s.perCpu) {
+      s.value.write(dv, buf, off, v);
+      return;
+    }
+    if (v instanceof Uint8Array && v.length === s.valueBytes) {
+      buf.set(v, off);
+      return;
+    }
+    if (Array.isArray(v)) {
+      if (v.length !== s.perCpu) {
+        throw new BpfTypeError(
+          `map '${this.name}': a per-CPU value is an array of ${s.perCpu} values (one per possible CPU) or one value for all; got ${describeValue(v)}`,
+        );
+      }
+      for (let c = 0; c < s.perCpu; c++)
+        s.value.write(dv, buf, off + c * s.stride, v[c]);
+      return;
+    }
+    s.value.write(dv, buf, off, v);
+    for (let c = 1; c < s.perCpu; c++)
+      buf.copyWithin(off + c * s.stride, off, off + s.valueSize);
+  }
+
+  #state(what: string): Live {
+    const s = this.#live;
+    if (s !== undefined && !this.#owner?.closed) return s;
+    return this.#ready(what);
+  }
+
+  #keyed(s: Live, what: string): void {
+    if (s.keyArg === null) {
+      throw new BpfTypeError(
+        `${what}: map '${this.name}' (${s.type}) has no keys: use push/pop/peek`,
+      );
+    }
+  }
+
+  // --- elements -------------------------------------------------------------------
+
+  /** The value at `key`, or undefined when absent. Per-CPU: one per CPU. */
+  get(key: K | Uint8Array): V | undefined {
+    const s = this.#state("get");
+    s.key.write(s.keyDv, s.keyBuf, 0, key);
+    const err = F.bpf_map_lookup_elem(s.fd, s.keyArg, s.valArg);
+    if (err !== 0) {
+      if (err === -ENOENT) return undefined;
+      throw this.#fail("bpf_map_lookup_elem", err, s);
+    }
+    return s.perCpu
+      ? this.#readValue(s, s.valDv, s.valBuf, 0)
+      : (s.value.read(s.valDv, s.valBuf, 0) as V);
+  }
+
+  /**
+   * Stores `value` at `key`. `flags`: "any" (default, BPF_ANY), "noexist"
+   * (create only, else EEXIST), "exist" (update only, else ENOENT), or the
+   * BPF_* number. Per-CPU maps take an array (one per possible CPU) or one
+   * value for all CPUs; map-in-map takes a map or its fd.
+   */
+  set(key: K | Uint8Array, value: Writable<V>, flags?: UpdateFlags): void {
+    const s = this.#state("set");
+    const f = flags === undefined ? 0 : this.#flags(flags);
+    s.key.write(s.keyDv, s.keyBuf, 0, key);
+    if (s.perCpu) this.#writeValue(s, s.valDv, s.valBuf, 0, value);
+    else s.value.write(s.valDv, s.valBuf, 0, value);
+    const err = F.bpf_map_update_elem_u32(s.fd, s.keyArg, s.valArg, f);
+    if (err !== 0)
+      throw this.#fail("bpf_map_update_elem", err, s, { flags: f });
+  }
+
+  #flags(flags: UpdateFlags): number {
+    const f = updateFlags(flags);
+    if (f < 0 || f > 0xffffffff) {
+      throw new BpfTypeError(
+        `map '${this.name}': flags must be "any", "noexist", "exist" or a BPF_* number; got ${describeValue(flags)}`,
+      );
+    }
+    return f;
+  }
+
+  /**
+   * Deletes `key`; false when it was absent. Array maps cannot delete (a
+   * BpfError says so): set zero or use `clear()`.
+   */
+  delete(key: K | Uint8Array): boolean {
+    const s = this.#state("delete");
+    this.#keyed(s, "delete");
+    s.key.write(s.keyDv, s.keyBuf, 0, key);
+    const err = F.bpf_map_delete_elem(s.fd, s.keyArg);
+    if (err === 0) return true;
+    if (err === -ENOENT) return false;
+    throw this.#fail("bpf_map_delete_elem", err, s);
+  }
+
+  /** True when `key` is present. */
+  has(key: K | Uint8Array): boolean {
+    const s = this.#state("has");
+    s.key.write(s.keyDv, s.keyBuf, 0, key);
+    const err = F.bpf_map_lookup_elem(s.fd, s.keyArg, s.valArg);
+    if (err === 0) return true;
+    if (err === -ENOENT) return false;
+    throw this.#fail("bpf_map_lookup_elem", err, s);
+  }
+
+  /**
+   * Reads and deletes `key` in one step (hash maps: kernel ≥ 5.14), or
+   * undefined when absent.
+   */
+  lookupAndDelete(key: K | Uint8Array): V | undefined {
+    const s = this.#state("lookupAndDelete");
+    if (s.keyArg !== null) s.key.write(s.keyDv, s.keyBuf, 0, key);
+    const err = F.bpf_map_lookup_and_delete_elem(s.fd, s.keyArg, s.valArg);
+    if (err !== 0) {
+      if (err === -ENOENT) return undefined;
+      throw this.#fail("bpf_map_lookup_and_delete_elem", err, s);
+    }
+    return this.#readValue(s, s.valDv, s.valBuf, 0);
+  }
+
+  /** Queue/stack maps: adds `value` (flags BPF_EXIST: overwrite the oldest when full). */
+  push(value: Writable<V>, flags?: UpdateFlags): void {
+    const s = this.#state("push");
+    const f = flags === undefined ? 0 : this.#flags(flags);
+    this.#writeValue(s, s.valDv, s.valBuf, 0, value);
+    const err = F.bpf_map_update_elem_u32(s.fd, null, s.valArg, f);
+    if (err !== 0)
+      throw this.#fail("bpf_map_update_elem", err, s, { what: " (push)" });
+  }
+
+  /** Queue/stack maps: removes and returns the next value, undefined when empty. */
+  pop(): V | undefined {
+    const s = this.#state("pop");
+    const err = F.bpf_map_lookup_and_delete_elem(s.fd, null, s.valArg);
+    if (err === -ENOENT) return undefined;
+    if (err !== 0)
+      throw this.#fail("bpf_map_lookup_and_delete_elem", err, s, {
+        what: " (pop)",
+      });
+    return this.#readValue(s, s.valDv, s.valBuf, 0);
+  }
+
+  /** Queue/stack maps: the next value without removing it, undefined when empty. */
+  peek(): V | undefined {
+    const s = this.#state("peek");
+    const err = F.bpf_map_lookup_elem(s.fd, null, s.valArg);
+    if (err === -ENOENT) return undefined;
+    if (err !== 0)
+      throw this.#fail("bpf_map_lookup_elem", err, s, { what: " (peek)" });
+    return this.#readValue(s, s.valDv, s.valBuf, 0);
+  }
+
+  // --- iteration ------------------------------------------------------------------
+
+  *#chunks(what: string, options?: IterateOptions): Generator<[Live, Chunk]> {
+    const s = this.#state(what);
+    this.#keyed(s, what);
+    for (const c of lookupChunks(
+      s,
+      options?.batchSize ?? defaultChunk(s),
+      options?.batch ?? true,
+    )) {
+      this.#state(what); // closed meanwhile → ClosedError
+      yield [s, c];
+    }
+  }
+
+  /**
+   * Every [key, value] (a snapshot per batch: the kernel may change the map
+   * meanwhile). Array maps list every index.
+   */
+  *entries(options?: IterateOptions): Generator<[K, V], void, undefined> {
+    for (const [s, c] of this.#chunks("entries", options)) {
+      const ks = s.keySize;
+      const vb = s.valueBytes;
+      for (let i = 0; i < c.count; i++) {
+        yield [
+          s.key.read(c.keysView, c.keys, i * ks) as K,
+          this.#readValue(s, c.valuesView, c.values, i * vb),
+        ];
+      }
+    }
+  }
+
+  /** Every key. */
+  *keys(options?: IterateOptions): Generator<K, void, undefined> {
+    for (const [s, c] of this.#chunks("keys", options)) {
+      for (let i = 0; i < c.count; i++)
+        yield s.key.read(c.keysView, c.keys, i * s.keySize) as K;
+    }
+  }
+
+  /** Every value. */
+  *values(options?: IterateOptions): Generator<V, void, undefined> {
+    for (const [s, c] of this.#chunks("values", options)) {
+      for (let i = 0; i < c.count; i++)
+        yield this.#readValue(s, c.valuesView, c.values, i * s.valueBytes);
+    }
+  }
+
+  /** Same as `entries()`. */
+  [Symbol.iterator](): Iterator<[K, V]> {
+    return this.entries();
+  }
+
+  /** Calls `fn(value, key)` for every entry (no per-entry arrays). */
+  forEach(fn: (value: V, key: K) => void, options?: IterateOptions): void {
+    for (const [s, c] of this.#chunks("forEach", options)) {
+      for (let i = 0; i < c.count; i++)
+        fn(
+          this.#readValue(s, c.valuesView, c.values, i * s.valueBytes),
+          s.key.read(c.keysView, c.keys, i * s.keySize) as K,
+        );
+    }
+  }
+
+  /**
+   * Number of entries. The kernel keeps no count userspace can read, so
+   * this walks the map in batches (O(n)); array maps: `maxEntries`.
+   */
+  count(): number {
+    const s = this.#state("count");
+    if (isArrayLike(s.type)) return this.maxEntries;
+    let n = 0;
+    for (const [, c] of this.#chunks("count")) n += c.count;
+    return n;
+  }
+
+  // --- bulk writes ----------------------------------------------------------------
+
+  /**
+   * Stores many entries with BPF_MAP_UPDATE_BATCH (per element where the
+   * kernel has no batch update for the map type).
+   */
+  setMany(
+    entries: Iterable<readonly [K | Uint8Array, Writable<V>]>,
+    flags?: UpdateFlags,
+  ): void {
+    const s = this.#state("setMany");
+    this.#keyed(s, "setMany");
+    const f = flags === undefined ? 0 : this.#flags(flags);
+    const chunk = defaultChunk(s);
+    const keys = new Uint8Array(chunk * s.keySize);
+    const kdv = new DataView(keys.buffer);
+    const vals = new Uint8Array(Math.max(1, chunk * s.valueBytes));
+    const vdv = new DataView(vals.buffer);
+    let n = 0;
+    let total = 0;
+    let batch = true;
+    const flush = () => {
+      if (n === 0) return;
+      const r = batch ? updateBatch(s, keys, vals, n, f) : null;
+      if (r === null) {
+        batch = false;
+        for (let i = 0; i < n; i++) {
+          const err = F.bpf_map_update_elem_u32(
+            s.fd,
+            keys.subarray(i * s.keySize),
+            vals.subarray(i * s.valueBytes),
+            f,
+          );
+          if (err !== 0)
+            throw this.#fail("bpf_map_update_elem", err, s, {
+              flags: f,
+              what: ` (setMany: ${total + i} entries written)`,
+            });
+        }
+      } else if (r.err) {
+        throw this.#fail("bpf_map_update_batch", r.err, s, {
+          flags: f,
+          what: ` (setMany: ${total + r.done} entries written)`,
+        });
+      }
+      total += n;
+      n = 0;
+    };
+    for (const [k, v] of entries) {
+      s.key.write(kdv, keys, n * s.keySize, k);
+      this.#writeValue(s, vdv, vals, n * s.valueBytes, v);
+      if (++n === chunk) flush();
+    }
+    flush();
+  }
+
+  /**
+   * Deletes many keys with BPF_MAP_DELETE_BATCH (per element where the
+   * kernel has none); absent keys are skipped. Returns how many were deleted.
+   */
+  deleteMany(keys: Iterable<K | Uint8Array>): number {
+    const s = this.#state("deleteMany");
+    this.#keyed(s, "deleteMany");
+    const chunk = defaultChunk(s);
+    const buf = new Uint8Array(chunk * s.keySize);
+    const dv = new DataView(buf.buffer);
+    let n = 0;
+    let deleted = 0;
+    let batch = true;
+    const flush = () => {
+      let from = 0;
+      while (from < n) {
+        const part = buf.subarray(from * s.keySize, n * s.keySize);
+        const r = batch ? deleteBatch(s, part, n - from) : null;
+        if (r === null) {
+          batch = false;
+          for (let i = from; i < n; i++) {
+            const err = F.bpf_map_delete_elem(
+              s.fd,
+              buf.subarray(i * s.keySize),
+            );
+            if (err === 0) deleted++;
+            else if (err !== -ENOENT)
+              throw this.#fail("bpf_map_delete_elem", err, s);
+          }
+          break;
+        }
+        deleted += r.done;
+        if (r.err === 0) break;
+        // generic_map_delete_batch stops at the first absent key: skip it.
+        if (r.err !== -ENOENT)
+          throw this.#fail("bpf_map_delete_batch", r.err, s);
+        from += r.done + 1;
+      }
+      n = 0;
+    };
+    for (const k of keys) {
+      s.key.write(dv, buf, n * s.keySize, k);
+      if (++n === chunk) flush();
+    }
+    flush();
+    return deleted;
+  }
+
+  /**
+   * Empties the map: deletes every entry; array maps (which cannot delete)
+   * get every value zeroed; queues and stacks are popped empty.
+   */
+  clear(): void {
+    const s = this.#state("clear");
+    if (s.keyArg === null) {
+      while (F.bpf_map_lookup_and_delete_elem(s.fd, null, s.valArg) === 0);
+      return;
+    }
+    if (isArrayLike(s.type)) {
+      const zero = new Uint8Array(s.valueBytes);
+      const n = this.maxEntries;
+      const all = function* (): Generator<[Uint8Array, Uint8Array]> {
+        const k = new Uint8Array(4);
+        const v = new DataView(k.buffer);
+        for (let i = 0; i < n; i++) {
+          v.setUint32(0, i, true);
+          yield [k, zero];
+        }
+      };
+      this.setMany(all() as Iterable<[Uint8Array, Writable<V>]>);
+      return;
+    }
+    // Collect first: deleting while walking restarts a hash walk.
+    const keys: Uint8Array[] = [];
+    for (const [, c] of this.#chunks("clear")) {
+      keys.push(c.keys.slice(0, c.count * s.keySize));
+    }
+    for (const block of keys) {
+      const n = block.length / s.keySize;
+      this.deleteMany(
+        (function* () {
+          for (let i = 0; i < n; i++)
+            yield block.subarray(i * s.keySize, (i + 1) * s.keySize);
+        })(),
+      );
+    }
+  }
+
+  // --- lifetime -------------------------------------------------------------------
+
+  /**
+   * Releases this handle (further use → ClosedError). A standalone map's
+   * fd is closed (the kernel frees the map once nothing else holds it: a
+   * pin, a program, a map-in-map); an object's map lives until the object
+   * closes.
    */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    this.#live = undefined;
+    if (this.#own) {
+      closeFd(this.#own.fd);
+      this.#own.fd = -1;
+    }
   }
 
   /** Same as `close()`. */

@@ -1,0 +1,263 @@
+/**
+ * Raw batch operations over a map fd: chunked iteration (BPF_MAP_LOOKUP_BATCH,
+ * with a get_next_key + lookup walk where the kernel has no batch op for the
+ * map type), BPF_MAP_UPDATE_BATCH and BPF_MAP_DELETE_BATCH. Bytes in, bytes
+ * out: `BpfMap` encodes and decodes.
+ */
+import { libbpf } from "../ffi/mod.ts";
+import { bpfError } from "./bpf_error.ts";
+
+const ENOENT = 2;
+const E2BIG = 7;
+const EINVAL = 22;
+const ENOSPC = 28;
+const EOPNOTSUPP = 95;
+// The kernel's internal ENOTSUPP: BPF_DO_BATCH returns it when the map type
+// has no batch op (kernel/bpf/syscall.c).
+const ENOTSUPP = 524;
+
+// sizeof(struct bpf_map_batch_opts) (libbpf ≥ 0.8): sz, elem_flags, flags.
+const BATCH_OPTS_SIZE = 24;
+
+/** What the batch functions need to know about a map. */
+export interface RawMap {
+  /** The map fd. */
+  readonly fd: number;
+  /** Map name, for errors. */
+  readonly name: string;
+  /** Key size in bytes. */
+  readonly keySize: number;
+  /** Bytes per value as the syscalls see it (per-CPU: all CPUs). */
+  readonly valueBytes: number;
+}
+
+/** One chunk of entries; valid until the iterator is resumed. */
+export interface Chunk {
+  /** `count` keys, back to back. */
+  readonly keys: Uint8Array;
+  /** A DataView over `keys`. */
+  readonly keysView: DataView;
+  /** `count` values, `valueBytes` apart. */
+  readonly values: Uint8Array;
+  /** A DataView over `values`. */
+  readonly valuesView: DataView;
+  /** Number of entries in this chunk. */
+  readonly count: number;
+}
+
+function batchOpts(elemFlags = 0): Uint8Array {
+  const o = new Uint8Array(BATCH_OPTS_SIZE);
+  const v = new DataView(o.buffer);
+  v.setBigUint64(0, BigInt(BATCH_OPTS_SIZE), true);
+  v.setBigUint64(8, BigInt(elemFlags), true);
+  return o;
+}
+
+/** True when an errno means "this map type has no such batch op". */
+export function batchUnsupported(err: number): boolean {
+  const e = Math.abs(err);
+  return e === ENOTSUPP || e === EOPNOTSUPP || e === EINVAL;
+}
+
+/** The number of entries per chunk for a map: about 256 KiB of buffers. */
+export function defaultChunk(m: RawMap): number {
+  const per = Math.max(1, m.keySize + m.valueBytes);
+  return Math.max(64, Math.min(8192, Math.floor((256 * 1024) / per)));
+}
+
+class Buffers {
+  keys!: Uint8Array;
+  keysView!: DataView;
+  values!: Uint8Array;
+  valuesView!: DataView;
+  constructor(
+    readonly m: RawMap,
+    public size: number,
+  ) {
+    this.alloc(size);
+  }
+  alloc(size: number): void {
+    this.size = size;
+    this.keys = new Uint8Array(Math.max(1, size * this.m.keySize));
+    this.keysView = new DataView(this.keys.buffer);
+    this.values = new Uint8Array(Math.max(1, size * this.m.valueBytes));
+    this.valuesView = new DataView(this.values.buffer);
+  }
+  chunk(count: number): Chunk {
+    return {
+      keys: this.keys,
+      keysView: this.keysView,
+      values: this.values,
+      valuesView: this.valuesView,
+      count,
+    };
+  }
+}
+
+/**
+ * Every entry of the map, in chunks of up to `size`. Uses
+ * BPF_MAP_LOOKUP_BATCH unless `batch` is false or the kernel has no batch
+ * lookup for the map type (then one get_next_key + lookup per entry).
+ */
+export function* lookupChunks(
+  m: RawMap,
+  size = defaultChunk(m),
+  batch = true,
+): Generator<Chunk, void, undefined> {
+  const L = libbpf();
+  const b = new Buffers(m, size);
+  if (batch) {
+    // in/out batch tokens: a u32 bucket index for hash maps, a key for the
+    // generic (array) implementation; the kernel reads key_size bytes.
+    const tokLen = Math.max(8, m.keySize);
+    let inTok = new Uint8Array(tokLen);
+    let outTok = new Uint8Array(tokLen);
+    const count = new Uint32Array(1);
+    const countBytes = new Uint8Array(count.buffer);
+    const opts = batchOpts();
+    let first = true;
+    for (;;) {
+      count[0] = b.size;
+      const err = L.bpf_map_lookup_batch(
+        m.fd,
+        first ? null : inTok,
+        outTok,
+        b.keys,
+        b.values,
+        countBytes,
+        opts,
+      );
+      const n = count[0]!;
+      if (err < 0 && first && n === 0 && batchUnsupported(err)) break;
+      if (err === -ENOSPC && n === 0) {
+        // A hash bucket holds more entries than fit: the kernel returns
+        // ENOSPC only when it could copy nothing (hashtab.c,
+        // __htab_map_lookup_and_delete_batch). Grow and retry.
+        b.alloc(b.size * 2);
+        continue;
+      }
+      if (err < 0 && err !== -ENOENT)
+        throw bpfError(
+          "bpf_map_lookup_batch",
+          err,
+          { kind: "other" },
+          { detail: `map '${m.name}'` },
+        );
+      first = false;
+      if (n > 0) yield b.chunk(n);
+      if (err === -ENOENT) return;
+      const t = inTok;
+      inTok = outTok;
+      outTok = t;
+    }
+  }
+  yield* walkChunks(m, b, L);
+}
+
+function* walkChunks(
+  m: RawMap,
+  b: Buffers,
+  L: ReturnType<typeof libbpf>,
+): Generator<Chunk, void, undefined> {
+  const cur = new Uint8Array(Math.max(1, m.keySize));
+  const last = new Uint8Array(Math.max(1, m.keySize));
+  const val = new Uint8Array(Math.max(1, m.valueBytes));
+  let started = false;
+  for (;;) {
+    let n = 0;
+    let done = false;
+    while (n < b.size) {
+      let err = L.bpf_map_get_next_key(m.fd, started ? last : null, cur);
+      if (err === -ENOENT) {
+        done = true;
+        break;
+      }
+      if (err < 0)
+        throw bpfError(
+          "bpf_map_get_next_key",
+          err,
+          { kind: "other" },
+          { detail: `map '${m.name}'` },
+        );
+      last.set(cur);
+      started = true;
+      err = L.bpf_map_lookup_elem(m.fd, cur, val);
+      if (err === -ENOENT) continue; // deleted meanwhile
+      if (err < 0)
+        throw bpfError(
+          "bpf_map_lookup_elem",
+          err,
+          { kind: "other" },
+          { detail: `map '${m.name}'` },
+        );
+      b.keys.set(cur, n * m.keySize);
+      b.values.set(val, n * m.valueBytes);
+      n++;
+    }
+    if (n > 0) yield b.chunk(n);
+    if (done) return;
+  }
+}
+
+/** Result of a batch write: how many entries the kernel processed. */
+export interface BatchResult {
+  /** Entries done. */
+  readonly done: number;
+  /** 0, or the negative errno that stopped it at entry `done`. */
+  readonly err: number;
+}
+
+/**
+ * BPF_MAP_UPDATE_BATCH of `count` encoded entries. Returns null when the
+ * kernel has no batch update for this map type (nothing was written).
+ */
+export function updateBatch(
+  m: RawMap,
+  keys: Uint8Array,
+  values: Uint8Array,
+  count: number,
+  flags: number,
+): BatchResult | null {
+  const c = new Uint32Array([count]);
+  const err = libbpf().bpf_map_update_batch(
+    m.fd,
+    keys,
+    values,
+    new Uint8Array(c.buffer),
+    batchOpts(flags),
+  );
+  if (
+    err < 0 &&
+    c[0] === 0 &&
+    (Math.abs(err) === ENOTSUPP || Math.abs(err) === EOPNOTSUPP)
+  )
+    return null;
+  return { done: err < 0 ? c[0]! : count, err: err < 0 ? err : 0 };
+}
+
+/**
+ * BPF_MAP_DELETE_BATCH of `count` encoded keys. Returns null when the
+ * kernel has no batch delete for this map type (nothing was deleted).
+ */
+export function deleteBatch(
+  m: RawMap,
+  keys: Uint8Array,
+  count: number,
+): BatchResult | null {
+  const c = new Uint32Array([count]);
+  const err = libbpf().bpf_map_delete_batch(
+    m.fd,
+    keys,
+    new Uint8Array(c.buffer),
+    batchOpts(),
+  );
+  if (
+    err < 0 &&
+    c[0] === 0 &&
+    (Math.abs(err) === ENOTSUPP || Math.abs(err) === EOPNOTSUPP)
+  )
+    return null;
+  return { done: err < 0 ? c[0]! : count, err: err < 0 ? err : 0 };
+}
+
+export { E2BIG, EINVAL, ENOENT, ENOSPC };

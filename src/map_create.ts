@@ -1,0 +1,198 @@
+/**
+ * Standalone maps at the fd level: BPF_MAP_CREATE with its options, what
+ * the kernel says about a map fd (bpf_map_info), and the map's BTF when it
+ * has one (for pinned maps and maps found by id).
+ */
+import { errno, libbpf, libc, viewMemory } from "../ffi/mod.ts";
+import { bpfError } from "./bpf_error.ts";
+import { Btf } from "./btf/btf.ts";
+import { BpfTypeError } from "./errors.ts";
+import { clearLibbpfLog } from "./libbpf_log.ts";
+
+// sizeof(struct bpf_map_create_opts) in libbpf 1.1 (map_ifindex is last).
+const CREATE_OPTS_SIZE = 48;
+// sizeof(struct bpf_map_info) up to map_extra (uapi/linux/bpf.h, 5.16+);
+// older kernels fill less and report the length they wrote.
+const MAP_INFO_SIZE = 88;
+/** BPF_F_NUMA_NODE: the kernel reads numa_node only with this flag. */
+const BPF_F_NUMA_NODE = 1 << 2;
+
+/** What the kernel reports about a map (struct bpf_map_info). */
+export interface MapInfo {
+  /** enum bpf_map_type. */
+  readonly type: number;
+  /** Kernel map id. */
+  readonly id: number;
+  /** Key size in bytes. */
+  readonly keySize: number;
+  /** Value size in bytes (one CPU's, for per-CPU maps). */
+  readonly valueSize: number;
+  /** Capacity. */
+  readonly maxEntries: number;
+  /** BPF_F_* flags. */
+  readonly flags: number;
+  /** Name (at most 15 bytes). */
+  readonly name: string;
+  /** Id of the kernel BTF object of the key/value types; 0 when none. */
+  readonly btfId: number;
+  /** Key type id in that BTF. */
+  readonly btfKeyTypeId: number;
+  /** Value type id in that BTF. */
+  readonly btfValueTypeId: number;
+  /** map_extra (bloom filter hash count, arena address). */
+  readonly mapExtra: bigint;
+}
+
+/** bpf_obj_get_info_by_fd on a map fd. */
+export function mapInfo(fd: number): MapInfo {
+  const buf = new Uint8Array(MAP_INFO_SIZE);
+  const len = new Uint32Array([MAP_INFO_SIZE]);
+  const err = libbpf().bpf_obj_get_info_by_fd(
+    fd,
+    buf,
+    new Uint8Array(len.buffer),
+  );
+  if (err < 0) throw bpfError("bpf_obj_get_info_by_fd", err);
+  const v = new DataView(buf.buffer);
+  const nameBytes = buf.subarray(24, 40);
+  const end = nameBytes.indexOf(0);
+  return {
+    type: v.getUint32(0, true),
+    id: v.getUint32(4, true),
+    keySize: v.getUint32(8, true),
+    valueSize: v.getUint32(12, true),
+    maxEntries: v.getUint32(16, true),
+    flags: v.getUint32(20, true),
+    name: new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? 16 : end)),
+    btfId: v.getUint32(64, true),
+    btfKeyTypeId: v.getUint32(68, true),
+    btfValueTypeId: v.getUint32(72, true),
+    mapExtra: v.getBigUint64(80, true),
+  };
+}
+
+/** Arguments of {@link createMapFd}. */
+export interface CreateArgs {
+  readonly type: number;
+  readonly name: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly innerMapFd?: number;
+  readonly numaNode?: number;
+  readonly mapExtra?: bigint | number;
+}
+
+/** A valid kernel object name: ≤ 15 bytes of [A-Za-z0-9_.] (kernel/bpf/syscall.c, bpf_obj_name_cpy). */
+export function checkMapName(name: string): void {
+  if (!/^[A-Za-z0-9_.]{0,15}$/.test(name)) {
+    throw new BpfTypeError(
+      `map name '${name}' is invalid: the kernel takes at most 15 characters of A-Z a-z 0-9 _ .`,
+    );
+  }
+}
+
+/** BPF_MAP_CREATE; returns the new fd (BpfError on failure). */
+export function createMapFd(a: CreateArgs): number {
+  const opts = new Uint8Array(CREATE_OPTS_SIZE);
+  const v = new DataView(opts.buffer);
+  v.setBigUint64(0, BigInt(CREATE_OPTS_SIZE), true);
+  let flags = a.flags;
+  if (a.innerMapFd !== undefined) v.setUint32(24, a.innerMapFd, true);
+  if (a.mapExtra !== undefined) v.setBigUint64(32, BigInt(a.mapExtra), true);
+  if (a.numaNode !== undefined) {
+    flags |= BPF_F_NUMA_NODE;
+    v.setUint32(40, a.numaNode, true);
+  }
+  v.setUint32(28, flags >>> 0, true);
+  clearLibbpfLog();
+  const name = new TextEncoder().encode(a.name + "\0");
+  const fd = libbpf().bpf_map_create(
+    a.type,
+    a.name ? name : null,
+    a.keySize,
+    a.valueSize,
+    a.maxEntries,
+    opts,
+  );
+  if (fd < 0) {
+    throw bpfError(
+      "bpf_map_create",
+      fd,
+      { kind: "other" },
+      {
+        detail: `cannot create map '${a.name}' (key ${a.keySize} B, value ${a.valueSize} B, maxEntries ${a.maxEntries})`,
+        hint: createHint(Math.abs(fd), a),
+      },
+    );
+  }
+  return fd;
+}
+
+function createHint(e: number, a: CreateArgs): string | undefined {
+  if (e !== 22) return undefined;
+  return (
+    "the kernel rejected the attributes: array maps need 4-byte keys; queue/stack/bloom_filter need no key; " +
+    "map-in-map needs innerMap; maxEntries must be > 0 (ringbuf: a power-of-2 multiple of the page size)" +
+    (a.innerMapFd === undefined
+      ? ""
+      : "; the inner map type may not be allowed inside a map-in-map")
+  );
+}
+
+/** The kernel BTF object `id` (the types a map was created with), or undefined. */
+export function kernelBtf(id: number): Btf | undefined {
+  if (!id) return undefined;
+  const L = libbpf();
+  const btf = L.btf__load_from_kernel_by_id(id);
+  if (btf === null) return undefined;
+  try {
+    const size = new Uint32Array(1);
+    const raw = L.btf__raw_data(btf, new Uint8Array(size.buffer));
+    if (raw === null) return undefined;
+    return Btf.fromBytes(viewMemory(raw, size[0]!).slice(), {
+      source: `kernel BTF object ${id}`,
+    });
+  } finally {
+    L.btf__free(btf);
+  }
+}
+
+/** close(2) of an fd we own. */
+export function closeFd(fd: number): void {
+  if (fd >= 0) libc().close(fd);
+}
+
+/** bpf_obj_get(path) → fd (BpfError with a pin hint on failure). */
+export function openPinned(path: string): number {
+  clearLibbpfLog();
+  const fd = libbpf().bpf_obj_get(new TextEncoder().encode(path + "\0"));
+  if (fd < 0) {
+    throw bpfError(
+      "bpf_obj_get",
+      fd < -1 ? fd : -errno(),
+      { kind: "pin", path },
+      {
+        detail: `cannot open pinned map ${path}`,
+      },
+    );
+  }
+  return fd;
+}
+
+/** bpf_map_get_fd_by_id(id) → fd. */
+export function openById(id: number): number {
+  const fd = libbpf().bpf_map_get_fd_by_id(id);
+  if (fd < 0) {
+    throw bpfError(
+      "bpf_map_get_fd_by_id",
+      fd,
+      { kind: "other" },
+      {
+        detail: `no map with id ${id}`,
+      },
+    );
+  }
+  return fd;
+}
