@@ -72,6 +72,22 @@ export {
 export type { MapInfo } from "./src/map_create.ts";
 export type { TypeSpec } from "./src/map_codecs.ts";
 export { Globals, type GlobalVariable } from "./src/globals.ts";
+export {
+  type Detached,
+  type EventsOptions,
+  type RawRecordCallback,
+  type RecordCallback,
+  RingBuffer,
+  type RingBufferOptions,
+  type RingMap,
+  type RingRecord,
+  type RingSource,
+} from "./src/ringbuf.ts";
+export {
+  type PerfCallback,
+  PerfBuffer,
+  type PerfBufferOptions,
+} from "./src/perfbuf.ts";
 export { type TcDirection, type TcOptions } from "./src/tc.ts";
 export {
   type LibbpfLogHandler,
@@ -79,3 +95,16 @@ export {
   setLibbpfLogHandler,
 } from "./src/libbpf_log.ts";
 export { Errno, errnoMessage, errnoName } from "./src/errno.ts";
+export {
+  type EmbeddedObject,
+  type LoadedSkeleton,
+  type OpenedSkeleton,
+  openSkeleton,
+  type PerCpuSkeletonMap,
+  type RecordClass,
+  type SkeletonBase,
+  type SkeletonMap,
+  type SkeletonMapSpec,
+  type SkeletonSpec,
+  type ValueSpec,
+} from "./src/skeleton.ts";

@@ -1,0 +1,188 @@
+/**
+ * PerfBuffer against the kernel: typed samples with their CPU, lost samples
+ * counted when the consumer is slow, early stop keeping the rest, poll and
+ * iterator waiting, close ending a waiting iterator, and the process exiting
+ * after close (Bun and Deno).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BpfTypeError, ClosedError } from "../../src/errors.ts";
+import { BpfObject } from "../../src/object.ts";
+import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
+const PKT = new Uint8Array(64);
+
+function perfObject(): BpfObject {
+  const obj = BpfObject.open(fixture("perfbuf"));
+  obj.load();
+  return obj;
+}
+
+function produce(obj: BpfObject, count: number): void {
+  obj.globals.arg_count = count;
+  obj.program("produce").testRun({ data: PKT });
+}
+
+describe.skipIf(!root)("PerfBuffer", () => {
+  it("decodes samples with a BTF struct and reports their CPU", () => {
+    const obj = perfObject();
+    try {
+      const pb = obj.perfBuffer("events", obj.btf.struct("perf_rec"));
+      expect(pb.ringCount).toBeGreaterThan(0);
+      produce(obj, 5);
+      const got: [number, number, bigint, number][] = [];
+      expect(
+        pb.consume((r, cpu) => {
+          got.push([r.seq, r.cpu, r.seq_x3, cpu]);
+        }),
+      ).toBe(5);
+      expect(got.map((g) => g[0])).toEqual([0, 1, 2, 3, 4]);
+      for (const [seq, rcpu, x3, cpu] of got) {
+        expect(cpu).toBe(rcpu);
+        expect(x3).toBe(BigInt(seq * 3));
+      }
+      const raw = obj.perfBuffer("events");
+      produce(obj, 1);
+      raw.consume((b) => {
+        expect(b).toBeInstanceOf(Uint8Array);
+        expect(b.length).toBeGreaterThan(63);
+      });
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("counts the samples the kernel lost when the consumer is slow", () => {
+    const obj = perfObject();
+    try {
+      const lost: [number, number][] = [];
+      const pb = obj.perfBuffer("events", null, {
+        pageCount: 1,
+        onLost: (cpu, n) => lost.push([cpu, n]),
+      });
+      produce(obj, 1000); // 1 page holds ~50 samples of 76 bytes
+      let got = pb.consume(() => {});
+      produce(obj, 1); // the kernel reports the loss before the next sample
+      got += pb.consume(() => {});
+      const failed = Number(obj.globals.output_failed);
+      expect(failed).toBeGreaterThan(500);
+      expect(pb.lost).toBe(failed);
+      expect(lost.reduce((a, [, n]) => a + n, 0)).toBe(failed);
+      expect(got + pb.lost).toBe(1001);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("stops early on false and delivers the rest next time", () => {
+    const obj = perfObject();
+    try {
+      const pb = obj.perfBuffer("events", obj.btf.struct("perf_rec"));
+      produce(obj, 10);
+      const seqs: number[] = [];
+      expect(pb.consume((r) => (seqs.push(r.seq), seqs.length < 3))).toBe(3);
+      expect(pb.consume((r) => void seqs.push(r.seq))).toBe(7);
+      expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("rejects a ringbuf map and reports short samples", () => {
+    const rbObj = BpfObject.open(fixture("ringbuf"));
+    const obj = perfObject();
+    try {
+      rbObj.load();
+      expect(() => rbObj.perfBuffer("rb")).toThrow(/not a perf_event_array/);
+      const Big = rbObj.btf.struct("rec"); // 512 bytes
+      const pb = obj.perfBuffer("events", Big);
+      produce(obj, 2);
+      // One error per call; the second sample waits for the next call.
+      expect(() => pb.consume(() => {})).toThrow(
+        /sample of 68 bytes is shorter than struct rec \(512 bytes\)/,
+      );
+      expect(() => pb.consume(() => {})).toThrow(BpfTypeError);
+      expect(pb.consume(() => {})).toBe(0);
+    } finally {
+      obj.close();
+      rbObj.close();
+    }
+  });
+
+  it("poll waits and times out; close ends a waiting iterator", async () => {
+    const obj = perfObject();
+    try {
+      const pb = obj.perfBuffer("events", obj.btf.struct("perf_rec"));
+      let t0 = performance.now();
+      expect(await pb.poll(() => {}, 100)).toBe(0);
+      expect(performance.now() - t0).toBeGreaterThan(80);
+      setTimeout(() => produce(obj, 3), 30);
+      let got = 0;
+      while (got < 3) got += await pb.poll(() => {}, 2000);
+      expect(got).toBe(3);
+
+      setTimeout(() => produce(obj, 2), 30);
+      const seen: number[] = [];
+      for await (const s of pb) {
+        seen.push((s as { seq: number }).seq);
+        if (seen.length === 2) break;
+      }
+      expect(seen).toEqual([3, 4]);
+
+      setTimeout(() => obj.close(), 50);
+      t0 = performance.now();
+      for await (const _ of pb) throw new Error("no samples expected");
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(pb.closed).toBe(true);
+      expect(() => pb.consume(() => {})).toThrow(ClosedError);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("lets the process exit after close while iterating", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-pb-"));
+    const script = join(dir, "child.ts");
+    writeFileSync(
+      script,
+      `
+      import { BpfObject } from ${JSON.stringify(join(ROOT, "src/object.ts"))};
+      const obj = BpfObject.open(${JSON.stringify(fixture("perfbuf"))});
+      obj.load();
+      const pb = obj.perfBuffer("events");
+      (async () => {
+        for await (const _ of pb) {}
+        console.log("iterator ended");
+      })();
+      setTimeout(() => obj.close(), 100);
+    `,
+    );
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const [cmd, args] = deno
+      ? [deno.execPath(), ["run", "-A", script]]
+      : [process.execPath, [script]];
+    const t0 = performance.now();
+    const { code, out } = await new Promise<{
+      code: number | null;
+      out: string;
+    }>((resolve) => {
+      const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout!.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => (out += d));
+      const kill = setTimeout(() => child.kill("SIGKILL"), 8000);
+      child.on("exit", (code) => {
+        clearTimeout(kill);
+        resolve({ code, out });
+      });
+    });
+    rmSync(dir, { recursive: true, force: true });
+    expect(out).toContain("iterator ended");
+    expect(code).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+});
