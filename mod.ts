@@ -95,3 +95,16 @@ export {
   setLibbpfLogHandler,
 } from "./src/libbpf_log.ts";
 export { Errno, errnoMessage, errnoName } from "./src/errno.ts";
+export {
+  type EmbeddedObject,
+  type LoadedSkeleton,
+  type OpenedSkeleton,
+  openSkeleton,
+  type PerCpuSkeletonMap,
+  type RecordClass,
+  type SkeletonBase,
+  type SkeletonMap,
+  type SkeletonMapSpec,
+  type SkeletonSpec,
+  type ValueSpec,
+} from "./src/skeleton.ts";

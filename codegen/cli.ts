@@ -4,6 +4,7 @@
  *
  * ```sh
  * bun codegen/cli.ts types prog.bpf.o > types.ts
+ * bun codegen/cli.ts skeleton prog.bpf.o > prog.skel.ts
  * deno run -A codegen/cli.ts types /sys/kernel/btf/vmlinux --type task_struct
  * ```
  *
@@ -18,9 +19,12 @@ import { existsSync } from "node:fs";
 import process from "node:process";
 import { Btf } from "../src/btf/btf.ts";
 import { TsbpfError } from "../src/errors.ts";
+import { readFileBytes } from "../src/io.ts";
+import { generateSkeleton } from "./skeleton.ts";
 import { generateTypes } from "./types.ts";
 
 const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--debug]
+       tsbpf-gen skeleton FILE.bpf.o [--path PATH] [--import SPEC] [--debug]
 
 Prints a TypeScript module with a class per struct/union and a const object
 per enum in FILE's BTF. FILE is a BPF object (.bpf.o, with a .BTF section)
@@ -29,6 +33,14 @@ or a raw BTF file such as /sys/kernel/btf/vmlinux.
 Options:
   --type NAME   only NAME (struct, union, enum or typedef) and the types it
                 uses by value, transitively; repeatable
+
+skeleton prints a typed module for the BPF object FILE: open()/load(),
+typed .maps, .programs, .globals and .ringBuffers/.perfBuffers.
+
+Options:
+  --path PATH   reference the object at PATH, relative to the generated
+                module, instead of embedding its bytes (base64)
+  --import SPEC module specifier of the runtime (default: tsbpf)
   --debug       print stack traces on errors
   -h, --help    this help`;
 
@@ -39,6 +51,8 @@ interface Args {
   readonly command: string;
   readonly file: string;
   readonly only?: string[];
+  readonly path?: string;
+  readonly importFrom?: string;
   readonly debug: boolean;
 }
 
@@ -46,11 +60,17 @@ function parseArgs(argv: readonly string[]): Args | "help" {
   const positional: string[] = [];
   const only: string[] = [];
   let debug = false;
+  const value: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-h" || a === "--help") return "help";
     if (a === "--debug") debug = true;
-    else if (a === "--type" || a.startsWith("--type=")) {
+    else if (/^--(path|import)(=|$)/.test(a)) {
+      const [opt, inline] = a.includes("=") ? a.split(/=(.*)/s) : [a];
+      const v = inline ?? argv[++i];
+      if (!v) throw new UsageError(`${opt} needs a value`);
+      value[opt!.slice(2)] = v;
+    } else if (a === "--type" || a.startsWith("--type=")) {
       const v = a === "--type" ? argv[++i] : a.slice("--type=".length);
       if (!v) throw new UsageError("--type needs a type name");
       only.push(v);
@@ -59,11 +79,26 @@ function parseArgs(argv: readonly string[]): Args | "help" {
     } else positional.push(a);
   }
   const [command, file, ...rest] = positional;
-  if (!command) throw new UsageError("missing command (types)");
-  if (command !== "types") throw new UsageError(`unknown command '${command}'`);
+  if (!command) throw new UsageError("missing command (types, skeleton)");
+  if (command !== "types" && command !== "skeleton") {
+    throw new UsageError(`unknown command '${command}'`);
+  }
   if (!file) throw new UsageError("missing FILE");
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
-  return { command, file, only: only.length ? only : undefined, debug };
+  if (command === "types" && (value.path || value.import)) {
+    throw new UsageError("--path and --import are options of skeleton");
+  }
+  if (command === "skeleton" && only.length) {
+    throw new UsageError("--type is an option of types");
+  }
+  return {
+    command,
+    file,
+    only: only.length ? only : undefined,
+    path: value.path,
+    importFrom: value.import,
+    debug,
+  };
 }
 
 interface DenoLike {
@@ -109,8 +144,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!existsSync(args.file)) {
       throw new UsageError(`no such file: ${args.file}`);
     }
-    const btf = Btf.fromFile(args.file);
     const source = args.file.split("/").pop() ?? args.file;
+    if (args.command === "skeleton") {
+      await writeStdout(
+        generateSkeleton(readFileBytes(args.file), {
+          fileName: source,
+          path: args.path,
+          importFrom: args.importFrom,
+        }),
+      );
+      return 0;
+    }
+    const btf = Btf.fromFile(args.file);
     const text = generateTypes(btf, {
       only: args.only,
       littleEndian: btf.byteOrder !== "be",

@@ -1,0 +1,230 @@
+/**
+ * What a skeleton is made of, read from a BPF object file without libbpf:
+ * its maps (with key/value BTF types from the `.maps` section), programs
+ * (functions in program sections) and global variables (`.bss`, `.data`,
+ * `.rodata` and their custom `.data.*`/`.rodata.*` variants).
+ */
+import { Btf } from "../src/btf/btf.ts";
+import type { BtfType, Datasec, Struct, Var } from "../src/btf/types.ts";
+import { resolveType } from "../src/btf/types.ts";
+import { ElfError } from "../src/errors.ts";
+import { readElf } from "../src/elf/reader.ts";
+import { SHF, STT } from "../src/elf/types.ts";
+
+// enum bpf_map_type (uapi/linux/bpf.h), index = value; the runtime's copy
+// lives in src/map.ts, which codegen may not import (it loads the FFI).
+const MAP_TYPES = [
+  "unspec",
+  "hash",
+  "array",
+  "prog_array",
+  "perf_event_array",
+  "percpu_hash",
+  "percpu_array",
+  "stack_trace",
+  "cgroup_array",
+  "lru_hash",
+  "lru_percpu_hash",
+  "lpm_trie",
+  "array_of_maps",
+  "hash_of_maps",
+  "devmap",
+  "sockmap",
+  "cpumap",
+  "xskmap",
+  "sockhash",
+  "cgroup_storage",
+  "reuseport_sockarray",
+  "percpu_cgroup_storage",
+  "queue",
+  "stack",
+  "sk_storage",
+  "devmap_hash",
+  "struct_ops",
+  "ringbuf",
+  "inode_storage",
+  "task_storage",
+  "bloom_filter",
+  "user_ringbuf",
+  "cgrp_storage",
+  "arena",
+];
+
+const PER_CPU = new Set([
+  "percpu_hash",
+  "percpu_array",
+  "lru_percpu_hash",
+  "percpu_cgroup_storage",
+]);
+
+/**
+ * Prefix of the global that names an event stream's record type when the
+ * map itself cannot: `struct exec_event _event_events;` types the ring
+ * buffer (or perf event array) map `events`.
+ */
+export const EVENT_ANCHOR_PREFIX = "_event_";
+
+/** One map of the object. */
+export interface MapInfo {
+  /** Map name (the `.maps` variable's name). */
+  readonly name: string;
+  /** Map type name, e.g. "hash", "ringbuf"; "unknown(N)" for new ones. */
+  readonly type: string;
+  /** One value per possible CPU. */
+  readonly perCpu: boolean;
+  /** Key type (`__type(key, T)`), when declared. */
+  readonly key?: BtfType;
+  /** Value type (`__type(value, T)`), when declared. */
+  readonly value?: BtfType;
+  /** Record type of a ring buffer / perf event array (see EVENT_ANCHOR_PREFIX). */
+  readonly event?: BtfType;
+  /** `max_entries`, when declared. */
+  readonly maxEntries?: number;
+}
+
+/** One program of the object. */
+export interface ProgramInfo {
+  /** Function name (libbpf's program name). */
+  readonly name: string;
+  /** ELF section, e.g. "tracepoint/sched/sched_process_exec". */
+  readonly section: string;
+}
+
+/** One global variable. */
+export interface GlobalInfo {
+  /** C name. */
+  readonly name: string;
+  /** Data section, e.g. ".rodata". */
+  readonly section: string;
+  /** Constant once loaded (.rodata*). */
+  readonly readonly: boolean;
+  /** Its BTF type. */
+  readonly type: BtfType;
+}
+
+/** Everything a skeleton exposes, in a deterministic order. */
+export interface ObjectInfo {
+  /** libbpf's object name: the file name up to its first dot. */
+  readonly name: string;
+  /** The object's BTF (structs are emitted from it). */
+  readonly btf: Btf;
+  readonly maps: readonly MapInfo[];
+  readonly programs: readonly ProgramInfo[];
+  readonly globals: readonly GlobalInfo[];
+}
+
+/** `int (*type)[N]` (what `__uint(type, N)` declares) → N. */
+function uintField(t: BtfType): number | undefined {
+  const p = resolveType(t);
+  if (p.kind !== "ptr") return undefined;
+  const a = resolveType(p.target);
+  return a.kind === "array" ? a.length : undefined;
+}
+
+/** `T *key` (what `__type(key, T)` declares) → T. */
+function typeField(t: BtfType): BtfType | undefined {
+  const p = resolveType(t);
+  return p.kind === "ptr" ? p.target : undefined;
+}
+
+function mapInfo(v: Var): Omit<MapInfo, "event"> {
+  const def = resolveType(v.type);
+  let typeId = 0;
+  let key: BtfType | undefined;
+  let value: BtfType | undefined;
+  let maxEntries: number | undefined;
+  if (def.kind === "struct") {
+    for (const m of (def as Struct).members) {
+      if (m.name === "type") typeId = uintField(m.type) ?? 0;
+      else if (m.name === "max_entries") maxEntries = uintField(m.type);
+      else if (m.name === "key") key = typeField(m.type);
+      else if (m.name === "value") value = typeField(m.type);
+    }
+  }
+  const type = MAP_TYPES[typeId] ?? `unknown(${typeId})`;
+  return {
+    name: v.name,
+    type,
+    perCpu: PER_CPU.has(type),
+    key,
+    value,
+    maxEntries,
+  };
+}
+
+function isDataSection(name: string): boolean {
+  return /^\.(bss|data|rodata)(\..+)?$/.test(name);
+}
+
+/** Reads the maps, programs and globals of a BPF object file's bytes. */
+export function describeObject(
+  bytes: Uint8Array,
+  fileName: string,
+): ObjectInfo {
+  const elf = readElf(bytes);
+  if (!elf.section(".BTF")) {
+    throw new ElfError(`${fileName} has no .BTF section`, {
+      hint: "compile the BPF program with -g (clang -g -O2 -target bpf ...)",
+    });
+  }
+  const btf = Btf.fromElf(elf, { source: fileName });
+  const base = fileName.split("/").pop() ?? fileName;
+  const name = base.split(".")[0] || base;
+
+  const maps: Omit<MapInfo, "event">[] = [];
+  const globals: GlobalInfo[] = [];
+  for (let id = 1; id <= btf.count; id++) {
+    if (btf.kindOf(id) !== "datasec") continue;
+    const sec = btf.typeById(id) as Datasec;
+    const isMaps = sec.name === ".maps";
+    if (!isMaps && !isDataSection(sec.name)) continue;
+    for (const vs of sec.vars) {
+      const v = vs.type as Var;
+      if (v.kind !== "var" || !v.name) continue;
+      if (isMaps) maps.push(mapInfo(v));
+      else if (v.linkage !== "static" && !v.name.startsWith(".")) {
+        globals.push({
+          name: v.name,
+          section: sec.name,
+          readonly: sec.name.startsWith(".rodata"),
+          type: v.type,
+        });
+      }
+    }
+  }
+
+  const anchors = new Map<string, BtfType>();
+  for (const g of globals) {
+    if (g.name.startsWith(EVENT_ANCHOR_PREFIX)) {
+      anchors.set(g.name.slice(EVENT_ANCHOR_PREFIX.length), g.type);
+    }
+  }
+  const withEvents: MapInfo[] = maps.map((m) => {
+    if (m.type !== "ringbuf" && m.type !== "perf_event_array") return m;
+    // An anchor wins: a perf event array's declared value is the CPU fd slot.
+    const event =
+      anchors.get(m.name) ?? (m.type === "ringbuf" ? m.value : undefined);
+    return { ...m, event };
+  });
+  const streams = new Set(
+    withEvents.filter((m) => m.event).map((m) => EVENT_ANCHOR_PREFIX + m.name),
+  );
+
+  const programs: ProgramInfo[] = [];
+  for (const s of elf.sections) {
+    if (!(s.flags & SHF.EXECINSTR) || s.name === ".text") continue;
+    for (const sym of elf.symbolsIn(s.index)) {
+      if (sym.type === STT.FUNC && sym.name) {
+        programs.push({ name: sym.name, section: s.name });
+      }
+    }
+  }
+
+  return {
+    name,
+    btf,
+    maps: withEvents,
+    programs,
+    globals: globals.filter((g) => !streams.has(g.name)),
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * The runtime half of `tsbpf-gen skeleton`: a generated module describes
+ * its object (maps with their key/value types, programs, globals, event
+ * streams) in a `SkeletonSpec` and calls `openSkeleton`; the types it
+ * declares give the result its shape.
+ *
+ * The opened and the loaded skeleton are the same object; only their types
+ * differ (as libbpf-rs's OpenObject/Object): `load()` returns it typed as
+ * loaded, where .rodata globals are readonly and `load` is gone.
+ */
+import { fileURLToPath } from "node:url";
+import type { BpfLink } from "./link.ts";
+import type { BpfMap } from "./map.ts";
+import { BpfObject, type OpenOptions } from "./object.ts";
+import type { BpfProgram } from "./program.ts";
+import { NotFoundError, StateError } from "./errors.ts";
+import {
+  type EventReader,
+  type RecordClass,
+  type ValueSpec,
+  perCpuSkeletonMap,
+  skeletonMap,
+  type SkeletonMapBase,
+} from "./skeleton_map.ts";
+
+export {
+  type PerCpuSkeletonMap,
+  type RecordClass,
+  type SkeletonMap,
+  type ValueSpec,
+} from "./skeleton_map.ts";
+
+/** A BPF object embedded in a generated module. */
+export interface EmbeddedObject {
+  /** The object file's bytes, base64. */
+  readonly base64: string;
+}
+
+/** One map as a skeleton spec describes it. */
+export interface SkeletonMapSpec {
+  /** Map name. */
+  readonly name: string;
+  /** "ring"/"perf" for event streams; otherwise a keyed map. */
+  readonly kind?: "ring" | "perf";
+  /** Key type (keyed maps). */
+  readonly key?: ValueSpec;
+  /** Value type (keyed maps). */
+  readonly value?: ValueSpec;
+  /** One value per possible CPU. */
+  readonly perCpu?: boolean;
+  /** Record class of an event stream, when the BTF names one. */
+  readonly event?: RecordClass;
+}
+
+/** What a generated skeleton module tells the runtime. */
+export interface SkeletonSpec {
+  /** Object name (libbpf's: the file name up to its first dot). */
+  readonly name: string;
+  readonly maps: readonly SkeletonMapSpec[];
+  /** Program names. */
+  readonly programs: readonly string[];
+  /** Global variable names (those with a struct type carry its class). */
+  readonly globals: readonly (string | { name: string; type: RecordClass })[];
+}
+
+/** What opened and loaded skeletons share. */
+export interface SkeletonBase<M, P, R, PB> {
+  /** The underlying object (every runtime API is there). */
+  readonly object: BpfObject;
+  /** Maps by name, typed. */
+  readonly maps: M;
+  /** Programs by name. */
+  readonly programs: P;
+  /** Ring buffer readers by map name, made on first use (after load). */
+  readonly ringBuffers: R;
+  /** Perf buffer readers by map name, made on first use (after load). */
+  readonly perfBuffers: PB;
+  /** The reader of ring buffer map `name` (same as `ringBuffers[name]`). */
+  ringBuffer<N extends keyof R>(name: N): R[N];
+  /** The reader of perf event array map `name`. */
+  perfBuffer<N extends keyof PB>(name: N): PB[N];
+  /** True once loaded. */
+  readonly loaded: boolean;
+  /** Closes readers, destroys links, frees the object; idempotent. */
+  close(): void;
+  /** Same as `close()`. */
+  [Symbol.dispose](): void;
+}
+
+/** A skeleton before load: globals are initial values, `load()` is there. */
+export interface OpenedSkeleton<M, P, R, PB, G, LG>
+  extends SkeletonBase<M, P, R, PB> {
+  /** Global variables (initial values; .rodata too). */
+  readonly globals: G;
+  /** Loads the object; returns this skeleton, typed as loaded. */
+  load(): LoadedSkeleton<M, P, R, PB, LG>;
+}
+
+/** A loaded skeleton: .rodata globals are constant. */
+export interface LoadedSkeleton<M, P, R, PB, G>
+  extends SkeletonBase<M, P, R, PB> {
+  /** Global variables (live values). */
+  readonly globals: G;
+  /**
+   * Attaches every program whose autoload is on by its section name
+   * (`prog.attach()`); the links belong to the object.
+   */
+  attach(): BpfLink[];
+}
+
+function decodeBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Defines read-only, enumerable, lazily computed properties on a null-prototype object. */
+function lazyRecord<T>(
+  names: readonly string[],
+  make: (name: string) => T,
+): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  const cache = new Map<string, T>();
+  for (const name of names) {
+    Object.defineProperty(out, name, {
+      enumerable: true,
+      get() {
+        let v = cache.get(name);
+        if (v === undefined) {
+          v = make(name);
+          cache.set(name, v);
+        }
+        return v;
+      },
+    });
+  }
+  return Object.freeze(out);
+}
+
+interface Closable {
+  close(): void;
+}
+
+/** The object behind every generated skeleton. */
+class Skeleton {
+  readonly object: BpfObject;
+  readonly maps: Record<string, SkeletonMapBase | BpfMap>;
+  readonly programs: Record<string, BpfProgram>;
+  readonly ringBuffers: Record<string, EventReader>;
+  readonly perfBuffers: Record<string, EventReader>;
+  readonly globals: Record<string, unknown>;
+  readonly #readers: Closable[] = [];
+
+  constructor(object: BpfObject, spec: SkeletonSpec) {
+    this.object = object;
+    const mapSpecs = new Map(spec.maps.map((m) => [m.name, m]));
+    this.maps = lazyRecord(
+      spec.maps.map((m) => m.name),
+      (name) => {
+        const m = mapSpecs.get(name)!;
+        const map = object.map(name);
+        if (m.kind) return map;
+        return m.perCpu
+          ? perCpuSkeletonMap(map, m.key, m.value)
+          : skeletonMap(map, m.key, m.value);
+      },
+    );
+    this.programs = lazyRecord(spec.programs, (name) => object.program(name));
+    const stream = (kind: "ring" | "perf") =>
+      lazyRecord(
+        spec.maps.filter((m) => m.kind === kind).map((m) => m.name),
+        (name) => {
+          if (!object.loaded) {
+            throw new StateError(
+              `${kind === "ring" ? "ring" : "perf"} buffer '${name}' can be read only after load()`,
+            );
+          }
+          const ev = mapSpecs.get(name)!.event;
+          const o = object as unknown as {
+            ringBuffer(n: string, c?: unknown): EventReader;
+            perfBuffer(n: string, c?: unknown): EventReader;
+          };
+          const r =
+            kind === "ring" ? o.ringBuffer(name, ev) : o.perfBuffer(name, ev);
+          this.#readers.push(r);
+          return r;
+        },
+      );
+    this.ringBuffers = stream("ring");
+    this.perfBuffers = stream("perf");
+    this.globals = globalsView(object, spec.globals);
+  }
+
+  get loaded(): boolean {
+    return this.object.loaded;
+  }
+
+  ringBuffer(name: string): EventReader {
+    return pick(this.ringBuffers, name, "ring buffer");
+  }
+
+  perfBuffer(name: string): EventReader {
+    return pick(this.perfBuffers, name, "perf buffer");
+  }
+
+  load(): this {
+    this.object.load();
+    return this;
+  }
+
+  attach(): BpfLink[] {
+    return this.object.programs
+      .filter((p) => p.autoload)
+      .map((p) => p.attach());
+  }
+
+  close(): void {
+    for (const r of this.#readers.splice(0)) {
+      try {
+        r.close();
+      } catch {
+        // keep closing the rest
+      }
+    }
+    this.object.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function pick<T>(rec: Record<string, T>, name: string, what: string): T {
+  if (!Object.prototype.hasOwnProperty.call(rec, name)) {
+    throw new NotFoundError(what, name, Object.keys(rec));
+  }
+  return rec[name]!;
+}
+
+/**
+ * The skeleton's globals: the object's own (`obj.globals`), with struct
+ * globals handed out as the generated classes.
+ */
+function globalsView(
+  object: BpfObject,
+  globals: SkeletonSpec["globals"],
+): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const g of globals) {
+    const name = typeof g === "string" ? g : g.name;
+    const cls = typeof g === "string" ? undefined : g.type;
+    Object.defineProperty(out, name, {
+      enumerable: true,
+      get() {
+        const v = object.globals[name];
+        return cls ? cls.from(bytesOf(v)) : v;
+      },
+      set(v: unknown) {
+        object.globals[name] = cls ? bytesOf(v, cls) : v;
+      },
+    });
+  }
+  return Object.seal(out);
+}
+
+/** The bytes of a struct value: a view's `$bytes()`, or a plain object written into a new one. */
+function bytesOf(v: unknown, cls?: RecordClass): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  const withBytes = v as { $bytes?: () => Uint8Array };
+  if (typeof withBytes?.$bytes === "function")
+    return withBytes.$bytes().slice();
+  if (cls && typeof v === "object" && v !== null) {
+    const s = new cls() as Record<string, unknown> & { $bytes(): Uint8Array };
+    Object.assign(s, v);
+    return s.$bytes();
+  }
+  return v as Uint8Array;
+}
+
+/**
+ * Opens a generated skeleton's object: embedded bytes, a file URL (relative
+ * to the skeleton module) or a path. Generated modules call this.
+ */
+export function openSkeleton(
+  source: EmbeddedObject | URL | string,
+  spec: SkeletonSpec,
+  options?: OpenOptions,
+): OpenedSkeleton<unknown, unknown, unknown, unknown, unknown, unknown> {
+  const from =
+    source instanceof URL
+      ? fileURLToPath(source)
+      : typeof source === "string"
+        ? source
+        : decodeBase64(source.base64);
+  const object = BpfObject.open(from, { name: spec.name, ...options });
+  try {
+    return new Skeleton(object, spec) as unknown as OpenedSkeleton<
+      unknown,
+      unknown,
+      unknown,
+      unknown,
+      unknown,
+      unknown
+    >;
+  } catch (e) {
+    object.close();
+    throw e;
+  }
+}
