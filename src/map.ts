@@ -69,6 +69,7 @@ import {
   type PerCpuMapType,
   type UpdateFlags,
   BPF_EXIST,
+  BPF_F_LOCK,
   BPF_NOEXIST,
   isArrayLike,
   isKeyless,
@@ -1035,7 +1036,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     const vdv = new DataView(vals.buffer);
     let n = 0;
     let total = 0;
-    let batch = true;
+    // BPF_MAP_UPDATE_BATCH takes no BPF_NOEXIST/BPF_EXIST: elem_flags may
+    // only be BPF_F_LOCK (kernel/bpf/syscall.c, generic_map_update_batch).
+    let batch = (f & ~BPF_F_LOCK) === 0;
     const flush = () => {
       if (n === 0) return;
       const r = batch ? updateBatch(s, keys, vals, n, f) : null;

@@ -127,8 +127,9 @@ export function* lookupChunks(
         countBytes,
         opts,
       );
+      // Without a batch op the kernel fails before touching `count`.
+      if (err < 0 && first && batchUnsupported(err)) break;
       const n = count[0]!;
-      if (err < 0 && first && n === 0 && batchUnsupported(err)) break;
       if (err === -ENOSPC && n === 0) {
         // A hash bucket holds more entries than fit: the kernel returns
         // ENOSPC only when it could copy nothing (hashtab.c,
@@ -226,12 +227,7 @@ export function updateBatch(
     new Uint8Array(c.buffer),
     batchOpts(flags),
   );
-  if (
-    err < 0 &&
-    c[0] === 0 &&
-    (Math.abs(err) === ENOTSUPP || Math.abs(err) === EOPNOTSUPP)
-  )
-    return null;
+  if (err === -ENOTSUPP || err === -EOPNOTSUPP) return null;
   return { done: err < 0 ? c[0]! : count, err: err < 0 ? err : 0 };
 }
 
@@ -251,12 +247,7 @@ export function deleteBatch(
     new Uint8Array(c.buffer),
     batchOpts(),
   );
-  if (
-    err < 0 &&
-    c[0] === 0 &&
-    (Math.abs(err) === ENOTSUPP || Math.abs(err) === EOPNOTSUPP)
-  )
-    return null;
+  if (err === -ENOTSUPP || err === -EOPNOTSUPP) return null;
   return { done: err < 0 ? c[0]! : count, err: err < 0 ? err : 0 };
 }
 

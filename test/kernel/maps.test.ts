@@ -1,0 +1,357 @@
+/**
+ * Maps of a loaded object (fixtures/maps.bpf.c): typed keys and values from
+ * BTF, struct values written by a program on a real tracepoint, per-CPU,
+ * array, LRU, stack trace, queue/stack and map-in-map maps, flag semantics,
+ * error messages, and use before load / after close.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
+import type { AnyStructView } from "../../src/btf/views.ts";
+import {
+  BpfError,
+  BpfTypeError,
+  ClosedError,
+  StateError,
+} from "../../src/errors.ts";
+import type { BpfLink } from "../../src/link.ts";
+import { BpfMap, possibleCpus } from "../../src/map.ts";
+import { BPF_EXIST, BPF_NOEXIST } from "../../src/map_types.ts";
+import { BpfObject } from "../../src/object.ts";
+import { fixture, isRoot, need } from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
+
+function catchErr(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected an error");
+}
+
+describe.skipIf(!root)("object maps before load", () => {
+  it("element access is a StateError until load", () => {
+    using obj = BpfObject.open(fixture("maps"));
+    const m = obj.map("counts");
+    expect(m.type).toBe("hash");
+    expect(m.keySize).toBe(4);
+    expect(() => m.get(1)).toThrow(StateError);
+    expect(() => m.set(1, 1n)).toThrow(
+      /object not loaded: call obj.load\(\) first/,
+    );
+    expect(() => [...m.entries()]).toThrow(StateError);
+    expect(() => m.fd).toThrow(StateError);
+  });
+});
+
+describe.skipIf(!root)("object maps", () => {
+  let obj: BpfObject;
+  let link: BpfLink;
+  const pid = root ? libc().getpid() : 0;
+  const getpid = (n: number) => {
+    for (let i = 0; i < n; i++) libc().getpid();
+  };
+
+  beforeAll(() => {
+    obj = BpfObject.open(fixture("maps"));
+    obj.globals.target_pid = pid;
+    obj.load();
+    link = obj
+      .program("on_getpid")
+      .attachTracepoint("syscalls", "sys_enter_getpid");
+  });
+  afterAll(() => {
+    link?.close();
+    obj?.close();
+  });
+
+  it("types a hash map from BTF: u32 → u64", () => {
+    const m = obj.map("counts");
+    expect(m.keyType).toBe("u32");
+    expect(m.valueType).toBe("u64");
+    expect(m.get(7)).toBeUndefined();
+    m.set(7, 70n);
+    m.set(8, 80); // a safe-integer number is accepted for u64
+    m.set(new Uint8Array([9, 0, 0, 0]), new Uint8Array(8).fill(1));
+    expect(m.get(7)).toBe(70n);
+    expect(m.get(8)).toBe(80n);
+    expect(m.get(9)).toBe(0x0101010101010101n);
+    expect(m.has(8)).toBe(true);
+    expect(m.has(10)).toBe(false);
+    expect(m.count()).toBe(3);
+    expect(new Map(m.entries())).toEqual(
+      new Map<unknown, unknown>([
+        [7, 70n],
+        [8, 80n],
+        [9, 0x0101010101010101n],
+      ]),
+    );
+    expect([...m.keys()].sort()).toEqual([7, 8, 9]);
+    expect([...m.values()].length).toBe(3);
+    expect([...m].length).toBe(3);
+    expect(m.delete(8)).toBe(true);
+    expect(m.delete(8)).toBe(false);
+    expect(m.lookupAndDelete(7)).toBe(70n);
+    expect(m.get(7)).toBeUndefined();
+    m.clear();
+    expect(m.count()).toBe(0);
+  });
+
+  it("rejects keys and values of the wrong type or size, naming the map", () => {
+    const m = obj.map("counts");
+    const e = catchErr(() => m.set("1" as never, 1n));
+    expect(e).toBeInstanceOf(BpfTypeError);
+    expect(e.message).toContain(
+      "map 'counts': key must be u32 (number 0..4294967295) or a 4-byte Uint8Array; got string",
+    );
+    expect(() => m.get(-1)).toThrow(/key must be u32/);
+    expect(() => m.get(2 ** 32)).toThrow(BpfTypeError);
+    expect(() => m.get(1.5)).toThrow(BpfTypeError);
+    expect(() => m.get(new Uint8Array(3))).toThrow(/got a 3-byte Uint8Array/);
+    expect(() => m.set(1, "x")).toThrow(
+      /map 'counts': value must be u64 .* or a 8-byte Uint8Array; got string "x"/,
+    );
+    expect(() => m.set(1, -1n)).toThrow(BpfTypeError);
+    expect(() => m.set(1, 2n ** 64n)).toThrow(BpfTypeError);
+    expect(() => m.set(1, 1n, "sometimes" as never)).toThrow(/flags must be/);
+    expect(m.count()).toBe(0);
+  });
+
+  it("flags: noexist on an existing key is EEXIST, exist on a missing one ENOENT", () => {
+    const m = obj.map("counts");
+    m.set(1, 1n, "noexist");
+    const e = catchErr(() => m.set(1, 2n, "noexist")) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.code).toBe("EEXIST");
+    expect(e.message).toContain("map 'counts'");
+    expect(e.hint).toMatch(/already exists.*'any' to overwrite/);
+    expect(m.get(1)).toBe(1n);
+    m.set(1, 3n, "exist");
+    expect(m.get(1)).toBe(3n);
+    const e2 = catchErr(() => m.set(2, 1n, BPF_EXIST)) as BpfError;
+    expect(e2.code).toBe("ENOENT");
+    expect(e2.hint).toMatch(/does not exist/);
+    expect(() => m.set(1, 1n, BPF_NOEXIST)).toThrow(/EEXIST/);
+    m.clear();
+  });
+
+  it("a full hash map says so (E2BIG)", () => {
+    const m = obj.map("tiny");
+    for (let i = 0; i < 4; i++) m.set(i, BigInt(i));
+    const e = catchErr(() => m.set(99, 1n)) as BpfError;
+    expect(e.code).toBe("E2BIG");
+    expect(e.hint).toMatch(/map is full.*maxEntries/);
+    m.set(3, 33n); // updating an existing key still works
+    expect(m.get(3)).toBe(33n);
+    m.clear();
+  });
+
+  it("array maps: every index exists, delete is refused, clear zeroes", () => {
+    const m = obj.map("arr");
+    expect(m.get(0)).toBe(0n);
+    m.set(3, 33n);
+    expect(m.get(3)).toBe(33n);
+    expect([...m.entries()].length).toBe(8);
+    expect(m.count()).toBe(8);
+    const e = catchErr(() => m.delete(3)) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.code).toBe("EINVAL");
+    expect(e.hint).toMatch(/array maps cannot delete/);
+    const oob = catchErr(() => m.set(8, 1n)) as BpfError;
+    expect(oob.code).toBe("E2BIG");
+    expect(oob.hint).toMatch(/index out of range.*0\.\.7/);
+    m.setMany([
+      [1, 11n],
+      [2, 22n],
+    ]);
+    expect(m.get(2)).toBe(22n);
+    m.clear();
+    expect([...m.values()]).toEqual(new Array(8).fill(0n));
+  });
+
+  it("LRU hash maps evict instead of failing when full", () => {
+    const m = obj.map("lru");
+    expect(m.type).toBe("lru_hash");
+    for (let i = 0; i < 500; i++) m.set(i, i);
+    expect(m.count()).toBeLessThanOrEqual(64);
+    expect(m.get(499)).toBe(499);
+    m.clear();
+    expect(m.count()).toBe(0);
+  });
+
+  it("struct values written by a tracepoint program read back as views", () => {
+    getpid(3);
+    const m = obj.map("stats");
+    expect(m.valueType).toBe("struct process_stats");
+    const v = m.get(pid) as AnyStructView;
+    expect(v.pid).toBe(pid);
+    expect(v.calls).toBeGreaterThanOrEqual(3);
+    expect(typeof v.last_ns).toBe("bigint");
+    const comm = readFileSync("/proc/thread-self/comm", "utf8").trim();
+    expect(v.comm).toBe(comm.slice(0, 15));
+    expect(v.toObject()).toEqual({
+      pid,
+      calls: v.calls,
+      last_ns: v.last_ns,
+      comm: v.comm,
+    });
+    // Detached: a view over a copy.
+    v.calls = 1000;
+    expect((m.get(pid) as AnyStructView).calls).not.toBe(1000);
+    // Written back from a view or a plain object.
+    m.set(pid, v);
+    expect((m.get(pid) as AnyStructView).calls).toBeGreaterThanOrEqual(1000);
+    m.set(12345, { pid: 12345, calls: 1, last_ns: 5n, comm: "x" });
+    expect((m.get(12345) as AnyStructView).toObject()).toEqual({
+      pid: 12345,
+      calls: 1,
+      last_ns: 5n,
+      comm: "x",
+    });
+    const e = catchErr(() => m.set(1, { pid: "no" }));
+    expect(e).toBeInstanceOf(BpfTypeError);
+    expect(e.message).toMatch(
+      /map 'stats': value must be struct process_stats .* or a 32-byte Uint8Array/,
+    );
+    m.delete(12345);
+  });
+
+  it("per-CPU maps: one value per possible CPU, 4-byte values 8 apart", () => {
+    const cpus = possibleCpus();
+    const arr = obj.map("pcpu_arr");
+    const before = (arr.get(0) as number[]).reduce((a, b) => a + b, 0);
+    getpid(5);
+    const after = arr.get(0) as number[];
+    expect(after.length).toBe(cpus);
+    expect(after.reduce((a, b) => a + b, 0) - before).toBe(5);
+    arr.set(1, 7); // one value for all CPUs
+    expect(arr.get(1)).toEqual(new Array(cpus).fill(7));
+    const each = Array.from({ length: cpus }, (_, i) => i + 1);
+    arr.set(2, each);
+    expect(arr.get(2)).toEqual(each);
+    expect(() =>
+      arr.set(2, [1, 2, 3, 4, 5, 6, 7, 8, 9].slice(0, cpus + 1)),
+    ).toThrow(new RegExp(`array of ${cpus} values \\(one per possible CPU\\)`));
+    expect([...arr.entries()][2]).toEqual([2, each]);
+    arr.clear();
+    expect(arr.get(2)).toEqual(new Array(cpus).fill(0));
+
+    const h = obj.map("pcpu_hash");
+    const calls = (h.get(pid) as bigint[]).reduce((a, b) => a + b, 0n);
+    expect(calls).toBeGreaterThanOrEqual(5n);
+    expect(new Map(h.entries()).get(pid)).toEqual(h.get(pid));
+  });
+
+  it("stack trace maps: a kernel stack from bpf_get_stackid", () => {
+    getpid(1);
+    const id = Number(obj.globals.last_stack_id);
+    expect(id).toBeGreaterThanOrEqual(0);
+    const m = obj.map("stacks");
+    expect(m.type).toBe("stack_trace");
+    const frames = m.get(id) as BigUint64Array;
+    expect(frames).toBeInstanceOf(BigUint64Array);
+    expect(frames.length).toBeGreaterThan(0);
+    for (const ip of frames) expect(ip >= 0xffff800000000000n).toBe(true);
+    // No batch lookup for stack maps: iteration walks get_next_key.
+    expect([...m.keys()]).toContain(id);
+    expect(m.delete(id)).toBe(true);
+  });
+
+  it("maps without BTF types use bytes; withTypes() types them", () => {
+    const m = obj.map("raw");
+    expect(m.keyType).toBe("3 bytes");
+    m.set(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3, 4, 5]));
+    expect(m.get(new Uint8Array([1, 2, 3]))).toEqual(
+      new Uint8Array([1, 2, 3, 4, 5]),
+    );
+    expect(() => m.get(1 as never)).toThrow(
+      /map 'raw': key must be 3 bytes .* or a 3-byte Uint8Array; got number 1/,
+    );
+    const t = m.withTypes({ key: "char[3]", value: "u8[5]" });
+    expect(t.get("\x01\x02\x03")).toEqual(new Uint8Array([1, 2, 3, 4, 5]));
+    expect(() => m.withTypes({ value: "u64" })).toThrow(
+      /value type u64 is 8 bytes but the map's values are 5 bytes/,
+    );
+    m.withTypes({ value: 5 }).clear();
+    expect(m.count()).toBe(0);
+  });
+
+  it("queue and stack maps: push, pop, peek", () => {
+    getpid(2);
+    const q = obj.map("queue");
+    expect(q.pop()).toBe(pid);
+    q.clear();
+    expect(q.pop()).toBeUndefined();
+    q.push(1);
+    q.push(2);
+    expect(q.peek()).toBe(1);
+    expect(q.pop()).toBe(1);
+    expect(q.pop()).toBe(2);
+    expect(() => [...q.keys()]).toThrow(/has no keys: use push\/pop\/peek/);
+    const s = obj.map("lifo");
+    s.push(1n);
+    s.push(2n);
+    expect(s.pop()).toBe(2n);
+    expect(s.pop()).toBe(1n);
+    expect(s.pop()).toBeUndefined();
+    for (let i = 0; i < 16; i++) s.push(BigInt(i));
+    expect(() => s.push(99n)).toThrow(BpfError);
+    s.push(99n, "exist"); // BPF_EXIST: overwrite the oldest
+    expect(s.pop()).toBe(99n);
+    s.clear();
+    expect(s.peek()).toBeUndefined();
+  });
+
+  it("map-in-map: set an inner map by BpfMap or fd, get returns its id", () => {
+    const outer = obj.map("outer");
+    expect(outer.get(0)).toBe(obj.map("inner1").id);
+    expect(outer.get(1)).toBeUndefined();
+    using inner = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u64",
+      maxEntries: 8,
+    });
+    outer.set(1, inner);
+    expect(outer.get(1)).toBe(inner.id);
+    getpid(2); // the program counts into outer[1]
+    expect(inner.get(pid)! >= 2n).toBe(true);
+    expect(outer.delete(1)).toBe(true);
+    outer.set(2, inner.fd);
+    expect(outer.get(2)).toBe(inner.id);
+    expect(() => outer.set(3, "x")).toThrow(/a BpfMap or a map fd/);
+    outer.delete(2);
+
+    const byHash = obj.map("outer_hash");
+    byHash.set(42, inner);
+    expect(new Map(byHash.entries())).toEqual(new Map([[42, inner.id]]));
+    byHash.clear();
+    expect(byHash.count()).toBe(0);
+  });
+});
+
+describe.skipIf(!root)("object maps after close", () => {
+  it("are ClosedError", () => {
+    const obj = BpfObject.open(fixture("maps"));
+    obj.load();
+    const m = obj.map("counts");
+    m.set(1, 1n);
+    const it = m.entries();
+    obj.close();
+    expect(() => m.get(1)).toThrow(ClosedError);
+    expect(() => m.set(1, 1n)).toThrow(ClosedError);
+    expect(() => it.next()).toThrow(ClosedError);
+    expect(m.closed).toBe(true);
+  });
+
+  it("a closed map handle is ClosedError while the object lives", () => {
+    using obj = BpfObject.open(fixture("maps"));
+    obj.load();
+    const m = obj.map("counts");
+    m.set(1, 1n);
+    m.close();
+    expect(() => m.get(1)).toThrow(ClosedError);
+  });
+});
