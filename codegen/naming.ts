@@ -13,6 +13,7 @@
  * only on the BTF, not on the order of iteration.
  */
 import type { BtfType, Enum, Struct, Union } from "../src/btf/types.ts";
+import { KIND, type TypeGraph, typeGraph } from "./type_graph.ts";
 
 /** A type that becomes a generated declaration. */
 export type Declarable = Struct | Union | Enum;
@@ -51,56 +52,69 @@ export function isDeclarable(t: BtfType): t is Declarable {
   );
 }
 
-/**
- * The anonymous declarable a use of `t` refers to: through qualifiers,
- * arrays and pointers, but not through a typedef (which names its target
- * itself) nor a named type.
- */
-function anonymousUse(t: BtfType): Declarable | undefined {
-  for (let i = 0; i < MAX_HOPS; i++) {
-    switch (t.kind) {
-      case "const":
-      case "volatile":
-      case "restrict":
-      case "type_tag":
-      case "ptr":
-        t = t.target;
-        break;
-      case "array":
-        t = t.element;
-        break;
-      case "struct":
-      case "union":
-      case "enum":
-      case "enum64":
-        return t.name === "" ? t : undefined;
-      default:
-        return undefined;
-    }
-  }
-  return undefined;
+/** True for the KIND numbers of struct, union, enum and enum64. */
+export function isDeclarableKind(k: number): boolean {
+  return (
+    k === KIND.STRUCT ||
+    k === KIND.UNION ||
+    k === KIND.ENUM ||
+    k === KIND.ENUM64
+  );
 }
 
-/** Same as {@link anonymousUse} but also through typedefs' own qualifiers. */
-function typedefTarget(t: BtfType): Declarable | undefined {
+/** Sort rank of a KIND number when names tie (as {@link KIND_ORDER}). */
+export function kindRank(k: number): number {
+  return k === KIND.STRUCT
+    ? 0
+    : k === KIND.UNION
+      ? 1
+      : k === KIND.ENUM || k === KIND.ENUM64
+        ? 2
+        : 9;
+}
+
+/** A type to sort: its (C) name, kind rank and id. */
+export interface Named {
+  readonly name: string;
+  readonly rank: number;
+  readonly id: number;
+}
+
+/** Compares (name, kind rank, id), as {@link compareNamed}. */
+export function compareRanked(a: Named, b: Named): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.rank !== b.rank ? a.rank - b.rank : a.id - b.id;
+}
+
+/**
+ * The anonymous declarable a use of `id` refers to: through qualifiers (and,
+ * unless `onlyQualifiers`, arrays and pointers), but not through a typedef
+ * (which names its target itself) nor a named type. -1 when none.
+ */
+function anonymousUse(
+  g: TypeGraph,
+  id: number,
+  onlyQualifiers: boolean,
+): number {
   for (let i = 0; i < MAX_HOPS; i++) {
-    switch (t.kind) {
-      case "const":
-      case "volatile":
-      case "restrict":
-      case "type_tag":
-        t = t.target;
+    const k = g.kind(id);
+    switch (k) {
+      case KIND.CONST:
+      case KIND.VOLATILE:
+      case KIND.RESTRICT:
+      case KIND.TYPE_TAG:
+        id = g.target(id);
         break;
-      case "struct":
-      case "union":
-      case "enum":
-      case "enum64":
-        return t.name === "" ? t : undefined;
+      case KIND.PTR:
+      case KIND.ARRAY:
+        if (onlyQualifiers) return -1;
+        id = g.target(id);
+        break;
       default:
-        return undefined;
+        return isDeclarableKind(k) && g.name(id) === "" ? id : -1;
     }
   }
-  return undefined;
+  return -1;
 }
 
 /**
@@ -108,74 +122,90 @@ function typedefTarget(t: BtfType): Declarable | undefined {
  * name, or a derived one (see the module comment). Keyed by type id.
  */
 export function deriveNames(types: readonly BtfType[]): Map<number, string> {
+  return deriveGraphNames(typeGraph(types));
+}
+
+/** {@link deriveNames} over a type graph's wanted types. */
+export function deriveGraphNames(g: TypeGraph): Map<number, string> {
   const names = new Map<number, string>();
-  const named: (Struct | Union)[] = [];
-  const typedefs: BtfType[] = [];
-  const vars: BtfType[] = [];
-  const anon: Declarable[] = [];
-  for (const t of types) {
-    if (isDeclarable(t)) {
-      if (t.name !== "") {
-        names.set(t.id, t.name);
-        if (t.kind === "struct" || t.kind === "union") named.push(t);
-      } else anon.push(t);
-    } else if (t.kind === "typedef" && t.name !== "") typedefs.push(t);
-    else if (t.kind === "var" && t.name !== "") vars.push(t);
+  const named: Named[] = [];
+  const typedefs: Named[] = [];
+  const vars: Named[] = [];
+  const anon: number[] = [];
+  for (const id of g.wanted()) {
+    const k = g.kind(id);
+    const name = g.name(id);
+    if (isDeclarableKind(k)) {
+      if (name !== "") {
+        names.set(id, name);
+        if (k === KIND.STRUCT || k === KIND.UNION)
+          named.push({ name, rank: kindRank(k), id });
+      } else anon.push(id);
+    } else if (name !== "") {
+      if (k === KIND.TYPEDEF) typedefs.push({ name, rank: 9, id });
+      else if (k === KIND.VAR) vars.push({ name, rank: 9, id });
+    }
   }
-  const byName = (a: BtfType, b: BtfType) => compareNamed(a.name, a, b.name, b);
-  typedefs.sort(byName);
-  vars.sort(byName);
-  named.sort(byName);
+  typedefs.sort(compareRanked);
+  vars.sort(compareRanked);
 
   for (const td of typedefs) {
-    const target = safe(() =>
-      typedefTarget((td as { target: BtfType }).target),
-    );
-    if (target && !names.has(target.id)) names.set(target.id, td.name);
+    const target = anonymousUse(g, g.target(td.id), true);
+    if (target >= 0 && !names.has(target)) names.set(target, td.name);
   }
 
-  const queue: (Struct | Union)[] = named;
+  const queue: Named[] = named;
+  // Typedef-named composites are parents too.
+  for (const id of anon) {
+    const k = g.kind(id);
+    const n = names.get(id);
+    if ((k === KIND.STRUCT || k === KIND.UNION) && n !== undefined)
+      queue.push({ name: n, rank: kindRank(k), id });
+  }
+  queue.sort(compareRanked);
   let head = 0;
   const drain = () => {
     while (head < queue.length) {
       const parent = queue[head++]!;
       const pname = names.get(parent.id)!;
       let k = 0;
-      for (const m of parent.members) {
-        const child = safe(() => anonymousUse(m.type));
-        const label = m.name === "" ? `anon${k++}` : m.name;
-        if (!child || names.has(child.id)) continue;
-        names.set(child.id, `${pname}__${label}`);
-        if (child.kind === "struct" || child.kind === "union")
-          queue.push(child);
+      for (let i = 0, n = g.vlen(parent.id); i < n; i++) {
+        const mname = g.memberName(parent.id, i);
+        const child = anonymousUse(g, g.memberType(parent.id, i), false);
+        const label = mname === "" ? `anon${k++}` : mname;
+        if (child < 0 || names.has(child)) continue;
+        const cname = `${pname}__${label}`;
+        names.set(child, cname);
+        const ck = g.kind(child);
+        if (ck === KIND.STRUCT || ck === KIND.UNION)
+          queue.push({ name: cname, rank: kindRank(ck), id: child });
       }
     }
   };
-  // Typedef-named composites are parents too.
-  for (const t of anon) {
-    if ((t.kind === "struct" || t.kind === "union") && names.has(t.id)) {
-      queue.push(t);
-    }
-  }
-  queue.sort((a, b) => compareNamed(names.get(a.id)!, a, names.get(b.id)!, b));
   drain();
 
   for (const v of vars) {
-    const child = safe(() => anonymousUse((v as { target: BtfType }).target));
-    if (!child || names.has(child.id)) continue;
-    names.set(child.id, v.name);
-    if (child.kind === "struct" || child.kind === "union") queue.push(child);
+    const child = anonymousUse(g, g.target(v.id), false);
+    if (child < 0 || names.has(child)) continue;
+    names.set(child, v.name);
+    const ck = g.kind(child);
+    if (ck === KIND.STRUCT || ck === KIND.UNION)
+      queue.push({ name: v.name, rank: kindRank(ck), id: child });
   }
   drain();
 
-  for (const t of anon) {
-    if (names.has(t.id)) continue;
-    if (t.kind === "enum" || t.kind === "enum64") {
-      const first = t.values[0];
-      names.set(t.id, first ? `enum__${first.name}` : `anon_enum__${t.id}`);
-    } else if (t.kind === "struct" || t.kind === "union") {
-      names.set(t.id, `anon_${t.kind}__${t.id}`);
-      queue.push(t);
+  for (const id of anon) {
+    if (names.has(id)) continue;
+    const k = g.kind(id);
+    if (k === KIND.ENUM || k === KIND.ENUM64) {
+      names.set(
+        id,
+        g.vlen(id) > 0 ? `enum__${g.enumName(id, 0)}` : `anon_enum__${id}`,
+      );
+    } else {
+      const n = `anon_${k === KIND.STRUCT ? "struct" : "union"}__${id}`;
+      names.set(id, n);
+      queue.push({ name: n, rank: kindRank(k), id });
       drain();
     }
   }

@@ -1,15 +1,18 @@
 /**
  * `tsbpf-gen types`: BTF → one self-contained TypeScript module with a class
  * per struct/union (the view shape of DESIGN.md, "Struct views and generated
- * classes: one shape"), a plain-object interface per class, and a const
- * object + type per enum. Output is deterministic: declarations sorted by
- * (C name, kind, id), names settled by a deterministic allocator, no
- * timestamps. Hostile names cannot inject code: bindings are sanitized,
- * property keys are identifiers or JSON string literals, doc text is
+ * classes: one shape"), a plain-object type per class, and a const object +
+ * type per enum. A class declares its typed fields (each with its C type,
+ * offset and size in JSDoc) and has one field table, from which the
+ * prelude's `$def` installs the accessors at load; `XObject` is the mapped
+ * type `$Plain<X>`. Output is deterministic: declarations sorted by (C name,
+ * kind, id), names settled by a deterministic allocator, no timestamps.
+ * Hostile names cannot inject code: bindings are sanitized, property keys
+ * and table names are identifiers or JSON string literals, doc text is
  * escaped.
  */
 import { BtfNotFoundError } from "../src/errors.ts";
-import type { BtfType, Kind, Member, Struct, Union } from "../src/btf/types.ts";
+import type { BtfType } from "../src/btf/types.ts";
 import {
   type Access,
   arrayAccess,
@@ -22,22 +25,30 @@ import {
   structAccess,
 } from "./access.ts";
 import {
-  compareNamed,
-  type Declarable,
-  deriveNames,
-  isDeclarable,
-  safe,
+  compareRanked,
+  deriveGraphNames,
+  isDeclarableKind,
+  kindRank,
+  type Named,
 } from "./naming.ts";
 import {
   docText,
+  isPropertyIdentifier,
   literalKey,
-  memberKey,
   NameAllocator,
   pascalCase,
-  propertyAccess,
   propertyKey,
+  RESERVED_MEMBERS,
 } from "./names.ts";
 import { prelude } from "./prelude.ts";
+import {
+  type IndexedTypes,
+  KIND,
+  type TypeGraph,
+  typeGraph,
+} from "./type_graph.ts";
+
+export type { IndexedTypes } from "./type_graph.ts";
 
 /** Options of {@link generateTypes}. */
 export interface GenerateOptions {
@@ -52,13 +63,52 @@ export interface GenerateOptions {
   readonly source?: string;
 }
 
+/**
+ * The module for the structs, unions and enums of `types` (a `Btf`, read
+ * from its raw type section, or model objects).
+ */
+export function generateTypes(
+  types: Iterable<BtfType> | IndexedTypes,
+  options: GenerateOptions = {},
+): string {
+  const parts: string[] = [];
+  writeTypes(types, options, (chunk) => parts.push(chunk));
+  return parts.join("");
+}
+
+/**
+ * Same text as {@link generateTypes}, handed to `write` in chunks of about
+ * {@link CHUNK} characters as it is produced (the CLI streams them to stdout).
+ */
+export function writeTypes(
+  types: Iterable<BtfType> | IndexedTypes,
+  options: GenerateOptions,
+  write: (chunk: string) => void,
+): void {
+  new Generator(typeGraph(types), options, write).run();
+}
+
+/** Characters collected before a chunk is handed on. */
+export const CHUNK = 1 << 18;
+
 /** A declaration to emit. */
-interface Decl {
-  readonly type: Declarable;
-  /** C name, own or derived. */
-  readonly cName: string;
+interface Decl extends Named {
+  /** `KIND` number. */
+  readonly kind: number;
   /** TypeScript name (class, or enum object + type). */
   tsName: string;
+}
+
+/** What the fields of one member type need, computed once per type id. */
+interface MemberType {
+  /** Doc-safe C spelling. */
+  readonly c: string;
+  /** Resolved id (through typedefs and qualifiers), -1 when it does not resolve. */
+  readonly r: number;
+  /** Int bits and bit offset of a resolved int (kind_flag = 0 bitfields), else -1. */
+  readonly intBits: number;
+  readonly intOffset: number;
+  readonly intSize: number;
 }
 
 /** Longest typedef/qualifier chain followed (hostile BTF may loop). */
@@ -67,465 +117,504 @@ const MAX_HOPS = 64;
 const MAX_DIMS = 16;
 /** Deepest anonymous-member flattening (hostile BTF may nest itself). */
 const MAX_FLATTEN = 16;
+/** Deepest C spelling written in docs. */
+const MAX_SPELLING = 8;
 
-/** Follows typedefs and qualifiers; undefined if the chain loops. */
-function resolve(t: BtfType): BtfType | undefined {
-  for (let i = 0; i < MAX_HOPS; i++) {
-    switch (t.kind) {
-      case "typedef":
-      case "const":
-      case "volatile":
-      case "restrict":
-      case "type_tag":
-        t = t.target;
-        break;
-      default:
-        return t;
-    }
-  }
-  return undefined;
-}
-
-/** C spelling for doc comments, bounded against loops. */
-function spelling(t: BtfType, depth = 0): string {
-  if (depth > 8) return "...";
-  switch (t.kind) {
-    case "void":
-      return "void";
-    case "ptr":
-      return `${spelling(t.target, depth + 1)} *`;
-    case "array":
-      return `${spelling(t.element, depth + 1)}[${t.length}]`;
-    case "const":
-    case "volatile":
-    case "restrict":
-      return `${t.kind} ${spelling(t.target, depth + 1)}`;
-    case "type_tag":
-      return spelling(t.target, depth + 1);
-    case "struct":
-    case "union":
-    case "enum":
-    case "enum64":
-      return `${t.kind === "enum64" ? "enum" : t.kind} ${t.name || "(anon)"}`;
-    case "fwd":
-      return `${t.fwdKind} ${t.name}`;
-    case "func_proto":
-      return "(function)";
-    default:
-      return t.name || `(anon ${t.kind})`;
-  }
-}
-
-/**
- * A BTF that can tell a type's kind without decoding it (`Btf` does):
- * the generator then decodes only what it needs.
- */
-export interface IndexedTypes {
-  readonly count: number;
-  kindOf(id: number): Kind;
-  typeById(id: number): BtfType;
-}
-
-/** The kinds the generator looks at; the rest are reached through them. */
-const WANTED: ReadonlySet<Kind> = new Set<Kind>([
+const KIND_WORDS = [
+  "void",
+  "int",
+  "ptr",
+  "array",
   "struct",
   "union",
   "enum",
-  "enum64",
+  "fwd",
   "typedef",
+  "volatile",
+  "const",
+  "restrict",
+  "func",
+  "func_proto",
   "var",
-]);
+  "datasec",
+  "float",
+  "decl_tag",
+  "type_tag",
+  "enum64",
+];
 
-function wantedTypes(src: Iterable<BtfType> | IndexedTypes): BtfType[] {
-  const out: BtfType[] = [];
-  if ("kindOf" in src && typeof src.kindOf === "function") {
-    for (let id = 1; id <= src.count; id++) {
-      if (WANTED.has(src.kindOf(id))) out.push(src.typeById(id));
-    }
-  } else {
-    for (const t of src as Iterable<BtfType>)
-      if (WANTED.has(t.kind)) out.push(t);
-  }
-  return out;
-}
-
-/** The module for the structs, unions and enums of `types`. */
-export function generateTypes(
-  types: Iterable<BtfType> | IndexedTypes,
-  options: GenerateOptions = {},
-): string {
-  return new Generator(wantedTypes(types), options).run();
-}
+/** Thrown inside {@link Generator.spelling} on an invalid reference. */
+const BAD_SPELLING = new Error("invalid reference");
 
 /** One run of the generator over one BTF. */
 class Generator {
-  private readonly cNames: Map<number, string>;
+  private cNames = new Map<number, string>();
   private readonly decls = new Map<number, Decl>();
   private readonly access = new Map<number, Access>();
-  private readonly le: string;
-  private readonly out: string[] = [];
+  private readonly memberTypes = new Map<number, MemberType>();
+  private readonly defs: string[] = [];
+  private buf = "";
 
   constructor(
-    private readonly types: BtfType[],
+    private readonly g: TypeGraph,
     private readonly options: GenerateOptions,
-  ) {
-    this.cNames = deriveNames(types);
-    this.le = options.littleEndian === false ? ", false" : ", true";
+    private readonly write: (chunk: string) => void,
+  ) {}
+
+  private emit(s: string): void {
+    this.buf += s;
+    if (this.buf.length >= CHUNK) {
+      this.write(this.buf);
+      this.buf = "";
+    }
   }
 
-  run(): string {
+  run(): void {
+    this.cNames = deriveGraphNames(this.g);
     const { selected, aliases } = this.select();
-    selected.sort((a, b) => compareNamed(a.cName, a.type, b.cName, b.type));
+    selected.sort(compareRanked);
     const names = new NameAllocator();
     for (const d of selected) {
-      const composite = d.type.kind === "struct" || d.type.kind === "union";
+      const composite = d.kind === KIND.STRUCT || d.kind === KIND.UNION;
       d.tsName = names.claim(
-        pascalCase(d.cName),
-        composite ? ["", "Object"] : [""],
+        pascalCase(d.name),
+        composite ? COMPOSITE_SUFFIXES : ENUM_SUFFIXES,
       );
-      this.decls.set(d.type.id, d);
+      this.decls.set(d.id, d);
     }
     const src = this.options.source;
-    this.out.push(
-      `// Generated by tsbpf-gen types${src ? ` from ${docText(src)}` : ""}. Do not edit.`,
-      "// Struct classes are zero-copy views over bytes; see tsbpf's docs/DESIGN.md.",
-      "/* eslint-disable */",
-      "",
-      prelude(this.options.littleEndian !== false),
+    this.emit(
+      `// Generated by tsbpf-gen types${src ? ` from ${docText(src)}` : ""}. Do not edit.\n` +
+        "// Struct classes are zero-copy views over bytes; see tsbpf's docs/DESIGN.md.\n" +
+        "/* eslint-disable */\n\n" +
+        prelude(this.options.littleEndian !== false) +
+        "\n",
     );
     for (const d of selected) {
-      const t = d.type;
-      if (t.kind === "struct" || t.kind === "union") this.emitClass(d, t);
+      if (d.kind === KIND.STRUCT || d.kind === KIND.UNION) this.emitClass(d);
       else this.emitEnum(d);
     }
     this.emitAliases(aliases, names);
-    return this.out.join("\n");
+    if (this.defs.length) {
+      this.emit(
+        "// Field tables: (name, byte offset, spec) triples; see $def.\n",
+      );
+      for (const d of this.defs) this.emit(d);
+    }
+    if (this.buf) this.write(this.buf);
+    this.buf = "";
   }
 
-  /** What to emit: everything, or the closure of `options.only`. */
-  private select(): { selected: Decl[]; aliases: BtfType[] } {
+  private decl(id: number): Decl {
+    const kind = this.g.kind(id);
+    return {
+      id,
+      kind,
+      name: this.cNames.get(id)!,
+      rank: kindRank(kind),
+      tsName: "",
+    };
+  }
+
+  /**
+   * What to emit: everything; for a module's split BTF, its own types and
+   * the base types they use by value; or the closure of `options.only`.
+   */
+  private select(): { selected: Decl[]; aliases: number[] } {
+    const g = this.g;
     const only = this.options.only;
-    const typedefs = this.types.filter(
-      (t) => t.kind === "typedef" && t.name !== "",
-    );
+    const wanted = g.wanted();
+    const typedefs: number[] = [];
+    const declarable: number[] = [];
+    for (const id of wanted) {
+      const k = g.kind(id);
+      if (isDeclarableKind(k)) declarable.push(id);
+      else if (k === KIND.TYPEDEF && g.name(id) !== "") typedefs.push(id);
+    }
     if (!only) {
-      const selected: Decl[] = [];
-      for (const t of this.types) {
-        if (isDeclarable(t)) selected.push(this.decl(t));
+      if (g.firstId > 1) {
+        const own = (id: number) => id >= g.firstId;
+        return {
+          selected: this.closure(declarable.filter(own)),
+          aliases: typedefs.filter(own),
+        };
       }
-      return { selected, aliases: typedefs };
+      return {
+        selected: declarable.map((id) => this.decl(id)),
+        aliases: typedefs,
+      };
     }
-    const byName = new Map<string, BtfType>();
-    for (const t of this.types) {
-      if (isDeclarable(t)) {
-        const n = this.cNames.get(t.id)!;
-        if (!byName.has(n)) byName.set(n, t);
-      }
+    const byName = new Map<string, number>();
+    for (const id of declarable) {
+      const n = this.cNames.get(id)!;
+      if (!byName.has(n)) byName.set(n, id);
     }
-    const aliases: BtfType[] = [];
-    const roots: Declarable[] = [];
+    const aliases: number[] = [];
+    const roots: number[] = [];
     for (const name of only) {
       let t = byName.get(name);
-      if (!t) {
-        const td = typedefs.find((x) => x.name === name);
-        const target = td && safe(() => resolve(td));
-        if (target && isDeclarable(target)) {
+      if (t === undefined) {
+        const td = typedefs.find((x) => g.name(x) === name);
+        const target = td === undefined ? -1 : this.resolve(td);
+        if (target >= 0 && isDeclarableKind(g.kind(target))) {
           t = target;
           aliases.push(td!);
         }
       }
-      if (!t || !isDeclarable(t)) throw notFound(name, byName);
+      if (t === undefined) throw notFound(name, byName);
       roots.push(t);
     }
+    return { selected: this.closure(roots), aliases };
+  }
+
+  /** `roots` and every declarable they hold by value, transitively. */
+  private closure(roots: number[]): Decl[] {
+    const g = this.g;
     const seen = new Set<number>();
     const selected: Decl[] = [];
     const queue = roots;
     for (let i = 0; i < queue.length; i++) {
       const t = queue[i]!;
-      if (seen.has(t.id)) continue;
-      seen.add(t.id);
+      if (seen.has(t)) continue;
+      seen.add(t);
       selected.push(this.decl(t));
-      if (t.kind !== "struct" && t.kind !== "union") continue;
-      for (const m of t.members) {
-        const used = safe(() => valueUse(m.type));
-        if (used && !seen.has(used.id)) queue.push(used);
+      const k = g.kind(t);
+      if (k !== KIND.STRUCT && k !== KIND.UNION) continue;
+      for (let m = 0, n = g.vlen(t); m < n; m++) {
+        const used = this.valueUse(g.memberType(t, m));
+        if (used >= 0 && !seen.has(used)) queue.push(used);
       }
     }
-    return { selected, aliases };
+    return selected;
   }
 
-  private decl(t: Declarable): Decl {
-    return { type: t, cName: this.cNames.get(t.id)!, tsName: "" };
+  /** Follows typedefs and qualifiers; -1 if the chain loops or breaks. */
+  private resolve(id: number): number {
+    const g = this.g;
+    for (let i = 0; i < MAX_HOPS; i++) {
+      const k = g.kind(id);
+      switch (k) {
+        case KIND.TYPEDEF:
+        case KIND.CONST:
+        case KIND.VOLATILE:
+        case KIND.RESTRICT:
+        case KIND.TYPE_TAG:
+          id = g.target(id);
+          break;
+        default:
+          return k < 0 ? -1 : id;
+      }
+    }
+    return -1;
+  }
+
+  /** The struct/union/enum a member holds by value (through typedefs, arrays). */
+  private valueUse(id: number): number {
+    for (let i = 0; i < MAX_HOPS; i++) {
+      const r = this.resolve(id);
+      if (r < 0) return -1;
+      const k = this.g.kind(r);
+      if (k === KIND.ARRAY) id = this.g.target(r);
+      else return isDeclarableKind(k) ? r : -1;
+    }
+    return -1;
   }
 
   private emitEnum(d: Decl): void {
-    const t = d.type as Extract<Declarable, { kind: "enum" | "enum64" }>;
-    const wide = t.kind === "enum64" || t.size === 8;
+    const g = this.g;
+    const id = d.id;
+    const size = g.size(id);
+    const wide = d.kind === KIND.ENUM64 || size === 8;
+    const cDoc = docText(d.name);
+    let s = `/** \`enum ${cDoc}\` (${size} bytes). */\nexport const ${d.tsName} = {\n`;
     const keys = new Set<string>();
-    const lines: string[] = [
-      `/** \`enum ${docText(d.cName)}\` (${t.size} bytes). */`,
-      `export const ${d.tsName} = {`,
-    ];
-    for (const v of t.values) {
+    for (let i = 0, n = g.vlen(id); i < n; i++) {
+      const name = g.enumName(id, i);
       // First wins, as in C a name can only be declared once.
-      if (keys.has(v.name)) continue;
-      keys.add(v.name);
-      const value = wide ? `${v.value}n` : String(Number(v.value));
-      lines.push(`  ${literalKey(v.name)}: ${value},`);
+      if (keys.has(name)) continue;
+      keys.add(name);
+      const v = g.enumValue(id, i);
+      s += `  ${literalKey(name)}: ${wide ? v + "n" : v},\n`;
     }
-    lines.push(
-      "} as const;",
-      `/** A value of \`enum ${docText(d.cName)}\`. */`,
-      `export type ${d.tsName} = (typeof ${d.tsName})[keyof typeof ${d.tsName}];`,
-      "",
+    const ts = d.tsName;
+    this.emit(
+      s +
+        "} as const;\n" +
+        `/** A value of \`enum ${cDoc}\`. */\n` +
+        `export type ${ts} = (typeof ${ts})[keyof typeof ${ts}];\n\n`,
     );
-    this.out.push(lines.join("\n"));
   }
 
-  private emitClass(d: Decl, t: Struct | Union): void {
+  private emitClass(d: Decl): void {
+    const g = this.g;
     const cls = d.tsName;
-    const cDoc = `\`${t.kind} ${docText(d.cName)}\``;
-    const body: string[] = [];
-    const iface: string[] = [];
-    const obj: string[] = [];
-    const members = new Set<string>();
-    this.fields(t, 0, members, body, iface, obj, 0, new Set([t.id]));
-    this.out.push(
-      `/** ${cDoc} as a plain object: what {@link ${cls}.toObject} returns. */`,
-      `export interface ${cls}Object {`,
-      ...iface,
-      "}",
-      "",
-      `/** ${cDoc}, ${t.size} bytes. */`,
-      `export class ${cls} extends $Struct {`,
-      `  static readonly size = ${t.size};`,
-      `  static readonly typeName = ${JSON.stringify(d.cName)};`,
-      ...body,
-      `  /** A detached plain copy. */`,
-      `  toObject(): ${cls}Object {`,
-      obj.length ? `    return {\n${obj.join("\n")}\n    };` : "    return {};",
-      "  }",
-      "}",
-      "",
+    const size = g.size(d.id);
+    const cDoc = `\`${d.kind === KIND.UNION ? "union" : "struct"} ${docText(d.name)}\``;
+    const f: Fields = { names: new Set(), body: "", table: "", extra: "" };
+    this.fields(d.id, 0, f, 0, new Set([d.id]));
+    this.emit(
+      `/** ${cDoc}, ${size} bytes. */\n` +
+        `export class ${cls} extends $Struct {\n` +
+        `  static readonly size = ${size};\n` +
+        `  static readonly typeName = ${JSON.stringify(d.name)};\n` +
+        f.body +
+        "}\n" +
+        `/** ${cDoc} as a plain object: what {@link ${cls}.toObject} returns. */\n` +
+        `export type ${cls}Object = $Plain<${cls}>${f.extra ? ` & {${f.extra} }` : ""};\n\n`,
     );
+    if (f.table) this.defs.push(`$def(${cls}, [${f.table.slice(0, -1)}]);\n`);
   }
 
-  /** Emits the members of `t` at bit offset `base`, flattening anonymous ones. */
+  /** Collects the members of `id` at bit offset `base`, flattening anonymous ones. */
   private fields(
-    t: Struct | Union,
+    id: number,
     base: number,
-    names: Set<string>,
-    body: string[],
-    iface: string[],
-    obj: string[],
+    f: Fields,
     depth: number,
     seen: Set<number>,
   ): void {
-    for (const m of t.members) {
-      const bitOffset = base + m.bitOffset;
-      if (m.name === "") {
-        const inner = safe(() => resolve(m.type));
+    const g = this.g;
+    for (let i = 0, n = g.vlen(id); i < n; i++) {
+      const name = g.memberName(id, i);
+      const bitOffset = base + g.memberBitOffset(id, i);
+      if (name === "") {
+        const inner = this.resolve(g.memberType(id, i));
+        const k = inner < 0 ? -1 : g.kind(inner);
         if (
-          inner &&
-          (inner.kind === "struct" || inner.kind === "union") &&
+          (k === KIND.STRUCT || k === KIND.UNION) &&
           depth < MAX_FLATTEN &&
-          !seen.has(inner.id)
+          !seen.has(inner)
         ) {
-          seen.add(inner.id);
-          this.fields(
-            inner,
-            bitOffset,
-            names,
-            body,
-            iface,
-            obj,
-            depth + 1,
-            seen,
-          );
-          seen.delete(inner.id);
+          seen.add(inner);
+          this.fields(inner, bitOffset, f, depth + 1, seen);
+          seen.delete(inner);
         }
         continue;
       }
       // First wins, as in the runtime views.
-      if (names.has(m.name)) continue;
-      names.add(m.name);
-      const key = memberKey(m.name);
-      const prop = propertyKey(key);
-      const { a, doc, byte: o } = this.member(m, bitOffset);
-      const off = o === 0 ? "this.$offset" : `this.$offset + ${o}`;
-      body.push(
-        `  /** ${doc} */`,
-        `  get ${prop}(): ${a.t} { return ${a.get(off)}; }`,
-        `  set ${prop}(v: ${a.i}) { ${a.set(off, "v")} }`,
-      );
-      iface.push(`  ${propertyKey(m.name)}: ${a.p};`);
-      obj.push(
-        `      ${literalKey(m.name)}: ${a.plain(`this${propertyAccess(key)}`)},`,
-      );
+      if (f.names.has(name)) continue;
+      f.names.add(name);
+      const ident = isPropertyIdentifier(name);
+      const quoted = ident ? `"${name}"` : JSON.stringify(name);
+      const mt = this.memberType(g.memberType(id, i));
+      let bitSize = g.memberBitSize(id, i);
+      let bits = bitOffset;
+      // Without kind_flag, BTF encodes a bitfield in the int type itself.
+      if (
+        mt.intBits >= 0 &&
+        !bitSize &&
+        (mt.intBits !== mt.intSize * 8 || mt.intOffset)
+      ) {
+        bitSize = mt.intBits;
+        bits += mt.intOffset;
+      }
+      const byte = (bits - (bits % 8)) / 8;
+      let a: Access;
+      let doc: string;
+      if (bitSize > 0 || bits % 8 !== 0) {
+        const width =
+          bitSize || (mt.r >= 0 ? this.sizeOfResolved(mt.r, 0) * 8 : 0);
+        doc = `\`${mt.c}\`, offset ${byte}, bit offset ${bits}, ${width} bits`;
+        a = this.bitfield(mt.r, bits % 8, width);
+      } else {
+        a = mt.r >= 0 ? this.accessOf(mt.r, 0) : rawAccess(0);
+        doc = `\`${mt.c}\`, offset ${byte}, size ${a.size}`;
+      }
+      if (RESERVED_MEMBERS.has(name)) {
+        f.extra += ` ${quoted}: $PlainOf<${a.t}>;`;
+      } else {
+        f.body += `  /** ${doc} */\n  declare ${ident ? name : quoted}: ${a.t};\n`;
+      }
+      f.table += `${quoted},${byte},${a.code},`;
     }
   }
 
-  /** Access and doc text of one member at an absolute bit offset. */
-  private member(
-    m: Member,
-    bitOffset: number,
-  ): { a: Access; doc: string; byte: number } {
-    const type = safe(() => m.type);
-    const c = type ? this.docSpelling(type) : "?";
-    const resolved = type && safe(() => resolve(type));
-    let bitSize = m.bitSize;
-    // Without kind_flag, BTF encodes a bitfield in the int type itself.
-    if (
-      resolved?.kind === "int" &&
-      !bitSize &&
-      (resolved.bits !== resolved.size * 8 || resolved.bitOffset)
-    ) {
-      bitSize = resolved.bits;
-      bitOffset += resolved.bitOffset;
+  /** Per member type id: spelling and resolution. */
+  private memberType(id: number): MemberType {
+    let mt = this.memberTypes.get(id);
+    if (mt === undefined) {
+      const g = this.g;
+      const valid = g.kind(id) >= 0;
+      const r = valid ? this.resolve(id) : -1;
+      const isInt = r >= 0 && g.kind(r) === KIND.INT;
+      const info = isInt ? g.intInfo(r) : 0;
+      mt = {
+        c: valid ? docText(this.spellingOrUnknown(id)) : "?",
+        r,
+        intBits: isInt ? info & 0xff : -1,
+        intOffset: (info >>> 8) & 0xff,
+        intSize: isInt ? g.size(r) : 0,
+      };
+      this.memberTypes.set(id, mt);
     }
-    const byte = (bitOffset - (bitOffset % 8)) / 8;
-    if (bitSize > 0 || bitOffset % 8 !== 0) {
-      const bits =
-        bitSize ||
-        (resolved ? (safe(() => sizeOfResolved(resolved)) ?? 0) * 8 : 0);
-      const doc = `\`${c}\`, offset ${byte}, bit offset ${bitOffset}, ${bits} bits`;
-      return { a: this.bitfield(resolved, bitOffset % 8, bits), doc, byte };
-    }
-    const a = resolved ? this.accessOf(resolved) : rawAccess(0);
-    return { a, doc: `\`${c}\`, offset ${byte}, size ${a.size}`, byte };
+    return mt;
   }
 
-  private bitfield(
-    t: BtfType | undefined,
-    shift: number,
-    bits: number,
-  ): Access {
-    if (t && bits > 0 && bits <= 64) {
-      if (t.kind === "int" && t.encoding.bool) {
+  private bitfield(t: number, shift: number, bits: number): Access {
+    const g = this.g;
+    if (t >= 0 && bits > 0 && bits <= 64) {
+      const k = g.kind(t);
+      if (k === KIND.INT && (g.intInfo(t) >>> 16) & 4) {
         return bitfieldAccess(shift, bits, false, false, true);
       }
-      if (t.kind === "int" || t.kind === "enum" || t.kind === "enum64") {
-        const wide = t.size > 4 || bits > 32;
-        return bitfieldAccess(shift, bits, t.signed, wide, false);
+      if (k === KIND.INT || k === KIND.ENUM || k === KIND.ENUM64) {
+        const wide = g.size(t) > 4 || bits > 32;
+        const signed =
+          k === KIND.INT ? ((g.intInfo(t) >>> 16) & 1) === 1 : g.flag(t);
+        return bitfieldAccess(shift, bits, signed, wide, false);
       }
     }
     return rawAccess((shift + bits + 7) >> 3);
   }
 
-  private readonly spellings = new Map<number, string>();
-
-  /** Doc-safe C spelling of `t`, memoized by id. */
-  private docSpelling(t: BtfType): string {
-    let s = this.spellings.get(t.id);
-    if (s === undefined) {
-      s = docText(safe(() => spelling(t)) ?? "?");
-      this.spellings.set(t.id, s);
+  private spellingOrUnknown(id: number): string {
+    try {
+      return this.spelling(id, 0);
+    } catch {
+      return "?";
     }
-    return s;
+  }
+
+  /** C spelling for doc comments, bounded against loops. */
+  private spelling(id: number, depth: number): string {
+    if (depth > MAX_SPELLING) return "...";
+    const g = this.g;
+    const k = g.kind(id);
+    switch (k) {
+      case -1:
+        throw BAD_SPELLING;
+      case KIND.UNKN:
+        return "void";
+      case KIND.PTR:
+        return `${this.spelling(g.target(id), depth + 1)} *`;
+      case KIND.ARRAY:
+        return `${this.spelling(g.target(id), depth + 1)}[${g.length(id)}]`;
+      case KIND.CONST:
+      case KIND.VOLATILE:
+      case KIND.RESTRICT:
+        return `${KIND_WORDS[k]} ${this.spelling(g.target(id), depth + 1)}`;
+      case KIND.TYPE_TAG:
+        return this.spelling(g.target(id), depth + 1);
+      case KIND.STRUCT:
+      case KIND.UNION:
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        return `${k === KIND.ENUM64 ? "enum" : KIND_WORDS[k]} ${g.name(id) || "(anon)"}`;
+      case KIND.FWD:
+        return `${g.flag(id) ? "union" : "struct"} ${g.name(id)}`;
+      case KIND.FUNC_PROTO:
+        return "(function)";
+      default:
+        return g.name(id) || `(anon ${KIND_WORDS[k]})`;
+    }
   }
 
   /** Access of a resolved type, memoized by id. */
-  private accessOf(t: BtfType, depth = 0): Access {
-    let a = this.access.get(t.id);
+  private accessOf(t: number, depth: number): Access {
+    let a = this.access.get(t);
     if (a === undefined) {
       a = this.computeAccess(t, depth);
-      this.access.set(t.id, a);
+      this.access.set(t, a);
     }
     return a;
   }
 
-  private computeAccess(t: BtfType, depth: number): Access {
-    switch (t.kind) {
-      case "int":
-        if (t.encoding.bool && t.size === 1) return BOOL_ACCESS;
-        return intAccess(t.size, t.encoding.signed, this.le);
-      case "enum":
-      case "enum64":
-        return intAccess(t.size, t.signed, this.le);
-      case "ptr":
-        return intAccess(8, false, this.le);
-      case "float":
-        return floatAccess(t.size, this.le);
-      case "struct":
-      case "union": {
-        const d = this.decls.get(t.id);
-        return d ? structAccess(d.tsName, t.size) : rawAccess(t.size);
+  private computeAccess(t: number, depth: number): Access {
+    const g = this.g;
+    switch (g.kind(t)) {
+      case KIND.INT: {
+        const enc = g.intInfo(t) >>> 16;
+        const size = g.size(t);
+        if (enc & 4 && size === 1) return BOOL_ACCESS;
+        return intAccess(size, (enc & 1) === 1);
       }
-      case "array": {
-        const el =
-          depth < MAX_DIMS ? safe(() => resolve(t.element)) : undefined;
-        if (!el) return rawAccess(0);
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        return intAccess(g.size(t), g.flag(t));
+      case KIND.PTR:
+        return intAccess(8, false);
+      case KIND.FLOAT:
+        return floatAccess(g.size(t));
+      case KIND.STRUCT:
+      case KIND.UNION: {
+        const d = this.decls.get(t);
+        return d ? structAccess(d.tsName, g.size(t)) : rawAccess(g.size(t));
+      }
+      case KIND.ARRAY: {
+        const el = depth < MAX_DIMS ? this.resolve(g.target(t)) : -1;
+        if (el < 0) return rawAccess(0);
         if (
-          el.kind === "int" &&
-          el.size === 1 &&
-          (el.encoding.char || el.name === "char")
+          g.kind(el) === KIND.INT &&
+          g.size(el) === 1 &&
+          ((g.intInfo(el) >>> 16) & 2 || g.name(el) === "char")
         ) {
-          return stringAccess(t.length);
+          return stringAccess(g.length(t));
         }
-        return arrayAccess(t.length, this.accessOf(el, depth + 1));
+        return arrayAccess(g.length(t), this.accessOf(el, depth + 1));
       }
       default:
-        return rawAccess(safe(() => sizeOfResolved(t)) ?? 0);
+        return rawAccess(this.sizeOfResolved(t, 0));
+    }
+  }
+
+  /** Size of an already-resolved type. */
+  private sizeOfResolved(t: number, depth: number): number {
+    if (depth > MAX_DIMS) return 0;
+    const g = this.g;
+    switch (g.kind(t)) {
+      case KIND.INT:
+      case KIND.FLOAT:
+      case KIND.PTR:
+      case KIND.STRUCT:
+      case KIND.UNION:
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        return g.size(t);
+      case KIND.ARRAY: {
+        const e = this.resolve(g.target(t));
+        return e >= 0 ? g.length(t) * this.sizeOfResolved(e, depth + 1) : 0;
+      }
+      default:
+        return 0;
     }
   }
 
   /** `export { Foo as FooT }` for typedefs of emitted types, where free. */
-  private emitAliases(typedefs: BtfType[], names: NameAllocator): void {
-    const sorted = typedefs
-      .map((td) => ({ td, target: safe(() => resolve(td)) }))
-      .filter((x) => x.target && this.decls.has(x.target.id))
-      .sort((a, b) => compareNamed(a.td.name, a.td, b.td.name, b.td));
-    const lines: string[] = [];
-    for (const { td, target } of sorted) {
-      const d = this.decls.get(target!.id)!;
-      if (d.cName === td.name) continue;
+  private emitAliases(typedefs: number[], names: NameAllocator): void {
+    const g = this.g;
+    const sorted: (Named & { target: number })[] = [];
+    for (const id of typedefs) {
+      const target = this.resolve(id);
+      if (target >= 0 && this.decls.has(target))
+        sorted.push({ name: g.name(id), rank: 9, id, target });
+    }
+    sorted.sort(compareRanked);
+    let s = "";
+    for (const td of sorted) {
+      const d = this.decls.get(td.target)!;
+      if (d.name === td.name) continue;
       const alias = names.tryClaim(pascalCase(td.name));
       if (!alias) continue;
-      lines.push(
-        `/** \`typedef ${docText(spelling(target!))} ${docText(td.name)}\`. */`,
-        `export { ${d.tsName} as ${alias} };`,
-      );
+      s +=
+        `/** \`typedef ${docText(this.spellingOrUnknown(td.target))} ${docText(td.name)}\`. */\n` +
+        `export { ${d.tsName} as ${alias} };\n`;
     }
-    if (lines.length) this.out.push(lines.join("\n"), "");
+    if (s) this.emit(s + "\n");
   }
 }
 
-/** Size of an already-resolved type. */
-function sizeOfResolved(t: BtfType, depth = 0): number {
-  if (depth > MAX_DIMS) return 0;
-  switch (t.kind) {
-    case "int":
-    case "float":
-    case "ptr":
-    case "struct":
-    case "union":
-    case "enum":
-    case "enum64":
-      return t.size;
-    case "array": {
-      const e = resolve(t.element);
-      return e ? t.length * sizeOfResolved(e, depth + 1) : 0;
-    }
-    default:
-      return 0;
-  }
+/** What {@link Generator.fields} collects for one class. */
+interface Fields {
+  readonly names: Set<string>;
+  body: string;
+  table: string;
+  extra: string;
 }
 
-/** The struct/union/enum a member holds by value (through typedefs, arrays). */
-function valueUse(t: BtfType): Declarable | undefined {
-  for (let i = 0; i < MAX_HOPS; i++) {
-    const r = resolve(t);
-    if (!r) return undefined;
-    if (r.kind === "array") t = r.element;
-    else return isDeclarable(r) ? r : undefined;
-  }
-  return undefined;
-}
+const COMPOSITE_SUFFIXES = ["", "Object"];
+const ENUM_SUFFIXES = [""];
 
-function notFound(
-  name: string,
-  byName: Map<string, BtfType>,
-): BtfNotFoundError {
+function notFound(name: string, byName: Map<string, number>): BtfNotFoundError {
   const lower = name.toLowerCase();
   const suggestions = [...byName.keys()]
     .filter(

@@ -127,7 +127,7 @@ describe("generated module for fixtures/btf_types", () => {
     }
     expect(SOURCE).not.toMatch(/^import /m);
     expect(SOURCE).toContain(
-      "/** `__u32`, offset 12, size 4 */\n  get pid(): number",
+      "/** `__u32`, offset 12, size 4 */\n  declare pid: number;",
     );
     expect(SOURCE).toContain("bit offset 15, 17 bits");
   });

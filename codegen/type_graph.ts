@@ -1,0 +1,357 @@
+/**
+ * The BTF type graph as the generator reads it: integer ids and kind
+ * numbers, no model objects. Over a parsed `Btf` it reads the type section's
+ * words directly (decoding a model object per struct costs more than the
+ * whole generation of vmlinux); over model objects (`BtfBuilder` output, a
+ * filtered list) it answers the same questions from them. Invalid ids (out
+ * of range, or a reference that fails to resolve) have kind -1, so every
+ * walk over hostile BTF ends.
+ */
+import { Btf } from "../src/btf/btf.ts";
+import { indexTypes, typeWords } from "../src/btf/parse.ts";
+import type { BtfType, Kind } from "../src/btf/types.ts";
+import { KIND, KIND_NAMES } from "../src/btf/wire.ts";
+
+export { KIND };
+
+/** What the generator asks of a BTF; ids are BTF type ids, 0 is void. */
+export interface TypeGraph {
+  /** Highest id. */
+  readonly count: number;
+  /** First id of this blob's own types (> 1 for a module's split BTF). */
+  readonly firstId: number;
+  /** Ids of the structs, unions, enums, typedefs and vars to consider, ascending. */
+  wanted(): number[];
+  /** `KIND` number; 0 for void; -1 for an invalid id. */
+  kind(id: number): number;
+  name(id: number): string;
+  /** Size in bytes of an int, float, struct, union or enum (8 for pointers). */
+  size(id: number): number;
+  /** Referenced id of a pointer, typedef, qualifier or var; element of an array. */
+  target(id: number): number;
+  /** Array length. */
+  length(id: number): number;
+  /** Number of members or enumerators. */
+  vlen(id: number): number;
+  /** Signed enum; union forward declaration. */
+  flag(id: number): boolean;
+  /** Int: `bits | offset << 8 | encoding << 16` (encoding: 1 signed, 2 char, 4 bool). */
+  intInfo(id: number): number;
+  memberName(id: number, i: number): string;
+  memberType(id: number, i: number): number;
+  memberBitOffset(id: number, i: number): number;
+  memberBitSize(id: number, i: number): number;
+  enumName(id: number, i: number): string;
+  /** Enumerator value as decimal text. */
+  enumValue(id: number, i: number): string;
+}
+
+const WANTED_MASK =
+  (1 << KIND.STRUCT) |
+  (1 << KIND.UNION) |
+  (1 << KIND.ENUM) |
+  (1 << KIND.ENUM64) |
+  (1 << KIND.TYPEDEF) |
+  (1 << KIND.VAR);
+
+/**
+ * Names of a string section. When the section is plain ASCII (vmlinux is)
+ * it is decoded once and names are substrings; otherwise each name is
+ * decoded by the Btf's own table (same UTF-8 rules as the model).
+ */
+class Names {
+  private readonly text: string | undefined;
+  constructor(
+    private readonly btf: Btf,
+    private readonly base: Names | undefined,
+  ) {
+    const bytes = btf.strings.bytes;
+    const text = new TextDecoder().decode(bytes);
+    this.text =
+      text.length === bytes.length && text.indexOf("\ufffd") < 0
+        ? text
+        : undefined;
+  }
+
+  get(off: number): string {
+    const strings = this.btf.strings;
+    if (off < strings.start && this.base) return this.base.get(off);
+    const text = this.text;
+    if (text === undefined || off === 0) return strings.get(off);
+    const local = off - strings.start;
+    if (local >= text.length) return strings.get(off); // throws BtfError
+    return text.substring(local, text.indexOf("\0", local));
+  }
+}
+
+/** A graph over a parsed Btf's raw words. */
+class RawGraph implements TypeGraph {
+  readonly count: number;
+  readonly firstId: number;
+  private readonly w: Uint32Array;
+  private readonly off: Uint32Array;
+  private readonly base: RawGraph | undefined;
+  private readonly names: Names;
+
+  constructor(btf: Btf) {
+    this.base = btf.base ? new RawGraph(btf.base) : undefined;
+    const h = btf.header;
+    this.w = typeWords(btf.bytes, h, btf.byteOrder);
+    this.off = indexTypes(this.w, h.hdrLen + h.typeOff);
+    this.firstId = btf.firstId;
+    this.count = btf.count;
+    this.names = new Names(btf, this.base?.names);
+  }
+
+  wanted(): number[] {
+    const out: number[] = [];
+    if (this.base) out.push(...this.base.wanted());
+    const w = this.w;
+    const off = this.off;
+    for (let i = 0, n = off.length; i < n; i++) {
+      if ((WANTED_MASK >>> ((w[off[i]! + 1]! >>> 24) & 0x1f)) & 1)
+        out.push(this.firstId + i);
+    }
+    return out;
+  }
+
+  /** Word position of `id`'s record, or -1. */
+  private pos(id: number): number {
+    const i = id - this.firstId;
+    return i >= 0 && i < this.off.length ? this.off[i]! : -1;
+  }
+
+  kind(id: number): number {
+    if (id === 0) return 0;
+    if (id < this.firstId) return this.base && id > 0 ? this.base.kind(id) : -1;
+    const p = this.pos(id);
+    return p < 0 ? -1 : (this.w[p + 1]! >>> 24) & 0x1f;
+  }
+  name(id: number): string {
+    if (id < this.firstId) return id > 0 && this.base ? this.base.name(id) : "";
+    const p = this.pos(id);
+    return p < 0 ? "" : this.names.get(this.w[p]!);
+  }
+  size(id: number): number {
+    if (id < this.firstId) return this.base ? this.base.size(id) : 0;
+    const p = this.pos(id);
+    if (p < 0) return 0;
+    return ((this.w[p + 1]! >>> 24) & 0x1f) === KIND.PTR ? 8 : this.w[p + 2]!;
+  }
+  target(id: number): number {
+    if (id < this.firstId) return this.base ? this.base.target(id) : -1;
+    const p = this.pos(id);
+    if (p < 0) return -1;
+    const kind = (this.w[p + 1]! >>> 24) & 0x1f;
+    return this.w[kind === KIND.ARRAY ? p + 3 : p + 2]!;
+  }
+  length(id: number): number {
+    if (id < this.firstId) return this.base ? this.base.length(id) : 0;
+    const p = this.pos(id);
+    return p < 0 ? 0 : this.w[p + 5]!;
+  }
+  vlen(id: number): number {
+    if (id < this.firstId) return this.base ? this.base.vlen(id) : 0;
+    const p = this.pos(id);
+    return p < 0 ? 0 : this.w[p + 1]! & 0xffff;
+  }
+  flag(id: number): boolean {
+    if (id < this.firstId) return this.base ? this.base.flag(id) : false;
+    const p = this.pos(id);
+    return p >= 0 && this.w[p + 1]! >>> 31 === 1;
+  }
+  intInfo(id: number): number {
+    if (id < this.firstId) return this.base ? this.base.intInfo(id) : 0;
+    const enc = this.w[this.pos(id) + 3]!;
+    return (
+      (enc & 0xff) | (((enc >>> 16) & 0xff) << 8) | (((enc >>> 24) & 0xf) << 16)
+    );
+  }
+  memberName(id: number, i: number): string {
+    if (id < this.firstId) return this.base!.memberName(id, i);
+    return this.names.get(this.w[this.pos(id) + 3 + 3 * i]!);
+  }
+  memberType(id: number, i: number): number {
+    if (id < this.firstId) return this.base!.memberType(id, i);
+    return this.w[this.pos(id) + 4 + 3 * i]!;
+  }
+  memberBitOffset(id: number, i: number): number {
+    if (id < this.firstId) return this.base!.memberBitOffset(id, i);
+    const p = this.pos(id);
+    const o = this.w[p + 5 + 3 * i]!;
+    return this.w[p + 1]! >>> 31 ? o & 0xffffff : o;
+  }
+  memberBitSize(id: number, i: number): number {
+    if (id < this.firstId) return this.base!.memberBitSize(id, i);
+    const p = this.pos(id);
+    return this.w[p + 1]! >>> 31 ? this.w[p + 5 + 3 * i]! >>> 24 : 0;
+  }
+  enumName(id: number, i: number): string {
+    if (id < this.firstId) return this.base!.enumName(id, i);
+    const p = this.pos(id);
+    const step = ((this.w[p + 1]! >>> 24) & 0x1f) === KIND.ENUM ? 2 : 3;
+    return this.names.get(this.w[p + 3 + step * i]!);
+  }
+  enumValue(id: number, i: number): string {
+    if (id < this.firstId) return this.base!.enumValue(id, i);
+    const p = this.pos(id);
+    const w = this.w;
+    const signed = w[p + 1]! >>> 31 === 1;
+    if (((w[p + 1]! >>> 24) & 0x1f) === KIND.ENUM) {
+      const v = w[p + 4 + 2 * i]!;
+      return String(signed ? v | 0 : v);
+    }
+    const raw = (BigInt(w[p + 5 + 3 * i]!) << 32n) | BigInt(w[p + 4 + 3 * i]!);
+    return String(signed ? BigInt.asIntN(64, raw) : raw);
+  }
+}
+
+/** The model's view of a type, loose enough for every kind. */
+type Loose = BtfType & {
+  target?: BtfType;
+  element?: BtfType;
+  length?: number;
+  size?: number;
+  signed?: boolean;
+  fwdKind?: string;
+  bits?: number;
+  bitOffset?: number;
+  encoding?: { signed: boolean; char: boolean; bool: boolean };
+  members?: readonly {
+    name: string;
+    bitOffset: number;
+    bitSize: number;
+    readonly type: BtfType;
+  }[];
+  values?: readonly { name: string; value: bigint }[];
+};
+
+/** A graph over model objects, registered by id as references reach them. */
+class ModelGraph implements TypeGraph {
+  readonly firstId = 1;
+  count = 0;
+  private readonly byId = new Map<number, Loose>();
+  private readonly ids: number[] = [];
+
+  constructor(types: Iterable<BtfType>) {
+    const seen = new Set<number>();
+    for (const t of types) {
+      this.add(t);
+      if (!seen.has(t.id) && (WANTED_MASK >>> KIND_NAMES.indexOf(t.kind)) & 1) {
+        seen.add(t.id);
+        this.ids.push(t.id);
+      }
+    }
+    this.ids.sort((a, b) => a - b);
+  }
+
+  private add(t: BtfType): number {
+    if (!this.byId.has(t.id)) this.byId.set(t.id, t as Loose);
+    if (t.id > this.count) this.count = t.id;
+    return t.id;
+  }
+
+  private ref(f: () => BtfType | undefined): number {
+    try {
+      const t = f();
+      return t ? this.add(t) : -1;
+    } catch {
+      return -1;
+    }
+  }
+
+  wanted(): number[] {
+    return this.ids;
+  }
+  kind(id: number): number {
+    if (id === 0) return 0;
+    const t = this.byId.get(id);
+    return t ? KIND_NAMES.indexOf(t.kind as Kind) : -1;
+  }
+  name(id: number): string {
+    return this.byId.get(id)?.name ?? "";
+  }
+  size(id: number): number {
+    const t = this.byId.get(id);
+    if (!t) return 0;
+    try {
+      return t.size ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+  target(id: number): number {
+    const t = this.byId.get(id);
+    if (!t) return -1;
+    return this.ref(() => (t.kind === "array" ? t.element : t.target));
+  }
+  length(id: number): number {
+    return this.byId.get(id)?.length ?? 0;
+  }
+  vlen(id: number): number {
+    const t = this.byId.get(id);
+    return t?.members?.length ?? t?.values?.length ?? 0;
+  }
+  flag(id: number): boolean {
+    const t = this.byId.get(id);
+    return t?.kind === "fwd" ? t.fwdKind === "union" : !!t?.signed;
+  }
+  intInfo(id: number): number {
+    const t = this.byId.get(id)!;
+    const e = t.encoding!;
+    const enc = (e.signed ? 1 : 0) | (e.char ? 2 : 0) | (e.bool ? 4 : 0);
+    return (t.bits! & 0xff) | ((t.bitOffset! & 0xff) << 8) | (enc << 16);
+  }
+  memberName(id: number, i: number): string {
+    return this.byId.get(id)!.members![i]!.name;
+  }
+  memberType(id: number, i: number): number {
+    const m = this.byId.get(id)!.members![i]!;
+    return this.ref(() => m.type);
+  }
+  memberBitOffset(id: number, i: number): number {
+    return this.byId.get(id)!.members![i]!.bitOffset;
+  }
+  memberBitSize(id: number, i: number): number {
+    return this.byId.get(id)!.members![i]!.bitSize;
+  }
+  enumName(id: number, i: number): string {
+    return this.byId.get(id)!.values![i]!.name;
+  }
+  enumValue(id: number, i: number): string {
+    return String(this.byId.get(id)!.values![i]!.value);
+  }
+}
+
+/**
+ * A BTF that can tell a type's kind without decoding it: only the wanted
+ * kinds are then decoded.
+ */
+export interface IndexedTypes {
+  readonly count: number;
+  kindOf(id: number): Kind;
+  typeById(id: number): BtfType;
+}
+
+const WANTED_KINDS: ReadonlySet<Kind> = new Set<Kind>([
+  "struct",
+  "union",
+  "enum",
+  "enum64",
+  "typedef",
+  "var",
+]);
+
+/** The graph of a Btf (raw words), an indexed source, or model objects. */
+export function typeGraph(src: Iterable<BtfType> | IndexedTypes): TypeGraph {
+  if (src instanceof Btf) return new RawGraph(src);
+  if ("kindOf" in src && typeof src.kindOf === "function") {
+    const s = src as IndexedTypes;
+    const types: BtfType[] = [];
+    for (let id = 1; id <= s.count; id++) {
+      if (WANTED_KINDS.has(s.kindOf(id))) types.push(s.typeById(id));
+    }
+    return new ModelGraph(types);
+  }
+  return new ModelGraph(src as Iterable<BtfType>);
+}
