@@ -13,7 +13,7 @@ import type { BpfLink } from "./link.ts";
 import type { BpfMap } from "./map.ts";
 import { BpfObject, type OpenOptions } from "./object.ts";
 import type { BpfProgram } from "./program.ts";
-import { NotFoundError, StateError } from "./errors.ts";
+import { BpfError, NotFoundError, StateError } from "./errors.ts";
 import {
   type EventReader,
   type RecordClass,
@@ -103,10 +103,15 @@ export interface LoadedSkeleton<M, P, R, PB, G>
   readonly globals: G;
   /**
    * Attaches every program whose autoload is on by its section name
-   * (`prog.attach()`); the links belong to the object.
+   * (`prog.attach()`), skipping sections libbpf cannot attach by name
+   * alone (xdp, tc: use `programs.x.attachXdp(...)`); the links belong to
+   * the object.
    */
   attach(): BpfLink[];
 }
+
+// errno (asm-generic/errno.h)
+const EOPNOTSUPP = 95;
 
 function decodeBase64(s: string): Uint8Array {
   const bin = atob(s);
@@ -210,9 +215,20 @@ class Skeleton {
   }
 
   attach(): BpfLink[] {
-    return this.object.programs
-      .filter((p) => p.autoload)
-      .map((p) => p.attach());
+    const links: BpfLink[] = [];
+    for (const p of this.object.programs) {
+      if (!p.autoload) continue;
+      try {
+        links.push(p.attach());
+      } catch (e) {
+        // libbpf has no automatic attach for sections such as "xdp" or
+        // "tc" (bpf_program__attach: EOPNOTSUPP); those attach by hand.
+        if (e instanceof BpfError && e.errno === EOPNOTSUPP) continue;
+        for (const l of links) l.close();
+        throw e;
+      }
+    }
+    return links;
   }
 
   close(): void {

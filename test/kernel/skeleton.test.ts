@@ -1,0 +1,141 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { generateSkeleton } from "../../codegen/skeleton.ts";
+import { BpfObject } from "../../src/object.ts";
+import { StateError } from "../../src/errors.ts";
+import { fixture, isRoot, need, ROOT } from "../_support/fixtures.ts";
+
+const OBJ = fixture("skeleton");
+const TMP = join(ROOT, "build/test", `skeleton-kernel-${process.pid}`);
+mkdirSync(TMP, { recursive: true });
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+// The default import ("tsbpf") checks both runtimes resolve the package
+// name: Bun through tsconfig paths / the package's self-reference, Deno
+// through deno.json's import map.
+const embedded = join(TMP, "embedded.skel.ts");
+writeFileSync(
+  embedded,
+  generateSkeleton(readFileSync(OBJ), { fileName: "skeleton.bpf.o" }),
+);
+const byPath = join(TMP, "path.skel.ts");
+writeFileSync(
+  byPath,
+  generateSkeleton(readFileSync(OBJ), {
+    fileName: "skeleton.bpf.o",
+    path: "../../fixtures/skeleton.bpf.o",
+    importFrom: "../../../mod.ts",
+  }),
+);
+
+// deno-lint-ignore no-explicit-any
+type Skel = any;
+const mod = async (file: string): Promise<{ open(): Skel; load(): Skel }> =>
+  await import(pathToFileURL(file).href);
+
+const PACKET = new Uint8Array(64);
+
+describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
+  "generated skeleton",
+  () => {
+    it("opens, sets globals before load, runs, reads typed maps and ring buffers", async () => {
+      const m = await mod(embedded);
+      const skel = m.open();
+      try {
+        expect(skel.loaded).toBe(false);
+        skel.globals.min_seq = 1;
+        skel.globals.cfg = { level: 5, flags: 2 };
+        expect(skel.globals.cfg.level).toBe(5);
+        skel.maps.counts.map.maxEntries = 32;
+        const loaded = skel.load();
+        expect(loaded).toBe(skel);
+        expect(skel.maps.counts.map.maxEntries).toBe(32);
+        for (let i = 0; i < 4; i++)
+          skel.programs.delete.testRun({ data: PACKET });
+        // seq 0 is below min_seq: 3 runs counted.
+        expect(skel.maps.counts.get(7)).toBe(3n);
+        expect(skel.globals.runs).toBe(4n);
+        const perCpu = skel.maps.pcpu.get(0);
+        let packets = 0n;
+        let bytes = 0n;
+        for (const p of perCpu) {
+          packets += p.packets;
+          bytes += p.bytes;
+        }
+        expect(packets).toBe(3n);
+        expect(bytes).toBe(15n);
+        const seqs: number[] = [];
+        skel.ringBuffers.events.consume((e: Skel) => {
+          expect(e.tag).toBe("skel");
+          seqs.push(e.seq);
+        });
+        expect(seqs).toEqual([1, 2, 3]);
+        const bs: number[] = [];
+        skel.ringBuffer("events2").consume((e: Skel) => void bs.push(e.a));
+        expect(bs).toEqual([1, 2, 3]);
+        expect(() => (skel.globals.min_seq = 9)).toThrow(StateError);
+        expect(() => skel.ringBuffer("counts")).toThrow(/ring buffer/);
+      } finally {
+        skel.close();
+      }
+      expect(skel.object.closed).toBe(true);
+    });
+
+    it("hands struct keys and values out as the generated classes", async () => {
+      const m = await mod(byPath);
+      const skel = m.load();
+      try {
+        const stats = skel.maps.stats;
+        stats.set({ pid: 1, nr: 2 }, { count: 5n, total: 7n, comm: "abc" });
+        const v = stats.get({ pid: 1, nr: 2 });
+        expect(v.constructor.name).toBe("Stats");
+        expect(v.toObject()).toEqual({ count: 5n, total: 7n, comm: "abc" });
+        const [[k, v2]] = [...stats.entries()];
+        expect(k.constructor.name).toBe("Key");
+        expect(k.toObject()).toEqual({ pid: 1, nr: 2 });
+        expect(v2.count).toBe(5n);
+        v2.count = 6n;
+        stats.set(k, v2);
+        expect(stats.get(k).count).toBe(6n);
+        expect(stats.has({ pid: 9, nr: 9 })).toBe(false);
+        expect(stats.delete(k)).toBe(true);
+        expect([...stats.keys()]).toEqual([]);
+        // Names that are special in JavaScript are ordinary here.
+        skel.maps.__proto__.set(1, { x: 42 });
+        expect(skel.maps.__proto__.get(1).x).toBe(42);
+        skel.maps.constructor.set(0, 3);
+        expect(skel.maps.constructor.get(0)).toBe(3);
+        expect(Object.keys(skel.maps)).toContain("__proto__");
+        expect(skel.globals.toString).toBe(0);
+      } finally {
+        skel.close();
+      }
+    });
+
+    it("attach() attaches what libbpf can by section name and close() detaches", async () => {
+      const m = await mod(embedded);
+      const skel = m.load();
+      try {
+        const links = skel.attach();
+        // on_getppid (tracepoint) attaches; delete (xdp) needs an interface.
+        expect(links.length).toBe(1);
+        const before = skel.globals.toString;
+        const { spawnSync } = await import("node:child_process");
+        spawnSync("sh", ["-c", "echo $PPID"]);
+        expect(skel.globals.toString).toBeGreaterThan(before);
+      } finally {
+        skel.close();
+      }
+    });
+
+    it("load() failing leaves nothing open", async () => {
+      const m = await mod(embedded);
+      const skel = m.open();
+      skel.close();
+      expect(() => skel.load()).toThrow();
+      expect(BpfObject).toBeDefined();
+    });
+  },
+);

@@ -1,0 +1,200 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, join } from "node:path";
+import { generateSkeleton } from "../../codegen/skeleton.ts";
+import { describeObject } from "../../codegen/object_info.ts";
+import { fixture, ROOT } from "../_support/fixtures.ts";
+
+const BIN = join(ROOT, "node_modules/.bin");
+const OBJ = fixture("skeleton");
+const BYTES = readFileSync(OBJ);
+const TMP = join(ROOT, "build/test", `skeleton-${process.pid}`);
+mkdirSync(TMP, { recursive: true });
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+const SKEL = generateSkeleton(BYTES, { fileName: "skeleton.bpf.o" });
+
+/** tsc --strict --noEmit over `files` in TMP (root tsconfig: "tsbpf" → mod.ts). */
+function tsc(files: string[]) {
+  writeFileSync(
+    join(TMP, "tsconfig.json"),
+    JSON.stringify({
+      extends: "../../../tsconfig.json",
+      compilerOptions: { strict: true, noEmit: true },
+      include: files,
+    }),
+  );
+  const r = spawnSync(join(BIN, "tsc"), ["-p", join(TMP, "tsconfig.json")], {
+    encoding: "utf8",
+  });
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+/** Line numbers (1-based) of the lines holding `marker`. */
+function linesWith(src: string, marker: string): number[] {
+  return src.split("\n").flatMap((l, i) => (l.includes(marker) ? [i + 1] : []));
+}
+
+describe("describeObject", () => {
+  const info = describeObject(BYTES, "skeleton.bpf.o");
+  it("finds maps with their key/value types, programs and globals", () => {
+    expect(info.name).toBe("skeleton");
+    const counts = info.maps.find((m) => m.name === "counts")!;
+    expect(counts.type).toBe("hash");
+    expect(String(counts.key)).toBe("__u32");
+    expect(info.maps.find((m) => m.name === "pcpu")!.perCpu).toBe(true);
+    expect(info.programs.map((p) => p.name).sort()).toEqual([
+      "delete",
+      "on_getppid",
+    ]);
+    const g = Object.fromEntries(info.globals.map((x) => [x.name, x]));
+    expect(g.min_seq!.readonly).toBe(true);
+    expect(g.runs!.readonly).toBe(false);
+  });
+  it("types ring buffers from __type(value) and from an _event_ anchor", () => {
+    const ev = (n: string) => info.maps.find((m) => m.name === n)!.event;
+    expect(String(ev("events"))).toBe("struct event");
+    expect(String(ev("events2"))).toBe("struct event2");
+    // The anchor is not a global of the skeleton.
+    expect(info.globals.some((x) => x.name === "_event_events2")).toBe(false);
+  });
+});
+
+describe("tsbpf-gen skeleton", () => {
+  it("is deterministic, in process and through the CLI under Bun and Deno", () => {
+    expect(generateSkeleton(BYTES, { fileName: "skeleton.bpf.o" })).toBe(SKEL);
+    const bun = spawnSync(
+      join(BIN, "bun"),
+      ["codegen/cli.ts", "skeleton", OBJ],
+      { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 },
+    );
+    expect(bun.status).toBe(0);
+    expect(bun.stdout).toBe(SKEL);
+    const deno = spawnSync(
+      join(BIN, "deno"),
+      ["run", "-A", "codegen/cli.ts", "skeleton", OBJ],
+      { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 },
+    );
+    expect(deno.status).toBe(0);
+    expect(deno.stdout).toBe(SKEL);
+  }, 60_000);
+
+  it("embeds the object by default, references it with --path", () => {
+    expect(SKEL).toContain("const $OBJECT: $tsbpf.EmbeddedObject = { base64:");
+    expect(SKEL).toContain('import * as $tsbpf from "tsbpf";');
+    const p = generateSkeleton(BYTES, {
+      fileName: "skeleton.bpf.o",
+      path: "../x/skeleton.bpf.o",
+      importFrom: "../../mod.ts",
+    });
+    expect(p).toContain('new URL("../x/skeleton.bpf.o", import.meta.url)');
+    expect(p).toContain('import * as $tsbpf from "../../mod.ts";');
+    expect(p).not.toContain("base64");
+  });
+
+  it("keeps names special in JavaScript as plain keys and settles clashes", () => {
+    expect(SKEL).toContain("readonly __proto__: $tsbpf.SkeletonMap<");
+    expect(SKEL).toContain("readonly constructor: $tsbpf.SkeletonMap<");
+    expect(SKEL).toContain("readonly delete: $tsbpf.BpfProgram;");
+    // struct skeleton_maps took "SkeletonMaps": the maps interface moved aside.
+    expect(SKEL).toContain("export class SkeletonMaps extends $Struct");
+    expect(SKEL).toContain("export interface SkeletonMaps_2 {");
+  });
+
+  it("errors with a clear message on an object without BTF", () => {
+    const r = spawnSync(
+      join(BIN, "bun"),
+      ["codegen/cli.ts", "skeleton", join(ROOT, "package.json")],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/^tsbpf-gen: /);
+  });
+
+  it("type-checks (tsc --strict, deno check); wrong uses are compile errors at their lines", () => {
+    writeFileSync(join(TMP, "skeleton.skel.ts"), SKEL);
+    const good = `import { open, type Event_, type Stats } from "./skeleton.skel.ts";
+const skel = open();
+skel.globals.min_seq = 2;
+skel.globals.cfg = { level: 5 };
+skel.maps.counts.map.maxEntries = 128;
+const loaded = skel.load();
+loaded.maps.counts.set(1, 2n);
+const v: bigint | undefined = loaded.maps.counts.get(1);
+const s: Stats | undefined = loaded.maps.stats.get({ pid: 1, nr: 2 });
+const per: bigint | undefined = loaded.maps.pcpu.get(0)?.[0]?.packets;
+loaded.globals.runs = 5n;
+loaded.programs.delete.testRun;
+loaded.maps.__proto__.get(0)?.x;
+loaded.ringBuffers.events.consume((e: Event_) => void e.seq);
+loaded.ringBuffer("events2").consume((e) => void e.b);
+loaded.attach;
+void [v, s, per];
+loaded.close();
+`;
+    const bad = `import { open } from "./skeleton.skel.ts";
+const skel = open();
+skel.maps.counts.set("abc", 1n); // @error wrong key type
+skel.maps.counts.set(1, "x"); // @error wrong value type
+const loaded = skel.load();
+loaded.globals.min_seq = 3; // @error rodata after load
+loaded.load(); // @error a loaded skeleton has no load()
+loaded.maps.nope; // @error no such map
+loaded.ringBuffer("counts"); // @error not a ring buffer
+loaded.maps.stats.set({ pid: "1" }, { count: 1n }); // @error field type
+`;
+    writeFileSync(join(TMP, "good.ts"), good);
+    writeFileSync(join(TMP, "bad.ts"), bad);
+    const ok = tsc(["skeleton.skel.ts", "good.ts"]);
+    expect(ok.out).toBe("");
+    expect(ok.status).toBe(0);
+    const ko = tsc(["bad.ts"]);
+    const errLines = [...ko.out.matchAll(/bad\.ts\((\d+),\d+\): error/g)].map(
+      (m) => Number(m[1]),
+    );
+    expect([...new Set(errLines)]).toEqual(linesWith(bad, "// @error"));
+    const deno = spawnSync(
+      join(BIN, "deno"),
+      ["check", "-q", join(TMP, "good.ts")],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(deno.stderr).toBe("");
+    expect(deno.status).toBe(0);
+    const denoBad = spawnSync(
+      join(BIN, "deno"),
+      ["check", "-q", join(TMP, "bad.ts")],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(denoBad.status).not.toBe(0);
+  }, 120_000);
+});
+
+describe("examples' committed skeletons", () => {
+  const dirs = readdirSync(join(ROOT, "examples"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith("_"))
+    .map((d) => d.name);
+  for (const dir of dirs)
+    it(`${dir} equals a fresh scripts/gen-skeletons.sh output`, () => {
+      const src = readdirSync(join(ROOT, "examples", dir)).find((f) =>
+        f.endsWith(".bpf.c"),
+      )!;
+      const obj = fixture(basename(src, ".bpf.c"), `examples/${dir}`);
+      const fresh = generateSkeleton(readFileSync(obj), {
+        fileName: basename(obj),
+        path: `../../build/examples/${dir}/${basename(obj)}`,
+        importFrom: "../../mod.ts",
+      });
+      const committed = readFileSync(
+        join(ROOT, "examples", dir, `${dir}.skel.ts`),
+        "utf8",
+      );
+      expect(committed).toBe(fresh);
+    });
+});
