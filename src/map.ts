@@ -113,6 +113,7 @@ export type Writable<V> =
   | V
   | (V extends readonly (infer E)[] ? E : never)
   | (V extends StructView ? Record<string, unknown> : never)
+  | (V extends bigint ? number : never)
   | Uint8Array
   | HasFd;
 
@@ -830,7 +831,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /** The value at `key`, or undefined when absent. Per-CPU: one per CPU. */
   get(key: K | Uint8Array): V | undefined {
-    const s = this.#state("get");
+    let s = this.#live;
+    if (s === undefined || this.#owner?.closed) s = this.#ready("get");
     s.key.write(s.keyDv, s.keyBuf, 0, key);
     const err = F.bpf_map_lookup_elem(s.fd, s.keyArg, s.valArg);
     if (err !== 0) {
@@ -849,7 +851,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
    * value for all CPUs; map-in-map takes a map or its fd.
    */
   set(key: K | Uint8Array, value: Writable<V>, flags?: UpdateFlags): void {
-    const s = this.#state("set");
+    let s = this.#live;
+    if (s === undefined || this.#owner?.closed) s = this.#ready("set");
     const f = flags === undefined ? 0 : this.#flags(flags);
     s.key.write(s.keyDv, s.keyBuf, 0, key);
     if (s.perCpu) this.#writeValue(s, s.valDv, s.valBuf, 0, value);

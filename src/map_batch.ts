@@ -8,7 +8,6 @@ import { libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 
 const ENOENT = 2;
-const E2BIG = 7;
 const EINVAL = 22;
 const ENOSPC = 28;
 const EOPNOTSUPP = 95;
@@ -250,5 +249,3 @@ export function deleteBatch(
   if (err === -ENOTSUPP || err === -EOPNOTSUPP) return null;
   return { done: err < 0 ? c[0]! : count, err: err < 0 ? err : 0 };
 }
-
-export { E2BIG, EINVAL, ENOENT, ENOSPC };

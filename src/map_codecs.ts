@@ -65,7 +65,9 @@ export function describeValue(v: unknown): string {
     case "undefined":
       return "undefined";
     case "object":
-      return v.constructor?.name ? `a ${v.constructor.name}` : "an object";
+      return v.constructor?.name && v.constructor !== Object
+        ? `a ${v.constructor.name}`
+        : "an object";
   }
   return typeof v;
 }
