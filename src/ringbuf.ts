@@ -277,11 +277,26 @@ export class RingBuffer<T = RingRecord> {
    * Drains what is there; if nothing was, waits (without blocking the
    * event loop) until a record arrives or `timeoutMs` passes (< 0: no
    * limit), then drains. Resolves to the number of records (0 on timeout
-   * or when the reader is closed meanwhile).
+   * or when the reader is closed meanwhile). The throughput path:
+   * `while (open) await rb.poll(cb, 100)`.
    */
-  async poll(cb: RecordCallback<T>, timeoutMs = -1): Promise<number> {
+  poll(cb: RecordCallback<T>, timeoutMs = -1): Promise<number> {
     this.#check("poll");
-    let n = this.#drain(-1, cb as unknown as AnyCallback);
+    return this.#poll(-1, cb as unknown as AnyCallback, timeoutMs);
+  }
+
+  /** {@link poll} with the zero-allocation callback of {@link consumeRaw}. */
+  pollRaw(cb: RawRecordCallback, timeoutMs = -1): Promise<number> {
+    this.#check("pollRaw");
+    return this.#poll(Delivery.Raw, cb as unknown as AnyCallback, timeoutMs);
+  }
+
+  async #poll(
+    mode: Delivery | -1,
+    cb: AnyCallback,
+    timeoutMs: number,
+  ): Promise<number> {
+    let n = this.#drain(mode, cb);
     if (n > 0) {
       // A producer that never pauses would otherwise starve timers and I/O.
       const now = performance.now();
@@ -294,7 +309,7 @@ export class RingBuffer<T = RingRecord> {
     if (timeoutMs === 0) return 0;
     await this.#wait().wait(timeoutMs);
     if (this.#closed) return 0;
-    n = this.#drain(-1, cb as unknown as AnyCallback);
+    n = this.#drain(mode, cb);
     this.#lastTurn = performance.now();
     return n;
   }

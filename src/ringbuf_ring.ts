@@ -103,7 +103,7 @@ export class MappedRing implements Ring {
   #prodMem: MappedMemory | null;
   readonly #cons: Uint32Array;
   readonly #prod: Uint32Array;
-  readonly #hdr: Uint32Array;
+  readonly #hdr: Int32Array;
   readonly #data: DataView;
   readonly #bytes: Uint8Array;
   readonly #mask: number;
@@ -131,7 +131,7 @@ export class MappedRing implements Ring {
     this.#cons = new Uint32Array(cons.bytes.buffer, cons.bytes.byteOffset, 2);
     this.#prod = new Uint32Array(prod.bytes.buffer, prod.bytes.byteOffset, 2);
     const base = prod.bytes.byteOffset + page;
-    this.#hdr = new Uint32Array(prod.bytes.buffer, base, (2 * size) / 4);
+    this.#hdr = new Int32Array(prod.bytes.buffer, base, (2 * size) / 4);
     this.#data = new DataView(prod.bytes.buffer, base, 2 * size);
     this.#bytes = new Uint8Array(prod.bytes.buffer, base, 2 * size);
     this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32;
@@ -182,62 +182,105 @@ export class MappedRing implements Ring {
   drain(mode: Delivery, cb: AnyCallback, source: number): number {
     this.stopped = false;
     if (this.#closed) return 0;
-    const hdr = this.#hdr;
-    const mask = this.#mask;
     // Re-read: another reader of the same map may have moved it.
-    let cons = (this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32);
+    const start = (this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32);
+    // Positions can pass 2^31 (doubles in JS); the walk uses small ints:
+    // `used` bytes since `start` and the offset in the ring.
+    let used = 0;
     let n = 0;
     try {
       for (;;) {
-        const prod = this.#producer();
-        if (cons >= prod) break;
-        while (cons < prod) {
-          // x86 (TSO): the kernel commits the header last (smp_store_release
-          // of len), so a header read without BUSY has its payload visible.
-          const off = cons & mask;
-          const h = hdr[off >> 2]!;
-          if (h & BUSY) return n;
-          const len = h & LEN_MASK;
-          cons += (len + HDR + 7) & ~7;
-          if (h & DISCARD) continue;
-          const at = off + HDR;
-          let r: boolean | void;
-          if (mode === Delivery.Struct) {
-            if (len < this.#minLen)
-              throw shortRecord(this.struct!, len, this.fd);
-            r = (cb as (v: StructView, s: number) => boolean | void)(
-              this.#view!.$repoint(this.#data, at),
-              source,
-            );
-          } else if (mode === Delivery.Raw) {
-            r = (
-              cb as (
-                v: DataView,
-                o: number,
-                l: number,
-                s: number,
-              ) => boolean | void
-            )(this.#data, at, len, source);
-          } else {
-            r = (cb as (b: Uint8Array, s: number) => boolean | void)(
-              this.#bytes.subarray(at, at + len),
-              source,
-            );
-          }
-          n++;
-          if (r === false || this.#closed) {
-            this.stopped = true;
-            return n;
-          }
-        }
+        const avail = this.#producer() - start;
+        if (used >= avail) break;
+        const batch = this.#walk(mode, cb, source, start + used, avail - used);
+        used += batch.used;
+        n += batch.n;
+        if (batch.stop) return n;
         // Publish each batch: it frees space for the producer and tells the
         // kernel we caught up (it wakes epoll waiters only then).
-        this.#publish(cons);
+        this.#publish(start + used);
+        // A producer faster than us would keep one drain going forever:
+        // return after a ring's worth, the caller comes back.
+        if (used >= this.size) break;
       }
+    } catch (e) {
+      used += this.#batch.used; // #walk threw: count what it walked
+      throw e;
     } finally {
-      if (!this.#closed) this.#publish(cons);
+      if (!this.#closed) this.#publish(start + used);
     }
     return n;
+  }
+
+  // One batch's result, reused (no allocation per batch).
+  readonly #batch = { used: 0, n: 0, stop: false };
+
+  /** Walks up to `avail` bytes from position `pos`. */
+  #walk(
+    mode: Delivery,
+    cb: AnyCallback,
+    source: number,
+    pos: number,
+    avail: number,
+  ): { used: number; n: number; stop: boolean } {
+    const hdr = this.#hdr;
+    const mask = this.#mask;
+    const out = this.#batch;
+    let off = pos % this.size;
+    let used = 0;
+    let n = 0;
+    let stop = false;
+    try {
+      while (used < avail) {
+        // x86 (TSO): the kernel commits the header last (smp_store_release
+        // of len), so a header read without BUSY has its payload visible.
+        // Int32Array: BUSY (bit 31) is the sign, and values stay small ints.
+        const h = hdr[off >> 2]!;
+        if (h < 0) {
+          stop = true;
+          break;
+        }
+        const len = h & LEN_MASK;
+        const step = (len + HDR + 7) & ~7;
+        const at = off + HDR;
+        used += step;
+        off = (off + step) & mask;
+        if (h & DISCARD) continue;
+        let r: boolean | void;
+        if (mode === Delivery.Raw) {
+          r = (
+            cb as (
+              v: DataView,
+              o: number,
+              l: number,
+              s: number,
+            ) => boolean | void
+          )(this.#data, at, len, source);
+        } else if (mode === Delivery.Struct) {
+          if (len < this.#minLen) throw shortRecord(this.struct!, len, this.fd);
+          r = (cb as (v: StructView, s: number) => boolean | void)(
+            this.#view!.$repoint(this.#data, at),
+            source,
+          );
+        } else {
+          r = (cb as (b: Uint8Array, s: number) => boolean | void)(
+            this.#bytes.subarray(at, at + len),
+            source,
+          );
+        }
+        n++;
+        if (r === false || this.#closed) {
+          this.stopped = stop = true;
+          break;
+        }
+      }
+    } finally {
+      // Also on a throw: the record that threw counts as consumed.
+      out.used = used;
+      out.n = n;
+      out.stop = stop;
+    }
+    return out;
   }
 
   close(): void {
