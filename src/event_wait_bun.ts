@@ -7,6 +7,10 @@
  *   the JS thread, re-tried with setImmediate for a short hot phase, then
  *   setTimeout backing off to 50 ms; no thread, but idle wakes ~20×/s and
  *   the first event after idle can wait up to one back-off step.
+ * Measured here (idle reader for 2 s, then 20 single records 20–94 ms
+ * apart): worker 0.35 % of a core idle, wake-up latency median 0.24 ms;
+ * timer 0.44 % idle, median 14 ms (max 29 ms). Deno's nonblocking call:
+ * 0.19 % idle, median 0.25 ms. Hence the worker by default.
  */
 import type { EventWaiter } from "./event_wait.ts";
 import { EpollSet, type WaitResult } from "./event_wait_epoll.ts";
