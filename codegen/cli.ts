@@ -15,13 +15,12 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
+import { existsSync, writeSync } from "node:fs";
 import process from "node:process";
 import { Btf } from "../src/btf/btf.ts";
 import { TsbpfError } from "../src/errors.ts";
 import { readFileBytes } from "../src/io.ts";
-import { generateSkeleton } from "./skeleton.ts";
-import { generateTypes } from "./types.ts";
+import { writeTypeBytes } from "./types.ts";
 
 const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--debug]
        tsbpf-gen skeleton FILE.bpf.o [--path PATH] [--import SPEC] [--debug]
@@ -126,6 +125,29 @@ async function writeStdout(text: string): Promise<void> {
   }
 }
 
+/**
+ * Writes chunks to stdout synchronously, as they come: the generator reuses
+ * its buffer, and streaming avoids holding the whole module (vmlinux: >10 MB).
+ */
+function stdoutSink(): (chunk: Uint8Array) => void {
+  const deno = (globalThis as { Deno?: DenoLike }).Deno;
+  if (deno) {
+    return (b) => {
+      for (let o = 0; o < b.length; ) o += deno.stdout.writeSync(b.subarray(o));
+    };
+  }
+  return (b) => {
+    for (let o = 0; o < b.length; ) {
+      try {
+        o += writeSync(1, b, o, b.length - o);
+      } catch (e) {
+        // A non-blocking pipe that is full: try again.
+        if ((e as { code?: string }).code !== "EAGAIN") throw e;
+      }
+    }
+  };
+}
+
 /** One line: the message, with a hint folded in. */
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
@@ -146,6 +168,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const source = args.file.split("/").pop() ?? args.file;
     if (args.command === "skeleton") {
+      // Loaded on demand: `types` on vmlinux should not pay for it.
+      const { generateSkeleton } = await import("./skeleton.ts");
       await writeStdout(
         generateSkeleton(readFileBytes(args.file), {
           fileName: source,
@@ -156,12 +180,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const btf = Btf.fromFile(args.file);
-    const text = generateTypes(btf, {
-      only: args.only,
-      littleEndian: btf.byteOrder !== "be",
-      source,
-    });
-    await writeStdout(text);
+    writeTypeBytes(
+      btf,
+      { only: args.only, littleEndian: btf.byteOrder !== "be", source },
+      stdoutSink(),
+    );
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError;

@@ -1,0 +1,123 @@
+/**
+ * A UTF-8 byte writer for generated modules. Building the text of vmlinux
+ * (over 10 MB) as JavaScript strings costs more in concatenation, joining
+ * and re-encoding than everything else the generator does, so the
+ * generator writes bytes into a buffer and hands full buffers to a sink.
+ */
+
+const encoder = new TextEncoder();
+
+/** Receives output; `chunk` is only valid during the call (the buffer is reused). */
+export type ByteSink = (chunk: Uint8Array) => void;
+
+/** UTF-8 bytes of a string (for text written many times). */
+export function utf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** Writes bytes into a buffer; flushes it to the sink when full (or grows without one). */
+export class ByteOut {
+  buf: Uint8Array;
+  pos = 0;
+
+  constructor(
+    size: number,
+    private readonly sink?: ByteSink,
+  ) {
+    this.buf = new Uint8Array(size);
+  }
+
+  /** Makes room for `n` more bytes. */
+  private room(n: number): void {
+    if (this.sink && this.pos > 0) {
+      this.sink(this.buf.subarray(0, this.pos));
+      this.pos = 0;
+      if (n <= this.buf.length) return;
+    }
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  /** Hands what is buffered to the sink. */
+  flush(): void {
+    if (this.sink && this.pos > 0) this.sink(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+  }
+
+  byte(c: number): void {
+    if (this.pos >= this.buf.length) this.room(1);
+    this.buf[this.pos++] = c;
+  }
+
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    if (this.pos + n > this.buf.length) this.room(n);
+    const buf = this.buf;
+    let p = this.pos;
+    if (n > 32) {
+      buf.set(b, p);
+      p += n;
+    } else for (let i = 0; i < n; i++) buf[p++] = b[i]!;
+    this.pos = p;
+  }
+
+  /** A string known to be ASCII (identifiers, numbers, fixed text). */
+  ascii(s: string): void {
+    const n = s.length;
+    if (this.pos + n > this.buf.length) this.room(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Any string, as UTF-8. */
+  text(s: string): void {
+    const n = s.length;
+    if (this.pos + n > this.buf.length) this.room(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = p;
+        const rest = s.slice(i);
+        if (this.pos + rest.length * 3 > this.buf.length)
+          this.room(rest.length * 3);
+        this.pos += encoder.encodeInto(
+          rest,
+          this.buf.subarray(this.pos),
+        ).written!;
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.pos = p;
+  }
+
+  /** A non-negative integer (others through `String`). */
+  int(n: number): void {
+    if (!(n >= 0 && n < 4294967296 && n % 1 === 0)) {
+      this.ascii(String(n));
+      return;
+    }
+    if (this.pos + 10 > this.buf.length) this.room(10);
+    const buf = this.buf;
+    if (n < 10) {
+      buf[this.pos++] = 48 + n;
+      return;
+    }
+    let digits = 1;
+    for (let x = n; x >= 10; x = (x - (x % 10)) / 10) digits++;
+    let p = this.pos + digits;
+    this.pos = p;
+    do {
+      const d = n % 10;
+      buf[--p] = 48 + d;
+      n = (n - d) / 10;
+    } while (n > 0);
+  }
+}
