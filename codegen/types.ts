@@ -365,8 +365,7 @@ class Generator {
       if (keys.has(name)) continue;
       keys.add(name);
       o.ascii("  ");
-      if (isPropertyIdentifier(name)) o.ascii(name);
-      else o.text(literalKey(name));
+      o.text(literalKey(name));
       o.ascii(": ");
       o.ascii(g.enumValue(id, i));
       o.ascii(wide ? "n,\n" : ",\n");
