@@ -1,0 +1,249 @@
+import { describe, expect, it } from "vitest";
+import {
+  type ChildProcess,
+  execFileSync,
+  spawn,
+  spawnSync,
+} from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describeObject } from "../../codegen/object_info.ts";
+import { fixture, isRoot, need, ROOT } from "../_support/fixtures.ts";
+
+const BIN = join(ROOT, "node_modules/.bin");
+const RUNTIMES = ["bun", "deno"] as const;
+type Runtime = (typeof RUNTIMES)[number];
+
+const tracefs = existsSync("/sys/kernel/tracing/events");
+const canRun = need(isRoot(), "not root: the examples load BPF programs");
+
+/**
+ * Number of loaded BPF programs named like `names` (the kernel keeps 15
+ * characters). Other tests may load programs meanwhile: only the example's
+ * own count.
+ */
+function progCount(names: readonly string[]): number {
+  const out = execFileSync("bpftool", ["prog", "list", "-j"], {
+    encoding: "utf8",
+  });
+  const want = new Set(names.map((n) => n.slice(0, 15)));
+  return (JSON.parse(out || "[]") as { name?: string }[]).filter(
+    (p) => p.name !== undefined && want.has(p.name),
+  ).length;
+}
+
+function netnsList(): string[] {
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .filter((l) => l.startsWith("tsbpf-xdp-"));
+}
+
+/** The command line running `examples/<name>/main.ts` under `rt`. */
+function runtimeArgs(rt: Runtime, name: string, args: string[]): string[] {
+  const script = join("examples", name, "main.ts");
+  return rt === "bun"
+    ? [join(BIN, "bun"), script, ...args]
+    : [join(BIN, "deno"), "run", "-A", script, ...args];
+}
+
+/** Starts `examples/<name>/main.ts` under `rt`; collects its output. */
+function start(rt: Runtime, name: string, args: string[] = []) {
+  const cmd = runtimeArgs(rt, name, args);
+  const child = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => resolve(code)),
+  );
+  return {
+    child,
+    out: () => out,
+    err: () => err,
+    exited,
+  };
+}
+
+/** Resolves once `pred(output)` holds (or rejects after `ms`). */
+async function until(
+  get: () => string,
+  pred: (s: string) => boolean,
+  ms: number,
+  kick?: () => void,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred(get())) {
+    if (Date.now() > end)
+      throw new Error(`timed out; output so far:\n${get()}`);
+    kick?.();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs `true` a few times: exec, fork and syscall activity. */
+function activity(): void {
+  for (let i = 0; i < 3; i++) execFileSync("/bin/true");
+}
+
+/** Stops `child` with SIGINT and returns its exit code. */
+async function interrupt(run: {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}): Promise<number | null> {
+  // process.kill, not child.kill: Deno's ChildProcess.kill reports the
+  // signal it sent as the exit reason even when the child handled it.
+  process.kill(run.child.pid!, "SIGINT");
+  const t = setTimeout(() => run.child.kill("SIGKILL"), 10_000);
+  const code = await run.exited;
+  clearTimeout(t);
+  return code;
+}
+
+interface Case {
+  name: string;
+  args?: string[];
+  /** Output that shows the tool saw the activity. */
+  expect: RegExp;
+  needsTracefs?: boolean;
+}
+
+const CASES: Case[] = [
+  {
+    name: "execsnoop",
+    expect: /\btrue\s+\d+\s+\d+\s+\/(usr\/)?bin\/true/,
+    needsTracefs: true,
+  },
+  {
+    name: "syscount",
+    args: ["--no-clear", "--interval", "0.5"],
+    expect: /PID\s+COMM\s+SYSCALL[\s\S]*\d+\s+\S+\s+\w+\s+\d+/,
+    needsTracefs: true,
+  },
+  {
+    name: "runqlat",
+    args: ["--interval", "0.5"],
+    expect: /usecs\s+: count\s+distribution\n\s+0 -> 1\s+: \d+\s+\|/,
+  },
+  {
+    name: "proccount",
+    args: ["--interval", "0.5"],
+    expect: /PID\s+COMM\s+FORKS\n\d+/,
+    needsTracefs: true,
+  },
+  {
+    name: "execlatency",
+    args: ["--interval", "0.3"],
+    expect: /\d+\s+\d+\s+true\s+\d+\.\d/,
+    needsTracefs: true,
+  },
+  {
+    name: "xdp-counter",
+    args: ["--interval", "0.5"],
+    expect: /ICMP\s+\d+\s+\d+/,
+  },
+];
+
+describe.skipIf(!canRun)("examples", () => {
+  for (const rt of RUNTIMES) {
+    for (const c of CASES) {
+      const skip = c.needsTracefs && !need(tracefs, "tracefs not mounted");
+      it.skipIf(skip)(
+        `${c.name} under ${rt}: shows real activity, exits 0 on SIGINT, leaves nothing loaded`,
+        async () => {
+          const obj = fixture(
+            c.name === "xdp-counter" ? "xdp_counter" : c.name,
+            `examples/${c.name}`,
+          );
+          const names = describeObject(readFileSync(obj), obj).programs.map(
+            (p) => p.name,
+          );
+          const before = progCount(names);
+          const run = start(rt, c.name, c.args);
+          try {
+            await until(
+              () => run.out(),
+              (s) => c.expect.test(s),
+              20_000,
+              activity,
+            );
+          } catch (e) {
+            run.child.kill("SIGKILL");
+            throw new Error(`${(e as Error).message}\nstderr:\n${run.err()}`);
+          }
+          expect(await interrupt(run)).toBe(0);
+          expect(run.err()).toBe("");
+          // The kernel frees programs after an RCU grace period: give it a moment.
+          await until(
+            () => String(progCount(names)),
+            (n) => n === String(before),
+            3_000,
+          ).catch(() => {});
+          expect(progCount(names)).toBe(before);
+          expect(netnsList()).toEqual([]);
+        },
+        60_000,
+      );
+    }
+  }
+
+  it("execsnoop --json prints one JSON object per exec; --duration ends it with 0", async () => {
+    const run = start("bun", "execsnoop", ["--json", "--duration", "3"]);
+    await until(
+      () => run.out(),
+      (s) => /"comm":"true"/.test(s),
+      10_000,
+      activity,
+    );
+    expect(await run.exited).toBe(0);
+    const line = run
+      .out()
+      .split("\n")
+      .find((l) => l.includes('"comm":"true"'))!;
+    const ev = JSON.parse(line);
+    expect(typeof ev.pid).toBe("number");
+    expect(ev.filename).toMatch(/true$/);
+  }, 30_000);
+
+  it("a bad option prints usage and exits 2", async () => {
+    const run = start("bun", "syscount", ["--bogus"]);
+    expect(await run.exited).toBe(2);
+    expect(run.err()).toMatch(/Usage: syscount/);
+  });
+
+  for (const rt of RUNTIMES) {
+    it(`without privileges (${rt}): a clear message and exit 1`, async () => {
+      const r = spawnSync(
+        "setpriv",
+        [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          "--inh-caps=-all",
+          ...runtimeArgs(rt, "execsnoop", ["--duration", "1"]),
+        ],
+        { cwd: ROOT, encoding: "utf8" },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/needs root \(or CAP_BPF and CAP_PERFMON\)/);
+    });
+  }
+
+  it("without tracefs: tells the mount command and exits 1", () => {
+    // A private mount namespace: the host keeps its tracefs.
+    const r = spawnSync(
+      "unshare",
+      [
+        "-m",
+        "sh",
+        "-c",
+        'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; exec "$@"',
+        "sh",
+        ...runtimeArgs("bun", "execsnoop", ["--duration", "1"]),
+      ],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("mount -t tracefs tracefs /sys/kernel/tracing");
+  });
+});
