@@ -33,7 +33,10 @@ stamp=node_modules/.tsbpf-installed
 if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ] \
    || [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ]; then
   echo "setup: installing npm devDependencies (bun, deno, vitest, typescript, prettier)"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
+  # A lock out of sync with package.json (npm ci refuses it) falls back to
+  # an install that leaves the lock as it is.
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+    || npm install --no-package-lock --no-audit --no-fund --loglevel=error; \
   else npm install --no-audit --no-fund --loglevel=error; fi
   touch "$stamp"
 fi
