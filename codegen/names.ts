@@ -117,26 +117,46 @@ export function propertyAccess(name: string): string {
 export function pascalCase(name: string): string {
   let out = "";
   let upper = true;
-  for (const ch of name) {
-    const c = ch.codePointAt(0)!;
+  // Start of the run of characters copied unchanged.
+  let from = 0;
+  const n = name.length;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
     if (c === 95) {
+      out += name.slice(from, i);
+      from = i + 1;
       upper = true;
       continue;
     }
     const isLower = c >= 97 && c <= 122;
-    const isUpper = c >= 65 && c <= 90;
-    const isDigit = c >= 48 && c <= 57;
-    if (isLower || isUpper || isDigit) {
-      out += upper && isLower ? String.fromCharCode(c - 32) : ch;
+    if (isLower || (c >= 65 && c <= 90) || (c >= 48 && c <= 57)) {
+      if (upper && isLower) {
+        out += name.slice(from, i) + UPPER[c - 97];
+        from = i + 1;
+      }
     } else {
-      out += "$" + c.toString(16);
+      let cp = c;
+      let end = i + 1;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+        const lo = name.charCodeAt(i + 1);
+        if (lo >= 0xdc00 && lo <= 0xdfff) {
+          cp = (c - 0xd800) * 0x400 + (lo - 0xdc00) + 0x10000;
+          end = i + 2;
+        }
+      }
+      out += name.slice(from, i) + "$" + cp.toString(16);
+      from = end;
+      i = end - 1;
     }
     upper = false;
   }
+  out += name.slice(from);
   if (out === "") return "Anon";
   const first = out.charCodeAt(0);
   return first >= 65 && first <= 90 ? out : "T" + out;
 }
+
+const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("");
 
 /** Anything {@link docText} must rewrite. */
 const DOC_UNSAFE = /[\x00-\x1f\x7f\u2028\u2029@]|\*\//;

@@ -111,7 +111,7 @@ function anonymousUse(
         id = g.target(id);
         break;
       default:
-        return isDeclarableKind(k) && g.name(id) === "" ? id : -1;
+        return isDeclarableKind(k) && !g.named(id) ? id : -1;
     }
   }
   return -1;
@@ -170,10 +170,11 @@ export function deriveGraphNames(g: TypeGraph): Map<number, string> {
       const pname = names.get(parent.id)!;
       let k = 0;
       for (let i = 0, n = g.vlen(parent.id); i < n; i++) {
-        const mname = g.memberName(parent.id, i);
+        const unnamed = !g.memberHasName(parent.id, i);
+        const slot = unnamed ? k++ : 0;
         const child = anonymousUse(g, g.memberType(parent.id, i), false);
-        const label = mname === "" ? `anon${k++}` : mname;
         if (child < 0 || names.has(child)) continue;
+        const label = unnamed ? `anon${slot}` : g.memberName(parent.id, i);
         const cname = `${pname}__${label}`;
         names.set(child, cname);
         const ck = g.kind(child);

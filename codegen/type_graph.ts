@@ -25,6 +25,8 @@ export interface TypeGraph {
   /** `KIND` number; 0 for void; -1 for an invalid id. */
   kind(id: number): number;
   name(id: number): string;
+  /** False for an anonymous type (cheaper than its name). */
+  named(id: number): boolean;
   /** Size in bytes of an int, float, struct, union or enum (8 for pointers). */
   size(id: number): number;
   /** Referenced id of a pointer, typedef, qualifier or var; element of an array. */
@@ -38,6 +40,8 @@ export interface TypeGraph {
   /** Int: `bits | offset << 8 | encoding << 16` (encoding: 1 signed, 2 char, 4 bool). */
   intInfo(id: number): number;
   memberName(id: number, i: number): string;
+  /** False for an anonymous member (cheaper than its name). */
+  memberHasName(id: number, i: number): boolean;
   memberType(id: number, i: number): number;
   memberBitOffset(id: number, i: number): number;
   memberBitSize(id: number, i: number): number;
@@ -81,6 +85,17 @@ class Names {
     const local = off - strings.start;
     if (local >= text.length) return strings.get(off); // throws BtfError
     return text.substring(local, text.indexOf("\0", local));
+  }
+
+  /** True when the name at `off` is not empty. */
+  has(off: number): boolean {
+    const strings = this.btf.strings;
+    if (off === 0) return false;
+    if (off < strings.start && this.base) return this.base.has(off);
+    const text = this.text;
+    const local = off - strings.start;
+    if (text === undefined || local >= text.length) return this.get(off) !== "";
+    return text.charCodeAt(local) !== 0;
   }
 }
 
@@ -132,6 +147,11 @@ class RawGraph implements TypeGraph {
     const p = this.pos(id);
     return p < 0 ? "" : this.names.get(this.w[p]!);
   }
+  named(id: number): boolean {
+    if (id < this.firstId) return id > 0 && !!this.base && this.base.named(id);
+    const p = this.pos(id);
+    return p >= 0 && this.names.has(this.w[p]!);
+  }
   size(id: number): number {
     if (id < this.firstId) return this.base ? this.base.size(id) : 0;
     const p = this.pos(id);
@@ -170,6 +190,10 @@ class RawGraph implements TypeGraph {
   memberName(id: number, i: number): string {
     if (id < this.firstId) return this.base!.memberName(id, i);
     return this.names.get(this.w[this.pos(id) + 3 + 3 * i]!);
+  }
+  memberHasName(id: number, i: number): boolean {
+    if (id < this.firstId) return this.base!.memberHasName(id, i);
+    return this.names.has(this.w[this.pos(id) + 3 + 3 * i]!);
   }
   memberType(id: number, i: number): number {
     if (id < this.firstId) return this.base!.memberType(id, i);
@@ -271,6 +295,9 @@ class ModelGraph implements TypeGraph {
   name(id: number): string {
     return this.byId.get(id)?.name ?? "";
   }
+  named(id: number): boolean {
+    return !!this.byId.get(id)?.name;
+  }
   size(id: number): number {
     const t = this.byId.get(id);
     if (!t) return 0;
@@ -304,6 +331,9 @@ class ModelGraph implements TypeGraph {
   }
   memberName(id: number, i: number): string {
     return this.byId.get(id)!.members![i]!.name;
+  }
+  memberHasName(id: number, i: number): boolean {
+    return this.byId.get(id)!.members![i]!.name !== "";
   }
   memberType(id: number, i: number): number {
     const m = this.byId.get(id)!.members![i]!;
