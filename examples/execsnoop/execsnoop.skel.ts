@@ -15,6 +15,18 @@ interface $Sized {
   readonly typeName: string;
 }
 type $Class<T> = $Sized & { new (view?: DataView, byteOffset?: number): T };
+/** The plain form of a field's value: what `toObject()` holds for it. */
+type $PlainOf<T> = T extends $Struct ? $Plain<T> : T extends $ArrayView<any, infer P, any> ? P[] : T;
+/** A struct class's fields as plain data (the `XObject` types). */
+type $Plain<T> = { -readonly [K in Exclude<keyof T, keyof $Struct>]: $PlainOf<T[K]> };
+/** What a field's setter accepts. */
+type $In<T> = T extends $Struct
+  ? T | Partial<$Plain<T>>
+  : T extends $ArrayView<any, any, infer I>
+    ? ArrayLike<I>
+    : T extends Uint8Array
+      ? ArrayLike<number>
+      : T;
 
 function $check(c: $Sized, view: DataView, o: number): void {
   if (!Number.isInteger(o) || o < 0 || o + c.size > view.byteLength) {
@@ -23,6 +35,20 @@ function $check(c: $Sized, view: DataView, o: number): void {
     );
   }
 }
+
+/** One field: name, getter, setter and plain copy of a read value. */
+interface $Field {
+  readonly n: string;
+  readonly g: (this: $Struct) => any;
+  readonly s: (this: $Struct, x: any) => void;
+  readonly p: (x: any) => unknown;
+}
+interface $Fields {
+  readonly list: readonly $Field[];
+  readonly byName: Map<string, $Field>;
+}
+/** Where a class's prototype keeps its fields (a symbol: never a field name). */
+const $F: unique symbol = Symbol("tsbpf.fields");
 
 /** Base of the generated struct classes: a view over `size` bytes at `$offset` of `$view`. */
 class $Struct {
@@ -60,33 +86,137 @@ class $Struct {
   }
   /** Reads a field by name (also fields whose names collide with members). */
   $get(name: string): unknown {
-    return $accessor(this, name).get!.call(this);
+    return $field(this, name).g.call(this);
   }
   /** Writes a field by name. */
   $set(name: string, value: unknown): void {
-    $accessor(this, name).set!.call(this, value);
+    $field(this, name).s.call(this, value);
+  }
+  /** A detached plain copy (nested structs and arrays plain too). */
+  toObject(): $Plain<this> {
+    const r: Record<string, unknown> = {};
+    for (const f of (this as unknown as { [$F]: $Fields })[$F].list) {
+      const x = f.p(f.g.call(this));
+      if (f.n === "__proto__") {
+        Object.defineProperty(r, f.n, { value: x, enumerable: true, writable: true, configurable: true });
+      } else r[f.n] = x;
+    }
+    return r as $Plain<this>;
   }
   [Symbol.for("nodejs.util.inspect.custom")](): unknown {
-    return (this as unknown as { toObject(): unknown }).toObject();
+    return this.toObject();
   }
   [Symbol.for("Deno.customInspect")](inspect: (v: unknown, o: unknown) => string, options: unknown): string {
-    return inspect((this as unknown as { toObject(): unknown }).toObject(), options);
+    return inspect(this.toObject(), options);
   }
+}
+Object.defineProperty($Struct.prototype, $F, { value: { list: [], byName: new Map() } });
+
+/** Field `name` of the class of `t`. */
+function $field(t: $Struct, name: string): $Field {
+  const f = (t as unknown as { [$F]: $Fields })[$F].byName.get(name);
+  if (f) return f;
+  throw new TypeError(`${(t.constructor as unknown as $Sized).typeName} has no field ${JSON.stringify(name)}`);
 }
 
 const $RESERVED = new Set(["$view","$offset","$bytes","$repoint","$get","$set","toObject","constructor","__proto__","__defineGetter__","__defineSetter__","__lookupGetter__","__lookupSetter__","hasOwnProperty","isPrototypeOf","propertyIsEnumerable","toString","toLocaleString","valueOf"]);
 
-/** The accessor of field `name` on the class of `t` (below $Struct). */
-function $accessor(t: $Struct, name: string): PropertyDescriptor {
-  const key = $RESERVED.has(name) ? "\0" + name : name;
-  for (let p = Object.getPrototypeOf(t); p && p !== $Struct.prototype; p = Object.getPrototypeOf(p)) {
-    const d = Object.getOwnPropertyDescriptor(p, key);
-    if (d) {
-      if (d.get && d.set) return d;
-      break;
+/** A field spec of a class's table (see codegen/access.ts). */
+type $Spec = number | string | $Class<$Struct> | readonly [number, $Spec];
+
+function $id<T>(x: T): T {
+  return x;
+}
+
+/** The accessor pair of a field at byte offset `o`. */
+function $make(n: string, o: number, t: $Spec): $Field {
+  let g: (this: $Struct) => any;
+  let s: (this: $Struct, x: any) => void;
+  let p: (x: any) => unknown = $id;
+  if (typeof t === "number") {
+    switch (t) {
+      case 0: g = function () { return this.$view.getUint8(this.$offset + o); }; s = function (x) { this.$view.setUint8(this.$offset + o, x); }; break;
+      case 1: g = function () { return this.$view.getInt8(this.$offset + o); }; s = function (x) { this.$view.setInt8(this.$offset + o, x); }; break;
+      case 2: g = function () { return this.$view.getUint16(this.$offset + o, true); }; s = function (x) { this.$view.setUint16(this.$offset + o, x, true); }; break;
+      case 3: g = function () { return this.$view.getInt16(this.$offset + o, true); }; s = function (x) { this.$view.setInt16(this.$offset + o, x, true); }; break;
+      case 4: g = function () { return this.$view.getUint32(this.$offset + o, true); }; s = function (x) { this.$view.setUint32(this.$offset + o, x, true); }; break;
+      case 5: g = function () { return this.$view.getInt32(this.$offset + o, true); }; s = function (x) { this.$view.setInt32(this.$offset + o, x, true); }; break;
+      case 6: g = function () { return this.$view.getBigUint64(this.$offset + o, true); }; s = function (x) { this.$view.setBigUint64(this.$offset + o, x, true); }; break;
+      case 7: g = function () { return this.$view.getBigInt64(this.$offset + o, true); }; s = function (x) { this.$view.setBigInt64(this.$offset + o, x, true); }; break;
+      case 8: g = function () { return this.$view.getFloat32(this.$offset + o, true); }; s = function (x) { this.$view.setFloat32(this.$offset + o, x, true); }; break;
+      case 9: g = function () { return this.$view.getFloat64(this.$offset + o, true); }; s = function (x) { this.$view.setFloat64(this.$offset + o, x, true); }; break;
+      case 10: g = function () { return this.$view.getUint8(this.$offset + o) !== 0; }; s = function (x) { this.$view.setUint8(this.$offset + o, x ? 1 : 0); }; break;
+      default: {
+        const signed = t === 12;
+        g = function () { return $i128(this.$view, this.$offset + o, signed); };
+        s = function (x) { $setI128(this.$view, this.$offset + o, x); };
+      }
     }
+  } else if (typeof t === "function") {
+    const C = t;
+    g = function () { return new C(this.$view, this.$offset + o); };
+    s = function (x) { $assign(new C(this.$view, this.$offset + o), x); };
+    p = (x: $Struct) => x.toObject();
+  } else if (typeof t === "string") {
+    const m = t.charCodeAt(0);
+    const colon = t.indexOf(":");
+    const a = Number(t.slice(1, colon < 0 ? undefined : colon));
+    if (m === 99 /* c */) {
+      g = function () { return $str(this.$view, this.$offset + o, a); };
+      s = function (x) { $setStr(this.$view, this.$offset + o, a, x); };
+    } else if (m === 114 /* r */) {
+      g = function () { return new Uint8Array(this.$view.buffer, this.$view.byteOffset + this.$offset + o, a); };
+      s = function (x) { new Uint8Array(this.$view.buffer, this.$view.byteOffset + this.$offset + o, a).set(x); };
+      p = (x: Uint8Array) => x.slice();
+    } else {
+      const bits = Number(t.slice(colon + 1));
+      if (m === 85 /* U */ || m === 73 /* I */) {
+        const signed = m === 73;
+        g = function () { return $bf64(this.$view, this.$offset + o, a, bits, signed); };
+        s = function (x) { $setBf64(this.$view, this.$offset + o, a, bits, x); };
+      } else {
+        const signed = m === 105 /* i */;
+        const bool = m === 66 /* B */;
+        g = bool
+          ? function () { return $bf(this.$view, this.$offset + o, a, bits, false) !== 0; }
+          : function () { return $bf(this.$view, this.$offset + o, a, bits, signed); };
+        s = function (x) { $setBf(this.$view, this.$offset + o, a, bits, bool ? (x ? 1 : 0) : x); };
+      }
+    }
+  } else {
+    const len = t[0];
+    const e = $codec(t[1]);
+    g = function () { return $arr(this.$view, this.$offset + o, len, e); };
+    s = function (x) { $fill($arr(this.$view, this.$offset + o, len, e), x); };
+    p = (x: $ArrayView<unknown>) => x.toArray();
   }
-  throw new TypeError(`${(t.constructor as unknown as $Sized).typeName} has no field ${JSON.stringify(name)}`);
+  return { n, g, s, p };
+}
+
+/**
+ * Installs the accessors of class `C` from its field table: (name, byte
+ * offset, spec) triples. Names colliding with view members are reachable
+ * with `$get`/`$set` only; all are in `toObject()`.
+ */
+function $def(C: $Class<$Struct>, table: readonly (string | number | $Spec)[]): void {
+  const list: $Field[] = [];
+  const byName = new Map<string, $Field>();
+  const proto = (C as unknown as { prototype: object }).prototype;
+  for (let i = 0; i < table.length; i += 3) {
+    const f = $make(table[i] as string, table[i + 1] as number, table[i + 2] as $Spec);
+    list.push(f);
+    byName.set(f.n, f);
+    if (!$RESERVED.has(f.n)) Object.defineProperty(proto, f.n, { get: f.g, set: f.s, enumerable: true });
+  }
+  Object.defineProperty(proto, $F, { value: { list, byName } });
+}
+
+/** The element codec of a table spec. */
+function $codec(t: $Spec): $Codec<any, any, any> {
+  if (typeof t === "number") return $SCALARS[t]!;
+  if (typeof t === "function") return $sc(t);
+  if (typeof t === "string") return t.charCodeAt(0) === 99 ? $strc(Number(t.slice(1))) : $rawc(Number(t.slice(1)));
+  return $ac(t[0], $codec(t[1]));
 }
 
 /** Reads and writes one array element of a type at a byte offset. */
@@ -101,7 +231,7 @@ interface $Codec<T, P, I> {
  * A fixed-length C array over bytes: `a[i]`, `get(i)`/`set(i, x)`, `length`,
  * iteration, `toArray()` (a detached plain copy), `$bytes()`.
  */
-class $ArrayView<T, P = T, I = T> {
+class $ArrayView<T, P = $PlainOf<T>, I = $In<T>> {
   [i: number]: T;
   readonly $view: DataView;
   readonly $offset: number;
@@ -279,9 +409,6 @@ function $assign(t: $Struct, x: object): void {
   for (const k of Object.keys(x)) t.$set(k, (x as Record<string, unknown>)[k]);
 }
 
-function $id<T>(x: T): T {
-  return x;
-}
 function $num(size: number, g: (v: DataView, o: number) => number, s: (v: DataView, o: number, x: number) => void): $Codec<number, number, number> {
   return { size, g, s, p: $id };
 }
@@ -306,6 +433,8 @@ const $bool: $Codec<boolean, boolean, boolean> = {
   s: (v, o, x) => v.setUint8(o, x ? 1 : 0),
   p: $id,
 };
+/** Scalar codecs by table code. */
+const $SCALARS: readonly $Codec<any, any, any>[] = [$u8, $i8, $u16, $i16, $u32, $i32, $u64, $i64, $f32, $f64, $bool, $u128, $s128];
 /** Codec of char[n] as a string. */
 function $strc(n: number): $Codec<string, string, string> {
   return { size: n, g: (v, o) => $str(v, o, n), s: (v, o, x) => $setStr(v, o, n, x), p: $id };
@@ -338,55 +467,30 @@ function $ac<T, P, I>(n: number, e: $Codec<T, P, I>): $Codec<$ArrayView<T, P, I>
   };
 }
 
-/** `struct exec_event` as a plain object: what {@link ExecEvent.toObject} returns. */
-export interface ExecEventObject {
-  timestamp_ns: bigint;
-  pid: number;
-  ppid: number;
-  uid: number;
-  retval: number;
-  comm: string;
-  filename: string;
-}
-
 /** `struct exec_event`, 296 bytes. */
 export class ExecEvent extends $Struct {
   static readonly size = 296;
   static readonly typeName = "exec_event";
   /** `__u64`, offset 0, size 8 */
-  get timestamp_ns(): bigint { return this.$view.getBigUint64(this.$offset, true); }
-  set timestamp_ns(v: bigint) { this.$view.setBigUint64(this.$offset, v, true); }
+  declare timestamp_ns: bigint;
   /** `__u32`, offset 8, size 4 */
-  get pid(): number { return this.$view.getUint32(this.$offset + 8, true); }
-  set pid(v: number) { this.$view.setUint32(this.$offset + 8, v, true); }
+  declare pid: number;
   /** `__u32`, offset 12, size 4 */
-  get ppid(): number { return this.$view.getUint32(this.$offset + 12, true); }
-  set ppid(v: number) { this.$view.setUint32(this.$offset + 12, v, true); }
+  declare ppid: number;
   /** `__u32`, offset 16, size 4 */
-  get uid(): number { return this.$view.getUint32(this.$offset + 16, true); }
-  set uid(v: number) { this.$view.setUint32(this.$offset + 16, v, true); }
+  declare uid: number;
   /** `__s32`, offset 20, size 4 */
-  get retval(): number { return this.$view.getInt32(this.$offset + 20, true); }
-  set retval(v: number) { this.$view.setInt32(this.$offset + 20, v, true); }
+  declare retval: number;
   /** `char[16]`, offset 24, size 16 */
-  get comm(): string { return $str(this.$view, this.$offset + 24, 16); }
-  set comm(v: string) { $setStr(this.$view, this.$offset + 24, 16, v); }
+  declare comm: string;
   /** `char[256]`, offset 40, size 256 */
-  get filename(): string { return $str(this.$view, this.$offset + 40, 256); }
-  set filename(v: string) { $setStr(this.$view, this.$offset + 40, 256, v); }
-  /** A detached plain copy. */
-  toObject(): ExecEventObject {
-    return {
-      timestamp_ns: this.timestamp_ns,
-      pid: this.pid,
-      ppid: this.ppid,
-      uid: this.uid,
-      retval: this.retval,
-      comm: this.comm,
-      filename: this.filename,
-    };
-  }
+  declare filename: string;
 }
+/** `struct exec_event` as a plain object: what {@link ExecEvent.toObject} returns. */
+export type ExecEventObject = $Plain<ExecEvent>;
+
+// Field tables: (name, byte offset, spec) triples; see $def.
+$def(ExecEvent, ["timestamp_ns",0,6,"pid",8,4,"ppid",12,4,"uid",16,4,"retval",20,5,"comm",24,"c16","filename",40,"c256"]);
 
 /** Where `execsnoop.bpf.o` is, relative to this module. */
 const $OBJECT: URL = new URL("../../build/examples/execsnoop/execsnoop.bpf.o", import.meta.url);
