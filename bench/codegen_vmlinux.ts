@@ -1,9 +1,14 @@
 /**
  * `tsbpf-gen types /sys/kernel/btf/vmlinux` (whole process, under Bun and
  * Deno) beside `bpftool btf dump file /sys/kernel/btf/vmlinux format c`
- * (whole process), interleaved, median of N; both write to a file. Then,
- * once and untimed, checks that the generated module type-checks
- * (`tsc --strict --noEmit --skipLibCheck`) and imports in both runtimes.
+ * (whole process), interleaved, median of N; both write to a file. Then
+ * what bounds it, per runtime (medians of N): process start-up with an
+ * empty script, and in-process phases (module load, read + parse, generation
+ * into a discarding sink, generation + write to a file). Then field reads:
+ * ns per 3-field read through `$repoint` on a reused instance, generated
+ * class vs runtime view. Then, once and untimed, checks that the generated
+ * module type-checks (`tsc --strict --noEmit --skipLibCheck`) and imports in
+ * both runtimes.
  *
  *   bun bench/codegen_vmlinux.ts [--runs N] [--no-check]
  */
@@ -42,6 +47,56 @@ const commands: Record<string, string[]> = {
 };
 
 const dir = mkdtempSync(join(tmpdir(), "tsbpf-bench-codegen-"));
+
+/** A runtime running a script file. */
+function runner(rt: "bun" | "deno", script: string): string[] {
+  return rt === "bun"
+    ? [join(BIN, "bun"), script]
+    : [join(BIN, "deno"), "run", "-A", script];
+}
+
+/** In-process phases, printed as one JSON line on stderr. */
+const PHASES = `
+import { writeSync, openSync, closeSync } from "node:fs";
+const t0 = performance.now();
+const { Btf } = await import(${JSON.stringify(join(ROOT, "src/btf/btf.ts"))});
+const { writeTypeBytes } = await import(${JSON.stringify(join(ROOT, "codegen/types.ts"))});
+const t1 = performance.now();
+const btf = Btf.fromFile(${JSON.stringify(VMLINUX)});
+const t2 = performance.now();
+const mode = process.argv[2];
+if (mode === "discard") writeTypeBytes(btf, { source: "vmlinux" }, () => {});
+else {
+  const fd = openSync(process.argv[3], "w");
+  writeTypeBytes(btf, { source: "vmlinux" }, (b) => { for (let o = 0; o < b.length; ) o += writeSync(fd, b, o, b.length - o); });
+  closeSync(fd);
+}
+const t3 = performance.now();
+console.error(JSON.stringify({ load: t1 - t0, parse: t2 - t1, gen: t3 - t2 }));
+`;
+
+/** ns per 3-field read through $repoint, generated class vs runtime view. */
+const READS = (mod: string) => `
+const { Btf } = await import(${JSON.stringify(join(ROOT, "src/btf/btf.ts"))});
+const m = await import(${JSON.stringify("file://" + mod)});
+const G = m.ExecEvent;
+const V = Btf.fromFile(${JSON.stringify(join(ROOT, "build/fixtures/btf_types.bpf.o"))}).struct("exec_event");
+const N = 64, size = G.size;
+const buf = new Uint8Array(size * N).map((_, i) => (i * 131) & 0xff);
+const dv = new DataView(buf.buffer);
+function run(C, iters) {
+  const v = C.from(buf, 0); let acc = 0;
+  const t0 = performance.now();
+  for (let k = 0; k < iters; k++) { v.$repoint(dv, (k & (N - 1)) * size); acc += v.pid + v.ppid + v.event_type; }
+  const ns = ((performance.now() - t0) * 1e6) / iters;
+  if (acc === 0.5) console.log(acc);
+  return ns;
+}
+const g = [], r = [];
+for (let i = 0; i < 7; i++) { g.push(run(G, 2e6)); r.push(run(V, 2e6)); }
+const med = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+console.log(JSON.stringify({ gen: med(g), view: med(r) }));
+`;
 
 /** Runs `cmd` with stdout to `out`; returns wall milliseconds. */
 function run(cmd: string[], out: string): number {
@@ -88,6 +143,61 @@ try {
     const m = median(times[rt]!);
     console.log(
       `  tsbpf-gen types (${rt.padEnd(4)})    ${m.toFixed(1)} ms  (${size(rt)} MB of TS)  ratio ${(m / c).toFixed(2)}x bpftool (target <= 0.9x)`,
+    );
+  }
+
+  console.log(`what bounds it, median of ${RUNS} (ms):`);
+  const empty = join(dir, "empty.ts");
+  writeFileSync(empty, "");
+  const phases = join(dir, "phases.ts");
+  writeFileSync(phases, PHASES);
+  for (const rt of ["bun", "deno"] as const) {
+    const start: number[] = [];
+    const load: number[] = [];
+    const parse: number[] = [];
+    const gen: number[] = [];
+    const genWrite: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      start.push(run(runner(rt, empty), join(dir, "empty.out")));
+      for (const mode of ["discard", "write"]) {
+        const r = spawnSync(
+          runner(rt, phases)[0]!,
+          [...runner(rt, phases).slice(1), mode, join(dir, "phases.out")],
+          { encoding: "utf8" },
+        );
+        const p = JSON.parse(r.stderr.trim().split("\n").pop()!);
+        if (mode === "discard") {
+          load.push(p.load);
+          parse.push(p.parse);
+          gen.push(p.gen);
+        } else genWrite.push(p.gen);
+      }
+    }
+    const f = (xs: number[]) => median(xs).toFixed(1);
+    console.log(
+      `  ${rt.padEnd(4)}  start-up (empty script) ${f(start)}  module load ${f(load)}  read+parse ${f(parse)}  generation ${f(gen)}  generation+write ${f(genWrite)}`,
+    );
+  }
+
+  const fixtureMod = join(dir, "fixture.ts");
+  run(
+    [
+      ...commands.bun!.slice(0, 2),
+      "types",
+      join(ROOT, "build/fixtures/btf_types.bpf.o"),
+    ],
+    fixtureMod,
+  );
+  const reads = join(dir, "reads.mjs");
+  writeFileSync(reads, READS(fixtureMod));
+  console.log("field reads (ns per 3-field read via $repoint, median of 7):");
+  for (const rt of ["bun", "deno"] as const) {
+    const r = spawnSync(runner(rt, reads)[0]!, runner(rt, reads).slice(1), {
+      encoding: "utf8",
+    });
+    const x = JSON.parse(r.stdout.trim());
+    console.log(
+      `  ${rt.padEnd(4)}  generated class ${x.gen.toFixed(1)}  runtime view ${x.view.toFixed(1)}  ratio ${(x.gen / x.view).toFixed(2)}x`,
     );
   }
 

@@ -183,6 +183,9 @@ class Generator {
   private readonly o: ByteOut;
   /** The `$def` field tables, emitted after every class is declared. */
   private readonly defs = new ByteOut(1 << 18);
+  /** Per-class scratch of {@link fields}, reused. */
+  private readonly f: Fields = { names: new Set(), extra: "", count: 0 };
+  private readonly seen = new Set<number>();
 
   constructor(
     private readonly g: TypeGraph,
@@ -383,7 +386,8 @@ class Generator {
     const defs = this.defs;
     const cls = d.tsName;
     const size = g.size(d.id);
-    const cDoc = `\`${d.kind === KIND.UNION ? "union" : "struct"} ${docText(d.name)}\``;
+    const ident = isPropertyIdentifier(d.name);
+    const cDoc = `\`${d.kind === KIND.UNION ? "union" : "struct"} ${ident ? d.name : docText(d.name)}\``;
     o.ascii("/** ");
     o.text(cDoc);
     o.ascii(", ");
@@ -393,14 +397,24 @@ class Generator {
     o.ascii(" extends $Struct {\n  static readonly size = ");
     o.int(size);
     o.ascii(";\n  static readonly typeName = ");
-    o.text(JSON.stringify(d.name));
+    if (ident) {
+      o.byte(34);
+      o.ascii(d.name);
+      o.byte(34);
+    } else o.text(JSON.stringify(d.name));
     o.ascii(";\n");
     const mark = defs.pos;
     defs.ascii("$def(");
     defs.ascii(cls);
     defs.ascii(", [");
-    const f: Fields = { names: new Set(), extra: "", count: 0 };
-    this.fields(d.id, 0, f, 0, new Set([d.id]));
+    const f = this.f;
+    f.names.clear();
+    f.extra = "";
+    f.count = 0;
+    const seen = this.seen;
+    seen.clear();
+    seen.add(d.id);
+    this.fields(d.id, 0, f, 0, seen);
     if (f.count) defs.ascii("]);\n");
     else defs.pos = mark;
     o.ascii("}\n/** ");
