@@ -7,8 +7,8 @@
  * into a discarding sink, generation + write to a file). Then field reads:
  * ns per 3-field read through `$repoint` on a reused instance, generated
  * class vs runtime view. Then, once and untimed, checks that the generated
- * module type-checks (`tsc --strict --noEmit --skipLibCheck`) and imports in
- * both runtimes.
+ * module type-checks (`tsc --strict --noEmit --skipLibCheck`, `deno check`)
+ * and imports in both runtimes.
  *
  *   bun bench/codegen_vmlinux.ts [--runs N] [--no-check]
  */
@@ -243,6 +243,15 @@ try {
     const secs = ((performance.now() - t0) / 1000).toFixed(0);
     console.log(
       `  tsc --strict --noEmit: ${tsc.status === 0 ? "ok" : `FAILED\n${(tsc.stdout + tsc.stderr).slice(0, 2000)}`} (${secs} s)`,
+    );
+    const d0 = performance.now();
+    const dc = spawnSync(join(BIN, "deno"), ["check", "-q", mod], {
+      encoding: "utf8",
+      cwd: dir,
+      maxBuffer: 1 << 26,
+    });
+    console.log(
+      `  deno check: ${dc.status === 0 ? "ok" : `FAILED\n${(dc.stdout + dc.stderr).slice(0, 2000)}`} (${((performance.now() - d0) / 1000).toFixed(0)} s)`,
     );
   }
 } finally {

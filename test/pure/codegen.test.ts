@@ -323,6 +323,59 @@ describe("tsbpf-gen CLI", () => {
   }, 30_000);
 });
 
+describe("split BTF", () => {
+  it.skipIf(
+    !need(
+      existsSync("/sys/kernel/btf/vmlinux"),
+      "/sys/kernel/btf/vmlinux missing",
+    ),
+  )(
+    "emits only the module's own types and what they hold by value",
+    async () => {
+      const base = Btf.kernel();
+      const listHead = base.findIds("list_head", "struct")[0]!;
+      const int = base.findIds("int", "int")[0]!;
+      const own = "\0tsbpf_split\0l\0n\0";
+      const s = (name: string) =>
+        base.strings.end + own.indexOf(`\0${name}\0`) + 1;
+      const words = [
+        // struct tsbpf_split { struct list_head l; int n; }
+        s("tsbpf_split"),
+        (4 << 24) | 2,
+        24,
+        s("l"),
+        listHead,
+        0,
+        s("n"),
+        int,
+        128,
+      ];
+      const strBytes = new TextEncoder().encode(own);
+      const bytes = new Uint8Array(24 + words.length * 4 + strBytes.length);
+      const v = new DataView(bytes.buffer);
+      v.setUint16(0, 0xeb9f, true);
+      v.setUint8(2, 1);
+      v.setUint32(4, 24, true);
+      v.setUint32(12, words.length * 4, true);
+      v.setUint32(16, words.length * 4, true);
+      v.setUint32(20, strBytes.length, true);
+      words.forEach((w, i) => v.setUint32(24 + 4 * i, w, true));
+      bytes.set(strBytes, 24 + words.length * 4);
+      const src = generateTypes(Btf.fromBytes(bytes, { base }));
+      expect(exportsOf(src)).toEqual([
+        "ListHead",
+        "ListHeadObject",
+        "TsbpfSplit",
+        "TsbpfSplitObject",
+      ]);
+      const m = await load(src);
+      const x = new m.TsbpfSplit();
+      x.n = 5;
+      expect(x.toObject()).toEqual({ l: { next: 0n, prev: 0n }, n: 5 });
+    },
+  );
+});
+
 describe("names", () => {
   it("PascalCase and sanitizing", () => {
     expect(pascalCase("exec_event")).toBe("ExecEvent");
