@@ -37,8 +37,10 @@ note "deno test"
 deno test -A --quiet test/pure test/kernel 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \|' | tail -1)
-p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+'); f=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
-s=$(echo "$line" | grep -Eo '[0-9]+ ignored' | grep -Eo '[0-9]+')
+# Deno counts describe blocks as tests and their its as steps: count steps.
+p=$(echo "$line" | grep -Eo '[0-9]+ passed( \([0-9]+ steps?\))?' | grep -Eo '[0-9]+' | tail -1)
+f=$(echo "$line" | grep -Eo '[0-9]+ failed( \([0-9]+ steps?\))?' | grep -Eo '[0-9]+' | tail -1)
+s=$(echo "$line" | grep -Eo '[0-9]+ ignored( \([0-9]+ steps?\))?' | grep -Eo '[0-9]+' | tail -1)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
 
 note "vitest (Node, pure-TypeScript parts)"
