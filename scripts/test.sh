@@ -13,8 +13,10 @@ note() { printf '\n=== %s\n' "$*"; }
 
 count_progs() { bpftool prog list -j 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s||"[]").length)}catch{console.log(0)}})'; }
 list_pins() { find /sys/fs/bpf -mindepth 1 2>/dev/null | sort; }
+list_netns() { ip netns list 2>/dev/null | sort; }
 progs_before=$(count_progs)
 pins_before=$(list_pins)
+netns_before=$(list_netns)
 
 note "type-check (tsc --strict)"
 if ! tsc -p tsconfig.json; then status=1; failed=$((failed + 1)); else passed=$((passed + 1)); fi
@@ -55,11 +57,14 @@ rm -f "$log"
 note "clean-up check"
 progs_after=$(count_progs)
 pins_after=$(list_pins)
+netns_after=$(list_netns)
 if [ "$progs_after" != "$progs_before" ]; then
   echo "tests left BPF programs loaded: $progs_before before, $progs_after after"; status=1; failed=$((failed + 1))
 elif [ "$pins_after" != "$pins_before" ]; then
   echo "tests left pins under /sys/fs/bpf:"; diff <(echo "$pins_before") <(echo "$pins_after"); status=1; failed=$((failed + 1))
-else echo "nothing left loaded or pinned"; passed=$((passed + 1)); fi
+elif [ "$netns_after" != "$netns_before" ]; then
+  echo "tests left network namespaces:"; diff <(echo "$netns_before") <(echo "$netns_after"); status=1; failed=$((failed + 1))
+else echo "nothing left loaded, pinned or namespaced"; passed=$((passed + 1)); fi
 
 [ "$status" = 0 ] || [ "$failed" != 0 ] || failed=1
 echo
