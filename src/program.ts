@@ -108,28 +108,52 @@ export interface XdpOptions {
 
 /** Input of {@link BpfProgram.testRun}. */
 export interface TestRunOptions {
-  /** Packet / input data. */
+  /** Packet / input data (packet programs: xdp, tc, socket filters...). */
   readonly data?: Uint8Array;
-  /** Context (e.g. struct xdp_md, struct __sk_buff) bytes. */
+  /**
+   * Context bytes: `struct xdp_md` / `struct __sk_buff` for packet programs,
+   * the u64 arguments for raw_tp, the program's own struct for syscall.
+   */
   readonly ctx?: Uint8Array;
-  /** Run this many times (duration is the average). */
+  /** Run this many times (duration is the average). Packet programs only. */
   readonly repeat?: number;
   /** Capacity of the output data buffer; default data.length + 256. */
   readonly dataSizeOut?: number;
   /** BPF_F_TEST_* flags. */
   readonly flags?: number;
+  /** raw_tp: run on this CPU (sets BPF_F_TEST_RUN_ON_CPU). */
+  readonly cpu?: number;
 }
 
 /** Output of {@link BpfProgram.testRun}. */
 export interface TestRunResult {
   /** The program's return value. */
   readonly retval: number;
-  /** Average run time, ns. */
+  /** Average run time, ns (0 for syscall and raw_tp programs: not measured). */
   readonly duration: number;
-  /** Output data (the packet after the program). */
+  /** Output data (the packet after the program); empty when there is none. */
   readonly data: Uint8Array;
-  /** Output context, when `ctx` was given. */
+  /** Output context, when `ctx` was given (syscall: the struct as the program left it). */
   readonly ctx?: Uint8Array;
+}
+
+// BPF_F_TEST_RUN_ON_CPU (uapi/linux/bpf.h)
+const BPF_F_TEST_RUN_ON_CPU = 1;
+
+/**
+ * What BPF_PROG_TEST_RUN takes per program type (net/bpf/test_run.c):
+ * syscall takes ctx_in only (no data, ctx_out, repeat or flags) and copies
+ * the context back into ctx_in; raw_tp takes ctx_in (the u64 args) plus
+ * BPF_F_TEST_RUN_ON_CPU/cpu, and rejects data, ctx_out and a repeat; the
+ * packet types take everything.
+ */
+type TestRunShape = "syscall" | "raw_tp" | "packet";
+
+function testRunShape(type: ProgramType): TestRunShape {
+  if (type === "syscall") return "syscall";
+  if (type === "raw_tracepoint" || type === "raw_tracepoint_writable")
+    return "raw_tp";
+  return "packet";
 }
 
 /** A program of a `BpfObject`. */
@@ -466,30 +490,68 @@ export class BpfProgram {
     );
   }
 
-  /** Runs the program once (or `repeat` times) on test input (BPF_PROG_TEST_RUN). */
+  /**
+   * Runs the program on test input (BPF_PROG_TEST_RUN). Passes the kernel
+   * only what the program type takes: `ctx` for syscall programs (the
+   * result's `ctx` is the struct as the program left it), `ctx` (u64 args)
+   * and `cpu` for raw_tp, `data`/`ctx`/`repeat`/`flags` for packet programs.
+   */
   testRun(options: TestRunOptions = {}): TestRunResult {
     const fd = this.fd;
-    const data = options.data ?? new Uint8Array(0);
-    const out = new Uint8Array(options.dataSizeOut ?? data.length + 256);
-    const ctx = options.ctx;
-    const ctxOut = ctx ? new Uint8Array(ctx.length) : null;
+    const type = this.type;
+    const shape = testRunShape(type);
+    const refuse = (what: string, takes: string) => {
+      throw new BpfTypeError(
+        `testRun of '${this.name}' (${type}): ${what} is not supported; ${type} test runs take ${takes}`,
+      );
+    };
+    const { data, ctx, repeat, flags, cpu } = options;
+    if (shape !== "packet") {
+      const takes =
+        shape === "syscall" ? "ctx only" : "ctx (the u64 arguments) and cpu";
+      if (data !== undefined) refuse("data", takes);
+      if (options.dataSizeOut !== undefined) refuse("dataSizeOut", takes);
+      if (repeat !== undefined && repeat > 1) refuse("repeat", takes);
+      if (shape === "syscall" && (flags || cpu !== undefined))
+        refuse(flags ? "flags" : "cpu", takes);
+    } else if (cpu !== undefined) {
+      refuse("cpu", "data, ctx, repeat and flags");
+    }
     const opts = new Uint8Array(TEST_RUN_OPTS_SIZE);
     const v = new DataView(opts.buffer);
     v.setBigUint64(0, BigInt(TEST_RUN_OPTS_SIZE), true);
-    v.setBigUint64(8, addressOf(data), true);
-    v.setBigUint64(16, addressOf(out), true);
-    v.setUint32(24, data.length, true);
-    v.setUint32(28, out.length, true);
-    if (ctx && ctxOut) {
-      v.setBigUint64(32, addressOf(ctx), true);
-      v.setBigUint64(40, addressOf(ctxOut), true);
-      v.setUint32(48, ctx.length, true);
-      v.setUint32(52, ctxOut.length, true);
+    let out: Uint8Array | null = null;
+    let ctxIn: Uint8Array | null = null;
+    let ctxOut: Uint8Array | null = null;
+    if (ctx && ctx.length) {
+      // syscall programs write the context back into ctx_in: give them a copy.
+      ctxIn = shape === "syscall" ? ctx.slice() : ctx;
+      v.setBigUint64(32, addressOf(ctxIn), true);
+      v.setUint32(48, ctxIn.length, true);
+      if (shape === "packet") {
+        ctxOut = new Uint8Array(ctx.length);
+        v.setBigUint64(40, addressOf(ctxOut), true);
+        v.setUint32(52, ctxOut.length, true);
+      }
     }
-    v.setInt32(60, options.repeat ?? 1, true);
-    v.setUint32(68, options.flags ?? 0, true);
+    if (shape === "packet") {
+      if (data) {
+        out = new Uint8Array(options.dataSizeOut ?? data.length + 256);
+        v.setBigUint64(8, addressOf(data), true);
+        v.setUint32(24, data.length, true);
+        v.setBigUint64(16, addressOf(out), true);
+        v.setUint32(28, out.length, true);
+      }
+      if (repeat !== undefined) v.setInt32(60, repeat, true);
+      v.setUint32(68, flags ?? 0, true);
+    } else if (shape === "raw_tp") {
+      const f = (flags ?? 0) | (cpu !== undefined ? BPF_F_TEST_RUN_ON_CPU : 0);
+      v.setUint32(68, f, true);
+      v.setUint32(72, cpu ?? 0, true);
+    }
     clearLibbpfLog();
     const err = libbpf().bpf_prog_test_run_opts(fd, opts);
+    void data; // data, ctx and out stay alive until the call returned
     if (err < 0) {
       throw bpfError(
         "bpf_prog_test_run_opts",
@@ -500,17 +562,22 @@ export class BpfProgram {
             -err === 28
               ? "output larger than dataSizeOut: raise it"
               : -err === 524 || -err === 95
-                ? `program type ${this.type} does not support test runs on this kernel`
-                : undefined,
+                ? `program type ${type} does not support test runs on this kernel`
+                : -err === 22
+                  ? testRunEinvalHint(shape, type)
+                  : undefined,
         },
       );
     }
-    const outLen = v.getUint32(28, true);
     return {
       retval: v.getUint32(56, true),
       duration: v.getUint32(64, true),
-      data: out.slice(0, outLen),
-      ctx: ctxOut ? ctxOut.slice(0, v.getUint32(52, true)) : undefined,
+      data: out ? out.slice(0, v.getUint32(28, true)) : new Uint8Array(0),
+      ctx: ctxOut
+        ? ctxOut.slice(0, v.getUint32(52, true))
+        : shape === "syscall" && ctxIn
+          ? ctxIn
+          : undefined,
     };
   }
 
@@ -554,4 +621,17 @@ export class BpfProgram {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+function testRunEinvalHint(
+  shape: TestRunShape,
+  type: ProgramType,
+): string | undefined {
+  if (shape === "syscall")
+    return "syscall programs need a ctx at least as large as the struct the program reads";
+  if (shape === "raw_tp")
+    return "raw_tp programs need a ctx of the u64 arguments they read (at most 12), and a cpu that is online";
+  if (type === "xdp" || type === "sched_cls" || type === "sched_act")
+    return "packet programs need data (at least an Ethernet header, 14 bytes), and a ctx whose fields the kernel accepts";
+  return undefined;
 }

@@ -4,7 +4,13 @@
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { BpfError, ClosedError, StateError } from "../../src/errors.ts";
+import { availableParallelism } from "node:os";
+import {
+  BpfError,
+  BpfTypeError,
+  ClosedError,
+  StateError,
+} from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { fixture, isRoot, need } from "../_support/fixtures.ts";
 
@@ -15,6 +21,10 @@ const bpffs = need(
 );
 const XDP_DROP = 1;
 const XDP_PASS = 2;
+// struct __sk_buff (uapi/linux/bpf.h): sizeof and the offsets of mark, priority.
+const SK_BUFF_SIZE = 192;
+const SKB_MARK = 8;
+const SKB_PRIORITY = 32;
 const PIN_DIR = `/sys/fs/bpf/tsbpf-program-test-${process.pid}`;
 
 function openAttach(): BpfObject {
@@ -57,6 +67,80 @@ describe.skipIf(!root)("BpfProgram", () => {
     expect(drop.retval).toBe(XDP_DROP);
     expect(drop.duration).toBeGreaterThanOrEqual(0);
     expect(obj.globals.xdp_hits).toBe(101n);
+  });
+
+  it("test-runs a tc (sched_cls) program with data and __sk_buff in and out", () => {
+    using obj = BpfObject.open(fixture("test_run"));
+    obj.load();
+    const prog = obj.program("skb_mark");
+    const pkt = new Uint8Array(64); // Ethernet header + payload
+    pkt[12] = 0x08; // ETH_P_IP
+    const skb = new Uint8Array(SK_BUFF_SIZE);
+    const sv = new DataView(skb.buffer);
+    sv.setUint32(SKB_MARK, 41, true);
+    const r = prog.testRun({ data: pkt, ctx: skb, repeat: 10 });
+    expect(r.retval).toBe(0); // TC_ACT_OK
+    expect(r.data.length).toBe(64);
+    expect(r.data[14]).toBe(0xbb);
+    expect(pkt[14]).toBe(0);
+    const outCtx = new DataView(r.ctx!.buffer, r.ctx!.byteOffset);
+    expect(r.ctx!.length).toBe(SK_BUFF_SIZE);
+    expect(outCtx.getUint32(SKB_PRIORITY, true)).toBe(42);
+    // Too short for the Ethernet header the kernel needs.
+    expect(() => prog.testRun({ data: new Uint8Array(4) })).toThrow(BpfError);
+  });
+
+  it("test-runs a syscall program: ctx in, ctx written back", () => {
+    using obj = BpfObject.open(fixture("test_run"));
+    obj.load();
+    const prog = obj.program("sum_syscall");
+    expect(prog.type).toBe("syscall");
+    const args = new Uint8Array(16);
+    const v = new DataView(args.buffer);
+    v.setUint32(0, 20, true);
+    v.setUint32(4, 22, true);
+    const r = prog.testRun({ ctx: args });
+    expect(r.retval).toBe(40);
+    expect(r.data.length).toBe(0);
+    expect(new DataView(r.ctx!.buffer).getBigUint64(8, true)).toBe(42n);
+    expect(v.getBigUint64(8, true)).toBe(0n); // the caller's bytes are kept
+    expect(() => prog.testRun({ ctx: args, data: new Uint8Array(14) })).toThrow(
+      /syscall test runs take ctx only/,
+    );
+    expect(() => prog.testRun({ ctx: args, repeat: 5 })).toThrow(BpfTypeError);
+    // A ctx smaller than what the program reads is the kernel's EINVAL.
+    const small = (() => {
+      try {
+        prog.testRun({ ctx: new Uint8Array(4) });
+      } catch (e) {
+        return e as BpfError;
+      }
+    })();
+    expect(small).toBeInstanceOf(BpfError);
+    expect(small!.code).toBe("EINVAL");
+    expect(small!.hint).toMatch(/ctx at least as large/);
+  });
+
+  it("test-runs a raw_tp program with its u64 args, on a chosen CPU", () => {
+    using obj = BpfObject.open(fixture("test_run"));
+    obj.load();
+    const prog = obj.program("raw_tp_args");
+    const args = new BigUint64Array([1n, 0x1234_5678_9n]);
+    const bytes = new Uint8Array(args.buffer);
+    const r = prog.testRun({ ctx: bytes });
+    expect(r.retval).toBe(7);
+    expect(r.ctx).toBeUndefined();
+    expect(obj.globals.raw_tp_arg1).toBe(0x1234_5678_9n);
+    const cpus = availableParallelism();
+    const cpu = cpus - 1;
+    prog.testRun({ ctx: bytes, cpu });
+    expect(obj.globals.raw_tp_cpu).toBe(cpu);
+    expect(() => prog.testRun({ ctx: bytes, repeat: 3 })).toThrow(
+      /raw_tracepoint test runs take ctx \(the u64 arguments\) and cpu/,
+    );
+    expect(() => prog.testRun({ data: new Uint8Array(64) })).toThrow(
+      BpfTypeError,
+    );
   });
 
   it("reports a too-small output buffer", () => {
