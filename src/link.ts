@@ -122,6 +122,59 @@ export class BpfLink implements OwnedLink {
     this.#pinned = null;
   }
 
+  /**
+   * Runs an iterator link (`attachIter()` of a `SEC("iter/...")` program)
+   * once: a new iterator fd from `bpf_iter_create`, read to its end. Each
+   * call walks the kernel objects afresh.
+   */
+  readBytes(): Uint8Array {
+    const linkFd = this.#live("readBytes").fd();
+    const c = libc();
+    const iterFd = libbpf().bpf_iter_create(linkFd);
+    if (iterFd < 0) {
+      throw bpfError(
+        "bpf_iter_create",
+        iterFd,
+        { kind: "other" },
+        {
+          log: "",
+          detail: `link (${this.description}) is not an iterator`,
+          hint: 'read() works on links from attachIter() of SEC("iter/...") programs',
+        },
+      );
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      for (;;) {
+        const buf = new Uint8Array(64 * 1024);
+        const n = Number(c.read(iterFd, buf, buf.length));
+        if (n < 0) {
+          const e = errno();
+          if (e === 4 /* EINTR */ || e === 11 /* EAGAIN */) continue;
+          throw bpfError("read(iterator)", e, { kind: "other" }, { log: "" });
+        }
+        if (n === 0) break;
+        chunks.push(buf.subarray(0, n));
+        total += n;
+      }
+    } finally {
+      c.close(iterFd);
+    }
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const ch of chunks) {
+      out.set(ch, off);
+      off += ch.length;
+    }
+    return out;
+  }
+
+  /** `readBytes()` decoded as UTF-8 (what `bpf_seq_printf` wrote). */
+  read(): string {
+    return new TextDecoder().decode(this.readBytes());
+  }
+
   /** Detaches (unless pinned) and frees the link; idempotent. */
   close(): void {
     const b = this.#backend;

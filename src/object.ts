@@ -338,7 +338,7 @@ export class BpfObject implements ObjectOwner {
     // BEGIN/END PROG LOAD LOG markers (libbpf.c bpf_object_load_prog): so the
     // log we capture is complete.
     const err = withLibbpfLog(this.logHandler, () => L.bpf_object__load(ptr));
-    if (err < 0) throw loadError(err, this.name);
+    if (err < 0) throw loadError(err, this.name, this.#programs);
     this.#loaded = true;
   }
 
@@ -426,17 +426,33 @@ function openError(e: number, source: string): BpfError {
   );
 }
 
-function loadError(errCode: number, objName: string): BpfError {
+function loadError(
+  errCode: number,
+  objName: string,
+  programs: readonly BpfProgram[],
+): BpfError {
   const log = takeLibbpfLog();
   const start = log.indexOf(BEGIN_LOG);
   if (start < 0) {
     const last = reasonLine(log);
+    const failed = /prog '([^']+)': BPF program load failed/.exec(log)?.[1];
+    const section = programs.find((p) => p.name === failed)?.sectionName ?? "";
+    const e = Math.abs(errCode);
+    // The kernel refuses an fentry/fexit trampoline before the verifier
+    // logs anything (e.g. EPERM under kernel lockdown, or without ftrace
+    // direct calls), so there is no log to show: say what it needs.
+    const hint =
+      /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
+      (e === 1 || e === 95 || e === 524)
+        ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead`
+        : undefined;
     return bpfError(
       "bpf_object__load",
       errCode,
       { kind: "other" },
       {
         log,
+        hint,
         detail: `cannot load '${objName}'${last ? ` (${last})` : ""}`,
       },
     );
