@@ -22,9 +22,21 @@ import {
   viewMemory,
 } from "../ffi/mod.ts";
 import type { Btf } from "./btf/btf.ts";
+import type { Cell } from "./btf/cells.ts";
 import { type Codec, codecForType } from "./btf/codec.ts";
-import type { Datasec, Var } from "./btf/types.ts";
-import { ClosedError, NotFoundError, StateError } from "./errors.ts";
+import {
+  type BtfType,
+  type Datasec,
+  type Var,
+  resolveType,
+} from "./btf/types.ts";
+import { cellOf } from "./btf/views.ts";
+import {
+  BpfTypeError,
+  ClosedError,
+  NotFoundError,
+  StateError,
+} from "./errors.ts";
 import type { BpfMap } from "./map.ts";
 
 // BPF_F_RDONLY_PROG (uapi/linux/bpf.h): libbpf sets it on .rodata maps.
@@ -57,6 +69,17 @@ export interface GlobalsOwner {
 interface Slot extends GlobalVariable {
   readonly map: BpfMap;
   readonly codec: Codec;
+  /** Structs, unions and non-char arrays: read as live views (see `#live`). */
+  readonly cell: Cell | null;
+}
+
+/** Structs, unions and arrays other than char[N] (those read as strings). */
+function isAggregate(type: BtfType): boolean {
+  const r = resolveType(type);
+  if (r.kind === "struct" || r.kind === "union") return true;
+  if (r.kind !== "array") return false;
+  const e = resolveType(r.element);
+  return !(e.kind === "int" && e.size === 1);
 }
 
 function isGlobalDataSection(name: string): boolean {
@@ -68,6 +91,10 @@ export class Globals {
   readonly #owner: GlobalsOwner;
   readonly #slots = new Map<string, Slot>();
   readonly #mapped = new Map<BpfMap, MappedMemory>();
+  // DataViews of each section: libbpf's copy before load, the mmap after,
+  // and for .rodata after load a private copy (frozen, so it cannot change).
+  readonly #views = new Map<BpfMap, { loaded: boolean; view: DataView }>();
+  readonly #liveCache = new Map<string, object>();
 
   /** @internal Made by `BpfObject.globals`. */
   constructor(owner: GlobalsOwner) {
@@ -93,6 +120,7 @@ export class Globals {
           typeName: String(v.type),
           map,
           codec: codecForType(v.type),
+          cell: isAggregate(v.type) ? cellOf(v.type) : null,
         });
       }
     }
@@ -162,11 +190,109 @@ export class Globals {
     return m.bytes;
   }
 
-  /** Reads a global's current value. */
+  /**
+   * Reads a global's current value. Numbers, bigints and strings are read
+   * at once; structs, unions and arrays come back as live views: reading
+   * or writing a field reaches libbpf's initial value before load and the
+   * kernel's value after (writes to .rodata fields after load are a
+   * StateError, use after close a ClosedError).
+   */
   get(name: string): unknown {
     this.#check(`read global '${name}'`);
     const slot = this.#slot(name);
+    if (slot.cell) {
+      let live = this.#liveCache.get(name);
+      if (!live) this.#liveCache.set(name, (live = this.#live(slot, [])));
+      return live;
+    }
     return slot.codec.decode(this.#region(slot, false), slot.offset);
+  }
+
+  /** The DataView of `slot`'s section right now (see `#views`). */
+  #sectionView(slot: Slot, forWrite: boolean): DataView {
+    const what = `${forWrite ? "write" : "read"} global '${slot.name}'`;
+    this.#check(what);
+    const loaded = this.#owner.loaded;
+    if (forWrite && loaded && slot.readonly) this.#region(slot, true); // throws
+    const cached = this.#views.get(slot.map);
+    if (cached && cached.loaded === loaded) return cached.view;
+    let bytes = this.#region(slot, false);
+    if (loaded && slot.readonly) bytes = bytes.slice();
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#views.set(slot.map, { loaded, view });
+    return view;
+  }
+
+  /**
+   * A live view of an aggregate global, or of the member at `path` in it.
+   * Each access re-reads the section (so it follows load and close); nested
+   * views come back wrapped the same way. Raw memory never escapes: `$view`
+   * and `$bytes()` give copies, `$repoint` is refused.
+   */
+  #live(slot: Slot, path: readonly PropertyKey[]): object {
+    const resolve = (forWrite: boolean): Record<PropertyKey, unknown> => {
+      const dv = this.#sectionView(slot, forWrite);
+      let r = slot.cell!.read(dv, slot.offset) as Record<PropertyKey, unknown>;
+      for (const k of path) r = Reflect.get(r, k, r) as typeof r;
+      return r;
+    };
+    const wrap = (key: PropertyKey, v: unknown): unknown =>
+      v !== null && typeof v === "object"
+        ? this.#live(slot, [...path, key])
+        : v;
+    const where = `global '${slot.name}'${path.map((k) => `.${String(k)}`).join("")}`;
+    return new Proxy(Object.create(null) as object, {
+      get: (_t, key) => {
+        const r = resolve(false);
+        if (key === "$view") {
+          const b = (r.$bytes as () => Uint8Array).call(r).slice();
+          return new DataView(b.buffer);
+        }
+        if (key === "$bytes")
+          return () => (resolve(false).$bytes as () => Uint8Array)().slice();
+        if (key === "$repoint") {
+          return () => {
+            throw new BpfTypeError(
+              `${where} is a live view of the object's memory: it cannot be re-aimed`,
+            );
+          };
+        }
+        if (key === Symbol.iterator && typeof r.length === "number") {
+          return function* () {
+            const n = resolve(false).length as number;
+            for (let i = 0; i < n; i++) yield wrap(i, resolve(false)[i]);
+          };
+        }
+        const v = Reflect.get(r, key, r);
+        if (typeof v === "function") {
+          return (...args: unknown[]) => {
+            const t = resolve(key === "$set");
+            return Reflect.apply(
+              t[key] as (...a: unknown[]) => unknown,
+              t,
+              args,
+            );
+          };
+        }
+        return wrap(key, v);
+      },
+      set: (_t, key, value) => {
+        const r = resolve(true);
+        if (!(key in r)) {
+          throw new BpfTypeError(`${where} has no member '${String(key)}'`);
+        }
+        return Reflect.set(r, key, value, r);
+      },
+      has: (_t, key) => key in resolve(false),
+      ownKeys: () => Reflect.ownKeys(resolve(false)),
+      getOwnPropertyDescriptor: (_t, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(resolve(false), key);
+        return d && { ...d, configurable: true };
+      },
+      getPrototypeOf: () => Reflect.getPrototypeOf(resolve(false)),
+      deleteProperty: () => false,
+      defineProperty: () => false,
+    });
   }
 
   /** Writes a global (before load: its initial value; after: live). */
@@ -182,6 +308,7 @@ export class Globals {
 
   /** @internal Unmaps the live views (the object is closing). */
   release(): void {
+    this.#views.clear();
     for (const m of this.#mapped.values()) m.unmap();
     this.#mapped.clear();
   }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import {
+  BpfTypeError,
   BtfTypeError,
   ClosedError,
   NotFoundError,
@@ -117,5 +118,53 @@ describe.skipIf(!root)("globals", () => {
     obj.close();
     expect(() => g.counter).toThrow(ClosedError);
     expect(() => (g.counter = 1n)).toThrow(ClosedError);
+  });
+
+  it("struct and array globals are live views, before and after load", () => {
+    const obj = BpfObject.open(fixture("test_run"));
+    const g = obj.globals as Record<string, any>;
+    const run = (a: number) => {
+      const args = new Uint8Array(16);
+      new DataView(args.buffer).setUint32(0, a, true);
+      return obj.program("apply_cfg").testRun({ ctx: args }).retval;
+    };
+    const cfg = g.cfg; // held across load: still the live value after it
+    expect(cfg.mul).toBe(2);
+    cfg.mul = 5; // before load: libbpf's initial value
+    g.cfg.vals[2] = 1;
+    g.rcfg.add = 7; // .rodata is writable until load
+    expect(g.cfg.mul).toBe(5);
+    expect([...g.cfg.vals]).toEqual([0, 0, 1, 0]);
+    obj.load();
+    expect(run(10)).toBe(10 * 5 + 100 + 3000 + 70000);
+    cfg.add = 4; // after load: the kernel's value, through the mmap
+    cfg.vals[2] = 2;
+    expect(run(10)).toBe(10 * 5 + 4 + 200 + 3000 + 70000);
+    g.cfg = { mul: 1, add: 0, vals: [0, 0, 0, 0] }; // whole-struct write
+    expect(cfg.mul).toBe(1);
+    expect(run(10)).toBe(10 + 3000 + 70000);
+    expect(cfg.toObject()).toEqual({ mul: 1, add: 0, vals: [0, 0, 0, 0] });
+    // .rodata after load: readable, every kind of write refused.
+    expect(g.rcfg.add).toBe(7);
+    expect(() => {
+      g.rcfg.add = 1;
+    }).toThrow(StateError);
+    expect(() => g.rcfg.$set("add", 1)).toThrow(StateError);
+    expect(() => {
+      g.rcfg.vals[0] = 1;
+    }).toThrow(StateError);
+    expect(g.rcfg.$bytes().length).toBe(24);
+    expect(() => cfg.$repoint(new DataView(new ArrayBuffer(24)), 0)).toThrow(
+      BpfTypeError,
+    );
+    expect(() => {
+      cfg.nosuch = 1;
+    }).toThrow(/no member 'nosuch'/);
+    obj.close();
+    expect(() => cfg.mul).toThrow(ClosedError);
+    expect(() => {
+      cfg.mul = 1;
+    }).toThrow(ClosedError);
+    expect(() => g.cfg).toThrow(ClosedError);
   });
 });
