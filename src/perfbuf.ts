@@ -5,19 +5,25 @@
  * per sample. Same shape as `RingBuffer`: `consume`, `poll`, `for await`,
  * plus the kernel's lost-sample counts (`lost`, `onLost`).
  *
- * Records given to a callback are valid only during the call (libbpf
- * advances the ring when it returns). A callback returning `false` stops
+ * Records given to a callback are valid only during the call: each sample
+ * is copied (one memcpy, no allocation) into a buffer the reader reuses,
+ * and struct records are one view over it (like RingBuffer's re-pointed
+ * view). A callback returning `false` stops
  * delivery: libbpf drains a CPU's ring as a whole, so the samples it still
  * hands over are copied and delivered first by the next call.
  */
 import { setImmediate } from "node:timers";
 import {
+  type BufArg,
   type NativeCallback,
   type Ptr,
   CALLBACKS,
+  bufArg,
   errno,
   libbpf,
+  libc,
   nativeCallback,
+  runtimeName,
   viewMemory,
 } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
@@ -44,6 +50,9 @@ export type PerfCallback<T> = (record: T, cpu: number) => boolean | void;
 const PERF_EVENT_ARRAY = "perf_event_array";
 const ITER_BATCH = 1024;
 const FAIR_MS = 20;
+// Initial sample buffer; it grows to the next power of 2 on a larger sample
+// (perf samples are < 64 KiB: perf_event_header.size is a u16).
+const SCRATCH_MIN = 512;
 
 /** A reader of a perf event array's per-CPU rings. */
 export class PerfBuffer<T = Uint8Array | AnyStructView> {
@@ -62,6 +71,18 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #backlog: { bytes: Uint8Array; cpu: number }[] = [];
   #lastTurn = 0;
   #draining = false;
+  // One buffer each sample is copied into, and the struct view over it:
+  // per-sample pointers differ, and wrapping libbpf's memory would cost an
+  // ArrayBuffer, a Uint8Array and a view per sample.
+  #scratch: Uint8Array = new Uint8Array(0);
+  #scratchArg: BufArg | null = null;
+  #view: StructView | null = null;
+  readonly #memcpy = libc().memcpy_from;
+  // Deno passes a usize fast as a bigint (a number takes a slow path);
+  // Bun's u64_fast wants a number. Cached: sizes usually repeat.
+  readonly #bigLen = runtimeName() === "deno";
+  #lenOf = -1;
+  #lenArg: number | bigint = 0;
   #freeLater: Ptr | null = null;
   /** The map fd (borrowed). */
   readonly fd: number;
@@ -77,6 +98,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   ) {
     this.fd = fd;
     this.#struct = struct;
+    this.#grow(Math.max(SCRATCH_MIN, struct?.size ?? 0));
     this.#onLost = options.onLost;
     this.#onClose = options.onClose;
     const pages = options.pageCount ?? 64;
@@ -164,32 +186,50 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     );
   }
 
-  #deliver(bytes: Uint8Array, cpu: number): boolean {
+  /** Makes the sample buffer at least `size` bytes (and the view over it). */
+  #grow(size: number): void {
+    let n = SCRATCH_MIN;
+    while (n < size) n *= 2;
+    // Over an explicit ArrayBuffer: Bun moves a small typed array's bytes
+    // when its `.buffer` is first taken, which would strand the address.
+    this.#scratch = new Uint8Array(new ArrayBuffer(n));
+    this.#scratchArg = bufArg(this.#scratch);
     const s = this.#struct;
-    let rec: unknown = bytes;
+    this.#view = s ? s.from(this.#scratch, 0) : null;
+  }
+
+  /** Delivers the `size` bytes at the start of the sample buffer. */
+  #deliver(size: number, cpu: number): boolean {
+    const s = this.#struct;
+    let rec: unknown;
     if (s) {
-      if (bytes.length < s.size)
+      if (size < s.size)
         throw new BpfTypeError(
-          `perf sample of ${bytes.length} bytes is shorter than struct ${s.typeName || "(anonymous)"} (${s.size} bytes) (cpu ${cpu}); the sample was skipped`,
+          `perf sample of ${size} bytes is shorter than struct ${s.typeName || "(anonymous)"} (${s.size} bytes) (cpu ${cpu}); the sample was skipped`,
           {
             hint: "pass the struct the BPF program really outputs, or read raw bytes",
           },
         );
-      rec = s.from(bytes);
-    }
+      rec = this.#view;
+    } else rec = this.#scratch.subarray(0, size);
     this.#n++;
     return this.#cb!(rec, cpu) !== false;
   }
 
   #onSample(cpu: number, data: Ptr, size: number): void {
     if (this.#pb === null) return; // closed from a callback: drop the rest
-    const bytes = viewMemory(data, size);
     if (this.#stopped || this.#error !== null) {
-      this.#backlog.push({ bytes: bytes.slice(), cpu });
+      this.#backlog.push({ bytes: viewMemory(data, size).slice(), cpu });
       return;
     }
     try {
-      if (!this.#deliver(bytes, cpu)) this.#stopped = true;
+      if (size > this.#scratch.length) this.#grow(size);
+      if (size !== this.#lenOf) {
+        this.#lenOf = size;
+        this.#lenArg = this.#bigLen ? BigInt(size) : size;
+      }
+      this.#memcpy(this.#scratchArg, data, this.#lenArg);
+      if (!this.#deliver(size, cpu)) this.#stopped = true;
     } catch (e) {
       // Cannot throw through C: keep the error, stop delivering, rethrow after.
       this.#error = e;
@@ -216,7 +256,9 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       try {
         while (i < backlog.length && !this.#stopped) {
           const b = backlog[i++]!;
-          if (!this.#deliver(b.bytes, b.cpu)) this.#stopped = true;
+          if (b.bytes.length > this.#scratch.length) this.#grow(b.bytes.length);
+          this.#scratch.set(b.bytes);
+          if (!this.#deliver(b.bytes.length, b.cpu)) this.#stopped = true;
         }
       } finally {
         backlog.splice(0, i);

@@ -35,8 +35,11 @@ describe.skipIf(!root)("PerfBuffer", () => {
       expect(pb.ringCount).toBeGreaterThan(0);
       produce(obj, 5);
       const got: [number, number, bigint, number][] = [];
+      let view: unknown;
       expect(
         pb.consume((r, cpu) => {
+          if (view !== undefined) expect(r).toBe(view); // one reused view
+          view = r;
           got.push([r.seq, r.cpu, r.seq_x3, cpu]);
         }),
       ).toBe(5);
@@ -64,10 +67,19 @@ describe.skipIf(!root)("PerfBuffer", () => {
         pageCount: 1,
         onLost: (cpu, n) => lost.push([cpu, n]),
       });
+      // Every delivered sample intact: seq rising, seq_x3 = 3 * seq.
+      let last = -1;
+      const check = (b: Uint8Array) => {
+        const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        const seq = v.getUint32(0, true);
+        expect(v.getBigUint64(8, true)).toBe(BigInt(seq * 3));
+        expect(seq).toBeGreaterThan(last);
+        last = seq;
+      };
       produce(obj, 1000); // 1 page holds ~50 samples of 76 bytes
-      let got = pb.consume(() => {});
+      let got = pb.consume(check);
       produce(obj, 1); // the kernel reports the loss before the next sample
-      got += pb.consume(() => {});
+      got += pb.consume(check);
       const failed = Number(obj.globals.output_failed);
       expect(failed).toBeGreaterThan(500);
       expect(pb.lost).toBe(failed);
@@ -133,12 +145,25 @@ describe.skipIf(!root)("PerfBuffer", () => {
       }
       expect(seen).toEqual([3, 4]);
 
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 50);
+      t0 = performance.now();
+      for await (const _ of pb.events({ signal: ac.signal }))
+        throw new Error("no samples expected");
+      expect(performance.now() - t0).toBeLessThan(2000);
+
+      // A pending poll resolves (0) when the object closes; iterators end.
+      const pending = pb.poll(() => {}, -1);
       setTimeout(() => obj.close(), 50);
       t0 = performance.now();
       for await (const _ of pb) throw new Error("no samples expected");
+      expect(await pending).toBe(0);
       expect(performance.now() - t0).toBeLessThan(2000);
       expect(pb.closed).toBe(true);
       expect(() => pb.consume(() => {})).toThrow(ClosedError);
+      let err: unknown;
+      await pb.poll(() => {}, 10).catch((e) => (err = e));
+      expect(err).toBeInstanceOf(ClosedError);
     } finally {
       obj.close();
     }
