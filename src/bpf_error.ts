@@ -126,7 +126,13 @@ export function libbpfMessage(errno: number): string {
  * the last; without the "libbpf: " prefix. "" for an empty log.
  */
 export function reasonLine(log: string): string {
-  const lines = log.trim().split("\n").filter(Boolean);
+  // libbpf ≥ 1.0 warns that it could not raise RLIMIT_MEMLOCK whenever it
+  // lacks CAP_SYS_RESOURCE; kernels ≥ 5.11 charge BPF memory to the memcg,
+  // so that line is never the reason.
+  const lines = log
+    .trim()
+    .split("\n")
+    .filter((l) => l && !l.includes("RLIMIT_MEMLOCK"));
   const why = lines.find((l) =>
     /fail|error|invalid|not |unknown|can't|cannot/i.test(l),
   );

@@ -53,9 +53,12 @@ function format(fmt: Ptr | null, va: Ptr | null): string {
     vaCopy.set(vaBytes);
     n = vsnprintf(out, out.length, fmt, vaCopy);
   }
-  return n > 0
-    ? decoder.decode(out.subarray(0, Math.min(n, out.length - 1)))
-    : "";
+  const msg =
+    n > 0 ? decoder.decode(out.subarray(0, Math.min(n, out.length - 1))) : "";
+  // A whole verifier log arrives as one message (tens of MB): do not keep
+  // a buffer that size for the life of the process.
+  if (out.length > 1 << 20) out = new Uint8Array(8192);
+  return msg;
 }
 
 function onPrint(level: number, fmt: Ptr | null, va: Ptr | null): number {

@@ -2,6 +2,8 @@
  * Errors: errno names, libbpf's own codes, hints, the libbpf log attached
  * to errors or routed to a handler, and the complete verifier log.
  */
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { bpfError } from "../../src/bpf_error.ts";
 import { Errno, errnoMessage, errnoName } from "../../src/errno.ts";
@@ -11,7 +13,7 @@ import {
   setLibbpfLogHandler,
 } from "../../src/libbpf_log.ts";
 import { BpfObject } from "../../src/object.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 
@@ -74,6 +76,21 @@ describe.skipIf(!root)("BpfError", () => {
     }
   });
 
+  it("gives all of a verifier log larger than libbpf's first 16 MiB buffer", () => {
+    // libbpf 1.1 retries a failed load with a 16 MiB log buffer, doubling it
+    // on ENOSPC (the kernel's log is then a truncated tail), and prints it
+    // whole at WARN: we keep that one message as it is.
+    using obj = BpfObject.open(fixture("big_verifier"));
+    const e = thrown(() => obj.load()) as BpfVerifierError;
+    expect(e).toBeInstanceOf(BpfVerifierError);
+    const log = e.verifierLog!;
+    expect(log.length).toBeGreaterThan(16 << 20);
+    expect(log).toMatch(/^(func#0 @0\n)?0: R1=ctx/);
+    expect(log).toMatch(/R1 offset is outside of the packet/);
+    expect(log.trimEnd()).toMatch(/\nprocessed \d+ insns .*$/);
+    expect(e.message).toMatch(/outside of the packet/);
+  });
+
   it("loads the rest when the bad program's autoload is off", () => {
     using obj = BpfObject.open(fixture("bad_verifier"));
     obj.program("bad_prog").autoload = false;
@@ -112,4 +129,120 @@ describe.skipIf(!root)("BpfError", () => {
     expect(e).toBeInstanceOf(BpfError);
     expect(e.libbpfLog).toMatch(/libbpf: /);
   });
+});
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+const CHILD = `${ROOT}/test/_support/error_child.ts`;
+const hasSetpriv = need(
+  existsSync("/usr/bin/setpriv"),
+  "no setpriv (util-linux) to drop privileges in a child",
+);
+const hasUnshare = need(
+  existsSync("/usr/bin/unshare"),
+  "no unshare (util-linux) for a private mount namespace",
+);
+
+interface ChildResult {
+  ok: boolean;
+  name?: string;
+  code?: string;
+  message?: string;
+  hint?: string;
+}
+
+/**
+ * Runs test/_support/error_child.ts `args` under this runtime, prefixed by
+ * `wrap` (setpriv, unshare ...), with HOME and caches in a world-readable
+ * temporary directory so an unprivileged user can run it.
+ */
+function child(wrap: string[], args: string[]): ChildResult {
+  const home = mkdtempSync("/tmp/tsbpf-errors-");
+  chmodSync(home, 0o777);
+  try {
+    const runtime = isDeno
+      ? [process.execPath, "run", "-A", "--no-lock", CHILD]
+      : [process.execPath, "run", CHILD];
+    const r = spawnSync(wrap[0]!, [...wrap.slice(1), ...runtime, ...args], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        DENO_DIR: `${home}/deno`,
+        BUN_INSTALL_CACHE_DIR: `${home}/bun`,
+        TMPDIR: home,
+      },
+    });
+    const last = r.stdout.trim().split("\n").pop() ?? "";
+    try {
+      return JSON.parse(last) as ChildResult;
+    } catch {
+      throw new Error(`child printed no result: ${r.stdout}\n${r.stderr}`);
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!root)("hints for the environment (child processes)", () => {
+  it.skipIf(!hasSetpriv)("an unprivileged user is told about CAP_BPF", () => {
+    const r = child(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+      ["load", fixture("minimal")],
+    );
+    expect(r.ok).toBe(false);
+    expect(r.name).toBe("BpfError");
+    expect(r.code).toBe("EPERM");
+    expect(r.hint).toMatch(/missing CAP_BPF\/CAP_PERFMON/);
+    expect(r.hint).toMatch(/setcap/);
+  });
+
+  it.skipIf(!hasSetpriv)(
+    "root without capabilities is told they may be dropped",
+    () => {
+      const r = child(
+        ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"],
+        ["load", fixture("minimal")],
+      );
+      expect(r.ok).toBe(false);
+      expect(r.code).toBe("EPERM");
+      expect(r.hint).toMatch(/although running as root: CAP_BPF/);
+    },
+  );
+
+  it.skipIf(!hasUnshare)("tracefs not mounted: says the mount command", () => {
+    const r = child(
+      [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; exec "$@"',
+        "--",
+      ],
+      ["tracepoint", fixture("attach")],
+    );
+    expect(r.ok).toBe(false);
+    expect(r.hint).toMatch(/mount -t tracefs tracefs \/sys\/kernel\/tracing/);
+  });
+
+  it.skipIf(!hasUnshare)(
+    "bpffs not mounted: a pin says the mount command",
+    () => {
+      const r = child(
+        [
+          "unshare",
+          "-m",
+          "sh",
+          "-c",
+          'umount /sys/fs/bpf 2>/dev/null; exec "$@"',
+          "--",
+        ],
+        ["pin", "-", "/sys/fs/bpf/tsbpf-errors-test"],
+      );
+      expect(r.ok).toBe(false);
+      expect(r.hint).toMatch(/mount -t bpf bpf \/sys\/fs\/bpf/);
+      expect(existsSync("/sys/fs/bpf/tsbpf-errors-test")).toBe(false);
+    },
+  );
 });

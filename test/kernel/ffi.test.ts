@@ -2,6 +2,7 @@
  * The native layer: runtime detection, libbpf loading, optional symbols,
  * errno, strings, memory, callbacks, epoll/eventfd.
  */
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
   CALLBACKS,
@@ -26,6 +27,24 @@ import {
   viewMemory,
 } from "../../ffi/mod.ts";
 import { UnsupportedError } from "../../src/errors.ts";
+import { existsSync } from "node:fs";
+import { ROOT, need } from "../_support/fixtures.ts";
+
+/** Loads libbpf in a child with TSBPF_LIBBPF=`path`; its JSON result. */
+function loadWith(path: string): Record<string, string | boolean> {
+  const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+  const child = `${ROOT}/test/_support/error_child.ts`;
+  const r = spawnSync(
+    process.execPath,
+    isDeno ? ["run", "-A", child, "libbpf"] : ["run", child, "libbpf"],
+    {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, TSBPF_LIBBPF: path },
+    },
+  );
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
 
 const EFD_NONBLOCK = 0o4000;
 const EPOLL_CTL_ADD = 1;
@@ -40,6 +59,21 @@ describe("ffi", () => {
     const v = libbpfVersionNumbers();
     expect(v.major * 100 + v.minor).toBeGreaterThan(100);
     expect(readCString(libbpf().libbpf_version_string())).toMatch(/^v1\./);
+  });
+
+  it("TSBPF_LIBBPF overrides the library path; a bad one is a clear FfiError", () => {
+    const bogus = "/nonexistent/tsbpf/libbpf.so.1";
+    const bad = loadWith(bogus);
+    expect(bad.ok).toBe(false);
+    expect(bad.name).toBe("FfiError");
+    expect(bad.message).toMatch(/cannot load libbpf/);
+    expect(bad.message).toContain(bogus); // names what it tried
+    expect(bad.hint).toMatch(/TSBPF_LIBBPF/);
+    const real = "/usr/lib/x86_64-linux-gnu/libbpf.so.1";
+    if (need(existsSync(real), `no ${real} to point TSBPF_LIBBPF at`)) {
+      const good = loadWith(real);
+      expect(good).toEqual({ ok: true, path: real });
+    }
   });
 
   it("declares optional symbols; calling an absent one is UnsupportedError", () => {

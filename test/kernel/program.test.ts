@@ -143,6 +143,20 @@ describe.skipIf(!root)("BpfProgram", () => {
     );
   });
 
+  it("says when a program type cannot be test-run (kernel feature absent)", () => {
+    using obj = openAttach();
+    const err = (() => {
+      try {
+        obj.program("on_getpid").testRun({ data: new Uint8Array(64) });
+      } catch (e) {
+        return e as BpfError;
+      }
+    })();
+    expect(err).toBeInstanceOf(BpfError);
+    expect(err!.code).toBe("ENOTSUPP");
+    expect(err!.hint).toMatch(/tracepoint does not support test runs/);
+  });
+
   it("reports a too-small output buffer", () => {
     using obj = openAttach();
     const err = (() => {
