@@ -281,13 +281,21 @@ export class RingBuffer<T = RingRecord> {
    * `while (open) await rb.poll(cb, 100)`.
    */
   poll(cb: RecordCallback<T>, timeoutMs = -1): Promise<number> {
-    this.#check("poll");
+    if (this.#closed) return this.#rejectClosed("poll");
     return this.#poll(-1, cb as unknown as AnyCallback, timeoutMs);
+  }
+
+  // A closed reader's poll rejects (like an async function would) rather
+  // than throwing synchronously: `rb.poll(cb).catch(...)` sees it.
+  #rejectClosed(what: string): Promise<never> {
+    return Promise.reject(
+      new ClosedError(`${what}: ring buffer reader is closed`),
+    );
   }
 
   /** {@link poll} with the zero-allocation callback of {@link consumeRaw}. */
   pollRaw(cb: RawRecordCallback, timeoutMs = -1): Promise<number> {
-    this.#check("pollRaw");
+    if (this.#closed) return this.#rejectClosed("pollRaw");
     return this.#poll(Delivery.Raw, cb as unknown as AnyCallback, timeoutMs);
   }
 

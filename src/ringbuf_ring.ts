@@ -176,6 +176,8 @@ export class MappedRing implements Ring {
 
   pending(): number {
     if (this.#closed) return 0;
+    // consumer_pos as published (by us or another reader of the map).
+    this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32;
     return this.#producer() - this.#pos;
   }
 

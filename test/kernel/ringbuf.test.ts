@@ -5,8 +5,15 @@
  * counted), several rings, poll/iterator waiting, close/abort ending waits,
  * and the process exiting after close (Bun and Deno).
  */
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -50,6 +57,23 @@ function runtimeCommand(script: string): [string, string[]] {
   return deno
     ? [deno.execPath(), ["run", "-A", script]]
     : [process.execPath, [script]];
+}
+
+/** bench/ringbuf_producer.c (runs a pinned program N times), built once. */
+function producerBin(): string {
+  const src = join(ROOT, "bench/ringbuf_producer.c");
+  const out = join(ROOT, "build/test/ringbuf_producer");
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+    mkdirSync(join(ROOT, "build/test"), { recursive: true });
+    execFileSync("cc", ["-O2", src, "-lbpf", "-o", out]);
+  }
+  return out;
+}
+
+/** CPU time (user + system, all threads) of this process, in ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** Runs `body` as a child script; resolves to its exit code and time taken. */
@@ -218,6 +242,72 @@ describe.skipIf(!root)("RingBuffer", () => {
     }
   });
 
+  it("stops the walk at a BUSY record and resumes once it is committed", async () => {
+    const obj = ringObject();
+    const pin = `/sys/fs/bpf/tsbpf-test-rb-busy-${process.pid}`;
+    const prog = obj.program("produce_busy");
+    try {
+      const rb = obj.ringBuffer("rb", obj.btf.struct("small_rec"));
+      expect(rb.mode).toBe("mmap");
+      // Another process reserves A, commits B behind it, holds A for
+      // 100 ms, then commits A.
+      obj.globals.arg_spin_ns = 100_000_000n;
+      prog.pin(pin);
+      const child = spawn(producerBin(), [pin, "1"], { stdio: "ignore" });
+      const exited = new Promise<number | null>((r) => child.on("exit", r));
+      const got: string[] = [];
+      let blocked = 0;
+      const t0 = performance.now();
+      while (got.length < 2 && performance.now() - t0 < 5000) {
+        const n = rb.consume((r) => {
+          expect(r.seq_x3).toBe(BigInt(r.seq * 3));
+          got.push(`${r.magic === 0xa ? "A" : "B"}${r.seq}`);
+        });
+        // Bytes reserved but nothing delivered: the walk met A's BUSY header.
+        if (n === 0 && rb.pending > 0) blocked++;
+        if (n === 0) await new Promise((r) => setTimeout(r, 0));
+      }
+      expect(await exited).toBe(0);
+      expect(blocked).toBeGreaterThan(0);
+      expect(got).toEqual(["A0", "B1"]);
+      expect(rb.pending).toBe(0);
+    } finally {
+      try {
+        prog.unpin(pin);
+      } catch {
+        // not pinned
+      }
+      obj.close();
+    }
+  });
+
+  it("publishes consumer_pos after a drain, also one stopped early", () => {
+    const obj = ringObject();
+    try {
+      const rb = obj.ringBuffer("rb", null);
+      produce(obj, 10);
+      const total = rb.pending;
+      expect(total).toBeGreaterThan(0);
+      let k = 0;
+      expect(rb.consumeRaw(() => ++k < 3)).toBe(3);
+      expect(rb.pending).toBeGreaterThan(0);
+      expect(rb.pending).toBeLessThan(total);
+      // A second reader maps the ring itself: it starts at the published position.
+      const other = RingBuffer.open(obj.map("rb"));
+      const rest: number[] = [];
+      expect(
+        other.consumeRaw((v, o, l) => void rest.push(checkRecord(v, o, l))),
+      ).toBe(7);
+      expect(rest).toEqual([3, 4, 5, 6, 7, 8, 9]);
+      expect(other.pending).toBe(0);
+      expect(rb.pending).toBe(0);
+      expect(rb.consume(() => {})).toBe(0);
+      other.close();
+    } finally {
+      obj.close();
+    }
+  });
+
   it("reports records shorter than the struct, naming both sizes", () => {
     const obj = ringObject();
     try {
@@ -292,14 +382,59 @@ describe.skipIf(!root)("RingBuffer", () => {
         throw new Error("no records expected");
       }
 
+      // A pending poll resolves (0) when the object closes; iterators end.
+      const pending = rb.poll(() => {}, -1);
       setTimeout(() => obj.close(), 50);
       const t0 = performance.now();
       for await (const _ of rb) throw new Error("no records expected");
+      expect(await pending).toBe(0);
       expect(performance.now() - t0).toBeLessThan(2000);
       expect(rb.closed).toBe(true);
       expect(() => rb.consume(() => {})).toThrow(ClosedError);
+      expect(() => rb.consumeRaw(() => {})).toThrow(ClosedError);
+      let err: unknown;
+      await rb.poll(() => {}, 10).catch((e) => (err = e));
+      expect(err).toBeInstanceOf(ClosedError);
+      expect(() => rb.events()).not.toThrow(); // a generator: throws on next()
+      err = undefined;
+      await rb
+        .events()
+        .next()
+        .catch((e) => (err = e));
+      expect(err).toBeInstanceOf(ClosedError);
     } finally {
       obj.close();
+    }
+  });
+
+  it("does not spin while idle: ring and perf iterators waiting 1 s use ~0 CPU", async () => {
+    const obj = ringObject();
+    const perf = BpfObject.open(fixture("perfbuf"));
+    try {
+      perf.load();
+      const rb = obj.ringBuffer("rb");
+      const pb = perf.perfBuffer("events");
+      const ended = Promise.all([
+        (async () => {
+          for await (const _ of rb) throw new Error("no records expected");
+        })(),
+        (async () => {
+          for await (const _ of pb) throw new Error("no samples expected");
+        })(),
+      ]);
+      await new Promise((r) => setTimeout(r, 100)); // waiters started
+      const c0 = cpuMs();
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 1000));
+      const share = (cpuMs() - c0) / (performance.now() - t0);
+      console.log(`idle iterators: ${(share * 100).toFixed(2)} % of a core`);
+      expect(share).toBeLessThan(0.05);
+      obj.close();
+      perf.close();
+      await ended;
+    } finally {
+      obj.close();
+      perf.close();
     }
   });
 
