@@ -243,6 +243,9 @@ describe.skipIf(!root)("BpfLink", () => {
     }
     expect(err).toBeInstanceOf(BpfError);
     expect(String(err)).toMatch(/CONFIG_KPROBES/);
+    expect(() =>
+      obj.program("on_uprobe").attachKprobe("do_nanosleep", { retprobe: true }),
+    ).toThrow(/CONFIG_KPROBES/);
   });
 
   it("pins and unpins a link", () => {

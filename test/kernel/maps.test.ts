@@ -4,7 +4,7 @@
  * array, LRU, stack trace, queue/stack and map-in-map maps, flag semantics,
  * error messages, and use before load / after close.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import type { AnyStructView } from "../../src/btf/views.ts";
@@ -32,6 +32,37 @@ function catchErr(fn: () => unknown): Error {
 }
 
 describe.skipIf(!root)("object maps before load", () => {
+  it("maxEntries and pinPath set before load are what the kernel gets", () => {
+    const dir = `/sys/fs/bpf/tsbpf-maps-test-${process.pid}`;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    try {
+      const open = () => {
+        const obj = BpfObject.open(fixture("maps"));
+        obj.program("on_getpid").autoload = false;
+        obj.map("tiny").maxEntries = 6;
+        obj.map("counts").pinPath = `${dir}/counts`;
+        obj.load();
+        return obj;
+      };
+      using a = open();
+      const tiny = a.map("tiny");
+      expect(tiny.maxEntries).toBe(6);
+      for (let i = 0; i < 6; i++) tiny.set(i, 1n); // 4 in the C source
+      expect(() => tiny.set(6, 1n)).toThrow(/E2BIG/);
+      expect(existsSync(`${dir}/counts`)).toBe(true);
+      a.map("counts").set(7, 70n);
+      // A second object with the same pinPath reuses the pinned map.
+      using b = open();
+      expect(b.map("counts").id).toBe(a.map("counts").id);
+      expect(b.map("counts").get(7)).toBe(70n);
+      b.map("counts").unpin();
+      expect(existsSync(`${dir}/counts`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("element access is a StateError until load", () => {
     using obj = BpfObject.open(fixture("maps"));
     const m = obj.map("counts");
