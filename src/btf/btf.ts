@@ -428,10 +428,7 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
       `no ${what} named '${name}' in ${this.source}${near}`,
       {
         suggestions,
-        hint: composite
-          ? "clang drops a struct that is only used through a pointer local; keep it with a global " +
-            "(`struct exec_event _anchor = {};`) or `__type(value, struct exec_event)` in a map"
-          : undefined,
+        hint: composite ? droppedStructHint(name, kind) : undefined,
       },
     );
   }
@@ -477,6 +474,20 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
       .slice(0, 5)
       .map(([n]) => n);
   }
+}
+
+/**
+ * Why a struct the program uses can be absent from its BTF, and the two
+ * ways to keep it (platform notes: clang emits BTF only for types a global
+ * or a map definition mentions, not for a pointer local's pointee).
+ */
+function droppedStructHint(name: string, kind: Kind | undefined): string {
+  const t = `${kind === "union" ? "union" : "struct"} ${/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : "exec_event"}`;
+  return (
+    `clang leaves a struct out of the object's BTF when the program only uses it through a pointer local ` +
+    `(e.g. \`${t} *e = bpf_ringbuf_reserve(...)\`); keep it with a global (\`${t} _anchor = {};\`) ` +
+    `or with \`__type(value, ${t})\` in a map definition`
+  );
 }
 
 /** True for /sys/kernel/btf/<module> (split BTF over vmlinux). */

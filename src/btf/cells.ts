@@ -312,15 +312,26 @@ function opaqueCell(size: number, description: string): Cell {
 /** Enumerator name → value and value → name, as TypeScript enums do. */
 export type EnumMap = Readonly<Record<string, number | bigint | string>>;
 
-/** The enumerators of an enum as a two-way map (`m.EV_EXEC`, `m[1]`). */
+/**
+ * The enumerators of an enum as a two-way map (`m.EV_EXEC`, `m[1]`).
+ * Values of enums wider than 4 bytes are bigint. Names win over values,
+ * and the first of several enumerators with one name or value wins (only
+ * corrupt BTF repeats a name).
+ */
 export function enumMap(t: Enum): EnumMap {
   const m: Record<string, number | bigint | string> = Object.create(null);
   const big = t.size > 4;
-  for (const { name, value } of t.values) {
-    const v = big ? value : Number(value);
-    Object.defineProperty(m, name, { value: v, enumerable: true });
-    if (!(String(v) in m))
-      Object.defineProperty(m, String(v), { value: name, enumerable: false });
+  const value = (x: bigint) => (big ? x : Number(x));
+  for (const e of t.values)
+    if (!(e.name in m))
+      Object.defineProperty(m, e.name, {
+        value: value(e.value),
+        enumerable: true,
+      });
+  for (const e of t.values) {
+    const key = String(value(e.value));
+    if (!(key in m))
+      Object.defineProperty(m, key, { value: e.name, enumerable: false });
   }
   return Object.freeze(m);
 }
@@ -459,14 +470,63 @@ export function bitfieldCell(
   };
 }
 
-/** Above this length, array views answer indexes through a Proxy. */
+/**
+ * Indexes below this get their own accessor on the array class's prototype
+ * (the fast path). Higher indexes of longer arrays, and every index out of
+ * range, reach {@link indexGuard} instead: defining millions of accessors
+ * for a large array would cost far more than the occasional slow access.
+ */
 const MAX_INDEXED = 4096;
+
+/**
+ * A property key that is a canonical numeric string ("3", "-1", "1.5"), as
+ * typed arrays define it: such keys are indexes, never ordinary properties.
+ */
+function numericKey(key: string | symbol): number | undefined {
+  if (typeof key !== "string" || key === "") return undefined;
+  const n = Number(key);
+  return String(n) === key ? n : undefined;
+}
+
+/**
+ * The last prototype of every array view: property lookups that the
+ * accessors on the class prototype did not answer end here. A Proxy in the
+ * prototype chain (not around each view) costs nothing on the fast path,
+ * yet sees every read and write of a numeric key that has no accessor:
+ * in-range indexes past {@link MAX_INDEXED} are served through `get`/`set`,
+ * out-of-range writes throw BtfTypeError (a plain object would silently
+ * gain a property), and out-of-range reads give undefined, as for typed
+ * arrays.
+ */
+const indexGuard: object = new Proxy(
+  {},
+  {
+    get(target, key, receiver) {
+      const i = numericKey(key);
+      if (i === undefined) return Reflect.get(target, key, receiver);
+      return receiver instanceof ArrayView &&
+        Number.isInteger(i) &&
+        i >= 0 &&
+        i < receiver.length
+        ? receiver.get(i)
+        : undefined;
+    },
+    set(target, key, value, receiver) {
+      const i = numericKey(key);
+      if (i === undefined || !(receiver instanceof ArrayView))
+        return Reflect.set(target, key, value, receiver);
+      receiver.set(i, value);
+      return true;
+    },
+  },
+);
 
 /**
  * A live, fixed-length view of a C array: `a[i]` reads and writes the
  * bytes, `a.length`, iteration, `get(i)`, `set(i, v)`, `toArray()`.
- * Writing past the end with `a[i] = v` does not touch the bytes (use
- * `set`, which throws).
+ * `a[i] = v` validates like `set(i, v)`: a bad value or an index outside
+ * 0..length-1 throws BtfTypeError. Reading `a[i]` out of range gives
+ * undefined (as for typed arrays); `get(i)` throws.
  */
 export class ArrayView<T = unknown> implements Iterable<T> {
   /** The bytes it is over. */
@@ -490,7 +550,7 @@ export class ArrayView<T = unknown> implements Iterable<T> {
     return this.$cell.read(this.$view, this.$offset + i * this.$cell.size) as T;
   }
 
-  /** Stores element `i`, validating the value. */
+  /** Stores element `i`, validating the value; throws BtfTypeError when out of range. */
   set(i: number, value: T): void {
     this.$check(i);
     this.$cell.write(
@@ -530,14 +590,14 @@ export class ArrayView<T = unknown> implements Iterable<T> {
       );
   }
 }
+Object.setPrototypeOf(ArrayView.prototype, indexGuard);
 
 function arrayViewClass(elem: Cell, length: number) {
   class A extends ArrayView {}
   Object.defineProperty(A.prototype, "length", { value: length });
   Object.defineProperty(A.prototype, "$cell", { value: elem });
   const stride = elem.size;
-  const indexed = Math.min(length, MAX_INDEXED);
-  for (let i = 0; i < indexed; i++) {
+  for (let i = 0, n = Math.min(length, MAX_INDEXED); i < n; i++) {
     const at = i * stride;
     Object.defineProperty(A.prototype, i, {
       get(this: ArrayView) {
@@ -548,20 +608,7 @@ function arrayViewClass(elem: Cell, length: number) {
       },
     });
   }
-  if (length <= MAX_INDEXED)
-    return (v: DataView, o: number): ArrayView => new A(v, o);
-  const handler: ProxyHandler<ArrayView> = {
-    get: (t, k, r) =>
-      typeof k === "string" && /^\d+$/.test(k)
-        ? t.get(+k)
-        : Reflect.get(t, k, r),
-    set: (t, k, x, r) => {
-      if (typeof k === "string" && /^\d+$/.test(k)) t.set(+k, x);
-      else return Reflect.set(t, k, x, r);
-      return true;
-    },
-  };
-  return (v: DataView, o: number): ArrayView => new Proxy(new A(v, o), handler);
+  return (v: DataView, o: number): ArrayView => new A(v, o);
 }
 
 function arrayCell(elem: Cell, length: number): Cell {
@@ -667,6 +714,10 @@ export class Cells {
 
   private array(r: ArrayType): Cell {
     if (isCharType(r.element)) return charArrayCell(r.length);
-    return arrayCell(this.of(r.element), r.length);
+    const elem = this.of(r.element);
+    // Elements of no size (empty structs, void) hold no bytes however many
+    // there are: a per-element view of 2^32 of them would never finish.
+    if (elem.size === 0) return opaqueCell(0, String(r));
+    return arrayCell(elem, r.length);
   }
 }

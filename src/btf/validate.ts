@@ -7,7 +7,11 @@
  * members contribute their fields to the parent. Nested named structs and
  * arrays of structs are compared recursively (`inner.x`, `points[].y`).
  */
-import { BtfValidationError, type LayoutMismatch } from "../errors.ts";
+import {
+  BtfError,
+  BtfValidationError,
+  type LayoutMismatch,
+} from "../errors.ts";
 import {
   type BtfType,
   type Struct,
@@ -18,7 +22,7 @@ import {
 } from "./types.ts";
 import { isCharType } from "./cells.ts";
 import { type LayoutOptions, type LayoutSpec, layoutType } from "./layout.ts";
-import type { StructClass } from "./views.ts";
+import { MAX_ANONYMOUS_DEPTH, type StructClass } from "./views.ts";
 
 interface Flat {
   readonly name: string;
@@ -42,8 +46,13 @@ function flatten(t: Struct | Union): Flat[] {
       const bits = base + m.bitOffset;
       const r = resolveType(m.type);
       if (!m.name) {
-        if ((r.kind === "struct" || r.kind === "union") && depth < 64)
+        if (r.kind === "struct" || r.kind === "union") {
+          if (depth >= MAX_ANONYMOUS_DEPTH)
+            throw new BtfError(
+              `anonymous members of ${String(t)} nest deeper than ${MAX_ANONYMOUS_DEPTH} levels`,
+            );
           walk(r, bits, r.kind === "union" ? r : union, depth + 1);
+        }
         continue;
       }
       out.push({

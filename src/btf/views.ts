@@ -158,7 +158,7 @@ class StructViewBase {
       this.$view = view!;
       this.$offset = offset!;
     } else {
-      this.$view = new DataView(new ArrayBuffer(this[META].size));
+      this.$view = new DataView(ownBytes(this[META]));
       this.$offset = 0;
     }
   }
@@ -212,6 +212,21 @@ class StructViewBase {
   }
 }
 
+/** Zeroed bytes for a `new` view; BtfTypeError when they cannot be allocated. */
+function ownBytes(meta: Meta): ArrayBuffer {
+  try {
+    return new ArrayBuffer(meta.size);
+  } catch (e) {
+    throw new BtfTypeError(
+      `cannot allocate the ${meta.size} bytes of ${describe(meta.cls)}`,
+      {
+        cause: e,
+        hint: `use ${meta.cls.typeName || "the class"}.from(bytes) over existing memory`,
+      },
+    );
+  }
+}
+
 function describe(t: {
   kind: string;
   name?: string;
@@ -223,6 +238,9 @@ function describe(t: {
 function what(t: Struct | Union | StructClass, field: string): string {
   return `field '${field}' of ${describe(t)}`;
 }
+
+/** Deepest nesting of anonymous struct/union members a view flattens. */
+export const MAX_ANONYMOUS_DEPTH = 64;
 
 /** Flattens members (anonymous structs/unions inlined) into field plans. */
 function planFields(type: Struct | Union, cells: Cells): Plan[] {
@@ -237,8 +255,13 @@ function planFields(type: Struct | Union, cells: Cells): Plan[] {
       if (!m.name) {
         // Unnamed bitfields are padding; unnamed structs/unions are C11
         // anonymous members, whose fields belong to the parent.
-        if ((r.kind === "struct" || r.kind === "union") && depth < 64)
+        if (r.kind === "struct" || r.kind === "union") {
+          if (depth >= MAX_ANONYMOUS_DEPTH)
+            throw new BtfError(
+              `anonymous members of ${String(type)} nest deeper than ${MAX_ANONYMOUS_DEPTH} levels`,
+            );
           walk(r, bitOff, depth + 1);
+        }
         continue;
       }
       if (seen.has(m.name)) continue;

@@ -63,6 +63,7 @@ int main(void)
 	{ BEGIN(union, top_union) F(union, top_union, whole) F(union, top_union, halves)
 	  F(union, top_union, ev) END() }
 	{ BEGIN(struct, floats) F(struct, floats, f) F(struct, floats, d) F(struct, floats, tail) END() }
+	{ BEGIN(struct, signed_bitfields) F(struct, signed_bitfields, tail) END() }
 	{ BEGIN(struct, process_stats) F(struct, process_stats, syscall_count)
 	  F(struct, process_stats, total_time) F(struct, process_stats, max_latency) END() }
 	printf("},\"samples\":{");
@@ -172,6 +173,36 @@ int main(void)
 	fl.d = -0.1;
 	fl.tail = 1;
 	SAMPLE("floats", fl, "{\"f\":1.5,\"d\":-0.1,\"tail\":1}")
+
+	struct signed_bitfields sb;
+	memset(&sb, 0, sizeof(sb));
+	sb.big = -(1LL << 48) - 12345;
+	sb.neg = -4096;
+	sb.flag = 1;
+	sb.tiny = -4;
+	sb.kind = EV_FORK;
+	sb.mid = -524288;
+	sb.top = 0xfedcba9876543210ULL;
+	sb.tail = 0x5a;
+	SAMPLE("signed_bitfields", sb,
+	       "{\"big\":\"-281474976723001\",\"neg\":\"-4096\",\"flag\":true,\"tiny\":-4,\"kind\":300,"
+	       "\"mid\":-524288,\"top\":\"18364758544493064720\",\"tail\":90}")
+
+	union top_union tu;
+	memset(&tu, 0, sizeof(tu));
+	tu.ev = ev;
+	SAMPLE("top_union", tu,
+	       "{\"whole\":\"1234605616436508552\",\"halves\":[1432778632,287454020],\"ev\":"
+	       "{\"timestamp\":\"1234605616436508552\",\"event_type\":2,\"pid\":4242,\"ppid\":1,"
+	       "\"comm\":\"bash\",\"filename\":\"/usr/bin/bash\",\"is_thread\":true,\"retval\":\"-2\"}}")
+
+	struct process_stats ps;
+	memset(&ps, 0, sizeof(ps));
+	ps.syscall_count = 1;
+	ps.total_time = 20000000000ULL;
+	ps.max_latency = 0xFFFFFFFFFFFFFFFFULL;
+	SAMPLE("process_stats", ps,
+	       "{\"syscall_count\":\"1\",\"total_time\":\"20000000000\",\"max_latency\":\"18446744073709551615\"}")
 
 	printf("}}\n");
 	return 0;

@@ -248,7 +248,8 @@ describe("BTF of the fixture object", () => {
     expect(e.typeName).toBe("exec_evnt");
     expect(e.suggestions.join()).toContain("exec_event");
     expect(e.message).toContain("pointer local");
-    expect(e.message).toContain("__type(value, struct exec_event)");
+    expect(e.message).toContain("`struct exec_evnt _anchor = {};`");
+    expect(e.message).toContain("__type(value, struct exec_evnt)");
     expect(() => btf.type("process", "struct")).toThrow(/process_stats/);
   });
 

@@ -12,6 +12,7 @@ import {
   type TypeResolver,
 } from "../../src/btf/types.ts";
 import { structClass } from "../../src/btf/views.ts";
+import { BtfBuilder } from "../../src/btf/marshal.ts";
 import { readElf } from "../../src/elf/reader.ts";
 import { readFileBytes } from "../../src/io.ts";
 import { BtfNotFoundError, BtfTypeError } from "../../src/errors.ts";
@@ -48,17 +49,19 @@ function u32(t: Table): Int {
 }
 
 describe("struct views against the C compiler", () => {
-  const names = [
-    "exec_event",
-    "bitfields",
-    "with_union",
-    "packed_ev",
-    "nested_arrays",
-    "signed_vals",
-    "typedef_chain",
-    "anon_members",
-    "floats",
-  ];
+  const names = ref ? Object.keys(ref.samples) : [];
+
+  it.skipIf(!ref)(
+    "the C reference samples every named struct and union of the fixture",
+    () => {
+      const inBtf = [...btf]
+        .filter((t) => (t.kind === "struct" || t.kind === "union") && t.name)
+        .map((t) => t.name)
+        .sort();
+      expect(inBtf).toEqual(Object.keys(ref!.layouts).sort());
+      expect(names.sort()).toEqual(inBtf);
+    },
+  );
 
   it.skipIf(!ref)("sizes and field offsets equal sizeof/offsetof", () => {
     for (const [name, { size, fields }] of Object.entries(ref!.layouts)) {
@@ -156,6 +159,25 @@ describe("struct class API", () => {
   it("raises the parser's BtfNotFoundError for a missing struct", () => {
     expect(() => btf.struct("nope")).toThrow(BtfNotFoundError);
     expect(() => btf.struct("event_type")).toThrow(/an enum, not a struct/);
+    for (const f of [
+      () => btf.struct("exec_evnt"),
+      () => btf.validate("exec_evnt", { pid: "u32" }),
+    ]) {
+      let err: BtfNotFoundError | undefined;
+      try {
+        f();
+      } catch (e) {
+        err = e as BtfNotFoundError;
+      }
+      expect(err).toBeInstanceOf(BtfNotFoundError);
+      expect(err!.typeName).toBe("exec_evnt");
+      expect(err!.suggestions).toContain("struct exec_event");
+      expect(err!.message).toMatch(/no type named 'exec_evnt'/);
+      expect(err!.message).toMatch(/near names: struct exec_event/);
+      expect(err!.hint).toMatch(/only uses it through a pointer local/);
+      expect(err!.hint).toContain("`struct exec_evnt _anchor = {};`");
+      expect(err!.hint).toContain("`__type(value, struct exec_evnt)`");
+    }
   });
 
   it("new gives zeroed owned bytes; from is zero-copy over all inputs", () => {
@@ -250,6 +272,18 @@ describe("struct class API", () => {
     n.points[1].y = 5;
     expect(n.points[1].y).toBe(5);
     expect(() => n.shorts.set(5, 1)).toThrow(/index 5 out of range/);
+    // Index writes outside 0..length-1 throw instead of adding a property.
+    const shorts = n.shorts;
+    expect(() => (shorts[5] = 1)).toThrow(
+      /index 5 out of range for __u16\[5\]/,
+    );
+    expect(() => (shorts[-1] = 1)).toThrow(BtfTypeError);
+    expect(() => (shorts[1.5] = 1)).toThrow(BtfTypeError);
+    expect(shorts[5]).toBeUndefined(); // reads out of range: as typed arrays
+    expect(Object.keys(shorts)).toEqual(["$view", "$offset"]);
+    expect(() => n.matrix[0].get(4)).toThrow(
+      /index 4 out of range for __u32\[4\]/,
+    );
     expect(() => (n.shorts[0] = 70000)).toThrow(BtfTypeError);
     n.shorts = [1, 2, 3, 4, 5];
     expect(n.shorts.toArray()).toEqual([1, 2, 3, 4, 5]);
@@ -308,6 +342,55 @@ describe("struct class API", () => {
       "ip6",
       "flags",
     ]);
+  });
+});
+
+describe("arrays past the indexed accessors, degenerate types", () => {
+  it("indexes beyond 4096 read and write through the same checks", () => {
+    const b = new BtfBuilder();
+    const u32 = b.int("u32", 4);
+    const big = b.struct("big", 40_000, [
+      { name: "a", type: b.array(u32, 10_000), bitOffset: 0 },
+    ]);
+    const Big = structClass(big);
+    const v = new Big();
+    const a = v.a;
+    a[9_999] = 7;
+    a[0] = 1;
+    expect([a[9_999], a.get(9_999), a[0], a.length]).toEqual([7, 7, 1, 10_000]);
+    expect(new DataView(v.$bytes().buffer).getUint32(39_996, true)).toBe(7);
+    expect(() => (a[10_000] = 1)).toThrow(/index 10000 out of range/);
+    expect(() => (a[5_000] = -1)).toThrow(/element \[5000\] of u32\[10000\]/);
+    expect(a[10_000]).toBeUndefined();
+    expect(a.toArray().length).toBe(10_000);
+    expect([...a].length).toBe(10_000);
+    a.extra = "ok"; // non-index properties stay ordinary
+    expect(a.extra).toBe("ok");
+  });
+
+  it("arrays of zero-size elements and unallocatable structs stay bounded", () => {
+    const b = new BtfBuilder();
+    const empty = b.struct("empty", 0, []);
+    const s = b.struct("s", 4, [
+      { name: "many", type: b.array(empty, 0xffffffff), bitOffset: 0 },
+    ]);
+    const v = new (structClass(s))();
+    expect(v.many).toBeInstanceOf(Uint8Array);
+    expect(v.toObject()).toEqual({ many: new Uint8Array(0) });
+    // A struct of 4 GiB builds a class; views need bytes that hold it.
+    const huge = structClass(b.struct("huge", 0xffffffff, []));
+    expect(huge.size).toBe(0xffffffff);
+    expect(() => huge.from(new Uint8Array(8))).toThrow(BtfTypeError);
+  });
+
+  it("refuses anonymous members nested absurdly deep instead of dropping them", () => {
+    const b = new BtfBuilder();
+    let t = b.struct("", 1, [
+      { name: "leaf", type: b.int("u8", 1), bitOffset: 0 },
+    ]);
+    for (let i = 0; i < 70; i++)
+      t = b.struct("", 1, [{ name: "", type: t, bitOffset: 0 }]);
+    expect(() => structClass(t)).toThrow(/nest deeper than 64 levels/);
   });
 });
 
@@ -384,7 +467,10 @@ describe("big-endian BTF", () => {
         const body =
           '#include "btf_types.h"\n' +
           "struct bitfields bf = { .a = 5, .b = 17, .c = -33, .d = 99999, .e = 0xABCDEF1234ULL, .f = 1, .tail = 0xBEEF };\n" +
-          'struct exec_event ev = { .timestamp = 0x1122334455667788ULL, .pid = 4242, .comm = "bash", .retval = -2 };\n';
+          'struct exec_event ev = { .timestamp = 0x1122334455667788ULL, .pid = 4242, .comm = "bash", .retval = -2 };\n' +
+          "struct signed_bitfields sb = { .big = -(1LL << 48) - 12345, .neg = -4096, .flag = 1, .tiny = -4, .kind = EV_FORK, .mid = -524288, .top = 0xfedcba9876543210ULL, .tail = 0x5a };\n" +
+          "struct floats fl = { .f = 1.5f, .d = -0.1, .tail = 1 };\n" +
+          "struct nested_arrays na = { .matrix = { { 0, 1 }, { 10, 11, 12, 13 } }, .shorts = { 1000 }, .points = { { 1, 100000 } } };\n";
         execFileSync("sh", ["-c", `cat > ${src}`], { input: body });
         for (const target of ["bpfeb", "bpfel"]) {
           const out = join(dir, `${target}.o`);
@@ -426,6 +512,36 @@ describe("big-endian BTF", () => {
             "bash",
             -2n,
           ]);
+          const SB = b.struct("signed_bitfields");
+          const sb = SB.from(data, at("sb"));
+          expect(sb.toObject()).toEqual({
+            big: -(1n << 48n) - 12345n,
+            neg: -4096n,
+            flag: true,
+            tiny: -4,
+            kind: 300,
+            mid: -524288,
+            top: 0xfedcba9876543210n,
+            tail: 0x5a,
+          });
+          const sbCopy = new SB();
+          for (const [k, x] of Object.entries(sb.toObject())) sbCopy[k] = x;
+          expect(tohex(sbCopy.$bytes())).toBe(tohex(sb.$bytes()));
+          const fl = b.struct("floats").from(data, at("fl"));
+          expect([fl.f, fl.d, fl.tail]).toEqual([1.5, -0.1, 1]);
+          const na = b.struct("nested_arrays").from(data, at("na"));
+          expect(na.toObject()).toEqual({
+            matrix: [
+              [0, 1, 0, 0],
+              [10, 11, 12, 13],
+              [0, 0, 0, 0],
+            ],
+            shorts: [1000, 0, 0, 0, 0],
+            points: [
+              { x: 1, y: 100000 },
+              { x: 0, y: 0 },
+            ],
+          });
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
