@@ -16,6 +16,7 @@
  * expressible: use `btf.struct(name)` for such types.
  */
 import { BtfTypeError } from "../errors.ts";
+import { show } from "./cells.ts";
 import {
   ArrayType,
   type BtfType,
@@ -24,7 +25,6 @@ import {
   Member,
   Struct,
   type TypeResolver,
-  Union,
   Void,
   alignOf,
   sizeOf,
@@ -148,7 +148,35 @@ function scalarType(table: TypeTable, name: string): BtfType | undefined {
 
 const TYPE_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*((?:\[\s*\d+\s*\]\s*)*)$/;
 
-function arrayOf(table: TypeTable, elem: BtfType, n: number): BtfType {
+/** BTF stores sizes and array lengths in 32 bits; so do layouts. */
+const MAX_SIZE = 0xffffffff;
+
+function tooLarge(path: string, what: string): never {
+  throw new BtfTypeError(
+    `layout field '${path}': ${what} exceeds ${MAX_SIZE} bytes, the largest size BTF can describe`,
+  );
+}
+
+/** What is wrong with a type string that did not parse, when it is guessable. */
+function whyUnknown(t: string): string {
+  if (/\[\s*\]/.test(t))
+    return ': an array in a layout needs its length (C\'s flexible `T x[]` has no size), e.g. "char[16]"';
+  if (
+    /^\s*(?:__)?[usi]\d+\b/.test(t) &&
+    !INT_RE.test(t.replace(/\[.*$/, "").trim())
+  )
+    return ": integers are 8, 16, 32 or 64 bits wide (u8…u64, s8…s64)";
+  return "";
+}
+
+function arrayOf(
+  table: TypeTable,
+  elem: BtfType,
+  n: number,
+  path: string,
+): BtfType {
+  if (n > MAX_SIZE || n * sizeOf(elem) > MAX_SIZE)
+    tooLarge(path, `${String(elem)}[${n}]`);
   const index = table.scalar(
     "u32",
     (id) =>
@@ -169,7 +197,7 @@ function fieldType(
     const base = m && scalarType(table, m[1]);
     if (!m || !base)
       throw new BtfTypeError(
-        `layout field '${path}': unknown type ${JSON.stringify(t)}`,
+        `layout field '${path}': unknown type ${JSON.stringify(t)}${whyUnknown(t)}`,
         {
           hint: "use u8…u64, s8…s64, bool, f32, f64, char[N], T[N] or a nested layout",
         },
@@ -178,7 +206,7 @@ function fieldType(
     let type = base;
     // C `T a[3][4]`: an array of 3 arrays of 4, so wrap from the innermost.
     for (let i = dims.length - 1; i >= 0; i--)
-      type = arrayOf(table, type, dims[i]);
+      type = arrayOf(table, type, dims[i], path);
     return type;
   }
   if (isStructClass(t)) return t.type;
@@ -188,11 +216,14 @@ function fieldType(
       throw new BtfTypeError(
         `layout field '${path}': an array is written [type, count], got ${JSON.stringify(t)}`,
       );
-    return arrayOf(table, fieldType(table, elem, path, options), n);
+    return arrayOf(table, fieldType(table, elem, path, options), n, path);
   }
   if (t !== null && typeof t === "object")
     return structType(table, t as LayoutSpec, "", path, options);
-  throw new BtfTypeError(`layout field '${path}': bad type ${String(t)}`);
+  throw new BtfTypeError(
+    `layout field '${path}': bad type ${show(t)}; expected a type name such as "u32" or "char[16]", ` +
+      "[type, count], a nested layout object or a struct class",
+  );
 }
 
 function structType(
@@ -215,6 +246,7 @@ function structType(
     offset += sizeOf(type);
   }
   const size = Math.ceil(offset / maxAlign) * maxAlign;
+  if (size > MAX_SIZE) tooLarge(path || "(layout)", `the struct`);
   return table.add((id) => new Struct(id, name, size, members));
 }
 
@@ -232,7 +264,7 @@ export function layoutType(
     return fieldType(table, spec, "(value)", options);
   if (spec === null || typeof spec !== "object" || Array.isArray(spec))
     throw new BtfTypeError(
-      `a layout is an object of field → type, got ${String(spec)}`,
+      `a layout is an object of field → type, got ${show(spec)}`,
     );
   return structType(table, spec, options.name ?? "", "", options);
 }
@@ -247,8 +279,14 @@ export function layout(
   spec: LayoutSpec,
   options: LayoutOptions = {},
 ): StructClass {
-  const t = layoutType(spec, options) as Struct | Union;
-  return structClass(t, options);
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec))
+    throw new BtfTypeError(
+      `layout(): expected an object of field → type, got ${show(spec)}`,
+      {
+        hint: `for a single value use codecForLayout(${typeof spec === "string" ? JSON.stringify(spec) : "spec"})`,
+      },
+    );
+  return structClass(layoutType(spec, options) as Struct, options);
 }
 
 /** Alias of {@link layout}. */

@@ -144,6 +144,27 @@ describe("hand-written layouts", () => {
     );
     expect(() => layout({ a: { b: "float" } })).toThrow(/'a\.b'/);
     expect(() => layout({ a: ["u8"] as never })).toThrow(BtfTypeError);
+    expect(() => layout({ pid: "u32", flags: "u33" })).toThrow(
+      /layout field 'flags': unknown type "u33": integers are 8, 16, 32 or 64 bits/,
+    );
+    expect(() => layout({ comm: "char[]" })).toThrow(
+      /layout field 'comm': unknown type "char\[\]": an array in a layout needs its length/,
+    );
+    for (const bad of [null, 5, undefined, () => 1, Symbol("x")])
+      expect(() => layout({ a: { b: [{ c: bad as never }, 2] } })).toThrow(
+        /layout field 'a\.b\.c': bad type .*; expected a type name/,
+      );
+    expect(() => layout({ a: ["u8", -1] })).toThrow(
+      /layout field 'a': an array is written \[type, count\]/,
+    );
+    expect(() => layout({ a: "u8[99999999999]" })).toThrow(
+      /layout field 'a': u8\[99999999999\] exceeds 4294967295 bytes/,
+    );
+    expect(() => layout({ a: ["u64", 2 ** 30] })).toThrow(/exceeds/);
+    for (const bad of [null, "u32", 7, ["u32"]])
+      expect(() => layout(bad as never)).toThrow(
+        /layout\(\): expected an object of field → type/,
+      );
     const m = new (layout({ m: "u32[3][4]" }))().m;
     expect([m.length, m[0].length, layoutType("u32[3][4]").size]).toEqual([
       3, 4, 48,
@@ -169,6 +190,37 @@ describe("btf.validate", () => {
       ip6: "u8[16]",
       flags: "u8",
     });
+  });
+
+  it("accepts the seed proposal's ctypes-style layout of exec_event", () => {
+    // class ExecEvent(ctypes.Structure): _fields_ = [("timestamp", c_uint64),
+    // ("event_type", c_uint8), ("_pad", c_uint8 * 3), ("pid", c_uint32), ...]
+    const ExecEvent = {
+      timestamp: "u64",
+      event_type: "u8",
+      _pad: ["u8", 3],
+      pid: "u32",
+      ppid: "u32",
+      comm: "char[16]",
+      filename: "char[64]",
+      is_thread: "bool",
+      _pad2: "u8[3]",
+      retval: "s64",
+    } as const;
+    btf.validate("exec_event", ExecEvent);
+    expect(layout(ExecEvent).size).toBe(btf.type("exec_event").size);
+    const e = catchErr(() =>
+      btf.validate("exec_event", { ...ExecEvent, pid: "i32" }),
+    );
+    expect(e.mismatches).toEqual([
+      {
+        field: "pid",
+        kind: "signedness",
+        expected: "__u32 (4 bytes)",
+        actual: "s32 (4 bytes)",
+        fix: "use 'u32'",
+      },
+    ]);
   });
 
   it("lists every mismatch with a fix", () => {
@@ -213,6 +265,7 @@ describe("btf.validate", () => {
     expect(err!.message).toMatch(
       /layout does not match BTF struct 'exec_event' \(9 mismatches\)/,
     );
+    for (const m of err!.mismatches) expect(m.fix.length).toBeGreaterThan(5);
   });
 
   it("explains padding a packed layout leaves out", () => {
