@@ -2,7 +2,7 @@
  * How one C type is typed and described in generated code: the TypeScript
  * type of its field (the view; plain-object and setter types are derived
  * from it by the prelude's `$Plain`/`$In`) and its spec in the class's field
- * table, which the prelude's `$def` turns into accessors at load. Same
+ * table, which the prelude's `$def`/`$install` turn into accessors at load. Same
  * mapping as the runtime views (DESIGN.md): ints ≤ 32 bits → number, 64-bit
  * → bigint, `_Bool` → boolean, `char[N]` → string, arrays → `$ArrayView`,
  * nested struct/union → its class, enums → number (bigint when 8 bytes),

@@ -127,90 +127,231 @@ export function deriveNames(types: readonly BtfType[]): Map<number, string> {
 
 /** {@link deriveNames} over a type graph's wanted types. */
 export function deriveGraphNames(g: TypeGraph): Map<number, string> {
-  const names = new Map<number, string>();
-  const named: Named[] = [];
-  const typedefs: Named[] = [];
-  const vars: Named[] = [];
+  const { names, declarable } = nameTable(g);
+  const out = new Map<number, string>();
+  for (const id of declarable) out.set(id, names[id]!);
+  return out;
+}
+
+/** A {@link Named} with its sort keys (see {@link sortKeys}). */
+export interface Keyed extends Named {
+  k1: number;
+  k2: number;
+}
+
+/**
+ * Sets `x.k1`/`x.k2` from the first 14 UTF-16 units of `x.name`, 7 per key,
+ * each clamped to 0..127 (0 past the end). The clamp is monotone, so keys
+ * that differ order like the names; equal keys fall back to the names. Sorting
+ * tens of thousands of names (many sharing long prefixes such as
+ * `trace_event_raw_`) then mostly compares numbers.
+ */
+export function sortKeys<T extends Keyed>(x: T): T {
+  const s = x.name;
+  const n = s.length;
+  let k1 = 0;
+  let k2 = 0;
+  for (let i = 0; i < 7; i++) {
+    const c = i < n ? s.charCodeAt(i) : 0;
+    k1 = k1 * 128 + (c > 127 ? 127 : c);
+  }
+  for (let i = 7; i < 14; i++) {
+    const c = i < n ? s.charCodeAt(i) : 0;
+    k2 = k2 * 128 + (c > 127 ? 127 : c);
+  }
+  x.k1 = k1;
+  x.k2 = k2;
+  return x;
+}
+
+/** A keyed {@link Named}. */
+export function keyed(name: string, rank: number, id: number): Keyed {
+  return sortKeys({ name, rank, id, k1: 0, k2: 0 });
+}
+
+/** Compares (name, kind rank, id) of keyed items: same order as {@link compareRanked}. */
+export function compareKeyed(a: Keyed, b: Keyed): number {
+  if (a.k1 !== b.k1) return a.k1 - b.k1;
+  if (a.k2 !== b.k2) return a.k2 - b.k2;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.rank !== b.rank ? a.rank - b.rank : a.id - b.id;
+}
+
+/**
+ * Sorts keyed items in place by {@link compareKeyed}: a merge sort over
+ * indexes that compares the numeric keys inline and calls the comparator
+ * only on ties (a comparator call per comparison costs more than all the
+ * rest of naming vmlinux).
+ */
+export function sortKeyed<T extends Keyed>(xs: T[]): void {
+  const n = xs.length;
+  if (n < 2) return;
+  const k1 = new Float64Array(n);
+  const k2 = new Float64Array(n);
+  let from = new Int32Array(n);
+  let to = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    k1[i] = x.k1;
+    k2[i] = x.k2;
+    from[i] = i;
+  }
+  // Insertion sort of runs of RUN, then merges of doubling width.
+  const RUN = 8;
+  for (let lo = 0; lo < n; lo += RUN) {
+    const hi = Math.min(lo + RUN, n);
+    for (let i = lo + 1; i < hi; i++) {
+      const v = from[i]!;
+      let j = i - 1;
+      for (; j >= lo; j--) {
+        const u = from[j]!;
+        const c =
+          k1[u]! - k1[v]! || k2[u]! - k2[v]! || compareKeyed(xs[u]!, xs[v]!);
+        if (c <= 0) break;
+        from[j + 1] = u;
+      }
+      from[j + 1] = v;
+    }
+  }
+  for (let width = RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        const u = from[i]!;
+        const v = from[j]!;
+        const c =
+          k1[u]! - k1[v]! || k2[u]! - k2[v]! || compareKeyed(xs[u]!, xs[v]!);
+        if (c <= 0) {
+          to[k++] = u;
+          i++;
+        } else {
+          to[k++] = v;
+          j++;
+        }
+      }
+      while (i < mid) to[k++] = from[i++]!;
+      while (j < hi) to[k++] = from[j++]!;
+    }
+    const t = from;
+    from = to;
+    to = t;
+  }
+  const copy = xs.slice();
+  for (let i = 0; i < n; i++) xs[i] = copy[from[i]!]!;
+}
+
+/** C names of the declarables of a graph, by id. */
+export interface NameTable {
+  /** C name of each declarable, indexed by id (undefined for other ids). */
+  readonly names: (string | undefined)[];
+  /** Ids of the structs, unions and enums, ascending. */
+  readonly declarable: number[];
+  /** Ids of the named typedefs, ascending. */
+  readonly typedefs: number[];
+}
+
+/** The names of {@link deriveGraphNames}, as arrays (what the generator reads). */
+export function nameTable(g: TypeGraph): NameTable {
+  const names: (string | undefined)[] = [];
+  const declarable: number[] = [];
+  const named: Keyed[] = [];
+  const typedefs: number[] = [];
+  const vars: Keyed[] = [];
   const anon: number[] = [];
   for (const id of g.wanted()) {
     const k = g.kind(id);
-    const name = g.name(id);
     if (isDeclarableKind(k)) {
-      if (name !== "") {
-        names.set(id, name);
+      declarable.push(id);
+      if (g.named(id)) {
+        const name = g.name(id);
+        names[id] = name;
         if (k === KIND.STRUCT || k === KIND.UNION)
-          named.push({ name, rank: kindRank(k), id });
+          named.push(keyed(name, kindRank(k), id));
       } else anon.push(id);
-    } else if (name !== "") {
-      if (k === KIND.TYPEDEF) typedefs.push({ name, rank: 9, id });
-      else if (k === KIND.VAR) vars.push({ name, rank: 9, id });
+    } else if (g.named(id)) {
+      if (k === KIND.TYPEDEF) typedefs.push(id);
+      else if (k === KIND.VAR) vars.push(keyed(g.name(id), 9, id));
     }
   }
-  typedefs.sort(compareRanked);
-  vars.sort(compareRanked);
 
+  // The first typedef in (name, id) order names its anonymous target: the
+  // least name wins, and ids ascend, so a tie keeps the earlier one.
   for (const td of typedefs) {
-    const target = anonymousUse(g, g.target(td.id), true);
-    if (target >= 0 && !names.has(target)) names.set(target, td.name);
+    const target = anonymousUse(g, g.target(td), true);
+    if (target < 0) continue;
+    const n = g.name(td);
+    const cur = names[target];
+    if (cur === undefined || n < cur) names[target] = n;
   }
 
-  const queue: Named[] = named;
+  const queue: Keyed[] = named;
   // Typedef-named composites are parents too.
   for (const id of anon) {
     const k = g.kind(id);
-    const n = names.get(id);
+    const n = names[id];
     if ((k === KIND.STRUCT || k === KIND.UNION) && n !== undefined)
-      queue.push({ name: n, rank: kindRank(k), id });
+      queue.push(keyed(n, kindRank(k), id));
   }
-  queue.sort(compareRanked);
+  sortKeyed(queue);
+  // anonymousUse(g, id, false) by id, -2 until asked.
+  const memo = new Int32Array(g.count + 1).fill(-2);
+  const use = (id: number): number => {
+    if (id < 0 || id >= memo.length) return anonymousUse(g, id, false);
+    let r = memo[id]!;
+    if (r === -2) memo[id] = r = anonymousUse(g, id, false);
+    return r;
+  };
   let head = 0;
   const drain = () => {
     while (head < queue.length) {
-      const parent = queue[head++]!;
-      const pname = names.get(parent.id)!;
+      const parent = queue[head++]!.id;
+      let pname: string | undefined;
       let k = 0;
-      for (let i = 0, n = g.vlen(parent.id); i < n; i++) {
-        const unnamed = !g.memberHasName(parent.id, i);
+      for (let i = 0, n = g.vlen(parent); i < n; i++) {
+        const unnamed = !g.memberHasName(parent, i);
         const slot = unnamed ? k++ : 0;
-        const child = anonymousUse(g, g.memberType(parent.id, i), false);
-        if (child < 0 || names.has(child)) continue;
-        const label = unnamed ? `anon${slot}` : g.memberName(parent.id, i);
-        const cname = `${pname}__${label}`;
-        names.set(child, cname);
+        const child = use(g.memberType(parent, i));
+        if (child < 0 || names[child] !== undefined) continue;
+        pname ??= names[parent]!;
+        const cname = `${pname}__${unnamed ? `anon${slot}` : g.memberName(parent, i)}`;
+        names[child] = cname;
         const ck = g.kind(child);
         if (ck === KIND.STRUCT || ck === KIND.UNION)
-          queue.push({ name: cname, rank: kindRank(ck), id: child });
+          queue.push(keyed(cname, kindRank(ck), child));
       }
     }
   };
   drain();
 
+  sortKeyed(vars);
   for (const v of vars) {
-    const child = anonymousUse(g, g.target(v.id), false);
-    if (child < 0 || names.has(child)) continue;
-    names.set(child, v.name);
+    const child = use(g.target(v.id));
+    if (child < 0 || names[child] !== undefined) continue;
+    names[child] = v.name;
     const ck = g.kind(child);
     if (ck === KIND.STRUCT || ck === KIND.UNION)
-      queue.push({ name: v.name, rank: kindRank(ck), id: child });
+      queue.push(keyed(v.name, kindRank(ck), child));
   }
   drain();
 
   for (const id of anon) {
-    if (names.has(id)) continue;
+    if (names[id] !== undefined) continue;
     const k = g.kind(id);
     if (k === KIND.ENUM || k === KIND.ENUM64) {
-      names.set(
-        id,
-        g.vlen(id) > 0 ? `enum__${g.enumName(id, 0)}` : `anon_enum__${id}`,
-      );
+      names[id] =
+        g.vlen(id) > 0 ? `enum__${g.enumName(id, 0)}` : `anon_enum__${id}`;
     } else {
       const n = `anon_${k === KIND.STRUCT ? "struct" : "union"}__${id}`;
-      names.set(id, n);
-      queue.push({ name: n, rank: kindRank(k), id });
+      names[id] = n;
+      queue.push(keyed(n, kindRank(k), id));
       drain();
     }
   }
-  return names;
+  return { names, declarable, typedefs };
 }
 
 /** Runs `f`, turning a failure on hostile BTF (loops, bad ids) into undefined. */

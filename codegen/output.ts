@@ -64,6 +64,16 @@ export class ByteOut {
     this.pos = p;
   }
 
+  /** Bytes `start` to `end` of `b`. */
+  range(b: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.pos + n > this.buf.length) this.room(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) buf[p++] = b[i]!;
+    this.pos = p;
+  }
+
   /** A string known to be ASCII (identifiers, numbers, fixed text). */
   ascii(s: string): void {
     const n = s.length;

@@ -44,11 +44,10 @@ function exportedNames(src: string): string[] {
   return out;
 }
 
-/** C name → generated class name, from the emitted `typeName`s. */
+/** C name → generated class name, from the `$def` calls (size, C name, fields). */
 function classNames(src: string): Map<string, string> {
   const out = new Map<string, string>();
-  const re =
-    /^export class ([A-Za-z0-9_$]+) extends \$Struct \{\n {2}static readonly size = \d+;\n {2}static readonly typeName = ("(?:[^"\\]|\\.)*");/gm;
+  const re = /^\$def\(([A-Za-z0-9_$]+), \d+, ("(?:[^"\\]|\\.)*"), \[/gm;
   for (const m of src.matchAll(re)) {
     const c = JSON.parse(m[2]!) as string;
     if (!out.has(c)) out.set(c, m[1]!);

@@ -40,6 +40,20 @@ export interface TypeGraph {
   /** Int: `bits | offset << 8 | encoding << 16` (encoding: 1 signed, 2 char, 4 bool). */
   intInfo(id: number): number;
   memberName(id: number, i: number): string;
+  /**
+   * The names' bytes, NUL-terminated, addressed by name offset: lets the
+   * generator copy a plain identifier straight into its output. Read it
+   * again after other calls (a model graph grows it as it meets names).
+   */
+  readonly strings: Uint8Array;
+  /**
+   * Offset of a member's name in {@link strings}: 0 when anonymous; an
+   * offset outside it (or one whose bytes are not a plain ASCII identifier)
+   * means "ask {@link memberName}".
+   */
+  memberNameOff(id: number, i: number): number;
+  /** As {@link memberNameOff}, for an enumerator. */
+  enumNameOff(id: number, i: number): number;
   /** False for an anonymous member (cheaper than its name). */
   memberHasName(id: number, i: number): boolean;
   memberType(id: number, i: number): number;
@@ -107,6 +121,7 @@ class RawGraph implements TypeGraph {
   private readonly off: Uint32Array;
   private readonly base: RawGraph | undefined;
   private readonly names: Names;
+  readonly strings: Uint8Array;
 
   constructor(btf: Btf) {
     this.base = btf.base ? new RawGraph(btf.base) : undefined;
@@ -116,6 +131,14 @@ class RawGraph implements TypeGraph {
     this.firstId = btf.firstId;
     this.count = btf.count;
     this.names = new Names(btf, this.base?.names);
+    const own = btf.strings.bytes;
+    if (this.base) {
+      // One offset space: the base's bytes, then this table's.
+      const b = this.base.strings;
+      this.strings = new Uint8Array(btf.strings.start + own.length);
+      this.strings.set(b.subarray(0, btf.strings.start));
+      this.strings.set(own, btf.strings.start);
+    } else this.strings = own;
   }
 
   wanted(): number[] {
@@ -195,6 +218,16 @@ class RawGraph implements TypeGraph {
     if (id < this.firstId) return this.base!.memberHasName(id, i);
     return this.names.has(this.w[this.pos(id) + 3 + 3 * i]!);
   }
+  memberNameOff(id: number, i: number): number {
+    if (id < this.firstId) return this.base!.memberNameOff(id, i);
+    return this.w[this.pos(id) + 3 + 3 * i]!;
+  }
+  enumNameOff(id: number, i: number): number {
+    if (id < this.firstId) return this.base!.enumNameOff(id, i);
+    const p = this.pos(id);
+    const step = ((this.w[p + 1]! >>> 24) & 0x1f) === KIND.ENUM ? 2 : 3;
+    return this.w[p + 3 + step * i]!;
+  }
   memberType(id: number, i: number): number {
     if (id < this.firstId) return this.base!.memberType(id, i);
     return this.w[this.pos(id) + 4 + 3 * i]!;
@@ -256,6 +289,9 @@ class ModelGraph implements TypeGraph {
   count = 0;
   private readonly byId = new Map<number, Loose>();
   private readonly ids: number[] = [];
+  strings = new Uint8Array(256);
+  private stringsEnd = 1;
+  private readonly interned = new Map<string, number>();
 
   constructor(types: Iterable<BtfType>) {
     const seen = new Set<number>();
@@ -334,6 +370,44 @@ class ModelGraph implements TypeGraph {
   }
   memberHasName(id: number, i: number): boolean {
     return this.byId.get(id)!.members![i]!.name !== "";
+  }
+  memberNameOff(id: number, i: number): number {
+    return this.intern(this.byId.get(id)!.members![i]!.name);
+  }
+  enumNameOff(id: number, i: number): number {
+    return this.intern(this.byId.get(id)!.values![i]!.name);
+  }
+
+  /** Offset of `name` in {@link strings}: 0 for "", -1 unless a plain ASCII identifier. */
+  private intern(name: string): number {
+    if (name === "") return 0;
+    let off = this.interned.get(name);
+    if (off !== undefined) return off;
+    off = -1;
+    const n = name.length;
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) {
+      const c = name.charCodeAt(i);
+      ok =
+        (c >= 97 && c <= 122) ||
+        (c >= 65 && c <= 90) ||
+        c === 95 ||
+        c === 36 ||
+        (i > 0 && c >= 48 && c <= 57);
+    }
+    if (ok) {
+      if (this.stringsEnd + n + 1 > this.strings.length) {
+        const next = new Uint8Array((this.strings.length + n + 1) * 2);
+        next.set(this.strings);
+        this.strings = next;
+      }
+      off = this.stringsEnd;
+      for (let i = 0; i < n; i++) this.strings[off + i] = name.charCodeAt(i);
+      this.strings[off + n] = 0;
+      this.stringsEnd = off + n + 1;
+    }
+    this.interned.set(name, off);
+    return off;
   }
   memberType(id: number, i: number): number {
     const m = this.byId.get(id)!.members![i]!;

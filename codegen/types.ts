@@ -25,11 +25,13 @@ import {
   structAccess,
 } from "./access.ts";
 import {
-  compareRanked,
-  deriveGraphNames,
   isDeclarableKind,
+  type Keyed,
   kindRank,
-  type Named,
+  type NameTable,
+  nameTable,
+  sortKeyed,
+  sortKeys,
 } from "./naming.ts";
 import {
   docText,
@@ -62,6 +64,12 @@ export interface GenerateOptions {
   readonly littleEndian?: boolean;
   /** Where the BTF came from, for the header comment. */
   readonly source?: string;
+  /**
+   * When given, receives the milliseconds spent in each phase (naming,
+   * selection, sorting, name allocation, emission, aliases, output): what
+   * bench/codegen_vmlinux.ts prints.
+   */
+  readonly phases?: { name: string; ms: number }[];
 }
 
 /**
@@ -108,7 +116,7 @@ export function writeTypeBytes(
 export const CHUNK = 1 << 20;
 
 /** A declaration to emit. */
-interface Decl extends Named {
+interface Decl extends Keyed {
   /** `KIND` number. */
   readonly kind: number;
   /** TypeScript name (class, or enum object + type). */
@@ -117,25 +125,28 @@ interface Decl extends Named {
 
 /** What the fields of one member type need, computed once per type id. */
 interface MemberType {
-  /** Doc-safe C spelling. */
-  readonly c: string;
+  /** Snippet `  /** \`<C spelling>\` @`: how each field of this type starts. */
+  readonly pre: number;
+  readonly preEnd: number;
   /** Resolved id (through typedefs and qualifiers), -1 when it does not resolve. */
   readonly r: number;
   /** Int bits and bit offset of a resolved int (kind_flag = 0 bitfields), else -1. */
   readonly intBits: number;
   readonly intOffset: number;
   readonly intSize: number;
-  /** UTF-8 of `c`. */
-  readonly cb: Uint8Array;
-  /** Access of a whole (non-bitfield) member, with its type and spec as UTF-8; made on first use. */
+  /** Access of a whole (non-bitfield) member; made on first use. */
   whole?: WholeAccess;
 }
 
-/** An access with its TypeScript type and table spec as UTF-8. */
+/** An access with snippets for the end of its field line and its table spec. */
 interface WholeAccess {
   readonly a: Access;
-  readonly tb: Uint8Array;
-  readonly cb: Uint8Array;
+  /** Snippet `: <type>;\n`. */
+  readonly tail: number;
+  readonly tailEnd: number;
+  /** Snippet `<spec>,`. */
+  readonly code: number;
+  readonly codeEnd: number;
 }
 
 /** Longest typedef/qualifier chain followed (hostile BTF may loop). */
@@ -173,19 +184,85 @@ const KIND_WORDS = [
 /** Thrown inside {@link Generator.spelling} on an invalid reference. */
 const BAD_SPELLING = new Error("invalid reference");
 
+/**
+ * Byte classes of plain identifiers: 1 may start one (`A-Za-z_$`), 2 may
+ * only follow (`0-9`), 0 neither (NUL, anything else, every byte >= 0x80).
+ */
+const IDENT = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36)
+    IDENT[c] = 1;
+  else if (c >= 48 && c <= 57) IDENT[c] = 2;
+}
+
+/** FNV-1a step over one byte, as {@link nameHash} does it. */
+const FNV_PRIME = 0x01000193;
+const FNV_BASIS = 0x811c9dc5 | 0;
+
+/** FNV-1a of an ASCII string (same as the byte scan of a name). */
+function nameHash(s: string): number {
+  let h = FNV_BASIS;
+  for (let i = 0; i < s.length; i++)
+    h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/**
+ * Low bits of the hashes of names that need a second look when they are
+ * plain identifiers: view members (reserved) and `__proto__` (enum keys).
+ * A hit only means "decode the name and check"; misses are certain.
+ */
+const SPECIAL = new Uint8Array(1024);
+for (const n of [...RESERVED_MEMBERS, "__proto__"]) {
+  if (isPropertyIdentifier(n)) SPECIAL[nameHash(n) & 1023] = 1;
+}
+
+/** UTF-8 of `s`, without a TextEncoder call when it is ASCII. */
+function bytesOf(s: string): Uint8Array {
+  const n = s.length;
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return utf8(s);
+    b[i] = c;
+  }
+  return b;
+}
+
+const DECLARE = bytesOf(" */ declare ");
+
 /** One run of the generator over one BTF. */
 class Generator {
-  private cNames = new Map<number, string>();
+  private names: (string | undefined)[] = [];
   private readonly decls = new Map<number, Decl>();
   private readonly access = new Map<number, Access>();
-  private readonly memberTypes = new Map<number, MemberType>();
+  private readonly memberTypes: (MemberType | undefined)[] = [];
+  private readonly wholes = new Map<Access, WholeAccess>();
+  private invalidMt: MemberType | undefined;
+  /**
+   * Text written again and again (a member type's doc start, an access's
+   * type and spec), stored once as UTF-8 and copied from here: one buffer
+   * instead of tens of thousands of small arrays.
+   */
+  private snips = new Uint8Array(1 << 16);
+  private snipEnd = 0;
+  private readonly spellings: (string | undefined)[] = [];
   /** The module, streamed to the sink. */
   private readonly o: ByteOut;
-  /** The `$def` field tables, emitted after every class is declared. */
-  private readonly defs = new ByteOut(1 << 18);
+  /** The `$def` calls, emitted after every class is declared. */
+  private readonly defs = new ByteOut(1 << 20);
   /** Per-class scratch of {@link fields}, reused. */
-  private readonly f: Fields = { names: new Set(), extra: "", count: 0 };
+  private readonly f: Fields = { strings: new Set(), extra: "" };
   private readonly seen = new Set<number>();
+  /**
+   * Names already taken in the current class or enum: an open-addressing
+   * table of (hash, name offset), live where `stamp` is the current one.
+   */
+  private hStamp = new Int32Array(1024);
+  private hHash = new Int32Array(1024);
+  private hOff = new Int32Array(1024);
+  private hCount = 0;
+  private stamp = 0;
 
   constructor(
     private readonly g: TypeGraph,
@@ -196,9 +273,21 @@ class Generator {
   }
 
   run(): void {
-    this.cNames = deriveGraphNames(this.g);
-    const { selected, aliases } = this.select();
-    selected.sort(compareRanked);
+    const phases = this.options.phases;
+    let t = phases ? performance.now() : 0;
+    const phase = (name: string) => {
+      if (!phases) return;
+      const now = performance.now();
+      phases.push({ name, ms: now - t });
+      t = now;
+    };
+    const table = nameTable(this.g);
+    phase("names");
+    this.names = table.names;
+    const { selected, aliases } = this.select(table);
+    phase("select");
+    sortKeyed(selected);
+    phase("sort");
     const names = new NameAllocator();
     for (const d of selected) {
       const composite = d.kind === KIND.STRUCT || d.kind === KIND.UNION;
@@ -208,11 +297,13 @@ class Generator {
       );
       this.decls.set(d.id, d);
     }
+    phase("claim");
     const src = this.options.source;
     const o = this.o;
     o.text(
       `// Generated by tsbpf-gen types${src ? ` from ${docText(src)}` : ""}. Do not edit.\n` +
         "// Struct classes are zero-copy views over bytes; see tsbpf's docs/DESIGN.md.\n" +
+        "// A field's doc: its C type and byte offset (@).\n" +
         "/* eslint-disable */\n\n" +
         prelude(this.options.littleEndian !== false) +
         "\n",
@@ -221,42 +312,42 @@ class Generator {
       if (d.kind === KIND.STRUCT || d.kind === KIND.UNION) this.emitClass(d);
       else this.emitEnum(d);
     }
+    phase("emit");
     this.emitAliases(aliases, names);
+    phase("aliases");
     if (this.defs.pos > 0) {
       o.ascii(
-        "// Field tables: (name, byte offset, spec) triples; see $def.\n",
+        "// Sizes, C names and field tables ((name, byte offset, spec) triples); see $def.\n",
       );
       o.bytes(this.defs.buf.subarray(0, this.defs.pos));
+      o.ascii("$install();\n");
     }
     o.flush();
+    phase("tables+flush");
   }
 
   private decl(id: number): Decl {
     const kind = this.g.kind(id);
-    return {
+    const name = this.names[id]!;
+    return sortKeys({
+      name,
+      rank: kindRank(kind),
       id,
       kind,
-      name: this.cNames.get(id)!,
-      rank: kindRank(kind),
       tsName: "",
-    };
+      k1: 0,
+      k2: 0,
+    });
   }
 
   /**
    * What to emit: everything; for a module's split BTF, its own types and
    * the base types they use by value; or the closure of `options.only`.
    */
-  private select(): { selected: Decl[]; aliases: number[] } {
+  private select(table: NameTable): { selected: Decl[]; aliases: number[] } {
     const g = this.g;
     const only = this.options.only;
-    const wanted = g.wanted();
-    const typedefs: number[] = [];
-    const declarable: number[] = [];
-    for (const id of wanted) {
-      const k = g.kind(id);
-      if (isDeclarableKind(k)) declarable.push(id);
-      else if (k === KIND.TYPEDEF && g.name(id) !== "") typedefs.push(id);
-    }
+    const { declarable, typedefs } = table;
     if (!only) {
       if (g.firstId > 1) {
         const own = (id: number) => id >= g.firstId;
@@ -272,7 +363,7 @@ class Generator {
     }
     const byName = new Map<string, number>();
     for (const id of declarable) {
-      const n = this.cNames.get(id)!;
+      const n = this.names[id]!;
       if (!byName.has(n)) byName.set(n, id);
     }
     const aliases: number[] = [];
@@ -346,6 +437,71 @@ class Generator {
     return -1;
   }
 
+  /** Starts a new set of taken names (one class or enum). */
+  private newScope(): void {
+    if (++this.stamp === 0x7fffffff) {
+      this.hStamp.fill(0);
+      this.stamp = 1;
+    }
+    this.hCount = 0;
+    this.f.strings.clear();
+  }
+
+  /**
+   * Takes the identifier of `len` bytes at `off` of the graph's strings
+   * (hash `h`); false when the scope already has it.
+   */
+  private take(off: number, len: number, h: number): boolean {
+    const stamp = this.stamp;
+    const st = this.hStamp;
+    const mask = st.length - 1;
+    const hh = this.hHash;
+    const ho = this.hOff;
+    const s = this.g.strings;
+    let i = h & mask;
+    for (; st[i] === stamp; i = (i + 1) & mask) {
+      if (hh[i] !== h) continue;
+      const o = ho[i]!;
+      if (o === off) return false;
+      let k = 0;
+      while (k < len && s[o + k] === s[off + k]) k++;
+      if (k === len && s[o + len] === 0) return false;
+    }
+    st[i] = stamp;
+    hh[i] = h;
+    ho[i] = off;
+    if (++this.hCount * 2 > st.length) this.growScope();
+    return true;
+  }
+
+  /** Doubles the name table, keeping the current scope's entries. */
+  private growScope(): void {
+    const st = this.hStamp;
+    const hh = this.hHash;
+    const ho = this.hOff;
+    const size = st.length * 2;
+    this.hStamp = new Int32Array(size);
+    this.hHash = new Int32Array(size);
+    this.hOff = new Int32Array(size);
+    const mask = size - 1;
+    for (let j = 0; j < st.length; j++) {
+      if (st[j] !== this.stamp) continue;
+      let i = hh[j]! & mask;
+      while (this.hStamp[i] === this.stamp) i = (i + 1) & mask;
+      this.hStamp[i] = this.stamp;
+      this.hHash[i] = hh[j]!;
+      this.hOff[i] = ho[j]!;
+    }
+  }
+
+  /** The name at `off` as a string (plain identifier bytes). */
+  private identAt(off: number, len: number): string {
+    const s = this.g.strings;
+    let out = "";
+    for (let i = 0; i < len; i++) out += String.fromCharCode(s[off + i]!);
+    return out;
+  }
+
   private emitEnum(d: Decl): void {
     const g = this.g;
     const o = this.o;
@@ -361,14 +517,37 @@ class Generator {
     o.ascii(" bytes). */\nexport const ");
     o.ascii(ts);
     o.ascii(" = {\n");
-    const keys = new Set<string>();
+    this.newScope();
+    const strings = this.f.strings;
     for (let i = 0, n = g.vlen(id); i < n; i++) {
-      const name = g.enumName(id, i);
+      const off = g.enumNameOff(id, i);
+      const s = g.strings;
+      let len = -1;
+      let h = FNV_BASIS;
+      if (off > 0 && off < s.length && IDENT[s[off]!] === 1) {
+        let j = off;
+        let c = s[j]!;
+        do {
+          h = Math.imul(h ^ c, FNV_PRIME);
+          c = s[++j]!;
+        } while (IDENT[c] !== 0);
+        if (c === 0) len = j - off;
+      }
       // First wins, as in C a name can only be declared once.
-      if (keys.has(name)) continue;
-      keys.add(name);
-      o.ascii("  ");
-      o.text(literalKey(name));
+      if (
+        len > 0 &&
+        !(SPECIAL[h & 1023] && this.identAt(off, len) === "__proto__")
+      ) {
+        if (!this.take(off, len, h)) continue;
+        o.ascii("  ");
+        o.range(s, off, off + len);
+      } else {
+        const name = g.enumName(id, i);
+        if (strings.has(name)) continue;
+        strings.add(name);
+        o.ascii("  ");
+        o.text(literalKey(name));
+      }
       o.ascii(": ");
       o.ascii(g.enumValue(id, i));
       o.ascii(wide ? "n,\n" : ",\n");
@@ -387,46 +566,48 @@ class Generator {
     const cls = d.tsName;
     const size = g.size(d.id);
     const ident = isPropertyIdentifier(d.name);
-    const cDoc = `\`${d.kind === KIND.UNION ? "union" : "struct"} ${ident ? d.name : docText(d.name)}\``;
-    o.ascii("/** ");
-    o.text(cDoc);
-    o.ascii(", ");
+    o.ascii(d.kind === KIND.UNION ? "/** `union " : "/** `struct ");
+    if (ident) o.ascii(d.name);
+    else o.text(docText(d.name));
+    o.ascii("`, ");
     o.int(size);
     o.ascii(" bytes. */\nexport class ");
     o.ascii(cls);
-    o.ascii(" extends $Struct {\n  static readonly size = ");
-    o.int(size);
-    o.ascii(";\n  static readonly typeName = ");
-    if (ident) {
-      o.byte(34);
-      o.ascii(d.name);
-      o.byte(34);
-    } else o.text(JSON.stringify(d.name));
-    o.ascii(";\n");
-    const mark = defs.pos;
+    o.ascii(" extends $Struct {\n");
     defs.ascii("$def(");
     defs.ascii(cls);
+    defs.ascii(", ");
+    defs.int(size);
+    defs.ascii(", ");
+    if (ident) {
+      defs.byte(34);
+      defs.ascii(d.name);
+      defs.byte(34);
+    } else defs.text(JSON.stringify(d.name));
     defs.ascii(", [");
+    const mark = defs.pos;
     const f = this.f;
-    f.names.clear();
+    this.newScope();
     f.extra = "";
-    f.count = 0;
     const seen = this.seen;
     seen.clear();
     seen.add(d.id);
     this.fields(d.id, 0, f, 0, seen);
-    if (f.count) defs.ascii("]);\n");
-    else defs.pos = mark;
-    o.ascii("}\n/** ");
-    o.text(cDoc);
-    o.ascii(
-      ` as a plain object: what {@link ${cls}.toObject} returns. */\nexport type ${cls}Object = $Plain<${cls}>`,
-    );
+    // Each entry ends with a comma: the last one becomes the bracket.
+    if (defs.pos > mark) defs.pos--;
+    defs.ascii("]);\n");
+    o.ascii("}\n/** {@link ");
+    o.ascii(cls);
+    o.ascii("} as plain data. */\nexport type ");
+    o.ascii(cls);
+    o.ascii("Object = $Plain<");
+    o.ascii(cls);
+    o.byte(62);
     if (f.extra) o.text(` & {${f.extra} }`);
     o.ascii(";\n\n");
   }
 
-  /** Collects the members of `id` at bit offset `base`, flattening anonymous ones. */
+  /** Writes the members of `id` at bit offset `base`, flattening anonymous ones. */
   private fields(
     id: number,
     base: number,
@@ -435,10 +616,34 @@ class Generator {
     seen: Set<number>,
   ): void {
     const g = this.g;
+    const o = this.o;
+    const defs = this.defs;
     for (let i = 0, n = g.vlen(id); i < n; i++) {
-      const name = g.memberName(id, i);
+      const off = g.memberNameOff(id, i);
+      const s = g.strings;
+      // A plain identifier is copied from the string bytes (len > 0); else
+      // the name is decoded (len < 0) or the member is anonymous (len 0).
+      let len = -1;
+      let h = FNV_BASIS;
+      if (off === 0) len = 0;
+      else if (off > 0 && off < s.length) {
+        let j = off;
+        let c = s[j]!;
+        if (IDENT[c] === 1) {
+          do {
+            h = Math.imul(h ^ c, FNV_PRIME);
+            c = s[++j]!;
+          } while (IDENT[c] !== 0);
+          if (c === 0) len = j - off;
+        }
+      }
+      let name = "";
+      if (len < 0) {
+        name = g.memberName(id, i);
+        if (name === "") len = 0;
+      }
       const bitOffset = base + g.memberBitOffset(id, i);
-      if (name === "") {
+      if (len === 0) {
         const inner = this.resolve(g.memberType(id, i));
         const k = inner < 0 ? -1 : g.kind(inner);
         if (
@@ -453,10 +658,18 @@ class Generator {
         continue;
       }
       // First wins, as in the runtime views.
-      if (f.names.has(name)) continue;
-      f.names.add(name);
-      const ident = isPropertyIdentifier(name);
-      const quoted = ident ? "" : JSON.stringify(name);
+      let reserved = false;
+      if (len > 0) {
+        if (!this.take(off, len, h)) continue;
+        if (SPECIAL[h & 1023]) {
+          name = this.identAt(off, len);
+          reserved = RESERVED_MEMBERS.has(name);
+        }
+      } else {
+        if (f.strings.has(name)) continue;
+        f.strings.add(name);
+        reserved = RESERVED_MEMBERS.has(name);
+      }
       const mt = this.memberType(g.memberType(id, i));
       let bitSize = g.memberBitSize(id, i);
       let bits = bitOffset;
@@ -470,84 +683,120 @@ class Generator {
         bits += mt.intOffset;
       }
       const byte = (bits - (bits % 8)) / 8;
-      let a: Access;
-      let tb: Uint8Array | undefined;
-      let cb: Uint8Array | undefined;
-      let width = 0;
       const bitfield = bitSize > 0 || bits % 8 !== 0;
+      let w: WholeAccess | undefined;
+      let a: Access;
+      let width = 0;
       if (bitfield) {
         width = bitSize || (mt.r >= 0 ? this.sizeOfResolved(mt.r, 0) * 8 : 0);
         a = this.bitfield(mt.r, bits % 8, width);
       } else {
-        let w = mt.whole;
-        if (w === undefined) {
-          const x = mt.r >= 0 ? this.accessOf(mt.r, 0) : rawAccess(0);
-          w = mt.whole = { a: x, tb: utf8(x.t), cb: utf8(x.code) };
-        }
+        w = mt.whole;
+        if (w === undefined)
+          w = mt.whole = this.whole(
+            mt.r >= 0 ? this.accessOf(mt.r, 0) : rawAccess(0),
+          );
         a = w.a;
-        tb = w.tb;
-        cb = w.cb;
       }
-      const o = this.o;
-      const reserved = RESERVED_MEMBERS.has(name);
-      if (reserved) f.extra += ` ${JSON.stringify(name)}: $PlainOf<${a.t}>;`;
-      else {
-        o.ascii("  /** `");
-        o.bytes(mt.cb);
-        o.ascii("`, offset ");
+      const snips = this.snips;
+      const quoted = len > 0 ? "" : propertyKey(name);
+      if (reserved) {
+        f.extra += ` ${JSON.stringify(name)}: $PlainOf<${a.t}>;`;
+      } else {
+        o.range(snips, mt.pre, mt.preEnd);
         o.int(byte);
         if (bitfield) {
           o.ascii(", bit offset ");
           o.int(bits);
           o.ascii(", ");
           o.int(width);
-          o.ascii(" bits */\n  declare ");
-        } else {
-          o.ascii(", size ");
-          o.int(a.size);
-          o.ascii(" */\n  declare ");
+          o.ascii(" bits");
         }
-        if (ident) o.ascii(name);
+        o.bytes(DECLARE);
+        if (len > 0) o.range(s, off, off + len);
         else o.text(quoted);
-        o.ascii(": ");
-        if (tb) o.bytes(tb);
-        else o.ascii(a.t);
-        o.ascii(";\n");
+        if (w) o.range(snips, w.tail, w.tailEnd);
+        else {
+          o.ascii(": ");
+          o.ascii(a.t);
+          o.ascii(";\n");
+        }
       }
-      const defs = this.defs;
-      if (f.count++) defs.byte(44);
-      if (ident) {
+      if (len > 0) {
         defs.byte(34);
-        defs.ascii(name);
+        defs.range(s, off, off + len);
         defs.byte(34);
-      } else defs.text(quoted);
+      } else defs.text(JSON.stringify(name));
       defs.byte(44);
       defs.int(byte);
       defs.byte(44);
-      if (cb) defs.bytes(cb);
-      else defs.ascii(a.code);
+      if (w) defs.range(snips, w.code, w.codeEnd);
+      else {
+        defs.ascii(a.code);
+        defs.byte(44);
+      }
     }
+  }
+
+  /** Stores the UTF-8 of `s` as a snippet; returns its start (its end is `snipEnd`). */
+  private snip(s: string): number {
+    const n = s.length;
+    if (this.snipEnd + n * 3 > this.snips.length) {
+      const next = new Uint8Array((this.snips.length + n * 3) * 2);
+      next.set(this.snips.subarray(0, this.snipEnd));
+      this.snips = next;
+    }
+    const buf = this.snips;
+    const start = this.snipEnd;
+    let p = start;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        const u = utf8(s);
+        buf.set(u, start);
+        p = start + u.length;
+        break;
+      }
+      buf[p++] = c;
+    }
+    this.snipEnd = p;
+    return start;
+  }
+
+  /** The snippets of a whole-member access, made once per access. */
+  private whole(a: Access): WholeAccess {
+    let w = this.wholes.get(a);
+    if (w === undefined) {
+      const tail = this.snip(`: ${a.t};\n`);
+      const tailEnd = this.snipEnd;
+      const code = this.snip(`${a.code},`);
+      w = { a, tail, tailEnd, code, codeEnd: this.snipEnd };
+      this.wholes.set(a, w);
+    }
+    return w;
   }
 
   /** Per member type id: spelling and resolution. */
   private memberType(id: number): MemberType {
-    let mt = this.memberTypes.get(id);
+    const g = this.g;
+    const valid = id >= 0 && id <= g.count && g.kind(id) >= 0;
+    let mt = valid ? this.memberTypes[id] : this.invalidMt;
     if (mt === undefined) {
-      const g = this.g;
-      const valid = g.kind(id) >= 0;
       const r = valid ? this.resolve(id) : -1;
       const isInt = r >= 0 && g.kind(r) === KIND.INT;
       const info = isInt ? g.intInfo(r) : 0;
       const c = valid ? docText(this.spellingOrUnknown(id)) : "?";
+      const pre = this.snip(`  /** \`${c}\` @`);
       mt = {
-        c,
-        cb: utf8(c),
+        pre,
+        preEnd: this.snipEnd,
         r,
         intBits: isInt ? info & 0xff : -1,
         intOffset: (info >>> 8) & 0xff,
         intSize: isInt ? g.size(r) : 0,
       };
-      this.memberTypes.set(id, mt);
+      if (valid) this.memberTypes[id] = mt;
+      else this.invalidMt = mt;
     }
     return mt;
   }
@@ -684,13 +933,15 @@ class Generator {
   /** `export { Foo as FooT }` for typedefs of emitted types, where free. */
   private emitAliases(typedefs: number[], names: NameAllocator): void {
     const g = this.g;
-    const sorted: (Named & { target: number })[] = [];
+    const sorted: (Keyed & { target: number })[] = [];
     for (const id of typedefs) {
       const target = this.resolve(id);
       if (target >= 0 && this.decls.has(target))
-        sorted.push({ name: g.name(id), rank: 9, id, target });
+        sorted.push(
+          sortKeys({ name: g.name(id), rank: 9, id, target, k1: 0, k2: 0 }),
+        );
     }
-    sorted.sort(compareRanked);
+    sortKeyed(sorted);
     let s = "";
     for (const td of sorted) {
       const d = this.decls.get(td.target)!;
@@ -707,11 +958,10 @@ class Generator {
 
 /** What {@link Generator.fields} collects for one class. */
 interface Fields {
-  readonly names: Set<string>;
+  /** Names taken in the class that are not plain identifiers. */
+  readonly strings: Set<string>;
   /** Type members of fields with reserved names (plain types). */
   extra: string;
-  /** Fields written to the table so far. */
-  count: number;
 }
 
 const COMPOSITE_SUFFIXES = ["", "Object"];

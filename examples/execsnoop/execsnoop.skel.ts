@@ -52,6 +52,10 @@ const $F: unique symbol = Symbol("tsbpf.fields");
 
 /** Base of the generated struct classes: a view over `size` bytes at `$offset` of `$view`. */
 class $Struct {
+  /** `sizeof` the C type (set by `$def`). */
+  declare static readonly size: number;
+  /** The C type's name (set by `$def`). */
+  declare static readonly typeName: string;
   /** The bytes the struct is read from and written to. */
   readonly $view: DataView;
   /** Where the struct starts in `$view`. */
@@ -193,22 +197,38 @@ function $make(n: string, o: number, t: $Spec): $Field {
   return { n, g, s, p };
 }
 
+type $Table = readonly (string | number | $Spec)[];
+const $tables: [$Class<$Struct>, $Table][] = [];
+
 /**
- * Installs the accessors of class `C` from its field table: (name, byte
- * offset, spec) triples. Names colliding with view members are reachable
- * with `$get`/`$set` only; all are in `toObject()`.
+ * Sets the statics of class `C` (`size`, `typeName`) and keeps its field
+ * table, (name, byte offset, spec) triples, for `$install`.
  */
-function $def(C: $Class<$Struct>, table: readonly (string | number | $Spec)[]): void {
-  const list: $Field[] = [];
-  const byName = new Map<string, $Field>();
-  const proto = (C as unknown as { prototype: object }).prototype;
-  for (let i = 0; i < table.length; i += 3) {
-    const f = $make(table[i] as string, table[i + 1] as number, table[i + 2] as $Spec);
-    list.push(f);
-    byName.set(f.n, f);
-    if (!$RESERVED.has(f.n)) Object.defineProperty(proto, f.n, { get: f.g, set: f.s, enumerable: true });
+function $def(C: $Class<$Struct>, size: number, typeName: string, table: $Table): void {
+  Object.defineProperty(C, "size", { value: size, enumerable: true });
+  Object.defineProperty(C, "typeName", { value: typeName, enumerable: true });
+  $tables.push([C, table]);
+}
+
+/**
+ * Installs the accessors of every class given to `$def`, once all sizes are
+ * set (an array of structs needs its element's). Names colliding with view
+ * members are reachable with `$get`/`$set` only; all are in `toObject()`.
+ */
+function $install(): void {
+  for (const [C, table] of $tables) {
+    const list: $Field[] = [];
+    const byName = new Map<string, $Field>();
+    const proto = (C as unknown as { prototype: object }).prototype;
+    for (let i = 0; i < table.length; i += 3) {
+      const f = $make(table[i] as string, table[i + 1] as number, table[i + 2] as $Spec);
+      list.push(f);
+      byName.set(f.n, f);
+      if (!$RESERVED.has(f.n)) Object.defineProperty(proto, f.n, { get: f.g, set: f.s, enumerable: true });
+    }
+    Object.defineProperty(proto, $F, { value: { list, byName } });
   }
-  Object.defineProperty(proto, $F, { value: { list, byName } });
+  $tables.length = 0;
 }
 
 /** The element codec of a table spec. */
@@ -469,28 +489,20 @@ function $ac<T, P, I>(n: number, e: $Codec<T, P, I>): $Codec<$ArrayView<T, P, I>
 
 /** `struct exec_event`, 296 bytes. */
 export class ExecEvent extends $Struct {
-  static readonly size = 296;
-  static readonly typeName = "exec_event";
-  /** `__u64`, offset 0, size 8 */
-  declare timestamp_ns: bigint;
-  /** `__u32`, offset 8, size 4 */
-  declare pid: number;
-  /** `__u32`, offset 12, size 4 */
-  declare ppid: number;
-  /** `__u32`, offset 16, size 4 */
-  declare uid: number;
-  /** `__s32`, offset 20, size 4 */
-  declare retval: number;
-  /** `char[16]`, offset 24, size 16 */
-  declare comm: string;
-  /** `char[256]`, offset 40, size 256 */
-  declare filename: string;
+  /** `__u64` @0 */ declare timestamp_ns: bigint;
+  /** `__u32` @8 */ declare pid: number;
+  /** `__u32` @12 */ declare ppid: number;
+  /** `__u32` @16 */ declare uid: number;
+  /** `__s32` @20 */ declare retval: number;
+  /** `char[16]` @24 */ declare comm: string;
+  /** `char[256]` @40 */ declare filename: string;
 }
-/** `struct exec_event` as a plain object: what {@link ExecEvent.toObject} returns. */
+/** {@link ExecEvent} as plain data. */
 export type ExecEventObject = $Plain<ExecEvent>;
 
-// Field tables: (name, byte offset, spec) triples; see $def.
-$def(ExecEvent, ["timestamp_ns",0,6,"pid",8,4,"ppid",12,4,"uid",16,4,"retval",20,5,"comm",24,"c16","filename",40,"c256"]);
+// Sizes, C names and field tables ((name, byte offset, spec) triples); see $def.
+$def(ExecEvent, 296, "exec_event", ["timestamp_ns",0,6,"pid",8,4,"ppid",12,4,"uid",16,4,"retval",20,5,"comm",24,"c16","filename",40,"c256"]);
+$install();
 
 /** Where `execsnoop.bpf.o` is, relative to this module. */
 const $OBJECT: URL = new URL("../../build/examples/execsnoop/execsnoop.bpf.o", import.meta.url);

@@ -52,6 +52,10 @@ const $F: unique symbol = Symbol("tsbpf.fields");
 
 /** Base of the generated struct classes: a view over `size` bytes at `$offset` of `$view`. */
 class $Struct {
+  /** `sizeof` the C type (set by `$def`). */
+  declare static readonly size: number;
+  /** The C type's name (set by `$def`). */
+  declare static readonly typeName: string;
   /** The bytes the struct is read from and written to. */
   readonly $view: DataView;
   /** Where the struct starts in `$view`. */
@@ -193,22 +197,38 @@ function $make(n: string, o: number, t: $Spec): $Field {
   return { n, g, s, p };
 }
 
+type $Table = readonly (string | number | $Spec)[];
+const $tables: [$Class<$Struct>, $Table][] = [];
+
 /**
- * Installs the accessors of class `C` from its field table: (name, byte
- * offset, spec) triples. Names colliding with view members are reachable
- * with `$get`/`$set` only; all are in `toObject()`.
+ * Sets the statics of class `C` (`size`, `typeName`) and keeps its field
+ * table, (name, byte offset, spec) triples, for `$install`.
  */
-function $def(C: $Class<$Struct>, table: readonly (string | number | $Spec)[]): void {
-  const list: $Field[] = [];
-  const byName = new Map<string, $Field>();
-  const proto = (C as unknown as { prototype: object }).prototype;
-  for (let i = 0; i < table.length; i += 3) {
-    const f = $make(table[i] as string, table[i + 1] as number, table[i + 2] as $Spec);
-    list.push(f);
-    byName.set(f.n, f);
-    if (!$RESERVED.has(f.n)) Object.defineProperty(proto, f.n, { get: f.g, set: f.s, enumerable: true });
+function $def(C: $Class<$Struct>, size: number, typeName: string, table: $Table): void {
+  Object.defineProperty(C, "size", { value: size, enumerable: true });
+  Object.defineProperty(C, "typeName", { value: typeName, enumerable: true });
+  $tables.push([C, table]);
+}
+
+/**
+ * Installs the accessors of every class given to `$def`, once all sizes are
+ * set (an array of structs needs its element's). Names colliding with view
+ * members are reachable with `$get`/`$set` only; all are in `toObject()`.
+ */
+function $install(): void {
+  for (const [C, table] of $tables) {
+    const list: $Field[] = [];
+    const byName = new Map<string, $Field>();
+    const proto = (C as unknown as { prototype: object }).prototype;
+    for (let i = 0; i < table.length; i += 3) {
+      const f = $make(table[i] as string, table[i + 1] as number, table[i + 2] as $Spec);
+      list.push(f);
+      byName.set(f.n, f);
+      if (!$RESERVED.has(f.n)) Object.defineProperty(proto, f.n, { get: f.g, set: f.s, enumerable: true });
+    }
+    Object.defineProperty(proto, $F, { value: { list, byName } });
   }
-  Object.defineProperty(proto, $F, { value: { list, byName } });
+  $tables.length = 0;
 }
 
 /** The element codec of a table spec. */
@@ -469,16 +489,14 @@ function $ac<T, P, I>(n: number, e: $Codec<T, P, I>): $Codec<$ArrayView<T, P, I>
 
 /** `struct hist`, 128 bytes. */
 export class Hist extends $Struct {
-  static readonly size = 128;
-  static readonly typeName = "hist";
-  /** `__u32[32]`, offset 0, size 128 */
-  declare slots: $ArrayView<number>;
+  /** `__u32[32]` @0 */ declare slots: $ArrayView<number>;
 }
-/** `struct hist` as a plain object: what {@link Hist.toObject} returns. */
+/** {@link Hist} as plain data. */
 export type HistObject = $Plain<Hist>;
 
-// Field tables: (name, byte offset, spec) triples; see $def.
-$def(Hist, ["slots",0,[32,4]]);
+// Sizes, C names and field tables ((name, byte offset, spec) triples); see $def.
+$def(Hist, 128, "hist", ["slots",0,[32,4]]);
+$install();
 
 /** Where `runqlat.bpf.o` is, relative to this module. */
 const $OBJECT: URL = new URL("../../build/examples/runqlat/runqlat.bpf.o", import.meta.url);

@@ -52,6 +52,10 @@ const $F: unique symbol = Symbol("tsbpf.fields");
 
 /** Base of the generated struct classes: a view over `size` bytes at `$offset` of `$view`. */
 class $Struct {
+  /** `sizeof` the C type (set by `$def`). */
+  declare static readonly size: number;
+  /** The C type's name (set by `$def`). */
+  declare static readonly typeName: string;
   /** The bytes the struct is read from and written to. */
   readonly $view: DataView;
   /** Where the struct starts in `$view`. */
@@ -193,22 +197,38 @@ function $make(n: string, o: number, t: $Spec): $Field {
   return { n, g, s, p };
 }
 
+type $Table = readonly (string | number | $Spec)[];
+const $tables: [$Class<$Struct>, $Table][] = [];
+
 /**
- * Installs the accessors of class `C` from its field table: (name, byte
- * offset, spec) triples. Names colliding with view members are reachable
- * with `$get`/`$set` only; all are in `toObject()`.
+ * Sets the statics of class `C` (`size`, `typeName`) and keeps its field
+ * table, (name, byte offset, spec) triples, for `$install`.
  */
-function $def(C: $Class<$Struct>, table: readonly (string | number | $Spec)[]): void {
-  const list: $Field[] = [];
-  const byName = new Map<string, $Field>();
-  const proto = (C as unknown as { prototype: object }).prototype;
-  for (let i = 0; i < table.length; i += 3) {
-    const f = $make(table[i] as string, table[i + 1] as number, table[i + 2] as $Spec);
-    list.push(f);
-    byName.set(f.n, f);
-    if (!$RESERVED.has(f.n)) Object.defineProperty(proto, f.n, { get: f.g, set: f.s, enumerable: true });
+function $def(C: $Class<$Struct>, size: number, typeName: string, table: $Table): void {
+  Object.defineProperty(C, "size", { value: size, enumerable: true });
+  Object.defineProperty(C, "typeName", { value: typeName, enumerable: true });
+  $tables.push([C, table]);
+}
+
+/**
+ * Installs the accessors of every class given to `$def`, once all sizes are
+ * set (an array of structs needs its element's). Names colliding with view
+ * members are reachable with `$get`/`$set` only; all are in `toObject()`.
+ */
+function $install(): void {
+  for (const [C, table] of $tables) {
+    const list: $Field[] = [];
+    const byName = new Map<string, $Field>();
+    const proto = (C as unknown as { prototype: object }).prototype;
+    for (let i = 0; i < table.length; i += 3) {
+      const f = $make(table[i] as string, table[i + 1] as number, table[i + 2] as $Spec);
+      list.push(f);
+      byName.set(f.n, f);
+      if (!$RESERVED.has(f.n)) Object.defineProperty(proto, f.n, { get: f.g, set: f.s, enumerable: true });
+    }
+    Object.defineProperty(proto, $F, { value: { list, byName } });
   }
-  Object.defineProperty(proto, $F, { value: { list, byName } });
+  $tables.length = 0;
 }
 
 /** The element codec of a table spec. */
@@ -469,35 +489,26 @@ function $ac<T, P, I>(n: number, e: $Codec<T, P, I>): $Codec<$ArrayView<T, P, I>
 
 /** `struct syscall_key`, 8 bytes. */
 export class SyscallKey extends $Struct {
-  static readonly size = 8;
-  static readonly typeName = "syscall_key";
-  /** `__u32`, offset 0, size 4 */
-  declare pid: number;
-  /** `__u32`, offset 4, size 4 */
-  declare nr: number;
+  /** `__u32` @0 */ declare pid: number;
+  /** `__u32` @4 */ declare nr: number;
 }
-/** `struct syscall_key` as a plain object: what {@link SyscallKey.toObject} returns. */
+/** {@link SyscallKey} as plain data. */
 export type SyscallKeyObject = $Plain<SyscallKey>;
 
 /** `struct syscall_stats`, 40 bytes. */
 export class SyscallStats extends $Struct {
-  static readonly size = 40;
-  static readonly typeName = "syscall_stats";
-  /** `__u64`, offset 0, size 8 */
-  declare count: bigint;
-  /** `__u64`, offset 8, size 8 */
-  declare total_ns: bigint;
-  /** `__u64`, offset 16, size 8 */
-  declare max_ns: bigint;
-  /** `char[16]`, offset 24, size 16 */
-  declare comm: string;
+  /** `__u64` @0 */ declare count: bigint;
+  /** `__u64` @8 */ declare total_ns: bigint;
+  /** `__u64` @16 */ declare max_ns: bigint;
+  /** `char[16]` @24 */ declare comm: string;
 }
-/** `struct syscall_stats` as a plain object: what {@link SyscallStats.toObject} returns. */
+/** {@link SyscallStats} as plain data. */
 export type SyscallStatsObject = $Plain<SyscallStats>;
 
-// Field tables: (name, byte offset, spec) triples; see $def.
-$def(SyscallKey, ["pid",0,4,"nr",4,4]);
-$def(SyscallStats, ["count",0,6,"total_ns",8,6,"max_ns",16,6,"comm",24,"c16"]);
+// Sizes, C names and field tables ((name, byte offset, spec) triples); see $def.
+$def(SyscallKey, 8, "syscall_key", ["pid",0,4,"nr",4,4]);
+$def(SyscallStats, 40, "syscall_stats", ["count",0,6,"total_ns",8,6,"max_ns",16,6,"comm",24,"c16"]);
+$install();
 
 /** Where `syscount.bpf.o` is, relative to this module. */
 const $OBJECT: URL = new URL("../../build/examples/syscount/syscount.bpf.o", import.meta.url);

@@ -126,9 +126,7 @@ describe("generated module for fixtures/btf_types", () => {
       expect(names).toContain(n);
     }
     expect(SOURCE).not.toMatch(/^import /m);
-    expect(SOURCE).toContain(
-      "/** `__u32`, offset 12, size 4 */\n  declare pid: number;",
-    );
+    expect(SOURCE).toContain("  /** `__u32` @12 */ declare pid: number;\n");
     expect(SOURCE).toContain("bit offset 15, 17 bits");
   });
 
