@@ -9,7 +9,10 @@
  *     indexOf(0) + TextDecoder.
  * Two workloads: 3 numeric fields (pid, ppid, x), and all 9 fields
  * including the string. Prints ns/event (median and best of the rounds)
- * and the ratio view/hand.
+ * and the ratio view/hand. `layout()` classes are the same struct view
+ * classes `btf.struct(name)` returns (one builder, views.ts). The view
+ * reads `comm` with an ASCII fast path; the hand decoder uses TextDecoder,
+ * as typical hand-written code does, so the string row favours the view.
  *
  * Run: bun bench/struct_decode.ts | deno run -A bench/struct_decode.ts
  */
@@ -160,11 +163,11 @@ console.log(
   `struct_decode (${runtime}): ${N} events × 64 B, ${ROUNDS} interleaved rounds; ns/event, median (best)`,
 );
 console.log(
-  "workload              struct view       hand DataView     ratio view/hand (median)",
+  "workload              struct view       hand DataView     ratio view/hand (median; < 1 = view faster)",
 );
 for (const [label, v, h] of [
   ["3 numeric fields", runs.vn, runs.hn],
-  ["all 9 fields + string", runs.va, runs.ha],
+  ["all 9 + comm string", runs.va, runs.ha],
 ] as const) {
   console.log(
     `${label.padEnd(22)}${f(median(v))} (${f(best(v))})  ${f(median(h))} (${f(best(h))})  ${(median(v) / median(h)).toFixed(2)}x`,
