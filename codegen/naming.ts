@@ -244,6 +244,17 @@ export function sortKeyed<T extends Keyed>(xs: T[]): void {
   for (let i = 0; i < n; i++) xs[i] = copy[from[i]!]!;
 }
 
+/**
+ * An array of `n` undefined slots, filled in order: indexing it stays fast,
+ * where assigning ids at random into `[]` (or `new Array(n)` past 100k
+ * elements, in V8) makes a slow dictionary of it.
+ */
+export function slots<T>(n: number): (T | undefined)[] {
+  const a: (T | undefined)[] = [];
+  for (let i = 0; i < n; i++) a.push(undefined);
+  return a;
+}
+
 /** C names of the declarables of a graph, by id. */
 export interface NameTable {
   /** C name of each declarable, indexed by id (undefined for other ids). */
@@ -256,7 +267,7 @@ export interface NameTable {
 
 /** The names of {@link deriveGraphNames}, as arrays (what the generator reads). */
 export function nameTable(g: TypeGraph): NameTable {
-  const names: (string | undefined)[] = [];
+  const names = slots<string>(g.count + 1);
   const declarable: number[] = [];
   const named: Keyed[] = [];
   const typedefs: number[] = [];

@@ -30,6 +30,7 @@ import {
   kindRank,
   type NameTable,
   nameTable,
+  slots,
   sortKeyed,
   sortKeys,
 } from "./naming.ts";
@@ -37,8 +38,9 @@ import {
   docText,
   isPropertyIdentifier,
   literalKey,
-  NameAllocator,
+  isUnavailable,
   pascalCase,
+  pascalCaseAll,
   propertyKey,
   RESERVED_MEMBERS,
 } from "./names.ts";
@@ -236,7 +238,7 @@ class Generator {
   private names: (string | undefined)[] = [];
   private readonly decls = new Map<number, Decl>();
   private readonly access = new Map<number, Access>();
-  private readonly memberTypes: (MemberType | undefined)[] = [];
+  private readonly memberTypes: (MemberType | undefined)[];
   private readonly wholes = new Map<Access, WholeAccess>();
   private invalidMt: MemberType | undefined;
   /**
@@ -246,7 +248,6 @@ class Generator {
    */
   private snips = new Uint8Array(1 << 16);
   private snipEnd = 0;
-  private readonly spellings: (string | undefined)[] = [];
   /** The module, streamed to the sink. */
   private readonly o: ByteOut;
   /** The `$def` calls, emitted after every class is declared. */
@@ -270,6 +271,7 @@ class Generator {
     sink: ByteSink,
   ) {
     this.o = new ByteOut(CHUNK, sink);
+    this.memberTypes = slots(g.count + 1);
   }
 
   run(): void {
@@ -288,13 +290,12 @@ class Generator {
     phase("select");
     sortKeyed(selected);
     phase("sort");
-    const names = new NameAllocator();
-    for (const d of selected) {
+    const names = new TypeNames();
+    const pascal = pascalCaseAll(selected.map((d) => d.name));
+    for (let i = 0; i < selected.length; i++) {
+      const d = selected[i]!;
       const composite = d.kind === KIND.STRUCT || d.kind === KIND.UNION;
-      d.tsName = names.claim(
-        pascalCase(d.name),
-        composite ? COMPOSITE_SUFFIXES : ENUM_SUFFIXES,
-      );
+      d.tsName = names.claim(pascal[i]!, composite);
       this.decls.set(d.id, d);
     }
     phase("claim");
@@ -931,7 +932,7 @@ class Generator {
   }
 
   /** `export { Foo as FooT }` for typedefs of emitted types, where free. */
-  private emitAliases(typedefs: number[], names: NameAllocator): void {
+  private emitAliases(typedefs: number[], names: TypeNames): void {
     const g = this.g;
     const sorted: (Keyed & { target: number })[] = [];
     for (const id of typedefs) {
@@ -964,8 +965,56 @@ interface Fields {
   extra: string;
 }
 
-const COMPOSITE_SUFFIXES = ["", "Object"];
-const ENUM_SUFFIXES = [""];
+/**
+ * The generator's namespace: what `NameAllocator` gives with suffixes
+ * `["", "Object"]` for a class (which also takes `<Name>Object`) and `[""]`
+ * for an enum or alias, without building `<Name>Object` strings: a
+ * companion is taken exactly when its class is, or when a name taken as
+ * such ends in `Object` (kept by stem). No reserved word or global ends in
+ * `Object` except `Object` itself, so companions never need those checks.
+ */
+class TypeNames {
+  /** Names taken as such (classes, enums, aliases). */
+  private readonly taken = new Set<string>();
+  /** Classes: each also has its `Object` companion. */
+  private readonly classes = new Set<string>();
+  /** `X` for each taken name `XObject`. */
+  private readonly stems = new Set<string>();
+
+  /** True when `n` is taken, as a name or as a class's companion. */
+  private has(n: string): boolean {
+    if (this.taken.has(n)) return true;
+    return (
+      n.length > 6 && n.endsWith("Object") && this.classes.has(n.slice(0, -6))
+    );
+  }
+
+  private free(n: string, composite: boolean): boolean {
+    if (this.has(n) || isUnavailable(n)) return false;
+    return !composite || !(this.stems.has(n) || this.classes.has(n));
+  }
+
+  private add(n: string, composite: boolean): void {
+    this.taken.add(n);
+    if (composite) this.classes.add(n);
+    if (n.length > 6 && n.endsWith("Object")) this.stems.add(n.slice(0, -6));
+  }
+
+  /** `base`, or `base_` for a reserved word or global, or the first free `base_<k>`. */
+  claim(base: string, composite: boolean): string {
+    let c = isUnavailable(base) ? base + "_" : base;
+    for (let k = 2; !this.free(c, composite); k++) c = `${base}_${k}`;
+    this.add(c, composite);
+    return c;
+  }
+
+  /** `base` if it is free (and not reserved); else undefined. */
+  tryClaim(base: string): string | undefined {
+    if (!this.free(base, false)) return undefined;
+    this.add(base, false);
+    return base;
+  }
+}
 
 function notFound(name: string, byName: Map<string, number>): BtfNotFoundError {
   const lower = name.toLowerCase();
