@@ -8,18 +8,25 @@
  * (a) drain only: fill the 8 MiB ring with one testRun, then time the drain:
  *     C `ring_buffer__consume` (bench/ringbuf_consumer.c, callback reads the
  *     seq field) vs tsbpf `consumeRaw` (reads seq), `consume` with one
- *     struct view (reads seq) and `consume` with Uint8Array records. Best of
- *     REPS per round, best over interleaved rounds.
+ *     re-pointed struct view (pid), three fields (seq, pid, cpu) through a
+ *     hand-written DataView decoder and through the struct view, and
+ *     `consume` with Uint8Array records. Best of REPS per round, best over
+ *     interleaved rounds.
  * (b) end to end: a separate producer process (bench/ringbuf_producer.c)
  *     runs the pinned program RUNS times while a consumer reads: the C
- *     consumer with `ring_buffer__poll`, then tsbpf with `await poll()`.
+ *     consumer with `ring_buffer__poll`, or tsbpf with `await poll()`;
+ *     E2E_ROUNDS rounds, each starting with the next consumer, medians.
  *     Delivered records/s (first record seen to last poll with data) and
  *     losses. tsbpf reads with `pollRaw` (zero allocation, reads seq like
  *     the C callback) and with `poll` giving Uint8Array records.
  * (c) as (b), tsbpf decoding three fields (seq, pid, cpu) through a struct view.
+ * (d) waiting: CPU used by an idle `for await` reader over IDLE_MS, then the
+ *     wake-up latency of single records produced WAKES times at random
+ *     20-90 ms gaps (testRun return to the iterator yielding the record).
  * Producer and consumers are pinned to different CPUs (see onCpu).
  *
  *   bun bench/ringbuf.ts        deno run -A bench/ringbuf.ts
+ *   BENCH_VERBOSE=1 prints every end-to-end round.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
@@ -33,7 +40,9 @@ const PER_RUN = 100_000;
 const REPS = 5;
 const ROUNDS = 3;
 const E2E_RUNS = 20;
-const E2E_ROUNDS = 3;
+const E2E_ROUNDS = 8;
+const IDLE_MS = 2000;
+const WAKES = 20;
 const PIN = `/sys/fs/bpf/tsbpf-bench-ringbuf-${process.pid}`;
 
 function buildC(name: string): string {
@@ -83,14 +92,26 @@ function median(xs: number[]): number {
 }
 
 let sink = 0;
+let seqSink = 0n;
+// bench_rec: seq u64 @0, pid u32 @16, cpu u32 @20.
 const drainForms = {
-  consumeRaw: () =>
+  "consumeRaw, seq (u32 read)": () =>
     raw.consumeRaw((v, off) => {
       sink += v.getUint32(off, true);
     }),
-  "consume (struct view, u32 pid)": () =>
+  "consume, struct view, pid": () =>
     typed.consume((r) => {
       sink += r.pid;
+    }),
+  "consumeRaw, DataView 3 fields": () =>
+    raw.consumeRaw((v, off) => {
+      seqSink = v.getBigUint64(off, true);
+      sink += v.getUint32(off + 16, true) + v.getUint32(off + 20, true);
+    }),
+  "consume, struct view 3 fields": () =>
+    typed.consume((r) => {
+      seqSink = r.seq;
+      sink += r.pid + r.cpu;
     }),
   "consume (Uint8Array)": () =>
     raw.consume((b) => {
@@ -158,15 +179,18 @@ async function e2eC(): Promise<E2e> {
     String(expected),
     "1000",
   ]);
-  const c = spawn(cmd, args);
+  const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   let producing: Promise<void> | undefined;
-  await new Promise<void>((res) => {
+  await new Promise<void>((res, rej) => {
     c.stdout!.on("data", (d) => {
       out += d;
       if (!producing && out.includes("ready")) producing = runProducer();
     });
-    c.on("exit", () => res());
+    // "close", not "exit": stdout may still hold the result at "exit".
+    c.on("close", (code) =>
+      code === 0 ? res() : rej(new Error(`C consumer exit ${code}: ${out}`)),
+    );
   });
   await producing;
   const [count, secs] = out.replace("ready", "").trim().split(/\s+/);
@@ -235,28 +259,45 @@ try {
   // --- (a) drain only --------------------------------------------------------
   raw.consume(() => {});
   const cNs: number[] = [];
-  const tsNs: Record<Form, number[]> = {
-    consumeRaw: [],
-    "consume (struct view, u32 pid)": [],
-    "consume (Uint8Array)": [],
-  };
-  for (let round = 0; round < ROUNDS; round++) {
-    cNs.push(drainC());
-    for (const f of Object.keys(tsNs) as Form[]) tsNs[f].push(drainTs(f));
-  }
+  const tsNs = Object.fromEntries(
+    Object.keys(drainForms).map((f) => [f, [] as number[]]),
+  ) as Record<Form, number[]>;
+  // Two phases: the reader's walk is one function whose callback call site
+  // the JIT specialises; the 3-field pair adds callbacks that make it
+  // polymorphic (~+40% per record in Deno), so the one-callback forms are
+  // timed first, as an application with one callback per reader sees them.
+  const third = new Set<Form>([
+    "consumeRaw, DataView 3 fields",
+    "consume, struct view 3 fields",
+  ]);
+  const forms = Object.keys(tsNs) as Form[];
+  for (const phase of [false, true])
+    for (let round = 0; round < ROUNDS; round++) {
+      if (!phase) cNs.push(drainC());
+      for (const f of forms)
+        if (third.has(f) === phase) tsNs[f].push(drainTs(f));
+    }
   const c = Math.min(...cNs);
   console.log(
     `ringbuf (a) drain: fill with ${PER_RUN} x 56-byte records, then drain; best of ${REPS} x ${ROUNDS} interleaved rounds (${runtime})`,
   );
   console.log(
-    `  C ring_buffer__consume          : ${c.toFixed(1)} ns/record (${fmtRate(1e9 / c)})`,
+    `  C ring_buffer__consume              : ${c.toFixed(1)} ns/record (${fmtRate(1e9 / c)})`,
   );
   for (const f of Object.keys(tsNs) as Form[]) {
     const t = Math.min(...tsNs[f]);
     console.log(
-      `  tsbpf ${f.padEnd(26)}: ${t.toFixed(1)} ns/record (${fmtRate(1e9 / t)})  ratio to C ${(c / t).toFixed(2)}x`,
+      `  tsbpf ${f.padEnd(30)}: ${t.toFixed(1)} ns/record (${fmtRate(1e9 / t)})  ratio to C ${(c / t).toFixed(2)}x`,
     );
   }
+  console.log(
+    "  (3-field forms timed after the others: the walk's callback site is polymorphic by then)",
+  );
+  const hand = Math.min(...tsNs["consumeRaw, DataView 3 fields"]);
+  const view = Math.min(...tsNs["consume, struct view 3 fields"]);
+  console.log(
+    `  struct view / hand-written DataView decoder, 3 fields (seq u64, pid, cpu): ${(view / hand).toFixed(2)}x the time`,
+  );
 
   // --- (b), (c) end to end ------------------------------------------------------
   const results = {
@@ -265,15 +306,24 @@ try {
     bytes: [] as E2e[],
     struct: [] as E2e[],
   };
+  const verbose = !!process.env.BENCH_VERBOSE;
+  const show = (name: string, r: E2e) => {
+    if (verbose)
+      console.log(
+        `    ${name}: ${r.delivered} in ${r.seconds.toFixed(3)} s, lost ${r.lost}`,
+      );
+    return r;
+  };
+  // Each round starts with a different consumer (no order bias).
+  const order = ["c", "raw", "bytes", "struct"] as const;
   for (let round = 0; round < E2E_ROUNDS; round++) {
-    raw.consume(() => {});
-    results.c.push(await e2eC());
-    raw.consume(() => {});
-    results.raw.push(await e2eTs("raw"));
-    raw.consume(() => {});
-    results.bytes.push(await e2eTs("bytes"));
-    raw.consume(() => {});
-    results.struct.push(await e2eTs("struct"));
+    for (let k = 0; k < order.length; k++) {
+      const which = order[(round + k) % order.length]!;
+      raw.consume(() => {});
+      results[which].push(
+        show(which, which === "c" ? await e2eC() : await e2eTs(which)),
+      );
+    }
   }
   const rate = (r: E2e) => r.delivered / r.seconds;
   const cRate = median(results.c.map(rate));
@@ -294,6 +344,46 @@ try {
   console.log(
     `  producer reservations retried (ring full): ${obj.globals.reserve_failed}; records given up: ${obj.globals.gave_up}`,
   );
+
+  // --- (d) waiting: idle CPU and wake-up latency --------------------------------
+  raw.consume(() => {});
+  obj.globals.arg_count = 1;
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const iterating = obj.ringBuffer("rb", null);
+  const ac = new AbortController();
+  let producedAt = 0;
+  const lat: number[] = [];
+  const reader = (async () => {
+    for await (const _ of iterating.events({ signal: ac.signal }))
+      lat.push(performance.now() - producedAt);
+  })();
+  await sleep(500); // let the collector settle after (a)-(c)
+  const c0 = cpuMs();
+  const t0 = performance.now();
+  await sleep(IDLE_MS);
+  const idle = (cpuMs() - c0) / (performance.now() - t0);
+  for (let i = 0; i < WAKES; i++) {
+    await sleep(20 + Math.random() * 70);
+    prog.testRun({ data: PKT });
+    producedAt = performance.now();
+  }
+  await sleep(100);
+  ac.abort();
+  await reader;
+  iterating.close();
+  obj.globals.arg_count = PER_RUN;
+  const wait =
+    runtime === "deno"
+      ? "epoll_wait as a nonblocking FFI call"
+      : "Worker blocked in epoll_wait";
+  console.log(
+    `ringbuf (d) waiting (${runtime}: ${wait}): idle for await reader ${(idle * 100).toFixed(2)} % of a core over ${IDLE_MS} ms; ` +
+      `wake-up latency of ${lat.length}/${WAKES} single records median ${median(lat).toFixed(2)} ms, max ${Math.max(...lat).toFixed(2)} ms`,
+  );
 } finally {
   try {
     prog.unpin(`${PIN}-prog`);
@@ -306,5 +396,5 @@ try {
     // already gone
   }
   obj.close();
-  if (sink === -1) console.log(sink);
+  if (sink === -1 || seqSink === -1n) console.log(sink);
 }

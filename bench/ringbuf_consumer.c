@@ -62,9 +62,15 @@ int main(int argc, char **argv)
 		int map = bpf_obj_get(argv[2]);
 		uint64_t expected = strtoull(argv[3], NULL, 10);
 		double idle = atof(argv[4]) / 1000, first = 0, last = 0, start = now();
-		struct ring_buffer *rb = ring_buffer__new(map, on_record, NULL, NULL);
-		if (map < 0 || !rb)
+		if (map < 0) {
+			perror("ringbuf_consumer: bpf_obj_get");
 			return 1;
+		}
+		struct ring_buffer *rb = ring_buffer__new(map, on_record, NULL, NULL);
+		if (!rb) {
+			perror("ringbuf_consumer: ring_buffer__new");
+			return 1;
+		}
 		printf("ready\n");
 		fflush(stdout);
 		while (count < expected) {
