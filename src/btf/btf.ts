@@ -321,8 +321,27 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
   }
 
   /**
-   * CONTRACT: the view class of struct or union `name` (cached by name):
-   * `Cls.from(bytes)` decodes in place, `new Cls()` is zeroed. See views.ts.
+   * CONTRACT: the view class of struct or union `name` (or a typedef of
+   * one), cached by name: `Cls.from(bytes, offset?)` reads and writes the
+   * caller's bytes in place, `new Cls()` owns zeroed bytes, `v.toObject()`
+   * is a detached plain copy. Fields map as follows:
+   * - integers up to 32 bits → number; 64-bit integers → bigint (setters
+   *   also take safe-integer numbers); `_Bool` → boolean;
+   * - `char[N]` → string up to the first NUL (the setter writes UTF-8,
+   *   truncated to N bytes, NUL-padded); other arrays → `ArrayView`s
+   *   (`a[i]`, `a.length`, iteration; `a[i] = v` out of range throws);
+   * - nested structs/unions → views over the same bytes; members of
+   *   anonymous structs/unions → fields of the parent (`ev.x`);
+   * - bitfields (signed, unsigned, 64-bit) → number, or bigint when the
+   *   underlying type is 64-bit;
+   * - enums → number, with enumerator names in `Cls.enums.field`; enums of
+   *   8 bytes (ENUM64, or a C enum with a value beyond 32 bits) → bigint;
+   * - pointers → bigint (the address); `float`/`double` → number;
+   * - anything else (`__int128` → bigint, `long double`) → its bytes.
+   *
+   * Views decode in the BTF's byte order ({@link byteOrder}). A missing
+   * name raises BtfNotFoundError with near names and why clang may have
+   * left the struct out.
    */
   struct(name: string): StructClass {
     return structOf(this, name);

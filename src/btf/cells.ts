@@ -579,6 +579,7 @@ export class ArrayView<T = unknown> implements Iterable<T> {
     );
   }
 
+  /** The elements in order (live values, as `get(i)` returns them). */
   *[Symbol.iterator](): Iterator<T> {
     for (let i = 0; i < this.length; i++) yield this.get(i);
   }

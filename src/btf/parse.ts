@@ -42,7 +42,6 @@ import {
   INT_CHAR,
   INT_SIGNED,
   KIND,
-  KIND_NAMES,
   LINKAGE,
   MAX_KIND,
   MAX_TYPE,
@@ -535,11 +534,3 @@ function linkage(v: number, at: number): "static" | "global" | "extern" {
   }
   return l;
 }
-
-/** Kind name (model spelling) of the raw kind number. */
-export function kindName(kind: number): string {
-  return KIND_NAMES[kind] ?? `kind ${kind}`;
-}
-
-/** Re-exported for callers that size records. */
-export { TYPE_SIZE };

@@ -1,8 +1,10 @@
 /**
  * The BTF wire format, as defined by the kernel's include/uapi/linux/btf.h:
- * header layout, kind numbers, `info` bit fields and the size of each kind's
- * trailing data. Every record in the type section is made of 32-bit words,
- * which lets the parser treat the section as one `Uint32Array`.
+ * header layout, kind numbers and the size of each kind's trailing data.
+ * Every record in the type section is made of 32-bit words, which lets the
+ * parser treat the section as one `Uint32Array`. A record's `info` word
+ * holds vlen in bits 0-15, the kind in bits 24-28 and kind_flag in bit 31;
+ * the parser's hot loops read them inline (`(info >>> 24) & 0x1f`).
  */
 
 /** `BTF_MAGIC`, read in the file's byte order. */
@@ -68,19 +70,6 @@ export const KIND_NAMES = [
   "type_tag",
   "enum64",
 ] as const;
-
-/** `BTF_INFO_KIND`: bits 24-28 of `info`. */
-export function infoKind(info: number): number {
-  return (info >>> 24) & 0x1f;
-}
-/** `BTF_INFO_VLEN`: bits 0-15 of `info`. */
-export function infoVlen(info: number): number {
-  return info & 0xffff;
-}
-/** `BTF_INFO_KFLAG`: bit 31 of `info`. */
-export function infoKflag(info: number): boolean {
-  return info >>> 31 === 1;
-}
 
 /** Size of a BTF_KIND_INT's extra word. */
 export const INT_SIZE = 4;

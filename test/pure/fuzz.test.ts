@@ -53,7 +53,7 @@ function walkElf(elf: ElfFile): void {
 /** Largest struct the view step decodes (bigger ones must refuse small buffers). */
 const MAX_VIEW_BYTES = 1 << 16;
 /** Structs/unions exercised per mutated input (picked at random; keeps the file fast). */
-const VIEWS_PER_CASE = 12;
+const VIEWS_PER_CASE = 8;
 
 /**
  * Builds the view class of some structs/unions (by name through
