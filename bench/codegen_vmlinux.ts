@@ -4,7 +4,8 @@
  * (whole process), interleaved, median of N; both write to a file. Then
  * what bounds it, per runtime (medians of N): process start-up with an
  * empty script, and in-process phases (module load, read + parse, generation
- * into a discarding sink, generation + write to a file). Then field reads:
+ * into a discarding sink, generation + write to a file), the generation split
+ * by the generator's own phases (its `phases` option). Then field reads:
  * ns per 3-field read through `$repoint` on a reused instance, generated
  * class vs runtime view. Then, once and untimed, checks that the generated
  * module type-checks (`tsc --strict --noEmit --skipLibCheck`, `deno check`)
@@ -65,14 +66,15 @@ const t1 = performance.now();
 const btf = Btf.fromFile(${JSON.stringify(VMLINUX)});
 const t2 = performance.now();
 const mode = process.argv[2];
-if (mode === "discard") writeTypeBytes(btf, { source: "vmlinux" }, () => {});
+const phases = [];
+if (mode === "discard") writeTypeBytes(btf, { source: "vmlinux", phases }, () => {});
 else {
   const fd = openSync(process.argv[3], "w");
   writeTypeBytes(btf, { source: "vmlinux" }, (b) => { for (let o = 0; o < b.length; ) o += writeSync(fd, b, o, b.length - o); });
   closeSync(fd);
 }
 const t3 = performance.now();
-console.error(JSON.stringify({ load: t1 - t0, parse: t2 - t1, gen: t3 - t2 }));
+console.error(JSON.stringify({ load: t1 - t0, parse: t2 - t1, gen: t3 - t2, phases }));
 `;
 
 /** ns per 3-field read through $repoint, generated class vs runtime view. */
@@ -157,6 +159,7 @@ try {
     const parse: number[] = [];
     const gen: number[] = [];
     const genWrite: number[] = [];
+    const inGen: Record<string, number[]> = {};
     for (let i = 0; i < RUNS; i++) {
       start.push(run(runner(rt, empty), join(dir, "empty.out")));
       for (const mode of ["discard", "write"]) {
@@ -170,12 +173,18 @@ try {
           load.push(p.load);
           parse.push(p.parse);
           gen.push(p.gen);
+          for (const { name, ms } of p.phases) (inGen[name] ??= []).push(ms);
         } else genWrite.push(p.gen);
       }
     }
     const f = (xs: number[]) => median(xs).toFixed(1);
     console.log(
       `  ${rt.padEnd(4)}  start-up (empty script) ${f(start)}  module load ${f(load)}  read+parse ${f(parse)}  generation ${f(gen)}  generation+write ${f(genWrite)}`,
+    );
+    console.log(
+      `        generation by phase: ${Object.entries(inGen)
+        .map(([name, xs]) => `${name} ${f(xs)}`)
+        .join("  ")}`,
     );
   }
 

@@ -129,7 +129,7 @@ export function deriveNames(types: readonly BtfType[]): Map<number, string> {
 export function deriveGraphNames(g: TypeGraph): Map<number, string> {
   const { names, declarable } = nameTable(g);
   const out = new Map<number, string>();
-  for (const id of declarable) out.set(id, names[id]!);
+  for (const id of declarable) out.set(id, names.get(id)!);
   return out;
 }
 
@@ -245,20 +245,38 @@ export function sortKeyed<T extends Keyed>(xs: T[]): void {
 }
 
 /**
- * An array of `n` undefined slots, filled in order: indexing it stays fast,
- * where assigning ids at random into `[]` (or `new Array(n)` past 100k
- * elements, in V8) makes a slow dictionary of it.
+ * Values by type id: a typed index into a dense list. Assigning ids at
+ * random into a plain array turns it into a slow dictionary, and filling
+ * one with a slot per id first costs more than the lookups it serves.
  */
-export function slots<T>(n: number): (T | undefined)[] {
-  const a: (T | undefined)[] = [];
-  for (let i = 0; i < n; i++) a.push(undefined);
-  return a;
+export class IdMap<T> {
+  private index: Int32Array;
+  private readonly list: T[] = [];
+  constructor(size: number) {
+    this.index = new Int32Array(Math.max(size, 16));
+  }
+  get(id: number): T | undefined {
+    const i = id >= 0 && id < this.index.length ? this.index[id]! : 0;
+    return i === 0 ? undefined : this.list[i - 1];
+  }
+  set(id: number, v: T): void {
+    if (id >= this.index.length) {
+      let n = this.index.length * 2;
+      while (n <= id) n *= 2;
+      const next = new Int32Array(n);
+      next.set(this.index);
+      this.index = next;
+    }
+    const i = this.index[id]!;
+    if (i !== 0) this.list[i - 1] = v;
+    else this.index[id] = this.list.push(v);
+  }
 }
 
 /** C names of the declarables of a graph, by id. */
 export interface NameTable {
-  /** C name of each declarable, indexed by id (undefined for other ids). */
-  readonly names: (string | undefined)[];
+  /** C name of each declarable by id. */
+  readonly names: IdMap<string>;
   /** Ids of the structs, unions and enums, ascending. */
   readonly declarable: number[];
   /** Ids of the named typedefs, ascending. */
@@ -267,7 +285,7 @@ export interface NameTable {
 
 /** The names of {@link deriveGraphNames}, as arrays (what the generator reads). */
 export function nameTable(g: TypeGraph): NameTable {
-  const names = slots<string>(g.count + 1);
+  const names = new IdMap<string>(g.count + 1);
   const declarable: number[] = [];
   const named: Keyed[] = [];
   const typedefs: number[] = [];
@@ -279,7 +297,7 @@ export function nameTable(g: TypeGraph): NameTable {
       declarable.push(id);
       if (g.named(id)) {
         const name = g.name(id);
-        names[id] = name;
+        names.set(id, name);
         if (k === KIND.STRUCT || k === KIND.UNION)
           named.push(keyed(name, kindRank(k), id));
       } else anon.push(id);
@@ -295,15 +313,15 @@ export function nameTable(g: TypeGraph): NameTable {
     const target = anonymousUse(g, g.target(td), true);
     if (target < 0) continue;
     const n = g.name(td);
-    const cur = names[target];
-    if (cur === undefined || n < cur) names[target] = n;
+    const cur = names.get(target);
+    if (cur === undefined || n < cur) names.set(target, n);
   }
 
   const queue: Keyed[] = named;
   // Typedef-named composites are parents too.
   for (const id of anon) {
     const k = g.kind(id);
-    const n = names[id];
+    const n = names.get(id);
     if ((k === KIND.STRUCT || k === KIND.UNION) && n !== undefined)
       queue.push(keyed(n, kindRank(k), id));
   }
@@ -326,10 +344,10 @@ export function nameTable(g: TypeGraph): NameTable {
         const unnamed = !g.memberHasName(parent, i);
         const slot = unnamed ? k++ : 0;
         const child = use(g.memberType(parent, i));
-        if (child < 0 || names[child] !== undefined) continue;
-        pname ??= names[parent]!;
+        if (child < 0 || names.get(child) !== undefined) continue;
+        pname ??= names.get(parent)!;
         const cname = `${pname}__${unnamed ? `anon${slot}` : g.memberName(parent, i)}`;
-        names[child] = cname;
+        names.set(child, cname);
         const ck = g.kind(child);
         if (ck === KIND.STRUCT || ck === KIND.UNION)
           queue.push(keyed(cname, kindRank(ck), child));
@@ -341,8 +359,8 @@ export function nameTable(g: TypeGraph): NameTable {
   sortKeyed(vars);
   for (const v of vars) {
     const child = use(g.target(v.id));
-    if (child < 0 || names[child] !== undefined) continue;
-    names[child] = v.name;
+    if (child < 0 || names.get(child) !== undefined) continue;
+    names.set(child, v.name);
     const ck = g.kind(child);
     if (ck === KIND.STRUCT || ck === KIND.UNION)
       queue.push(keyed(v.name, kindRank(ck), child));
@@ -350,14 +368,16 @@ export function nameTable(g: TypeGraph): NameTable {
   drain();
 
   for (const id of anon) {
-    if (names[id] !== undefined) continue;
+    if (names.get(id) !== undefined) continue;
     const k = g.kind(id);
     if (k === KIND.ENUM || k === KIND.ENUM64) {
-      names[id] =
-        g.vlen(id) > 0 ? `enum__${g.enumName(id, 0)}` : `anon_enum__${id}`;
+      names.set(
+        id,
+        g.vlen(id) > 0 ? `enum__${g.enumName(id, 0)}` : `anon_enum__${id}`,
+      );
     } else {
       const n = `anon_${k === KIND.STRUCT ? "struct" : "union"}__${id}`;
-      names[id] = n;
+      names.set(id, n);
       queue.push(keyed(n, kindRank(k), id));
       drain();
     }

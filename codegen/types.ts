@@ -30,7 +30,7 @@ import {
   kindRank,
   type NameTable,
   nameTable,
-  slots,
+  IdMap,
   sortKeyed,
   sortKeys,
 } from "./naming.ts";
@@ -232,13 +232,26 @@ function bytesOf(s: string): Uint8Array {
 }
 
 const DECLARE = bytesOf(" */ declare ");
+const UNION_DOC = bytesOf("/** `union ");
+const STRUCT_DOC = bytesOf("/** `struct ");
+const SIZE_DOC = bytesOf("`, ");
+const CLASS_OPEN = bytesOf(" bytes. */\nexport class ");
+const CLASS_EXTENDS = bytesOf(" extends $Struct {\n");
+const DEF_OPEN = bytesOf("$def(");
+const COMMA_SPACE = bytesOf(", ");
+const TABLE_OPEN = bytesOf(", [");
+const TABLE_CLOSE = bytesOf("]);\n");
+const PLAIN_DOC = bytesOf("}\n/** {@link ");
+const PLAIN_TYPE = bytesOf("} as plain data. */\nexport type ");
+const PLAIN_OF = bytesOf("Object = $Plain<");
+const PLAIN_END = bytesOf(";\n\n");
 
 /** One run of the generator over one BTF. */
 class Generator {
-  private names: (string | undefined)[] = [];
+  private names = new IdMap<string>(0);
   private readonly decls = new Map<number, Decl>();
   private readonly access = new Map<number, Access>();
-  private readonly memberTypes: (MemberType | undefined)[];
+  private readonly memberTypes: IdMap<MemberType>;
   private readonly wholes = new Map<Access, WholeAccess>();
   private invalidMt: MemberType | undefined;
   /**
@@ -271,7 +284,7 @@ class Generator {
     sink: ByteSink,
   ) {
     this.o = new ByteOut(CHUNK, sink);
-    this.memberTypes = slots(g.count + 1);
+    this.memberTypes = new IdMap(g.count + 1);
   }
 
   run(): void {
@@ -329,7 +342,7 @@ class Generator {
 
   private decl(id: number): Decl {
     const kind = this.g.kind(id);
-    const name = this.names[id]!;
+    const name = this.names.get(id)!;
     return sortKeys({
       name,
       rank: kindRank(kind),
@@ -364,7 +377,7 @@ class Generator {
     }
     const byName = new Map<string, number>();
     for (const id of declarable) {
-      const n = this.names[id]!;
+      const n = this.names.get(id)!;
       if (!byName.has(n)) byName.set(n, id);
     }
     const aliases: number[] = [];
@@ -564,28 +577,34 @@ class Generator {
     const g = this.g;
     const o = this.o;
     const defs = this.defs;
-    const cls = d.tsName;
     const size = g.size(d.id);
+    // The class name and (when a plain identifier) the C name as snippets:
+    // each is written several times.
+    const t0 = this.snip(d.tsName);
+    const t1 = this.snipEnd;
     const ident = isPropertyIdentifier(d.name);
-    o.ascii(d.kind === KIND.UNION ? "/** `union " : "/** `struct ");
-    if (ident) o.ascii(d.name);
+    const c0 = ident ? this.snip(d.name) : 0;
+    const c1 = this.snipEnd;
+    let snips = this.snips;
+    o.bytes(d.kind === KIND.UNION ? UNION_DOC : STRUCT_DOC);
+    if (ident) o.range(snips, c0, c1);
     else o.text(docText(d.name));
-    o.ascii("`, ");
+    o.bytes(SIZE_DOC);
     o.int(size);
-    o.ascii(" bytes. */\nexport class ");
-    o.ascii(cls);
-    o.ascii(" extends $Struct {\n");
-    defs.ascii("$def(");
-    defs.ascii(cls);
-    defs.ascii(", ");
+    o.bytes(CLASS_OPEN);
+    o.range(snips, t0, t1);
+    o.bytes(CLASS_EXTENDS);
+    defs.bytes(DEF_OPEN);
+    defs.range(snips, t0, t1);
+    defs.bytes(COMMA_SPACE);
     defs.int(size);
-    defs.ascii(", ");
+    defs.bytes(COMMA_SPACE);
     if (ident) {
       defs.byte(34);
-      defs.ascii(d.name);
+      defs.range(snips, c0, c1);
       defs.byte(34);
     } else defs.text(JSON.stringify(d.name));
-    defs.ascii(", [");
+    defs.bytes(TABLE_OPEN);
     const mark = defs.pos;
     const f = this.f;
     this.newScope();
@@ -596,16 +615,17 @@ class Generator {
     this.fields(d.id, 0, f, 0, seen);
     // Each entry ends with a comma: the last one becomes the bracket.
     if (defs.pos > mark) defs.pos--;
-    defs.ascii("]);\n");
-    o.ascii("}\n/** {@link ");
-    o.ascii(cls);
-    o.ascii("} as plain data. */\nexport type ");
-    o.ascii(cls);
-    o.ascii("Object = $Plain<");
-    o.ascii(cls);
+    defs.bytes(TABLE_CLOSE);
+    snips = this.snips;
+    o.bytes(PLAIN_DOC);
+    o.range(snips, t0, t1);
+    o.bytes(PLAIN_TYPE);
+    o.range(snips, t0, t1);
+    o.bytes(PLAIN_OF);
+    o.range(snips, t0, t1);
     o.byte(62);
     if (f.extra) o.text(` & {${f.extra} }`);
-    o.ascii(";\n\n");
+    o.bytes(PLAIN_END);
   }
 
   /** Writes the members of `id` at bit offset `base`, flattening anonymous ones. */
@@ -781,7 +801,7 @@ class Generator {
   private memberType(id: number): MemberType {
     const g = this.g;
     const valid = id >= 0 && id <= g.count && g.kind(id) >= 0;
-    let mt = valid ? this.memberTypes[id] : this.invalidMt;
+    let mt = valid ? this.memberTypes.get(id) : this.invalidMt;
     if (mt === undefined) {
       const r = valid ? this.resolve(id) : -1;
       const isInt = r >= 0 && g.kind(r) === KIND.INT;
@@ -796,7 +816,7 @@ class Generator {
         intOffset: (info >>> 8) & 0xff,
         intSize: isInt ? g.size(r) : 0,
       };
-      if (valid) this.memberTypes[id] = mt;
+      if (valid) this.memberTypes.set(id, mt);
       else this.invalidMt = mt;
     }
     return mt;
