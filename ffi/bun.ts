@@ -47,6 +47,17 @@ function conv(def: SymbolDef | CallbackDef) {
 }
 
 /** Creates the Bun backend. Call only in Bun. */
+/**
+ * JavaScriptCore keeps a small typed array's bytes inline in the object and
+ * moves them out on the first `.buffer` access, so a pointer taken before
+ * that access would dangle. Touching `.buffer` first pins the bytes where the
+ * pointer says they are.
+ */
+function stable<T extends ArrayBufferView>(buf: T): T {
+  void buf.buffer;
+  return buf;
+}
+
 export function createBunBackend(): Backend {
   const ffi = (
     import.meta as unknown as { require(id: string): BunFfi }
@@ -85,8 +96,8 @@ export function createBunBackend(): Backend {
       }
       return out;
     },
-    ptrOf: (buf) => asPtr(ffi.ptr(buf)) as Ptr,
-    bufArg: (buf) => ffi.ptr(buf) as unknown as BufArg,
+    ptrOf: (buf) => asPtr(ffi.ptr(stable(buf))) as Ptr,
+    bufArg: (buf) => ffi.ptr(stable(buf)) as unknown as BufArg,
     address: (p) => BigInt(asNum(p)),
     fromAddress: (a) => asPtr(Number(a)),
     add: (p, off) => (asNum(p) + off) as unknown as Ptr,

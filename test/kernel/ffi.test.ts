@@ -51,6 +51,15 @@ const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 1;
 
 describe("ffi", () => {
+  it("a buffer's native address stays put after its .buffer is touched", () => {
+    // In Bun a small typed array's bytes move out of line on first .buffer.
+    const buf = new Uint8Array(8);
+    const before = ptrAdd(ptrOf(buf), 0);
+    void new DataView(buf.buffer);
+    buf[0] = 42;
+    expect(viewMemory(before, 8)[0]).toBe(42);
+  });
+
   it("detects the runtime and loads libbpf ≥ 1.1", () => {
     expect(["bun", "deno"]).toContain(runtimeName());
     expect(libbpfCandidates()[0]).toBe(
