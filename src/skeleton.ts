@@ -255,8 +255,10 @@ function pick<T>(rec: Record<string, T>, name: string, what: string): T {
 }
 
 /**
- * The skeleton's globals: the object's own (`obj.globals`), with struct
- * globals handed out as the generated classes.
+ * The skeleton's globals: the object's own (`obj.globals`). A struct global
+ * reads as the object's live view (the same fields as the generated class,
+ * so field writes reach the kernel after load); it is written from an
+ * instance of the generated class, a plain object or bytes.
  */
 function globalsView(
   object: BpfObject,
@@ -269,8 +271,7 @@ function globalsView(
     Object.defineProperty(out, name, {
       enumerable: true,
       get() {
-        const v = object.globals[name];
-        return cls ? cls.from(bytesOf(v)) : v;
+        return object.globals[name];
       },
       set(v: unknown) {
         object.globals[name] = cls ? bytesOf(v, cls) : v;

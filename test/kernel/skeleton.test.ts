@@ -75,6 +75,13 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         const bs: number[] = [];
         skel.ringBuffer("events2").consume((e: Skel) => void bs.push(e.a));
         expect(bs).toEqual([1, 2, 3]);
+        // A field write on a struct global reaches the kernel after load.
+        skel.globals.cfg.level = 10;
+        expect(skel.globals.cfg.level).toBe(10);
+        skel.programs.delete.testRun({ data: PACKET });
+        let bytesAfter = 0n;
+        for (const p of skel.maps.pcpu.get(0)) bytesAfter += p.bytes;
+        expect(bytesAfter).toBe(25n);
         expect(() => (skel.globals.min_seq = 9)).toThrow(StateError);
         expect(() => skel.ringBuffer("counts")).toThrow(/ring buffer/);
       } finally {
