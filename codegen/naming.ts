@@ -137,10 +137,11 @@ export function deriveGraphNames(g: TypeGraph): Map<number, string> {
 export interface Keyed extends Named {
   k1: number;
   k2: number;
+  k3: number;
 }
 
 /**
- * Sets `x.k1`/`x.k2` from the first 14 UTF-16 units of `x.name`, 7 per key,
+ * Sets `x.k1`..`x.k3` from the first 21 UTF-16 units of `x.name`, 7 per key,
  * each clamped to 0..127 (0 past the end). The clamp is monotone, so keys
  * that differ order like the names; equal keys fall back to the names. Sorting
  * tens of thousands of names (many sharing long prefixes such as
@@ -151,6 +152,7 @@ export function sortKeys<T extends Keyed>(x: T): T {
   const n = s.length;
   let k1 = 0;
   let k2 = 0;
+  let k3 = 0;
   for (let i = 0; i < 7; i++) {
     const c = i < n ? s.charCodeAt(i) : 0;
     k1 = k1 * 128 + (c > 127 ? 127 : c);
@@ -159,20 +161,26 @@ export function sortKeys<T extends Keyed>(x: T): T {
     const c = i < n ? s.charCodeAt(i) : 0;
     k2 = k2 * 128 + (c > 127 ? 127 : c);
   }
+  for (let i = 14; i < 21; i++) {
+    const c = i < n ? s.charCodeAt(i) : 0;
+    k3 = k3 * 128 + (c > 127 ? 127 : c);
+  }
   x.k1 = k1;
   x.k2 = k2;
+  x.k3 = k3;
   return x;
 }
 
 /** A keyed {@link Named}. */
 export function keyed(name: string, rank: number, id: number): Keyed {
-  return sortKeys({ name, rank, id, k1: 0, k2: 0 });
+  return sortKeys({ name, rank, id, k1: 0, k2: 0, k3: 0 });
 }
 
 /** Compares (name, kind rank, id) of keyed items: same order as {@link compareRanked}. */
 export function compareKeyed(a: Keyed, b: Keyed): number {
   if (a.k1 !== b.k1) return a.k1 - b.k1;
   if (a.k2 !== b.k2) return a.k2 - b.k2;
+  if (a.k3 !== b.k3) return a.k3 - b.k3;
   if (a.name !== b.name) return a.name < b.name ? -1 : 1;
   return a.rank !== b.rank ? a.rank - b.rank : a.id - b.id;
 }
@@ -188,12 +196,14 @@ export function sortKeyed<T extends Keyed>(xs: T[]): void {
   if (n < 2) return;
   const k1 = new Float64Array(n);
   const k2 = new Float64Array(n);
+  const k3 = new Float64Array(n);
   let from = new Int32Array(n);
   let to = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const x = xs[i]!;
     k1[i] = x.k1;
     k2[i] = x.k2;
+    k3[i] = x.k3;
     from[i] = i;
   }
   // Insertion sort of runs of RUN, then merges of doubling width.
@@ -206,7 +216,10 @@ export function sortKeyed<T extends Keyed>(xs: T[]): void {
       for (; j >= lo; j--) {
         const u = from[j]!;
         const c =
-          k1[u]! - k1[v]! || k2[u]! - k2[v]! || compareKeyed(xs[u]!, xs[v]!);
+          k1[u]! - k1[v]! ||
+          k2[u]! - k2[v]! ||
+          k3[u]! - k3[v]! ||
+          compareKeyed(xs[u]!, xs[v]!);
         if (c <= 0) break;
         from[j + 1] = u;
       }
@@ -224,7 +237,10 @@ export function sortKeyed<T extends Keyed>(xs: T[]): void {
         const u = from[i]!;
         const v = from[j]!;
         const c =
-          k1[u]! - k1[v]! || k2[u]! - k2[v]! || compareKeyed(xs[u]!, xs[v]!);
+          k1[u]! - k1[v]! ||
+          k2[u]! - k2[v]! ||
+          k3[u]! - k3[v]! ||
+          compareKeyed(xs[u]!, xs[v]!);
         if (c <= 0) {
           to[k++] = u;
           i++;

@@ -250,7 +250,7 @@ const PLAIN_END = bytesOf(";\n\n");
 class Generator {
   private names = new IdMap<string>(0);
   private readonly decls = new Map<number, Decl>();
-  private readonly access = new Map<number, Access>();
+  private readonly access: IdMap<Access>;
   private readonly memberTypes: IdMap<MemberType>;
   private readonly wholes = new Map<Access, WholeAccess>();
   private invalidMt: MemberType | undefined;
@@ -285,6 +285,7 @@ class Generator {
   ) {
     this.o = new ByteOut(CHUNK, sink);
     this.memberTypes = new IdMap(g.count + 1);
+    this.access = new IdMap(g.count + 1);
   }
 
   run(): void {
@@ -351,6 +352,7 @@ class Generator {
       tsName: "",
       k1: 0,
       k2: 0,
+      k3: 0,
     });
   }
 
@@ -959,7 +961,15 @@ class Generator {
       const target = this.resolve(id);
       if (target >= 0 && this.decls.has(target))
         sorted.push(
-          sortKeys({ name: g.name(id), rank: 9, id, target, k1: 0, k2: 0 }),
+          sortKeys({
+            name: g.name(id),
+            rank: 9,
+            id,
+            target,
+            k1: 0,
+            k2: 0,
+            k3: 0,
+          }),
         );
     }
     sortKeyed(sorted);
