@@ -30,6 +30,7 @@ import { bpfError } from "./bpf_error.ts";
 import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
 import { BpfTypeError, ClosedError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
+import { iterateDetached } from "./event_iterate.ts";
 import type { BpfMap } from "./map.ts";
 import type { Detached, EventsOptions } from "./ringbuf.ts";
 
@@ -48,7 +49,6 @@ export type PerfCallback<T> = (record: T, cpu: number) => boolean | void;
 
 // enum bpf_map_type BPF_MAP_TYPE_PERF_EVENT_ARRAY (uapi/linux/bpf.h)
 const PERF_EVENT_ARRAY = "perf_event_array";
-const ITER_BATCH = 1024;
 const FAIR_MS = 20;
 // Initial sample buffer; it grows to the next power of 2 on a larger sample
 // (perf samples are < 64 KiB: perf_event_header.size is a u16).
@@ -327,33 +327,14 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     options: EventsOptions = {},
   ): AsyncGenerator<Detached<T>, void, undefined> {
     this.#check("events");
-    const { signal } = options;
-    const waiter = this.#wait();
-    const batch: unknown[] = [];
-    const take = (r: unknown) => {
-      batch.push(
-        r instanceof Uint8Array ? r.slice() : (r as StructView).toObject(),
-      );
-      return batch.length < ITER_BATCH;
-    };
-    const onAbort = () => waiter.wake();
-    signal?.addEventListener("abort", onAbort);
-    try {
-      while (this.#pb !== null && !signal?.aborted) {
-        this.#drain(take);
-        if (batch.length) {
-          for (let i = 0; i < batch.length; i++) {
-            yield batch[i] as Detached<T>;
-            if (this.#pb === null || signal?.aborted) return;
-          }
-          batch.length = 0;
-          continue;
-        }
-        await waiter.wait(-1);
-      }
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
+    yield* iterateDetached<Detached<T>>(
+      {
+        closed: () => this.#pb === null,
+        drain: (take) => void this.#drain(take),
+        waiter: this.#wait(),
+      },
+      options.signal,
+    );
   }
 
   /** `for await (const s of reader)`: same as `events()`. */

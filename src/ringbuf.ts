@@ -22,6 +22,7 @@ import { bpfError } from "./bpf_error.ts";
 import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
 import { BpfTypeError, ClosedError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
+import { iterateDetached } from "./event_iterate.ts";
 import type { BpfMap } from "./map.ts";
 import {
   type AnyCallback,
@@ -86,8 +87,6 @@ export interface EventsOptions {
 const BPF_MAP_TYPE_RINGBUF = 27;
 // struct bpf_map_info: type @0, max_entries @16 (uapi/linux/bpf.h)
 const MAP_INFO_SIZE = 88;
-// Records copied per iterator batch (bounds memory held by a `for await`).
-const ITER_BATCH = 1024;
 // poll() hands the event loop a turn at least this often while data flows.
 const FAIR_MS = 20;
 
@@ -331,33 +330,14 @@ export class RingBuffer<T = RingRecord> {
     options: EventsOptions = {},
   ): AsyncGenerator<Detached<T>, void, undefined> {
     this.#check("events");
-    const { signal } = options;
-    const waiter = this.#wait();
-    const batch: unknown[] = [];
-    const take = (r: unknown) => {
-      batch.push(
-        r instanceof Uint8Array ? r.slice() : (r as StructView).toObject(),
-      );
-      return batch.length < ITER_BATCH;
-    };
-    const onAbort = () => waiter.wake();
-    signal?.addEventListener("abort", onAbort);
-    try {
-      while (!this.#closed && !signal?.aborted) {
-        this.#drain(-1, take);
-        if (batch.length) {
-          for (let i = 0; i < batch.length; i++) {
-            yield batch[i] as Detached<T>;
-            if (this.#closed || signal?.aborted) return;
-          }
-          batch.length = 0;
-          continue;
-        }
-        await waiter.wait(-1);
-      }
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
+    yield* iterateDetached<Detached<T>>(
+      {
+        closed: () => this.#closed,
+        drain: (take) => void this.#drain(-1, take),
+        waiter: this.#wait(),
+      },
+      options.signal,
+    );
   }
 
   /** `for await (const e of reader)`: same as `events()`. */

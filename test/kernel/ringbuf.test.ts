@@ -250,8 +250,9 @@ describe.skipIf(!root)("RingBuffer", () => {
       const rb = obj.ringBuffer("rb", obj.btf.struct("small_rec"));
       expect(rb.mode).toBe("mmap");
       // Another process reserves A, commits B behind it, holds A for
-      // 100 ms, then commits A.
-      obj.globals.arg_spin_ns = 100_000_000n;
+      // 250 ms (long enough to be seen on a loaded 2-core machine), then
+      // commits A.
+      obj.globals.arg_spin_ns = 250_000_000n;
       prog.pin(pin);
       const child = spawn(producerBin(), [pin, "1"], { stdio: "ignore" });
       const exited = new Promise<number | null>((r) => child.on("exit", r));
