@@ -5,6 +5,7 @@
  * that cannot close its comment, and a deterministic allocator that settles
  * clashes with suffixes.
  */
+import { RESERVED_MEMBERS } from "../src/btf/reserved_names.ts";
 
 /** Words that cannot be bindings (ES reserved words, strict mode, TS types). */
 const RESERVED = new Set(
@@ -40,31 +41,11 @@ const GLOBALS = new Set(
 
 /**
  * Instance members of a struct view that a C field cannot take as a
- * property (the same list as the runtime views in src/btf/views.ts): such a
- * field is reached with `$get(name)`/`$set(name, v)` and still appears
- * under its own name in `toObject()`.
+ * property (shared with the runtime views): such a field is reached with
+ * `$get(name)`/`$set(name, v)` and still appears under its own name in
+ * `toObject()`.
  */
-export const RESERVED_MEMBERS: ReadonlySet<string> = new Set([
-  "$view",
-  "$offset",
-  "$bytes",
-  "$repoint",
-  "$get",
-  "$set",
-  "toObject",
-  "constructor",
-  "__proto__",
-  "__defineGetter__",
-  "__defineSetter__",
-  "__lookupGetter__",
-  "__lookupSetter__",
-  "hasOwnProperty",
-  "isPrototypeOf",
-  "propertyIsEnumerable",
-  "toString",
-  "toLocaleString",
-  "valueOf",
-]);
+export { RESERVED_MEMBERS };
 
 /**
  * The accessor key of a field: its name, or for a reserved name the name

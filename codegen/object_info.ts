@@ -10,52 +10,7 @@ import { resolveType } from "../src/btf/types.ts";
 import { ElfError } from "../src/errors.ts";
 import { readElf } from "../src/elf/reader.ts";
 import { SHF, STT } from "../src/elf/types.ts";
-
-// enum bpf_map_type (uapi/linux/bpf.h), index = value; the runtime's copy
-// lives in src/map.ts, which codegen may not import (it loads the FFI).
-const MAP_TYPES = [
-  "unspec",
-  "hash",
-  "array",
-  "prog_array",
-  "perf_event_array",
-  "percpu_hash",
-  "percpu_array",
-  "stack_trace",
-  "cgroup_array",
-  "lru_hash",
-  "lru_percpu_hash",
-  "lpm_trie",
-  "array_of_maps",
-  "hash_of_maps",
-  "devmap",
-  "sockmap",
-  "cpumap",
-  "xskmap",
-  "sockhash",
-  "cgroup_storage",
-  "reuseport_sockarray",
-  "percpu_cgroup_storage",
-  "queue",
-  "stack",
-  "sk_storage",
-  "devmap_hash",
-  "struct_ops",
-  "ringbuf",
-  "inode_storage",
-  "task_storage",
-  "bloom_filter",
-  "user_ringbuf",
-  "cgrp_storage",
-  "arena",
-];
-
-const PER_CPU = new Set([
-  "percpu_hash",
-  "percpu_array",
-  "lru_percpu_hash",
-  "percpu_cgroup_storage",
-]);
+import { isPerCpu, mapTypeName } from "../src/map_types.ts";
 
 /**
  * Prefix of the global that names an event stream's record type when the
@@ -141,11 +96,11 @@ function mapInfo(v: Var): Omit<MapInfo, "event"> {
       else if (m.name === "value") value = typeField(m.type);
     }
   }
-  const type = MAP_TYPES[typeId] ?? `unknown(${typeId})`;
+  const type = mapTypeName(typeId);
   return {
     name: v.name,
     type,
-    perCpu: PER_CPU.has(type),
+    perCpu: isPerCpu(type),
     key,
     value,
     maxEntries,

@@ -12,6 +12,7 @@
  * escaped.
  */
 import { BtfNotFoundError } from "../src/errors.ts";
+import { KIND_NAMES } from "../src/btf/wire.ts";
 import type { BtfType } from "../src/btf/types.ts";
 import {
   type Access,
@@ -159,29 +160,6 @@ const MAX_DIMS = 16;
 const MAX_FLATTEN = 16;
 /** Deepest C spelling written in docs. */
 const MAX_SPELLING = 8;
-
-const KIND_WORDS = [
-  "void",
-  "int",
-  "ptr",
-  "array",
-  "struct",
-  "union",
-  "enum",
-  "fwd",
-  "typedef",
-  "volatile",
-  "const",
-  "restrict",
-  "func",
-  "func_proto",
-  "var",
-  "datasec",
-  "float",
-  "decl_tag",
-  "type_tag",
-  "enum64",
-];
 
 /** Thrown inside {@link Generator.spelling} on an invalid reference. */
 const BAD_SPELLING = new Error("invalid reference");
@@ -866,20 +844,20 @@ class Generator {
       case KIND.CONST:
       case KIND.VOLATILE:
       case KIND.RESTRICT:
-        return `${KIND_WORDS[k]} ${this.spelling(g.target(id), depth + 1)}`;
+        return `${KIND_NAMES[k]} ${this.spelling(g.target(id), depth + 1)}`;
       case KIND.TYPE_TAG:
         return this.spelling(g.target(id), depth + 1);
       case KIND.STRUCT:
       case KIND.UNION:
       case KIND.ENUM:
       case KIND.ENUM64:
-        return `${k === KIND.ENUM64 ? "enum" : KIND_WORDS[k]} ${g.name(id) || "(anon)"}`;
+        return `${k === KIND.ENUM64 ? "enum" : KIND_NAMES[k]} ${g.name(id) || "(anon)"}`;
       case KIND.FWD:
         return `${g.flag(id) ? "union" : "struct"} ${g.name(id)}`;
       case KIND.FUNC_PROTO:
         return "(function)";
       default:
-        return g.name(id) || `(anon ${KIND_WORDS[k]})`;
+        return g.name(id) || `(anon ${KIND_NAMES[k]})`;
     }
   }
 

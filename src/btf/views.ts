@@ -15,6 +15,7 @@
  */
 import { BtfError, BtfTypeError } from "../errors.ts";
 import { type BtfType, type Struct, type Union, resolveType } from "./types.ts";
+import { RESERVED_MEMBERS as RESERVED } from "./reserved_names.ts";
 import {
   type Cell,
   type EnumMap,
@@ -104,29 +105,6 @@ export interface StructClass<T extends StructView = AnyStructView> {
    */
   from(bytes: Uint8Array | ArrayBuffer | DataView, byteOffset?: number): T;
 }
-
-/** Names a field cannot take as a property: the view's own members. */
-const RESERVED = new Set([
-  "$view",
-  "$offset",
-  "$bytes",
-  "$repoint",
-  "$get",
-  "$set",
-  "toObject",
-  "constructor",
-  "__proto__",
-  "__defineGetter__",
-  "__defineSetter__",
-  "__lookupGetter__",
-  "__lookupSetter__",
-  "hasOwnProperty",
-  "isPrototypeOf",
-  "propertyIsEnumerable",
-  "toString",
-  "toLocaleString",
-  "valueOf",
-]);
 
 const TOKEN = Symbol("tsbpf.view");
 const META = Symbol("tsbpf.struct");
