@@ -15,11 +15,9 @@
  *
  * @module
  */
-import { existsSync, writeSync } from "node:fs";
-import process from "node:process";
-import { Btf } from "../src/btf/btf.ts";
 import { TsbpfError } from "../src/errors.ts";
-import { readFileBytes } from "../src/io.ts";
+import { btfByteOrder } from "../src/btf/parse.ts";
+import { rawBtf } from "./type_graph.ts";
 import { writeTypeBytes } from "./types.ts";
 
 const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--debug]
@@ -100,52 +98,93 @@ function parseArgs(argv: readonly string[]): Args | "help" {
   };
 }
 
-interface DenoLike {
-  stdout: { writeSync(b: Uint8Array): number };
-}
-interface BunLike {
-  write(dest: unknown, data: string): Promise<number>;
-  stdout: unknown;
-}
-
-/** Writes all of `text` to stdout, the fastest way the runtime offers. */
-async function writeStdout(text: string): Promise<void> {
-  const g = globalThis as { Deno?: DenoLike; Bun?: BunLike };
-  if (g.Bun) {
-    await g.Bun.write(g.Bun.stdout, text);
-  } else if (g.Deno) {
-    const bytes = new TextEncoder().encode(text);
-    for (let o = 0; o < bytes.length; ) {
-      o += g.Deno.stdout.writeSync(bytes.subarray(o));
-    }
-  } else {
-    await new Promise<void>((ok, fail) =>
-      process.stdout.write(text, (e) => (e ? fail(e) : ok())),
-    );
-  }
-}
-
 /**
- * Writes chunks to stdout synchronously, as they come: the generator reuses
- * its buffer, and streaming avoids holding the whole module (vmlinux: >10 MB).
+ * The process as the CLI sees it. Under Deno it uses the `Deno` namespace
+ * only: importing any `node:` module there loads Deno's Node compatibility
+ * layer, which costs more start-up time (~19 ms) than reading and parsing
+ * vmlinux. Elsewhere (Bun, Node) `process` is a global and `node:fs` is
+ * loaded on first use.
  */
-function stdoutSink(): (chunk: Uint8Array) => void {
+interface Host {
+  readonly args: readonly string[];
+  /** The file's bytes; throws the runtime's error. */
+  read(path: string): Uint8Array | Promise<Uint8Array>;
+  /** Writes all of `b` to fd 1 or 2, synchronously. */
+  write(fd: 1 | 2, b: Uint8Array): void;
+  setExitCode(code: number): void;
+}
+
+interface DenoLike {
+  args: string[];
+  readFileSync(path: string): Uint8Array;
+  stdout: { writeSync(b: Uint8Array): number };
+  stderr: { writeSync(b: Uint8Array): number };
+  exitCode: number;
+}
+interface ProcessLike {
+  argv: string[];
+  exitCode?: number;
+}
+type WriteSync = (fd: number, b: Uint8Array, o: number, n: number) => number;
+
+async function host(): Promise<Host> {
   const deno = (globalThis as { Deno?: DenoLike }).Deno;
   if (deno) {
-    return (b) => {
-      for (let o = 0; o < b.length; ) o += deno.stdout.writeSync(b.subarray(o));
+    return {
+      args: deno.args,
+      read: (path) => deno.readFileSync(path),
+      write(fd, b) {
+        const f = fd === 1 ? deno.stdout : deno.stderr;
+        for (let o = 0; o < b.length; ) o += f.writeSync(b.subarray(o));
+      },
+      setExitCode(code) {
+        deno.exitCode = code;
+      },
     };
   }
-  return (b) => {
-    for (let o = 0; o < b.length; ) {
-      try {
-        o += writeSync(1, b, o, b.length - o);
-      } catch (e) {
-        // A non-blocking pipe that is full: try again.
-        if ((e as { code?: string }).code !== "EAGAIN") throw e;
-      }
-    }
+  const proc = (globalThis as unknown as { process: ProcessLike }).process;
+  const fs = (await import("node:fs")) as unknown as {
+    readFileSync(path: string): Uint8Array;
+    writeSync: WriteSync;
   };
+  return {
+    args: proc.argv.slice(2),
+    read(path) {
+      const b = fs.readFileSync(path);
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    },
+    write(fd, b) {
+      for (let o = 0; o < b.length; ) {
+        try {
+          o += fs.writeSync(fd, b, o, b.length - o);
+        } catch (e) {
+          // A non-blocking pipe that is full: try again.
+          if ((e as { code?: string }).code !== "EAGAIN") throw e;
+        }
+      }
+    },
+    setExitCode(code) {
+      proc.exitCode = code;
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** True for ENOENT (Node, Bun) or NotFound (Deno). */
+function notFound(e: unknown): boolean {
+  const x = e as { code?: unknown; name?: unknown } | null;
+  return x?.code === "ENOENT" || x?.name === "NotFound";
+}
+
+/** A file under /sys/kernel/btf other than vmlinux: split BTF (see Btf.fromFile). */
+function isKernelModulePath(path: string): boolean {
+  const prefix = "/sys/kernel/btf/";
+  return (
+    path.startsWith(prefix) &&
+    path !== `${prefix}vmlinux` &&
+    !path.slice(prefix.length).includes("/")
+  );
 }
 
 /** One line: the message, with a hint folded in. */
@@ -154,24 +193,39 @@ function oneLine(e: unknown): string {
   return msg.replace(/\s*\n\s*/g, "; ");
 }
 
-/** Runs the CLI with `argv` (without the runtime and script); returns the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * Runs the CLI with `argv` (without the runtime and script); returns the
+ * exit code.
+ */
+export async function main(
+  argv: readonly string[],
+  io?: Host,
+): Promise<number> {
+  const h = io ?? (await host());
+  const text = (fd: 1 | 2, s: string) => h.write(fd, encoder.encode(s));
   const debug = argv.includes("--debug");
   try {
     const args = parseArgs(argv);
     if (args === "help") {
-      await writeStdout(USAGE + "\n");
+      text(1, USAGE + "\n");
       return 0;
     }
-    if (!existsSync(args.file)) {
-      throw new UsageError(`no such file: ${args.file}`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await h.read(args.file);
+    } catch (e) {
+      if (notFound(e)) throw new UsageError(`no such file: ${args.file}`);
+      // The library's message for everything else (EACCES, EISDIR...).
+      const { readFileBytes } = await import("../src/io.ts");
+      bytes = readFileBytes(args.file);
     }
     const source = args.file.split("/").pop() ?? args.file;
     if (args.command === "skeleton") {
       // Loaded on demand: `types` on vmlinux should not pay for it.
       const { generateSkeleton } = await import("./skeleton.ts");
-      await writeStdout(
-        generateSkeleton(readFileBytes(args.file), {
+      text(
+        1,
+        generateSkeleton(bytes, {
           fileName: source,
           path: args.path,
           importFrom: args.importFrom,
@@ -179,11 +233,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       );
       return 0;
     }
-    const btf = Btf.fromFile(args.file);
+    // Raw BTF (vmlinux) is read without the Btf class and what it imports;
+    // ELF objects and kernel modules' split BTF go through it.
+    const btf =
+      btfByteOrder(bytes) && !isKernelModulePath(args.file)
+        ? rawBtf(bytes)
+        : (await import("../src/btf/btf.ts")).Btf.fromFile(args.file);
     writeTypeBytes(
       btf,
       { only: args.only, littleEndian: btf.byteOrder !== "be", source },
-      stdoutSink(),
+      (b) => h.write(1, b),
     );
     return 0;
   } catch (e) {
@@ -193,20 +252,22 @@ export async function main(argv: readonly string[]): Promise<number> {
       usage ||
       e instanceof TsbpfError ||
       typeof (e as { code?: unknown })?.code === "string";
-    process.stderr.write(
+    text(
+      2,
       `tsbpf-gen: ${known ? "" : "internal error: "}${oneLine(e)}` +
         (usage ? " (see --help)" : "") +
         "\n",
     );
     if (debug && e instanceof Error && e.stack) {
-      process.stderr.write(e.stack + "\n");
+      text(2, e.stack + "\n");
     } else if (!known) {
-      process.stderr.write("tsbpf-gen: run with --debug for the stack trace\n");
+      text(2, "tsbpf-gen: run with --debug for the stack trace\n");
     }
     return usage ? 2 : 1;
   }
 }
 
 if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
+  const h = await host();
+  h.setExitCode(await main(h.args, h));
 }

@@ -7,12 +7,64 @@
  * of range, or a reference that fails to resolve) have kind -1, so every
  * walk over hostile BTF ends.
  */
-import { Btf } from "../src/btf/btf.ts";
-import { indexTypes, typeWords } from "../src/btf/parse.ts";
+import type { ByteOrder } from "../src/elf/types.ts";
+import {
+  type BtfHeader,
+  indexTypes,
+  readHeader,
+  typeWords,
+} from "../src/btf/parse.ts";
+import { StringTable } from "../src/btf/strings.ts";
 import type { BtfType, Kind } from "../src/btf/types.ts";
 import { KIND, KIND_NAMES } from "../src/btf/wire.ts";
 
 export { KIND };
+
+/**
+ * What the generator reads of a parsed BTF blob: a `Btf` is one, and so is
+ * {@link rawBtf}'s result, which needs neither the `Btf` class nor what it
+ * imports (the CLI's path for vmlinux).
+ */
+export interface RawBtf {
+  readonly bytes: Uint8Array;
+  readonly header: BtfHeader;
+  readonly byteOrder: ByteOrder;
+  readonly strings: StringTable;
+  readonly firstId: number;
+  readonly count: number;
+  readonly base?: RawBtf;
+  /** Type section words and record offsets, when already computed. */
+  readonly words?: Uint32Array;
+  readonly offsets?: Uint32Array;
+}
+
+/** Parses a base (not split) raw BTF blob as `Btf.fromBytes` does, without a `Btf`. */
+export function rawBtf(bytes: Uint8Array): RawBtf {
+  const { header, byteOrder } = readHeader(bytes);
+  const strStart = header.hdrLen + header.strOff;
+  const strings = new StringTable(
+    bytes.subarray(strStart, strStart + header.strLen),
+    undefined,
+    strStart,
+  );
+  const words = typeWords(bytes, header, byteOrder);
+  const offsets = indexTypes(words, header.hdrLen + header.typeOff);
+  return {
+    bytes,
+    header,
+    byteOrder,
+    strings,
+    firstId: 1,
+    count: offsets.length,
+    words,
+    offsets,
+  };
+}
+
+function isRawBtf(src: unknown): src is RawBtf {
+  const x = src as { header?: unknown; strings?: unknown };
+  return typeof x.header === "object" && x.strings instanceof StringTable;
+}
 
 /** What the generator asks of a BTF; ids are BTF type ids, 0 is void. */
 export interface TypeGraph {
@@ -80,7 +132,7 @@ const WANTED_MASK =
 class Names {
   private readonly text: string | undefined;
   constructor(
-    private readonly btf: Btf,
+    private readonly btf: RawBtf,
     private readonly base: Names | undefined,
   ) {
     const bytes = btf.strings.bytes;
@@ -123,11 +175,11 @@ class RawGraph implements TypeGraph {
   private readonly names: Names;
   readonly strings: Uint8Array;
 
-  constructor(btf: Btf) {
+  constructor(btf: RawBtf) {
     this.base = btf.base ? new RawGraph(btf.base) : undefined;
     const h = btf.header;
-    this.w = typeWords(btf.bytes, h, btf.byteOrder);
-    this.off = indexTypes(this.w, h.hdrLen + h.typeOff);
+    this.w = btf.words ?? typeWords(btf.bytes, h, btf.byteOrder);
+    this.off = btf.offsets ?? indexTypes(this.w, h.hdrLen + h.typeOff);
     this.firstId = btf.firstId;
     this.count = btf.count;
     this.names = new Names(btf, this.base?.names);
@@ -447,8 +499,10 @@ const WANTED_KINDS: ReadonlySet<Kind> = new Set<Kind>([
 ]);
 
 /** The graph of a Btf (raw words), an indexed source, or model objects. */
-export function typeGraph(src: Iterable<BtfType> | IndexedTypes): TypeGraph {
-  if (src instanceof Btf) return new RawGraph(src);
+export function typeGraph(
+  src: Iterable<BtfType> | IndexedTypes | RawBtf,
+): TypeGraph {
+  if (isRawBtf(src)) return new RawGraph(src);
   if ("kindOf" in src && typeof src.kindOf === "function") {
     const s = src as IndexedTypes;
     const types: BtfType[] = [];

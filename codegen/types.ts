@@ -49,12 +49,13 @@ import { ByteOut, type ByteSink, utf8 } from "./output.ts";
 import { prelude } from "./prelude.ts";
 import {
   type IndexedTypes,
+  type RawBtf,
   KIND,
   type TypeGraph,
   typeGraph,
 } from "./type_graph.ts";
 
-export type { IndexedTypes } from "./type_graph.ts";
+export type { IndexedTypes, RawBtf } from "./type_graph.ts";
 
 /** Options of {@link generateTypes}. */
 export interface GenerateOptions {
@@ -80,7 +81,7 @@ export interface GenerateOptions {
  * from its raw type section, or model objects).
  */
 export function generateTypes(
-  types: Iterable<BtfType> | IndexedTypes,
+  types: Iterable<BtfType> | IndexedTypes | RawBtf,
   options: GenerateOptions = {},
 ): string {
   const parts: string[] = [];
@@ -90,7 +91,7 @@ export function generateTypes(
 
 /** Same text as {@link generateTypes}, handed to `write` in chunks as it is produced. */
 export function writeTypes(
-  types: Iterable<BtfType> | IndexedTypes,
+  types: Iterable<BtfType> | IndexedTypes | RawBtf,
   options: GenerateOptions,
   write: (chunk: string) => void,
 ): void {
@@ -108,7 +109,7 @@ export function writeTypes(
  * straight to stdout). A chunk is only valid during the call.
  */
 export function writeTypeBytes(
-  types: Iterable<BtfType> | IndexedTypes,
+  types: Iterable<BtfType> | IndexedTypes | RawBtf,
   options: GenerateOptions,
   sink: ByteSink,
 ): void {
