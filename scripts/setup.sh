@@ -41,6 +41,10 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt
   touch "$stamp"
 fi
 
+# Let files anywhere in the repo import the package by name ("tsbpf") under
+# Node and Bun, as deno.json's import map does for Deno.
+[ -e node_modules/tsbpf ] || ln -s .. node_modules/tsbpf
+
 mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
 if ! mounted /sys/kernel/tracing; then
   echo "setup: mounting tracefs at /sys/kernel/tracing"
