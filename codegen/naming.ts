@@ -96,19 +96,20 @@ function anonymousUse(
   id: number,
   onlyQualifiers: boolean,
 ): number {
+  const { kind, ref, count } = g.flat;
   for (let i = 0; i < MAX_HOPS; i++) {
-    const k = g.kind(id);
+    const k = id >= 0 && id <= count ? kind[id]! : -1;
     switch (k) {
       case KIND.CONST:
       case KIND.VOLATILE:
       case KIND.RESTRICT:
       case KIND.TYPE_TAG:
-        id = g.target(id);
+        id = ref[id]!;
         break;
       case KIND.PTR:
       case KIND.ARRAY:
         if (onlyQualifiers) return -1;
-        id = g.target(id);
+        id = ref[id]!;
         break;
       default:
         return isDeclarableKind(k) && !g.named(id) ? id : -1;
@@ -351,15 +352,24 @@ export function nameTable(g: TypeGraph): NameTable {
     return r;
   };
   let head = 0;
+  const { first, vlen, mName, mType } = g.flat;
+  const strings = g.strings;
   const drain = () => {
     while (head < queue.length) {
       const parent = queue[head++]!.id;
       let pname: string | undefined;
       let k = 0;
-      for (let i = 0, n = g.vlen(parent); i < n; i++) {
-        const unnamed = !g.memberHasName(parent, i);
+      const m0 = first[parent]!;
+      for (let i = 0, n = vlen[parent]!; i < n; i++) {
+        const off = mName[m0 + i]!;
+        const unnamed =
+          off === 0 ||
+          (off > 0 && off < strings.length
+            ? strings[off] === 0
+            : !g.memberHasName(parent, i));
         const slot = unnamed ? k++ : 0;
-        const child = use(g.memberType(parent, i));
+        const t = mType[m0 + i]!;
+        const child = use(t <= g.flat.count ? t : -1);
         if (child < 0 || names.get(child) !== undefined) continue;
         pname ??= names.get(parent)!;
         const cname = `${pname}__${unnamed ? `anon${slot}` : g.memberName(parent, i)}`;

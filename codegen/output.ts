@@ -110,24 +110,37 @@ export class ByteOut {
 
   /** A non-negative integer (others through `String`). */
   int(n: number): void {
-    if (!(n >= 0 && n < 4294967296 && n % 1 === 0)) {
+    if (!(n >= 0 && n < 2147483648 && n % 1 === 0)) {
       this.ascii(String(n));
       return;
     }
     if (this.pos + 10 > this.buf.length) this.room(10);
     const buf = this.buf;
-    if (n < 10) {
-      buf[this.pos++] = 48 + n;
-      return;
+    let p = this.pos;
+    // Offsets and sizes are mostly under 10000: digits without a loop.
+    if (n < 10) buf[p++] = 48 + n;
+    else if (n < 100) {
+      const a = (n / 10) | 0;
+      buf[p++] = 48 + a;
+      buf[p++] = 48 + n - a * 10;
+    } else if (n < 1000) {
+      const a = (n / 100) | 0;
+      const r = n - a * 100;
+      const b = (r / 10) | 0;
+      buf[p++] = 48 + a;
+      buf[p++] = 48 + b;
+      buf[p++] = 48 + r - b * 10;
+    } else {
+      let digits = 4;
+      for (let x = (n / 10000) | 0; x > 0; x = (x / 10) | 0) digits++;
+      p += digits;
+      let q = p;
+      do {
+        const d = (n / 10) | 0;
+        buf[--q] = 48 + n - d * 10;
+        n = d;
+      } while (n > 0);
     }
-    let digits = 1;
-    for (let x = n; x >= 10; x = (x - (x % 10)) / 10) digits++;
-    let p = this.pos + digits;
     this.pos = p;
-    do {
-      const d = n % 10;
-      buf[--p] = 48 + d;
-      n = (n - d) / 10;
-    } while (n > 0);
   }
 }

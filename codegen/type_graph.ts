@@ -66,10 +66,69 @@ function isRawBtf(src: unknown): src is RawBtf {
   return typeof x.header === "object" && x.strings instanceof StringTable;
 }
 
+/**
+ * The graph as arrays indexed by type id (and by member index): what the
+ * generator's loops read, with no call per question. Ids past `count` and
+ * references that do not resolve are invalid: check `id <= count` before
+ * indexing; an invalid id's `kind` is -1.
+ */
+export interface Flat {
+  readonly count: number;
+  /** `KIND` number; 0 for void; -1 for an id that does not resolve. */
+  readonly kind: Int8Array;
+  /** As {@link TypeGraph.size}. */
+  readonly size: Uint32Array;
+  /** As {@link TypeGraph.target}, or -1. */
+  readonly ref: Int32Array;
+  /** Array length. */
+  readonly len: Uint32Array;
+  /** Members or enumerators. */
+  readonly vlen: Int32Array;
+  /** As {@link TypeGraph.flag}: 1 or 0. */
+  readonly flag: Uint8Array;
+  /** As {@link TypeGraph.intInfo} for ints. */
+  readonly intInfo: Int32Array;
+  /** Index of a struct/union/enum's first member (or enumerator) in the `m*` arrays. */
+  readonly first: Int32Array;
+  /** Member or enumerator name offset, as {@link TypeGraph.memberNameOff}. */
+  readonly mName: Int32Array;
+  /** Member type; an enumerator's value, low 32 bits. */
+  readonly mType: Uint32Array;
+  /** Member bit offset; an enumerator's value, high 32 bits (enum64). */
+  readonly mBitOff: Uint32Array;
+  /** Member bitfield size (kind_flag), else 0. */
+  readonly mBitSize: Uint8Array;
+  /** True when `mType`/`mBitOff` hold enumerator values (else ask {@link TypeGraph.enumValue}). */
+  enumValues: boolean;
+}
+
+/** Empty flat arrays for ids 0..count and `members` members. */
+function newFlat(count: number, members: number): Flat {
+  const n = count + 1;
+  return {
+    count,
+    kind: new Int8Array(n).fill(-1),
+    size: new Uint32Array(n),
+    ref: new Int32Array(n).fill(-1),
+    len: new Uint32Array(n),
+    vlen: new Int32Array(n),
+    flag: new Uint8Array(n),
+    intInfo: new Int32Array(n),
+    first: new Int32Array(n),
+    mName: new Int32Array(members),
+    mType: new Uint32Array(members),
+    mBitOff: new Uint32Array(members),
+    mBitSize: new Uint8Array(members),
+    enumValues: false,
+  };
+}
+
 /** What the generator asks of a BTF; ids are BTF type ids, 0 is void. */
 export interface TypeGraph {
   /** Highest id. */
   readonly count: number;
+  /** The same graph as arrays (built once, on first use). */
+  readonly flat: Flat;
   /** First id of this blob's own types (> 1 for a module's split BTF). */
   readonly firstId: number;
   /** Ids of the structs, unions, enums, typedefs and vars to consider, ascending. */
@@ -191,6 +250,107 @@ class RawGraph implements TypeGraph {
       this.strings.set(b.subarray(0, btf.strings.start));
       this.strings.set(own, btf.strings.start);
     } else this.strings = own;
+  }
+
+  #flat: Flat | undefined;
+
+  get flat(): Flat {
+    return (this.#flat ??= this.buildFlat());
+  }
+
+  /** One pass over the type records (after the base's arrays, for split BTF). */
+  private buildFlat(): Flat {
+    const w = this.w;
+    const off = this.off;
+    const n = off.length;
+    const b = this.base?.flat;
+    const bm = b ? b.mName.length : 0;
+    let members = bm;
+    for (let i = 0; i < n; i++) {
+      const k = (w[off[i]! + 1]! >>> 24) & 0x1f;
+      if (k === 4 || k === 5 || k === 6 || k === 19)
+        members += w[off[i]! + 1]! & 0xffff;
+    }
+    const count = this.count;
+    const f = newFlat(count, members);
+    f.kind[0] = 0;
+    f.enumValues = true;
+    if (b) {
+      const m = b.count + 1;
+      f.kind.set(b.kind.subarray(0, m));
+      f.size.set(b.size.subarray(0, m));
+      f.ref.set(b.ref.subarray(0, m));
+      f.len.set(b.len.subarray(0, m));
+      f.vlen.set(b.vlen.subarray(0, m));
+      f.flag.set(b.flag.subarray(0, m));
+      f.intInfo.set(b.intInfo.subarray(0, m));
+      f.first.set(b.first.subarray(0, m));
+      f.mName.set(b.mName);
+      f.mType.set(b.mType);
+      f.mBitOff.set(b.mBitOff);
+      f.mBitSize.set(b.mBitSize);
+    }
+    const { kind, size, ref, len, vlen, flag, intInfo, first } = f;
+    const { mName, mType, mBitOff, mBitSize } = f;
+    let m = bm;
+    for (let i = 0, id = this.firstId; i < n; i++, id++) {
+      const p = off[i]!;
+      const info = w[p + 1]!;
+      const k = (info >>> 24) & 0x1f;
+      const v = info & 0xffff;
+      const kf = info >>> 31;
+      kind[id] = k;
+      flag[id] = kf;
+      vlen[id] = v;
+      size[id] = k === KIND.PTR ? 8 : w[p + 2]!;
+      switch (k) {
+        case KIND.INT: {
+          const enc = w[p + 3]!;
+          intInfo[id] =
+            (enc & 0xff) |
+            (((enc >>> 16) & 0xff) << 8) |
+            (((enc >>> 24) & 0xf) << 16);
+          break;
+        }
+        case KIND.ARRAY: {
+          const t = w[p + 3]!;
+          ref[id] = t <= count ? t : -1;
+          len[id] = w[p + 5]!;
+          break;
+        }
+        case KIND.STRUCT:
+        case KIND.UNION:
+          first[id] = m;
+          for (let j = 0, q = p + 3; j < v; j++, q += 3, m++) {
+            mName[m] = w[q]!;
+            mType[m] = w[q + 1]!;
+            const o = w[q + 2]!;
+            mBitOff[m] = kf ? o & 0xffffff : o;
+            mBitSize[m] = kf ? o >>> 24 : 0;
+          }
+          break;
+        case KIND.ENUM:
+          first[id] = m;
+          for (let j = 0, q = p + 3; j < v; j++, q += 2, m++) {
+            mName[m] = w[q]!;
+            mType[m] = w[q + 1]!;
+          }
+          break;
+        case KIND.ENUM64:
+          first[id] = m;
+          for (let j = 0, q = p + 3; j < v; j++, q += 3, m++) {
+            mName[m] = w[q]!;
+            mType[m] = w[q + 1]!;
+            mBitOff[m] = w[q + 2]!;
+          }
+          break;
+        default: {
+          const t = w[p + 2]!;
+          ref[id] = t <= count ? t : -1;
+        }
+      }
+    }
+    return f;
   }
 
   wanted(): number[] {
@@ -355,6 +515,69 @@ class ModelGraph implements TypeGraph {
       }
     }
     this.ids.sort((a, b) => a - b);
+  }
+
+  #flat: Flat | undefined;
+
+  get flat(): Flat {
+    return (this.#flat ??= this.buildFlat());
+  }
+
+  /**
+   * Arrays over every type reachable from the wanted ones (reaching a type
+   * is what registers it), filled through the methods below.
+   */
+  private buildFlat(): Flat {
+    const queue = [...this.ids];
+    const seen = new Set<number>(queue);
+    const reach = (t: number) => {
+      if (t > 0 && !seen.has(t)) {
+        seen.add(t);
+        queue.push(t);
+      }
+    };
+    let members = 0;
+    for (let i = 0; i < queue.length; i++) {
+      const id = queue[i]!;
+      const k = this.kind(id);
+      if (k === KIND.STRUCT || k === KIND.UNION) {
+        const n = this.vlen(id);
+        members += n;
+        for (let j = 0; j < n; j++) reach(this.memberType(id, j));
+      } else if (k === KIND.ENUM || k === KIND.ENUM64) members += this.vlen(id);
+      else if (k > 0) reach(this.target(id));
+    }
+    const f = newFlat(this.count, members);
+    f.kind[0] = 0;
+    let m = 0;
+    for (const id of queue) {
+      const k = this.kind(id);
+      if (k < 0) continue;
+      f.kind[id] = k;
+      f.size[id] = this.size(id);
+      f.flag[id] = this.flag(id) ? 1 : 0;
+      if (k === KIND.INT) f.intInfo[id] = this.intInfo(id);
+      const isComposite = k === KIND.STRUCT || k === KIND.UNION;
+      if (isComposite || k === KIND.ENUM || k === KIND.ENUM64) {
+        const n = this.vlen(id);
+        f.vlen[id] = n;
+        f.first[id] = m;
+        for (let j = 0; j < n; j++, m++) {
+          if (isComposite) {
+            f.mName[m] = this.memberNameOff(id, j);
+            const t = this.memberType(id, j);
+            f.mType[m] = t < 0 ? 0xffffffff : t;
+            f.mBitOff[m] = this.memberBitOffset(id, j);
+            f.mBitSize[m] = this.memberBitSize(id, j);
+          } else f.mName[m] = this.enumNameOff(id, j);
+        }
+      } else if (k > 0) {
+        const t = this.target(id);
+        f.ref[id] = t <= this.count ? t : -1;
+        if (k === KIND.ARRAY) f.len[id] = this.length(id);
+      }
+    }
+    return f;
   }
 
   private add(t: BtfType): number {

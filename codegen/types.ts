@@ -48,6 +48,7 @@ import {
 import { ByteOut, type ByteSink, utf8 } from "./output.ts";
 import { prelude } from "./prelude.ts";
 import {
+  type Flat,
   type IndexedTypes,
   type RawBtf,
   KIND,
@@ -162,6 +163,14 @@ const MAX_FLATTEN = 16;
 /** Deepest C spelling written in docs. */
 const MAX_SPELLING = 8;
 
+/** Typedef and qualifier kinds, as bits: what {@link Generator.resolve} follows. */
+const QUALIFIERS =
+  (1 << KIND.TYPEDEF) |
+  (1 << KIND.CONST) |
+  (1 << KIND.VOLATILE) |
+  (1 << KIND.RESTRICT) |
+  (1 << KIND.TYPE_TAG);
+
 /** Thrown inside {@link Generator.spelling} on an invalid reference. */
 const BAD_SPELLING = new Error("invalid reference");
 
@@ -257,11 +266,15 @@ class Generator {
   private hCount = 0;
   private stamp = 0;
 
+  /** The graph's arrays. */
+  private readonly F: Flat;
+
   constructor(
     private readonly g: TypeGraph,
     private readonly options: GenerateOptions,
     sink: ByteSink,
   ) {
+    this.F = g.flat;
     this.o = new ByteOut(CHUNK, sink);
     this.memberTypes = new IdMap(g.count + 1);
     this.access = new IdMap(g.count + 1);
@@ -402,20 +415,13 @@ class Generator {
 
   /** Follows typedefs and qualifiers; -1 if the chain loops or breaks. */
   private resolve(id: number): number {
-    const g = this.g;
+    const { kind, ref, count } = this.F;
     for (let i = 0; i < MAX_HOPS; i++) {
-      const k = g.kind(id);
-      switch (k) {
-        case KIND.TYPEDEF:
-        case KIND.CONST:
-        case KIND.VOLATILE:
-        case KIND.RESTRICT:
-        case KIND.TYPE_TAG:
-          id = g.target(id);
-          break;
-        default:
-          return k < 0 ? -1 : id;
-      }
+      if (!(id >= 0 && id <= count)) return -1;
+      const k = kind[id]!;
+      if (k < 0) return -1;
+      if (((QUALIFIERS >>> k) & 1) === 0) return id;
+      id = ref[id]!;
     }
     return -1;
   }
@@ -439,7 +445,7 @@ class Generator {
       this.stamp = 1;
     }
     this.hCount = 0;
-    this.f.strings.clear();
+    if (this.f.strings.size > 0) this.f.strings.clear();
   }
 
   /**
@@ -514,9 +520,12 @@ class Generator {
     o.ascii(" = {\n");
     this.newScope();
     const strings = this.f.strings;
-    for (let i = 0, n = g.vlen(id); i < n; i++) {
-      const off = g.enumNameOff(id, i);
-      const s = g.strings;
+    const F = this.F;
+    const first = F.first[id]!;
+    const s = g.strings;
+    for (let i = 0, n = F.vlen[id]!; i < n; i++) {
+      const m = first + i;
+      const off = F.mName[m]!;
       let len = -1;
       let h = FNV_BASIS;
       if (off > 0 && off < s.length && IDENT[s[off]!] === 1) {
@@ -544,7 +553,15 @@ class Generator {
         o.text(literalKey(name));
       }
       o.ascii(": ");
-      o.ascii(g.enumValue(id, i));
+      const lo = F.mType[m]!;
+      const hi = F.mBitOff[m]!;
+      const signed = F.flag[id] === 1;
+      if (!F.enumValues) o.ascii(g.enumValue(id, i));
+      else if (d.kind === KIND.ENUM) {
+        if (signed && lo >= 0x80000000) o.ascii(String(lo | 0));
+        else o.int(lo);
+      } else if (hi === 0) o.int(lo);
+      else o.ascii(g.enumValue(id, i));
       o.ascii(wide ? "n,\n" : ",\n");
     }
     o.ascii("} as const;\n/** A value of `enum ");
@@ -590,10 +607,11 @@ class Generator {
     const f = this.f;
     this.newScope();
     f.extra = "";
+    // Empty between classes: fields() removes what it adds.
     const seen = this.seen;
-    seen.clear();
     seen.add(d.id);
     this.fields(d.id, 0, f, 0, seen);
+    seen.delete(d.id);
     // Each entry ends with a comma: the last one becomes the bracket.
     if (defs.pos > mark) defs.pos--;
     defs.bytes(TABLE_CLOSE);
@@ -618,11 +636,15 @@ class Generator {
     seen: Set<number>,
   ): void {
     const g = this.g;
+    const F = this.F;
+    const { mName, mType, mBitOff, mBitSize } = F;
     const o = this.o;
     const defs = this.defs;
-    for (let i = 0, n = g.vlen(id); i < n; i++) {
-      const off = g.memberNameOff(id, i);
-      const s = g.strings;
+    const s = g.strings;
+    const first = F.first[id]!;
+    const end = first + F.vlen[id]!;
+    for (let m = first; m < end; m++) {
+      const off = mName[m]!;
       // A plain identifier is copied from the string bytes (len > 0); else
       // the name is decoded (len < 0) or the member is anonymous (len 0).
       let len = -1;
@@ -641,13 +663,13 @@ class Generator {
       }
       let name = "";
       if (len < 0) {
-        name = g.memberName(id, i);
+        name = g.memberName(id, m - first);
         if (name === "") len = 0;
       }
-      const bitOffset = base + g.memberBitOffset(id, i);
+      const bitOffset = base + mBitOff[m]!;
       if (len === 0) {
-        const inner = this.resolve(g.memberType(id, i));
-        const k = inner < 0 ? -1 : g.kind(inner);
+        const inner = this.resolve(mType[m]!);
+        const k = inner < 0 ? -1 : F.kind[inner]!;
         if (
           (k === KIND.STRUCT || k === KIND.UNION) &&
           depth < MAX_FLATTEN &&
@@ -672,8 +694,8 @@ class Generator {
         f.strings.add(name);
         reserved = RESERVED_MEMBERS.has(name);
       }
-      const mt = this.memberType(g.memberType(id, i));
-      let bitSize = g.memberBitSize(id, i);
+      const mt = this.memberType(mType[m]!);
+      let bitSize = mBitSize[m]!;
       let bits = bitOffset;
       // Without kind_flag, BTF encodes a bitfield in the int type itself.
       if (
@@ -701,7 +723,6 @@ class Generator {
         a = w.a;
       }
       const snips = this.snips;
-      const quoted = len > 0 ? "" : propertyKey(name);
       if (reserved) {
         f.extra += ` ${JSON.stringify(name)}: $PlainOf<${a.t}>;`;
       } else {
@@ -716,7 +737,7 @@ class Generator {
         }
         o.bytes(DECLARE);
         if (len > 0) o.range(s, off, off + len);
-        else o.text(quoted);
+        else o.text(propertyKey(name));
         if (w) o.range(snips, w.tail, w.tailEnd);
         else {
           o.ascii(": ");
@@ -780,13 +801,13 @@ class Generator {
 
   /** Per member type id: spelling and resolution. */
   private memberType(id: number): MemberType {
-    const g = this.g;
-    const valid = id >= 0 && id <= g.count && g.kind(id) >= 0;
+    const F = this.F;
+    const valid = id >= 0 && id <= F.count && F.kind[id]! >= 0;
     let mt = valid ? this.memberTypes.get(id) : this.invalidMt;
     if (mt === undefined) {
       const r = valid ? this.resolve(id) : -1;
-      const isInt = r >= 0 && g.kind(r) === KIND.INT;
-      const info = isInt ? g.intInfo(r) : 0;
+      const isInt = r >= 0 && F.kind[r] === KIND.INT;
+      const info = isInt ? F.intInfo[r]! : 0;
       const c = valid ? docText(this.spellingOrUnknown(id)) : "?";
       const pre = this.snip(`  /** \`${c}\` @`);
       mt = {
@@ -795,7 +816,7 @@ class Generator {
         r,
         intBits: isInt ? info & 0xff : -1,
         intOffset: (info >>> 8) & 0xff,
-        intSize: isInt ? g.size(r) : 0,
+        intSize: isInt ? F.size[r]! : 0,
       };
       if (valid) this.memberTypes.set(id, mt);
       else this.invalidMt = mt;
