@@ -4,8 +4,9 @@
  * (whole process), interleaved, median of N; both write to a file. Then
  * what bounds it, per runtime (medians of N): process start-up with an
  * empty script, and in-process phases (module load, read + parse, generation
- * into a discarding sink, generation + write to a file), the generation split
- * by the generator's own phases (its `phases` option). Then field reads:
+ * into a discarding sink, generation + write to a file, a second generation
+ * in the same process: the first minus the second is JIT warm-up), the
+ * generation split by the generator's own phases (its `phases` option). Then field reads:
  * ns per 3-field read through `$repoint` on a reused instance, generated
  * class vs runtime view. Then, once and untimed, checks that the generated
  * module type-checks (`tsc --strict --noEmit --skipLibCheck`, `deno check`)
@@ -56,25 +57,37 @@ function runner(rt: "bun" | "deno", script: string): string[] {
     : [join(BIN, "deno"), "run", "-A", script];
 }
 
-/** In-process phases, printed as one JSON line on stderr. */
+/**
+ * In-process phases, printed as one JSON line on stderr. Loads what the CLI
+ * loads for raw BTF (no \`Btf\` class; no \`node:\` module under Deno, whose
+ * Node layer alone costs more than parsing vmlinux), then generates twice:
+ * the second run shows how much of the first is JIT warm-up.
+ */
 const PHASES = `
-import { writeSync, openSync, closeSync } from "node:fs";
 const t0 = performance.now();
-const { Btf } = await import(${JSON.stringify(join(ROOT, "src/btf/btf.ts"))});
+const { rawBtf } = await import(${JSON.stringify(join(ROOT, "codegen/type_graph.ts"))});
 const { writeTypeBytes } = await import(${JSON.stringify(join(ROOT, "codegen/types.ts"))});
 const t1 = performance.now();
-const btf = Btf.fromFile(${JSON.stringify(VMLINUX)});
+const D = globalThis.Deno;
+const fs = D ? undefined : await import("node:fs");
+const args = D ? D.args : process.argv.slice(2);
+const btf = rawBtf(D ? D.readFileSync(${JSON.stringify(VMLINUX)}) : new Uint8Array(fs.readFileSync(${JSON.stringify(VMLINUX)})));
 const t2 = performance.now();
-const mode = process.argv[2];
 const phases = [];
-if (mode === "discard") writeTypeBytes(btf, { source: "vmlinux", phases }, () => {});
-else {
-  const fd = openSync(process.argv[3], "w");
-  writeTypeBytes(btf, { source: "vmlinux" }, (b) => { for (let o = 0; o < b.length; ) o += writeSync(fd, b, o, b.length - o); });
-  closeSync(fd);
+let t3 = t2;
+if (args[0] === "discard") {
+  writeTypeBytes(btf, { source: "vmlinux", phases }, () => {});
+  t3 = performance.now();
+} else {
+  const f = D ? D.openSync(args[1], { write: true, create: true, truncate: true }) : fs.openSync(args[1], "w");
+  const write = D ? (b) => { for (let o = 0; o < b.length; ) o += f.writeSync(b.subarray(o)); } : (b) => { for (let o = 0; o < b.length; ) o += fs.writeSync(f, b, o, b.length - o); };
+  writeTypeBytes(btf, { source: "vmlinux" }, write);
+  if (D) f.close(); else fs.closeSync(f);
+  t3 = performance.now();
 }
-const t3 = performance.now();
-console.error(JSON.stringify({ load: t1 - t0, parse: t2 - t1, gen: t3 - t2, phases }));
+writeTypeBytes(btf, { source: "vmlinux" }, () => {});
+const t4 = performance.now();
+console.error(JSON.stringify({ load: t1 - t0, parse: t2 - t1, gen: t3 - t2, again: t4 - t3, phases }));
 `;
 
 /** ns per 3-field read through $repoint, generated class vs runtime view. */
@@ -159,6 +172,7 @@ try {
     const parse: number[] = [];
     const gen: number[] = [];
     const genWrite: number[] = [];
+    const again: number[] = [];
     const inGen: Record<string, number[]> = {};
     for (let i = 0; i < RUNS; i++) {
       start.push(run(runner(rt, empty), join(dir, "empty.out")));
@@ -173,13 +187,14 @@ try {
           load.push(p.load);
           parse.push(p.parse);
           gen.push(p.gen);
+          again.push(p.again);
           for (const { name, ms } of p.phases) (inGen[name] ??= []).push(ms);
         } else genWrite.push(p.gen);
       }
     }
     const f = (xs: number[]) => median(xs).toFixed(1);
     console.log(
-      `  ${rt.padEnd(4)}  start-up (empty script) ${f(start)}  module load ${f(load)}  read+parse ${f(parse)}  generation ${f(gen)}  generation+write ${f(genWrite)}`,
+      `  ${rt.padEnd(4)}  start-up (empty script) ${f(start)}  module load ${f(load)}  read+parse ${f(parse)}  generation ${f(gen)}  generation+write ${f(genWrite)}  generation again, same process (warm JIT) ${f(again)}`,
     );
     console.log(
       `        generation by phase: ${Object.entries(inGen)
