@@ -330,20 +330,17 @@ class RawGraph implements TypeGraph {
           }
           break;
         case KIND.ENUM:
+        case KIND.ENUM64: {
+          // btf_enum: name, value; btf_enum64: name, low, high.
+          const wide = k === KIND.ENUM64;
           first[id] = m;
-          for (let j = 0, q = p + 3; j < v; j++, q += 2, m++) {
+          for (let j = 0, q = p + 3; j < v; j++, q += wide ? 3 : 2, m++) {
             mName[m] = w[q]!;
             mType[m] = w[q + 1]!;
+            if (wide) mBitOff[m] = w[q + 2]!;
           }
           break;
-        case KIND.ENUM64:
-          first[id] = m;
-          for (let j = 0, q = p + 3; j < v; j++, q += 3, m++) {
-            mName[m] = w[q]!;
-            mType[m] = w[q + 1]!;
-            mBitOff[m] = w[q + 2]!;
-          }
-          break;
+        }
         default: {
           const t = w[p + 2]!;
           ref[id] = t <= count ? t : -1;
