@@ -3,11 +3,18 @@
  * a batch of detached copies, yield them, wait without busy-polling when
  * there is nothing, end on close or abort.
  */
+import { setImmediate } from "node:timers";
 import type { StructView } from "./btf/views.ts";
 import type { EventWaiter } from "./event_wait.ts";
 
 /** Records copied per drain before they are yielded. */
 const ITER_BATCH = 1024;
+/**
+ * While records keep coming, the event loop gets a turn at least this often:
+ * yields alone are microtasks, so a ring that never empties would otherwise
+ * starve timers, I/O and `AbortSignal.timeout()`.
+ */
+const FAIR_MS = 20;
 
 /** What a reader lends {@link iterateDetached}. */
 export interface IterationSource {
@@ -37,6 +44,7 @@ export async function* iterateDetached<D>(
   };
   const onAbort = () => waiter.wake();
   signal?.addEventListener("abort", onAbort);
+  let lastTurn = performance.now();
   try {
     while (!source.closed() && !signal?.aborted) {
       source.drain(take);
@@ -46,8 +54,13 @@ export async function* iterateDetached<D>(
           if (source.closed() || signal?.aborted) return;
         }
         batch.length = 0;
+        if (performance.now() - lastTurn > FAIR_MS) {
+          await new Promise((r) => setImmediate(r));
+          lastTurn = performance.now();
+        }
         continue;
       }
+      // Not a turn of the event loop: wait() resolves at once when ready.
       await waiter.wait(-1);
     }
   } finally {
