@@ -108,3 +108,10 @@ export {
   type SkeletonSpec,
   type ValueSpec,
 } from "./src/skeleton.ts";
+/**
+ * What generated struct classes run on (`$Struct`, `$def`, `$install`,
+ * `$ArrayView`, `$Plain`, ...): skeletons and `tsbpf-gen types --import`
+ * import these instead of inlining them. Every name starts with `$`, which
+ * generated names never do.
+ */
+export * from "./src/generated/struct_runtime.ts";

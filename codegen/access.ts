@@ -1,14 +1,14 @@
 /**
  * How one C type is typed and described in generated code: the TypeScript
  * type of its field (the view; plain-object and setter types are derived
- * from it by the prelude's `$Plain`/`$In`) and its spec in the class's field
- * table, which the prelude's `$def`/`$install` turn into accessors at load. Same
+ * from it by the helpers' `$Plain`/`$In`) and its spec in the class's field
+ * table, which the helpers' `$def`/`$install` turn into accessors at load. Same
  * mapping as the runtime views (DESIGN.md): ints ≤ 32 bits → number, 64-bit
  * → bigint, `_Bool` → boolean, `char[N]` → string, arrays → `$ArrayView`,
  * nested struct/union → its class, enums → number (bigint when 8 bytes),
  * pointers → bigint, floats → number; anything else → raw `Uint8Array`.
  *
- * Table specs (see prelude.ts): a number is a scalar code, an identifier a
+ * Table specs (see src/generated/struct_runtime.ts): a number is a scalar code, an identifier a
  * struct class, `"c<n>"` a char[n] string, `"r<n>"` n raw bytes,
  * `"<m><shift>:<bits>"` a bitfield (m: u/i number, U/I bigint, B boolean),
  * `[n,spec]` an array.
@@ -23,7 +23,7 @@ export interface Access {
   readonly size: number;
 }
 
-/** Scalar codes of the field table, as the prelude numbers them. */
+/** Scalar codes of the field table, as the helpers number them. */
 export const SCALAR = {
   u8: 0,
   i8: 1,

@@ -1,503 +1,114 @@
 /**
- * The helpers every generated module carries (it has no imports, so it runs
- * on Bun, Deno, Node and browsers alike): the `$Struct` base class with the
- * view shape of DESIGN.md, `$def`, which turns a class's field table into
- * accessors on its prototype at load, array views, C strings, bitfields and
- * element codecs, and the `$Plain`/`$In` types derived from a class's
- * declared fields. Every helper name starts with `$`, which generated type
- * names never do, so they cannot clash. Field names only ever reach
- * `Object.defineProperty` and `Map` keys as data. Written in erasable
- * TypeScript only (no enums, namespaces or parameter properties) so type
- * stripping works too.
+ * The helpers of generated modules, in the two forms a module can take them:
+ * inlined (the default of `tsbpf-gen types`: the module imports nothing and
+ * runs on Bun, Deno, Node and browsers alike) or imported from the tsbpf
+ * runtime (skeletons, `--import SPEC`). Both come from one source,
+ * src/generated/struct_runtime.ts: the inlined text is that file's, read at
+ * generation time, with its one import replaced by the values it imports,
+ * its `export`s dropped and `$LE` set to the data's byte order.
  */
-
+import { TsbpfError } from "../src/errors.ts";
 import { RESERVED_MEMBERS } from "./names.ts";
 
-/** Source text of the helpers; `le` selects the byte order of the data. */
-export function prelude(le: boolean): string {
-  const L = String(le);
-  return `const $LE = ${le};
-declare const TextDecoder: new () => { decode(bytes: Uint8Array): string };
-declare const TextEncoder: new () => { encode(text: string): Uint8Array };
-const $dec = new TextDecoder();
-const $enc = new TextEncoder();
+/** The runtime module, next to this one in the package. */
+const RUNTIME = new URL("../src/generated/struct_runtime.ts", import.meta.url);
 
-type $Bytes = Uint8Array | ArrayBuffer | DataView;
-interface $Sized {
-  readonly size: number;
-  readonly typeName: string;
+/** The runtime module's one import, which the inlined copy replaces. */
+const IMPORT =
+  'import { RESERVED_MEMBERS as $RESERVED } from "../btf/reserved_names.ts";\n';
+const LE = "const $LE = true;\n";
+
+interface DenoLike {
+  readTextFileSync(path: URL): string;
 }
-type $Class<T> = $Sized & { new (view?: DataView, byteOffset?: number): T };
-/** The plain form of a field's value: what \`toObject()\` holds for it. */
-type $PlainOf<T> = T extends $Struct ? $Plain<T> : T extends $ArrayView<any, infer P, any> ? P[] : T;
-/** A struct class's fields as plain data (the \`XObject\` types). */
-type $Plain<T> = { -readonly [K in Exclude<keyof T, keyof $Struct>]: $PlainOf<T[K]> };
-/** What a field's setter accepts. */
-type $In<T> = T extends $Struct
-  ? T | Partial<$Plain<T>>
-  : T extends $ArrayView<any, any, infer I>
-    ? ArrayLike<I>
-    : T extends Uint8Array
-      ? ArrayLike<number>
-      : T;
+interface ProcessLike {
+  getBuiltinModule(id: "node:fs"): {
+    readFileSync(path: URL, encoding: "utf8"): string;
+  };
+}
 
-function $check(c: $Sized, view: DataView, o: number): void {
-  if (!Number.isInteger(o) || o < 0 || o + c.size > view.byteLength) {
-    throw new RangeError(
-      \`\${c.typeName} needs \${c.size} bytes at byteOffset \${o}, but the buffer has \${view.byteLength}\`,
+/**
+ * The text of the runtime module. Under Deno through `Deno` only: importing
+ * a `node:` module there loads Deno's Node layer, which costs the CLI more
+ * start-up time than the rest of a small generation.
+ */
+function readRuntime(): string {
+  try {
+    const deno = (globalThis as { Deno?: DenoLike }).Deno;
+    if (deno) return deno.readTextFileSync(RUNTIME);
+    const proc = (globalThis as unknown as { process: ProcessLike }).process;
+    return proc.getBuiltinModule("node:fs").readFileSync(RUNTIME, "utf8");
+  } catch (e) {
+    throw new TsbpfError(
+      `cannot read ${RUNTIME.href}, the helpers generated modules inline`,
+      {
+        hint: "run tsbpf-gen from a local copy of the package (with its src/), or pass --import tsbpf",
+        cause: e,
+      },
     );
   }
 }
 
-/** One field: name, getter, setter and plain copy of a read value. */
-interface $Field {
-  readonly n: string;
-  readonly g: (this: $Struct) => any;
-  readonly s: (this: $Struct, x: any) => void;
-  readonly p: (x: any) => unknown;
-}
-interface $Fields {
-  readonly list: readonly $Field[];
-  readonly byName: Map<string, $Field>;
-}
-/** Where a class's prototype keeps its fields (a symbol: never a field name). */
-const $F: unique symbol = Symbol("tsbpf.fields");
+let source: string | undefined;
 
-/** Base of the generated struct classes: a view over \`size\` bytes at \`$offset\` of \`$view\`. */
-class $Struct {
-  /** \`sizeof\` the C type (set by \`$def\`). */
-  declare static readonly size: number;
-  /** The C type's name (set by \`$def\`). */
-  declare static readonly typeName: string;
-  /** The bytes the struct is read from and written to. */
-  readonly $view: DataView;
-  /** Where the struct starts in \`$view\`. */
-  readonly $offset: number;
-  /** Without arguments: a zeroed struct over its own bytes. */
-  constructor(view?: DataView, byteOffset = 0) {
-    this.$view = view ?? new DataView(new ArrayBuffer((new.target as unknown as $Sized).size));
-    this.$offset = byteOffset;
+/** The runtime module's code after its import, checked to have the expected shape. */
+function runtimeBody(): string {
+  if (source !== undefined) return source;
+  const text = readRuntime();
+  const at = text.indexOf(IMPORT);
+  const body = text.slice(at + IMPORT.length);
+  if (at < 0 || body.split(LE).length !== 2) {
+    throw new TsbpfError(
+      `${RUNTIME.href} does not have the shape codegen/prelude.ts inlines`,
+      { hint: `it needs the lines ${JSON.stringify(IMPORT + LE)}` },
+    );
   }
-  /** A view over \`bytes\` at \`byteOffset\` (zero-copy, bounds-checked). */
-  static from<T>(this: $Class<T>, bytes: $Bytes, byteOffset = 0): T {
-    const view =
-      bytes instanceof DataView
-        ? bytes
-        : ArrayBuffer.isView(bytes)
-          ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-          : new DataView(bytes);
-    $check(this, view, byteOffset);
-    return new this(view, byteOffset);
-  }
-  /** Re-aims this view at other bytes without allocating. */
-  $repoint(view: DataView, byteOffset: number): this {
-    $check(this.constructor as unknown as $Sized, view, byteOffset);
-    (this as { $view: DataView }).$view = view;
-    (this as { $offset: number }).$offset = byteOffset;
-    return this;
-  }
-  /** The struct's bytes (a view, no copy). */
-  $bytes(): Uint8Array {
-    const v = this.$view;
-    return new Uint8Array(v.buffer, v.byteOffset + this.$offset, (this.constructor as unknown as $Sized).size);
-  }
-  /** Reads a field by name (also fields whose names collide with members). */
-  $get(name: string): unknown {
-    return $field(this, name).g.call(this);
-  }
-  /** Writes a field by name. */
-  $set(name: string, value: unknown): void {
-    $field(this, name).s.call(this, value);
-  }
-  /** A detached plain copy (nested structs and arrays plain too). */
-  toObject(): $Plain<this> {
-    const r: Record<string, unknown> = {};
-    for (const f of (this as unknown as { [$F]: $Fields })[$F].list) {
-      const x = f.p(f.g.call(this));
-      if (f.n === "__proto__") {
-        Object.defineProperty(r, f.n, { value: x, enumerable: true, writable: true, configurable: true });
-      } else r[f.n] = x;
-    }
-    return r as $Plain<this>;
-  }
-  [Symbol.for("nodejs.util.inspect.custom")](): unknown {
-    return this.toObject();
-  }
-  [Symbol.for("Deno.customInspect")](inspect: (v: unknown, o: unknown) => string, options: unknown): string {
-    return inspect(this.toObject(), options);
-  }
-}
-Object.defineProperty($Struct.prototype, $F, { value: { list: [], byName: new Map() } });
-
-/** Field \`name\` of the class of \`t\`. */
-function $field(t: $Struct, name: string): $Field {
-  const f = (t as unknown as { [$F]: $Fields })[$F].byName.get(name);
-  if (f) return f;
-  throw new TypeError(\`\${(t.constructor as unknown as $Sized).typeName} has no field \${JSON.stringify(name)}\`);
+  return (source = body);
 }
 
-const $RESERVED = new Set(${JSON.stringify([...RESERVED_MEMBERS])});
-
-/** A field spec of a class's table (see codegen/access.ts). */
-type $Spec = number | string | $Class<$Struct> | readonly [number, $Spec];
-
-function $id<T>(x: T): T {
-  return x;
+/** Source text of the helpers, inlined; `le` selects the byte order of the data. */
+export function prelude(le: boolean): string {
+  return (
+    `const $RESERVED: ReadonlySet<string> = new Set(${JSON.stringify([...RESERVED_MEMBERS])});\n` +
+    runtimeBody()
+      .replace(LE, `const $LE = ${le};\n`)
+      .replace(/^export /gm, "")
+  );
 }
 
-/** The accessor pair of a field at byte offset \`o\`. */
-function $make(n: string, o: number, t: $Spec): $Field {
-  let g: (this: $Struct) => any;
-  let s: (this: $Struct, x: any) => void;
-  let p: (x: any) => unknown = $id;
-  if (typeof t === "number") {
-    switch (t) {
-      case 0: g = function () { return this.$view.getUint8(this.$offset + o); }; s = function (x) { this.$view.setUint8(this.$offset + o, x); }; break;
-      case 1: g = function () { return this.$view.getInt8(this.$offset + o); }; s = function (x) { this.$view.setInt8(this.$offset + o, x); }; break;
-      case 2: g = function () { return this.$view.getUint16(this.$offset + o, ${L}); }; s = function (x) { this.$view.setUint16(this.$offset + o, x, ${L}); }; break;
-      case 3: g = function () { return this.$view.getInt16(this.$offset + o, ${L}); }; s = function (x) { this.$view.setInt16(this.$offset + o, x, ${L}); }; break;
-      case 4: g = function () { return this.$view.getUint32(this.$offset + o, ${L}); }; s = function (x) { this.$view.setUint32(this.$offset + o, x, ${L}); }; break;
-      case 5: g = function () { return this.$view.getInt32(this.$offset + o, ${L}); }; s = function (x) { this.$view.setInt32(this.$offset + o, x, ${L}); }; break;
-      case 6: g = function () { return this.$view.getBigUint64(this.$offset + o, ${L}); }; s = function (x) { this.$view.setBigUint64(this.$offset + o, x, ${L}); }; break;
-      case 7: g = function () { return this.$view.getBigInt64(this.$offset + o, ${L}); }; s = function (x) { this.$view.setBigInt64(this.$offset + o, x, ${L}); }; break;
-      case 8: g = function () { return this.$view.getFloat32(this.$offset + o, ${L}); }; s = function (x) { this.$view.setFloat32(this.$offset + o, x, ${L}); }; break;
-      case 9: g = function () { return this.$view.getFloat64(this.$offset + o, ${L}); }; s = function (x) { this.$view.setFloat64(this.$offset + o, x, ${L}); }; break;
-      case 10: g = function () { return this.$view.getUint8(this.$offset + o) !== 0; }; s = function (x) { this.$view.setUint8(this.$offset + o, x ? 1 : 0); }; break;
-      default: {
-        const signed = t === 12;
-        g = function () { return $i128(this.$view, this.$offset + o, signed); };
-        s = function (x) { $setI128(this.$view, this.$offset + o, x); };
-      }
-    }
-  } else if (typeof t === "function") {
-    const C = t;
-    g = function () { return new C(this.$view, this.$offset + o); };
-    s = function (x) { $assign(new C(this.$view, this.$offset + o), x); };
-    p = (x: $Struct) => x.toObject();
-  } else if (typeof t === "string") {
-    const m = t.charCodeAt(0);
-    const colon = t.indexOf(":");
-    const a = Number(t.slice(1, colon < 0 ? undefined : colon));
-    if (m === 99 /* c */) {
-      g = function () { return $str(this.$view, this.$offset + o, a); };
-      s = function (x) { $setStr(this.$view, this.$offset + o, a, x); };
-    } else if (m === 114 /* r */) {
-      g = function () { return new Uint8Array(this.$view.buffer, this.$view.byteOffset + this.$offset + o, a); };
-      s = function (x) { new Uint8Array(this.$view.buffer, this.$view.byteOffset + this.$offset + o, a).set(x); };
-      p = (x: Uint8Array) => x.slice();
-    } else {
-      const bits = Number(t.slice(colon + 1));
-      if (m === 85 /* U */ || m === 73 /* I */) {
-        const signed = m === 73;
-        g = function () { return $bf64(this.$view, this.$offset + o, a, bits, signed); };
-        s = function (x) { $setBf64(this.$view, this.$offset + o, a, bits, x); };
-      } else {
-        const signed = m === 105 /* i */;
-        const bool = m === 66 /* B */;
-        g = bool
-          ? function () { return $bf(this.$view, this.$offset + o, a, bits, false) !== 0; }
-          : function () { return $bf(this.$view, this.$offset + o, a, bits, signed); };
-        s = function (x) { $setBf(this.$view, this.$offset + o, a, bits, bool ? (x ? 1 : 0) : x); };
-      }
-    }
-  } else {
-    const len = t[0];
-    const e = $codec(t[1]);
-    g = function () { return $arr(this.$view, this.$offset + o, len, e); };
-    s = function (x) { $fill($arr(this.$view, this.$offset + o, len, e), x); };
-    p = (x: $ArrayView<unknown>) => x.toArray();
-  }
-  return { n, g, s, p };
+/** A name the runtime module exports, and whether it is a type only. */
+interface Helper {
+  readonly name: string;
+  readonly type: boolean;
 }
 
-type $Table = readonly (string | number | $Spec)[];
-const $tables: [$Class<$Struct>, $Table][] = [];
+let helpers: readonly Helper[] | undefined;
 
-/**
- * Sets the statics of class \`C\` (\`size\`, \`typeName\`) and keeps its field
- * table, (name, byte offset, spec) triples, for \`$install\`.
- */
-function $def(C: $Class<$Struct>, size: number, typeName: string, table: $Table): void {
-  Object.defineProperty(C, "size", { value: size, enumerable: true });
-  Object.defineProperty(C, "typeName", { value: typeName, enumerable: true });
-  $tables.push([C, table]);
+/** What the runtime module exports, from its text. */
+function runtimeExports(): readonly Helper[] {
+  helpers ??= [
+    ...runtimeBody().matchAll(
+      /^export (class|function|const|type|interface) (\$[A-Za-z0-9_]+)/gm,
+    ),
+  ]
+    .map((m) => ({
+      name: m[2]!,
+      type: m[1] === "type" || m[1] === "interface",
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return helpers;
 }
 
 /**
- * Installs the accessors of every class given to \`$def\`, once all sizes are
- * set (an array of structs needs its element's). Names colliding with view
- * members are reachable with \`$get\`/\`$set\` only; all are in \`toObject()\`.
+ * The import (one line) of the helpers that `body` (generated declarations)
+ * uses from `specifier`; "" when it uses none. A field
+ * named like a helper can only add an unused name, never leave one out.
  */
-function $install(): void {
-  for (const [C, table] of $tables) {
-    const list: $Field[] = [];
-    const byName = new Map<string, $Field>();
-    const proto = (C as unknown as { prototype: object }).prototype;
-    for (let i = 0; i < table.length; i += 3) {
-      const f = $make(table[i] as string, table[i + 1] as number, table[i + 2] as $Spec);
-      list.push(f);
-      byName.set(f.n, f);
-      if (!$RESERVED.has(f.n)) Object.defineProperty(proto, f.n, { get: f.g, set: f.s, enumerable: true });
-    }
-    Object.defineProperty(proto, $F, { value: { list, byName } });
-  }
-  $tables.length = 0;
-}
-
-/** The element codec of a table spec. */
-function $codec(t: $Spec): $Codec<any, any, any> {
-  if (typeof t === "number") return $SCALARS[t]!;
-  if (typeof t === "function") return $sc(t);
-  if (typeof t === "string") return t.charCodeAt(0) === 99 ? $strc(Number(t.slice(1))) : $rawc(Number(t.slice(1)));
-  return $ac(t[0], $codec(t[1]));
-}
-
-/** Reads and writes one array element of a type at a byte offset. */
-interface $Codec<T, P, I> {
-  readonly size: number;
-  g(v: DataView, o: number): T;
-  s(v: DataView, o: number, x: I): void;
-  p(x: T): P;
-}
-
-/**
- * A fixed-length C array over bytes: \`a[i]\`, \`get(i)\`/\`set(i, x)\`, \`length\`,
- * iteration, \`toArray()\` (a detached plain copy), \`$bytes()\`.
- */
-class $ArrayView<T, P = $PlainOf<T>, I = $In<T>> {
-  [i: number]: T;
-  readonly $view: DataView;
-  readonly $offset: number;
-  readonly length: number;
-  private readonly $e: $Codec<T, P, I>;
-  constructor(view: DataView, byteOffset: number, length: number, codec: $Codec<T, P, I>) {
-    this.$view = view;
-    this.$offset = byteOffset;
-    this.length = length;
-    this.$e = codec;
-  }
-  private $at(i: number): number {
-    if (!(Number.isInteger(i) && i >= 0 && i < this.length)) {
-      throw new RangeError(\`index \${i} is outside the array's 0..\${this.length - 1}\`);
-    }
-    return this.$offset + i * this.$e.size;
-  }
-  /** Element \`i\`. */
-  get(i: number): T {
-    return this.$e.g(this.$view, this.$at(i));
-  }
-  /** Writes element \`i\`. */
-  set(i: number, x: I): void {
-    this.$e.s(this.$view, this.$at(i), x);
-  }
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.length; i++) yield this.get(i);
-  }
-  /** A detached plain copy (nested structs and arrays plain too). */
-  toArray(): P[] {
-    const out: P[] = [];
-    for (let i = 0; i < this.length; i++) out.push(this.$e.p(this.get(i)));
-    return out;
-  }
-  /** The array's bytes (a view, no copy). */
-  $bytes(): Uint8Array {
-    return new Uint8Array(this.$view.buffer, this.$view.byteOffset + this.$offset, this.length * this.$e.size);
-  }
-}
-
-/** Above this length, indexes go through a Proxy instead of prototype accessors. */
-const $MAX_INDEXED = 4096;
-type $AnyArray = $ArrayView<unknown, unknown, unknown>;
-type $ArrayClass = new (v: DataView, o: number, n: number, e: $Codec<unknown, unknown, unknown>) => $AnyArray;
-const $arrayClasses = new Map<number, $ArrayClass>();
-const $bigArray: ProxyHandler<$AnyArray> = {
-  get: (t, k, r) => (typeof k === "string" && /^\\d+$/.test(k) ? t.get(+k) : Reflect.get(t, k, r)),
-  set: (t, k, x, r) => (typeof k === "string" && /^\\d+$/.test(k) ? (t.set(+k, x), true) : Reflect.set(t, k, x, r)),
-};
-
-/** An array view of \`n\` elements of codec \`e\` at \`o\`. */
-function $arr<T, P, I>(v: DataView, o: number, n: number, e: $Codec<T, P, I>): $ArrayView<T, P, I> {
-  let C = $arrayClasses.get(n);
-  if (!C) {
-    const K = class extends $ArrayView<unknown, unknown, unknown> {};
-    for (let i = 0; i < Math.min(n, $MAX_INDEXED); i++) {
-      Object.defineProperty(K.prototype, i, {
-        get(this: $AnyArray) {
-          return this.get(i);
-        },
-        set(this: $AnyArray, x: unknown) {
-          this.set(i, x);
-        },
-      });
-    }
-    $arrayClasses.set(n, (C = K));
-  }
-  const a = new C(v, o, n, e as $Codec<unknown, unknown, unknown>) as $ArrayView<T, P, I>;
-  return n > $MAX_INDEXED ? new Proxy(a, $bigArray as ProxyHandler<$ArrayView<T, P, I>>) : a;
-}
-
-/** Writes the elements of \`xs\` from index 0 and zeroes the rest. */
-function $fill<T, P, I>(a: $ArrayView<T, P, I>, xs: ArrayLike<I>): void {
-  if (xs.length > a.length) {
-    throw new RangeError(\`\${xs.length} elements do not fit an array of \${a.length}\`);
-  }
-  for (let i = 0; i < xs.length; i++) a.set(i, xs[i] as I);
-  const b = a.$bytes();
-  b.fill(0, (b.length / a.length) * xs.length);
-}
-
-/** Reads a NUL-terminated string of at most \`n\` bytes. */
-function $str(v: DataView, o: number, n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) {
-    const c = v.getUint8(o + i);
-    if (c === 0) return s;
-    if (c > 127) {
-      let end = i;
-      while (end < n && v.getUint8(o + end) !== 0) end++;
-      return s + $dec.decode(new Uint8Array(v.buffer, v.byteOffset + o + i, end - i));
-    }
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
-
-/** Writes \`s\` as UTF-8, truncated to \`n\` bytes on a character boundary, NUL-padded. */
-function $setStr(v: DataView, o: number, n: number, s: string): void {
-  const b = $enc.encode(s);
-  let len = b.length;
-  if (len > n) {
-    len = n;
-    while (len > 0 && ((b[len] as number) & 0xc0) === 0x80) len--;
-  }
-  for (let i = 0; i < n; i++) v.setUint8(o + i, i < len ? (b[i] as number) : 0);
-}
-
-/** Raw bytes of the bitfield's storage, as an unsigned integer, and its bit position in it. */
-function $bfSpan(v: DataView, o: number, shift: number, bits: number): [bigint, bigint] {
-  const nb = (shift + bits + 7) >> 3;
-  let raw = 0n;
-  for (let i = 0; i < nb; i++) {
-    const b = BigInt(v.getUint8(o + ($LE ? nb - 1 - i : i)));
-    raw = (raw << 8n) | b;
-  }
-  return [raw, BigInt($LE ? shift : nb * 8 - shift - bits)];
-}
-
-/** Reads a bitfield of up to 64 bits as bigint. */
-function $bf64(v: DataView, o: number, shift: number, bits: number, signed: boolean): bigint {
-  const [raw, pos] = $bfSpan(v, o, shift, bits);
-  const x = (raw >> pos) & ((1n << BigInt(bits)) - 1n);
-  return signed ? BigInt.asIntN(bits, x) : x;
-}
-
-/** Writes a bitfield of up to 64 bits (wraps like C). */
-function $setBf64(v: DataView, o: number, shift: number, bits: number, x: bigint): void {
-  const [raw, pos] = $bfSpan(v, o, shift, bits);
-  const mask = ((1n << BigInt(bits)) - 1n) << pos;
-  let out = (raw & ~mask) | ((BigInt.asUintN(bits, x) << pos) & mask);
-  const nb = (shift + bits + 7) >> 3;
-  for (let i = 0; i < nb; i++) {
-    v.setUint8(o + ($LE ? i : nb - 1 - i), Number(out & 0xffn));
-    out >>= 8n;
-  }
-}
-
-/** Reads a bitfield of up to 32 bits as number. */
-function $bf(v: DataView, o: number, shift: number, bits: number, signed: boolean): number {
-  const nb = (shift + bits + 7) >> 3;
-  let raw = 0;
-  for (let i = 0; i < nb; i++) raw = raw * 256 + v.getUint8(o + ($LE ? nb - 1 - i : i));
-  const pos = $LE ? shift : nb * 8 - shift - bits;
-  const m = 2 ** bits;
-  const x = Math.floor(raw / 2 ** pos) % m;
-  return signed && x >= m / 2 ? x - m : x;
-}
-
-/** Writes a bitfield of up to 32 bits (wraps like C). */
-function $setBf(v: DataView, o: number, shift: number, bits: number, x: number): void {
-  $setBf64(v, o, shift, bits, BigInt(Math.trunc(x) || 0));
-}
-
-/** Reads a 128-bit integer. */
-function $i128(v: DataView, o: number, signed: boolean): bigint {
-  const lo = v.getBigUint64(o + ($LE ? 0 : 8), $LE);
-  const hi = v.getBigUint64(o + ($LE ? 8 : 0), $LE);
-  const x = (hi << 64n) | lo;
-  return signed ? BigInt.asIntN(128, x) : x;
-}
-
-/** Writes a 128-bit integer (wraps like C). */
-function $setI128(v: DataView, o: number, x: bigint): void {
-  v.setBigUint64(o + ($LE ? 0 : 8), BigInt.asUintN(64, x), $LE);
-  v.setBigUint64(o + ($LE ? 8 : 0), BigInt.asUintN(64, x >> 64n), $LE);
-}
-
-/** Copies a view of the same class, or the fields of a plain object, into \`t\`. */
-function $assign(t: $Struct, x: object): void {
-  if (x instanceof $Struct) {
-    t.$bytes().set(x.$bytes());
-    return;
-  }
-  for (const k of Object.keys(x)) t.$set(k, (x as Record<string, unknown>)[k]);
-}
-
-function $num(size: number, g: (v: DataView, o: number) => number, s: (v: DataView, o: number, x: number) => void): $Codec<number, number, number> {
-  return { size, g, s, p: $id };
-}
-function $big(size: number, g: (v: DataView, o: number) => bigint, s: (v: DataView, o: number, x: bigint) => void): $Codec<bigint, bigint, bigint> {
-  return { size, g, s, p: $id };
-}
-const $u8 = $num(1, (v, o) => v.getUint8(o), (v, o, x) => v.setUint8(o, x));
-const $i8 = $num(1, (v, o) => v.getInt8(o), (v, o, x) => v.setInt8(o, x));
-const $u16 = $num(2, (v, o) => v.getUint16(o, $LE), (v, o, x) => v.setUint16(o, x, $LE));
-const $i16 = $num(2, (v, o) => v.getInt16(o, $LE), (v, o, x) => v.setInt16(o, x, $LE));
-const $u32 = $num(4, (v, o) => v.getUint32(o, $LE), (v, o, x) => v.setUint32(o, x, $LE));
-const $i32 = $num(4, (v, o) => v.getInt32(o, $LE), (v, o, x) => v.setInt32(o, x, $LE));
-const $f32 = $num(4, (v, o) => v.getFloat32(o, $LE), (v, o, x) => v.setFloat32(o, x, $LE));
-const $f64 = $num(8, (v, o) => v.getFloat64(o, $LE), (v, o, x) => v.setFloat64(o, x, $LE));
-const $u64 = $big(8, (v, o) => v.getBigUint64(o, $LE), (v, o, x) => v.setBigUint64(o, x, $LE));
-const $i64 = $big(8, (v, o) => v.getBigInt64(o, $LE), (v, o, x) => v.setBigInt64(o, x, $LE));
-const $u128 = $big(16, (v, o) => $i128(v, o, false), $setI128);
-const $s128 = $big(16, (v, o) => $i128(v, o, true), $setI128);
-const $bool: $Codec<boolean, boolean, boolean> = {
-  size: 1,
-  g: (v, o) => v.getUint8(o) !== 0,
-  s: (v, o, x) => v.setUint8(o, x ? 1 : 0),
-  p: $id,
-};
-/** Scalar codecs by table code. */
-const $SCALARS: readonly $Codec<any, any, any>[] = [$u8, $i8, $u16, $i16, $u32, $i32, $u64, $i64, $f32, $f64, $bool, $u128, $s128];
-/** Codec of char[n] as a string. */
-function $strc(n: number): $Codec<string, string, string> {
-  return { size: n, g: (v, o) => $str(v, o, n), s: (v, o, x) => $setStr(v, o, n, x), p: $id };
-}
-/** Codec of n bytes the generator has no better type for. */
-function $rawc(n: number): $Codec<Uint8Array, Uint8Array, ArrayLike<number>> {
-  return {
-    size: n,
-    g: (v, o) => new Uint8Array(v.buffer, v.byteOffset + o, n),
-    s: (v, o, x) => new Uint8Array(v.buffer, v.byteOffset + o, n).set(x),
-    p: (x) => x.slice(),
-  };
-}
-/** Codec of a struct class. */
-function $sc<T extends $Struct & { toObject(): unknown }>(c: $Class<T>): $Codec<T, ReturnType<T["toObject"]>, T | Partial<ReturnType<T["toObject"]>>> {
-  return {
-    size: c.size,
-    g: (v, o) => new c(v, o),
-    s: (v, o, x) => $assign(new c(v, o), x as object),
-    p: (x) => x.toObject() as ReturnType<T["toObject"]>,
-  };
-}
-/** Codec of an n-element array. */
-function $ac<T, P, I>(n: number, e: $Codec<T, P, I>): $Codec<$ArrayView<T, P, I>, P[], ArrayLike<I>> {
-  return {
-    size: n * e.size,
-    g: (v, o) => $arr(v, o, n, e),
-    s: (v, o, x) => $fill($arr(v, o, n, e), x),
-    p: (x) => x.toArray(),
-  };
-}
-`;
+export function helperImport(body: string, specifier: string): string {
+  const used = runtimeExports().filter((h) =>
+    new RegExp(`\\${h.name}\\b`).test(body),
+  );
+  if (!used.length) return "";
+  const names = used.map((h) => (h.type ? `type ${h.name}` : h.name));
+  return `import { ${names.join(", ")} } from ${JSON.stringify(specifier)};\n`;
 }
