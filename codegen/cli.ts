@@ -20,7 +20,7 @@ import { btfByteOrder } from "../src/btf/parse.ts";
 import { rawBtf } from "./type_graph.ts";
 import { writeTypeBytes } from "./types.ts";
 
-const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--debug]
+const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--import SPEC] [--debug]
        tsbpf-gen skeleton FILE.bpf.o [--path PATH] [--import SPEC] [--debug]
 
 Prints a TypeScript module with a class per struct/union and a const object
@@ -30,6 +30,9 @@ or a raw BTF file such as /sys/kernel/btf/vmlinux.
 Options:
   --type NAME   only NAME (struct, union, enum or typedef) and the types it
                 uses by value, transitively; repeatable
+  --import SPEC import the classes' helpers ($Struct, $def, ...) from the
+                tsbpf runtime at module specifier SPEC (e.g. tsbpf) instead
+                of inlining them (the default: the module imports nothing)
 
 skeleton prints a typed module for the BPF object FILE: open()/load(),
 typed .maps, .programs, .globals and .ringBuffers/.perfBuffers.
@@ -82,8 +85,8 @@ function parseArgs(argv: readonly string[]): Args | "help" {
   }
   if (!file) throw new UsageError("missing FILE");
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
-  if (command === "types" && (value.path || value.import)) {
-    throw new UsageError("--path and --import are options of skeleton");
+  if (command === "types" && value.path) {
+    throw new UsageError("--path is an option of skeleton");
   }
   if (command === "skeleton" && only.length) {
     throw new UsageError("--type is an option of types");
@@ -241,7 +244,12 @@ export async function main(
         : (await import("../src/btf/btf.ts")).Btf.fromFile(args.file);
     writeTypeBytes(
       btf,
-      { only: args.only, littleEndian: btf.byteOrder !== "be", source },
+      {
+        only: args.only,
+        littleEndian: btf.byteOrder !== "be",
+        source,
+        importFrom: args.importFrom,
+      },
       (b) => h.write(1, b),
     );
     return 0;

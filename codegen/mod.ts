@@ -1,7 +1,7 @@
 /**
  * Code generation from BTF: `generateTypes` turns the structs, unions and
- * enums of a BTF into a self-contained TypeScript module (what
- * `tsbpf-gen types` prints).
+ * enums of a BTF into a TypeScript module (what `tsbpf-gen types` prints),
+ * self-contained or importing its helpers from the runtime.
  *
  * @module
  */

@@ -1,13 +1,25 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Btf } from "../../src/btf/btf.ts";
 import { BtfBuilder } from "../../src/btf/marshal.ts";
 import { BtfNotFoundError } from "../../src/errors.ts";
 import { generateTypes } from "../../codegen/types.ts";
-import { pascalCase, docText, propertyKey } from "../../codegen/names.ts";
+import {
+  pascalCase,
+  docText,
+  propertyKey,
+  RESERVED_MEMBERS,
+} from "../../codegen/names.ts";
+import { prelude } from "../../codegen/prelude.ts";
 import { fixture, need, ROOT } from "../_support/fixtures.ts";
 import {
   hasCc,
@@ -230,6 +242,78 @@ describe("generated module for fixtures/btf_types", () => {
       encoding: "utf8",
       cwd: TMP,
     });
+    expect(deno.stderr).not.toMatch(/error/i);
+    expect(deno.status).toBe(0);
+  }, 60_000);
+});
+
+describe("the helpers: one source, inlined or imported", () => {
+  const RUNTIME = join(ROOT, "src/generated/struct_runtime.ts");
+  const text = readFileSync(RUNTIME, "utf8");
+  /** The runtime module's code after its one import, without `export`s. */
+  const code = text
+    .slice(text.indexOf("\n", text.indexOf("\nimport ") + 1) + 1)
+    .replace(/^export /gm, "");
+  /** The module specifier of the runtime from TMP, where `load` writes. */
+  const spec = relative(TMP, RUNTIME);
+
+  it("inlines src/generated/struct_runtime.ts by default", () => {
+    expect(code).toContain("\nconst $LE = true;\n");
+    expect(SOURCE).toContain(code);
+    expect(SOURCE).toContain(
+      `const $RESERVED: ReadonlySet<string> = new Set(${JSON.stringify([...RESERVED_MEMBERS])});`,
+    );
+    // The runtime's helpers read little-endian: big-endian data keeps them inline.
+    const be = generateTypes(btf, {
+      littleEndian: false,
+      importFrom: "tsbpf",
+      only: ["exec_event"],
+    });
+    expect(be).toContain(
+      code.replace("const $LE = true;", "const $LE = false;"),
+    );
+    expect(be).not.toMatch(/^import /m);
+  });
+
+  it("--import imports what the module uses; the classes share its $Struct", async () => {
+    const a = cli("bun", ["types", OBJ, "--import", spec]);
+    const b = cli("deno", ["types", OBJ, "--import", spec]);
+    expect(a.stderr).toBe("");
+    expect(a.status).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    const src = a.stdout;
+    expect(src).toBe(
+      generateTypes(btf, { source: "btf_types.bpf.o", importFrom: spec }),
+    );
+    const imp = `import { $ArrayView, type $Plain, $Struct, $def, $install } from ${JSON.stringify(spec)};\n`;
+    expect(src).toContain(imp);
+    expect(src).not.toContain("class $Struct");
+    // The same declarations as the self-contained module.
+    expect(src.replace(imp, "")).toBe(SOURCE.replace(prelude(true), ""));
+    const m = await load(src);
+    const self = await load(SOURCE);
+    const rt = await import(pathToFileURL(RUNTIME).href);
+    expect(new m.ExecEvent()).toBeInstanceOf(rt.$Struct);
+    expect(new self.ExecEvent()).not.toBeInstanceOf(rt.$Struct);
+    const bytes = new Uint8Array(m.NestedArrays.size).map((_, i) => i * 37);
+    expect(jsonish(m.NestedArrays.from(bytes).toObject())).toEqual(
+      jsonish(self.NestedArrays.from(bytes).toObject()),
+    );
+    // Only enums: nothing to import.
+    const enums = generateTypes(btf, {
+      importFrom: spec,
+      only: ["event_type"],
+    });
+    expect(enums).not.toMatch(/^import /m);
+    writeFileSync(join(TMP, "imported.ts"), src);
+    const tsc = typecheck(["imported.ts"]);
+    expect(tsc.stdout + tsc.stderr).toBe("");
+    expect(tsc.status).toBe(0);
+    const deno = spawnSync(
+      join(BIN, "deno"),
+      ["check", "-q", join(TMP, "imported.ts")],
+      { encoding: "utf8", cwd: TMP },
+    );
     expect(deno.stderr).not.toMatch(/error/i);
     expect(deno.status).toBe(0);
   }, 60_000);

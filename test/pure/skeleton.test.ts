@@ -89,6 +89,11 @@ describe("tsbpf-gen skeleton", () => {
   it("embeds the object by default, references it with --path", () => {
     expect(SKEL).toContain("const $OBJECT: $tsbpf.EmbeddedObject = { base64:");
     expect(SKEL).toContain('import * as $tsbpf from "tsbpf";');
+    // The classes' helpers come from the runtime too, not a copy.
+    expect(SKEL).toContain(
+      'import { type $Plain, $Struct, $def, $install } from "tsbpf";',
+    );
+    expect(SKEL).not.toContain("class $Struct");
     const p = generateSkeleton(BYTES, {
       fileName: "skeleton.bpf.o",
       path: "../x/skeleton.bpf.o",
@@ -96,6 +101,9 @@ describe("tsbpf-gen skeleton", () => {
     });
     expect(p).toContain('new URL("../x/skeleton.bpf.o", import.meta.url)');
     expect(p).toContain('import * as $tsbpf from "../../mod.ts";');
+    expect(p).toMatch(
+      /^import \{ [^}]*\$Struct[^}]* \} from "\.\.\/\.\.\/mod\.ts";$/m,
+    );
     expect(p).not.toContain("base64");
   });
 
