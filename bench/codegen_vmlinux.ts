@@ -8,7 +8,8 @@
  * in the same process: the first minus the second is JIT warm-up), the
  * generation split by the generator's own phases (its `phases` option). Then field reads:
  * ns per 3-field read through `$repoint` on a reused instance, generated
- * class vs runtime view. Then, once and untimed, checks that the generated
+ * class (helpers inlined, and imported from the runtime as skeletons do,
+ * each in its own process) vs runtime view. Then, once and untimed, checks that the generated
  * module type-checks (`tsc --strict --noEmit --skipLibCheck`, `deno check`)
  * and imports in both runtimes.
  *
@@ -212,17 +213,33 @@ try {
     ],
     fixtureMod,
   );
-  const reads = join(dir, "reads.mjs");
-  writeFileSync(reads, READS(fixtureMod));
+  const importedMod = join(dir, "fixture_imported.ts");
+  run(
+    [
+      ...commands.bun!.slice(0, 2),
+      "types",
+      join(ROOT, "build/fixtures/btf_types.bpf.o"),
+      "--import",
+      join(ROOT, "mod.ts"),
+    ],
+    importedMod,
+  );
   console.log("field reads (ns per 3-field read via $repoint, median of 7):");
-  for (const rt of ["bun", "deno"] as const) {
-    const r = spawnSync(runner(rt, reads)[0]!, runner(rt, reads).slice(1), {
-      encoding: "utf8",
-    });
-    const x = JSON.parse(r.stdout.trim());
-    console.log(
-      `  ${rt.padEnd(4)}  generated class ${x.gen.toFixed(1)}  runtime view ${x.view.toFixed(1)}  ratio ${(x.gen / x.view).toFixed(2)}x`,
-    );
+  for (const [what, mod] of [
+    ["helpers inlined ", fixtureMod],
+    ["helpers imported", importedMod],
+  ] as const) {
+    const reads = join(dir, "reads.mjs");
+    writeFileSync(reads, READS(mod));
+    for (const rt of ["bun", "deno"] as const) {
+      const r = spawnSync(runner(rt, reads)[0]!, runner(rt, reads).slice(1), {
+        encoding: "utf8",
+      });
+      const x = JSON.parse(r.stdout.trim());
+      console.log(
+        `  ${rt.padEnd(4)}  generated class (${what}) ${x.gen.toFixed(1)}  runtime view ${x.view.toFixed(1)}  ratio ${(x.gen / x.view).toFixed(2)}x`,
+      );
+    }
   }
 
   if (CHECK) {
