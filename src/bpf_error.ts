@@ -4,6 +4,7 @@
  * log, and a hint for the usual causes.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { libbpf } from "../ffi/mod.ts";
 import { BpfError } from "./errors.ts";
 import { errnoMessage, errnoName } from "./errno.ts";
@@ -87,8 +88,12 @@ function hintFor(errno: number, ctx: FailContext): string | undefined {
     }
     if (name === "EEXIST")
       return `something is already pinned at ${ctx.path}: unpin it (rm ${ctx.path}) or pick another path`;
-    if (name === "ENOENT")
-      return `the directory of ${ctx.path} does not exist: create it first`;
+    if (name === "ENOENT") {
+      const dir = dirname(ctx.path);
+      return existsSync(dir)
+        ? `nothing is pinned at ${ctx.path}: check the path (ls ${dir})`
+        : `the directory ${dir} does not exist: create it first (mkdir -p ${dir}), or check the path`;
+    }
   }
   if (ctx.kind === "map-update" && (name === "E2BIG" || name === "ENOSPC")) {
     return "the map is full: raise maxEntries before load, or use an LRU map (lru_hash) that evicts";

@@ -26,7 +26,8 @@ export function readFileBytes(path: string): Uint8Array {
   }
 }
 
-function fileError(path: string, e: unknown): TsbpfError {
+/** The {@link TsbpfError} for a failed read of `path` (a node:fs or Deno error). */
+export function fileError(path: string, e: unknown): TsbpfError {
   const code = errorCode(e);
   switch (code) {
     case "ENOENT":

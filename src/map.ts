@@ -75,6 +75,7 @@ import {
   isKeyless,
   isMapOfMaps,
   isPerCpu,
+  knownMapTypes,
   mapTypeId,
   mapTypeName,
   updateFlags,
@@ -261,8 +262,18 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     options: O,
   ): BpfMap<ValueOfSpec<O["key"]>, CreatedValue<O>> {
     const type = mapTypeId(options.type);
-    if (type === undefined)
-      throw new BpfTypeError(`unknown map type '${options.type}'`);
+    if (type === undefined) {
+      // BPF_MAP_TYPE_LRU_HASH, "LRU_HASH" → "lru_hash"
+      const near = String(options.type)
+        .toLowerCase()
+        .replace(/^bpf_map_type_/, "");
+      throw new BpfTypeError(`unknown map type '${options.type}'`, {
+        hint:
+          mapTypeId(near) !== undefined
+            ? `use '${near}' (the enum bpf_map_type name, lower case, without BPF_MAP_TYPE_)`
+            : `map types: ${knownMapTypes().join(", ")}`,
+      });
+    }
     // Unnamed maps get their type as name: it shows in bpftool and errors.
     const name = options.name ?? options.type.slice(0, 15);
     checkMapName(name);

@@ -58,6 +58,11 @@ export function mapTypeId(name: string): number | undefined {
   return i < 0 ? undefined : i;
 }
 
+/** Known map type names, in `enum bpf_map_type` order (without "unspec"). */
+export function knownMapTypes(): readonly KnownMapType[] {
+  return MAP_TYPES.slice(1);
+}
+
 /** Map types whose values exist once per possible CPU. */
 export type PerCpuMapType =
   | "percpu_hash"

@@ -17,6 +17,7 @@ import {
   viewMemory,
 } from "../ffi/mod.ts";
 import { bpfError, reasonLine } from "./bpf_error.ts";
+import { fileError } from "./io.ts";
 import { errnoName } from "./errno.ts";
 import { Btf } from "./btf/btf.ts";
 import {
@@ -77,10 +78,19 @@ function checkElfMagic(head: Uint8Array, source: string): void {
 }
 
 function fileHead(path: string): Uint8Array {
-  const fd = openSync(path, "r");
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw fileError(path, e);
+  }
   try {
     const head = new Uint8Array(4);
-    readSync(fd, head, 0, 4, 0);
+    try {
+      readSync(fd, head, 0, 4, 0);
+    } catch (e) {
+      throw fileError(path, e); // EISDIR: a directory opens, but cannot be read
+    }
     return head;
   } finally {
     closeSync(fd);
@@ -441,9 +451,12 @@ function loadError(
     // The kernel refuses an fentry/fexit trampoline before the verifier
     // logs anything (e.g. EPERM under kernel lockdown, or without ftrace
     // direct calls), so there is no log to show: say what it needs.
-    const hint =
-      /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
-      (e === 1 || e === 95 || e === 524)
+    // A map's pin path (pinPath, pinRoot or LIBBPF_PIN_BY_NAME) off bpffs.
+    const offBpffs = /path (\S+) is not on BPF FS/.exec(log)?.[1];
+    const hint = offBpffs
+      ? `${offBpffs} is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf, or pin under a bpffs mount (map pinPath, or the pinRoot open option)`
+      : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
+          (e === 1 || e === 95 || e === 524)
         ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead`
         : undefined;
     return bpfError(

@@ -236,11 +236,18 @@ export class BpfProgram {
     description: string,
     ctx: FailContext,
     call: (L: ReturnType<typeof libbpf>, p: Ptr) => Ptr | null,
+    hint?: (errno: number) => string | undefined,
   ): BpfLink {
     const p = this.#loadedHandle(op);
     const L = libbpf();
     const link = withLibbpfLog(this.#owner.logHandler, () => call(L, p));
-    if (link === null) throw bpfError(op, errno(), ctx);
+    if (link === null) {
+      const e = errno();
+      throw bpfError(op, e, ctx, {
+        detail: `program '${this.name}' (${description})`,
+        hint: hint?.(Math.abs(e)),
+      });
+    }
     return new BpfLink(libbpfLinkBackend(link), this.#owner, description);
   }
 
@@ -255,7 +262,44 @@ export class BpfProgram {
       `${this.sectionName}`,
       this.#contextFromSection(),
       (L, p) => L.bpf_program__attach(p),
+      // libbpf: EOPNOTSUPP when the section name gives no attach target.
+      (e) => (e === 95 ? this.#explicitAttachHint() : undefined),
     );
+  }
+
+  /** A hint when this program's type is not one `method` attaches. */
+  #wrongType(
+    types: readonly ProgramType[],
+    method: string,
+    section: string,
+  ): string | undefined {
+    const t = this.type;
+    return types.includes(t)
+      ? undefined
+      : `'${this.name}' is a ${t} program (SEC("${this.sectionName}")): ${method} attaches ${section} programs`;
+  }
+
+  #explicitAttachHint(): string {
+    const t = this.type;
+    const how =
+      t === "xdp"
+        ? "attachXdp(ifname)"
+        : t === "sched_cls" || t === "sched_act"
+          ? 'attachTc(ifname, "ingress" | "egress")'
+          : t.startsWith("cgroup_") || t === "sock_ops"
+            ? "attachCgroup(path)"
+            : t === "kprobe"
+              ? "attachKprobe(fn) or attachUprobe({ binaryPath, symbol })"
+              : t === "tracepoint"
+                ? "attachTracepoint(category, name)"
+                : t === "raw_tracepoint"
+                  ? "attachRawTracepoint(name)"
+                  : t === "perf_event"
+                    ? "attachPerfEvent(fd)"
+                    : t === "flow_dissector" || t === "sk_lookup"
+                      ? "attachNetns(path)"
+                      : "one of the explicit attach*() forms";
+    return `SEC("${this.sectionName}") names no attach target: attach this ${t} program with ${how}`;
   }
 
   #contextFromSection(): FailContext {
@@ -274,6 +318,8 @@ export class BpfProgram {
       `tracepoint ${category}/${name}`,
       { kind: "tracepoint", category, name },
       (L, p) => L.bpf_program__attach_tracepoint(p, cstr(category), cstr(name)),
+      () =>
+        this.#wrongType(["tracepoint"], "attachTracepoint", 'SEC("tp/...")'),
     );
   }
 
@@ -295,6 +341,7 @@ export class BpfProgram {
       `${ret ? "kretprobe" : "kprobe"} ${fn}`,
       { kind: "kprobe", fn },
       (L, p) => L.bpf_program__attach_kprobe(p, ret, cstr(fn)),
+      () => this.#wrongType(["kprobe"], "attachKprobe", 'SEC("kprobe/...")'),
     );
   }
 
@@ -364,6 +411,7 @@ export class BpfProgram {
         what,
         { kind: "attach" },
         (L, p) => L.bpf_program__attach_xdp(p, ifindex),
+        () => this.#wrongType(["xdp"], "attachXdp", 'SEC("xdp")'),
       );
     }
     const fd = this.fd;
@@ -375,7 +423,15 @@ export class BpfProgram {
       libbpf().bpf_link_create(fd, ifindex, BPF_XDP, opts),
     );
     if (linkFd < 0)
-      throw bpfError("bpf_link_create(xdp)", linkFd, { kind: "attach" });
+      throw bpfError(
+        "bpf_link_create(xdp)",
+        linkFd,
+        { kind: "attach" },
+        {
+          detail: `program '${this.name}' (${what})`,
+          hint: this.#wrongType(["xdp"], "attachXdp", 'SEC("xdp")'),
+        },
+      );
     return this.#fdLink(what, fdLinkBackend(linkFd));
   }
 

@@ -56,6 +56,15 @@ describe.skipIf(!root)("BpfError", () => {
     expect(bpfError("pin", 22, { kind: "pin", path: "/tmp/x" }).hint).toMatch(
       /mount -t bpf bpf \/sys\/fs\/bpf/,
     );
+    // ENOENT on bpffs: nothing pinned there, or no such directory.
+    const pinned = (path: string) =>
+      bpfError("bpf_obj_get", 2, { kind: "pin", path }).hint;
+    expect(pinned("/sys/fs/bpf/tsbpf-none")).toBe(
+      "nothing is pinned at /sys/fs/bpf/tsbpf-none: check the path (ls /sys/fs/bpf)",
+    );
+    expect(pinned("/sys/fs/bpf/tsbpf-nodir/x")).toMatch(
+      /^the directory \/sys\/fs\/bpf\/tsbpf-nodir does not exist/,
+    );
   });
 
   it("gives the complete verifier log on rejection", () => {

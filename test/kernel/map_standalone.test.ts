@@ -112,6 +112,19 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect(() =>
       BpfMap.create({ type: "array_of_maps", key: "u32", maxEntries: 4 }),
     ).toThrow(/needs innerMap/);
+    // An unknown type lists the names, or names the one meant.
+    const create = (type: string) =>
+      catchErr(() =>
+        BpfMap.create({
+          type: type as "hash",
+          key: "u32",
+          value: "u32",
+          maxEntries: 1,
+        }),
+      ) as BpfTypeError;
+    expect(create("hashh")).toBeInstanceOf(BpfTypeError);
+    expect(create("hashh").hint).toMatch(/^map types: hash, array, .*ringbuf/);
+    expect(create("BPF_MAP_TYPE_LRU_HASH").hint).toMatch(/^use 'lru_hash'/);
   });
 
   it("per-CPU arrays: values rounded to 8 bytes per CPU", () => {

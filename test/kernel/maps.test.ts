@@ -4,7 +4,15 @@
  * array, LRU, stack trace, queue/stack and map-in-map maps, flag semantics,
  * error messages, and use before load / after close.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import type { AnyStructView } from "../../src/btf/views.ts";
@@ -58,6 +66,23 @@ describe.skipIf(!root)("object maps before load", () => {
       expect(b.map("counts").get(7)).toBe(70n);
       b.map("counts").unpin();
       expect(existsSync(`${dir}/counts`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a pinPath off bpffs fails the load with the mount hint", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-bpffs-"));
+    try {
+      using obj = BpfObject.open(fixture("maps"));
+      obj.program("on_getpid").autoload = false;
+      obj.map("counts").pinPath = `${dir}/counts`;
+      const e = catchErr(() => obj.load()) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect(e.message).toMatch(/is not on BPF FS/);
+      expect(e.hint).toMatch(
+        `${dir}/counts is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import {
@@ -12,6 +13,7 @@ import {
   ElfError,
   NotFoundError,
   StateError,
+  TsbpfError,
 } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { fixture, isRoot, need } from "../_support/fixtures.ts";
@@ -192,6 +194,12 @@ describe.skipIf(!root)("BpfObject", () => {
     expect(() => BpfObject.open(truncated)).toThrow(BpfError);
     expect(() => BpfObject.open(truncated)).toThrow(/cannot open/);
     expect(() => BpfObject.open("/nonexistent/x.bpf.o")).toThrow(/ENOENT/);
+    // A directory, or a file we may not read: a TsbpfError naming the path.
+    const dir = dirname(fixture("minimal"));
+    expect(() => BpfObject.open(dir)).toThrow(TsbpfError);
+    expect(() => BpfObject.open(dir)).toThrow(
+      `cannot read '${dir}': it is a directory`,
+    );
     const host = readFileSync("/proc/self/exe").subarray(0, 4);
     expect(host[0]).toBe(0x7f);
   });

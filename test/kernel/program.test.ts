@@ -199,6 +199,33 @@ describe.skipIf(!root)("BpfProgram", () => {
     expect(String(err)).toMatch(/mount -t bpf bpf \/sys\/fs\/bpf/);
   });
 
+  it("names the program in attach errors and says which attach*() it needs", () => {
+    using obj = openAttach();
+    // SEC("xdp") names no interface: libbpf's EOPNOTSUPP, with the way out.
+    const auto = (() => {
+      try {
+        obj.program("xdp_filter").attach();
+      } catch (e) {
+        return e as BpfError;
+      }
+    })();
+    expect(auto).toBeInstanceOf(BpfError);
+    expect(auto!.code).toBe("EOPNOTSUPP");
+    expect(auto!.message).toMatch(/program 'xdp_filter' \(xdp\)/);
+    expect(auto!.hint).toBe(
+      'SEC("xdp") names no attach target: attach this xdp program with attachXdp(ifname)',
+    );
+    // An explicit attach of the wrong program type says so.
+    expect(() => obj.program("on_getpid").attachXdp("lo")).toThrow(
+      /program 'on_getpid' \(xdp lo\)[^]*'on_getpid' is a tracepoint program \(SEC\("tp\/syscalls\/sys_enter_getpid"\)\): attachXdp attaches SEC\("xdp"\) programs/,
+    );
+    expect(() =>
+      obj
+        .program("xdp_filter")
+        .attachTracepoint("syscalls", "sys_enter_getpid"),
+    ).toThrow(/'xdp_filter' is a xdp program .*attachTracepoint attaches/);
+  });
+
   it("is a ClosedError after its object closes", () => {
     const obj = openAttach();
     const prog = obj.program("xdp_filter");
