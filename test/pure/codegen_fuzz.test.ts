@@ -6,13 +6,14 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { Btf } from "../../src/btf/btf.ts";
 import { BtfBuilder } from "../../src/btf/marshal.ts";
 import type { BtfType, Struct, Union } from "../../src/btf/types.ts";
 import { generateTypes } from "../../codegen/types.ts";
+import { prelude } from "../../codegen/prelude.ts";
 import { ROOT } from "../_support/fixtures.ts";
 
 const SEED = 0x7ab5eed;
@@ -175,6 +176,8 @@ function expectedFields(
 }
 
 const TMP = join(ROOT, "build/test", `codegen-fuzz-${process.pid}`);
+/** The runtime's helpers, as a module specifier from TMP. */
+const RUNTIME = relative(TMP, join(ROOT, "src/generated/struct_runtime.ts"));
 mkdirSync(TMP, { recursive: true });
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
@@ -208,6 +211,22 @@ describe("codegen with hostile BTF names", () => {
       const file = join(TMP, `fuzz${rounds}.ts`);
       writeFileSync(file, src);
       if (rounds < TYPECHECK_SAMPLE) checkFiles.push(file);
+
+      // Importing the helpers: one import line from a fixed list, the same
+      // declarations.
+      const imported = generateTypes(btf, {
+        source: "fuzz */ globalThis.pwned = 1",
+        importFrom: RUNTIME,
+      });
+      const line =
+        imported.match(/^import \{ [$\w, ]+ \} from "[^"\n]+";\n/m)?.[0] ?? "";
+      expect(imported.replace(line, "")).toBe(
+        src.replace(prelude(true) + (line ? "" : "\n"), ""),
+      );
+      const importedFile = join(TMP, `fuzz${rounds}_imported.ts`);
+      writeFileSync(importedFile, imported);
+      if (rounds < TYPECHECK_SAMPLE) checkFiles.push(importedFile);
+      await import(pathToFileURL(importedFile).href);
       const mod = (await import(pathToFileURL(file).href)) as Record<
         string,
         unknown
@@ -294,6 +313,7 @@ describe("codegen with hostile BTF names", () => {
       target: ts.ScriptTarget.ES2022,
       lib: ["lib.es2022.d.ts"],
       types: [],
+      allowImportingTsExtensions: true,
     });
     const diags = ts
       .getPreEmitDiagnostics(program)
