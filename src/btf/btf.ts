@@ -181,7 +181,17 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
       throw new BtfError(`'${name}' is not a kernel module name`);
     }
     const path = `${KERNEL_BTF_DIR}/${name}`;
-    return new Btf(readFileBytes(path), { base: Btf.kernel(), source: path });
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileBytes(path);
+    } catch (e) {
+      const cause = (e as { cause?: { code?: unknown; name?: unknown } }).cause;
+      if (cause?.code !== "ENOENT" && cause?.name !== "NotFound") throw e;
+      throw new BtfError(`no BTF for kernel module '${name}' (no ${path})`, {
+        hint: `the module is not loaded (lsmod), is built into the kernel (its types are in Btf.kernel()), or has no BTF; modules with BTF: ls ${KERNEL_BTF_DIR}`,
+      });
+    }
+    return new Btf(bytes, { base: Btf.kernel(), source: path });
   }
 
   /** Highest type id (types are 1..count; the base's are included for split BTF). */

@@ -350,6 +350,17 @@ describe("kernel BTF", () => {
     120_000,
   );
 
+  it.skipIf(!haveVmlinux)(
+    "says when a module has no BTF: not loaded, built in, or without BTF",
+    () => {
+      const name = "tsbpf_no_such_module";
+      expect(() => Btf.kernelModule(name)).toThrow(BtfError);
+      expect(() => Btf.kernelModule(name)).toThrow(
+        `no BTF for kernel module '${name}' (no /sys/kernel/btf/${name})\n  hint: the module is not loaded (lsmod)`,
+      );
+    },
+  );
+
   const modules = existsSync("/sys/kernel/btf")
     ? readdirSync("/sys/kernel/btf").filter((n) => n !== "vmlinux")
     : [];
