@@ -323,6 +323,14 @@ export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 /** mmap flag: shared mapping (writes reach the kernel object). */
 export const MAP_SHARED = 1;
+// mmap flags (uapi asm-generic/mman-common.h; the same on x86_64 and arm64)
+const MAP_PRIVATE = 0x02;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+
+// Unmaps a retired region's zero-page placeholder once no JS view of it is
+// left (the views share one ArrayBuffer: the one `bytes` was made over).
+const placeholders = new FinalizationRegistry<() => void>((unmap) => unmap());
 
 /** A mapped region of a file descriptor. */
 export interface MappedMemory {
@@ -332,8 +340,15 @@ export interface MappedMemory {
   readonly length: number;
   /** The mapping as bytes (no copy); invalid after `unmap()`. */
   readonly bytes: Uint8Array;
-  /** munmap; idempotent. */
+  /** munmap; idempotent. Views of `bytes` kept past this crash on access. */
   unmap(): void;
+  /**
+   * Releases the mapping of the fd but keeps its addresses readable: the
+   * range is replaced in place by read-only zero pages, so views of `bytes`
+   * that callers kept read zeros instead of faulting. The placeholder is
+   * unmapped when the last such view is garbage-collected. Idempotent.
+   */
+  retire(): void;
 }
 
 /**
@@ -352,15 +367,35 @@ export function mmap(
   // MAP_FAILED is (void *)-1: the only "address" above 2^53 we can get back.
   if (typeof addr === "bigint") return null;
   const ptr = ptrFromAddress(addr)!;
+  const bytes = viewMemory(ptr, length);
   let mapped = true;
   return {
     ptr,
     length,
-    bytes: viewMemory(ptr, length),
+    bytes,
     unmap() {
       if (!mapped) return;
       mapped = false;
       c.munmap(ptr, length);
+    },
+    retire() {
+      if (!mapped) return;
+      mapped = false;
+      // MAP_FIXED replaces the fd's pages atomically: no moment in which
+      // another mmap could take the range while stale views still point at it.
+      const zero = c.mmap(
+        ptr,
+        length,
+        PROT_READ,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        -1,
+        0,
+      );
+      if (typeof zero === "bigint") {
+        c.munmap(ptr, length);
+        return;
+      }
+      placeholders.register(bytes.buffer, () => c.munmap(ptr, length));
     },
   };
 }

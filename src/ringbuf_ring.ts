@@ -292,7 +292,9 @@ export class MappedRing implements Ring {
     if (this.#view && this.struct)
       this.#view.$repoint(new DataView(new ArrayBuffer(this.struct.size)), 0);
     this.#consMem?.unmap();
-    this.#prodMem?.unmap();
+    // Raw records (Uint8Array views of the data area) may have been kept
+    // past their callback: keep their addresses readable.
+    this.#prodMem?.retire();
     this.#consMem = this.#prodMem = null;
   }
 }

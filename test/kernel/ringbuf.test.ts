@@ -229,6 +229,27 @@ describe.skipIf(!root)("RingBuffer", () => {
     });
   }
 
+  it("a raw record kept past close reads zeros instead of crashing", () => {
+    const obj = ringObject();
+    let kept: Uint8Array | undefined;
+    let keptView: DataView | undefined;
+    try {
+      const raw = obj.ringBuffer("rb", null);
+      produce(obj, 3);
+      raw.consume((r) => void (kept = r as Uint8Array));
+      produce(obj, 3);
+      raw.consumeRaw((v) => void (keptView = v));
+      expect(keptView!.byteLength).toBeGreaterThan(0);
+      expect(kept!.length).toBeGreaterThan(0);
+      expect(kept!.some((b) => b !== 0)).toBe(true);
+    } finally {
+      obj.close();
+    }
+    // The ring is gone; the addresses still read (zero pages), no SIGSEGV.
+    expect(kept!.every((b) => b === 0)).toBe(true);
+    expect(keptView!.getUint32(0, true)).toBe(0);
+  });
+
   it("skips discarded records", () => {
     const obj = ringObject();
     try {
