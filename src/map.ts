@@ -80,7 +80,7 @@ import {
   mapTypeName,
   updateFlags,
 } from "./map_types.ts";
-import type { ObjectOwner } from "./owner.ts";
+import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 
 export { mapTypeId, mapTypeName, type MapType } from "./map_types.ts";
 
@@ -383,7 +383,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   #notLoaded(what: string): StateError {
     return new StateError(
-      `${what}: map '${this.name}': object not loaded: call obj.load() first`,
+      `${what}: map '${this.name}': ${notLoadedReason(this.#owner!)}`,
     );
   }
 

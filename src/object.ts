@@ -224,6 +224,11 @@ export class BpfObject implements ObjectOwner {
     return this.#loaded;
   }
 
+  /** True when `load()` was attempted and failed: open the object again. */
+  get loadFailed(): boolean {
+    return this.#loadAttempted && !this.#loaded;
+  }
+
   /** True once closed. */
   get closed(): boolean {
     return this.#ptr === null;

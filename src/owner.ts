@@ -11,10 +11,19 @@ export interface OwnedLink {
   close(): void;
 }
 
+/** Why a child of `owner` cannot be used yet, and what to do. */
+export function notLoadedReason(owner: ObjectOwner): string {
+  return owner.loadFailed
+    ? "the object's load() failed, and libbpf allows one attempt: open the object again"
+    : "object not loaded: call obj.load() first";
+}
+
 /** The owning object, as its children see it. */
 export interface ObjectOwner {
   /** True once `load()` succeeded. */
   readonly loaded: boolean;
+  /** True when `load()` was attempted and failed (libbpf allows one attempt). */
+  readonly loadFailed: boolean;
   /** True once `close()` ran. */
   readonly closed: boolean;
   /** The object's own libbpf log handler, if any. */

@@ -22,7 +22,7 @@ import {
   fdLinkBackend,
   libbpfLinkBackend,
 } from "./link.ts";
-import type { ObjectOwner } from "./owner.ts";
+import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
 
 /** enum bpf_prog_type names (uapi/linux/bpf.h), index = value. */
@@ -189,7 +189,7 @@ export class BpfProgram {
     const p = this.#handle(what);
     if (!this.#owner.loaded) {
       throw new StateError(
-        `${what}: program '${this.name}' is not loaded yet: call obj.load() first`,
+        `${what}: program '${this.name}': ${notLoadedReason(this.#owner)}`,
       );
     }
     return p;

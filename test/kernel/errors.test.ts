@@ -100,6 +100,16 @@ describe.skipIf(!root)("BpfError", () => {
     expect(e.message).toMatch(/outside of the packet/);
   });
 
+  it("after a failed load, says to open the object again", () => {
+    using obj = BpfObject.open(fixture("bad_verifier"));
+    expect(() => obj.load()).toThrow(BpfVerifierError);
+    expect(obj.loadFailed).toBe(true);
+    expect(() => obj.program("ok_prog").fd).toThrow(
+      /load\(\) failed.*open the object again/,
+    );
+    expect(() => obj.load()).toThrow(/open it again/);
+  });
+
   it("loads the rest when the bad program's autoload is off", () => {
     using obj = BpfObject.open(fixture("bad_verifier"));
     obj.program("bad_prog").autoload = false;
