@@ -153,7 +153,7 @@ const MAX_SIZE = 0xffffffff;
 
 function tooLarge(path: string, what: string): never {
   throw new BtfTypeError(
-    `layout field '${path}': ${what} exceeds ${MAX_SIZE} bytes, the largest size BTF can describe`,
+    `${where(path)}${what} exceeds ${MAX_SIZE} bytes, the largest size BTF can describe`,
   );
 }
 
@@ -197,7 +197,7 @@ function fieldType(
     const base = m && scalarType(table, m[1]);
     if (!m || !base)
       throw new BtfTypeError(
-        `layout field '${path}': unknown type ${JSON.stringify(t)}${whyUnknown(t)}`,
+        `${where(path)}unknown type ${JSON.stringify(t)}${whyUnknown(t)}`,
         {
           hint: "use u8…u64, s8…s64, bool, f32, f64, char[N], T[N] or a nested layout",
         },
@@ -214,14 +214,14 @@ function fieldType(
     const [elem, n] = t as readonly [LayoutField, number];
     if (t.length !== 2 || !Number.isSafeInteger(n) || n < 0)
       throw new BtfTypeError(
-        `layout field '${path}': an array is written [type, count], got ${JSON.stringify(t)}`,
+        `${where(path)}an array is written [type, count], got ${JSON.stringify(t)}`,
       );
     return arrayOf(table, fieldType(table, elem, path, options), n, path);
   }
   if (t !== null && typeof t === "object")
     return structType(table, t as LayoutSpec, "", path, options);
   throw new BtfTypeError(
-    `layout field '${path}': bad type ${show(t)}; expected a type name such as "u32" or "char[16]", ` +
+    `${where(path)}bad type ${show(t)}; expected a type name such as "u32" or "char[16]", ` +
       "[type, count], a nested layout object or a struct class",
   );
 }
@@ -250,6 +250,11 @@ function structType(
   return table.add((id) => new Struct(id, name, size, members));
 }
 
+/** How an error starts for the field at `path` (nothing for a bare type string). */
+function where(path: string): string {
+  return path ? `layout field '${path}': ` : "";
+}
+
 /**
  * The synthetic BTF type of a layout: a `Struct` for an object or a struct
  * class, an int/float/array for a string such as "u32" or "char[16]".
@@ -260,8 +265,7 @@ export function layoutType(
 ): BtfType {
   if (isStructClass(spec)) return spec.type;
   const table = new TypeTable();
-  if (typeof spec === "string")
-    return fieldType(table, spec, "(value)", options);
+  if (typeof spec === "string") return fieldType(table, spec, "", options);
   if (spec === null || typeof spec !== "object" || Array.isArray(spec))
     throw new BtfTypeError(
       `a layout is an object of field → type, got ${show(spec)}`,

@@ -147,6 +147,7 @@ describe("hand-written layouts", () => {
     expect(() => layout({ pid: "u32", flags: "u33" })).toThrow(
       /layout field 'flags': unknown type "u33": integers are 8, 16, 32 or 64 bits/,
     );
+    expect(() => layoutType("u33")).toThrow(/^unknown type "u33"/);
     expect(() => layout({ comm: "char[]" })).toThrow(
       /layout field 'comm': unknown type "char\[\]": an array in a layout needs its length/,
     );
