@@ -166,7 +166,21 @@ export class BpfError extends TsbpfError {
 }
 
 /** A program was rejected by the verifier; `verifierLog` says why. */
-export class BpfVerifierError extends BpfError {}
+export class BpfVerifierError extends BpfError {
+  /** The rejected program's name, when libbpf's log names it. */
+  readonly program?: string;
+
+  constructor(
+    op: string,
+    errno: number,
+    code: string,
+    message: string,
+    options?: ConstructorParameters<typeof BpfError>[4] & { program?: string },
+  ) {
+    super(op, errno, code, message, options);
+    this.program = options?.program;
+  }
+}
 
 /** Use of an object, map, program, link or reader after it was closed. */
 export class ClosedError extends TsbpfError {}

@@ -495,6 +495,7 @@ function loadError(
       hint: "error.verifierLog holds the complete verifier output",
       libbpfLog: log,
       verifierLog,
+      program: prog === "?" ? undefined : prog,
     },
   );
 }

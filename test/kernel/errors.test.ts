@@ -72,6 +72,7 @@ describe.skipIf(!root)("BpfError", () => {
     try {
       const e = thrown(() => obj.load()) as BpfVerifierError;
       expect(e).toBeInstanceOf(BpfVerifierError);
+      expect(e.program).toBe("bad_prog");
       expect(e.message).toMatch(/bad_prog/);
       expect(e.message).toMatch(/outside of the packet/);
       const log = e.verifierLog!;
