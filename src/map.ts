@@ -959,13 +959,24 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   *#chunks(what: string, options?: IterateOptions): Generator<[Live, Chunk]> {
     const s = this.#state(what);
     this.#keyed(s, what);
-    for (const c of lookupChunks(
+    const chunks = lookupChunks(
       s,
       options?.batchSize ?? defaultChunk(s),
       options?.batch ?? true,
-    )) {
-      this.#state(what); // closed meanwhile → ClosedError
-      yield [s, c];
+    );
+    try {
+      for (;;) {
+        // Closed while the caller held the iteration → ClosedError before
+        // the next syscall: `s.fd` may by now be another map's fd (fd
+        // numbers are reused), whose larger keys or values the kernel
+        // would write past our chunk buffers.
+        this.#state(what);
+        const r = chunks.next();
+        if (r.done) return;
+        yield [s, r.value];
+      }
+    } finally {
+      chunks.return();
     }
   }
 

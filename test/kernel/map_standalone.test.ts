@@ -4,7 +4,17 @@
  * writes over 10k+ entries against element-wise access; pinning, reuse of
  * LIBBPF_PIN_BY_NAME maps across objects; map-in-map; close.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import { layout } from "../../src/btf/layout.ts";
@@ -17,7 +27,7 @@ import {
 } from "../../src/errors.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 const bpffs = root && existsSync("/sys/fs/bpf");
@@ -234,6 +244,43 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
       expect(m.count()).toBe(N);
     });
   }
+
+  it("an iteration resumed after close is a ClosedError before any syscall (its fd may be another map's by then)", () => {
+    // In a child: before the fix the resumed iteration ran
+    // BPF_MAP_LOOKUP_BATCH on the reused fd, and the kernel wrote the new
+    // map's 32 KiB values into buffers sized for u32s (heap overflow).
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-map-"));
+    const script = join(dir, "child.ts");
+    writeFileSync(
+      script,
+      `
+      import { BpfMap } from ${JSON.stringify(join(ROOT, "src/map.ts"))};
+      const a = BpfMap.create({ type: "array", key: "u32", value: "u32", maxEntries: 256 });
+      const it = a.entries({ batchSize: 16 });
+      it.next();
+      const fd = a.fd;
+      a.close();
+      const b = BpfMap.create({ type: "array", key: "u32", value: 32768, maxEntries: 256 });
+      let err;
+      try {
+        for (let i = 0; i < 64; i++) it.next();
+      } catch (e) {
+        err = e;
+      }
+      const junk = [];
+      for (let i = 0; i < 100000; i++) junk.push({ i, s: "x" + i, a: new Uint8Array(32) });
+      console.log("reused:", b.fd === fd, "resumed:", err?.name);
+      b.close();
+    `,
+    );
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const r = deno
+      ? spawnSync(deno.execPath(), ["run", "-A", script], { encoding: "utf8" })
+      : spawnSync(process.execPath, [script], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stdout + r.stderr).toContain("reused: true resumed: ClosedError");
+    expect(r.status).toBe(0);
+  });
 
   it("deleteMany skips absent keys and counts the deleted", () => {
     using m = BpfMap.create({
