@@ -28,7 +28,7 @@ import {
 } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
-import { BpfTypeError, ClosedError } from "./errors.ts";
+import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { iterateDetached } from "./event_iterate.ts";
 import type { BpfMap } from "./map.ts";
@@ -245,6 +245,16 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
 
   #drain(cb: PerfCallback<unknown>): number {
     const pb = this.#check("consume");
+    // From a sample callback: perf_buffer__consume would re-enter the rings
+    // libbpf is walking, and the inner drain would end our #draining guard
+    // early, so a close() after it would free them under the outer walk.
+    if (this.#draining)
+      throw new StateError(
+        "perf buffer: consume/poll called from inside a sample callback of the same reader",
+        {
+          hint: "return false to stop delivery, and drain again after it returns",
+        },
+      );
     this.#cb = cb;
     this.#n = 0;
     this.#stopped = false;

@@ -202,6 +202,59 @@ describe.skipIf(!root)("PerfBuffer", () => {
     }
   });
 
+  it("refuses a drain from inside a sample callback (a close() after it freed the rings under libbpf: SIGSEGV)", async () => {
+    // In a child: before the fix the process died in perf_buffer__consume.
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-pb-"));
+    const script = join(dir, "child.ts");
+    writeFileSync(
+      script,
+      `
+      import { BpfObject } from ${JSON.stringify(join(ROOT, "src/object.ts"))};
+      const obj = BpfObject.open(${JSON.stringify(fixture("perfbuf"))});
+      obj.load();
+      const pb = obj.perfBuffer("events");
+      obj.globals.arg_count = 50;
+      obj.program("produce").testRun({ data: new Uint8Array(64) });
+      let err;
+      try {
+        pb.consume(() => {
+          pb.consume(() => {});
+          pb.close();
+        });
+      } catch (e) {
+        err = e;
+      }
+      console.log("nested:", err?.name, pb.closed);
+      let n = 0;
+      pb.consume(() => void n++);
+      console.log("after:", n > 0);
+      obj.close();
+    `,
+    );
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const [cmd, args] = deno
+      ? [deno.execPath(), ["run", "-A", script]]
+      : [process.execPath, [script]];
+    const { code, out } = await new Promise<{
+      code: number | null;
+      out: string;
+    }>((resolve) => {
+      const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout!.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => (out += d));
+      const kill = setTimeout(() => child.kill("SIGKILL"), 8000);
+      child.on("exit", (code) => {
+        clearTimeout(kill);
+        resolve({ code, out });
+      });
+    });
+    rmSync(dir, { recursive: true, force: true });
+    expect(out).toContain("nested: StateError false");
+    expect(out).toContain("after: true");
+    expect(code).toBe(0);
+  });
+
   it("lets the process exit after close while iterating", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsbpf-pb-"));
     const script = join(dir, "child.ts");
