@@ -5,6 +5,7 @@
  * ring needs ({@link LibbpfRing}). `RingBuffer` (ringbuf.ts) drives them.
  */
 import {
+  type BufArg,
   type MappedMemory,
   type NativeCallback,
   type Ptr,
@@ -12,16 +13,18 @@ import {
   MAP_SHARED,
   PROT_READ,
   PROT_WRITE,
+  bufArg,
   errno,
   libbpf,
+  libc,
   mmap,
   nativeCallback,
   pageSize,
-  viewMemory,
+  runtimeName,
 } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import type { StructClass, StructView } from "./btf/views.ts";
-import { BpfTypeError } from "./errors.ts";
+import { BpfTypeError, StateError } from "./errors.ts";
 
 // uapi/linux/bpf.h: BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ
 const BUSY = 0x80000000;
@@ -301,12 +304,17 @@ export class MappedRing implements Ring {
 
 // ring_buffer_sample_fn returning < 0 stops ring_buffer__consume with that value.
 const STOP = -125; // -ECANCELED
+// Initial record buffer of LibbpfRing; grows to the next power of 2.
+const SCRATCH_MIN = 512;
 
 /**
  * Fallback for hosts whose memory order plain JS loads cannot guarantee
  * (arm64 and others need acquire/release on the positions and header):
  * libbpf's `ring_buffer__consume` walks the ring in C and calls back into
  * JS on the same thread, once per record (~190 ns Bun / ~550 ns Deno).
+ * Each record is copied (one memcpy, no allocation) into a buffer the ring
+ * reuses: libbpf unmaps its ring on free, so a view of libbpf's memory
+ * kept past its callback would fault once the reader is closed.
  */
 export class LibbpfRing implements Ring {
   readonly fd: number;
@@ -322,11 +330,19 @@ export class LibbpfRing implements Ring {
   #error: unknown = null;
   #draining = false;
   #closed = false;
+  #scratch = new Uint8Array(0);
+  #scratchArg: BufArg | null = null;
+  #scratchView = new DataView(new ArrayBuffer(0));
+  #view: StructView | null = null;
+  readonly #memcpy = libc().memcpy_from;
+  // Deno passes a usize fast as a bigint; Bun's u64_fast wants a number.
+  readonly #bigLen = runtimeName() === "deno";
 
   constructor(fd: number, size: number, struct: StructClass | null) {
     this.fd = fd;
     this.size = size;
     this.struct = struct;
+    this.#grow(Math.max(SCRATCH_MIN, struct?.size ?? 0));
     this.#callback = nativeCallback(
       CALLBACKS.ring_buffer_sample,
       (_ctx, data, len) => this.#sample(data!, Number(len)),
@@ -340,25 +356,38 @@ export class LibbpfRing implements Ring {
     this.#rb = rb;
   }
 
+  /** Makes the record buffer at least `size` bytes (and the views over it). */
+  #grow(size: number): void {
+    let n = SCRATCH_MIN;
+    while (n < size) n *= 2;
+    // Over an explicit ArrayBuffer: its address never moves (see bufArg).
+    const buf = new ArrayBuffer(n);
+    this.#scratch = new Uint8Array(buf);
+    this.#scratchArg = bufArg(this.#scratch);
+    this.#scratchView = new DataView(buf);
+    this.#view = this.struct ? this.struct.from(this.#scratch, 0) : null;
+  }
+
   #sample(data: Ptr, len: number): number {
     try {
       const cb = this.#cb!;
+      if (this.#mode === Delivery.Struct && len < this.struct!.size)
+        throw shortRecord(this.struct!, len, this.fd);
+      if (len > this.#scratch.length) this.#grow(len);
+      this.#memcpy(this.#scratchArg, data, this.#bigLen ? BigInt(len) : len);
       let r: boolean | void;
       if (this.#mode === Delivery.Struct) {
-        if (len < this.struct!.size)
-          throw shortRecord(this.struct!, len, this.fd);
         r = (cb as (v: StructView, s: number) => boolean | void)(
-          this.struct!.from(viewMemory(data, len)),
+          this.#view!,
           this.#source,
         );
       } else if (this.#mode === Delivery.Raw) {
-        const v = new DataView(viewMemory(data, len).buffer);
         r = (
           cb as (v: DataView, o: number, l: number, s: number) => boolean | void
-        )(v, 0, len, this.#source);
+        )(this.#scratchView, 0, len, this.#source);
       } else {
         r = (cb as (b: Uint8Array, s: number) => boolean | void)(
-          viewMemory(data, len),
+          this.#scratch.subarray(0, len),
           this.#source,
         );
       }
@@ -380,6 +409,16 @@ export class LibbpfRing implements Ring {
   }
 
   drain(mode: Delivery, cb: AnyCallback, source: number): number {
+    // A drain from a record callback would re-enter ring_buffer__consume on
+    // the ring libbpf is walking, and end our #draining guard early: a
+    // close() after it would free the ring under the outer walk.
+    if (this.#draining)
+      throw new StateError(
+        "ring buffer: consume/poll called from inside a record callback of the same reader",
+        {
+          hint: "return false to stop the drain, and drain again after it returns",
+        },
+      );
     this.stopped = false;
     if (this.#closed) return 0;
     this.#mode = mode;
