@@ -208,6 +208,82 @@ export function possibleCpus(): number {
 
 let F: ReturnType<typeof libbpf>;
 
+const ENTRIES = 0;
+const KEYS = 1;
+const VALUES = 2;
+
+/** Reads one value (all CPUs' for per-CPU maps) at `off`. */
+type ReadValue = (
+  s: Live,
+  dv: DataView,
+  buf: Uint8Array,
+  off: number,
+) => unknown;
+
+/**
+ * Walks the entries of batch-looked-up chunks. A plain iterator, not a
+ * generator: in JavaScriptCore a generator step per entry cost as much as
+ * the kernel's batch lookup of it (measured in Bun: ~40–60 ns of ~100).
+ */
+class ChunkIterator<T> implements IterableIterator<T> {
+  readonly #chunks: Iterator<[Live, Chunk]>;
+  readonly #what: number;
+  readonly #readValue: ReadValue;
+  #live: Live | null = null;
+  #chunk: Chunk | null = null;
+  #i = 0;
+
+  constructor(
+    chunks: Iterator<[Live, Chunk]>,
+    what: number,
+    readValue: ReadValue,
+  ) {
+    this.#chunks = chunks;
+    this.#what = what;
+    this.#readValue = readValue;
+  }
+
+  next(): IteratorResult<T> {
+    let c = this.#chunk;
+    while (c === null || this.#i >= c.count) {
+      const r = this.#chunks.next();
+      if (r.done) {
+        this.#chunk = null;
+        return { value: undefined, done: true };
+      }
+      [this.#live, c] = r.value;
+      this.#chunk = c;
+      this.#i = 0;
+    }
+    const s = this.#live!;
+    const i = this.#i++;
+    const what = this.#what;
+    const key =
+      what === VALUES
+        ? undefined
+        : s.key.read(c.keysView, c.keys, i * s.keySize);
+    if (what === KEYS) return { value: key as T, done: false };
+    const off = i * s.valueBytes;
+    const value = s.perCpu
+      ? this.#readValue(s, c.valuesView, c.values, off)
+      : s.value.read(c.valuesView, c.values, off);
+    return {
+      value: (what === ENTRIES ? [key, value] : value) as T,
+      done: false,
+    };
+  }
+
+  return(): IteratorResult<T> {
+    this.#chunk = null;
+    this.#chunks.return?.(undefined);
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.iterator](): IterableIterator<T> {
+    return this;
+  }
+}
+
 /** A BPF map. `K`/`V` are the decoded key and value types. */
 export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   readonly #owner: ObjectOwner | null;
@@ -984,34 +1060,35 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
    * Every [key, value] (a snapshot per batch: the kernel may change the map
    * meanwhile). Array maps list every index.
    */
-  *entries(options?: IterateOptions): Generator<[K, V], void, undefined> {
-    for (const [s, c] of this.#chunks("entries", options)) {
-      const ks = s.keySize;
-      const vb = s.valueBytes;
-      for (let i = 0; i < c.count; i++) {
-        yield [
-          s.key.read(c.keysView, c.keys, i * ks) as K,
-          this.#readValue(s, c.valuesView, c.values, i * vb),
-        ];
-      }
-    }
+  entries(options?: IterateOptions): IterableIterator<[K, V]> {
+    return new ChunkIterator(
+      this.#chunks("entries", options),
+      ENTRIES,
+      this.#valueReader,
+    );
   }
 
   /** Every key. */
-  *keys(options?: IterateOptions): Generator<K, void, undefined> {
-    for (const [s, c] of this.#chunks("keys", options)) {
-      for (let i = 0; i < c.count; i++)
-        yield s.key.read(c.keysView, c.keys, i * s.keySize) as K;
-    }
+  keys(options?: IterateOptions): IterableIterator<K> {
+    return new ChunkIterator(
+      this.#chunks("keys", options),
+      KEYS,
+      this.#valueReader,
+    );
   }
 
   /** Every value. */
-  *values(options?: IterateOptions): Generator<V, void, undefined> {
-    for (const [s, c] of this.#chunks("values", options)) {
-      for (let i = 0; i < c.count; i++)
-        yield this.#readValue(s, c.valuesView, c.values, i * s.valueBytes);
-    }
+  values(options?: IterateOptions): IterableIterator<V> {
+    return new ChunkIterator(
+      this.#chunks("values", options),
+      VALUES,
+      this.#valueReader,
+    );
   }
+
+  // Per-CPU values need the map's own reader; one closure per map.
+  readonly #valueReader: ReadValue = (s, dv, buf, off) =>
+    this.#readValue(s, dv, buf, off);
 
   /** Same as `entries()`. */
   [Symbol.iterator](): Iterator<[K, V]> {
