@@ -1,7 +1,7 @@
 /**
- * The async iteration shared by the ring and perf buffer readers: drain into
- * a batch of detached copies, yield them, wait without busy-polling when
- * there is nothing, end on close or abort.
+ * The waiting shared by the ring and perf buffer readers: `poll` (drain,
+ * else wait and drain), async iteration of detached copies, and the event
+ * loop turns both owe while records keep coming.
  */
 import { setImmediate } from "node:timers";
 import type { StructView } from "./btf/views.ts";
@@ -15,6 +15,58 @@ const ITER_BATCH = 1024;
  * starve timers, I/O and `AbortSignal.timeout()`.
  */
 const FAIR_MS = 20;
+
+/**
+ * Gives the event loop a turn at least every {@link FAIR_MS} while records
+ * keep coming. An awaited `wait()` is no turn when data is there already
+ * (it resolves at once), so only our own setImmediate counts as one.
+ */
+export class FairTurns {
+  #last: number;
+
+  /** `start`: when the last turn was (0: the first delivery takes one). */
+  constructor(start = performance.now()) {
+    this.#last = start;
+  }
+
+  /** After a drain that delivered `n`: a real turn if one is due. */
+  async after(n: number): Promise<void> {
+    if (n > 0 && performance.now() - this.#last > FAIR_MS) {
+      await new Promise((r) => setImmediate(r));
+      this.#last = performance.now();
+    }
+  }
+}
+
+/** What a reader lends {@link pollOnce}. */
+export interface PollSource {
+  /** True once the reader is closed. */
+  closed(): boolean;
+  /** Drains what is there now; returns the count. */
+  drain(): number;
+  /** The reader's waiter (created on first use). */
+  waiter(): EventWaiter;
+}
+
+/**
+ * Drains; if nothing was there, waits (without blocking the event loop) up
+ * to `timeoutMs` (< 0: no limit) and drains. Resolves to the count.
+ */
+export async function pollOnce(
+  source: PollSource,
+  timeoutMs: number,
+  turns: FairTurns,
+): Promise<number> {
+  let n = source.drain();
+  if (n === 0) {
+    if (timeoutMs === 0) return 0;
+    await source.waiter().wait(timeoutMs);
+    if (source.closed()) return 0;
+    n = source.drain();
+  }
+  await turns.after(n);
+  return n;
+}
 
 /** What a reader lends {@link iterateDetached}. */
 export interface IterationSource {
@@ -44,7 +96,7 @@ export async function* iterateDetached<D>(
   };
   const onAbort = () => waiter.wake();
   signal?.addEventListener("abort", onAbort);
-  let lastTurn = performance.now();
+  const turns = new FairTurns();
   try {
     while (!source.closed() && !signal?.aborted) {
       source.drain(take);
@@ -53,11 +105,9 @@ export async function* iterateDetached<D>(
           yield batch[i] as D;
           if (source.closed() || signal?.aborted) return;
         }
+        const n = batch.length;
         batch.length = 0;
-        if (performance.now() - lastTurn > FAIR_MS) {
-          await new Promise((r) => setImmediate(r));
-          lastTurn = performance.now();
-        }
+        await turns.after(n);
         continue;
       }
       // Not a turn of the event loop: wait() resolves at once when ready.

@@ -12,7 +12,6 @@
  * delivery: libbpf drains a CPU's ring as a whole, so the samples it still
  * hands over are copied and delivered first by the next call.
  */
-import { setImmediate } from "node:timers";
 import {
   type BufArg,
   type NativeCallback,
@@ -30,7 +29,7 @@ import { bpfError } from "./bpf_error.ts";
 import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
-import { iterateDetached } from "./event_iterate.ts";
+import { FairTurns, iterateDetached, pollOnce } from "./event_iterate.ts";
 import type { BpfMap } from "./map.ts";
 import type { Detached, EventsOptions } from "./ringbuf.ts";
 
@@ -49,7 +48,6 @@ export type PerfCallback<T> = (record: T, cpu: number) => boolean | void;
 
 // enum bpf_map_type BPF_MAP_TYPE_PERF_EVENT_ARRAY (uapi/linux/bpf.h)
 const PERF_EVENT_ARRAY = "perf_event_array";
-const FAIR_MS = 20;
 // Initial sample buffer; it grows to the next power of 2 on a larger sample
 // (perf samples are < 64 KiB: perf_event_header.size is a u16).
 const SCRATCH_MIN = 512;
@@ -69,7 +67,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #stopped = false;
   #error: unknown = null;
   #backlog: { bytes: Uint8Array; cpu: number }[] = [];
-  #lastTurn = 0;
+  readonly #turns = new FairTurns(0);
   #draining = false;
   // One buffer each sample is copied into, and the struct view over it:
   // per-sample pointers differ, and wrapping libbpf's memory would cost an
@@ -311,22 +309,16 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
    * Drains; if nothing was there, waits (without blocking the event loop)
    * up to `timeoutMs` (< 0: no limit) and drains. Resolves to the count.
    */
-  async poll(cb: PerfCallback<T>, timeoutMs = -1): Promise<number> {
-    let n = this.#drain(cb as PerfCallback<unknown>);
-    if (n === 0) {
-      if (timeoutMs === 0) return 0;
-      await this.#wait().wait(timeoutMs);
-      if (this.#pb === null) return 0;
-      n = this.#drain(cb as PerfCallback<unknown>);
-    }
-    // A producer that never pauses would otherwise starve timers and I/O.
-    // wait() is no turn of the event loop when data is there already (it
-    // resolves at once), so only our own setImmediate counts as one.
-    if (n > 0 && performance.now() - this.#lastTurn > FAIR_MS) {
-      await new Promise((r) => setImmediate(r));
-      this.#lastTurn = performance.now();
-    }
-    return n;
+  poll(cb: PerfCallback<T>, timeoutMs = -1): Promise<number> {
+    return pollOnce(
+      {
+        closed: () => this.#pb === null,
+        drain: () => this.#drain(cb as PerfCallback<unknown>),
+        waiter: () => this.#wait(),
+      },
+      timeoutMs,
+      this.#turns,
+    );
   }
 
   /**

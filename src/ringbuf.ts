@@ -17,12 +17,11 @@
  * record (it counts as consumed).
  */
 import { errno, libbpf } from "../ffi/mod.ts";
-import { setImmediate } from "node:timers";
 import { bpfError } from "./bpf_error.ts";
 import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
 import { BpfTypeError, ClosedError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
-import { iterateDetached } from "./event_iterate.ts";
+import { FairTurns, iterateDetached, pollOnce } from "./event_iterate.ts";
 import type { BpfMap } from "./map.ts";
 import {
   type AnyCallback,
@@ -87,8 +86,6 @@ export interface EventsOptions {
 const BPF_MAP_TYPE_RINGBUF = 27;
 // struct bpf_map_info: type @0, max_entries @16 (uapi/linux/bpf.h)
 const MAP_INFO_SIZE = 88;
-// poll() hands the event loop a turn at least this often while data flows.
-const FAIR_MS = 20;
 
 function hostIsX86(): boolean {
   const g = globalThis as {
@@ -128,7 +125,7 @@ export class RingBuffer<T = RingRecord> {
   #onClose: (() => void) | undefined;
   #waiter: EventWaiter | null = null;
   #closed = false;
-  #lastTurn = 0;
+  readonly #turns = new FairTurns(0);
   /** Records handed to callbacks (and iterators) so far. */
   consumed = 0;
 
@@ -298,26 +295,20 @@ export class RingBuffer<T = RingRecord> {
     return this.#poll(Delivery.Raw, cb as unknown as AnyCallback, timeoutMs);
   }
 
-  async #poll(
+  #poll(
     mode: Delivery | -1,
     cb: AnyCallback,
     timeoutMs: number,
   ): Promise<number> {
-    let n = this.#drain(mode, cb);
-    if (n === 0) {
-      if (timeoutMs === 0) return 0;
-      await this.#wait().wait(timeoutMs);
-      if (this.#closed) return 0;
-      n = this.#drain(mode, cb);
-    }
-    // A producer that never pauses would otherwise starve timers and I/O.
-    // wait() is no turn of the event loop when data is there already (it
-    // resolves at once), so only our own setImmediate counts as one.
-    if (n > 0 && performance.now() - this.#lastTurn > FAIR_MS) {
-      await new Promise((r) => setImmediate(r));
-      this.#lastTurn = performance.now();
-    }
-    return n;
+    return pollOnce(
+      {
+        closed: () => this.#closed,
+        drain: () => this.#drain(mode, cb),
+        waiter: () => this.#wait(),
+      },
+      timeoutMs,
+      this.#turns,
+    );
   }
 
   /**
