@@ -4,14 +4,16 @@
  * iterator waiting, close ending a waiting iterator, and the process exiting
  * after close (Bun and Deno).
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BpfTypeError, ClosedError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import {
+  runChild,
+  selfTraced,
+  turnsWhileFlooded,
+} from "../_support/event_streams.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 const PKT = new Uint8Array(64);
@@ -25,39 +27,6 @@ function perfObject(): BpfObject {
 function produce(obj: BpfObject, count: number): void {
   obj.globals.arg_count = count;
   obj.program("produce").testRun({ data: PKT });
-}
-
-/**
- * Runs `loop(stop)` for 200 ms of a reader whose own syscalls produce the
- * next records (fixtures/selftrace): the data never stops. Returns how often
- * a 10 ms interval fired meanwhile and how long the loop took (it gives up
- * after 3 s, which only a starved event loop needs).
- */
-async function turnsWhileFlooded(
-  loop: (stop: () => boolean, signal: AbortSignal) => Promise<void>,
-): Promise<{ ticks: number; ms: number }> {
-  let ticks = 0;
-  let stopped = false;
-  const start = performance.now();
-  const timer = setInterval(() => ticks++, 10);
-  const end = setTimeout(() => (stopped = true), 200);
-  try {
-    await loop(
-      () => stopped || performance.now() - start > 3000,
-      AbortSignal.timeout(200),
-    );
-  } finally {
-    clearInterval(timer);
-    clearTimeout(end);
-  }
-  return { ticks, ms: performance.now() - start };
-}
-
-function selfTraced(): BpfObject {
-  const obj = BpfObject.open(fixture("selftrace"));
-  obj.globals.target_pid = process.pid;
-  obj.load();
-  return obj;
 }
 
 describe.skipIf(!root)("PerfBuffer", () => {
@@ -204,11 +173,7 @@ describe.skipIf(!root)("PerfBuffer", () => {
 
   it("refuses a drain from inside a sample callback (a close() after it freed the rings under libbpf: SIGSEGV)", async () => {
     // In a child: before the fix the process died in perf_buffer__consume.
-    const dir = mkdtempSync(join(tmpdir(), "tsbpf-pb-"));
-    const script = join(dir, "child.ts");
-    writeFileSync(
-      script,
-      `
+    const { code, out } = await runChild(`
       import { BpfObject } from ${JSON.stringify(join(ROOT, "src/object.ts"))};
       const obj = BpfObject.open(${JSON.stringify(fixture("perfbuf"))});
       obj.load();
@@ -229,38 +194,14 @@ describe.skipIf(!root)("PerfBuffer", () => {
       pb.consume(() => void n++);
       console.log("after:", n > 0);
       obj.close();
-    `,
-    );
-    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-    const [cmd, args] = deno
-      ? [deno.execPath(), ["run", "-A", script]]
-      : [process.execPath, [script]];
-    const { code, out } = await new Promise<{
-      code: number | null;
-      out: string;
-    }>((resolve) => {
-      const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      child.stdout!.on("data", (d) => (out += d));
-      child.stderr!.on("data", (d) => (out += d));
-      const kill = setTimeout(() => child.kill("SIGKILL"), 8000);
-      child.on("exit", (code) => {
-        clearTimeout(kill);
-        resolve({ code, out });
-      });
-    });
-    rmSync(dir, { recursive: true, force: true });
+    `);
     expect(out).toContain("nested: StateError false");
     expect(out).toContain("after: true");
     expect(code).toBe(0);
   });
 
   it("lets the process exit after close while iterating", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tsbpf-pb-"));
-    const script = join(dir, "child.ts");
-    writeFileSync(
-      script,
-      `
+    const { code, ms, out } = await runChild(`
       import { BpfObject } from ${JSON.stringify(join(ROOT, "src/object.ts"))};
       const obj = BpfObject.open(${JSON.stringify(fixture("perfbuf"))});
       obj.load();
@@ -270,31 +211,10 @@ describe.skipIf(!root)("PerfBuffer", () => {
         console.log("iterator ended");
       })();
       setTimeout(() => obj.close(), 100);
-    `,
-    );
-    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-    const [cmd, args] = deno
-      ? [deno.execPath(), ["run", "-A", script]]
-      : [process.execPath, [script]];
-    const t0 = performance.now();
-    const { code, out } = await new Promise<{
-      code: number | null;
-      out: string;
-    }>((resolve) => {
-      const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      child.stdout!.on("data", (d) => (out += d));
-      child.stderr!.on("data", (d) => (out += d));
-      const kill = setTimeout(() => child.kill("SIGKILL"), 8000);
-      child.on("exit", (code) => {
-        clearTimeout(kill);
-        resolve({ code, out });
-      });
-    });
-    rmSync(dir, { recursive: true, force: true });
+    `);
     expect(out).toContain("iterator ended");
     expect(code).toBe(0);
-    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(ms).toBeLessThan(5000);
   });
 
   it("gives timers their turns while its own syscalls keep the perf buffer full", async () => {

@@ -6,21 +6,18 @@
  * and the process exiting after close (Bun and Deno).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BpfTypeError, ClosedError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { RingBuffer } from "../../src/ringbuf.ts";
 import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import {
+  runChild,
+  selfTraced,
+  turnsWhileFlooded,
+} from "../_support/event_streams.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 const PKT = new Uint8Array(64);
@@ -52,46 +49,6 @@ function checkRecord(v: DataView, off: number, len: number): number {
   return seq;
 }
 
-/**
- * Runs `loop(stop)` for 200 ms of a reader whose own syscalls produce the
- * next records (fixtures/selftrace): the data never stops. Returns how often
- * a 10 ms interval fired meanwhile and how long the loop took (it gives up
- * after 3 s, which only a starved event loop needs).
- */
-async function turnsWhileFlooded(
-  loop: (stop: () => boolean, signal: AbortSignal) => Promise<void>,
-): Promise<{ ticks: number; ms: number }> {
-  let ticks = 0;
-  let stopped = false;
-  const start = performance.now();
-  const timer = setInterval(() => ticks++, 10);
-  const end = setTimeout(() => (stopped = true), 200);
-  try {
-    await loop(
-      () => stopped || performance.now() - start > 3000,
-      AbortSignal.timeout(200),
-    );
-  } finally {
-    clearInterval(timer);
-    clearTimeout(end);
-  }
-  return { ticks, ms: performance.now() - start };
-}
-
-function selfTraced(): BpfObject {
-  const obj = BpfObject.open(fixture("selftrace"));
-  obj.globals.target_pid = process.pid;
-  obj.load();
-  return obj;
-}
-
-function runtimeCommand(script: string): [string, string[]] {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  return deno
-    ? [deno.execPath(), ["run", "-A", script]]
-    : [process.execPath, [script]];
-}
-
 /** bench/ringbuf_producer.c (runs a pinned program N times), built once. */
 function producerBin(): string {
   const src = join(ROOT, "bench/ringbuf_producer.c");
@@ -107,29 +64,6 @@ function producerBin(): string {
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
-}
-
-/** Runs `body` as a child script; resolves to its exit code and time taken. */
-function runChild(
-  body: string,
-): Promise<{ code: number | null; ms: number; out: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "tsbpf-rb-"));
-  const script = join(dir, "child.ts");
-  writeFileSync(script, body);
-  const [cmd, args] = runtimeCommand(script);
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    const kill = setTimeout(() => child.kill("SIGKILL"), 8000);
-    child.on("exit", (code) => {
-      clearTimeout(kill);
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ code, ms: performance.now() - t0, out });
-    });
-  });
 }
 
 describe.skipIf(!root)("RingBuffer", () => {
