@@ -15,7 +15,11 @@
  */
 import { hasNonblockingCalls, libc } from "../ffi/mod.ts";
 import { createBunWaiter } from "./event_wait_bun.ts";
-import { EpollSet, MAX_EVENTS, type WaitResult } from "./event_wait_epoll.ts";
+import {
+  EpollWaiter,
+  MAX_EVENTS,
+  type WaitResult,
+} from "./event_wait_epoll.ts";
 
 export type { WaitResult } from "./event_wait_epoll.ts";
 
@@ -40,26 +44,13 @@ export interface EventWaiter {
 }
 
 /** Deno: `epoll_wait` on Deno's blocking pool, awaited. */
-class NonblockingWaiter implements EventWaiter {
-  readonly #set = new EpollSet();
-  #pending: Promise<WaitResult> | null = null;
-  #closing = false;
-
-  get epollFd(): number {
-    return this.#set.epollFd;
-  }
-  get waiting(): boolean {
-    return this.#pending !== null;
-  }
-  add(fd: number): void {
-    this.#set.add(fd);
-  }
+class NonblockingWaiter extends EpollWaiter {
   wait(timeoutMs: number): Promise<WaitResult> {
-    if (this.#closing) return Promise.resolve("woken");
-    if (this.#pending) return this.#pending;
-    const set = this.#set;
+    if (this.closing) return Promise.resolve("woken");
+    if (this.pending) return this.pending;
+    const set = this.set;
     const buf = set.eventsBuffer();
-    this.#pending = libc()
+    this.pending = libc()
       .epoll_wait_nb(
         set.epollFd,
         buf,
@@ -67,24 +58,21 @@ class NonblockingWaiter implements EventWaiter {
         timeoutMs < 0 ? -1 : timeoutMs,
       )
       .then((n) => {
-        this.#pending = null;
-        if (this.#closing) {
+        this.pending = null;
+        if (this.closing) {
           set.close();
           return "woken" as const;
         }
         return set.classify(n);
       });
-    return this.#pending;
-  }
-  wake(): void {
-    this.#set.wake();
+    return this.pending;
   }
   close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
+    if (this.closing) return;
+    this.closing = true;
     // The native call still uses the fds: wake it, free them when it returns.
-    if (this.#pending) this.#set.wake();
-    else this.#set.close();
+    if (this.pending) this.set.wake();
+    else this.set.close();
   }
 }
 

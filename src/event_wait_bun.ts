@@ -13,7 +13,7 @@
  * 0.19 % idle, median 0.25 ms. Hence the worker by default.
  */
 import type { EventWaiter } from "./event_wait.ts";
-import { EpollSet, type WaitResult } from "./event_wait_epoll.ts";
+import { EpollWaiter, type WaitResult } from "./event_wait_epoll.ts";
 
 interface BunWorker {
   postMessage(m: unknown): void;
@@ -36,22 +36,9 @@ export function createBunWaiter(): EventWaiter {
 }
 
 /** A Worker blocked in epoll_wait on our set; refs the process only while waiting. */
-export class WorkerWaiter implements EventWaiter {
-  readonly #set = new EpollSet();
+export class WorkerWaiter extends EpollWaiter {
   #worker: BunWorker | null = null;
-  #pending: Promise<WaitResult> | null = null;
   #resolve: ((r: WaitResult) => void) | null = null;
-  #closing = false;
-
-  get epollFd(): number {
-    return this.#set.epollFd;
-  }
-  get waiting(): boolean {
-    return this.#pending !== null;
-  }
-  add(fd: number): void {
-    this.#set.add(fd);
-  }
 
   #spawn(): BunWorker {
     const W = (
@@ -67,50 +54,46 @@ export class WorkerWaiter implements EventWaiter {
 
   #done(n: number): void {
     const resolve = this.#resolve;
-    this.#pending = this.#resolve = null;
+    this.pending = this.#resolve = null;
     this.#worker?.unref();
-    if (this.#closing) {
+    if (this.closing) {
       this.#shutdown();
       resolve?.("woken");
       return;
     }
-    let r = this.#set.check();
+    let r = this.set.check();
     // perf fds report readiness once per wake-up: the worker may have taken it.
     if (r === "timeout" && n > 0) r = "ready";
     resolve?.(r);
   }
 
   wait(timeoutMs: number): Promise<WaitResult> {
-    if (this.#closing) return Promise.resolve("woken");
-    if (this.#pending) return this.#pending;
+    if (this.closing) return Promise.resolve("woken");
+    if (this.pending) return this.pending;
     // Ready already: skip the message round trip.
-    const now = this.#set.check();
+    const now = this.set.check();
     if (now !== "timeout" || timeoutMs === 0) return Promise.resolve(now);
     this.#worker ??= this.#spawn();
     this.#worker.ref();
-    this.#pending = new Promise<WaitResult>((r) => (this.#resolve = r));
+    this.pending = new Promise<WaitResult>((r) => (this.#resolve = r));
     this.#worker.postMessage({
-      epfd: this.#set.epollFd,
+      epfd: this.set.epollFd,
       timeout: timeoutMs < 0 ? -1 : timeoutMs,
     });
-    return this.#pending;
-  }
-
-  wake(): void {
-    this.#set.wake();
+    return this.pending;
   }
 
   #shutdown(): void {
     this.#worker?.terminate();
     this.#worker = null;
-    this.#set.close();
+    this.set.close();
   }
 
   close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
+    if (this.closing) return;
+    this.closing = true;
     // The worker is inside epoll_wait on our fds: wake it, clean up on reply.
-    if (this.#pending) this.#set.wake();
+    if (this.pending) this.set.wake();
     else this.#shutdown();
   }
 }
@@ -119,41 +102,28 @@ const HOT_MS = 2;
 const MAX_SLEEP_MS = 50;
 
 /** epoll_wait(timeout 0) re-tried from timers: no thread, adaptive back-off. */
-export class TimerWaiter implements EventWaiter {
-  readonly #set = new EpollSet();
-  #pending: Promise<WaitResult> | null = null;
+export class TimerWaiter extends EpollWaiter {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #finish: ((r: WaitResult) => void) | null = null;
-  #closing = false;
-
-  get epollFd(): number {
-    return this.#set.epollFd;
-  }
-  get waiting(): boolean {
-    return this.#pending !== null;
-  }
-  add(fd: number): void {
-    this.#set.add(fd);
-  }
 
   wait(timeoutMs: number): Promise<WaitResult> {
-    if (this.#closing) return Promise.resolve("woken");
-    if (this.#pending) return this.#pending;
-    const first = this.#set.check();
+    if (this.closing) return Promise.resolve("woken");
+    if (this.pending) return this.pending;
+    const first = this.set.check();
     if (first !== "timeout" || timeoutMs === 0) return Promise.resolve(first);
     const start = performance.now();
     const deadline = timeoutMs < 0 ? Infinity : start + timeoutMs;
-    this.#pending = new Promise<WaitResult>((resolve) => {
+    this.pending = new Promise<WaitResult>((resolve) => {
       let sleep = 0;
       const finish = (r: WaitResult) => {
-        this.#pending = this.#timer = this.#finish = null;
+        this.pending = this.#timer = this.#finish = null;
         resolve(r);
       };
       this.#finish = finish;
       const tick = () => {
         this.#timer = null;
-        if (this.#closing) return finish("woken");
-        const r = this.#set.check();
+        if (this.closing) return finish("woken");
+        const r = this.set.check();
         const now = performance.now();
         if (r !== "timeout") return finish(r);
         if (now >= deadline) return finish("timeout");
@@ -167,23 +137,23 @@ export class TimerWaiter implements EventWaiter {
       };
       this.#timer = setTimeout(tick, 0);
     });
-    return this.#pending;
+    return this.pending;
   }
 
-  wake(): void {
-    this.#set.wake();
+  override wake(): void {
+    super.wake();
     if (this.#timer !== null && this.#finish) {
       clearTimeout(this.#timer);
-      this.#set.check();
+      this.set.check();
       this.#finish("woken");
     }
   }
 
   close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
+    if (this.closing) return;
+    this.closing = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#finish?.("woken");
-    this.#set.close();
+    this.set.close();
   }
 }

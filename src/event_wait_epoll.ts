@@ -4,6 +4,7 @@
  */
 import { errno, libc } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
+import type { EventWaiter } from "./event_wait.ts";
 
 // uapi/linux/eventpoll.h
 const EPOLL_CTL_ADD = 1;
@@ -118,4 +119,33 @@ export class EpollSet {
     libc().close(this.epollFd);
     libc().close(this.wakeFd);
   }
+}
+
+/**
+ * What every waiting strategy shares: the epoll set, the one pending wait,
+ * and the closing flag. Subclasses say how a wait happens.
+ */
+export abstract class EpollWaiter implements EventWaiter {
+  protected readonly set = new EpollSet();
+  protected pending: Promise<WaitResult> | null = null;
+  protected closing = false;
+
+  /** The epoll fd: readable when a watched fd is. */
+  get epollFd(): number {
+    return this.set.epollFd;
+  }
+  /** True while a `wait()` is pending. */
+  get waiting(): boolean {
+    return this.pending !== null;
+  }
+  /** Watches `fd` for readability. */
+  add(fd: number): void {
+    this.set.add(fd);
+  }
+  /** Ends a pending wait with "woken" (the eventfd wakes the native wait). */
+  wake(): void {
+    this.set.wake();
+  }
+  abstract wait(timeoutMs: number): Promise<WaitResult>;
+  abstract close(): void;
 }
