@@ -15,6 +15,7 @@ import type { BtfType, Struct, Union } from "../../src/btf/types.ts";
 import { generateTypes } from "../../codegen/types.ts";
 import { prelude } from "../../codegen/prelude.ts";
 import { ROOT } from "../_support/fixtures.ts";
+import { prng } from "../_support/prng.ts";
 
 const SEED = 0x7ab5eed;
 const ROUNDS = 40;
@@ -62,18 +63,6 @@ const HOSTILE = [
   "@link x",
   "x",
 ];
-
-/** mulberry32: small, seedable, good enough to pick cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Builds one random BTF with hostile names. */
 function randomBtf(rand: () => number): BtfBuilder {

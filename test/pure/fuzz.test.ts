@@ -16,18 +16,7 @@ import { readElf } from "../../src/elf/reader.ts";
 import { BtfTypeError, TsbpfError } from "../../src/errors.ts";
 import { readFileBytes } from "../../src/io.ts";
 import { fixture, need } from "../_support/fixtures.ts";
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../_support/prng.ts";
 
 interface Target {
   bytes: Uint8Array;
