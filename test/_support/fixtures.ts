@@ -2,7 +2,7 @@
  * Paths to BPF objects built from the repo's C sources. `scripts/test.sh`
  * builds them all first; a test run on its own builds what it needs.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,4 +39,28 @@ export function isRoot(): boolean {
 export function need(cond: boolean, reason: string): boolean {
   if (!cond) console.log(`SKIP: ${reason}`);
   return cond;
+}
+
+/**
+ * True when the unprivileged user (uid 65534) can read this checkout and run
+ * this runtime: tests that drop privileges in a child need both. A clone
+ * under a 0700 directory (e.g. from `mktemp -d`) is not.
+ */
+export function usableUnprivileged(): boolean {
+  const r = spawnSync(
+    "setpriv",
+    [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "sh",
+      "-c",
+      'test -r "$1" && test -x "$2"',
+      "sh",
+      join(ROOT, "mod.ts"),
+      process.execPath,
+    ],
+    { stdio: "ignore" },
+  );
+  return r.status === 0;
 }

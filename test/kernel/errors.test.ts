@@ -13,7 +13,13 @@ import {
   setLibbpfLogHandler,
 } from "../../src/libbpf_log.ts";
 import { BpfObject } from "../../src/object.ts";
-import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import {
+  ROOT,
+  fixture,
+  isRoot,
+  need,
+  usableUnprivileged,
+} from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 
@@ -157,6 +163,12 @@ const hasSetpriv = need(
   existsSync("/usr/bin/setpriv"),
   "no setpriv (util-linux) to drop privileges in a child",
 );
+const unprivileged =
+  hasSetpriv &&
+  need(
+    usableUnprivileged(),
+    "uid 65534 cannot read this checkout or run the runtime (a clone under a 0700 directory?)",
+  );
 const hasUnshare = need(
   existsSync("/usr/bin/unshare"),
   "no unshare (util-linux) for a private mount namespace",
@@ -205,7 +217,7 @@ function child(wrap: string[], args: string[]): ChildResult {
 }
 
 describe.skipIf(!root)("hints for the environment (child processes)", () => {
-  it.skipIf(!hasSetpriv)("an unprivileged user is told about CAP_BPF", () => {
+  it.skipIf(!unprivileged)("an unprivileged user is told about CAP_BPF", () => {
     const r = child(
       ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
       ["load", fixture("minimal")],
