@@ -4,12 +4,27 @@
 //   lookup: bpf_map_lookup_elem of every key
 //   batch:  bpf_map_lookup_batch over the whole map (8192 entries a call)
 //   walk:   bpf_map_get_next_key + bpf_map_lookup_elem over the whole map
+// batch and walk alternate PASSES times per map; each prints its median.
 // Prints ns per element for each as one JSON line.
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+/* Iteration passes per map (batch, walk, batch, walk, ...); medians. */
+#define PASSES 3
+
+static double median(double *x)
+{
+	for (int i = 1; i < PASSES; i++)
+		for (int j = i; j > 0 && x[j - 1] > x[j]; j--) {
+			double t = x[j];
+			x[j] = x[j - 1];
+			x[j - 1] = t;
+		}
+	return x[PASSES / 2];
+}
 
 static double now_ns(void)
 {
@@ -48,37 +63,44 @@ int main(int argc, char **argv)
 
 	__u32 *keys = malloc(chunk * 4);
 	__u64 *vals = malloc(chunk * 8);
-	__u32 in_b = 0, out_b = 0, total = 0;
-	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	t0 = now_ns();
-	for (int first = 1;; first = 0) {
-		__u32 count = chunk;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_b, &out_b, keys, vals,
-					       &count, &opts);
-		for (__u32 i = 0; i < count; i++)
-			sum += keys[i] + vals[i];
-		total += count;
-		if (err == -ENOENT)
-			break;
-		if (err) {
-			fprintf(stderr, "lookup_batch: %d\n", err);
-			return 1;
+	double batches[PASSES], walks[PASSES];
+	__u32 total = 0, walked = 0;
+	for (int pass = 0; pass < PASSES; pass++) {
+		__u32 in_b = 0, out_b = 0;
+		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		total = 0;
+		t0 = now_ns();
+		for (int first = 1;; first = 0) {
+			__u32 count = chunk;
+			int err = bpf_map_lookup_batch(fd, first ? NULL : &in_b, &out_b, keys,
+						       vals, &count, &opts);
+			for (__u32 i = 0; i < count; i++)
+				sum += keys[i] + vals[i];
+			total += count;
+			if (err == -ENOENT)
+				break;
+			if (err) {
+				fprintf(stderr, "lookup_batch: %d\n", err);
+				return 1;
+			}
+			in_b = out_b;
 		}
-		in_b = out_b;
-	}
-	double batch = (now_ns() - t0) / total;
+		batches[pass] = (now_ns() - t0) / total;
 
-	__u32 cur, prev;
-	unsigned walked = 0;
-	t0 = now_ns();
-	for (int first = 1; bpf_map_get_next_key(fd, first ? NULL : &prev, &cur) == 0; first = 0) {
-		__u64 v;
-		if (bpf_map_lookup_elem(fd, &cur, &v) == 0)
-			sum += cur + v;
-		prev = cur;
-		walked++;
+		__u32 cur, prev;
+		walked = 0;
+		t0 = now_ns();
+		for (int first = 1; bpf_map_get_next_key(fd, first ? NULL : &prev, &cur) == 0;
+		     first = 0) {
+			__u64 v;
+			if (bpf_map_lookup_elem(fd, &cur, &v) == 0)
+				sum += cur + v;
+			prev = cur;
+			walked++;
+		}
+		walks[pass] = (now_ns() - t0) / walked;
 	}
-	double walk = (now_ns() - t0) / walked;
+	double batch = median(batches), walk = median(walks);
 	if (total != n || walked != n) {
 		fprintf(stderr, "iterated %u / %u of %u\n", total, walked, n);
 		return 1;

@@ -220,18 +220,30 @@ type ReadValue = (
   off: number,
 ) => unknown;
 
+/** Reads one decoded value at `off` of a chunk's buffer. */
+type ReadAt = (dv: DataView, buf: Uint8Array, off: number) => unknown;
+
 /**
  * Walks the entries of batch-looked-up chunks. A plain iterator, not a
- * generator: in JavaScriptCore a generator step per entry cost as much as
- * the kernel's batch lookup of it (measured in Bun: ~40–60 ns of ~100).
+ * generator, with a small per-entry `next()` that the JIT inlines into the
+ * caller's loop; the chunk switch lives in `#refill`. In JavaScriptCore a
+ * generator step per entry cost as much as the kernel's batch lookup of
+ * it (measured in Bun: ~40–60 ns of ~100).
  */
 class ChunkIterator<T> implements IterableIterator<T> {
   readonly #chunks: Iterator<[Live, Chunk]>;
   readonly #what: number;
   readonly #readValue: ReadValue;
-  #live: Live | null = null;
-  #chunk: Chunk | null = null;
+  #keyRead: ReadAt = noRead;
+  #keyView: DataView | null = null;
+  #keyBytes: Uint8Array | null = null;
+  #keySize = 0;
+  #valueRead: ReadAt = noRead;
+  #valueView: DataView | null = null;
+  #valueBytes: Uint8Array | null = null;
+  #valueSize = 0;
   #i = 0;
+  #n = 0;
 
   constructor(
     chunks: Iterator<[Live, Chunk]>,
@@ -244,37 +256,61 @@ class ChunkIterator<T> implements IterableIterator<T> {
   }
 
   next(): IteratorResult<T> {
-    let c = this.#chunk;
-    while (c === null || this.#i >= c.count) {
+    const i = this.#i;
+    if (i < this.#n) {
+      this.#i = i + 1;
+      const what = this.#what;
+      if (what === ENTRIES)
+        return { value: [this.#key(i), this.#value(i)] as T, done: false };
+      return {
+        value: (what === KEYS ? this.#key(i) : this.#value(i)) as T,
+        done: false,
+      };
+    }
+    return this.#refill();
+  }
+
+  #key(i: number): unknown {
+    return this.#keyRead(this.#keyView!, this.#keyBytes!, i * this.#keySize);
+  }
+
+  #value(i: number): unknown {
+    return this.#valueRead(
+      this.#valueView!,
+      this.#valueBytes!,
+      i * this.#valueSize,
+    );
+  }
+
+  #refill(): IteratorResult<T> {
+    for (;;) {
       const r = this.#chunks.next();
       if (r.done) {
-        this.#chunk = null;
+        this.#n = 0;
         return { value: undefined, done: true };
       }
-      [this.#live, c] = r.value;
-      this.#chunk = c;
+      const [s, c] = r.value;
+      if (this.#keyRead === noRead) {
+        this.#keyRead = s.key.read;
+        const readValue = this.#readValue;
+        this.#valueRead = s.perCpu
+          ? (dv, buf, off) => readValue(s, dv, buf, off)
+          : s.value.read;
+        this.#keySize = s.keySize;
+        this.#valueSize = s.valueBytes;
+      }
+      this.#keyView = c.keysView;
+      this.#keyBytes = c.keys;
+      this.#valueView = c.valuesView;
+      this.#valueBytes = c.values;
       this.#i = 0;
+      this.#n = c.count;
+      if (c.count > 0) return this.next();
     }
-    const s = this.#live!;
-    const i = this.#i++;
-    const what = this.#what;
-    const key =
-      what === VALUES
-        ? undefined
-        : s.key.read(c.keysView, c.keys, i * s.keySize);
-    if (what === KEYS) return { value: key as T, done: false };
-    const off = i * s.valueBytes;
-    const value = s.perCpu
-      ? this.#readValue(s, c.valuesView, c.values, off)
-      : s.value.read(c.valuesView, c.values, off);
-    return {
-      value: (what === ENTRIES ? [key, value] : value) as T,
-      done: false,
-    };
   }
 
   return(): IteratorResult<T> {
-    this.#chunk = null;
+    this.#n = 0;
     this.#chunks.return?.(undefined);
     return { value: undefined, done: true };
   }
@@ -283,6 +319,8 @@ class ChunkIterator<T> implements IterableIterator<T> {
     return this;
   }
 }
+
+const noRead: ReadAt = () => undefined;
 
 /** A BPF map. `K`/`V` are the decoded key and value types. */
 export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {

@@ -31,8 +31,11 @@ export interface MapCodec {
   readonly description: string;
   /** Writes `v` at `off`; BpfTypeError naming map, role and expected type. */
   write(dv: DataView, buf: Uint8Array, off: number, v: unknown): void;
-  /** A detached value read at `off`. */
-  read(dv: DataView, buf: Uint8Array, off: number): unknown;
+  /**
+   * A detached value read at `off`. Called without `this` (iterators keep
+   * the function itself), so implementations must not use it.
+   */
+  readonly read: (dv: DataView, buf: Uint8Array, off: number) => unknown;
 }
 
 /** Whose codec it is, for messages. */
