@@ -235,6 +235,15 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
       expect(walk).toEqual(want);
       // Tiny batches: hash buckets larger than the batch grow it (ENOSPC).
       expect(new Map(m.entries({ batchSize: 1 }))).toEqual(want);
+      // keys() and values() walk the same chunks as entries(), across
+      // chunk boundaries; leaving early ends the walk.
+      const small = [...m.entries({ batchSize: 7 })];
+      expect([...m.keys({ batchSize: 7 })]).toEqual(small.map((e) => e[0]));
+      expect([...m.values({ batchSize: 7 })]).toEqual(small.map((e) => e[1]));
+      const it = m.entries({ batchSize: 7 });
+      for (let i = 0; i < 10; i++) expect(it.next().value).toEqual(small[i]);
+      expect(it.return!().done).toBe(true);
+      expect(it.next().done).toBe(true);
       let n = 0;
       m.forEach((v, k) => {
         if (v === undefined || k === undefined) throw new Error("bad entry");
