@@ -91,8 +91,9 @@ function runTs(): Figures {
   }
   const batch = median(batches);
   const walk = median(walks);
-  for (const [k, v] of m.entries()) if (v !== BigInt(k) * 3n) sum = -1n;
   if (sum !== 3n * BigInt((N * (N - 1)) / 2)) throw new Error(`bad sum ${sum}`);
+  for (const [k, v] of m.entries())
+    if (v !== BigInt(k) * 3n) throw new Error(`entries(): ${k} → ${v}`);
   return { update, lookup, batch, walk };
 }
 

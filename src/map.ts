@@ -212,15 +212,7 @@ const ENTRIES = 0;
 const KEYS = 1;
 const VALUES = 2;
 
-/** Reads one value (all CPUs' for per-CPU maps) at `off`. */
-type ReadValue = (
-  s: Live,
-  dv: DataView,
-  buf: Uint8Array,
-  off: number,
-) => unknown;
-
-/** Reads one decoded value at `off` of a chunk's buffer. */
+/** Reads one decoded key or value at `off` of a chunk's buffer. */
 type ReadAt = (dv: DataView, buf: Uint8Array, off: number) => unknown;
 
 /**
@@ -233,7 +225,7 @@ type ReadAt = (dv: DataView, buf: Uint8Array, off: number) => unknown;
 class ChunkIterator<T> implements IterableIterator<T> {
   readonly #chunks: Iterator<[Live, Chunk]>;
   readonly #what: number;
-  readonly #readValue: ReadValue;
+  readonly #valueReader: (s: Live) => ReadAt;
   #keyRead: ReadAt = noRead;
   #keyView: DataView | null = null;
   #keyBytes: Uint8Array | null = null;
@@ -248,11 +240,11 @@ class ChunkIterator<T> implements IterableIterator<T> {
   constructor(
     chunks: Iterator<[Live, Chunk]>,
     what: number,
-    readValue: ReadValue,
+    valueReader: (s: Live) => ReadAt,
   ) {
     this.#chunks = chunks;
     this.#what = what;
-    this.#readValue = readValue;
+    this.#valueReader = valueReader;
   }
 
   next(): IteratorResult<T> {
@@ -290,15 +282,10 @@ class ChunkIterator<T> implements IterableIterator<T> {
         return { value: undefined, done: true };
       }
       const [s, c] = r.value;
-      if (this.#keyRead === noRead) {
-        this.#keyRead = s.key.read;
-        const readValue = this.#readValue;
-        this.#valueRead = s.perCpu
-          ? (dv, buf, off) => readValue(s, dv, buf, off)
-          : s.value.read;
-        this.#keySize = s.keySize;
-        this.#valueSize = s.valueBytes;
-      }
+      this.#keyRead = s.key.read;
+      this.#keySize = s.keySize;
+      this.#valueRead = this.#valueReader(s);
+      this.#valueSize = s.valueBytes;
       this.#keyView = c.keysView;
       this.#keyBytes = c.keys;
       this.#valueView = c.valuesView;
@@ -320,6 +307,7 @@ class ChunkIterator<T> implements IterableIterator<T> {
   }
 }
 
+/** The reader of an iterator before its first chunk. */
 const noRead: ReadAt = () => undefined;
 
 /** A BPF map. `K`/`V` are the decoded key and value types. */
@@ -1124,9 +1112,12 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     );
   }
 
-  // Per-CPU values need the map's own reader; one closure per map.
-  readonly #valueReader: ReadValue = (s, dv, buf, off) =>
-    this.#readValue(s, dv, buf, off);
+  // The codec's own read, or for per-CPU maps one that gathers every CPU's
+  // value (the map's #readValue).
+  readonly #valueReader = (s: Live): ReadAt =>
+    s.perCpu
+      ? (dv, buf, off) => this.#readValue(s, dv, buf, off)
+      : s.value.read;
 
   /** Same as `entries()`. */
   [Symbol.iterator](): Iterator<[K, V]> {
