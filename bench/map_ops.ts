@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BpfMap } from "../src/map.ts";
+import { median } from "./_stats.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const N = 100_000;
@@ -95,12 +96,6 @@ function runTs(): Figures {
   for (const [k, v] of m.entries())
     if (v !== BigInt(k) * 3n) throw new Error(`entries(): ${k} → ${v}`);
   return { update, lookup, batch, walk };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
 const bin = buildC();

@@ -33,6 +33,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BpfObject } from "../src/object.ts";
+import { median } from "./_stats.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const runtime = "Deno" in globalThis ? "deno" : "bun";
@@ -85,11 +86,6 @@ obj.map("rb").pin(`${PIN}-map`);
 const Rec = obj.btf.struct("bench_rec");
 const raw = obj.ringBuffer("rb", null);
 const typed = obj.ringBuffer("rb", Rec);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 let sink = 0;
 let seqSink = 0n;

@@ -17,6 +17,7 @@
  * Run: bun bench/struct_decode.ts | deno run -A bench/struct_decode.ts
  */
 import { layout } from "../src/btf/layout.ts";
+import { median } from "./_stats.ts";
 
 const N = 100_000;
 const ROUNDS = Number(
@@ -128,7 +129,6 @@ function nsPerEvent(f: () => number, check: number): number {
   return ((t1 - t0) * 1e6) / N;
 }
 
-const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
 const best = (xs: number[]) => Math.min(...xs);
 
 const checkNum = handNumeric();
