@@ -27,6 +27,15 @@ export class ByteOut {
     this.buf = new Uint8Array(size);
   }
 
+  /**
+   * Makes room for `n` more bytes at `pos` (handing what is buffered to the
+   * sink first, or growing): a caller then writes `buf` directly. Read
+   * `buf` and `pos` after it.
+   */
+  reserve(n: number): void {
+    if (this.pos + n > this.buf.length) this.room(n);
+  }
+
   /** Makes room for `n` more bytes. */
   private room(n: number): void {
     if (this.sink && this.pos > 0) {
@@ -110,37 +119,43 @@ export class ByteOut {
 
   /** A non-negative integer (others through `String`). */
   int(n: number): void {
-    if (!(n >= 0 && n < 2147483648 && n % 1 === 0)) {
+    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && n % 1 === 0)) {
       this.ascii(String(n));
       return;
     }
-    if (this.pos + 10 > this.buf.length) this.room(10);
-    const buf = this.buf;
-    let p = this.pos;
-    // Offsets and sizes are mostly under 10000: digits without a loop.
-    if (n < 10) buf[p++] = 48 + n;
-    else if (n < 100) {
-      const a = (n / 10) | 0;
-      buf[p++] = 48 + a;
-      buf[p++] = 48 + n - a * 10;
-    } else if (n < 1000) {
-      const a = (n / 100) | 0;
-      const r = n - a * 100;
-      const b = (r / 10) | 0;
-      buf[p++] = 48 + a;
-      buf[p++] = 48 + b;
-      buf[p++] = 48 + r - b * 10;
-    } else {
-      let digits = 4;
-      for (let x = (n / 10000) | 0; x > 0; x = (x / 10) | 0) digits++;
-      p += digits;
-      let q = p;
-      do {
-        const d = (n / 10) | 0;
-        buf[--q] = 48 + n - d * 10;
-        n = d;
-      } while (n > 0);
-    }
-    this.pos = p;
+    if (this.pos + 16 > this.buf.length) this.room(16);
+    this.pos = putUint(this.buf, this.pos, n);
   }
+}
+
+/**
+ * Writes the decimal digits of `n` (a safe integer >= 0) at `p` of `buf`,
+ * which has room for 16 more bytes; returns the position after them.
+ */
+export function putUint(buf: Uint8Array, p: number, n: number): number {
+  // Offsets and sizes are mostly under 10000: digits without a loop.
+  if (n < 10) buf[p++] = 48 + n;
+  else if (n < 100) {
+    const a = (n / 10) | 0;
+    buf[p++] = 48 + a;
+    buf[p++] = 48 + n - a * 10;
+  } else if (n < 1000) {
+    const a = (n / 100) | 0;
+    const r = n - a * 100;
+    const b = (r / 10) | 0;
+    buf[p++] = 48 + a;
+    buf[p++] = 48 + b;
+    buf[p++] = 48 + r - b * 10;
+  } else {
+    let digits = 4;
+    for (let x = Math.floor(n / 10000); x > 0; x = Math.floor(x / 10)) digits++;
+    p += digits;
+    let q = p;
+    do {
+      const d = Math.floor(n / 10);
+      buf[--q] = 48 + n - d * 10;
+      n = d;
+    } while (n > 0);
+  }
+  return p;
 }

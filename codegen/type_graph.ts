@@ -76,6 +76,8 @@ export interface Flat {
   readonly count: number;
   /** `KIND` number; 0 for void; -1 for an id that does not resolve. */
   readonly kind: Int8Array;
+  /** Name offset, as {@link TypeGraph.memberNameOff} for a member. */
+  readonly name: Int32Array;
   /** As {@link TypeGraph.size}. */
   readonly size: Uint32Array;
   /** As {@link TypeGraph.target}, or -1. */
@@ -108,6 +110,7 @@ function newFlat(count: number, members: number): Flat {
   return {
     count,
     kind: new Int8Array(n).fill(-1),
+    name: new Int32Array(n),
     size: new Uint32Array(n),
     ref: new Int32Array(n).fill(-1),
     len: new Uint32Array(n),
@@ -278,6 +281,7 @@ class RawGraph implements TypeGraph {
     if (b) {
       const m = b.count + 1;
       f.kind.set(b.kind.subarray(0, m));
+      f.name.set(b.name.subarray(0, m));
       f.size.set(b.size.subarray(0, m));
       f.ref.set(b.ref.subarray(0, m));
       f.len.set(b.len.subarray(0, m));
@@ -290,7 +294,7 @@ class RawGraph implements TypeGraph {
       f.mBitOff.set(b.mBitOff);
       f.mBitSize.set(b.mBitSize);
     }
-    const { kind, size, ref, len, vlen, flag, intInfo, first } = f;
+    const { kind, name, size, ref, len, vlen, flag, intInfo, first } = f;
     const { mName, mType, mBitOff, mBitSize } = f;
     let m = bm;
     for (let i = 0, id = this.firstId; i < n; i++, id++) {
@@ -300,6 +304,7 @@ class RawGraph implements TypeGraph {
       const v = info & 0xffff;
       const kf = info >>> 31;
       kind[id] = k;
+      name[id] = w[p]!;
       flag[id] = kf;
       vlen[id] = v;
       size[id] = k === KIND.PTR ? 8 : w[p + 2]!;
@@ -551,6 +556,7 @@ class ModelGraph implements TypeGraph {
       const k = this.kind(id);
       if (k < 0) continue;
       f.kind[id] = k;
+      f.name[id] = this.intern(this.name(id));
       f.size[id] = this.size(id);
       f.flag[id] = this.flag(id) ? 1 : 0;
       if (k === KIND.INT) f.intInfo[id] = this.intInfo(id);
