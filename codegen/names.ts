@@ -170,60 +170,9 @@ export function isUnavailable(name: string): boolean {
   return RESERVED.has(name) || GLOBALS.has(name);
 }
 
-/**
- * PascalCase of many names at once, as {@link pascalCase} gives them: the
- * plain ones (ASCII letters, digits and `_`, starting with a letter) are
- * written as bytes into one buffer that is decoded once, each result a
- * substring of it; the rest go through {@link pascalCase}. Making tens of
- * thousands of names one concatenation at a time costs several times more.
- */
-export function pascalCaseAll(names: readonly string[]): string[] {
-  let buf = new Uint8Array(4096);
-  let p = 0;
-  const ends = new Int32Array(names.length);
-  const odd: number[] = [];
-  for (let k = 0; k < names.length; k++) {
-    const s = names[k]!;
-    const n = s.length;
-    if (p + n > buf.length) {
-      const next = new Uint8Array((buf.length + n) * 2);
-      next.set(buf.subarray(0, p));
-      buf = next;
-    }
-    const start = p;
-    let upper = true;
-    let plain = true;
-    for (let i = 0; i < n; i++) {
-      let c = s.charCodeAt(i);
-      if (c === 95) {
-        upper = true;
-        continue;
-      }
-      if (c >= 97 && c <= 122) {
-        if (upper) c -= 32;
-      } else if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57))) {
-        plain = false;
-        break;
-      }
-      upper = false;
-      buf[p++] = c;
-    }
-    // Empty, or starting with a digit, or with other characters: the slow way.
-    if (!plain || p === start || buf[start]! > 90 || buf[start]! < 65) {
-      p = start;
-      odd.push(k);
-    }
-    ends[k] = p;
-  }
-  const all = new TextDecoder("latin1").decode(buf.subarray(0, p));
-  const out: string[] = [];
-  let prev = 0;
-  for (let k = 0; k < names.length; k++) {
-    out.push(all.substring(prev, ends[k]!));
-    prev = ends[k]!;
-  }
-  for (const k of odd) out[k] = pascalCase(names[k]!);
-  return out;
+/** Every name {@link isUnavailable} refuses. */
+export function unavailableNames(): string[] {
+  return [...RESERVED, ...GLOBALS];
 }
 
 /**

@@ -11,46 +11,17 @@
  *
  * Parents are visited sorted by (name, kind, id), so the result depends
  * only on the BTF, not on the order of iteration.
+ *
+ * Names are kept as UTF-8 bytes in one buffer ({@link CNames}), not as
+ * strings: vmlinux has tens of thousands, and the generator copies them
+ * into its output as bytes.
  */
-import type { BtfType, Enum, Struct, Union } from "../src/btf/types.ts";
+import type { BtfType } from "../src/btf/types.ts";
 import { KIND, type TypeGraph, typeGraph } from "./type_graph.ts";
-
-/** A type that becomes a generated declaration. */
-export type Declarable = Struct | Union | Enum;
-
-/** Sort order of kinds when names tie. */
-export const KIND_ORDER: Readonly<Record<string, number>> = {
-  struct: 0,
-  union: 1,
-  enum: 2,
-  enum64: 2,
-};
-
-/** Compares (name, kind, id): the one stable order of everything emitted. */
-export function compareNamed(
-  an: string,
-  a: BtfType,
-  bn: string,
-  b: BtfType,
-): number {
-  if (an !== bn) return an < bn ? -1 : 1;
-  const ka = KIND_ORDER[a.kind] ?? 9;
-  const kb = KIND_ORDER[b.kind] ?? 9;
-  return ka !== kb ? ka - kb : a.id - b.id;
-}
+import { sortByName } from "./name_sort.ts";
 
 /** Longest qualifier/array/pointer chain followed (hostile BTF may loop). */
 const MAX_HOPS = 32;
-
-/** True for struct, union, enum and enum64. */
-export function isDeclarable(t: BtfType): t is Declarable {
-  return (
-    t.kind === "struct" ||
-    t.kind === "union" ||
-    t.kind === "enum" ||
-    t.kind === "enum64"
-  );
-}
 
 /** True for the KIND numbers of struct, union, enum and enum64. */
 export function isDeclarableKind(k: number): boolean {
@@ -62,7 +33,7 @@ export function isDeclarableKind(k: number): boolean {
   );
 }
 
-/** Sort rank of a KIND number when names tie (as {@link KIND_ORDER}). */
+/** Sort rank of a KIND number when names tie: struct, union, enum, the rest. */
 export function kindRank(k: number): number {
   return k === KIND.STRUCT
     ? 0
@@ -73,17 +44,157 @@ export function kindRank(k: number): number {
         : 9;
 }
 
-/** A type to sort: its (C) name, kind rank and id. */
-export interface Named {
-  readonly name: string;
-  readonly rank: number;
-  readonly id: number;
+/**
+ * Byte classes of plain names: 1 may start one (`A-Za-z_$`), 2 may only
+ * follow (`0-9`), 0 neither (NUL, anything else, every byte >= 0x80).
+ */
+export const IDENT = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36)
+    IDENT[c] = 1;
+  else if (c >= 48 && c <= 57) IDENT[c] = 2;
 }
 
-/** Compares (name, kind rank, id), as {@link compareNamed}. */
-export function compareRanked(a: Named, b: Named): number {
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return a.rank !== b.rank ? a.rank - b.rank : a.id - b.id;
+/**
+ * The C names of a graph's declarables, named typedefs and named vars, by
+ * type id, as UTF-8 in one buffer. A plain name (an ASCII identifier) can
+ * be copied into generated code as it is; others go through the string
+ * escapes.
+ */
+export class CNames {
+  /** The names' bytes, back to back. */
+  bytes = new Uint8Array(1 << 16);
+  /** End of the used part of {@link bytes}. */
+  end = 0;
+  /** Start of each id's name in {@link bytes}; -1 when it has none (yet). */
+  readonly off: Int32Array;
+  /** Length in bytes of each id's name. */
+  readonly len: Int32Array;
+  /** 1 when the id's name is a plain ASCII identifier (`[A-Za-z_$][A-Za-z0-9_$]*`). */
+  readonly plain: Uint8Array;
+  /** Ids of the structs, unions and enums, ascending. */
+  declarable: Int32Array = new Int32Array(0);
+  /** Ids of the named typedefs, ascending. */
+  typedefs: Int32Array = new Int32Array(0);
+
+  constructor(count: number) {
+    this.off = new Int32Array(count + 1).fill(-1);
+    this.len = new Int32Array(count + 1);
+    this.plain = new Uint8Array(count + 1);
+  }
+
+  /** True when `id` has a name. */
+  has(id: number): boolean {
+    return this.off[id]! >= 0;
+  }
+
+  /** The name of `id` as a string ("" when it has none). */
+  get(id: number): string {
+    const o = this.off[id]!;
+    if (o < 0) return "";
+    const b = this.bytes;
+    const n = this.len[id]!;
+    if (this.plain[id]) {
+      let s = "";
+      for (let i = o; i < o + n; i++) s += String.fromCharCode(b[i]!);
+      return s;
+    }
+    return new TextDecoder().decode(b.subarray(o, o + n));
+  }
+
+  /** Makes room for `n` more bytes. */
+  room(n: number): Uint8Array {
+    if (this.end + n > this.bytes.length) {
+      const next = new Uint8Array((this.bytes.length + n) * 2);
+      next.set(this.bytes.subarray(0, this.end));
+      this.bytes = next;
+    }
+    return this.bytes;
+  }
+
+  /** Names `id` with the string `s`. */
+  setString(id: number, s: string): void {
+    const u = new TextEncoder().encode(s);
+    const b = this.room(u.length);
+    b.set(u, this.end);
+    let plain = u.length > 0 && IDENT[u[0]!] === 1 ? 1 : 0;
+    for (let i = 1; i < u.length && plain; i++)
+      if (IDENT[u[i]!] === 0) plain = 0;
+    this.off[id] = this.end;
+    this.len[id] = u.length;
+    this.plain[id] = plain;
+    this.end += u.length;
+  }
+
+  /** Names `id` with the plain name of `n` bytes at `at` of `src`. */
+  setPlain(id: number, src: Uint8Array, at: number, n: number): void {
+    const b = this.room(n);
+    let p = this.end;
+    for (let i = at; i < at + n; i++) b[p++] = src[i]!;
+    this.off[id] = this.end;
+    this.len[id] = n;
+    this.plain[id] = 1;
+    this.end = p;
+  }
+
+  /** Compares the names of `a` and `b` as strings compare. */
+  compare(a: number, b: number): number {
+    if (this.plain[a] && this.plain[b]) {
+      const s = this.bytes;
+      const na = this.len[a]!;
+      const nb = this.len[b]!;
+      const oa = this.off[a]!;
+      const ob = this.off[b]!;
+      const n = na < nb ? na : nb;
+      for (let i = 0; i < n; i++) {
+        const d = s[oa + i]! - s[ob + i]!;
+        if (d !== 0) return d;
+      }
+      return na - nb;
+    }
+    const x = this.get(a);
+    const y = this.get(b);
+    return x === y ? 0 : x < y ? -1 : 1;
+  }
+
+  /** True when `a` and `b` have the same name. */
+  same(a: number, b: number): boolean {
+    const n = this.len[a]!;
+    if (n !== this.len[b]) return false;
+    const s = this.bytes;
+    const oa = this.off[a]!;
+    const ob = this.off[b]!;
+    for (let i = 0; i < n; i++) if (s[oa + i] !== s[ob + i]) return false;
+    return true;
+  }
+}
+
+/**
+ * Length of the plain name at `off` of `s` (NUL-terminated ASCII
+ * identifier bytes), 0 for an empty one, -1 when it is not plain or `off`
+ * is outside `s`.
+ */
+export function plainLength(s: Uint8Array, off: number): number {
+  if (!(off >= 0 && off < s.length)) return -1;
+  let c = s[off]!;
+  if (c === 0) return 0;
+  if (IDENT[c] !== 1) return -1;
+  let j = off;
+  do c = s[++j]!;
+  while (IDENT[c] !== 0);
+  return c === 0 ? j - off : -1;
+}
+
+/**
+ * Assigns every struct, union and enum in `types` its C-level name: its own
+ * name, or a derived one (see the module comment). Keyed by type id.
+ */
+export function deriveNames(types: readonly BtfType[]): Map<number, string> {
+  const g = typeGraph(types);
+  const names = nameTable(g);
+  const out = new Map<number, string>();
+  for (const id of names.declarable) out.set(id, names.get(id));
+  return out;
 }
 
 /**
@@ -93,6 +204,7 @@ export function compareRanked(a: Named, b: Named): number {
  */
 function anonymousUse(
   g: TypeGraph,
+  names: CNames,
   id: number,
   onlyQualifiers: boolean,
 ): number {
@@ -112,310 +224,204 @@ function anonymousUse(
         id = ref[id]!;
         break;
       default:
-        return isDeclarableKind(k) && !g.named(id) ? id : -1;
+        // Named declarables got their names in the first pass.
+        return isDeclarableKind(k) && !names.has(id) ? id : -1;
     }
   }
   return -1;
 }
 
-/**
- * Assigns every struct, union and enum in `types` its C-level name: its own
- * name, or a derived one (see the module comment). Keyed by type id.
- */
-export function deriveNames(types: readonly BtfType[]): Map<number, string> {
-  return deriveGraphNames(typeGraph(types));
-}
-
-/** {@link deriveNames} over a type graph's wanted types. */
-export function deriveGraphNames(g: TypeGraph): Map<number, string> {
-  const { names, declarable } = nameTable(g);
-  const out = new Map<number, string>();
-  for (const id of declarable) out.set(id, names.get(id)!);
-  return out;
-}
-
-/** A {@link Named} with its sort keys (see {@link sortKeys}). */
-export interface Keyed extends Named {
-  k1: number;
-  k2: number;
-  k3: number;
-}
-
-/**
- * Sets `x.k1`..`x.k3` from the first 21 UTF-16 units of `x.name`, 7 per key,
- * each clamped to 0..127 (0 past the end). The clamp is monotone, so keys
- * that differ order like the names; equal keys fall back to the names. Sorting
- * tens of thousands of names (many sharing long prefixes such as
- * `trace_event_raw_`) then mostly compares numbers.
- */
-export function sortKeys<T extends Keyed>(x: T): T {
-  const s = x.name;
-  const n = s.length;
-  let k1 = 0;
-  let k2 = 0;
-  let k3 = 0;
-  for (let i = 0; i < 7; i++) {
-    const c = i < n ? s.charCodeAt(i) : 0;
-    k1 = k1 * 128 + (c > 127 ? 127 : c);
-  }
-  for (let i = 7; i < 14; i++) {
-    const c = i < n ? s.charCodeAt(i) : 0;
-    k2 = k2 * 128 + (c > 127 ? 127 : c);
-  }
-  for (let i = 14; i < 21; i++) {
-    const c = i < n ? s.charCodeAt(i) : 0;
-    k3 = k3 * 128 + (c > 127 ? 127 : c);
-  }
-  x.k1 = k1;
-  x.k2 = k2;
-  x.k3 = k3;
-  return x;
-}
-
-/** A keyed {@link Named}. */
-export function keyed(name: string, rank: number, id: number): Keyed {
-  return sortKeys({ name, rank, id, k1: 0, k2: 0, k3: 0 });
-}
-
-/** Compares (name, kind rank, id) of keyed items: same order as {@link compareRanked}. */
-export function compareKeyed(a: Keyed, b: Keyed): number {
-  if (a.k1 !== b.k1) return a.k1 - b.k1;
-  if (a.k2 !== b.k2) return a.k2 - b.k2;
-  if (a.k3 !== b.k3) return a.k3 - b.k3;
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return a.rank !== b.rank ? a.rank - b.rank : a.id - b.id;
-}
-
-/**
- * Sorts keyed items in place by {@link compareKeyed}: a merge sort over
- * indexes that compares the numeric keys inline and calls the comparator
- * only on ties (a comparator call per comparison costs more than all the
- * rest of naming vmlinux).
- */
-export function sortKeyed<T extends Keyed>(xs: T[]): void {
-  const n = xs.length;
-  if (n < 2) return;
-  const k1 = new Float64Array(n);
-  const k2 = new Float64Array(n);
-  const k3 = new Float64Array(n);
-  let from = new Int32Array(n);
-  let to = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = xs[i]!;
-    k1[i] = x.k1;
-    k2[i] = x.k2;
-    k3[i] = x.k3;
-    from[i] = i;
-  }
-  // Insertion sort of runs of RUN, then merges of doubling width.
-  const RUN = 8;
-  for (let lo = 0; lo < n; lo += RUN) {
-    const hi = Math.min(lo + RUN, n);
-    for (let i = lo + 1; i < hi; i++) {
-      const v = from[i]!;
-      let j = i - 1;
-      for (; j >= lo; j--) {
-        const u = from[j]!;
-        const c =
-          k1[u]! - k1[v]! ||
-          k2[u]! - k2[v]! ||
-          k3[u]! - k3[v]! ||
-          compareKeyed(xs[u]!, xs[v]!);
-        if (c <= 0) break;
-        from[j + 1] = u;
-      }
-      from[j + 1] = v;
+/** The C names of the declarables of a graph (and of its typedefs and vars). */
+export function nameTable(g: TypeGraph): CNames {
+  const F = g.flat;
+  const s = g.strings;
+  const { kind, name: tName } = F;
+  const names = new CNames(F.count);
+  const wanted = g.wanted();
+  const declarable = new Int32Array(wanted.length);
+  const typedefs = new Int32Array(wanted.length);
+  const vars = new Int32Array(wanted.length);
+  const anon = new Int32Array(wanted.length);
+  // Composite parents: the named ones now, typedef-named ones later.
+  const queue = new Int32Array(wanted.length);
+  let nd = 0;
+  let nt = 0;
+  let nv = 0;
+  let na = 0;
+  let nq = 0;
+  for (let i = 0; i < wanted.length; i++) {
+    const id = wanted[i]!;
+    const k = kind[id]!;
+    const declarableKind =
+      k === KIND.STRUCT ||
+      k === KIND.UNION ||
+      k === KIND.ENUM ||
+      k === KIND.ENUM64;
+    if (!declarableKind && k !== KIND.TYPEDEF && k !== KIND.VAR) continue;
+    const off = tName[id]!;
+    const n = plainLength(s, off);
+    if (n > 0) names.setPlain(id, s, off, n);
+    else if (n < 0 && g.named(id)) names.setString(id, g.name(id));
+    const named = names.off[id]! >= 0;
+    if (declarableKind) {
+      declarable[nd++] = id;
+      if (!named) anon[na++] = id;
+      else if (k === KIND.STRUCT || k === KIND.UNION) queue[nq++] = id;
+    } else if (named) {
+      if (k === KIND.TYPEDEF) typedefs[nt++] = id;
+      else vars[nv++] = id;
     }
   }
-  for (let width = RUN; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(lo + width, n);
-      const hi = Math.min(lo + 2 * width, n);
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      while (i < mid && j < hi) {
-        const u = from[i]!;
-        const v = from[j]!;
-        const c =
-          k1[u]! - k1[v]! ||
-          k2[u]! - k2[v]! ||
-          k3[u]! - k3[v]! ||
-          compareKeyed(xs[u]!, xs[v]!);
-        if (c <= 0) {
-          to[k++] = u;
-          i++;
-        } else {
-          to[k++] = v;
-          j++;
-        }
-      }
-      while (i < mid) to[k++] = from[i++]!;
-      while (j < hi) to[k++] = from[j++]!;
-    }
-    const t = from;
-    from = to;
-    to = t;
-  }
-  const copy = xs.slice();
-  for (let i = 0; i < n; i++) xs[i] = copy[from[i]!]!;
-}
-
-/**
- * Values by type id: a typed index into a dense list. Assigning ids at
- * random into a plain array turns it into a slow dictionary, and filling
- * one with a slot per id first costs more than the lookups it serves.
- */
-export class IdMap<T> {
-  private index: Int32Array;
-  private readonly list: T[] = [];
-  constructor(size: number) {
-    this.index = new Int32Array(Math.max(size, 16));
-  }
-  get(id: number): T | undefined {
-    const i = id >= 0 && id < this.index.length ? this.index[id]! : 0;
-    return i === 0 ? undefined : this.list[i - 1];
-  }
-  set(id: number, v: T): void {
-    if (id >= this.index.length) {
-      let n = this.index.length * 2;
-      while (n <= id) n *= 2;
-      const next = new Int32Array(n);
-      next.set(this.index);
-      this.index = next;
-    }
-    const i = this.index[id]!;
-    if (i !== 0) this.list[i - 1] = v;
-    else this.index[id] = this.list.push(v);
-  }
-}
-
-/** C names of the declarables of a graph, by id. */
-export interface NameTable {
-  /** C name of each declarable by id. */
-  readonly names: IdMap<string>;
-  /** Ids of the structs, unions and enums, ascending. */
-  readonly declarable: number[];
-  /** Ids of the named typedefs, ascending. */
-  readonly typedefs: number[];
-}
-
-/** The names of {@link deriveGraphNames}, as arrays (what the generator reads). */
-export function nameTable(g: TypeGraph): NameTable {
-  const names = new IdMap<string>(g.count + 1);
-  const declarable: number[] = [];
-  const named: Keyed[] = [];
-  const typedefs: number[] = [];
-  const vars: Keyed[] = [];
-  const anon: number[] = [];
-  for (const id of g.wanted()) {
-    const k = g.kind(id);
-    if (isDeclarableKind(k)) {
-      declarable.push(id);
-      if (g.named(id)) {
-        const name = g.name(id);
-        names.set(id, name);
-        if (k === KIND.STRUCT || k === KIND.UNION)
-          named.push(keyed(name, kindRank(k), id));
-      } else anon.push(id);
-    } else if (g.named(id)) {
-      if (k === KIND.TYPEDEF) typedefs.push(id);
-      else if (k === KIND.VAR) vars.push(keyed(g.name(id), 9, id));
-    }
-  }
+  names.declarable = declarable.slice(0, nd);
+  names.typedefs = typedefs.slice(0, nt);
 
   // The first typedef in (name, id) order names its anonymous target: the
-  // least name wins, and ids ascend, so a tie keeps the earlier one.
-  for (const td of typedefs) {
-    const target = anonymousUse(g, g.target(td), true);
+  // least name wins, and ids ascend, so a tie keeps the earlier one. The
+  // target points at the typedef's bytes until the end of this pass.
+  const namer = new Int32Array(F.count + 1);
+  for (let i = 0; i < nt; i++) {
+    const td = typedefs[i]!;
+    const target = anonymousUse(g, names, F.ref[td]!, true);
     if (target < 0) continue;
-    const n = g.name(td);
-    const cur = names.get(target);
-    if (cur === undefined || n < cur) names.set(target, n);
+    const cur = namer[target]!;
+    if (cur === 0 || names.compare(td, cur) < 0) namer[target] = td;
+  }
+  for (let i = 0; i < na; i++) {
+    const id = anon[i]!;
+    const td = namer[id]!;
+    if (td === 0) continue;
+    names.off[id] = names.off[td]!;
+    names.len[id] = names.len[td]!;
+    names.plain[id] = names.plain[td]!;
+    const k = kind[id]!;
+    if (k === KIND.STRUCT || k === KIND.UNION) queue[nq++] = id;
   }
 
-  const queue: Keyed[] = named;
-  // Typedef-named composites are parents too.
-  for (const id of anon) {
-    const k = g.kind(id);
-    const n = names.get(id);
-    if ((k === KIND.STRUCT || k === KIND.UNION) && n !== undefined)
-      queue.push(keyed(n, kindRank(k), id));
+  const order = new Int32Array(nq + na);
+  order.set(sortByName(queue.subarray(0, nq), names, kind));
+  const drain = new Drain(g, names, order, nq);
+  drain.run();
+
+  for (const v of sortByName(vars.subarray(0, nv), names, kind)) {
+    const child = drain.use(F.ref[v]!);
+    if (child < 0 || names.off[child]! >= 0) continue;
+    names.off[child] = names.off[v]!;
+    names.len[child] = names.len[v]!;
+    names.plain[child] = names.plain[v]!;
+    drain.push(child);
   }
-  sortKeyed(queue);
-  // anonymousUse(g, id, false) by id, -2 until asked.
-  const memo = new Int32Array(g.count + 1).fill(-2);
-  const use = (id: number): number => {
-    if (id < 0 || id >= memo.length) return anonymousUse(g, id, false);
+  drain.run();
+
+  for (let i = 0; i < na; i++) {
+    const id = anon[i]!;
+    if (names.off[id]! >= 0) continue;
+    const k = kind[id]!;
+    if (k === KIND.ENUM || k === KIND.ENUM64) {
+      names.setString(
+        id,
+        F.vlen[id]! > 0 ? `enum__${g.enumName(id, 0)}` : `anon_enum__${id}`,
+      );
+    } else {
+      names.setString(
+        id,
+        `anon_${k === KIND.STRUCT ? "struct" : "union"}__${id}`,
+      );
+      drain.push(id);
+      drain.run();
+    }
+  }
+  return names;
+}
+
+/**
+ * The breadth-first walk of rule 2: each parent names the anonymous types
+ * of its members (`parent__member`, `parent__anon<k>`), which become parents
+ * in turn.
+ */
+class Drain {
+  private head = 0;
+  /** anonymousUse(g, id, false) by id, -2 until asked. */
+  private readonly memo: Int32Array;
+
+  constructor(
+    private readonly g: TypeGraph,
+    private readonly names: CNames,
+    private readonly queue: Int32Array,
+    private tail: number,
+  ) {
+    this.memo = new Int32Array(g.flat.count + 1).fill(-2);
+  }
+
+  /** Queues `id` as a parent when it is a struct or union. */
+  push(id: number): void {
+    const k = this.g.flat.kind[id]!;
+    if (k === KIND.STRUCT || k === KIND.UNION) this.queue[this.tail++] = id;
+  }
+
+  /** The anonymous declarable a member of type `id` holds, or -1. */
+  use(id: number): number {
+    const memo = this.memo;
+    if (!(id >= 0 && id < memo.length))
+      return anonymousUse(this.g, this.names, id, false);
     let r = memo[id]!;
-    if (r === -2) memo[id] = r = anonymousUse(g, id, false);
+    if (r === -2) memo[id] = r = anonymousUse(this.g, this.names, id, false);
     return r;
-  };
-  let head = 0;
-  const { first, vlen, mName, mType } = g.flat;
-  const strings = g.strings;
-  const drain = () => {
-    while (head < queue.length) {
-      const parent = queue[head++]!.id;
-      let pname: string | undefined;
+  }
+
+  /** Names the members' anonymous types of every queued parent. */
+  run(): void {
+    const g = this.g;
+    const names = this.names;
+    const { first, vlen, mName, mType, count, kind } = g.flat;
+    const s = g.strings;
+    const queue = this.queue;
+    const { off, len, plain } = names;
+    while (this.head < this.tail) {
+      const parent = queue[this.head++]!;
       let k = 0;
       const m0 = first[parent]!;
       for (let i = 0, n = vlen[parent]!; i < n; i++) {
-        const off = mName[m0 + i]!;
+        const mo = mName[m0 + i]!;
         const unnamed =
-          off === 0 ||
-          (off > 0 && off < strings.length
-            ? strings[off] === 0
-            : !g.memberHasName(parent, i));
+          mo === 0 ||
+          (mo > 0 && mo < s.length ? s[mo] === 0 : !g.memberHasName(parent, i));
         const slot = unnamed ? k++ : 0;
         const t = mType[m0 + i]!;
-        const child = use(t <= g.flat.count ? t : -1);
-        if (child < 0 || names.get(child) !== undefined) continue;
-        pname ??= names.get(parent)!;
-        const cname = `${pname}__${unnamed ? `anon${slot}` : g.memberName(parent, i)}`;
-        names.set(child, cname);
-        const ck = g.kind(child);
-        if (ck === KIND.STRUCT || ck === KIND.UNION)
-          queue.push(keyed(cname, kindRank(ck), child));
+        const child = this.use(t <= count ? t : -1);
+        if (child < 0 || off[child]! >= 0) continue;
+        // Plain name length (0 when unnamed), or -1: ask the graph.
+        const ml = unnamed ? 0 : plainLength(s, mo);
+        if (plain[parent] && (unnamed || ml > 0)) {
+          // parent + "__" + member, or + "__anon<k>", as bytes.
+          const slotText = unnamed ? String(slot) : "";
+          const pl = len[parent]!;
+          const b = names.room(pl + 2 + (unnamed ? 4 + slotText.length : ml));
+          const po = off[parent]!;
+          let p = names.end;
+          for (let j = po; j < po + pl; j++) b[p++] = b[j]!;
+          b[p++] = 95;
+          b[p++] = 95;
+          if (unnamed) {
+            b[p++] = 97; // anon
+            b[p++] = 110;
+            b[p++] = 111;
+            b[p++] = 110;
+            for (let j = 0; j < slotText.length; j++)
+              b[p++] = slotText.charCodeAt(j);
+          } else for (let j = mo; j < mo + ml; j++) b[p++] = s[j]!;
+          off[child] = names.end;
+          len[child] = p - names.end;
+          plain[child] = 1;
+          names.end = p;
+        } else {
+          names.setString(
+            child,
+            `${names.get(parent)}__${unnamed ? `anon${slot}` : g.memberName(parent, i)}`,
+          );
+        }
+        const ck = kind[child]!;
+        if (ck === KIND.STRUCT || ck === KIND.UNION) queue[this.tail++] = child;
       }
     }
-  };
-  drain();
-
-  sortKeyed(vars);
-  for (const v of vars) {
-    const child = use(g.target(v.id));
-    if (child < 0 || names.get(child) !== undefined) continue;
-    names.set(child, v.name);
-    const ck = g.kind(child);
-    if (ck === KIND.STRUCT || ck === KIND.UNION)
-      queue.push(keyed(v.name, kindRank(ck), child));
-  }
-  drain();
-
-  for (const id of anon) {
-    if (names.get(id) !== undefined) continue;
-    const k = g.kind(id);
-    if (k === KIND.ENUM || k === KIND.ENUM64) {
-      names.set(
-        id,
-        g.vlen(id) > 0 ? `enum__${g.enumName(id, 0)}` : `anon_enum__${id}`,
-      );
-    } else {
-      const n = `anon_${k === KIND.STRUCT ? "struct" : "union"}__${id}`;
-      names.set(id, n);
-      queue.push(keyed(n, kindRank(k), id));
-      drain();
-    }
-  }
-  return { names, declarable, typedefs };
-}
-
-/** Runs `f`, turning a failure on hostile BTF (loops, bad ids) into undefined. */
-export function safe<T>(f: () => T): T | undefined {
-  try {
-    return f();
-  } catch {
-    return undefined;
   }
 }

@@ -27,27 +27,24 @@ import {
   stringAccess,
   structAccess,
 } from "./access.ts";
+import { IdMap } from "./id_map.ts";
 import {
+  type CNames,
+  IDENT,
   isDeclarableKind,
-  type Keyed,
-  kindRank,
-  type NameTable,
   nameTable,
-  IdMap,
-  sortKeyed,
-  sortKeys,
+  plainLength,
 } from "./naming.ts";
+import { sortByName } from "./name_sort.ts";
+import { TypeNames } from "./type_names.ts";
 import {
   docText,
   isPropertyIdentifier,
   literalKey,
-  isUnavailable,
-  pascalCase,
-  pascalCaseAll,
   propertyKey,
   RESERVED_MEMBERS,
 } from "./names.ts";
-import { ByteOut, type ByteSink, utf8 } from "./output.ts";
+import { ByteOut, type ByteSink, putUint, utf8 } from "./output.ts";
 import { helperImport, prelude } from "./prelude.ts";
 import {
   type Flat,
@@ -129,40 +126,6 @@ export function writeTypeBytes(
 /** Bytes buffered before a chunk is handed on. */
 export const CHUNK = 1 << 20;
 
-/** A declaration to emit. */
-interface Decl extends Keyed {
-  /** `KIND` number. */
-  readonly kind: number;
-  /** TypeScript name (class, or enum object + type). */
-  tsName: string;
-}
-
-/** What the fields of one member type need, computed once per type id. */
-interface MemberType {
-  /** Snippet `  /** \`<C spelling>\` @`: how each field of this type starts. */
-  readonly pre: number;
-  readonly preEnd: number;
-  /** Resolved id (through typedefs and qualifiers), -1 when it does not resolve. */
-  readonly r: number;
-  /** Int bits and bit offset of a resolved int (kind_flag = 0 bitfields), else -1. */
-  readonly intBits: number;
-  readonly intOffset: number;
-  readonly intSize: number;
-  /** Access of a whole (non-bitfield) member; made on first use. */
-  whole?: WholeAccess;
-}
-
-/** An access with snippets for the end of its field line and its table spec. */
-interface WholeAccess {
-  readonly a: Access;
-  /** Snippet `: <type>;\n`. */
-  readonly tail: number;
-  readonly tailEnd: number;
-  /** Snippet `<spec>,`. */
-  readonly code: number;
-  readonly codeEnd: number;
-}
-
 /** Longest typedef/qualifier chain followed (hostile BTF may loop). */
 const MAX_HOPS = 64;
 /** Most array dimensions mapped to views (hostile BTF may loop). */
@@ -182,17 +145,6 @@ const QUALIFIERS =
 
 /** Thrown inside {@link Generator.spelling} on an invalid reference. */
 const BAD_SPELLING = new Error("invalid reference");
-
-/**
- * Byte classes of plain identifiers: 1 may start one (`A-Za-z_$`), 2 may
- * only follow (`0-9`), 0 neither (NUL, anything else, every byte >= 0x80).
- */
-const IDENT = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36)
-    IDENT[c] = 1;
-  else if (c >= 48 && c <= 57) IDENT[c] = 2;
-}
 
 /** FNV-1a step over one byte, as {@link nameHash} does it. */
 const FNV_PRIME = 0x01000193;
@@ -245,12 +197,40 @@ const PLAIN_END = bytesOf(";\n\n");
 
 /** One run of the generator over one BTF. */
 class Generator {
-  private names = new IdMap<string>(0);
-  private readonly decls = new Map<number, Decl>();
+  /** C names by id. */
+  private names!: CNames;
+  /** TypeScript names of the declarations. */
+  private readonly tn = new TypeNames();
+  /** The declarations to emit, in output order. */
+  private order: Int32Array = new Int32Array(0);
+  /** Per declaration (by index in `order`): its TypeScript name in `tn.bytes`. */
+  private tsAt: Int32Array = new Int32Array(0);
+  private tsLen: Int32Array = new Int32Array(0);
+  /** 1 + index in `order` of each emitted type id; 0 for the rest. */
+  private readonly declIndex: Int32Array;
   private readonly access: IdMap<Access>;
-  private readonly memberTypes: IdMap<MemberType>;
-  private readonly wholes = new Map<Access, WholeAccess>();
-  private invalidMt: MemberType | undefined;
+  /**
+   * Per member type id (`count + 1` for an invalid one): its field doc's
+   * start (snippet "  /** `<C spelling>` @"; end 0 until computed), the id
+   * it resolves to (-1 if none) and, for an int, its bits, bit offset and
+   * size (bits -1 otherwise).
+   */
+  private readonly tPre: Int32Array;
+  private readonly tPreEnd: Int32Array;
+  private readonly tR: Int32Array;
+  private readonly tIntBits: Int32Array;
+  private readonly tIntOff: Int32Array;
+  private readonly tIntSize: Float64Array;
+  /**
+   * Per resolved id (`count + 1` for none): snippets of a whole member of
+   * that type, ": <type>;\n" and "<spec>," (ends 0 until computed).
+   */
+  private readonly wTail: Int32Array;
+  private readonly wTailEnd: Int32Array;
+  private readonly wCode: Int32Array;
+  private readonly wCodeEnd: Int32Array;
+  /** The slot in `w*` of each access's snippets. */
+  private readonly wholes = new Map<Access, number>();
   /**
    * Text written again and again (a member type's doc start, an access's
    * type and spec), stored once as UTF-8 and copied from here: one buffer
@@ -268,9 +248,12 @@ class Generator {
   private readonly o: ByteOut;
   /** The `$def` calls, emitted after every class is declared. */
   private readonly defs = new ByteOut(1 << 20);
-  /** Per-class scratch of {@link fields}, reused. */
-  private readonly f: Fields = { strings: new Set(), extra: "" };
-  private readonly seen = new Set<number>();
+  /** Names taken in the current class that are not plain identifiers. */
+  private readonly strings = new Set<string>();
+  /** 1 for the ids on the current flattening path (a class and its anonymous members). */
+  private readonly onPath: Uint8Array;
+  /** Saved (type, member, end, bit offset) of the outer levels while flattening. */
+  private readonly stack = new Int32Array(4 * (MAX_FLATTEN + 1));
   /**
    * Names already taken in the current class or enum: an open-addressing
    * table of (hash, name offset), live where `stamp` is the current one.
@@ -296,8 +279,20 @@ class Generator {
       CHUNK,
       this.importFrom === undefined ? sink : undefined,
     );
-    this.memberTypes = new IdMap(g.count + 1);
+    const slots = this.F.count + 2;
+    this.tPre = new Int32Array(slots);
+    this.tPreEnd = new Int32Array(slots);
+    this.tR = new Int32Array(slots);
+    this.tIntBits = new Int32Array(slots);
+    this.tIntOff = new Int32Array(slots);
+    this.tIntSize = new Float64Array(slots);
+    this.wTail = new Int32Array(slots);
+    this.wTailEnd = new Int32Array(slots);
+    this.wCode = new Int32Array(slots);
+    this.wCodeEnd = new Int32Array(slots);
     this.access = new IdMap(g.count + 1);
+    this.declIndex = new Int32Array(this.F.count + 1);
+    this.onPath = new Uint8Array(this.F.count + 1);
   }
 
   run(): void {
@@ -309,20 +304,25 @@ class Generator {
       phases.push({ name, ms: now - t });
       t = now;
     };
-    const table = nameTable(this.g);
+    const names = (this.names = nameTable(this.g));
     phase("names");
-    this.names = table.names;
-    const { selected, aliases } = this.select(table);
+    const { selected, aliases } = this.select();
     phase("select");
-    sortKeyed(selected);
+    const order = (this.order = sortByName(selected, names, this.F.kind));
     phase("sort");
-    const names = new TypeNames();
-    const pascal = pascalCaseAll(selected.map((d) => d.name));
-    for (let i = 0; i < selected.length; i++) {
-      const d = selected[i]!;
-      const composite = d.kind === KIND.STRUCT || d.kind === KIND.UNION;
-      d.tsName = names.claim(pascal[i]!, composite);
-      this.decls.set(d.id, d);
+    const n = order.length;
+    const tn = this.tn;
+    const tsAt = (this.tsAt = new Int32Array(n));
+    const tsLen = (this.tsLen = new Int32Array(n));
+    const kind = this.F.kind;
+    for (let i = 0; i < n; i++) {
+      const id = order[i]!;
+      const k = kind[id]!;
+      tn.pascal(names, id);
+      tn.claim(k === KIND.STRUCT || k === KIND.UNION);
+      tsAt[i] = tn.at;
+      tsLen[i] = tn.n;
+      this.declIndex[id] = i + 1;
     }
     phase("claim");
     const src = this.options.source;
@@ -338,12 +338,13 @@ class Generator {
         header + "\n" + prelude(this.options.littleEndian !== false) + "\n",
       );
     }
-    for (const d of selected) {
-      if (d.kind === KIND.STRUCT || d.kind === KIND.UNION) this.emitClass(d);
-      else this.emitEnum(d);
+    for (let i = 0; i < n; i++) {
+      const k = kind[order[i]!]!;
+      if (k === KIND.STRUCT || k === KIND.UNION) this.emitClass(i);
+      else this.emitEnum(i);
     }
     phase("emit");
-    this.emitAliases(aliases, names);
+    this.emitAliases(aliases);
     phase("aliases");
     if (this.defs.pos > 0) {
       o.ascii(
@@ -361,45 +362,32 @@ class Generator {
     phase("tables+flush");
   }
 
-  private decl(id: number): Decl {
-    const kind = this.g.kind(id);
-    const name = this.names.get(id)!;
-    return sortKeys({
-      name,
-      rank: kindRank(kind),
-      id,
-      kind,
-      tsName: "",
-      k1: 0,
-      k2: 0,
-      k3: 0,
-    });
+  /** The TypeScript name of declaration `i` (an ASCII identifier). */
+  private tsName(i: number): string {
+    return this.tn.get(this.tsAt[i]!, this.tsLen[i]!);
   }
 
   /**
    * What to emit: everything; for a module's split BTF, its own types and
    * the base types they use by value; or the closure of `options.only`.
    */
-  private select(table: NameTable): { selected: Decl[]; aliases: number[] } {
+  private select(): { selected: Int32Array; aliases: Int32Array } {
     const g = this.g;
     const only = this.options.only;
-    const { declarable, typedefs } = table;
+    const { declarable, typedefs } = this.names;
     if (!only) {
       if (g.firstId > 1) {
         const own = (id: number) => id >= g.firstId;
         return {
-          selected: this.closure(declarable.filter(own)),
+          selected: this.closure(Array.from(declarable.filter(own))),
           aliases: typedefs.filter(own),
         };
       }
-      return {
-        selected: declarable.map((id) => this.decl(id)),
-        aliases: typedefs,
-      };
+      return { selected: declarable, aliases: typedefs };
     }
     const byName = new Map<string, number>();
     for (const id of declarable) {
-      const n = this.names.get(id)!;
+      const n = this.names.get(id);
       if (!byName.has(n)) byName.set(n, id);
     }
     const aliases: number[] = [];
@@ -417,20 +405,20 @@ class Generator {
       if (t === undefined) throw notFound(name, byName);
       roots.push(t);
     }
-    return { selected: this.closure(roots), aliases };
+    return { selected: this.closure(roots), aliases: Int32Array.from(aliases) };
   }
 
   /** `roots` and every declarable they hold by value, transitively. */
-  private closure(roots: number[]): Decl[] {
+  private closure(roots: number[]): Int32Array {
     const g = this.g;
     const seen = new Set<number>();
-    const selected: Decl[] = [];
+    const selected: number[] = [];
     const queue = roots;
     for (let i = 0; i < queue.length; i++) {
       const t = queue[i]!;
       if (seen.has(t)) continue;
       seen.add(t);
-      selected.push(this.decl(t));
+      selected.push(t);
       const k = g.kind(t);
       if (k !== KIND.STRUCT && k !== KIND.UNION) continue;
       for (let m = 0, n = g.vlen(t); m < n; m++) {
@@ -438,7 +426,7 @@ class Generator {
         if (used >= 0 && !seen.has(used)) queue.push(used);
       }
     }
-    return selected;
+    return Int32Array.from(selected);
   }
 
   /** Follows typedefs and qualifiers; -1 if the chain loops or breaks. */
@@ -473,7 +461,7 @@ class Generator {
       this.stamp = 1;
     }
     this.hCount = 0;
-    if (this.f.strings.size > 0) this.f.strings.clear();
+    if (this.strings.size > 0) this.strings.clear();
   }
 
   /**
@@ -531,39 +519,51 @@ class Generator {
     return out;
   }
 
-  private emitEnum(d: Decl): void {
+  /** The C name of `id` for a doc comment. */
+  private cDoc(out: ByteOut, id: number): void {
+    const names = this.names;
+    if (names.plain[id]) {
+      const at = names.off[id]!;
+      out.range(names.bytes, at, at + names.len[id]!);
+    } else out.text(docText(names.get(id)));
+  }
+
+  private emitEnum(i: number): void {
     const g = this.g;
     const o = this.o;
-    const id = d.id;
-    const size = g.size(id);
-    const wide = d.kind === KIND.ENUM64 || size === 8;
-    const cDoc = docText(d.name);
-    const ts = d.tsName;
+    const F = this.F;
+    const id = this.order[i]!;
+    const size = F.size[id]!;
+    const wide = F.kind[id] === KIND.ENUM64 || size === 8;
+    const tb = this.tn.bytes;
+    const ta = this.tsAt[i]!;
+    const te = ta + this.tsLen[i]!;
     o.ascii("/** `enum ");
-    o.text(cDoc);
+    this.cDoc(o, id);
     o.ascii("` (");
     o.int(size);
     o.ascii(" bytes). */\nexport const ");
-    o.ascii(ts);
+    o.range(tb, ta, te);
     o.ascii(" = {\n");
     this.newScope();
-    const strings = this.f.strings;
-    const F = this.F;
+    const strings = this.strings;
     const first = F.first[id]!;
     const s = g.strings;
-    for (let i = 0, n = F.vlen[id]!; i < n; i++) {
-      const m = first + i;
+    const signed = F.flag[id] === 1;
+    const enum32 = F.kind[id] === KIND.ENUM;
+    for (let j = 0, n = F.vlen[id]!; j < n; j++) {
+      const m = first + j;
       const off = F.mName[m]!;
       let len = -1;
       let h = FNV_BASIS;
       if (off > 0 && off < s.length && IDENT[s[off]!] === 1) {
-        let j = off;
-        let c = s[j]!;
+        let q = off;
+        let c = s[q]!;
         do {
           h = Math.imul(h ^ c, FNV_PRIME);
-          c = s[++j]!;
+          c = s[++q]!;
         } while (IDENT[c] !== 0);
-        if (c === 0) len = j - off;
+        if (c === 0) len = q - off;
       }
       // First wins, as in C a name can only be declared once.
       if (
@@ -574,7 +574,7 @@ class Generator {
         o.ascii("  ");
         o.range(s, off, off + len);
       } else {
-        const name = g.enumName(id, i);
+        const name = g.enumName(id, j);
         if (strings.has(name)) continue;
         strings.add(name);
         o.ascii("  ");
@@ -583,96 +583,105 @@ class Generator {
       o.ascii(": ");
       const lo = F.mType[m]!;
       const hi = F.mBitOff[m]!;
-      const signed = F.flag[id] === 1;
-      if (!F.enumValues) o.ascii(g.enumValue(id, i));
-      else if (d.kind === KIND.ENUM) {
+      if (!F.enumValues) o.ascii(g.enumValue(id, j));
+      else if (enum32) {
         if (signed && lo >= 0x80000000) o.ascii(String(lo | 0));
         else o.int(lo);
       } else if (hi === 0) o.int(lo);
-      else o.ascii(g.enumValue(id, i));
+      else o.ascii(g.enumValue(id, j));
       o.ascii(wide ? "n,\n" : ",\n");
     }
     o.ascii("} as const;\n/** A value of `enum ");
-    o.text(cDoc);
-    o.ascii(
-      `\`. */\nexport type ${ts} = (typeof ${ts})[keyof typeof ${ts}];\n\n`,
-    );
+    this.cDoc(o, id);
+    o.ascii("`. */\nexport type ");
+    o.range(tb, ta, te);
+    o.ascii(" = (typeof ");
+    o.range(tb, ta, te);
+    o.ascii(")[keyof typeof ");
+    o.range(tb, ta, te);
+    o.ascii("];\n\n");
   }
 
-  private emitClass(d: Decl): void {
-    const g = this.g;
+  private emitClass(i: number): void {
+    const F = this.F;
     const o = this.o;
     const defs = this.defs;
-    const size = g.size(d.id);
-    // The class name and (when a plain identifier) the C name as snippets:
-    // each is written several times.
-    const t0 = this.snip(d.tsName);
-    const t1 = this.snipEnd;
-    const ident = isPropertyIdentifier(d.name);
-    const c0 = ident ? this.snip(d.name) : 0;
-    const c1 = this.snipEnd;
-    let snips = this.snips;
-    o.bytes(d.kind === KIND.UNION ? UNION_DOC : STRUCT_DOC);
-    if (ident) o.range(snips, c0, c1);
-    else o.text(docText(d.name));
+    const names = this.names;
+    const id = this.order[i]!;
+    const size = F.size[id]!;
+    const tb = this.tn.bytes;
+    const ta = this.tsAt[i]!;
+    const te = ta + this.tsLen[i]!;
+    o.bytes(F.kind[id] === KIND.UNION ? UNION_DOC : STRUCT_DOC);
+    this.cDoc(o, id);
     o.bytes(SIZE_DOC);
     o.int(size);
     o.bytes(CLASS_OPEN);
-    o.range(snips, t0, t1);
+    o.range(tb, ta, te);
     o.bytes(CLASS_EXTENDS);
     defs.bytes(DEF_OPEN);
-    defs.range(snips, t0, t1);
+    defs.range(tb, ta, te);
     defs.bytes(COMMA_SPACE);
     defs.int(size);
     defs.bytes(COMMA_SPACE);
-    if (ident) {
+    if (names.plain[id]) {
+      const at = names.off[id]!;
       defs.byte(34);
-      defs.range(snips, c0, c1);
+      defs.range(names.bytes, at, at + names.len[id]!);
       defs.byte(34);
-    } else defs.text(JSON.stringify(d.name));
+    } else defs.text(JSON.stringify(names.get(id)));
     defs.bytes(TABLE_OPEN);
     const mark = defs.pos;
-    const f = this.f;
     this.newScope();
-    f.extra = "";
-    // Empty between classes: fields() removes what it adds.
-    const seen = this.seen;
-    seen.add(d.id);
-    this.fields(d.id, 0, f, 0, seen);
-    seen.delete(d.id);
+    const extra = this.fields(id);
     // Each entry ends with a comma: the last one becomes the bracket.
     if (defs.pos > mark) defs.pos--;
     defs.bytes(TABLE_CLOSE);
-    snips = this.snips;
     o.bytes(PLAIN_DOC);
-    o.range(snips, t0, t1);
+    o.range(tb, ta, te);
     o.bytes(PLAIN_TYPE);
-    o.range(snips, t0, t1);
+    o.range(tb, ta, te);
     o.bytes(PLAIN_OF);
-    o.range(snips, t0, t1);
+    o.range(tb, ta, te);
     o.byte(62);
-    if (f.extra) o.text(` & {${f.extra} }`);
+    if (extra) o.text(` & {${extra} }`);
     o.bytes(PLAIN_END);
   }
 
-  /** Writes the members of `id` at bit offset `base`, flattening anonymous ones. */
-  private fields(
-    id: number,
-    base: number,
-    f: Fields,
-    depth: number,
-    seen: Set<number>,
-  ): void {
+  /**
+   * Writes the members of struct/union `top`, flattening anonymous ones
+   * (with an explicit stack: one loop over every member reached). Returns
+   * the type members of fields with reserved names, for the plain type.
+   */
+  private fields(top: number): string {
     const g = this.g;
     const F = this.F;
-    const { mName, mType, mBitOff, mBitSize } = F;
+    const { mName, mType, mBitOff, mBitSize, first, vlen, count } = F;
     const o = this.o;
     const defs = this.defs;
     const s = g.strings;
-    const first = F.first[id]!;
-    const end = first + F.vlen[id]!;
-    for (let m = first; m < end; m++) {
-      const off = mName[m]!;
+    const onPath = this.onPath;
+    const stack = this.stack;
+    let extra = "";
+    let cur = top;
+    let m = first[top]!;
+    let end = m + vlen[top]!;
+    let base = 0;
+    let depth = 0;
+    onPath[top] = 1;
+    for (;;) {
+      if (m >= end) {
+        onPath[cur] = 0;
+        if (depth === 0) break;
+        const q = 4 * --depth;
+        cur = stack[q]!;
+        m = stack[q + 1]!;
+        end = stack[q + 2]!;
+        base = stack[q + 3]!;
+        continue;
+      }
+      const mi = m++;
+      const off = mName[mi]!;
       // A plain identifier is copied from the string bytes (len > 0); else
       // the name is decoded (len < 0) or the member is anonymous (len 0).
       let len = -1;
@@ -691,21 +700,28 @@ class Generator {
       }
       let name = "";
       if (len < 0) {
-        name = g.memberName(id, m - first);
+        name = g.memberName(cur, mi - first[cur]!);
         if (name === "") len = 0;
       }
-      const bitOffset = base + mBitOff[m]!;
+      const bitOffset = base + mBitOff[mi]!;
       if (len === 0) {
-        const inner = this.resolve(mType[m]!);
+        const inner = this.resolve(mType[mi]!);
         const k = inner < 0 ? -1 : F.kind[inner]!;
         if (
           (k === KIND.STRUCT || k === KIND.UNION) &&
           depth < MAX_FLATTEN &&
-          !seen.has(inner)
+          onPath[inner] === 0
         ) {
-          seen.add(inner);
-          this.fields(inner, bitOffset, f, depth + 1, seen);
-          seen.delete(inner);
+          const q = 4 * depth++;
+          stack[q] = cur;
+          stack[q + 1] = m;
+          stack[q + 2] = end;
+          stack[q + 3] = base;
+          onPath[inner] = 1;
+          cur = inner;
+          m = first[inner]!;
+          end = m + vlen[inner]!;
+          base = bitOffset;
         }
         continue;
       }
@@ -718,43 +734,84 @@ class Generator {
           reserved = RESERVED_MEMBERS.has(name);
         }
       } else {
-        if (f.strings.has(name)) continue;
-        f.strings.add(name);
+        if (this.strings.has(name)) continue;
+        this.strings.add(name);
         reserved = RESERVED_MEMBERS.has(name);
       }
-      const mt = this.memberType(mType[m]!);
-      let bitSize = mBitSize[m]!;
+      let t = mType[mi]!;
+      if (!(t <= count && F.kind[t]! >= 0)) t = count + 1;
+      if (this.tPreEnd[t] === 0) this.typeInfo(t);
+      const r = this.tR[t]!;
+      const intBits = this.tIntBits[t]!;
+      let bitSize = mBitSize[mi]!;
       let bits = bitOffset;
       // Without kind_flag, BTF encodes a bitfield in the int type itself.
-      if (
-        mt.intBits >= 0 &&
-        !bitSize &&
-        (mt.intBits !== mt.intSize * 8 || mt.intOffset)
-      ) {
-        bitSize = mt.intBits;
-        bits += mt.intOffset;
+      if (intBits >= 0 && !bitSize) {
+        const intOff = this.tIntOff[t]!;
+        if (intBits !== this.tIntSize[t]! * 8 || intOff) {
+          bitSize = intBits;
+          bits += intOff;
+        }
       }
       const byte = (bits - (bits % 8)) / 8;
       const bitfield = bitSize > 0 || bits % 8 !== 0;
-      let w: WholeAccess | undefined;
+      const wr = r >= 0 ? r : count + 1;
+      if (!bitfield && this.wTailEnd[wr] === 0) this.wholeInfo(wr);
+      if (!bitfield && len > 0 && !reserved) {
+        // The common field, copied straight into the buffers.
+        const snips = this.snips;
+        const pre = this.tPre[t]!;
+        const preEnd = this.tPreEnd[t]!;
+        const tail = this.wTail[wr]!;
+        const tailEnd = this.wTailEnd[wr]!;
+        o.reserve(preEnd - pre + tailEnd - tail + len + 32);
+        const ob = o.buf;
+        let p = o.pos;
+        for (let j = pre; j < preEnd; j++) ob[p++] = snips[j]!;
+        p = putUint(ob, p, byte);
+        // " */ declare "
+        ob[p] = 32;
+        ob[p + 1] = 42;
+        ob[p + 2] = 47;
+        ob[p + 3] = 32;
+        ob[p + 4] = 100;
+        ob[p + 5] = 101;
+        ob[p + 6] = 99;
+        ob[p + 7] = 108;
+        ob[p + 8] = 97;
+        ob[p + 9] = 114;
+        ob[p + 10] = 101;
+        ob[p + 11] = 32;
+        p += 12;
+        for (let j = off; j < off + len; j++) ob[p++] = s[j]!;
+        for (let j = tail; j < tailEnd; j++) ob[p++] = snips[j]!;
+        o.pos = p;
+        const code = this.wCode[wr]!;
+        const codeEnd = this.wCodeEnd[wr]!;
+        defs.reserve(codeEnd - code + len + 32);
+        const db = defs.buf;
+        p = defs.pos;
+        db[p++] = 34;
+        for (let j = off; j < off + len; j++) db[p++] = s[j]!;
+        db[p++] = 34;
+        db[p++] = 44;
+        p = putUint(db, p, byte);
+        db[p++] = 44;
+        for (let j = code; j < codeEnd; j++) db[p++] = snips[j]!;
+        defs.pos = p;
+        continue;
+      }
       let a: Access;
       let width = 0;
       if (bitfield) {
-        width = bitSize || (mt.r >= 0 ? this.sizeOfResolved(mt.r, 0) * 8 : 0);
-        a = this.bitfield(mt.r, bits % 8, width);
-      } else {
-        w = mt.whole;
-        if (w === undefined)
-          w = mt.whole = this.whole(
-            mt.r >= 0 ? this.accessOf(mt.r, 0) : rawAccess(0),
-          );
-        a = w.a;
-      }
+        width = bitSize || (r >= 0 ? this.sizeOfResolved(r, 0) * 8 : 0);
+        a = this.bitfield(r, bits % 8, width);
+      } else a = r >= 0 ? this.accessOf(r, 0) : rawAccess(0);
       const snips = this.snips;
       if (reserved) {
-        f.extra += ` ${JSON.stringify(name)}: $PlainOf<${a.t}>;`;
+        extra += ` ${JSON.stringify(name)}: $PlainOf<${a.t}>;`;
       } else {
-        o.range(snips, mt.pre, mt.preEnd);
+        o.range(snips, this.tPre[t]!, this.tPreEnd[t]!);
         o.int(byte);
         if (bitfield) {
           o.ascii(", bit offset ");
@@ -766,7 +823,7 @@ class Generator {
         o.bytes(DECLARE);
         if (len > 0) o.range(s, off, off + len);
         else o.text(propertyKey(name));
-        if (w) o.range(snips, w.tail, w.tailEnd);
+        if (!bitfield) o.range(snips, this.wTail[wr]!, this.wTailEnd[wr]!);
         else {
           o.ascii(": ");
           o.ascii(a.t);
@@ -781,12 +838,13 @@ class Generator {
       defs.byte(44);
       defs.int(byte);
       defs.byte(44);
-      if (w) defs.range(snips, w.code, w.codeEnd);
+      if (!bitfield) defs.range(snips, this.wCode[wr]!, this.wCodeEnd[wr]!);
       else {
         defs.ascii(a.code);
         defs.byte(44);
       }
     }
+    return extra;
   }
 
   /** Stores the UTF-8 of `s` as a snippet; returns its start (its end is `snipEnd`). */
@@ -814,42 +872,142 @@ class Generator {
     return start;
   }
 
-  /** The snippets of a whole-member access, made once per access. */
-  private whole(a: Access): WholeAccess {
-    let w = this.wholes.get(a);
-    if (w === undefined) {
-      const tail = this.snip(`: ${a.t};\n`);
-      const tailEnd = this.snipEnd;
-      const code = this.snip(`${a.code},`);
-      w = { a, tail, tailEnd, code, codeEnd: this.snipEnd };
-      this.wholes.set(a, w);
+  /** Makes room for `n` more snippet bytes. */
+  private snipRoom(n: number): Uint8Array {
+    if (this.snipEnd + n > this.snips.length) {
+      const next = new Uint8Array((this.snips.length + n) * 2);
+      next.set(this.snips.subarray(0, this.snipEnd));
+      this.snips = next;
     }
-    return w;
+    return this.snips;
   }
 
-  /** Per member type id: spelling and resolution. */
-  private memberType(id: number): MemberType {
-    const F = this.F;
-    const valid = id >= 0 && id <= F.count && F.kind[id]! >= 0;
-    let mt = valid ? this.memberTypes.get(id) : this.invalidMt;
-    if (mt === undefined) {
-      const r = valid ? this.resolve(id) : -1;
-      const isInt = r >= 0 && F.kind[r] === KIND.INT;
-      const info = isInt ? F.intInfo[r]! : 0;
-      const c = valid ? docText(this.spellingOrUnknown(id)) : "?";
-      const pre = this.snip(`  /** \`${c}\` @`);
-      mt = {
-        pre,
-        preEnd: this.snipEnd,
-        r,
-        intBits: isInt ? info & 0xff : -1,
-        intOffset: (info >>> 8) & 0xff,
-        intSize: isInt ? F.size[r]! : 0,
-      };
-      if (valid) this.memberTypes.set(id, mt);
-      else this.invalidMt = mt;
+  /** Appends an ASCII string to the snippets. */
+  private snipAscii(s: string): void {
+    const b = this.snipRoom(s.length);
+    let p = this.snipEnd;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.snipEnd = p;
+  }
+
+  /** The snippets of a whole member of resolved type `r` (`count + 1`: none). */
+  private wholeInfo(r: number): void {
+    const a = r <= this.F.count ? this.accessOf(r, 0) : rawAccess(0);
+    // Types with one access (every pointer, say) share its snippets.
+    let w = this.wholes.get(a);
+    if (w === undefined) {
+      w = r;
+      this.wTail[r] = this.snip(`: ${a.t};\n`);
+      this.wTailEnd[r] = this.snipEnd;
+      this.wCode[r] = this.snip(`${a.code},`);
+      this.wCodeEnd[r] = this.snipEnd;
+      this.wholes.set(a, r);
+      return;
     }
-    return mt;
+    this.wTail[r] = this.wTail[w]!;
+    this.wTailEnd[r] = this.wTailEnd[w]!;
+    this.wCode[r] = this.wCode[w]!;
+    this.wCodeEnd[r] = this.wCodeEnd[w]!;
+  }
+
+  /** Spelling and resolution of member type `t` (`count + 1`: invalid). */
+  private typeInfo(t: number): void {
+    const F = this.F;
+    const valid = t <= F.count;
+    const r = valid ? this.resolve(t) : -1;
+    const isInt = r >= 0 && F.kind[r] === KIND.INT;
+    const info = isInt ? F.intInfo[r]! : 0;
+    this.tR[t] = r;
+    this.tIntBits[t] = isInt ? info & 0xff : -1;
+    this.tIntOff[t] = (info >>> 8) & 0xff;
+    this.tIntSize[t] = isInt ? F.size[r]! : 0;
+    const start = this.snipEnd;
+    this.snipAscii("  /** `");
+    if (valid && this.spellInto(t, 0)) this.snipAscii("` @");
+    else {
+      // Invalid, or names that need escaping: through strings.
+      this.snipEnd = start;
+      const c = valid ? docText(this.spellingOrUnknown(t)) : "?";
+      this.snip(`  /** \`${c}\` @`);
+    }
+    this.tPre[t] = start;
+    this.tPreEnd[t] = this.snipEnd;
+  }
+
+  /**
+   * Appends the C spelling of `id` (as {@link spelling}) to the snippets
+   * when every name in it is a plain identifier; false otherwise (or on an
+   * invalid reference), leaving the caller to reset.
+   */
+  private spellInto(id: number, depth: number): boolean {
+    if (depth > MAX_SPELLING) {
+      this.snipAscii("...");
+      return true;
+    }
+    const F = this.F;
+    const k = id >= 0 && id <= F.count ? F.kind[id]! : -1;
+    switch (k) {
+      case -1:
+        return false;
+      case KIND.UNKN:
+        this.snipAscii("void");
+        return true;
+      case KIND.PTR:
+        if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
+        this.snipAscii(" *");
+        return true;
+      case KIND.ARRAY:
+        if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
+        this.snipAscii(`[${F.len[id]!}]`);
+        return true;
+      case KIND.CONST:
+      case KIND.VOLATILE:
+      case KIND.RESTRICT:
+        this.snipAscii(KIND_NAMES[k]!);
+        this.snipAscii(" ");
+        return this.spellInto(F.ref[id]!, depth + 1);
+      case KIND.TYPE_TAG:
+        return this.spellInto(F.ref[id]!, depth + 1);
+      case KIND.STRUCT:
+      case KIND.UNION:
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        this.snipAscii(
+          k === KIND.ENUM64
+            ? "enum "
+            : k === KIND.ENUM
+              ? "enum "
+              : k === KIND.UNION
+                ? "union "
+                : "struct ",
+        );
+        return this.nameInto(id, "(anon)");
+      case KIND.FWD:
+        this.snipAscii(F.flag[id] ? "union " : "struct ");
+        return this.nameInto(id, "");
+      case KIND.FUNC_PROTO:
+        this.snipAscii("(function)");
+        return true;
+      default:
+        return this.nameInto(id, `(anon ${KIND_NAMES[k]})`);
+    }
+  }
+
+  /** Appends the name of `id` (`anon` when it has none); false unless plain. */
+  private nameInto(id: number, anon: string): boolean {
+    const s = this.g.strings;
+    const off = this.F.name[id]!;
+    const n = plainLength(s, off);
+    if (n < 0) return false;
+    if (n === 0) {
+      this.snipAscii(anon);
+      return true;
+    }
+    const b = this.snipRoom(n);
+    let p = this.snipEnd;
+    for (let i = off; i < off + n; i++) b[p++] = s[i]!;
+    this.snipEnd = p;
+    return true;
   }
 
   private bitfield(t: number, shift: number, bits: number): Access {
@@ -939,8 +1097,10 @@ class Generator {
         return floatAccess(g.size(t));
       case KIND.STRUCT:
       case KIND.UNION: {
-        const d = this.decls.get(t);
-        return d ? structAccess(d.tsName, g.size(t)) : rawAccess(g.size(t));
+        const i = this.declIndex[t]!;
+        return i > 0
+          ? structAccess(this.tsName(i - 1), g.size(t))
+          : rawAccess(g.size(t));
       }
       case KIND.ARRAY: {
         const el = depth < MAX_DIMS ? this.resolve(g.target(t)) : -1;
@@ -982,95 +1142,30 @@ class Generator {
   }
 
   /** `export { Foo as FooT }` for typedefs of emitted types, where free. */
-  private emitAliases(typedefs: number[], names: TypeNames): void {
-    const g = this.g;
-    const sorted: (Keyed & { target: number })[] = [];
+  private emitAliases(typedefs: Int32Array): void {
+    const names = this.names;
+    const tn = this.tn;
+    const wanted: number[] = [];
+    const targets = new Int32Array(this.F.count + 1);
     for (const id of typedefs) {
       const target = this.resolve(id);
-      if (target >= 0 && this.decls.has(target))
-        sorted.push(
-          sortKeys({
-            name: g.name(id),
-            rank: 9,
-            id,
-            target,
-            k1: 0,
-            k2: 0,
-            k3: 0,
-          }),
-        );
+      if (target >= 0 && this.declIndex[target]! > 0) {
+        wanted.push(id);
+        targets[id] = target;
+      }
     }
-    sortKeyed(sorted);
     let s = "";
-    for (const td of sorted) {
-      const d = this.decls.get(td.target)!;
-      if (d.name === td.name) continue;
-      const alias = names.tryClaim(pascalCase(td.name));
-      if (!alias) continue;
+    for (const td of sortByName(Int32Array.from(wanted), names, this.F.kind)) {
+      const target = targets[td]!;
+      if (names.same(target, td)) continue;
+      tn.pascal(names, td);
+      if (!tn.tryClaim()) continue;
+      const alias = tn.get(tn.at, tn.n);
       s +=
-        `/** \`typedef ${docText(this.spellingOrUnknown(td.target))} ${docText(td.name)}\`. */\n` +
-        `export { ${d.tsName} as ${alias} };\n`;
+        `/** \`typedef ${docText(this.spellingOrUnknown(target))} ${docText(names.get(td))}\`. */\n` +
+        `export { ${this.tsName(this.declIndex[target]! - 1)} as ${alias} };\n`;
     }
     if (s) this.o.text(s + "\n");
-  }
-}
-
-/** What {@link Generator.fields} collects for one class. */
-interface Fields {
-  /** Names taken in the class that are not plain identifiers. */
-  readonly strings: Set<string>;
-  /** Type members of fields with reserved names (plain types). */
-  extra: string;
-}
-
-/**
- * The generator's namespace: what `NameAllocator` gives with suffixes
- * `["", "Object"]` for a class (which also takes `<Name>Object`) and `[""]`
- * for an enum or alias, without building `<Name>Object` strings: a
- * companion is taken exactly when its class is, or when a name taken as
- * such ends in `Object` (kept by stem). No reserved word or global ends in
- * `Object` except `Object` itself, so companions never need those checks.
- */
-class TypeNames {
-  /** Names taken as such (classes, enums, aliases). */
-  private readonly taken = new Set<string>();
-  /** Classes: each also has its `Object` companion. */
-  private readonly classes = new Set<string>();
-  /** `X` for each taken name `XObject`. */
-  private readonly stems = new Set<string>();
-
-  /** True when `n` is taken, as a name or as a class's companion. */
-  private has(n: string): boolean {
-    if (this.taken.has(n)) return true;
-    return (
-      n.length > 6 && n.endsWith("Object") && this.classes.has(n.slice(0, -6))
-    );
-  }
-
-  private free(n: string, composite: boolean): boolean {
-    if (this.has(n) || isUnavailable(n)) return false;
-    return !composite || !(this.stems.has(n) || this.classes.has(n));
-  }
-
-  private add(n: string, composite: boolean): void {
-    this.taken.add(n);
-    if (composite) this.classes.add(n);
-    if (n.length > 6 && n.endsWith("Object")) this.stems.add(n.slice(0, -6));
-  }
-
-  /** `base`, or `base_` for a reserved word or global, or the first free `base_<k>`. */
-  claim(base: string, composite: boolean): string {
-    let c = isUnavailable(base) ? base + "_" : base;
-    for (let k = 2; !this.free(c, composite); k++) c = `${base}_${k}`;
-    this.add(c, composite);
-    return c;
-  }
-
-  /** `base` if it is free (and not reserved); else undefined. */
-  tryClaim(base: string): string | undefined {
-    if (!this.free(base, false)) return undefined;
-    this.add(base, false);
-    return base;
   }
 }
 

@@ -535,6 +535,21 @@ describe("names", () => {
     expect(mod.ParentInner.typeName).toBe("parent__inner");
   });
 
+  it("orders declarations by C name as strings compare, non-ASCII too", () => {
+    const b = new BtfBuilder();
+    const u32 = b.int("unsigned int", 4);
+    const m = [{ name: "v", type: u32, bitOffset: 0 }];
+    // A longer name can sort first: "㑄뼞" < "莡" (U+3444 < U+83A1).
+    const cNames = ["莡", "㑄뼞", "zz", "é", "a", "㑄"];
+    for (const n of cNames) b.struct(n, 4, m);
+    const src = generateTypes(b);
+    const order = [...src.matchAll(/^\$def\([^,]+, 4, "([^"]*)"/gm)].map(
+      (x) => x[1],
+    );
+    expect(order).toEqual([...cNames].sort());
+    expect(generateTypes(Btf.fromBytes(b.toBytes()))).toBe(src);
+  });
+
   it("names anonymous types by use and keeps reserved field names reachable", async () => {
     const b = new BtfBuilder();
     const u8 = b.int("unsigned char", 1);

@@ -1,0 +1,159 @@
+/**
+ * The one stable order of everything the generator emits: by C name (as
+ * strings compare), then kind (struct, union, enum, the rest), then id.
+ */
+import type { CNames } from "./naming.ts";
+import { KIND } from "./type_graph.ts";
+
+/** Sort rank of a KIND number when names tie (as naming's `kindRank`). */
+function rankOf(k: number): number {
+  return k === KIND.STRUCT
+    ? 0
+    : k === KIND.UNION
+      ? 1
+      : k === KIND.ENUM || k === KIND.ENUM64
+        ? 2
+        : 9;
+}
+
+/** Name bytes per key: 5, above 24 bits of item index. */
+const PREFIX = 5;
+/** Items sorted by one call (the index field of a key). */
+const MAX_ITEMS = 1 << 24;
+/** Levels of keys before the rest of a run is sorted by comparisons. */
+const MAX_LEVEL = 8;
+/** Runs this short are sorted by comparisons. */
+const SHORT_RUN = 12;
+/** Word order of a 64-bit key seen as two 32-bit words. */
+const HI = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LO = 1 - HI;
+
+/**
+ * `ids` (each named in `names`) sorted by (name, kind rank, id), as a new
+ * array. Names are sorted a few bytes at a time as 64-bit keys (bytes
+ * above the item's index) by the engine's native typed-array sort, and
+ * runs of equal bytes are refined by the next bytes: vmlinux's ten
+ * thousand names share long prefixes (`trace_event_raw_`), and a sort
+ * that calls back into JavaScript per comparison costs more than the rest
+ * of naming. From a name's first non-ASCII byte on its key bytes are 0x80,
+ * so keys only order ASCII, where UTF-8 and UTF-16 agree; ties are
+ * settled by comparing the names as strings.
+ */
+export function sortByName(
+  ids: Int32Array,
+  names: CNames,
+  kind: Int8Array,
+): Int32Array {
+  const n = ids.length;
+  const out = new Int32Array(n);
+  if (n > MAX_ITEMS) {
+    const all = Array.from(ids).sort((a, b) => compare(a, b, names, kind));
+    out.set(all);
+    return out;
+  }
+  const keys = new BigUint64Array(n);
+  const words = new Uint32Array(keys.buffer);
+  /** Item (index into `ids`) at each sorted position. */
+  const item = new Int32Array(n);
+  for (let i = 0; i < n; i++) item[i] = i;
+  // Runs [lo, hi) still to order from byte `level * PREFIX` on.
+  const runs: number[] = [0, n, 0];
+  const { bytes, off, len } = names;
+  while (runs.length > 0) {
+    const level = runs.pop()!;
+    const hi = runs.pop()!;
+    const lo = runs.pop()!;
+    if (hi - lo <= SHORT_RUN || level >= MAX_LEVEL) {
+      sortRun(item, lo, hi, ids, names, kind);
+      continue;
+    }
+    const from = level * PREFIX;
+    let longest = 0;
+    for (let p = lo; p < hi; p++) {
+      const x = item[p]!;
+      const id = ids[x]!;
+      const o = off[id]!;
+      const l = len[id]!;
+      if (l > longest) longest = l;
+      // Saturated when a non-ASCII byte comes before `from`.
+      let sat = false;
+      for (let j = 0; j < from && j < l; j++) {
+        if (bytes[o + j]! > 127) {
+          sat = true;
+          break;
+        }
+      }
+      let h = 0;
+      let b4 = 0;
+      for (let j = 0; j < PREFIX; j++) {
+        let c = 0;
+        if (sat) c = 128;
+        else if (from + j < l) {
+          c = bytes[o + from + j]!;
+          if (c > 127) {
+            c = 128;
+            sat = true;
+          }
+        }
+        if (j < 4) h = h * 256 + c;
+        else b4 = c;
+      }
+      words[2 * p + HI] = h;
+      words[2 * p + LO] = b4 * MAX_ITEMS + x;
+    }
+    keys.subarray(lo, hi).sort();
+    for (let p = lo; p < hi; p++)
+      item[p] = words[2 * p + LO]! & (MAX_ITEMS - 1);
+    const done = longest <= from + PREFIX;
+    // Equal key bytes: a run to refine (or, past every name's end, to settle).
+    let start = lo;
+    for (let p = lo + 1; p <= hi; p++) {
+      if (
+        p < hi &&
+        words[2 * p + HI] === words[2 * start + HI] &&
+        words[2 * p + LO]! >>> 24 === words[2 * start + LO]! >>> 24
+      )
+        continue;
+      if (p - start > 1) {
+        if (done) sortRun(item, start, p, ids, names, kind);
+        else runs.push(start, p, level + 1);
+      }
+      start = p;
+    }
+  }
+  for (let i = 0; i < n; i++) out[i] = ids[item[i]!]!;
+  return out;
+}
+
+/** Sorts positions [lo, hi) of `item` by comparisons (insertion sort for short runs). */
+function sortRun(
+  item: Int32Array,
+  lo: number,
+  hi: number,
+  ids: Int32Array,
+  names: CNames,
+  kind: Int8Array,
+): void {
+  if (hi - lo > SHORT_RUN) {
+    const run = Array.from(item.subarray(lo, hi)).sort((a, b) =>
+      compare(ids[a]!, ids[b]!, names, kind),
+    );
+    item.set(run, lo);
+    return;
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const v = item[i]!;
+    let j = i - 1;
+    for (; j >= lo; j--) {
+      const u = item[j]!;
+      if (compare(ids[u]!, ids[v]!, names, kind) <= 0) break;
+      item[j + 1] = u;
+    }
+    item[j + 1] = v;
+  }
+}
+
+/** Order of two ids: name, kind rank, id. */
+function compare(a: number, b: number, names: CNames, kind: Int8Array): number {
+  return names.compare(a, b) || rankOf(kind[a]!) - rankOf(kind[b]!) || a - b;
+}
