@@ -56,9 +56,9 @@ export function sortByName(
   /** Item (index into `ids`) at each sorted position. */
   const item = new Int32Array(n);
   for (let i = 0; i < n; i++) item[i] = i;
+  const saturated = new Uint8Array(n);
   // Runs [lo, hi) still to order from byte `level * PREFIX` on.
   const runs: number[] = [0, n, 0];
-  const { bytes, off, len } = names;
   while (runs.length > 0) {
     const level = runs.pop()!;
     const hi = runs.pop()!;
@@ -67,62 +67,115 @@ export function sortByName(
       sortRun(item, lo, hi, ids, names, kind);
       continue;
     }
-    const from = level * PREFIX;
-    let longest = 0;
-    for (let p = lo; p < hi; p++) {
-      const x = item[p]!;
-      const id = ids[x]!;
-      const o = off[id]!;
-      const l = len[id]!;
-      if (l > longest) longest = l;
-      // Saturated when a non-ASCII byte comes before `from`.
-      let sat = false;
-      for (let j = 0; j < from && j < l; j++) {
-        if (bytes[o + j]! > 127) {
-          sat = true;
-          break;
-        }
-      }
-      let h = 0;
-      let b4 = 0;
-      for (let j = 0; j < PREFIX; j++) {
-        let c = 0;
-        if (sat) c = 128;
-        else if (from + j < l) {
-          c = bytes[o + from + j]!;
-          if (c > 127) {
-            c = 128;
-            sat = true;
-          }
-        }
-        if (j < 4) h = h * 256 + c;
-        else b4 = c;
-      }
-      words[2 * p + HI] = h;
-      words[2 * p + LO] = b4 * MAX_ITEMS + x;
-    }
+    const longest = fillKeys(
+      words,
+      saturated,
+      item,
+      lo,
+      hi,
+      level * PREFIX,
+      ids,
+      names,
+    );
     keys.subarray(lo, hi).sort();
     for (let p = lo; p < hi; p++)
       item[p] = words[2 * p + LO]! & (MAX_ITEMS - 1);
-    const done = longest <= from + PREFIX;
-    // Equal key bytes: a run to refine (or, past every name's end, to settle).
-    let start = lo;
-    for (let p = lo + 1; p <= hi; p++) {
-      if (
-        p < hi &&
-        words[2 * p + HI] === words[2 * start + HI] &&
-        words[2 * p + LO]! >>> 24 === words[2 * start + LO]! >>> 24
-      )
-        continue;
-      if (p - start > 1) {
-        if (done) sortRun(item, start, p, ids, names, kind);
-        else runs.push(start, p, level + 1);
-      }
-      start = p;
-    }
+    if (longest <= (level + 1) * PREFIX) {
+      // Past every name's end: equal keys are equal names.
+      settleRuns(words, item, lo, hi, ids, names, kind);
+    } else pushRuns(words, lo, hi, level + 1, runs);
   }
   for (let i = 0; i < n; i++) out[i] = ids[item[i]!]!;
   return out;
+}
+
+/**
+ * Writes the keys of positions [lo, hi) of `item`: name bytes `from` to
+ * `from + PREFIX` above the item's index (`saturated`: by item, 1 once a
+ * non-ASCII byte was met). Returns the longest name's length.
+ */
+function fillKeys(
+  words: Uint32Array,
+  saturated: Uint8Array,
+  item: Int32Array,
+  lo: number,
+  hi: number,
+  from: number,
+  ids: Int32Array,
+  names: CNames,
+): number {
+  const { bytes, off, len } = names;
+  let longest = 0;
+  for (let p = lo; p < hi; p++) {
+    const x = item[p]!;
+    const id = ids[x]!;
+    const o = off[id]! + from;
+    const l = len[id]! - from;
+    if (l > longest) longest = l;
+    // Once a name has a non-ASCII byte, all its later key bytes are 0x80.
+    let sat = saturated[x] === 1;
+    let h = 0;
+    let b4 = 0;
+    for (let j = 0; j < PREFIX; j++) {
+      let c = 0;
+      if (sat) c = 128;
+      else if (j < l) {
+        c = bytes[o + j]!;
+        if (c > 127) {
+          c = 128;
+          sat = true;
+        }
+      }
+      if (j < 4) h = h * 256 + c;
+      else b4 = c;
+    }
+    if (sat) saturated[x] = 1;
+    words[2 * p + HI] = h;
+    words[2 * p + LO] = b4 * MAX_ITEMS + x;
+  }
+  return longest + from;
+}
+
+/** True when sorted positions `a` and `b` have the same key bytes. */
+function sameKey(words: Uint32Array, a: number, b: number): boolean {
+  return (
+    words[2 * a + HI] === words[2 * b + HI] &&
+    words[2 * a + LO]! >>> 24 === words[2 * b + LO]! >>> 24
+  );
+}
+
+/** Queues each run of equal keys in [lo, hi) to be refined at `level`. */
+function pushRuns(
+  words: Uint32Array,
+  lo: number,
+  hi: number,
+  level: number,
+  runs: number[],
+): void {
+  let start = lo;
+  for (let p = lo + 1; p <= hi; p++) {
+    if (p < hi && sameKey(words, p, start)) continue;
+    if (p - start > 1) runs.push(start, p, level);
+    start = p;
+  }
+}
+
+/** Sorts each run of equal keys in [lo, hi) by comparisons. */
+function settleRuns(
+  words: Uint32Array,
+  item: Int32Array,
+  lo: number,
+  hi: number,
+  ids: Int32Array,
+  names: CNames,
+  kind: Int8Array,
+): void {
+  let start = lo;
+  for (let p = lo + 1; p <= hi; p++) {
+    if (p < hi && sameKey(words, p, start)) continue;
+    if (p - start > 1) sortRun(item, start, p, ids, names, kind);
+    start = p;
+  }
 }
 
 /** Sorts positions [lo, hi) of `item` by comparisons (insertion sort for short runs). */

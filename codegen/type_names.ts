@@ -191,6 +191,18 @@ export class TypeNames {
    */
   claim(composite: boolean): void {
     const at = this.at;
+    const n = this.n;
+    const i = this.slot(at, n);
+    // Unseen, and no `Object` companion to check: the name is free.
+    if (this.slotOff[i]! < 0 && !this.hasStem(at, n)) {
+      this.markAt(i, at, n, composite ? TAKEN | CLASS : TAKEN);
+      this.end = at + n;
+    } else this.claimTaken(composite);
+  }
+
+  /** {@link claim} for a name seen before (or ending in `Object`). */
+  private claimTaken(composite: boolean): void {
+    const at = this.at;
     const base = this.n;
     let n = base;
     let i = this.slot(at, n);

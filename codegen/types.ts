@@ -529,30 +529,18 @@ class Generator {
   }
 
   private emitEnum(i: number): void {
-    const g = this.g;
     const o = this.o;
     const F = this.F;
     const id = this.order[i]!;
-    const size = F.size[id]!;
-    const wide = F.kind[id] === KIND.ENUM64 || size === 8;
-    const tb = this.tn.bytes;
-    const ta = this.tsAt[i]!;
-    const te = ta + this.tsLen[i]!;
-    o.ascii("/** `enum ");
-    this.cDoc(o, id);
-    o.ascii("` (");
-    o.int(size);
-    o.ascii(" bytes). */\nexport const ");
-    o.range(tb, ta, te);
-    o.ascii(" = {\n");
+    this.enumHead(i);
     this.newScope();
-    const strings = this.strings;
     const first = F.first[id]!;
-    const s = g.strings;
+    const s = this.g.strings;
     const signed = F.flag[id] === 1;
-    const enum32 = F.kind[id] === KIND.ENUM;
-    for (let j = 0, n = F.vlen[id]!; j < n; j++) {
-      const m = first + j;
+    const plainValues = F.enumValues && F.kind[id] === KIND.ENUM;
+    const tail =
+      F.kind[id] === KIND.ENUM64 || F.size[id] === 8 ? "n,\n" : ",\n";
+    for (let m = first, end = first + F.vlen[id]!; m < end; m++) {
       const off = F.mName[m]!;
       let len = -1;
       let h = FNV_BASIS;
@@ -565,34 +553,88 @@ class Generator {
         } while (IDENT[c] !== 0);
         if (c === 0) len = q - off;
       }
-      // First wins, as in C a name can only be declared once.
+      const lo = F.mType[m]!;
+      // A plain name and a 32-bit value (as most are), else the general way.
       if (
         len > 0 &&
-        !(SPECIAL[h & 1023] && this.identAt(off, len) === "__proto__")
+        !SPECIAL[h & 1023] &&
+        plainValues &&
+        !(signed && lo >= 0x80000000)
       ) {
+        // First wins, as in C a name can only be declared once.
         if (!this.take(off, len, h)) continue;
         o.ascii("  ");
         o.range(s, off, off + len);
-      } else {
-        const name = g.enumName(id, j);
-        if (strings.has(name)) continue;
-        strings.add(name);
-        o.ascii("  ");
-        o.text(literalKey(name));
-      }
-      o.ascii(": ");
-      const lo = F.mType[m]!;
-      const hi = F.mBitOff[m]!;
-      if (!F.enumValues) o.ascii(g.enumValue(id, j));
-      else if (enum32) {
-        if (signed && lo >= 0x80000000) o.ascii(String(lo | 0));
-        else o.int(lo);
-      } else if (hi === 0) o.int(lo);
-      else o.ascii(g.enumValue(id, j));
-      o.ascii(wide ? "n,\n" : ",\n");
+        o.ascii(": ");
+        o.int(lo);
+        o.ascii(tail);
+      } else this.enumerator(id, m - first, off, len, h);
     }
-    o.ascii("} as const;\n/** A value of `enum ");
+    this.enumFoot(i);
+  }
+
+  /** One enumerator the general way: any name, any value. */
+  private enumerator(
+    id: number,
+    j: number,
+    off: number,
+    len: number,
+    h: number,
+  ): void {
+    const g = this.g;
+    const o = this.o;
+    const F = this.F;
+    const s = g.strings;
+    const m = F.first[id]! + j;
+    if (
+      len > 0 &&
+      !(SPECIAL[h & 1023] && this.identAt(off, len) === "__proto__")
+    ) {
+      // First wins, as in C a name can only be declared once.
+      if (!this.take(off, len, h)) return;
+      o.ascii("  ");
+      o.range(s, off, off + len);
+    } else {
+      const name = g.enumName(id, j);
+      if (this.strings.has(name)) return;
+      this.strings.add(name);
+      o.ascii("  ");
+      o.text(literalKey(name));
+    }
+    o.ascii(": ");
+    const lo = F.mType[m]!;
+    const hi = F.mBitOff[m]!;
+    if (!F.enumValues) o.ascii(g.enumValue(id, j));
+    else if (F.kind[id] === KIND.ENUM) {
+      if (F.flag[id] === 1 && lo >= 0x80000000) o.ascii(String(lo | 0));
+      else o.int(lo);
+    } else if (hi === 0) o.int(lo);
+    else o.ascii(g.enumValue(id, j));
+    o.ascii(F.kind[id] === KIND.ENUM64 || F.size[id] === 8 ? "n,\n" : ",\n");
+  }
+
+  /** The doc and first line of enum declaration `i`. */
+  private enumHead(i: number): void {
+    const o = this.o;
+    const id = this.order[i]!;
+    const ta = this.tsAt[i]!;
+    o.ascii("/** `enum ");
     this.cDoc(o, id);
+    o.ascii("` (");
+    o.int(this.F.size[id]!);
+    o.ascii(" bytes). */\nexport const ");
+    o.range(this.tn.bytes, ta, ta + this.tsLen[i]!);
+    o.ascii(" = {\n");
+  }
+
+  /** The end of enum declaration `i` and its value type. */
+  private enumFoot(i: number): void {
+    const o = this.o;
+    const tb = this.tn.bytes;
+    const ta = this.tsAt[i]!;
+    const te = ta + this.tsLen[i]!;
+    o.ascii("} as const;\n/** A value of `enum ");
+    this.cDoc(o, this.order[i]!);
     o.ascii("`. */\nexport type ");
     o.range(tb, ta, te);
     o.ascii(" = (typeof ");
@@ -725,126 +767,168 @@ class Generator {
         }
         continue;
       }
-      // First wins, as in the runtime views.
-      let reserved = false;
-      if (len > 0) {
-        if (!this.take(off, len, h)) continue;
-        if (SPECIAL[h & 1023]) {
-          name = this.identAt(off, len);
-          reserved = RESERVED_MEMBERS.has(name);
-        }
-      } else {
-        if (this.strings.has(name)) continue;
-        this.strings.add(name);
-        reserved = RESERVED_MEMBERS.has(name);
+      if (len < 0 || SPECIAL[h & 1023]) {
+        extra += this.oddField(cur, mi, bitOffset, off, len, h, name, false);
+        continue;
       }
+      // First wins, as in the runtime views.
+      if (!this.take(off, len, h)) continue;
       let t = mType[mi]!;
       if (!(t <= count && F.kind[t]! >= 0)) t = count + 1;
       if (this.tPreEnd[t] === 0) this.typeInfo(t);
       const r = this.tR[t]!;
-      const intBits = this.tIntBits[t]!;
-      let bitSize = mBitSize[mi]!;
-      let bits = bitOffset;
-      // Without kind_flag, BTF encodes a bitfield in the int type itself.
-      if (intBits >= 0 && !bitSize) {
-        const intOff = this.tIntOff[t]!;
-        if (intBits !== this.tIntSize[t]! * 8 || intOff) {
-          bitSize = intBits;
-          bits += intOff;
-        }
-      }
-      const byte = (bits - (bits % 8)) / 8;
-      const bitfield = bitSize > 0 || bits % 8 !== 0;
       const wr = r >= 0 ? r : count + 1;
-      if (!bitfield && this.wTailEnd[wr] === 0) this.wholeInfo(wr);
-      if (!bitfield && len > 0 && !reserved) {
-        // The common field, copied straight into the buffers.
-        const snips = this.snips;
-        const pre = this.tPre[t]!;
-        const preEnd = this.tPreEnd[t]!;
-        const tail = this.wTail[wr]!;
-        const tailEnd = this.wTailEnd[wr]!;
-        o.reserve(preEnd - pre + tailEnd - tail + len + 32);
-        const ob = o.buf;
-        let p = o.pos;
-        for (let j = pre; j < preEnd; j++) ob[p++] = snips[j]!;
-        p = putUint(ob, p, byte);
-        // " */ declare "
-        ob[p] = 32;
-        ob[p + 1] = 42;
-        ob[p + 2] = 47;
-        ob[p + 3] = 32;
-        ob[p + 4] = 100;
-        ob[p + 5] = 101;
-        ob[p + 6] = 99;
-        ob[p + 7] = 108;
-        ob[p + 8] = 97;
-        ob[p + 9] = 114;
-        ob[p + 10] = 101;
-        ob[p + 11] = 32;
-        p += 12;
-        for (let j = off; j < off + len; j++) ob[p++] = s[j]!;
-        for (let j = tail; j < tailEnd; j++) ob[p++] = snips[j]!;
-        o.pos = p;
-        const code = this.wCode[wr]!;
-        const codeEnd = this.wCodeEnd[wr]!;
-        defs.reserve(codeEnd - code + len + 32);
-        const db = defs.buf;
-        p = defs.pos;
-        db[p++] = 34;
-        for (let j = off; j < off + len; j++) db[p++] = s[j]!;
-        db[p++] = 34;
-        db[p++] = 44;
-        p = putUint(db, p, byte);
-        db[p++] = 44;
-        for (let j = code; j < codeEnd; j++) db[p++] = snips[j]!;
-        defs.pos = p;
+      if (
+        mBitSize[mi] !== 0 ||
+        bitOffset % 8 !== 0 ||
+        (this.tIntBits[t]! >= 0 &&
+          (this.tIntBits[t] !== this.tIntSize[t]! * 8 || this.tIntOff[t]))
+      ) {
+        // A bitfield.
+        this.oddField(cur, mi, bitOffset, off, len, h, name, true);
         continue;
       }
-      let a: Access;
-      let width = 0;
-      if (bitfield) {
-        width = bitSize || (r >= 0 ? this.sizeOfResolved(r, 0) * 8 : 0);
-        a = this.bitfield(r, bits % 8, width);
-      } else a = r >= 0 ? this.accessOf(r, 0) : rawAccess(0);
+      if (this.wTailEnd[wr] === 0) this.wholeInfo(wr);
+      // The common field, copied straight into the buffers.
+      const byte = bitOffset / 8;
       const snips = this.snips;
-      if (reserved) {
-        extra += ` ${JSON.stringify(name)}: $PlainOf<${a.t}>;`;
-      } else {
-        o.range(snips, this.tPre[t]!, this.tPreEnd[t]!);
-        o.int(byte);
-        if (bitfield) {
-          o.ascii(", bit offset ");
-          o.int(bits);
-          o.ascii(", ");
-          o.int(width);
-          o.ascii(" bits");
-        }
-        o.bytes(DECLARE);
-        if (len > 0) o.range(s, off, off + len);
-        else o.text(propertyKey(name));
-        if (!bitfield) o.range(snips, this.wTail[wr]!, this.wTailEnd[wr]!);
-        else {
-          o.ascii(": ");
-          o.ascii(a.t);
-          o.ascii(";\n");
-        }
-      }
-      if (len > 0) {
-        defs.byte(34);
-        defs.range(s, off, off + len);
-        defs.byte(34);
-      } else defs.text(JSON.stringify(name));
-      defs.byte(44);
-      defs.int(byte);
-      defs.byte(44);
-      if (!bitfield) defs.range(snips, this.wCode[wr]!, this.wCodeEnd[wr]!);
-      else {
-        defs.ascii(a.code);
-        defs.byte(44);
-      }
+      const pre = this.tPre[t]!;
+      const preEnd = this.tPreEnd[t]!;
+      const tail = this.wTail[wr]!;
+      const tailEnd = this.wTailEnd[wr]!;
+      o.reserve(preEnd - pre + tailEnd - tail + len + 32);
+      const ob = o.buf;
+      let p = o.pos;
+      for (let j = pre; j < preEnd; j++) ob[p++] = snips[j]!;
+      p = putUint(ob, p, byte);
+      // " */ declare "
+      ob[p] = 32;
+      ob[p + 1] = 42;
+      ob[p + 2] = 47;
+      ob[p + 3] = 32;
+      ob[p + 4] = 100;
+      ob[p + 5] = 101;
+      ob[p + 6] = 99;
+      ob[p + 7] = 108;
+      ob[p + 8] = 97;
+      ob[p + 9] = 114;
+      ob[p + 10] = 101;
+      ob[p + 11] = 32;
+      p += 12;
+      for (let j = off; j < off + len; j++) ob[p++] = s[j]!;
+      for (let j = tail; j < tailEnd; j++) ob[p++] = snips[j]!;
+      o.pos = p;
+      const code = this.wCode[wr]!;
+      const codeEnd = this.wCodeEnd[wr]!;
+      defs.reserve(codeEnd - code + len + 32);
+      const db = defs.buf;
+      p = defs.pos;
+      db[p++] = 34;
+      for (let j = off; j < off + len; j++) db[p++] = s[j]!;
+      db[p++] = 34;
+      db[p++] = 44;
+      p = putUint(db, p, byte);
+      db[p++] = 44;
+      for (let j = code; j < codeEnd; j++) db[p++] = snips[j]!;
+      defs.pos = p;
     }
     return extra;
+  }
+
+  /**
+   * A field the general way: a name that is not a plain identifier (`len`
+   * < 0, `name` decoded) or may be reserved, or a bitfield. `taken`: the
+   * name was already checked for a clash. Returns the plain type's member
+   * for a reserved name, else "".
+   */
+  private oddField(
+    cur: number,
+    mi: number,
+    bitOffset: number,
+    off: number,
+    len: number,
+    h: number,
+    name: string,
+    taken: boolean,
+  ): string {
+    const F = this.F;
+    const count = F.count;
+    const o = this.o;
+    const defs = this.defs;
+    const s = this.g.strings;
+    // First wins, as in the runtime views.
+    let reserved = false;
+    if (len > 0) {
+      if (!taken && !this.take(off, len, h)) return "";
+      if (SPECIAL[h & 1023]) {
+        name = this.identAt(off, len);
+        reserved = RESERVED_MEMBERS.has(name);
+      }
+    } else {
+      if (this.strings.has(name)) return "";
+      this.strings.add(name);
+      reserved = RESERVED_MEMBERS.has(name);
+    }
+    let t = F.mType[mi]!;
+    if (!(t <= count && F.kind[t]! >= 0)) t = count + 1;
+    if (this.tPreEnd[t] === 0) this.typeInfo(t);
+    const r = this.tR[t]!;
+    const intBits = this.tIntBits[t]!;
+    let bitSize = F.mBitSize[mi]!;
+    let bits = bitOffset;
+    // Without kind_flag, BTF encodes a bitfield in the int type itself.
+    if (intBits >= 0 && !bitSize) {
+      const intOff = this.tIntOff[t]!;
+      if (intBits !== this.tIntSize[t]! * 8 || intOff) {
+        bitSize = intBits;
+        bits += intOff;
+      }
+    }
+    const byte = (bits - (bits % 8)) / 8;
+    const bitfield = bitSize > 0 || bits % 8 !== 0;
+    const wr = r >= 0 ? r : count + 1;
+    if (!bitfield && this.wTailEnd[wr] === 0) this.wholeInfo(wr);
+    let a: Access;
+    let width = 0;
+    if (bitfield) {
+      width = bitSize || (r >= 0 ? this.sizeOfResolved(r, 0) * 8 : 0);
+      a = this.bitfield(r, bits % 8, width);
+    } else a = r >= 0 ? this.accessOf(r, 0) : rawAccess(0);
+    const snips = this.snips;
+    if (!reserved) {
+      o.range(snips, this.tPre[t]!, this.tPreEnd[t]!);
+      o.int(byte);
+      if (bitfield) {
+        o.ascii(", bit offset ");
+        o.int(bits);
+        o.ascii(", ");
+        o.int(width);
+        o.ascii(" bits");
+      }
+      o.bytes(DECLARE);
+      if (len > 0) o.range(s, off, off + len);
+      else o.text(propertyKey(name));
+      if (!bitfield) o.range(snips, this.wTail[wr]!, this.wTailEnd[wr]!);
+      else {
+        o.ascii(": ");
+        o.ascii(a.t);
+        o.ascii(";\n");
+      }
+    }
+    if (len > 0) {
+      defs.byte(34);
+      defs.range(s, off, off + len);
+      defs.byte(34);
+    } else defs.text(JSON.stringify(name));
+    defs.byte(44);
+    defs.int(byte);
+    defs.byte(44);
+    if (!bitfield) defs.range(snips, this.wCode[wr]!, this.wCodeEnd[wr]!);
+    else {
+      defs.ascii(a.code);
+      defs.byte(44);
+    }
+    return reserved ? ` ${JSON.stringify(name)}: $PlainOf<${a.t}>;` : "";
   }
 
   /** Stores the UTF-8 of `s` as a snippet; returns its start (its end is `snipEnd`). */
