@@ -18,6 +18,7 @@
 import { TsbpfError } from "../src/errors.ts";
 import { btfByteOrder } from "../src/btf/parse.ts";
 import { rawBtf } from "./type_graph.ts";
+import { hintRunOnce } from "./run_once.ts";
 import { writeTypeBytes } from "./types.ts";
 
 const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--import SPEC] [--debug]
@@ -236,6 +237,7 @@ export async function main(
       );
       return 0;
     }
+    await hintRunOnce();
     // Raw BTF (vmlinux) is read without the Btf class and what it imports;
     // ELF objects and kernel modules' split BTF go through it.
     const btf =

@@ -4,6 +4,7 @@
  */
 import type { CNames } from "./naming.ts";
 import { KIND } from "./type_graph.ts";
+import { runOnce } from "./run_once.ts";
 
 /** Sort rank of a KIND number when names tie (as naming's `kindRank`). */
 function rankOf(k: number): number {
@@ -210,3 +211,14 @@ function sortRun(
 function compare(a: number, b: number, names: CNames, kind: Int8Array): number {
   return names.compare(a, b) || rankOf(kind[a]!) - rankOf(kind[b]!) || a - b;
 }
+
+runOnce(
+  sortByName,
+  fillKeys,
+  sameKey,
+  pushRuns,
+  settleRuns,
+  sortRun,
+  compare,
+  rankOf,
+);

@@ -19,6 +19,7 @@
 import type { BtfType } from "../src/btf/types.ts";
 import { KIND, type TypeGraph, typeGraph } from "./type_graph.ts";
 import { sortByName } from "./name_sort.ts";
+import { runOnce } from "./run_once.ts";
 
 /** Longest qualifier/array/pointer chain followed (hostile BTF may loop). */
 const MAX_HOPS = 32;
@@ -425,3 +426,5 @@ class Drain {
     }
   }
 }
+
+runOnce(CNames, Drain, nameTable, anonymousUse, plainLength);

@@ -5,6 +5,8 @@
  * generator writes bytes into a buffer and hands full buffers to a sink.
  */
 
+import { runOnce } from "./run_once.ts";
+
 const encoder = new TextEncoder();
 
 /** Receives output; `chunk` is only valid during the call (the buffer is reused). */
@@ -159,3 +161,5 @@ export function putUint(buf: Uint8Array, p: number, n: number): number {
   }
   return p;
 }
+
+runOnce(ByteOut, putUint);

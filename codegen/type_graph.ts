@@ -17,6 +17,7 @@ import {
 import { StringTable } from "../src/btf/strings.ts";
 import type { BtfType, Kind } from "../src/btf/types.ts";
 import { KIND, KIND_NAMES } from "../src/btf/wire.ts";
+import { runOnce } from "./run_once.ts";
 
 export { KIND };
 
@@ -739,3 +740,5 @@ export function typeGraph(
   }
   return new ModelGraph(src as Iterable<BtfType>);
 }
+
+runOnce(RawGraph, Names, newFlat);

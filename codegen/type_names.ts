@@ -9,6 +9,7 @@
  */
 import type { CNames } from "./naming.ts";
 import { pascalCase, unavailableNames } from "./names.ts";
+import { runOnce } from "./run_once.ts";
 
 /** Flags of a name in the table. */
 const TAKEN = 1;
@@ -237,3 +238,5 @@ export class TypeNames {
     return s;
   }
 }
+
+runOnce(TypeNames);

@@ -54,6 +54,7 @@ import {
   type TypeGraph,
   typeGraph,
 } from "./type_graph.ts";
+import { runOnce } from "./run_once.ts";
 
 export type { IndexedTypes, RawBtf } from "./type_graph.ts";
 
@@ -1267,3 +1268,5 @@ function notFound(name: string, byName: Map<string, number>): BtfNotFoundError {
       (suggestions.length ? `; similar: ${suggestions.join(", ")}` : ""),
   );
 }
+
+runOnce(Generator, nameHash, bytesOf);
