@@ -79,8 +79,7 @@ export function sortByName(
       names,
     );
     keys.subarray(lo, hi).sort();
-    for (let p = lo; p < hi; p++)
-      item[p] = words[2 * p + LO]! & (MAX_ITEMS - 1);
+    readItems(words, item, lo, hi);
     if (longest <= (level + 1) * PREFIX) {
       // Past every name's end: equal keys are equal names.
       settleRuns(words, item, lo, hi, ids, names, kind);
@@ -111,8 +110,9 @@ function fillKeys(
     const x = item[p]!;
     const id = ids[x]!;
     const o = off[id]! + from;
-    const l = len[id]! - from;
-    if (l > longest) longest = l;
+    const full = len[id]!;
+    if (full > longest) longest = full;
+    const l = full - from;
     // Once a name has a non-ASCII byte, all its later key bytes are 0x80.
     let sat = saturated[x] === 1;
     let h = 0;
@@ -134,7 +134,17 @@ function fillKeys(
     words[2 * p + HI] = h;
     words[2 * p + LO] = b4 * MAX_ITEMS + x;
   }
-  return longest + from;
+  return longest;
+}
+
+/** Reads back the item of each sorted key in [lo, hi). */
+function readItems(
+  words: Uint32Array,
+  item: Int32Array,
+  lo: number,
+  hi: number,
+): void {
+  for (let p = lo; p < hi; p++) item[p] = words[2 * p + LO]! & (MAX_ITEMS - 1);
 }
 
 /** True when sorted positions `a` and `b` have the same key bytes. */
@@ -215,6 +225,7 @@ function compare(a: number, b: number, names: CNames, kind: Int8Array): number {
 runOnce(
   sortByName,
   fillKeys,
+  readItems,
   sameKey,
   pushRuns,
   settleRuns,
