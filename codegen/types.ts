@@ -311,20 +311,7 @@ class Generator {
     phase("select");
     const order = (this.order = sortByName(selected, names, this.F.kind));
     phase("sort");
-    const n = order.length;
-    const tn = this.tn;
-    const tsAt = (this.tsAt = new Int32Array(n));
-    const tsLen = (this.tsLen = new Int32Array(n));
-    const kind = this.F.kind;
-    for (let i = 0; i < n; i++) {
-      const id = order[i]!;
-      const k = kind[id]!;
-      tn.pascal(names, id);
-      tn.claim(k === KIND.STRUCT || k === KIND.UNION);
-      tsAt[i] = tn.at;
-      tsLen[i] = tn.n;
-      this.declIndex[id] = i + 1;
-    }
+    this.claimAll();
     phase("claim");
     const src = this.options.source;
     const from = this.importFrom;
@@ -339,11 +326,7 @@ class Generator {
         header + "\n" + prelude(this.options.littleEndian !== false) + "\n",
       );
     }
-    for (let i = 0; i < n; i++) {
-      const k = kind[order[i]!]!;
-      if (k === KIND.STRUCT || k === KIND.UNION) this.emitClass(i);
-      else this.emitEnum(i);
-    }
+    this.emitAll();
     phase("emit");
     this.emitAliases(aliases);
     phase("aliases");
@@ -361,6 +344,35 @@ class Generator {
       this.sink(body);
     } else o.flush();
     phase("tables+flush");
+  }
+
+  /** Gives each declaration its TypeScript name, in output order. */
+  private claimAll(): void {
+    const { order, names, tn } = this;
+    const n = order.length;
+    const tsAt = (this.tsAt = new Int32Array(n));
+    const tsLen = (this.tsLen = new Int32Array(n));
+    const kind = this.F.kind;
+    for (let i = 0; i < n; i++) {
+      const id = order[i]!;
+      const k = kind[id]!;
+      tn.pascal(names, id);
+      tn.claim(k === KIND.STRUCT || k === KIND.UNION);
+      tsAt[i] = tn.at;
+      tsLen[i] = tn.n;
+      this.declIndex[id] = i + 1;
+    }
+  }
+
+  /** Every declaration's class or enum. */
+  private emitAll(): void {
+    const { order } = this;
+    const kind = this.F.kind;
+    for (let i = 0, n = order.length; i < n; i++) {
+      const k = kind[order[i]!]!;
+      if (k === KIND.STRUCT || k === KIND.UNION) this.emitClass(i);
+      else this.emitEnum(i);
+    }
   }
 
   /** The TypeScript name of declaration `i` (an ASCII identifier). */
