@@ -62,13 +62,16 @@ function runner(rt: "bun" | "deno", script: string): string[] {
 /**
  * In-process phases, printed as one JSON line on stderr. Loads what the CLI
  * loads for raw BTF (no \`Btf\` class; no \`node:\` module under Deno, whose
- * Node layer alone costs more than parsing vmlinux), then generates twice:
- * the second run shows how much of the first is JIT warm-up.
+ * Node layer alone costs more than parsing vmlinux) and the CLI's JIT hint,
+ * then generates twice: the second run shows how much of the first is JIT
+ * warm-up.
  */
 const PHASES = `
 const t0 = performance.now();
 const { rawBtf } = await import(${JSON.stringify(join(ROOT, "codegen/type_graph.ts"))});
 const { writeTypeBytes } = await import(${JSON.stringify(join(ROOT, "codegen/types.ts"))});
+const { hintRunOnce } = await import(${JSON.stringify(join(ROOT, "codegen/run_once.ts"))});
+await hintRunOnce(); // as the CLI does
 const t1 = performance.now();
 const D = globalThis.Deno;
 const fs = D ? undefined : await import("node:fs");
