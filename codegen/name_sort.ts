@@ -6,8 +6,8 @@ import type { CNames } from "./naming.ts";
 import { KIND } from "./type_graph.ts";
 import { runOnce } from "./run_once.ts";
 
-/** Sort rank of a KIND number when names tie (as naming's `kindRank`). */
-function rankOf(k: number): number {
+/** Sort rank of a KIND number when names tie: struct, union, enum, the rest. */
+function kindRank(k: number): number {
   return k === KIND.STRUCT
     ? 0
     : k === KIND.UNION
@@ -80,10 +80,8 @@ export function sortByName(
     );
     keys.subarray(lo, hi).sort();
     readItems(words, item, lo, hi);
-    if (longest <= (level + 1) * PREFIX) {
-      // Past every name's end: equal keys are equal names.
-      settleRuns(words, item, lo, hi, ids, names, kind);
-    } else pushRuns(words, lo, hi, level + 1, runs);
+    const done = longest <= (level + 1) * PREFIX;
+    eachRun(words, lo, hi, done, level + 1, runs, item, ids, names, kind);
   }
   for (let i = 0; i < n; i++) out[i] = ids[item[i]!]!;
   return out;
@@ -155,28 +153,19 @@ function sameKey(words: Uint32Array, a: number, b: number): boolean {
   );
 }
 
-/** Queues each run of equal keys in [lo, hi) to be refined at `level`. */
-function pushRuns(
+/**
+ * Each run of equal keys in [lo, hi): queued to be refined at `level`, or,
+ * when `done` (past every name's end, so equal keys are equal names),
+ * sorted by comparisons.
+ */
+function eachRun(
   words: Uint32Array,
   lo: number,
   hi: number,
+  done: boolean,
   level: number,
   runs: number[],
-): void {
-  let start = lo;
-  for (let p = lo + 1; p <= hi; p++) {
-    if (p < hi && sameKey(words, p, start)) continue;
-    if (p - start > 1) runs.push(start, p, level);
-    start = p;
-  }
-}
-
-/** Sorts each run of equal keys in [lo, hi) by comparisons. */
-function settleRuns(
-  words: Uint32Array,
   item: Int32Array,
-  lo: number,
-  hi: number,
   ids: Int32Array,
   names: CNames,
   kind: Int8Array,
@@ -184,7 +173,10 @@ function settleRuns(
   let start = lo;
   for (let p = lo + 1; p <= hi; p++) {
     if (p < hi && sameKey(words, p, start)) continue;
-    if (p - start > 1) sortRun(item, start, p, ids, names, kind);
+    if (p - start > 1) {
+      if (done) sortRun(item, start, p, ids, names, kind);
+      else runs.push(start, p, level);
+    }
     start = p;
   }
 }
@@ -219,7 +211,9 @@ function sortRun(
 
 /** Order of two ids: name, kind rank, id. */
 function compare(a: number, b: number, names: CNames, kind: Int8Array): number {
-  return names.compare(a, b) || rankOf(kind[a]!) - rankOf(kind[b]!) || a - b;
+  return (
+    names.compare(a, b) || kindRank(kind[a]!) - kindRank(kind[b]!) || a - b
+  );
 }
 
 runOnce(
@@ -227,9 +221,8 @@ runOnce(
   fillKeys,
   readItems,
   sameKey,
-  pushRuns,
-  settleRuns,
+  eachRun,
   sortRun,
   compare,
-  rankOf,
+  kindRank,
 );

@@ -34,17 +34,6 @@ export function isDeclarableKind(k: number): boolean {
   );
 }
 
-/** Sort rank of a KIND number when names tie: struct, union, enum, the rest. */
-export function kindRank(k: number): number {
-  return k === KIND.STRUCT
-    ? 0
-    : k === KIND.UNION
-      ? 1
-      : k === KIND.ENUM || k === KIND.ENUM64
-        ? 2
-        : 9;
-}
-
 /**
  * Byte classes of plain names: 1 may start one (`A-Za-z_$`), 2 may only
  * follow (`0-9`), 0 neither (NUL, anything else, every byte >= 0x80).
