@@ -20,18 +20,15 @@ export function runOnce(...xs: (Function | { prototype: object })[]): void {
 export function runOnceFunctions(): Function[] {
   const out: Function[] = [];
   for (const x of registered) {
-    const proto = (x as { prototype?: object }).prototype;
-    const isClass =
-      typeof x === "function" &&
-      /^class\b/.test(Function.prototype.toString.call(x));
-    if (!isClass || proto === undefined) {
-      out.push(x as Function);
-      continue;
-    }
+    if (typeof x === "function") out.push(x);
+    // A plain function's prototype has only its constructor: nothing more.
+    const proto = x.prototype as object | undefined;
+    if (proto === undefined) continue;
     for (const key of Object.getOwnPropertyNames(proto)) {
+      if (key === "constructor") continue;
       const d = Object.getOwnPropertyDescriptor(proto, key)!;
       for (const f of [d.value, d.get, d.set]) {
-        if (typeof f === "function" && key !== "constructor") out.push(f);
+        if (typeof f === "function") out.push(f);
       }
     }
   }

@@ -13,6 +13,7 @@ import { Btf } from "../../src/btf/btf.ts";
 import { BtfBuilder } from "../../src/btf/marshal.ts";
 import { BtfNotFoundError } from "../../src/errors.ts";
 import { generateTypes } from "../../codegen/types.ts";
+import { hintRunOnce, runOnceFunctions } from "../../codegen/run_once.ts";
 import {
   pascalCase,
   docText,
@@ -403,6 +404,24 @@ describe("tsbpf-gen CLI", () => {
       ),
     );
   }, 30_000);
+});
+
+describe("the CLI's JIT hint for run-once code", () => {
+  it("covers the generator's methods and applies (or is a no-op) in every runtime", async () => {
+    const fns = runOnceFunctions();
+    const names = new Set(fns.map((f) => f.name));
+    for (const n of ["fields", "emitClass", "claim", "sortByName", "putUint"]) {
+      expect(names.has(n)).toBe(true);
+    }
+    expect(fns.every((f) => typeof f === "function")).toBe(true);
+    await hintRunOnce();
+    // The generator still works after the hint.
+    const b = new BtfBuilder();
+    b.struct("after_hint", 4, [
+      { name: "v", type: b.int("unsigned int", 4), bitOffset: 0 },
+    ]);
+    expect(generateTypes(b)).toContain("export class AfterHint");
+  });
 });
 
 describe("split BTF", () => {
