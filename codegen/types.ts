@@ -127,6 +127,23 @@ export function writeTypeBytes(
 /** Bytes buffered before a chunk is handed on. */
 export const CHUNK = 1 << 20;
 
+/** Numbers per type record (see `Generator.slot`), and what each holds. */
+const INFO = 10;
+/** Snippet "  /** `<C spelling>` @" of a member of this type: start, end (0: not made yet). */
+const PRE = 0;
+const PRE_END = 1;
+/** The id it resolves to (-1 if none). */
+const R = 2;
+/** For an int: bits (else -1), bit offset, size in bytes (at most 64). */
+const INT_BITS = 3;
+const INT_OFF = 4;
+const INT_SIZE = 5;
+/** As a resolved type: snippets ": <type>;\n" and "<spec>," of a whole member (end 0: not made yet). */
+const TAIL = 6;
+const TAIL_END = 7;
+const CODE = 8;
+const CODE_END = 9;
+
 /** Longest typedef/qualifier chain followed (hostile BTF may loop). */
 const MAX_HOPS = 64;
 /** Most array dimensions mapped to views (hostile BTF may loop). */
@@ -211,26 +228,16 @@ class Generator {
   private readonly declIndex: Int32Array;
   private readonly access: IdMap<Access>;
   /**
-   * Per member type id (`count + 1` for an invalid one): its field doc's
-   * start (snippet "  /** `<C spelling>` @"; end 0 until computed), the id
-   * it resolves to (-1 if none) and, for an int, its bits, bit offset and
-   * size (bits -1 otherwise).
+   * Facts about type ids met as member types or what they resolve to
+   * (`count + 1` stands for an invalid one), {@link INFO} numbers each, in
+   * one table: `slot` maps an id to its record (0: none yet, an all-zero
+   * record). Compact, because a table per fact indexed by id would be
+   * megabytes to allocate and zero for vmlinux.
    */
-  private readonly tPre: Int32Array;
-  private readonly tPreEnd: Int32Array;
-  private readonly tR: Int32Array;
-  private readonly tIntBits: Int32Array;
-  private readonly tIntOff: Int32Array;
-  private readonly tIntSize: Float64Array;
-  /**
-   * Per resolved id (`count + 1` for none): snippets of a whole member of
-   * that type, ": <type>;\n" and "<spec>," (ends 0 until computed).
-   */
-  private readonly wTail: Int32Array;
-  private readonly wTailEnd: Int32Array;
-  private readonly wCode: Int32Array;
-  private readonly wCodeEnd: Int32Array;
-  /** The slot in `w*` of each access's snippets. */
+  private readonly slot: Int32Array;
+  private info = new Int32Array(INFO * 4096);
+  private infoCount = 1;
+  /** The record holding each access's snippets. */
   private readonly wholes = new Map<Access, number>();
   /**
    * Text written again and again (a member type's doc start, an access's
@@ -280,17 +287,7 @@ class Generator {
       CHUNK,
       this.importFrom === undefined ? sink : undefined,
     );
-    const slots = this.F.count + 2;
-    this.tPre = new Int32Array(slots);
-    this.tPreEnd = new Int32Array(slots);
-    this.tR = new Int32Array(slots);
-    this.tIntBits = new Int32Array(slots);
-    this.tIntOff = new Int32Array(slots);
-    this.tIntSize = new Float64Array(slots);
-    this.wTail = new Int32Array(slots);
-    this.wTailEnd = new Int32Array(slots);
-    this.wCode = new Int32Array(slots);
-    this.wCodeEnd = new Int32Array(slots);
+    this.slot = new Int32Array(this.F.count + 2);
     this.access = new IdMap(g.count + 1);
     this.declIndex = new Int32Array(this.F.count + 1);
     this.onPath = new Uint8Array(this.F.count + 1);
@@ -788,27 +785,34 @@ class Generator {
       if (!this.take(off, len, h)) continue;
       let t = mType[mi]!;
       if (!(t <= count && F.kind[t]! >= 0)) t = count + 1;
-      if (this.tPreEnd[t] === 0) this.typeInfo(t);
-      const r = this.tR[t]!;
-      const wr = r >= 0 ? r : count + 1;
+      let tb = this.slot[t]! * INFO;
+      if (this.info[tb + PRE_END] === 0) tb = this.typeInfo(t);
+      let info = this.info;
+      const r = info[tb + R]!;
+      const intBits = info[tb + INT_BITS]!;
       if (
         mBitSize[mi] !== 0 ||
         bitOffset % 8 !== 0 ||
-        (this.tIntBits[t]! >= 0 &&
-          (this.tIntBits[t] !== this.tIntSize[t]! * 8 || this.tIntOff[t]))
+        (intBits >= 0 &&
+          (intBits !== info[tb + INT_SIZE]! * 8 || info[tb + INT_OFF]))
       ) {
         // A bitfield.
         this.oddField(cur, mi, bitOffset, off, len, h, name, true);
         continue;
       }
-      if (this.wTailEnd[wr] === 0) this.wholeInfo(wr);
+      const wr = r >= 0 ? r : count + 1;
+      let wb = this.slot[wr]! * INFO;
+      if (info[wb + TAIL_END] === 0) {
+        wb = this.wholeInfo(wr);
+        info = this.info;
+      }
       // The common field, copied straight into the buffers.
       const byte = bitOffset / 8;
       const snips = this.snips;
-      const pre = this.tPre[t]!;
-      const preEnd = this.tPreEnd[t]!;
-      const tail = this.wTail[wr]!;
-      const tailEnd = this.wTailEnd[wr]!;
+      const pre = info[tb + PRE]!;
+      const preEnd = info[tb + PRE_END]!;
+      const tail = info[wb + TAIL]!;
+      const tailEnd = info[wb + TAIL_END]!;
       o.reserve(preEnd - pre + tailEnd - tail + len + 32);
       const ob = o.buf;
       let p = o.pos;
@@ -831,8 +835,8 @@ class Generator {
       for (let j = off; j < off + len; j++) ob[p++] = s[j]!;
       for (let j = tail; j < tailEnd; j++) ob[p++] = snips[j]!;
       o.pos = p;
-      const code = this.wCode[wr]!;
-      const codeEnd = this.wCodeEnd[wr]!;
+      const code = info[wb + CODE]!;
+      const codeEnd = info[wb + CODE_END]!;
       defs.reserve(codeEnd - code + len + 32);
       const db = defs.buf;
       p = defs.pos;
@@ -884,15 +888,16 @@ class Generator {
     }
     let t = F.mType[mi]!;
     if (!(t <= count && F.kind[t]! >= 0)) t = count + 1;
-    if (this.tPreEnd[t] === 0) this.typeInfo(t);
-    const r = this.tR[t]!;
-    const intBits = this.tIntBits[t]!;
+    let tb = this.slot[t]! * INFO;
+    if (this.info[tb + PRE_END] === 0) tb = this.typeInfo(t);
+    const r = this.info[tb + R]!;
+    const intBits = this.info[tb + INT_BITS]!;
     let bitSize = F.mBitSize[mi]!;
     let bits = bitOffset;
     // Without kind_flag, BTF encodes a bitfield in the int type itself.
     if (intBits >= 0 && !bitSize) {
-      const intOff = this.tIntOff[t]!;
-      if (intBits !== this.tIntSize[t]! * 8 || intOff) {
+      const intOff = this.info[tb + INT_OFF]!;
+      if (intBits !== this.info[tb + INT_SIZE]! * 8 || intOff) {
         bitSize = intBits;
         bits += intOff;
       }
@@ -900,7 +905,8 @@ class Generator {
     const byte = (bits - (bits % 8)) / 8;
     const bitfield = bitSize > 0 || bits % 8 !== 0;
     const wr = r >= 0 ? r : count + 1;
-    if (!bitfield && this.wTailEnd[wr] === 0) this.wholeInfo(wr);
+    let wb = this.slot[wr]! * INFO;
+    if (!bitfield && this.info[wb + TAIL_END] === 0) wb = this.wholeInfo(wr);
     let a: Access;
     let width = 0;
     if (bitfield) {
@@ -909,7 +915,7 @@ class Generator {
     } else a = r >= 0 ? this.accessOf(r, 0) : rawAccess(0);
     const snips = this.snips;
     if (!reserved) {
-      o.range(snips, this.tPre[t]!, this.tPreEnd[t]!);
+      o.range(snips, this.info[tb + PRE]!, this.info[tb + PRE_END]!);
       o.int(byte);
       if (bitfield) {
         o.ascii(", bit offset ");
@@ -921,7 +927,8 @@ class Generator {
       o.bytes(DECLARE);
       if (len > 0) o.range(s, off, off + len);
       else o.text(propertyKey(name));
-      if (!bitfield) o.range(snips, this.wTail[wr]!, this.wTailEnd[wr]!);
+      if (!bitfield)
+        o.range(snips, this.info[wb + TAIL]!, this.info[wb + TAIL_END]!);
       else {
         o.ascii(": ");
         o.ascii(a.t);
@@ -936,7 +943,8 @@ class Generator {
     defs.byte(44);
     defs.int(byte);
     defs.byte(44);
-    if (!bitfield) defs.range(snips, this.wCode[wr]!, this.wCodeEnd[wr]!);
+    if (!bitfield)
+      defs.range(snips, this.info[wb + CODE]!, this.info[wb + CODE_END]!);
     else {
       defs.ascii(a.code);
       defs.byte(44);
@@ -987,37 +995,55 @@ class Generator {
     this.snipEnd = p;
   }
 
-  /** The snippets of a whole member of resolved type `r` (`count + 1`: none). */
-  private wholeInfo(r: number): void {
-    const a = r <= this.F.count ? this.accessOf(r, 0) : rawAccess(0);
-    // Types with one access (every pointer, say) share its snippets.
-    let w = this.wholes.get(a);
-    if (w === undefined) {
-      w = r;
-      this.wTail[r] = this.snip(`: ${a.t};\n`);
-      this.wTailEnd[r] = this.snipEnd;
-      this.wCode[r] = this.snip(`${a.code},`);
-      this.wCodeEnd[r] = this.snipEnd;
-      this.wholes.set(a, r);
-      return;
+  /** The record of type id `id` (`count + 1`: invalid), made when missing. */
+  private record(id: number): number {
+    let k = this.slot[id]!;
+    if (k === 0) {
+      k = this.slot[id] = this.infoCount++;
+      if (this.infoCount * INFO > this.info.length) {
+        const next = new Int32Array(this.info.length * 2);
+        next.set(this.info);
+        this.info = next;
+      }
     }
-    this.wTail[r] = this.wTail[w]!;
-    this.wTailEnd[r] = this.wTailEnd[w]!;
-    this.wCode[r] = this.wCode[w]!;
-    this.wCodeEnd[r] = this.wCodeEnd[w]!;
+    return k * INFO;
   }
 
-  /** Spelling and resolution of member type `t` (`count + 1`: invalid). */
-  private typeInfo(t: number): void {
+  /**
+   * The snippets of a whole member of resolved type `r` (`count + 1`:
+   * none); returns its record.
+   */
+  private wholeInfo(r: number): number {
+    const a = r <= this.F.count ? this.accessOf(r, 0) : rawAccess(0);
+    const b = this.record(r);
+    const info = this.info;
+    // Types with one access (every pointer, say) share its snippets.
+    const w = this.wholes.get(a);
+    if (w === undefined) {
+      info[b + TAIL] = this.snip(`: ${a.t};\n`);
+      info[b + TAIL_END] = this.snipEnd;
+      info[b + CODE] = this.snip(`${a.code},`);
+      info[b + CODE_END] = this.snipEnd;
+      this.wholes.set(a, b);
+    } else {
+      info[b + TAIL] = info[w + TAIL]!;
+      info[b + TAIL_END] = info[w + TAIL_END]!;
+      info[b + CODE] = info[w + CODE]!;
+      info[b + CODE_END] = info[w + CODE_END]!;
+    }
+    return b;
+  }
+
+  /**
+   * Spelling and resolution of member type `t` (`count + 1`: invalid);
+   * returns its record.
+   */
+  private typeInfo(t: number): number {
     const F = this.F;
     const valid = t <= F.count;
     const r = valid ? this.resolve(t) : -1;
     const isInt = r >= 0 && F.kind[r] === KIND.INT;
-    const info = isInt ? F.intInfo[r]! : 0;
-    this.tR[t] = r;
-    this.tIntBits[t] = isInt ? info & 0xff : -1;
-    this.tIntOff[t] = (info >>> 8) & 0xff;
-    this.tIntSize[t] = isInt ? F.size[r]! : 0;
+    const bits = isInt ? F.intInfo[r]! : 0;
     const start = this.snipEnd;
     this.snipAscii("  /** `");
     if (valid && this.spellInto(t, 0)) this.snipAscii("` @");
@@ -1027,8 +1053,16 @@ class Generator {
       const c = valid ? docText(this.spellingOrUnknown(t)) : "?";
       this.snip(`  /** \`${c}\` @`);
     }
-    this.tPre[t] = start;
-    this.tPreEnd[t] = this.snipEnd;
+    const b = this.record(t);
+    const info = this.info;
+    info[b + R] = r;
+    info[b + INT_BITS] = isInt ? bits & 0xff : -1;
+    info[b + INT_OFF] = (bits >>> 8) & 0xff;
+    // Clamped: any size past 32 bytes already differs from the bits / 8.
+    info[b + INT_SIZE] = isInt ? Math.min(F.size[r]!, 64) : 0;
+    info[b + PRE] = start;
+    info[b + PRE_END] = this.snipEnd;
+    return b;
   }
 
   /**
