@@ -103,6 +103,8 @@ export interface Flat {
   readonly mBitSize: Uint8Array;
   /** True when `mType`/`mBitOff` hold enumerator values (else ask {@link TypeGraph.enumValue}). */
   enumValues: boolean;
+  /** Members and enumerators in the `m*` arrays (which may be longer). */
+  members: number;
 }
 
 /** Empty flat arrays for ids 0..count and `members` members. */
@@ -124,6 +126,7 @@ function newFlat(count: number, members: number): Flat {
     mBitOff: new Uint32Array(members),
     mBitSize: new Uint8Array(members),
     enumValues: false,
+    members: 0,
   };
 }
 
@@ -268,15 +271,11 @@ class RawGraph implements TypeGraph {
     const off = this.off;
     const n = off.length;
     const b = this.base?.flat;
-    const bm = b ? b.mName.length : 0;
-    let members = bm;
-    for (let i = 0; i < n; i++) {
-      const k = (w[off[i]! + 1]! >>> 24) & 0x1f;
-      if (k === 4 || k === 5 || k === 6 || k === 19)
-        members += w[off[i]! + 1]! & 0xffff;
-    }
+    const bm = b ? b.members : 0;
+    // A member or enumerator takes at least 2 words: room enough without
+    // a counting pass (pages never written are never touched).
     const count = this.count;
-    const f = newFlat(count, members);
+    const f = newFlat(count, bm + (w.length >> 1));
     f.kind[0] = 0;
     f.enumValues = true;
     if (b) {
@@ -290,10 +289,10 @@ class RawGraph implements TypeGraph {
       f.flag.set(b.flag.subarray(0, m));
       f.intInfo.set(b.intInfo.subarray(0, m));
       f.first.set(b.first.subarray(0, m));
-      f.mName.set(b.mName);
-      f.mType.set(b.mType);
-      f.mBitOff.set(b.mBitOff);
-      f.mBitSize.set(b.mBitSize);
+      f.mName.set(b.mName.subarray(0, bm));
+      f.mType.set(b.mType.subarray(0, bm));
+      f.mBitOff.set(b.mBitOff.subarray(0, bm));
+      f.mBitSize.set(b.mBitSize.subarray(0, bm));
     }
     const { kind, name, size, ref, len, vlen, flag, intInfo, first } = f;
     const { mName, mType, mBitOff, mBitSize } = f;
@@ -353,6 +352,7 @@ class RawGraph implements TypeGraph {
         }
       }
     }
+    f.members = m;
     return f;
   }
 
@@ -581,6 +581,7 @@ class ModelGraph implements TypeGraph {
         if (k === KIND.ARRAY) f.len[id] = this.length(id);
       }
     }
+    f.members = m;
     return f;
   }
 
