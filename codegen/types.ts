@@ -14,27 +14,24 @@
  * escaped.
  */
 import { BtfNotFoundError } from "../src/errors.ts";
-import { KIND_NAMES } from "../src/btf/wire.ts";
 import type { BtfType } from "../src/btf/types.ts";
+import { type Access, rawAccess } from "./access.ts";
 import {
-  type Access,
-  arrayAccess,
-  bitfieldAccess,
-  BOOL_ACCESS,
-  floatAccess,
-  intAccess,
-  rawAccess,
-  stringAccess,
-  structAccess,
-} from "./access.ts";
-import { IdMap } from "./id_map.ts";
-import {
-  type CNames,
-  IDENT,
-  isDeclarableKind,
-  nameTable,
-  plainLength,
-} from "./naming.ts";
+  CODE,
+  CODE_END,
+  INFO,
+  INT_BITS,
+  INT_OFF,
+  INT_SIZE,
+  MAX_HOPS,
+  MemberTypes,
+  PRE,
+  PRE_END,
+  R,
+  TAIL,
+  TAIL_END,
+} from "./member_types.ts";
+import { type CNames, IDENT, isDeclarableKind, nameTable } from "./naming.ts";
 import { sortByName } from "./name_sort.ts";
 import { TypeNames } from "./type_names.ts";
 import {
@@ -127,43 +124,8 @@ export function writeTypeBytes(
 /** Bytes buffered before a chunk is handed on. */
 export const CHUNK = 1 << 20;
 
-/** Numbers per type record (see `Generator.slot`), and what each holds. */
-const INFO = 10;
-/** Snippet "  /** `<C spelling>` @" of a member of this type: start, end (0: not made yet). */
-const PRE = 0;
-const PRE_END = 1;
-/** The id it resolves to (-1 if none). */
-const R = 2;
-/** For an int: bits (else -1), bit offset, size in bytes (at most 64). */
-const INT_BITS = 3;
-const INT_OFF = 4;
-const INT_SIZE = 5;
-/** As a resolved type: snippets ": <type>;\n" and "<spec>," of a whole member (end 0: not made yet). */
-const TAIL = 6;
-const TAIL_END = 7;
-const CODE = 8;
-const CODE_END = 9;
-
-/** Longest typedef/qualifier chain followed (hostile BTF may loop). */
-const MAX_HOPS = 64;
-/** Most array dimensions mapped to views (hostile BTF may loop). */
-const MAX_DIMS = 16;
 /** Deepest anonymous-member flattening (hostile BTF may nest itself). */
 const MAX_FLATTEN = 16;
-/** Deepest C spelling written in docs. */
-const MAX_SPELLING = 8;
-
-/** Typedef and qualifier kinds, as bits: what {@link Generator.resolve} follows. */
-const QUALIFIERS =
-  (1 << KIND.TYPEDEF) |
-  (1 << KIND.CONST) |
-  (1 << KIND.VOLATILE) |
-  (1 << KIND.RESTRICT) |
-  (1 << KIND.TYPE_TAG);
-
-/** Thrown inside {@link Generator.spelling} on an invalid reference. */
-const BAD_SPELLING = new Error("invalid reference");
-
 /** FNV-1a step over one byte, as {@link nameHash} does it. */
 const FNV_PRIME = 0x01000193;
 const FNV_BASIS = 0x811c9dc5 | 0;
@@ -226,26 +188,8 @@ class Generator {
   private tsLen: Int32Array = new Int32Array(0);
   /** 1 + index in `order` of each emitted type id; 0 for the rest. */
   private readonly declIndex: Int32Array;
-  private readonly access: IdMap<Access>;
-  /**
-   * Facts about type ids met as member types or what they resolve to
-   * (`count + 1` stands for an invalid one), {@link INFO} numbers each, in
-   * one table: `slot` maps an id to its record (0: none yet, an all-zero
-   * record). Compact, because a table per fact indexed by id would be
-   * megabytes to allocate and zero for vmlinux.
-   */
-  private readonly slot: Int32Array;
-  private info = new Int32Array(INFO * 4096);
-  private infoCount = 1;
-  /** The record holding each access's snippets. */
-  private readonly wholes = new Map<Access, number>();
-  /**
-   * Text written again and again (a member type's doc start, an access's
-   * type and spec), stored once as UTF-8 and copied from here: one buffer
-   * instead of tens of thousands of small arrays.
-   */
-  private snips = new Uint8Array(1 << 16);
-  private snipEnd = 0;
+  /** How each member type looks in the output (spelling, access, snippets). */
+  private readonly mt: MemberTypes;
   /**
    * Where the helpers are imported from; undefined: inlined. Importing, the
    * import of what the module uses comes first, so the module is kept whole
@@ -287,9 +231,10 @@ class Generator {
       CHUNK,
       this.importFrom === undefined ? sink : undefined,
     );
-    this.slot = new Int32Array(this.F.count + 2);
-    this.access = new IdMap(g.count + 1);
-    this.declIndex = new Int32Array(this.F.count + 1);
+    const declIndex = (this.declIndex = new Int32Array(this.F.count + 1));
+    this.mt = new MemberTypes(g, (id) =>
+      declIndex[id]! > 0 ? this.tsName(declIndex[id]! - 1) : undefined,
+    );
     this.onPath = new Uint8Array(this.F.count + 1);
   }
 
@@ -306,7 +251,7 @@ class Generator {
     phase("names");
     const { selected, aliases } = this.select();
     phase("select");
-    const order = (this.order = sortByName(selected, names, this.F.kind));
+    this.order = sortByName(selected, names, this.F.kind);
     phase("sort");
     this.claimAll();
     phase("claim");
@@ -406,7 +351,7 @@ class Generator {
       let t = byName.get(name);
       if (t === undefined) {
         const td = typedefs.find((x) => g.name(x) === name);
-        const target = td === undefined ? -1 : this.resolve(td);
+        const target = td === undefined ? -1 : this.mt.resolve(td);
         if (target >= 0 && isDeclarableKind(g.kind(target))) {
           t = target;
           aliases.push(td!);
@@ -439,23 +384,10 @@ class Generator {
     return Int32Array.from(selected);
   }
 
-  /** Follows typedefs and qualifiers; -1 if the chain loops or breaks. */
-  private resolve(id: number): number {
-    const { kind, ref, count } = this.F;
-    for (let i = 0; i < MAX_HOPS; i++) {
-      if (!(id >= 0 && id <= count)) return -1;
-      const k = kind[id]!;
-      if (k < 0) return -1;
-      if (((QUALIFIERS >>> k) & 1) === 0) return id;
-      id = ref[id]!;
-    }
-    return -1;
-  }
-
   /** The struct/union/enum a member holds by value (through typedefs, arrays). */
   private valueUse(id: number): number {
     for (let i = 0; i < MAX_HOPS; i++) {
-      const r = this.resolve(id);
+      const r = this.mt.resolve(id);
       if (r < 0) return -1;
       const k = this.g.kind(r);
       if (k === KIND.ARRAY) id = this.g.target(r);
@@ -757,7 +689,7 @@ class Generator {
       }
       const bitOffset = base + mBitOff[mi]!;
       if (len === 0) {
-        const inner = this.resolve(mType[mi]!);
+        const inner = this.mt.resolve(mType[mi]!);
         const k = inner < 0 ? -1 : F.kind[inner]!;
         if (
           (k === KIND.STRUCT || k === KIND.UNION) &&
@@ -785,9 +717,9 @@ class Generator {
       if (!this.take(off, len, h)) continue;
       let t = mType[mi]!;
       if (!(t <= count && F.kind[t]! >= 0)) t = count + 1;
-      let tb = this.slot[t]! * INFO;
-      if (this.info[tb + PRE_END] === 0) tb = this.typeInfo(t);
-      let info = this.info;
+      let tb = this.mt.slot[t]! * INFO;
+      if (this.mt.info[tb + PRE_END] === 0) tb = this.mt.typeInfo(t);
+      let info = this.mt.info;
       const r = info[tb + R]!;
       const intBits = info[tb + INT_BITS]!;
       if (
@@ -801,14 +733,14 @@ class Generator {
         continue;
       }
       const wr = r >= 0 ? r : count + 1;
-      let wb = this.slot[wr]! * INFO;
+      let wb = this.mt.slot[wr]! * INFO;
       if (info[wb + TAIL_END] === 0) {
-        wb = this.wholeInfo(wr);
-        info = this.info;
+        wb = this.mt.wholeInfo(wr);
+        info = this.mt.info;
       }
       // The common field, copied straight into the buffers.
       const byte = bitOffset / 8;
-      const snips = this.snips;
+      const snips = this.mt.snips;
       const pre = info[tb + PRE]!;
       const preEnd = info[tb + PRE_END]!;
       const tail = info[wb + TAIL]!;
@@ -888,16 +820,16 @@ class Generator {
     }
     let t = F.mType[mi]!;
     if (!(t <= count && F.kind[t]! >= 0)) t = count + 1;
-    let tb = this.slot[t]! * INFO;
-    if (this.info[tb + PRE_END] === 0) tb = this.typeInfo(t);
-    const r = this.info[tb + R]!;
-    const intBits = this.info[tb + INT_BITS]!;
+    let tb = this.mt.slot[t]! * INFO;
+    if (this.mt.info[tb + PRE_END] === 0) tb = this.mt.typeInfo(t);
+    const r = this.mt.info[tb + R]!;
+    const intBits = this.mt.info[tb + INT_BITS]!;
     let bitSize = F.mBitSize[mi]!;
     let bits = bitOffset;
     // Without kind_flag, BTF encodes a bitfield in the int type itself.
     if (intBits >= 0 && !bitSize) {
-      const intOff = this.info[tb + INT_OFF]!;
-      if (intBits !== this.info[tb + INT_SIZE]! * 8 || intOff) {
+      const intOff = this.mt.info[tb + INT_OFF]!;
+      if (intBits !== this.mt.info[tb + INT_SIZE]! * 8 || intOff) {
         bitSize = intBits;
         bits += intOff;
       }
@@ -905,17 +837,18 @@ class Generator {
     const byte = (bits - (bits % 8)) / 8;
     const bitfield = bitSize > 0 || bits % 8 !== 0;
     const wr = r >= 0 ? r : count + 1;
-    let wb = this.slot[wr]! * INFO;
-    if (!bitfield && this.info[wb + TAIL_END] === 0) wb = this.wholeInfo(wr);
+    let wb = this.mt.slot[wr]! * INFO;
+    if (!bitfield && this.mt.info[wb + TAIL_END] === 0)
+      wb = this.mt.wholeInfo(wr);
     let a: Access;
     let width = 0;
     if (bitfield) {
-      width = bitSize || (r >= 0 ? this.sizeOfResolved(r, 0) * 8 : 0);
-      a = this.bitfield(r, bits % 8, width);
-    } else a = r >= 0 ? this.accessOf(r, 0) : rawAccess(0);
-    const snips = this.snips;
+      width = bitSize || (r >= 0 ? this.mt.sizeOfResolved(r, 0) * 8 : 0);
+      a = this.mt.bitfield(r, bits % 8, width);
+    } else a = r >= 0 ? this.mt.accessOf(r, 0) : rawAccess(0);
+    const snips = this.mt.snips;
     if (!reserved) {
-      o.range(snips, this.info[tb + PRE]!, this.info[tb + PRE_END]!);
+      o.range(snips, this.mt.info[tb + PRE]!, this.mt.info[tb + PRE_END]!);
       o.int(byte);
       if (bitfield) {
         o.ascii(", bit offset ");
@@ -928,7 +861,7 @@ class Generator {
       if (len > 0) o.range(s, off, off + len);
       else o.text(propertyKey(name));
       if (!bitfield)
-        o.range(snips, this.info[wb + TAIL]!, this.info[wb + TAIL_END]!);
+        o.range(snips, this.mt.info[wb + TAIL]!, this.mt.info[wb + TAIL_END]!);
       else {
         o.ascii(": ");
         o.ascii(a.t);
@@ -944,332 +877,12 @@ class Generator {
     defs.int(byte);
     defs.byte(44);
     if (!bitfield)
-      defs.range(snips, this.info[wb + CODE]!, this.info[wb + CODE_END]!);
+      defs.range(snips, this.mt.info[wb + CODE]!, this.mt.info[wb + CODE_END]!);
     else {
       defs.ascii(a.code);
       defs.byte(44);
     }
     return reserved ? ` ${JSON.stringify(name)}: $PlainOf<${a.t}>;` : "";
-  }
-
-  /** Stores the UTF-8 of `s` as a snippet; returns its start (its end is `snipEnd`). */
-  private snip(s: string): number {
-    const n = s.length;
-    if (this.snipEnd + n * 3 > this.snips.length) {
-      const next = new Uint8Array((this.snips.length + n * 3) * 2);
-      next.set(this.snips.subarray(0, this.snipEnd));
-      this.snips = next;
-    }
-    const buf = this.snips;
-    const start = this.snipEnd;
-    let p = start;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) {
-        const u = utf8(s);
-        buf.set(u, start);
-        p = start + u.length;
-        break;
-      }
-      buf[p++] = c;
-    }
-    this.snipEnd = p;
-    return start;
-  }
-
-  /** Makes room for `n` more snippet bytes. */
-  private snipRoom(n: number): Uint8Array {
-    if (this.snipEnd + n > this.snips.length) {
-      const next = new Uint8Array((this.snips.length + n) * 2);
-      next.set(this.snips.subarray(0, this.snipEnd));
-      this.snips = next;
-    }
-    return this.snips;
-  }
-
-  /** Appends an ASCII string to the snippets. */
-  private snipAscii(s: string): void {
-    const b = this.snipRoom(s.length);
-    let p = this.snipEnd;
-    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
-    this.snipEnd = p;
-  }
-
-  /** The record of type id `id` (`count + 1`: invalid), made when missing. */
-  private record(id: number): number {
-    let k = this.slot[id]!;
-    if (k === 0) {
-      k = this.slot[id] = this.infoCount++;
-      if (this.infoCount * INFO > this.info.length) {
-        const next = new Int32Array(this.info.length * 2);
-        next.set(this.info);
-        this.info = next;
-      }
-    }
-    return k * INFO;
-  }
-
-  /**
-   * The snippets of a whole member of resolved type `r` (`count + 1`:
-   * none); returns its record.
-   */
-  private wholeInfo(r: number): number {
-    const a = r <= this.F.count ? this.accessOf(r, 0) : rawAccess(0);
-    const b = this.record(r);
-    const info = this.info;
-    // Types with one access (every pointer, say) share its snippets.
-    const w = this.wholes.get(a);
-    if (w === undefined) {
-      info[b + TAIL] = this.snip(`: ${a.t};\n`);
-      info[b + TAIL_END] = this.snipEnd;
-      info[b + CODE] = this.snip(`${a.code},`);
-      info[b + CODE_END] = this.snipEnd;
-      this.wholes.set(a, b);
-    } else {
-      info[b + TAIL] = info[w + TAIL]!;
-      info[b + TAIL_END] = info[w + TAIL_END]!;
-      info[b + CODE] = info[w + CODE]!;
-      info[b + CODE_END] = info[w + CODE_END]!;
-    }
-    return b;
-  }
-
-  /**
-   * Spelling and resolution of member type `t` (`count + 1`: invalid);
-   * returns its record.
-   */
-  private typeInfo(t: number): number {
-    const F = this.F;
-    const valid = t <= F.count;
-    const r = valid ? this.resolve(t) : -1;
-    const isInt = r >= 0 && F.kind[r] === KIND.INT;
-    const bits = isInt ? F.intInfo[r]! : 0;
-    const start = this.snipEnd;
-    this.snipAscii("  /** `");
-    if (valid && this.spellInto(t, 0)) this.snipAscii("` @");
-    else {
-      // Invalid, or names that need escaping: through strings.
-      this.snipEnd = start;
-      const c = valid ? docText(this.spellingOrUnknown(t)) : "?";
-      this.snip(`  /** \`${c}\` @`);
-    }
-    const b = this.record(t);
-    const info = this.info;
-    info[b + R] = r;
-    info[b + INT_BITS] = isInt ? bits & 0xff : -1;
-    info[b + INT_OFF] = (bits >>> 8) & 0xff;
-    // Clamped: any size past 32 bytes already differs from the bits / 8.
-    info[b + INT_SIZE] = isInt ? Math.min(F.size[r]!, 64) : 0;
-    info[b + PRE] = start;
-    info[b + PRE_END] = this.snipEnd;
-    return b;
-  }
-
-  /**
-   * Appends the C spelling of `id` (as {@link spelling}) to the snippets
-   * when every name in it is a plain identifier; false otherwise (or on an
-   * invalid reference), leaving the caller to reset.
-   */
-  private spellInto(id: number, depth: number): boolean {
-    if (depth > MAX_SPELLING) {
-      this.snipAscii("...");
-      return true;
-    }
-    const F = this.F;
-    const k = id >= 0 && id <= F.count ? F.kind[id]! : -1;
-    switch (k) {
-      case -1:
-        return false;
-      case KIND.UNKN:
-        this.snipAscii("void");
-        return true;
-      case KIND.PTR:
-        if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
-        this.snipAscii(" *");
-        return true;
-      case KIND.ARRAY:
-        if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
-        this.snipAscii(`[${F.len[id]!}]`);
-        return true;
-      case KIND.CONST:
-      case KIND.VOLATILE:
-      case KIND.RESTRICT:
-        this.snipAscii(KIND_NAMES[k]!);
-        this.snipAscii(" ");
-        return this.spellInto(F.ref[id]!, depth + 1);
-      case KIND.TYPE_TAG:
-        return this.spellInto(F.ref[id]!, depth + 1);
-      case KIND.STRUCT:
-      case KIND.UNION:
-      case KIND.ENUM:
-      case KIND.ENUM64:
-        this.snipAscii(
-          k === KIND.ENUM64
-            ? "enum "
-            : k === KIND.ENUM
-              ? "enum "
-              : k === KIND.UNION
-                ? "union "
-                : "struct ",
-        );
-        return this.nameInto(id, "(anon)");
-      case KIND.FWD:
-        this.snipAscii(F.flag[id] ? "union " : "struct ");
-        return this.nameInto(id, "");
-      case KIND.FUNC_PROTO:
-        this.snipAscii("(function)");
-        return true;
-      default:
-        return this.nameInto(id, `(anon ${KIND_NAMES[k]})`);
-    }
-  }
-
-  /** Appends the name of `id` (`anon` when it has none); false unless plain. */
-  private nameInto(id: number, anon: string): boolean {
-    const s = this.g.strings;
-    const off = this.F.name[id]!;
-    const n = plainLength(s, off);
-    if (n < 0) return false;
-    if (n === 0) {
-      this.snipAscii(anon);
-      return true;
-    }
-    const b = this.snipRoom(n);
-    let p = this.snipEnd;
-    for (let i = off; i < off + n; i++) b[p++] = s[i]!;
-    this.snipEnd = p;
-    return true;
-  }
-
-  private bitfield(t: number, shift: number, bits: number): Access {
-    const g = this.g;
-    if (t >= 0 && bits > 0 && bits <= 64) {
-      const k = g.kind(t);
-      if (k === KIND.INT && (g.intInfo(t) >>> 16) & 4) {
-        return bitfieldAccess(shift, bits, false, false, true);
-      }
-      if (k === KIND.INT || k === KIND.ENUM || k === KIND.ENUM64) {
-        const wide = g.size(t) > 4 || bits > 32;
-        const signed =
-          k === KIND.INT ? ((g.intInfo(t) >>> 16) & 1) === 1 : g.flag(t);
-        return bitfieldAccess(shift, bits, signed, wide, false);
-      }
-    }
-    return rawAccess((shift + bits + 7) >> 3);
-  }
-
-  private spellingOrUnknown(id: number): string {
-    try {
-      return this.spelling(id, 0);
-    } catch {
-      return "?";
-    }
-  }
-
-  /** C spelling for doc comments, bounded against loops. */
-  private spelling(id: number, depth: number): string {
-    if (depth > MAX_SPELLING) return "...";
-    const g = this.g;
-    const k = g.kind(id);
-    switch (k) {
-      case -1:
-        throw BAD_SPELLING;
-      case KIND.UNKN:
-        return "void";
-      case KIND.PTR:
-        return `${this.spelling(g.target(id), depth + 1)} *`;
-      case KIND.ARRAY:
-        return `${this.spelling(g.target(id), depth + 1)}[${g.length(id)}]`;
-      case KIND.CONST:
-      case KIND.VOLATILE:
-      case KIND.RESTRICT:
-        return `${KIND_NAMES[k]} ${this.spelling(g.target(id), depth + 1)}`;
-      case KIND.TYPE_TAG:
-        return this.spelling(g.target(id), depth + 1);
-      case KIND.STRUCT:
-      case KIND.UNION:
-      case KIND.ENUM:
-      case KIND.ENUM64:
-        return `${k === KIND.ENUM64 ? "enum" : KIND_NAMES[k]} ${g.name(id) || "(anon)"}`;
-      case KIND.FWD:
-        return `${g.flag(id) ? "union" : "struct"} ${g.name(id)}`;
-      case KIND.FUNC_PROTO:
-        return "(function)";
-      default:
-        return g.name(id) || `(anon ${KIND_NAMES[k]})`;
-    }
-  }
-
-  /** Access of a resolved type, memoized by id. */
-  private accessOf(t: number, depth: number): Access {
-    let a = this.access.get(t);
-    if (a === undefined) {
-      a = this.computeAccess(t, depth);
-      this.access.set(t, a);
-    }
-    return a;
-  }
-
-  private computeAccess(t: number, depth: number): Access {
-    const g = this.g;
-    switch (g.kind(t)) {
-      case KIND.INT: {
-        const enc = g.intInfo(t) >>> 16;
-        const size = g.size(t);
-        if (enc & 4 && size === 1) return BOOL_ACCESS;
-        return intAccess(size, (enc & 1) === 1);
-      }
-      case KIND.ENUM:
-      case KIND.ENUM64:
-        return intAccess(g.size(t), g.flag(t));
-      case KIND.PTR:
-        return intAccess(8, false);
-      case KIND.FLOAT:
-        return floatAccess(g.size(t));
-      case KIND.STRUCT:
-      case KIND.UNION: {
-        const i = this.declIndex[t]!;
-        return i > 0
-          ? structAccess(this.tsName(i - 1), g.size(t))
-          : rawAccess(g.size(t));
-      }
-      case KIND.ARRAY: {
-        const el = depth < MAX_DIMS ? this.resolve(g.target(t)) : -1;
-        if (el < 0) return rawAccess(0);
-        if (
-          g.kind(el) === KIND.INT &&
-          g.size(el) === 1 &&
-          ((g.intInfo(el) >>> 16) & 2 || g.name(el) === "char")
-        ) {
-          return stringAccess(g.length(t));
-        }
-        return arrayAccess(g.length(t), this.accessOf(el, depth + 1));
-      }
-      default:
-        return rawAccess(this.sizeOfResolved(t, 0));
-    }
-  }
-
-  /** Size of an already-resolved type. */
-  private sizeOfResolved(t: number, depth: number): number {
-    if (depth > MAX_DIMS) return 0;
-    const g = this.g;
-    switch (g.kind(t)) {
-      case KIND.INT:
-      case KIND.FLOAT:
-      case KIND.PTR:
-      case KIND.STRUCT:
-      case KIND.UNION:
-      case KIND.ENUM:
-      case KIND.ENUM64:
-        return g.size(t);
-      case KIND.ARRAY: {
-        const e = this.resolve(g.target(t));
-        return e >= 0 ? g.length(t) * this.sizeOfResolved(e, depth + 1) : 0;
-      }
-      default:
-        return 0;
-    }
   }
 
   /** `export { Foo as FooT }` for typedefs of emitted types, where free. */
@@ -1279,7 +892,7 @@ class Generator {
     const wanted: number[] = [];
     const targets = new Int32Array(this.F.count + 1);
     for (const id of typedefs) {
-      const target = this.resolve(id);
+      const target = this.mt.resolve(id);
       if (target >= 0 && this.declIndex[target]! > 0) {
         wanted.push(id);
         targets[id] = target;
@@ -1293,7 +906,7 @@ class Generator {
       if (!tn.tryClaim()) continue;
       const alias = tn.get(tn.at, tn.n);
       s +=
-        `/** \`typedef ${docText(this.spellingOrUnknown(target))} ${docText(names.get(td))}\`. */\n` +
+        `/** \`typedef ${docText(this.mt.spellingOrUnknown(target))} ${docText(names.get(td))}\`. */\n` +
         `export { ${this.tsName(this.declIndex[target]! - 1)} as ${alias} };\n`;
     }
     if (s) this.o.text(s + "\n");

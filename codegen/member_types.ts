@@ -1,0 +1,436 @@
+/**
+ * How each type id looks in generated code, worked out once per id: the
+ * C spelling that starts a field's doc, what it resolves to through
+ * typedefs and qualifiers, its TypeScript type and field-table spec
+ * (`Access`), and the snippets the generator copies for every field of
+ * that type. Snippets live as UTF-8 in one buffer; per-id facts in one
+ * table of records.
+ */
+import { KIND_NAMES } from "../src/btf/wire.ts";
+import {
+  type Access,
+  arrayAccess,
+  bitfieldAccess,
+  BOOL_ACCESS,
+  floatAccess,
+  intAccess,
+  rawAccess,
+  stringAccess,
+  structAccess,
+} from "./access.ts";
+import { IdMap } from "./id_map.ts";
+import { plainLength } from "./naming.ts";
+import { docText } from "./names.ts";
+import { utf8 } from "./output.ts";
+import { runOnce } from "./run_once.ts";
+import { type Flat, KIND, type TypeGraph } from "./type_graph.ts";
+
+/** Numbers per type record (see `MemberTypes.slot`), and what each holds. */
+export const INFO = 10;
+/** Snippet "  /** `<C spelling>` @" of a member of this type: start, end (0: not made yet). */
+export const PRE = 0;
+export const PRE_END = 1;
+/** The id it resolves to (-1 if none). */
+export const R = 2;
+/** For an int: bits (else -1), bit offset, size in bytes (at most 64). */
+export const INT_BITS = 3;
+export const INT_OFF = 4;
+export const INT_SIZE = 5;
+/** As a resolved type: snippets ": <type>;\n" and "<spec>," of a whole member (end 0: not made yet). */
+export const TAIL = 6;
+export const TAIL_END = 7;
+export const CODE = 8;
+export const CODE_END = 9;
+
+/** Longest typedef/qualifier chain followed (hostile BTF may loop). */
+export const MAX_HOPS = 64;
+/** Most array dimensions mapped to views (hostile BTF may loop). */
+const MAX_DIMS = 16;
+/** Deepest C spelling written in docs. */
+const MAX_SPELLING = 8;
+
+/** Typedef and qualifier kinds, as bits: what {@link MemberTypes.resolve} follows. */
+const QUALIFIERS =
+  (1 << KIND.TYPEDEF) |
+  (1 << KIND.CONST) |
+  (1 << KIND.VOLATILE) |
+  (1 << KIND.RESTRICT) |
+  (1 << KIND.TYPE_TAG);
+
+/** Thrown inside `spelling` on an invalid reference. */
+const BAD_SPELLING = new Error("invalid reference");
+
+/** Facts and snippets of the type ids of one BTF, made on first use. */
+export class MemberTypes {
+  /**
+   * Text written again and again (a member type's doc start, an access's
+   * type and spec), stored once as UTF-8 and copied from here: one buffer
+   * instead of tens of thousands of small arrays.
+   */
+  snips = new Uint8Array(1 << 16);
+  snipEnd = 0;
+  /**
+   * Facts about type ids met as member types or what they resolve to
+   * (`count + 1` stands for an invalid one), {@link INFO} numbers each, in
+   * one table: `slot` maps an id to its record (0: none yet, an all-zero
+   * record). Compact, because a table per fact indexed by id would be
+   * megabytes to allocate and zero for vmlinux.
+   */
+  readonly slot: Int32Array;
+  info = new Int32Array(INFO * 4096);
+  private infoCount = 1;
+  private readonly access: IdMap<Access>;
+  /** The record holding each access's snippets. */
+  private readonly wholes = new Map<Access, number>();
+  private readonly F: Flat;
+
+  /**
+   * `classOf(id)`: the generated class of a struct or union, if it has
+   * one (else its fields are raw bytes).
+   */
+  constructor(
+    private readonly g: TypeGraph,
+    private readonly classOf: (id: number) => string | undefined,
+  ) {
+    this.F = g.flat;
+    this.slot = new Int32Array(this.F.count + 2);
+    this.access = new IdMap(g.count + 1);
+  }
+
+  /** Stores the UTF-8 of `s` as a snippet; returns its start (its end is `snipEnd`). */
+  private snip(s: string): number {
+    const n = s.length;
+    if (this.snipEnd + n * 3 > this.snips.length) {
+      const next = new Uint8Array((this.snips.length + n * 3) * 2);
+      next.set(this.snips.subarray(0, this.snipEnd));
+      this.snips = next;
+    }
+    const buf = this.snips;
+    const start = this.snipEnd;
+    let p = start;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        const u = utf8(s);
+        buf.set(u, start);
+        p = start + u.length;
+        break;
+      }
+      buf[p++] = c;
+    }
+    this.snipEnd = p;
+    return start;
+  }
+
+  /** Makes room for `n` more snippet bytes. */
+  private snipRoom(n: number): Uint8Array {
+    if (this.snipEnd + n > this.snips.length) {
+      const next = new Uint8Array((this.snips.length + n) * 2);
+      next.set(this.snips.subarray(0, this.snipEnd));
+      this.snips = next;
+    }
+    return this.snips;
+  }
+
+  /** Appends an ASCII string to the snippets. */
+  private snipAscii(s: string): void {
+    const b = this.snipRoom(s.length);
+    let p = this.snipEnd;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.snipEnd = p;
+  }
+
+  /** The record of type id `id` (`count + 1`: invalid), made when missing. */
+  private record(id: number): number {
+    let k = this.slot[id]!;
+    if (k === 0) {
+      k = this.slot[id] = this.infoCount++;
+      if (this.infoCount * INFO > this.info.length) {
+        const next = new Int32Array(this.info.length * 2);
+        next.set(this.info);
+        this.info = next;
+      }
+    }
+    return k * INFO;
+  }
+
+  /**
+   * The snippets of a whole member of resolved type `r` (`count + 1`:
+   * none); returns its record.
+   */
+  wholeInfo(r: number): number {
+    const a = r <= this.F.count ? this.accessOf(r, 0) : rawAccess(0);
+    const b = this.record(r);
+    const info = this.info;
+    // Types with one access (every pointer, say) share its snippets.
+    const w = this.wholes.get(a);
+    if (w === undefined) {
+      info[b + TAIL] = this.snip(`: ${a.t};\n`);
+      info[b + TAIL_END] = this.snipEnd;
+      info[b + CODE] = this.snip(`${a.code},`);
+      info[b + CODE_END] = this.snipEnd;
+      this.wholes.set(a, b);
+    } else {
+      info[b + TAIL] = info[w + TAIL]!;
+      info[b + TAIL_END] = info[w + TAIL_END]!;
+      info[b + CODE] = info[w + CODE]!;
+      info[b + CODE_END] = info[w + CODE_END]!;
+    }
+    return b;
+  }
+
+  /**
+   * Spelling and resolution of member type `t` (`count + 1`: invalid);
+   * returns its record.
+   */
+  typeInfo(t: number): number {
+    const F = this.F;
+    const valid = t <= F.count;
+    const r = valid ? this.resolve(t) : -1;
+    const isInt = r >= 0 && F.kind[r] === KIND.INT;
+    const bits = isInt ? F.intInfo[r]! : 0;
+    const start = this.snipEnd;
+    this.snipAscii("  /** `");
+    if (valid && this.spellInto(t, 0)) this.snipAscii("` @");
+    else {
+      // Invalid, or names that need escaping: through strings.
+      this.snipEnd = start;
+      const c = valid ? docText(this.spellingOrUnknown(t)) : "?";
+      this.snip(`  /** \`${c}\` @`);
+    }
+    const b = this.record(t);
+    const info = this.info;
+    info[b + R] = r;
+    info[b + INT_BITS] = isInt ? bits & 0xff : -1;
+    info[b + INT_OFF] = (bits >>> 8) & 0xff;
+    // Clamped: any size past 32 bytes already differs from the bits / 8.
+    info[b + INT_SIZE] = isInt ? Math.min(F.size[r]!, 64) : 0;
+    info[b + PRE] = start;
+    info[b + PRE_END] = this.snipEnd;
+    return b;
+  }
+
+  /**
+   * Appends the C spelling of `id` (as {@link spelling}) to the snippets
+   * when every name in it is a plain identifier; false otherwise (or on an
+   * invalid reference), leaving the caller to reset.
+   */
+  private spellInto(id: number, depth: number): boolean {
+    if (depth > MAX_SPELLING) {
+      this.snipAscii("...");
+      return true;
+    }
+    const F = this.F;
+    const k = id >= 0 && id <= F.count ? F.kind[id]! : -1;
+    switch (k) {
+      case -1:
+        return false;
+      case KIND.UNKN:
+        this.snipAscii("void");
+        return true;
+      case KIND.PTR:
+        if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
+        this.snipAscii(" *");
+        return true;
+      case KIND.ARRAY:
+        if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
+        this.snipAscii(`[${F.len[id]!}]`);
+        return true;
+      case KIND.CONST:
+      case KIND.VOLATILE:
+      case KIND.RESTRICT:
+        this.snipAscii(KIND_NAMES[k]!);
+        this.snipAscii(" ");
+        return this.spellInto(F.ref[id]!, depth + 1);
+      case KIND.TYPE_TAG:
+        return this.spellInto(F.ref[id]!, depth + 1);
+      case KIND.STRUCT:
+      case KIND.UNION:
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        this.snipAscii(
+          k === KIND.ENUM64
+            ? "enum "
+            : k === KIND.ENUM
+              ? "enum "
+              : k === KIND.UNION
+                ? "union "
+                : "struct ",
+        );
+        return this.nameInto(id, "(anon)");
+      case KIND.FWD:
+        this.snipAscii(F.flag[id] ? "union " : "struct ");
+        return this.nameInto(id, "");
+      case KIND.FUNC_PROTO:
+        this.snipAscii("(function)");
+        return true;
+      default:
+        return this.nameInto(id, `(anon ${KIND_NAMES[k]})`);
+    }
+  }
+
+  /** Appends the name of `id` (`anon` when it has none); false unless plain. */
+  private nameInto(id: number, anon: string): boolean {
+    const s = this.g.strings;
+    const off = this.F.name[id]!;
+    const n = plainLength(s, off);
+    if (n < 0) return false;
+    if (n === 0) {
+      this.snipAscii(anon);
+      return true;
+    }
+    const b = this.snipRoom(n);
+    let p = this.snipEnd;
+    for (let i = off; i < off + n; i++) b[p++] = s[i]!;
+    this.snipEnd = p;
+    return true;
+  }
+
+  /** Access of a bitfield of `bits` bits at bit `shift` of resolved type `t`. */
+  bitfield(t: number, shift: number, bits: number): Access {
+    const g = this.g;
+    if (t >= 0 && bits > 0 && bits <= 64) {
+      const k = g.kind(t);
+      if (k === KIND.INT && (g.intInfo(t) >>> 16) & 4) {
+        return bitfieldAccess(shift, bits, false, false, true);
+      }
+      if (k === KIND.INT || k === KIND.ENUM || k === KIND.ENUM64) {
+        const wide = g.size(t) > 4 || bits > 32;
+        const signed =
+          k === KIND.INT ? ((g.intInfo(t) >>> 16) & 1) === 1 : g.flag(t);
+        return bitfieldAccess(shift, bits, signed, wide, false);
+      }
+    }
+    return rawAccess((shift + bits + 7) >> 3);
+  }
+
+  /** The C spelling of `id` for docs, or "?" when a reference in it is invalid. */
+  spellingOrUnknown(id: number): string {
+    try {
+      return this.spelling(id, 0);
+    } catch {
+      return "?";
+    }
+  }
+
+  /** C spelling for doc comments, bounded against loops. */
+  private spelling(id: number, depth: number): string {
+    if (depth > MAX_SPELLING) return "...";
+    const g = this.g;
+    const k = g.kind(id);
+    switch (k) {
+      case -1:
+        throw BAD_SPELLING;
+      case KIND.UNKN:
+        return "void";
+      case KIND.PTR:
+        return `${this.spelling(g.target(id), depth + 1)} *`;
+      case KIND.ARRAY:
+        return `${this.spelling(g.target(id), depth + 1)}[${g.length(id)}]`;
+      case KIND.CONST:
+      case KIND.VOLATILE:
+      case KIND.RESTRICT:
+        return `${KIND_NAMES[k]} ${this.spelling(g.target(id), depth + 1)}`;
+      case KIND.TYPE_TAG:
+        return this.spelling(g.target(id), depth + 1);
+      case KIND.STRUCT:
+      case KIND.UNION:
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        return `${k === KIND.ENUM64 ? "enum" : KIND_NAMES[k]} ${g.name(id) || "(anon)"}`;
+      case KIND.FWD:
+        return `${g.flag(id) ? "union" : "struct"} ${g.name(id)}`;
+      case KIND.FUNC_PROTO:
+        return "(function)";
+      default:
+        return g.name(id) || `(anon ${KIND_NAMES[k]})`;
+    }
+  }
+
+  /** Access of a resolved type, memoized by id. */
+  accessOf(t: number, depth: number): Access {
+    let a = this.access.get(t);
+    if (a === undefined) {
+      a = this.computeAccess(t, depth);
+      this.access.set(t, a);
+    }
+    return a;
+  }
+
+  private computeAccess(t: number, depth: number): Access {
+    const g = this.g;
+    switch (g.kind(t)) {
+      case KIND.INT: {
+        const enc = g.intInfo(t) >>> 16;
+        const size = g.size(t);
+        if (enc & 4 && size === 1) return BOOL_ACCESS;
+        return intAccess(size, (enc & 1) === 1);
+      }
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        return intAccess(g.size(t), g.flag(t));
+      case KIND.PTR:
+        return intAccess(8, false);
+      case KIND.FLOAT:
+        return floatAccess(g.size(t));
+      case KIND.STRUCT:
+      case KIND.UNION: {
+        const cls = this.classOf(t);
+        return cls !== undefined
+          ? structAccess(cls, g.size(t))
+          : rawAccess(g.size(t));
+      }
+      case KIND.ARRAY: {
+        const el = depth < MAX_DIMS ? this.resolve(g.target(t)) : -1;
+        if (el < 0) return rawAccess(0);
+        if (
+          g.kind(el) === KIND.INT &&
+          g.size(el) === 1 &&
+          ((g.intInfo(el) >>> 16) & 2 || g.name(el) === "char")
+        ) {
+          return stringAccess(g.length(t));
+        }
+        return arrayAccess(g.length(t), this.accessOf(el, depth + 1));
+      }
+      default:
+        return rawAccess(this.sizeOfResolved(t, 0));
+    }
+  }
+
+  /** Size of an already-resolved type. */
+  sizeOfResolved(t: number, depth: number): number {
+    if (depth > MAX_DIMS) return 0;
+    const g = this.g;
+    switch (g.kind(t)) {
+      case KIND.INT:
+      case KIND.FLOAT:
+      case KIND.PTR:
+      case KIND.STRUCT:
+      case KIND.UNION:
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        return g.size(t);
+      case KIND.ARRAY: {
+        const e = this.resolve(g.target(t));
+        return e >= 0 ? g.length(t) * this.sizeOfResolved(e, depth + 1) : 0;
+      }
+      default:
+        return 0;
+    }
+  }
+
+  /** Follows typedefs and qualifiers; -1 if the chain loops or breaks. */
+  resolve(id: number): number {
+    const { kind, ref, count } = this.F;
+    for (let i = 0; i < MAX_HOPS; i++) {
+      if (!(id >= 0 && id <= count)) return -1;
+      const k = kind[id]!;
+      if (k < 0) return -1;
+      if (((QUALIFIERS >>> k) & 1) === 0) return id;
+      id = ref[id]!;
+    }
+    return -1;
+  }
+}
+
+runOnce(MemberTypes);
