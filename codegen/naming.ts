@@ -162,7 +162,7 @@ export class CNames {
 /**
  * Length of the plain name at `off` of `s` (NUL-terminated ASCII
  * identifier bytes), 0 for an empty one, -1 when it is not plain or `off`
- * is outside `s`.
+ * is outside `s` (or its bytes run to the end of `s` without a NUL).
  */
 export function plainLength(s: Uint8Array, off: number): number {
   if (!(off >= 0 && off < s.length)) return -1;
@@ -171,7 +171,7 @@ export function plainLength(s: Uint8Array, off: number): number {
   if (IDENT[c] !== 1) return -1;
   let j = off;
   do c = s[++j]!;
-  while (IDENT[c] !== 0);
+  while (IDENT[c]! > 0);
   return c === 0 ? j - off : -1;
 }
 

@@ -492,7 +492,7 @@ class Generator {
         do {
           h = Math.imul(h ^ c, FNV_PRIME);
           c = s[++q]!;
-        } while (IDENT[c] !== 0);
+        } while (IDENT[c]! > 0);
         if (c === 0) len = q - off;
       }
       const lo = F.mType[m]!;
@@ -678,7 +678,7 @@ class Generator {
           do {
             h = Math.imul(h ^ c, FNV_PRIME);
             c = s[++j]!;
-          } while (IDENT[c] !== 0);
+          } while (IDENT[c]! > 0);
           if (c === 0) len = j - off;
         }
       }

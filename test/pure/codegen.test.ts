@@ -14,6 +14,7 @@ import { BtfBuilder } from "../../src/btf/marshal.ts";
 import { BtfNotFoundError } from "../../src/errors.ts";
 import { generateTypes } from "../../codegen/types.ts";
 import { hintRunOnce, runOnceFunctions } from "../../codegen/run_once.ts";
+import { plainLength } from "../../codegen/naming.ts";
 import {
   pascalCase,
   docText,
@@ -552,6 +553,16 @@ describe("names", () => {
     expect(mod.Map_2.typeName).toBe("Map");
     expect(mod.ParentAnon1.typeName).toBe("parent__anon1");
     expect(mod.ParentInner.typeName).toBe("parent__inner");
+  });
+
+  it("reads plain names from string bytes, never past their end", () => {
+    const s = new TextEncoder().encode("\0abc\0a b\0x1$\0tail");
+    expect(plainLength(s, 1)).toBe(3);
+    expect(plainLength(s, 5)).toBe(-1); // "a b": not plain
+    expect(plainLength(s, 9)).toBe(3); // "x1$"
+    expect(plainLength(s, 0)).toBe(0); // empty
+    expect(plainLength(s, 13)).toBe(-1); // no NUL before the end
+    expect(plainLength(s, 99)).toBe(-1);
   });
 
   it("orders declarations by C name as strings compare, non-ASCII too", () => {
