@@ -21,7 +21,7 @@ import {
 import { IdMap } from "./id_map.ts";
 import { plainLength } from "./naming.ts";
 import { docText } from "./names.ts";
-import { utf8 } from "./output.ts";
+import { ByteOut } from "./output.ts";
 import { runOnce } from "./run_once.ts";
 import { type Flat, KIND, type TypeGraph } from "./type_graph.ts";
 
@@ -67,8 +67,7 @@ export class MemberTypes {
    * type and spec), stored once as UTF-8 and copied from here: one buffer
    * instead of tens of thousands of small arrays.
    */
-  snips = new Uint8Array(1 << 16);
-  snipEnd = 0;
+  readonly snips = new ByteOut(1 << 16);
   /**
    * Facts about type ids met as member types or what they resolve to
    * (`count + 1` stands for an invalid one), {@link INFO} numbers each, in
@@ -97,49 +96,6 @@ export class MemberTypes {
     this.access = new IdMap(g.count + 1);
   }
 
-  /** Stores the UTF-8 of `s` as a snippet; returns its start (its end is `snipEnd`). */
-  private snip(s: string): number {
-    const n = s.length;
-    if (this.snipEnd + n * 3 > this.snips.length) {
-      const next = new Uint8Array((this.snips.length + n * 3) * 2);
-      next.set(this.snips.subarray(0, this.snipEnd));
-      this.snips = next;
-    }
-    const buf = this.snips;
-    const start = this.snipEnd;
-    let p = start;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) {
-        const u = utf8(s);
-        buf.set(u, start);
-        p = start + u.length;
-        break;
-      }
-      buf[p++] = c;
-    }
-    this.snipEnd = p;
-    return start;
-  }
-
-  /** Makes room for `n` more snippet bytes. */
-  private snipRoom(n: number): Uint8Array {
-    if (this.snipEnd + n > this.snips.length) {
-      const next = new Uint8Array((this.snips.length + n) * 2);
-      next.set(this.snips.subarray(0, this.snipEnd));
-      this.snips = next;
-    }
-    return this.snips;
-  }
-
-  /** Appends an ASCII string to the snippets. */
-  private snipAscii(s: string): void {
-    const b = this.snipRoom(s.length);
-    let p = this.snipEnd;
-    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
-    this.snipEnd = p;
-  }
-
   /** The record of type id `id` (`count + 1`: invalid), made when missing. */
   private record(id: number): number {
     let k = this.slot[id]!;
@@ -165,10 +121,13 @@ export class MemberTypes {
     // Types with one access (every pointer, say) share its snippets.
     const w = this.wholes.get(a);
     if (w === undefined) {
-      info[b + TAIL] = this.snip(`: ${a.t};\n`);
-      info[b + TAIL_END] = this.snipEnd;
-      info[b + CODE] = this.snip(`${a.code},`);
-      info[b + CODE_END] = this.snipEnd;
+      const snips = this.snips;
+      info[b + TAIL] = snips.pos;
+      snips.text(`: ${a.t};\n`);
+      info[b + TAIL_END] = snips.pos;
+      info[b + CODE] = snips.pos;
+      snips.text(`${a.code},`);
+      info[b + CODE_END] = snips.pos;
       this.wholes.set(a, b);
     } else {
       info[b + TAIL] = info[w + TAIL]!;
@@ -189,14 +148,14 @@ export class MemberTypes {
     const r = valid ? this.resolve(t) : -1;
     const isInt = r >= 0 && F.kind[r] === KIND.INT;
     const bits = isInt ? F.intInfo[r]! : 0;
-    const start = this.snipEnd;
-    this.snipAscii("  /** `");
-    if (valid && this.spellInto(t, 0)) this.snipAscii("` @");
+    const start = this.snips.pos;
+    this.snips.ascii("  /** `");
+    if (valid && this.spellInto(t, 0)) this.snips.ascii("` @");
     else {
       // Invalid, or names that need escaping: through strings.
-      this.snipEnd = start;
+      this.snips.pos = start;
       const c = valid ? docText(this.spellingOrUnknown(t)) : "?";
-      this.snip(`  /** \`${c}\` @`);
+      this.snips.text(`  /** \`${c}\` @`);
     }
     const b = this.record(t);
     const info = this.info;
@@ -206,7 +165,7 @@ export class MemberTypes {
     // Clamped: any size past 32 bytes already differs from the bits / 8.
     info[b + INT_SIZE] = isInt ? Math.min(F.size[r]!, 64) : 0;
     info[b + PRE] = start;
-    info[b + PRE_END] = this.snipEnd;
+    info[b + PRE_END] = this.snips.pos;
     return b;
   }
 
@@ -217,7 +176,7 @@ export class MemberTypes {
    */
   private spellInto(id: number, depth: number): boolean {
     if (depth > MAX_SPELLING) {
-      this.snipAscii("...");
+      this.snips.ascii("...");
       return true;
     }
     const F = this.F;
@@ -226,21 +185,21 @@ export class MemberTypes {
       case -1:
         return false;
       case KIND.UNKN:
-        this.snipAscii("void");
+        this.snips.ascii("void");
         return true;
       case KIND.PTR:
         if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
-        this.snipAscii(" *");
+        this.snips.ascii(" *");
         return true;
       case KIND.ARRAY:
         if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
-        this.snipAscii(`[${F.len[id]!}]`);
+        this.snips.ascii(`[${F.len[id]!}]`);
         return true;
       case KIND.CONST:
       case KIND.VOLATILE:
       case KIND.RESTRICT:
-        this.snipAscii(KIND_NAMES[k]!);
-        this.snipAscii(" ");
+        this.snips.ascii(KIND_NAMES[k]!);
+        this.snips.ascii(" ");
         return this.spellInto(F.ref[id]!, depth + 1);
       case KIND.TYPE_TAG:
         return this.spellInto(F.ref[id]!, depth + 1);
@@ -248,7 +207,7 @@ export class MemberTypes {
       case KIND.UNION:
       case KIND.ENUM:
       case KIND.ENUM64:
-        this.snipAscii(
+        this.snips.ascii(
           k === KIND.ENUM64
             ? "enum "
             : k === KIND.ENUM
@@ -259,10 +218,10 @@ export class MemberTypes {
         );
         return this.nameInto(id, "(anon)");
       case KIND.FWD:
-        this.snipAscii(F.flag[id] ? "union " : "struct ");
+        this.snips.ascii(F.flag[id] ? "union " : "struct ");
         return this.nameInto(id, "");
       case KIND.FUNC_PROTO:
-        this.snipAscii("(function)");
+        this.snips.ascii("(function)");
         return true;
       default:
         return this.nameInto(id, `(anon ${KIND_NAMES[k]})`);
@@ -276,13 +235,10 @@ export class MemberTypes {
     const n = plainLength(s, off);
     if (n < 0) return false;
     if (n === 0) {
-      this.snipAscii(anon);
+      this.snips.ascii(anon);
       return true;
     }
-    const b = this.snipRoom(n);
-    let p = this.snipEnd;
-    for (let i = off; i < off + n; i++) b[p++] = s[i]!;
-    this.snipEnd = p;
+    this.snips.range(s, off, off + n);
     return true;
   }
 

@@ -740,7 +740,7 @@ class Generator {
       }
       // The common field, copied straight into the buffers.
       const byte = bitOffset / 8;
-      const snips = this.mt.snips;
+      const snips = this.mt.snips.buf;
       const pre = info[tb + PRE]!;
       const preEnd = info[tb + PRE_END]!;
       const tail = info[wb + TAIL]!;
@@ -846,7 +846,7 @@ class Generator {
       width = bitSize || (r >= 0 ? this.mt.sizeOfResolved(r, 0) * 8 : 0);
       a = this.mt.bitfield(r, bits % 8, width);
     } else a = r >= 0 ? this.mt.accessOf(r, 0) : rawAccess(0);
-    const snips = this.mt.snips;
+    const snips = this.mt.snips.buf;
     if (!reserved) {
       o.range(snips, this.mt.info[tb + PRE]!, this.mt.info[tb + PRE_END]!);
       o.int(byte);
