@@ -19,6 +19,7 @@
 import type { BtfType } from "../src/btf/types.ts";
 import { KIND, type TypeGraph, typeGraph } from "./type_graph.ts";
 import { sortByName } from "./name_sort.ts";
+import { asciiString } from "./output.ts";
 import { runOnce } from "./run_once.ts";
 
 /** Longest qualifier/array/pointer chain followed (hostile BTF may loop). */
@@ -84,11 +85,7 @@ export class CNames {
     if (o < 0) return "";
     const b = this.bytes;
     const n = this.len[id]!;
-    if (this.plain[id]) {
-      let s = "";
-      for (let i = o; i < o + n; i++) s += String.fromCharCode(b[i]!);
-      return s;
-    }
+    if (this.plain[id]) return asciiString(b, o, o + n);
     return new TextDecoder().decode(b.subarray(o, o + n));
   }
 

@@ -12,6 +12,13 @@ const encoder = new TextEncoder();
 /** Receives output; `chunk` is only valid during the call (the buffer is reused). */
 export type ByteSink = (chunk: Uint8Array) => void;
 
+/** Bytes `start` to `end` of `b`, known to be ASCII, as a string. */
+export function asciiString(b: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
 /** UTF-8 bytes of a string (for text written many times). */
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
@@ -162,4 +169,4 @@ export function putUint(buf: Uint8Array, p: number, n: number): number {
   return p;
 }
 
-runOnce(ByteOut, putUint);
+runOnce(ByteOut, putUint, asciiString);

@@ -9,6 +9,7 @@
  */
 import type { CNames } from "./naming.ts";
 import { pascalCase, unavailableNames } from "./names.ts";
+import { asciiString } from "./output.ts";
 import { runOnce } from "./run_once.ts";
 
 /** Flags of a name in the table. */
@@ -233,9 +234,7 @@ export class TypeNames {
 
   /** The name of `n` bytes at `at` as a string. */
   get(at: number, n: number): string {
-    let s = "";
-    for (let i = at; i < at + n; i++) s += String.fromCharCode(this.bytes[i]!);
-    return s;
+    return asciiString(this.bytes, at, at + n);
   }
 }
 

@@ -41,7 +41,13 @@ import {
   propertyKey,
   RESERVED_MEMBERS,
 } from "./names.ts";
-import { ByteOut, type ByteSink, putUint, utf8 } from "./output.ts";
+import {
+  asciiString,
+  ByteOut,
+  type ByteSink,
+  putUint,
+  utf8,
+} from "./output.ts";
 import { helperImport, prelude } from "./prelude.ts";
 import {
   type Flat,
@@ -453,14 +459,6 @@ class Generator {
     }
   }
 
-  /** The name at `off` as a string (plain identifier bytes). */
-  private identAt(off: number, len: number): string {
-    const s = this.g.strings;
-    let out = "";
-    for (let i = 0; i < len; i++) out += String.fromCharCode(s[off + i]!);
-    return out;
-  }
-
   /** The C name of `id` for a doc comment. */
   private cDoc(out: ByteOut, id: number): void {
     const names = this.names;
@@ -530,7 +528,10 @@ class Generator {
     const m = F.first[id]! + j;
     if (
       len > 0 &&
-      !(SPECIAL[h & 1023] && this.identAt(off, len) === "__proto__")
+      !(
+        SPECIAL[h & 1023] &&
+        asciiString(this.g.strings, off, off + len) === "__proto__"
+      )
     ) {
       // First wins, as in C a name can only be declared once.
       if (!this.take(off, len, h)) return;
@@ -810,7 +811,7 @@ class Generator {
     if (len > 0) {
       if (!taken && !this.take(off, len, h)) return "";
       if (SPECIAL[h & 1023]) {
-        name = this.identAt(off, len);
+        name = asciiString(this.g.strings, off, off + len);
         reserved = RESERVED_MEMBERS.has(name);
       }
     } else {
