@@ -239,12 +239,8 @@ export function nameTable(g: TypeGraph): CNames {
   for (let i = 0; i < wanted.length; i++) {
     const id = wanted[i]!;
     const k = kind[id]!;
-    const declarableKind =
-      k === KIND.STRUCT ||
-      k === KIND.UNION ||
-      k === KIND.ENUM ||
-      k === KIND.ENUM64;
-    if (!declarableKind && k !== KIND.TYPEDEF && k !== KIND.VAR) continue;
+    // wanted() holds only these and typedefs and vars.
+    const declarableKind = isDeclarableKind(k);
     const off = tName[id]!;
     const n = plainLength(s, off);
     if (n > 0) names.setPlain(id, s, off, n);
