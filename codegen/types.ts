@@ -890,18 +890,13 @@ class Generator {
   private emitAliases(typedefs: Int32Array): void {
     const names = this.names;
     const tn = this.tn;
-    const wanted: number[] = [];
-    const targets = new Int32Array(this.F.count + 1);
-    for (const id of typedefs) {
+    const emitted = (id: number) => {
       const target = this.mt.resolve(id);
-      if (target >= 0 && this.declIndex[target]! > 0) {
-        wanted.push(id);
-        targets[id] = target;
-      }
-    }
+      return target >= 0 && this.declIndex[target]! > 0;
+    };
     let s = "";
-    for (const td of sortByName(Int32Array.from(wanted), names, this.F.kind)) {
-      const target = targets[td]!;
+    for (const td of sortByName(typedefs.filter(emitted), names, this.F.kind)) {
+      const target = this.mt.resolve(td);
       if (names.same(target, td)) continue;
       tn.pascal(names, td);
       if (!tn.tryClaim()) continue;
