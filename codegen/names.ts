@@ -198,7 +198,7 @@ export class NameAllocator {
   /** Claims `base` (+ each of `suffixes`), or the first free suffixed variant. */
   claim(base: string, suffixes: readonly string[] = [""]): string {
     let candidate = base;
-    if (RESERVED.has(base) || GLOBALS.has(base)) candidate = base + "_";
+    if (isUnavailable(base)) candidate = base + "_";
     for (let k = 2; !this.free(candidate, suffixes); k++) {
       candidate = `${base}_${k}`;
     }
@@ -211,7 +211,7 @@ export class NameAllocator {
     base: string,
     suffixes: readonly string[] = [""],
   ): string | undefined {
-    if (RESERVED.has(base) || GLOBALS.has(base)) return undefined;
+    if (isUnavailable(base)) return undefined;
     if (!this.free(base, suffixes)) return undefined;
     for (const s of suffixes) this.taken.add(base + s);
     return base;
@@ -220,7 +220,7 @@ export class NameAllocator {
   private free(base: string, suffixes: readonly string[]): boolean {
     for (const s of suffixes) {
       const n = base + s;
-      if (this.taken.has(n) || GLOBALS.has(n) || RESERVED.has(n)) return false;
+      if (this.taken.has(n) || isUnavailable(n)) return false;
     }
     return true;
   }
