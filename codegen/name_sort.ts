@@ -47,19 +47,16 @@ export function sortByName(
 ): Int32Array {
   const n = ids.length;
   const out = new Int32Array(n);
-  if (n > MAX_ITEMS) {
-    const all = Array.from(ids).sort((a, b) => compare(a, b, names, kind));
-    out.set(all);
-    return out;
-  }
-  const keys = new BigUint64Array(n);
+  // Too many items for a key's index field: sorted by comparisons alone.
+  const keyed = n <= MAX_ITEMS;
+  const keys = new BigUint64Array(keyed ? n : 0);
   const words = new Uint32Array(keys.buffer);
   /** Item (index into `ids`) at each sorted position. */
   const item = new Int32Array(n);
   for (let i = 0; i < n; i++) item[i] = i;
-  const saturated = new Uint8Array(n);
+  const saturated = new Uint8Array(keyed ? n : 0);
   // Runs [lo, hi) still to order from byte `level * PREFIX` on.
-  const runs: number[] = [0, n, 0];
+  const runs: number[] = [0, n, keyed ? 0 : MAX_LEVEL];
   while (runs.length > 0) {
     const level = runs.pop()!;
     const hi = runs.pop()!;
