@@ -19,7 +19,7 @@
 import type { BtfType } from "../src/btf/types.ts";
 import { KIND, type TypeGraph, typeGraph } from "./type_graph.ts";
 import { sortByName } from "./name_sort.ts";
-import { asciiString } from "./output.ts";
+import { asciiString, ByteOut } from "./output.ts";
 import { runOnce } from "./run_once.ts";
 
 /** Longest qualifier/array/pointer chain followed (hostile BTF may loop). */
@@ -53,10 +53,8 @@ for (let c = 0; c < 256; c++) {
  * escapes.
  */
 export class CNames {
-  /** The names' bytes, back to back. */
-  bytes = new Uint8Array(1 << 16);
-  /** End of the used part of {@link bytes}. */
-  end = 0;
+  /** The names' bytes, back to back (its `pos` is the end of the used part). */
+  readonly out = new ByteOut(1 << 16);
   /** Start of each id's name in {@link bytes}; -1 when it has none (yet). */
   readonly off: Int32Array;
   /** Length in bytes of each id's name. */
@@ -89,39 +87,32 @@ export class CNames {
     return new TextDecoder().decode(b.subarray(o, o + n));
   }
 
-  /** Makes room for `n` more bytes. */
-  room(n: number): Uint8Array {
-    if (this.end + n > this.bytes.length) {
-      const next = new Uint8Array((this.bytes.length + n) * 2);
-      next.set(this.bytes.subarray(0, this.end));
-      this.bytes = next;
-    }
-    return this.bytes;
+  /** The names' bytes (read it again after a name is added). */
+  get bytes(): Uint8Array {
+    return this.out.buf;
   }
 
   /** Names `id` with the string `s`. */
   setString(id: number, s: string): void {
-    const u = new TextEncoder().encode(s);
-    const b = this.room(u.length);
-    b.set(u, this.end);
-    let plain = u.length > 0 && IDENT[u[0]!] === 1 ? 1 : 0;
-    for (let i = 1; i < u.length && plain; i++)
-      if (IDENT[u[i]!] === 0) plain = 0;
-    this.off[id] = this.end;
-    this.len[id] = u.length;
+    const out = this.out;
+    const at = out.pos;
+    out.text(s);
+    const b = out.buf;
+    const end = out.pos;
+    let plain = end > at && IDENT[b[at]!] === 1 ? 1 : 0;
+    for (let i = at + 1; i < end && plain; i++)
+      if (IDENT[b[i]!] === 0) plain = 0;
+    this.off[id] = at;
+    this.len[id] = end - at;
     this.plain[id] = plain;
-    this.end += u.length;
   }
 
   /** Names `id` with the plain name of `n` bytes at `at` of `src`. */
   setPlain(id: number, src: Uint8Array, at: number, n: number): void {
-    const b = this.room(n);
-    let p = this.end;
-    for (let i = at; i < at + n; i++) b[p++] = src[i]!;
-    this.off[id] = this.end;
+    this.off[id] = this.out.pos;
     this.len[id] = n;
     this.plain[id] = 1;
-    this.end = p;
+    this.out.range(src, at, at + n);
   }
 
   /** Compares the names of `a` and `b` as strings compare. */
@@ -378,9 +369,11 @@ class Drain {
           // parent + "__" + member, or + "__anon<k>", as bytes.
           const slotText = unnamed ? String(slot) : "";
           const pl = len[parent]!;
-          const b = names.room(pl + 2 + (unnamed ? 4 + slotText.length : ml));
+          const out = names.out;
+          out.reserve(pl + 2 + (unnamed ? 4 + slotText.length : ml));
+          const b = out.buf;
           const po = off[parent]!;
-          let p = names.end;
+          let p = out.pos;
           for (let j = po; j < po + pl; j++) b[p++] = b[j]!;
           b[p++] = 95;
           b[p++] = 95;
@@ -392,10 +385,10 @@ class Drain {
             for (let j = 0; j < slotText.length; j++)
               b[p++] = slotText.charCodeAt(j);
           } else for (let j = mo; j < mo + ml; j++) b[p++] = s[j]!;
-          off[child] = names.end;
-          len[child] = p - names.end;
+          off[child] = out.pos;
+          len[child] = p - out.pos;
           plain[child] = 1;
-          names.end = p;
+          out.pos = p;
         } else {
           names.setString(
             child,
