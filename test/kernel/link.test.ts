@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   rmdirSync,
 } from "node:fs";
@@ -64,6 +65,18 @@ function openAttach(): BpfObject {
   const obj = BpfObject.open(fixture("attach"));
   obj.program("on_kprobe").autoload = !!kprobes;
   obj.load();
+  return obj;
+}
+
+/** Kernel id of the calling thread, from /proc/thread-self. */
+function threadId(): number {
+  return Number(readlinkSync("/proc/thread-self").split("/").pop());
+}
+
+/** openAttach() with the uprobes counting only this thread's calls. */
+function openAttachForThisThread(): BpfObject {
+  const obj = openAttach();
+  obj.globals.probe_tid = threadId();
   return obj;
 }
 
@@ -151,7 +164,7 @@ describe.skipIf(!root)("BpfLink", () => {
   });
 
   it("attaches uprobes to a libc function by name", () => {
-    using obj = openAttach();
+    using obj = openAttachForThisThread();
     const pid = libc().getpid();
     using _u = obj.program("on_uprobe").attachUprobe({
       binaryPath: "libc.so.6",
@@ -170,7 +183,7 @@ describe.skipIf(!root)("BpfLink", () => {
   });
 
   it("attaches a uprobe by file offset, and only for the pid given", () => {
-    using obj = openAttach();
+    using obj = openAttachForThisThread();
     const libcPath = readFileSync("/proc/self/maps", "utf8")
       .split("\n")
       .map((l) => l.split(/\s+/)[5])
