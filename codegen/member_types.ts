@@ -36,7 +36,7 @@ export const R = 2;
 export const INT_BITS = 3;
 export const INT_OFF = 4;
 export const INT_SIZE = 5;
-/** As a resolved type: snippets ": <type>;\n" and "<spec>," of a whole member (end 0: not made yet). */
+/** Snippets ": <type>;\n" and "<spec>," of a whole (not bitfield) member of this type. */
 export const TAIL = 6;
 export const TAIL_END = 7;
 export const CODE = 8;
@@ -57,6 +57,9 @@ const QUALIFIERS =
   (1 << KIND.RESTRICT) |
   (1 << KIND.TYPE_TAG);
 
+/** Access of a pointer member (what {@link MemberTypes.accessOf} gives a PTR). */
+const PTR = intAccess(8, false);
+
 /** Thrown inside `spelling` on an invalid reference. */
 const BAD_SPELLING = new Error("invalid reference");
 
@@ -69,10 +72,10 @@ export class MemberTypes {
    */
   readonly snips = new ByteOut(1 << 16);
   /**
-   * Facts about type ids met as member types or what they resolve to
-   * (`count + 1` stands for an invalid one), {@link INFO} numbers each, in
-   * one table: `slot` maps an id to its record (0: none yet, an all-zero
-   * record). Compact, because a table per fact indexed by id would be
+   * Facts about type ids met as member types (`count + 1` stands for an
+   * invalid one), {@link INFO} numbers each, in one table: `slot` maps an
+   * id to its record (0: none yet, an all-zero record). Records of no id
+   * hold the whole-member snippets of each access, copied into the ids'. Compact, because a table per fact indexed by id would be
    * megabytes to allocate and zero for vmlinux.
    */
   readonly slot: Int32Array;
@@ -81,6 +84,9 @@ export class MemberTypes {
   private readonly access: IdMap<Access>;
   /** The record holding each access's snippets. */
   private readonly wholes = new Map<Access, number>();
+  /** The whole-member records of pointers and of unresolvable types (0: not made yet). */
+  private pointerWhole = 0;
+  private invalidWhole = 0;
   private readonly F: Flat;
 
   /**
@@ -99,48 +105,58 @@ export class MemberTypes {
   /** The record of type id `id` (`count + 1`: invalid), made when missing. */
   private record(id: number): number {
     let k = this.slot[id]!;
-    if (k === 0) {
-      k = this.slot[id] = this.infoCount++;
-      if (this.infoCount * INFO > this.info.length) {
-        const next = new Int32Array(this.info.length * 2);
-        next.set(this.info);
-        this.info = next;
-      }
-    }
+    if (k === 0) k = this.slot[id] = this.newRecord();
     return k * INFO;
   }
 
-  /**
-   * The snippets of a whole member of resolved type `r` (`count + 1`:
-   * none); returns its record.
-   */
-  wholeInfo(r: number): number {
-    const a = r <= this.F.count ? this.accessOf(r, 0) : rawAccess(0);
-    const b = this.record(r);
-    const info = this.info;
-    // Types with one access (every pointer, say) share its snippets.
-    const w = this.wholes.get(a);
-    if (w === undefined) {
-      const snips = this.snips;
-      info[b + TAIL] = snips.pos;
-      snips.text(`: ${a.t};\n`);
-      info[b + TAIL_END] = snips.pos;
-      info[b + CODE] = snips.pos;
-      snips.text(`${a.code},`);
-      info[b + CODE_END] = snips.pos;
-      this.wholes.set(a, b);
-    } else {
-      info[b + TAIL] = info[w + TAIL]!;
-      info[b + TAIL_END] = info[w + TAIL_END]!;
-      info[b + CODE] = info[w + CODE]!;
-      info[b + CODE_END] = info[w + CODE_END]!;
+  /** Index of a new all-zero record. */
+  private newRecord(): number {
+    const k = this.infoCount++;
+    if (this.infoCount * INFO > this.info.length) {
+      const next = new Int32Array(this.info.length * 2);
+      next.set(this.info);
+      this.info = next;
     }
-    return b;
+    return k;
   }
 
   /**
-   * Spelling and resolution of member type `t` (`count + 1`: invalid);
-   * returns its record.
+   * The record (no id's own) holding the whole-member snippets of resolved
+   * type `r` (-1: none). Members of one access share it: every pointer, say.
+   */
+  private wholeOf(r: number): number {
+    const F = this.F;
+    const valid = r >= 0 && r <= F.count;
+    if (valid && F.kind[r] === KIND.PTR) {
+      if (this.pointerWhole === 0) this.pointerWhole = this.wholeFor(PTR);
+      return this.pointerWhole;
+    }
+    if (valid) return this.wholeFor(this.accessOf(r, 0));
+    if (this.invalidWhole === 0)
+      this.invalidWhole = this.wholeFor(rawAccess(0));
+    return this.invalidWhole;
+  }
+
+  /** The record holding the snippets of access `a`, made when missing. */
+  private wholeFor(a: Access): number {
+    let w = this.wholes.get(a);
+    if (w !== undefined) return w;
+    w = this.newRecord() * INFO;
+    const snips = this.snips;
+    const info = this.info;
+    info[w + TAIL] = snips.pos;
+    snips.text(`: ${a.t};\n`);
+    info[w + TAIL_END] = snips.pos;
+    info[w + CODE] = snips.pos;
+    snips.text(`${a.code},`);
+    info[w + CODE_END] = snips.pos;
+    this.wholes.set(a, w);
+    return w;
+  }
+
+  /**
+   * Spelling, resolution and whole-member snippets of member type `t`
+   * (`count + 1`: invalid); returns its record.
    */
   typeInfo(t: number): number {
     const F = this.F;
@@ -166,6 +182,12 @@ export class MemberTypes {
     info[b + INT_SIZE] = isInt ? Math.min(F.size[r]!, 64) : 0;
     info[b + PRE] = start;
     info[b + PRE_END] = this.snips.pos;
+    const w = this.wholeOf(r);
+    const whole = this.info;
+    whole[b + TAIL] = whole[w + TAIL]!;
+    whole[b + TAIL_END] = whole[w + TAIL_END]!;
+    whole[b + CODE] = whole[w + CODE]!;
+    whole[b + CODE_END] = whole[w + CODE_END]!;
     return b;
   }
 

@@ -720,8 +720,7 @@ class Generator {
       if (!(t <= count && F.kind[t]! >= 0)) t = count + 1;
       let tb = this.mt.slot[t]! * INFO;
       if (this.mt.info[tb + PRE_END] === 0) tb = this.mt.typeInfo(t);
-      let info = this.mt.info;
-      const r = info[tb + R]!;
+      const info = this.mt.info;
       const intBits = info[tb + INT_BITS]!;
       if (
         mBitSize[mi] !== 0 ||
@@ -733,19 +732,13 @@ class Generator {
         this.oddField(cur, mi, bitOffset, off, len, h, name, true);
         continue;
       }
-      const wr = r >= 0 ? r : count + 1;
-      let wb = this.mt.slot[wr]! * INFO;
-      if (info[wb + TAIL_END] === 0) {
-        wb = this.mt.wholeInfo(wr);
-        info = this.mt.info;
-      }
       // The common field, copied straight into the buffers.
       const byte = bitOffset / 8;
       const snips = this.mt.snips.buf;
       const pre = info[tb + PRE]!;
       const preEnd = info[tb + PRE_END]!;
-      const tail = info[wb + TAIL]!;
-      const tailEnd = info[wb + TAIL_END]!;
+      const tail = info[tb + TAIL]!;
+      const tailEnd = info[tb + TAIL_END]!;
       o.reserve(preEnd - pre + tailEnd - tail + len + 32);
       const ob = o.buf;
       let p = o.pos;
@@ -768,8 +761,8 @@ class Generator {
       for (let j = off; j < off + len; j++) ob[p++] = s[j]!;
       for (let j = tail; j < tailEnd; j++) ob[p++] = snips[j]!;
       o.pos = p;
-      const code = info[wb + CODE]!;
-      const codeEnd = info[wb + CODE_END]!;
+      const code = info[tb + CODE]!;
+      const codeEnd = info[tb + CODE_END]!;
       defs.reserve(codeEnd - code + len + 32);
       const db = defs.buf;
       p = defs.pos;
@@ -837,10 +830,6 @@ class Generator {
     }
     const byte = (bits - (bits % 8)) / 8;
     const bitfield = bitSize > 0 || bits % 8 !== 0;
-    const wr = r >= 0 ? r : count + 1;
-    let wb = this.mt.slot[wr]! * INFO;
-    if (!bitfield && this.mt.info[wb + TAIL_END] === 0)
-      wb = this.mt.wholeInfo(wr);
     let a: Access;
     let width = 0;
     if (bitfield) {
@@ -862,7 +851,7 @@ class Generator {
       if (len > 0) o.range(s, off, off + len);
       else o.text(propertyKey(name));
       if (!bitfield)
-        o.range(snips, this.mt.info[wb + TAIL]!, this.mt.info[wb + TAIL_END]!);
+        o.range(snips, this.mt.info[tb + TAIL]!, this.mt.info[tb + TAIL_END]!);
       else {
         o.ascii(": ");
         o.ascii(a.t);
@@ -878,7 +867,7 @@ class Generator {
     defs.int(byte);
     defs.byte(44);
     if (!bitfield)
-      defs.range(snips, this.mt.info[wb + CODE]!, this.mt.info[wb + CODE_END]!);
+      defs.range(snips, this.mt.info[tb + CODE]!, this.mt.info[tb + CODE_END]!);
     else {
       defs.ascii(a.code);
       defs.byte(44);
