@@ -74,17 +74,17 @@ describe.skipIf(!root)("globals", () => {
     expect(g.name_buf).toBe("changed");
     obj.load();
     expect(g.target_pid).toBe(pid); // rodata is readable after load
-    using _link = obj.program("count_getpid").attach();
-    for (let i = 0; i < 7; i++) libc().getpid();
+    using _link = obj.program("count_getppid").attach();
+    for (let i = 0; i < 7; i++) libc().getppid();
     expect(g.counter).toBe(7n);
     expect(g.seen_multiplier).toBe(15n); // 10 * 2 + rodata_neg
     expect(g.seen_custom).toBe(42);
     // Writes after load reach the kernel's copy.
     g.counter = 100n;
-    libc().getpid();
+    libc().getppid();
     expect(g.counter).toBe(101n);
     g.multiplier = 4;
-    libc().getpid();
+    libc().getppid();
     expect(g.seen_multiplier).toBe(3n); // 4 * 2 - 5
   });
 

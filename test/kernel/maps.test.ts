@@ -47,7 +47,7 @@ describe.skipIf(!root)("object maps before load", () => {
     try {
       const open = () => {
         const obj = BpfObject.open(fixture("maps"));
-        obj.program("on_getpid").autoload = false;
+        obj.program("on_getppid").autoload = false;
         obj.map("tiny").maxEntries = 6;
         obj.map("counts").pinPath = `${dir}/counts`;
         obj.load();
@@ -75,7 +75,7 @@ describe.skipIf(!root)("object maps before load", () => {
     const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-bpffs-"));
     try {
       using obj = BpfObject.open(fixture("maps"));
-      obj.program("on_getpid").autoload = false;
+      obj.program("on_getppid").autoload = false;
       obj.map("counts").pinPath = `${dir}/counts`;
       const e = catchErr(() => obj.load()) as BpfError;
       expect(e).toBeInstanceOf(BpfError);
@@ -106,8 +106,9 @@ describe.skipIf(!root)("object maps", () => {
   let obj: BpfObject;
   let link: BpfLink;
   const pid = root ? libc().getpid() : 0;
-  const getpid = (n: number) => {
-    for (let i = 0; i < n; i++) libc().getpid();
+  /** Calls getppid `n` times: what the program counts (see maps.bpf.c). */
+  const trigger = (n: number) => {
+    for (let i = 0; i < n; i++) libc().getppid();
   };
 
   beforeAll(() => {
@@ -115,8 +116,8 @@ describe.skipIf(!root)("object maps", () => {
     obj.globals.target_pid = pid;
     obj.load();
     link = obj
-      .program("on_getpid")
-      .attachTracepoint("syscalls", "sys_enter_getpid");
+      .program("on_getppid")
+      .attachTracepoint("syscalls", "sys_enter_getppid");
   });
   afterAll(() => {
     link?.close();
@@ -238,7 +239,7 @@ describe.skipIf(!root)("object maps", () => {
   });
 
   it("struct values written by a tracepoint program read back as views", () => {
-    getpid(3);
+    trigger(3);
     const m = obj.map("stats");
     expect(m.valueType).toBe("struct process_stats");
     const v = m.get(pid) as AnyStructView;
@@ -278,7 +279,7 @@ describe.skipIf(!root)("object maps", () => {
     const cpus = possibleCpus();
     const arr = obj.map("pcpu_arr");
     const before = (arr.get(0) as number[]).reduce((a, b) => a + b, 0);
-    getpid(5);
+    trigger(5);
     const after = arr.get(0) as number[];
     expect(after.length).toBe(cpus);
     expect(after.reduce((a, b) => a + b, 0) - before).toBe(5);
@@ -301,7 +302,7 @@ describe.skipIf(!root)("object maps", () => {
   });
 
   it("stack trace maps: a kernel stack from bpf_get_stackid", () => {
-    getpid(1);
+    trigger(1);
     const id = Number(obj.globals.last_stack_id);
     expect(id).toBeGreaterThanOrEqual(0);
     const m = obj.map("stacks");
@@ -335,7 +336,7 @@ describe.skipIf(!root)("object maps", () => {
   });
 
   it("queue and stack maps: push, pop, peek", () => {
-    getpid(2);
+    trigger(2);
     const q = obj.map("queue");
     expect(q.pop()).toBe(pid);
     q.clear();
@@ -372,7 +373,7 @@ describe.skipIf(!root)("object maps", () => {
     });
     outer.set(1, inner);
     expect(outer.get(1)).toBe(inner.id);
-    getpid(2); // the program counts into outer[1]
+    trigger(2); // the program counts into outer[1]
     expect(inner.get(pid)! >= 2n).toBe(true);
     expect(outer.delete(1)).toBe(true);
     outer.set(2, inner.fd);

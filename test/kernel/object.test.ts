@@ -74,7 +74,7 @@ describe.skipIf(!root)("BpfObject", () => {
     try {
       expect(obj.name).toBe("globals");
       expect(obj.loaded).toBe(false);
-      expect(obj.programs.map((p) => p.name)).toEqual(["count_getpid"]);
+      expect(obj.programs.map((p) => p.name)).toEqual(["count_getppid"]);
       expect(obj.maps.map((m) => m.name)).toEqual([
         "globals.rodata",
         "globals.data",
@@ -140,14 +140,14 @@ describe.skipIf(!root)("BpfObject", () => {
 
   it("is a ClosedError after close, never a crash; close is idempotent", () => {
     const obj = BpfObject.open(fixture("globals"));
-    const prog = obj.program("count_getpid");
+    const prog = obj.program("count_getppid");
     const map = obj.map("globals.bss");
     obj.load();
     obj.close();
     obj.close();
     expect(obj.closed).toBe(true);
     expect(() => obj.programs).toThrow(ClosedError);
-    expect(() => obj.program("count_getpid")).toThrow(ClosedError);
+    expect(() => obj.program("count_getppid")).toThrow(ClosedError);
     expect(() => obj.btf).toThrow(ClosedError);
     expect(() => obj.load()).toThrow(ClosedError);
     expect(() => prog.fd).toThrow(ClosedError);
