@@ -86,14 +86,14 @@ function getpid(n = 1): void {
 
 /**
  * The libc function the uprobe tests count calls of. Not getpid: Deno's
- * main thread calls that on its own (during garbage collection, say), which
- * an exact count would take in. Neither runtime calls if_nametoindex.
+ * main thread calls that on its own (seen while it allocates), which an
+ * exact count would take in. Neither runtime calls getppid.
  */
-const PROBED = "if_nametoindex";
+const PROBED = "getppid";
 
 /** Calls {@link PROBED} `n` times. */
 function callProbed(n: number): void {
-  for (let i = 0; i < n; i++) ifNameToIndex("lo");
+  for (let i = 0; i < n; i++) libc().getppid();
 }
 
 function withVeth<T>(fn: (ifname: string) => T): T {
