@@ -57,8 +57,8 @@ const QUALIFIERS =
   (1 << KIND.RESTRICT) |
   (1 << KIND.TYPE_TAG);
 
-/** Access of a pointer member (what {@link MemberTypes.accessOf} gives a PTR). */
-const PTR = intAccess(8, false);
+/** Access of a member whose type does not resolve: no bytes. */
+const UNRESOLVED = rawAccess(0);
 
 /** Thrown inside `spelling` on an invalid reference. */
 const BAD_SPELLING = new Error("invalid reference");
@@ -75,8 +75,9 @@ export class MemberTypes {
    * Facts about type ids met as member types (`count + 1` stands for an
    * invalid one), {@link INFO} numbers each, in one table: `slot` maps an
    * id to its record (0: none yet, an all-zero record). Records of no id
-   * hold the whole-member snippets of each access, copied into the ids'. Compact, because a table per fact indexed by id would be
-   * megabytes to allocate and zero for vmlinux.
+   * hold the whole-member snippets of each access, copied into the ids'.
+   * Compact, because a table per fact indexed by id would be megabytes to
+   * allocate and zero for vmlinux.
    */
   readonly slot: Int32Array;
   info = new Int32Array(INFO * 4096);
@@ -84,9 +85,6 @@ export class MemberTypes {
   private readonly access: IdMap<Access>;
   /** The record holding each access's snippets. */
   private readonly wholes = new Map<Access, number>();
-  /** The whole-member records of pointers and of unresolvable types (0: not made yet). */
-  private pointerWhole = 0;
-  private invalidWhole = 0;
   private readonly F: Flat;
 
   /**
@@ -121,23 +119,10 @@ export class MemberTypes {
   }
 
   /**
-   * The record (no id's own) holding the whole-member snippets of resolved
-   * type `r` (-1: none). Members of one access share it: every pointer, say.
+   * The record (no id's own) holding the whole-member snippets of access
+   * `a`, made when missing. Members of one access share it: every pointer,
+   * say.
    */
-  private wholeOf(r: number): number {
-    const F = this.F;
-    const valid = r >= 0 && r <= F.count;
-    if (valid && F.kind[r] === KIND.PTR) {
-      if (this.pointerWhole === 0) this.pointerWhole = this.wholeFor(PTR);
-      return this.pointerWhole;
-    }
-    if (valid) return this.wholeFor(this.accessOf(r, 0));
-    if (this.invalidWhole === 0)
-      this.invalidWhole = this.wholeFor(rawAccess(0));
-    return this.invalidWhole;
-  }
-
-  /** The record holding the snippets of access `a`, made when missing. */
   private wholeFor(a: Access): number {
     let w = this.wholes.get(a);
     if (w !== undefined) return w;
@@ -182,7 +167,9 @@ export class MemberTypes {
     info[b + INT_SIZE] = isInt ? Math.min(F.size[r]!, 64) : 0;
     info[b + PRE] = start;
     info[b + PRE_END] = this.snips.pos;
-    const w = this.wholeOf(r);
+    const w = this.wholeFor(
+      r >= 0 && r <= F.count ? this.accessOf(r, 0) : UNRESOLVED,
+    );
     const whole = this.info;
     whole[b + TAIL] = whole[w + TAIL]!;
     whole[b + TAIL_END] = whole[w + TAIL_END]!;
