@@ -406,6 +406,8 @@ export const LIBC = {
   __errno_location: { args: [], result: "ptr" },
   strerror: { args: ["i32"], result: "ptr" },
   getpid: { args: [], result: "i32" },
+  /** The effective uid, without Deno's --allow-sys (process.getuid needs it). */
+  geteuid: { args: [], result: "u32" },
   /** What the tests' exact syscall counts trigger: no runtime calls it on its own. */
   getppid: { args: [], result: "i32" },
   getpagesize: { args: [], result: "i32" },

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { libbpf } from "../ffi/mod.ts";
+import { libbpf, libc } from "../ffi/mod.ts";
 import { BpfError } from "./errors.ts";
 import { errnoMessage, errnoName } from "./errno.ts";
 import { takeLibbpfLog } from "./libbpf_log.ts";
@@ -17,6 +17,7 @@ export type FailContext =
   | { kind: "pin"; path: string }
   | { kind: "map-update" }
   | { kind: "attach" }
+  | { kind: "cgroup"; path: string }
   | { kind: "other" };
 
 /** The tracefs directory libbpf uses, or null when tracefs is not mounted. */
@@ -53,6 +54,19 @@ export function onBpffs(path: string): boolean {
   return bestType === "bpf";
 }
 
+/** Where cgroup v2 is mounted (from /proc/self/mounts), or null. */
+export function cgroup2Mount(): string | null {
+  try {
+    for (const line of readFileSync("/proc/self/mounts", "utf8").split("\n")) {
+      const [, dir, type] = line.split(" ");
+      if (type === "cgroup2" && dir) return dir;
+    }
+  } catch {
+    // unreadable (e.g. Deno without --allow-read): no suggestion
+  }
+  return null;
+}
+
 /** True when the kernel can create kprobes (CONFIG_KPROBES). */
 export function kprobesAvailable(): boolean {
   return (
@@ -62,9 +76,14 @@ export function kprobesAvailable(): boolean {
   );
 }
 
+// Through libc, not process.getuid(): Deno throws NotCapable for that
+// without --allow-sys, which would replace the BpfError being built.
 function isRoot(): boolean {
-  const p = (globalThis as { process?: { getuid?: () => number } }).process;
-  return p?.getuid?.() === 0;
+  try {
+    return libc().geteuid() === 0;
+  } catch {
+    return false;
+  }
 }
 
 function hintFor(errno: number, ctx: FailContext): string | undefined {
@@ -94,6 +113,10 @@ function hintFor(errno: number, ctx: FailContext): string | undefined {
         ? `nothing is pinned at ${ctx.path}: check the path (ls ${dir})`
         : `the directory ${dir} does not exist: create it first (mkdir -p ${dir}), or check the path`;
     }
+  }
+  if (ctx.kind === "cgroup" && name === "EBADF") {
+    const v2 = cgroup2Mount();
+    return `${ctx.path} is not a cgroup v2 directory: ${v2 ? `use ${v2} or a directory under it` : "use a directory on a cgroup2 mount (findmnt -t cgroup2 lists them: usually /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems)"}`;
   }
   if (ctx.kind === "map-update" && (name === "E2BIG" || name === "ENOSPC")) {
     return "the map is full: raise maxEntries before load, or use an LRU map (lru_hash) that evicts";
@@ -156,11 +179,12 @@ export function bpfError(
 ): BpfError {
   const e = Math.abs(errno);
   const log = extra?.log ?? takeLibbpfLog();
-  const message = extra?.detail
+  let message = extra?.detail
     ? `${extra.detail}: ${libbpfMessage(e)}`
     : libbpfMessage(e);
-  return new BpfError(op, e, errnoName(e), message, {
-    hint: extra?.hint ?? hintFor(e, ctx),
-    libbpfLog: log,
-  });
+  const hint = extra?.hint ?? hintFor(e, ctx);
+  // Without a hint of ours, libbpf's own reason is the best lead.
+  const why = hint === undefined ? reasonLine(log) : "";
+  if (why && !message.includes(why)) message += ` (libbpf: ${why})`;
+  return new BpfError(op, e, errnoName(e), message, { hint, libbpfLog: log });
 }

@@ -520,7 +520,7 @@ export class BpfProgram {
         this.#link(
           "bpf_program__attach_cgroup",
           `cgroup ${path}`,
-          { kind: "attach" },
+          { kind: "cgroup", path },
           (L, p) => L.bpf_program__attach_cgroup(p, fd),
         ),
     );

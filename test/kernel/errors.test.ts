@@ -183,16 +183,20 @@ interface ChildResult {
 }
 
 /**
- * Runs test/_support/error_child.ts `args` under this runtime, prefixed by
- * `wrap` (setpriv, unshare ...), with HOME and caches in a world-readable
+ * Runs test/_support/error_child.ts `args` under this runtime (Deno with
+ * `denoFlags`), prefixed by `wrap` (setpriv, unshare ...), with HOME and caches in a world-readable
  * temporary directory so an unprivileged user can run it.
  */
-function child(wrap: string[], args: string[]): ChildResult {
+function child(
+  wrap: string[],
+  args: string[],
+  denoFlags: string[] = ["-A"],
+): ChildResult {
   const home = mkdtempSync("/tmp/tsbpf-errors-");
   chmodSync(home, 0o777);
   try {
     const runtime = isDeno
-      ? [process.execPath, "run", "-A", "--no-lock", CHILD]
+      ? [process.execPath, "run", ...denoFlags, "--no-lock", CHILD]
       : [process.execPath, "run", CHILD];
     const r = spawnSync(wrap[0]!, [...wrap.slice(1), ...runtime, ...args], {
       encoding: "utf8",
@@ -228,6 +232,22 @@ describe.skipIf(!root)("hints for the environment (child processes)", () => {
     expect(r.hint).toMatch(/missing CAP_BPF\/CAP_PERFMON/);
     expect(r.hint).toMatch(/setcap/);
   });
+
+  it.skipIf(!hasSetpriv)(
+    "the same hint under Deno's narrowest flags (no --allow-sys)",
+    () => {
+      // Telling root from not once took process.getuid(), which Deno
+      // refuses without --allow-sys: its NotCapable replaced the BpfError.
+      const r = child(
+        ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"],
+        ["load", fixture("minimal")],
+        ["--allow-ffi", "--allow-read", "--allow-env"],
+      );
+      expect(r.name).toBe("BpfError");
+      expect(r.code).toBe("EPERM");
+      expect(r.hint).toMatch(/although running as root: CAP_BPF/);
+    },
+  );
 
   it.skipIf(!hasSetpriv)(
     "root without capabilities is told they may be dropped",

@@ -7,11 +7,14 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   readlinkSync,
   rmSync,
   rmdirSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   hasSymbol,
@@ -465,6 +468,29 @@ describe.skipIf(!root)("BpfLink", () => {
       expect(() => obj.program("on_tc").attachTcx("lo")).toThrow(
         /needs libbpf ≥ 1\.3/,
       );
+    },
+  );
+
+  it.skipIf(!hasCgroup2)(
+    "a directory that is not cgroup v2 gets the cgroup2 hint",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-cgroup-"));
+      try {
+        using obj = openAttach();
+        let e: unknown;
+        try {
+          obj.program("on_cgroup_egress").attachCgroup(dir);
+        } catch (err) {
+          e = err;
+        }
+        expect(e).toBeInstanceOf(BpfError);
+        expect((e as BpfError).code).toBe("EBADF");
+        expect((e as BpfError).hint).toMatch(
+          `${dir} is not a cgroup v2 directory`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 
