@@ -76,6 +76,7 @@ import {
   isMapOfMaps,
   isPerCpu,
   knownMapTypes,
+  MAP_FLAGS,
   mapTypeId,
   mapTypeName,
   updateFlags,
@@ -84,6 +85,7 @@ import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 
 export { mapTypeId, mapTypeName, type MapType } from "./map_types.ts";
 
+const EPERM = 1;
 const ENOENT = 2;
 const E2BIG = 7;
 const EEXIST = 17;
@@ -413,7 +415,15 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       numaNode: options.numaNode,
       mapExtra: options.mapExtra,
     });
-    return BpfMap.#adopt(fd, { key: options.key, value: options.value }, false);
+    // The kernel keeps these in the fd's mode, not in the map's info.
+    const access = (options.flags ?? 0) & (MAP_FLAGS.rdonly | MAP_FLAGS.wronly);
+    return BpfMap.#adopt(
+      fd,
+      { key: options.key, value: options.value },
+      false,
+      null,
+      access,
+    );
   }
 
   /**
@@ -438,10 +448,14 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     types: MapTypes | undefined,
     useBtf: boolean,
     pinnedAt: string | null = null,
+    access = 0,
     // deno-lint-ignore no-explicit-any
   ): BpfMap<any, any> {
     try {
-      const info = mapInfo(fd);
+      const kernel = mapInfo(fd);
+      const info = access
+        ? { ...kernel, flags: kernel.flags | access }
+        : kernel;
       let btf: Btf | undefined;
       if (useBtf && info.btfId) {
         try {
@@ -653,15 +667,26 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       return;
     }
     const p = this.loadedHandle("pin");
+    const L = libbpf();
+    // libbpf keeps the first pin path a map is given (even when pinning
+    // there failed, and after unpin) and refuses any other with EINVAL.
+    const before = this.pinPath;
+    const moving = path !== undefined && before !== null && before !== path;
+    if (moving && this.isPinned) {
+      throw new StateError(
+        `pin: map '${this.name}' is pinned at ${before}: unpin() it first to pin it at ${path}`,
+      );
+    }
+    if (moving) L.bpf_map__set_pin_path(p, null);
     clearLibbpfLog();
-    const err = libbpf().bpf_map__pin(
-      p,
-      path === undefined ? null : cstr(path),
-    );
+    const err = L.bpf_map__pin(p, path === undefined ? null : cstr(path));
     if (err < 0) {
+      if (path !== undefined) {
+        L.bpf_map__set_pin_path(p, before === null ? null : cstr(before));
+      }
       throw bpfError("bpf_map__pin", err, {
         kind: "pin",
-        path: path ?? this.pinPath ?? "",
+        path: path ?? before ?? "",
       });
     }
   }
@@ -878,12 +903,25 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         "array maps cannot delete elements (every index always exists): set it to zero, or clear() to zero them all";
     else if (e === EINVAL && isKeyless(s.type))
       hint = "queue/stack maps have no keys: use push/pop/peek";
+    else if (e === EPERM && !op.includes("lookup")) hint = this.#readOnlyHint();
     return bpfError(
       op,
       err,
       { kind: op.includes("update") ? "map-update" : "other" },
       { detail: `map '${this.name}'${extra?.what ?? ""}`, hint, log: "" },
     );
+  }
+
+  /** Why user space may not write this map, when it is read-only; else undefined (the generic EPERM hint). */
+  #readOnlyHint(): string | undefined {
+    if (this.flags & MAP_FLAGS.rdonly) {
+      return `map '${this.name}' was created read-only for user space (BPF_F_RDONLY, MAP_FLAGS.rdonly): only BPF programs write it`;
+    }
+    // libbpf freezes .rodata and .kconfig after creating them (bpf_map_freeze).
+    if (/\.(rodata|kconfig)(\.|$)/.test(this.name)) {
+      return `libbpf freezes '${this.name}' at load, so user space can only read it: set its const volatile globals before load() (obj.globals.NAME = value)`;
+    }
+    return undefined;
   }
 
   // --- per-CPU values -------------------------------------------------------------

@@ -24,7 +24,7 @@ import {
 } from "../../src/errors.ts";
 import type { BpfLink } from "../../src/link.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
-import { BPF_EXIST, BPF_NOEXIST } from "../../src/map_types.ts";
+import { BPF_EXIST, BPF_NOEXIST, MAP_FLAGS } from "../../src/map_types.ts";
 import { BpfObject } from "../../src/object.ts";
 import { fixture, isRoot, need } from "../_support/fixtures.ts";
 
@@ -386,6 +386,65 @@ describe.skipIf(!root)("object maps", () => {
     expect(new Map(byHash.entries())).toEqual(new Map([[42, inner.id]]));
     byHash.clear();
     expect(byHash.count()).toBe(0);
+  });
+});
+
+describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
+  it("a failed pin() leaves no pin path behind; a pinned map moves by unpin()", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-bpffs-"));
+    const first = `/sys/fs/bpf/tsbpf-maps-test-${process.pid}-a`;
+    const second = `/sys/fs/bpf/tsbpf-maps-test-${process.pid}-b`;
+    try {
+      using obj = BpfObject.open(fixture("maps"));
+      obj.program("on_getppid").autoload = false;
+      obj.load();
+      const m = obj.map("counts");
+      const e = catchErr(() => m.pin(`${dir}/counts`)) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect(e.hint).toMatch(/not on a bpf filesystem/);
+      expect(m.pinPath).toBeNull();
+      m.pin(first);
+      expect(existsSync(first)).toBe(true);
+      expect(() => m.pin(second)).toThrow(
+        new RegExp(`pinned at ${first}: unpin\\(\\) it first`),
+      );
+      m.unpin();
+      m.pin(second);
+      expect(m.pinPath).toBe(second);
+      expect(existsSync(second)).toBe(true);
+      m.unpin();
+      expect(existsSync(second)).toBe(false);
+    } finally {
+      rmSync(first, { force: true });
+      rmSync(second, { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a write to a read-only map says why it is read-only", () => {
+    using obj = BpfObject.open(fixture("maps"));
+    obj.program("on_getppid").autoload = false;
+    obj.load();
+    const rodata = obj.maps.find((m) => m.name.endsWith(".rodata"))!;
+    const frozen = catchErr(() =>
+      rodata.set(0, new Uint8Array(rodata.valueSize)),
+    ) as BpfError;
+    expect(frozen.code).toBe("EPERM");
+    expect(frozen.hint).toMatch(
+      /freezes '.*\.rodata' at load.*before load\(\)/,
+    );
+    using m = BpfMap.create({
+      type: "array",
+      key: "u32",
+      value: "u32",
+      maxEntries: 1,
+      flags: MAP_FLAGS.rdonly,
+    });
+    expect(m.flags & MAP_FLAGS.rdonly).toBe(MAP_FLAGS.rdonly);
+    expect(m.get(0)).toBe(0);
+    const e = catchErr(() => m.set(0, 1)) as BpfError;
+    expect(e.code).toBe("EPERM");
+    expect(e.hint).toMatch(/created read-only for user space \(BPF_F_RDONLY/);
   });
 });
 
