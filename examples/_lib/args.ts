@@ -37,7 +37,9 @@ export function options<S extends Record<string, OptionSpec>>(
           ) + s.help,
       )
       .join("\n") +
-    "\n  -h, --help              this help\n";
+    "\n" +
+    "  -h, --help".padEnd(24) +
+    "this help\n";
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({

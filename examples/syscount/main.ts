@@ -58,7 +58,7 @@ await runTool(TOOL, "tracing", async () => {
   requireTracefs(TOOL);
   const intervalMs = (opts.interval ?? 1) * 1000;
   const top = opts.top ?? 10;
-  const clear = !opts["no-clear"] && process.stdout.isTTY !== false;
+  const clear = !opts["no-clear"] && process.stdout.isTTY === true;
   const stop = stopSignal(opts.duration);
   const skel = open();
   try {
