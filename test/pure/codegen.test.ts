@@ -5,6 +5,7 @@ import {
   mkdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join, relative } from "node:path";
@@ -405,6 +406,68 @@ describe("tsbpf-gen CLI", () => {
       ),
     );
   }, 30_000);
+});
+
+/** True when `/usr/bin:/bin` has bun or deno (the bin would take it). */
+const systemRuntime =
+  spawnSync("/bin/sh", ["-c", "command -v bun || command -v deno"], {
+    env: { PATH: "/usr/bin:/bin" },
+  }).status === 0;
+
+describe("the tsbpf-gen package bin", () => {
+  const SHIM = join(ROOT, "codegen/tsbpf-gen");
+  const bare = need(
+    !systemRuntime,
+    "bun or deno is installed in /usr/bin or /bin",
+  );
+  /** Runs the bin as npm links it into `dir`/node_modules/.bin, with only `path` on PATH. */
+  function linked(dir: string, runtimes: string[], path: string) {
+    const bin = join(dir, "node_modules/.bin");
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(SHIM, join(bin, "tsbpf-gen"));
+    for (const rt of runtimes) symlinkSync(join(BIN, rt), join(bin, rt));
+    return spawnSync(
+      join(bin, "tsbpf-gen"),
+      ["types", OBJ, "--type", "exec_event"],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        env: { PATH: path, HOME: dir },
+      },
+    );
+  }
+
+  it.skipIf(!bare)(
+    "runs the CLI under a project's bun, else its deno",
+    () => {
+      const expected = cli("bun", [
+        "types",
+        OBJ,
+        "--type",
+        "exec_event",
+      ]).stdout;
+      const withBun = linked(join(TMP, "with-bun"), ["bun"], "/usr/bin:/bin");
+      expect(withBun.stderr).toBe("");
+      expect(withBun.stdout).toBe(expected);
+      const withDeno = linked(
+        join(TMP, "with-deno"),
+        ["deno"],
+        "/usr/bin:/bin",
+      );
+      expect(withDeno.status).toBe(0);
+      expect(withDeno.stdout).toBe(expected);
+    },
+    60_000,
+  );
+
+  it.skipIf(!bare)("without Bun or Deno, says what it needs", () => {
+    const r = spawnSync("/bin/sh", [SHIM, "--help"], {
+      encoding: "utf8",
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    expect(r.status).toBe(127);
+    expect(r.stderr).toMatch(/tsbpf-gen: needs Bun or Deno to run/);
+  });
 });
 
 describe("the CLI's JIT hint for run-once code", () => {
