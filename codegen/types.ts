@@ -294,22 +294,38 @@ class Generator {
     phase("tables+flush");
   }
 
-  /** Gives each declaration its TypeScript name, in output order. */
+  /**
+   * Gives each declaration its TypeScript name, in output order, except
+   * that names starting with `_` come last: `sk_buff` is `SkBuff` and
+   * `__sk_buff` (sorted before it) `SkBuff_2`, not the other way round.
+   */
   private claimAll(): void {
-    const { order, names, tn } = this;
+    const { order, names } = this;
     const n = order.length;
-    const tsAt = (this.tsAt = new Int32Array(n));
-    const tsLen = (this.tsLen = new Int32Array(n));
-    const kind = this.F.kind;
+    this.tsAt = new Int32Array(n);
+    this.tsLen = new Int32Array(n);
+    const later = new Int32Array(n);
+    let nLater = 0;
     for (let i = 0; i < n; i++) {
       const id = order[i]!;
-      const k = kind[id]!;
-      tn.pascal(names, id);
-      tn.claim(k === KIND.STRUCT || k === KIND.UNION);
-      tsAt[i] = tn.at;
-      tsLen[i] = tn.n;
-      this.declIndex[id] = i + 1;
+      const underscore = names.plain[id]
+        ? names.bytes[names.off[id]!] === 95
+        : names.get(id).startsWith("_");
+      if (underscore) later[nLater++] = i;
+      else this.claimAt(i);
     }
+    for (let j = 0; j < nLater; j++) this.claimAt(later[j]!);
+  }
+
+  /** Names declaration `i`. */
+  private claimAt(i: number): void {
+    const id = this.order[i]!;
+    const k = this.F.kind[id]!;
+    this.tn.pascal(this.names, id);
+    this.tn.claim(k === KIND.STRUCT || k === KIND.UNION);
+    this.tsAt[i] = this.tn.at;
+    this.tsLen[i] = this.tn.n;
+    this.declIndex[id] = i + 1;
   }
 
   /** Every declaration's class or enum. */

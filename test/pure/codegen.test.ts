@@ -618,6 +618,23 @@ describe("names", () => {
     expect(mod.ParentInner.typeName).toBe("parent__inner");
   });
 
+  it("a name without leading underscores claims its PascalCase first", async () => {
+    // vmlinux has both: `__sk_buff` (the UAPI context, sorted first) and
+    // `sk_buff`; a user of the kernel's types means `sk_buff` by SkBuff.
+    const b = new BtfBuilder();
+    const u32 = b.int("unsigned int", 4);
+    const m = [{ name: "v", type: u32, bitOffset: 0 }];
+    b.struct("__sk_buff", 4, m);
+    b.struct("_sk_buff", 4, m);
+    b.struct("sk_buff", 4, m);
+    b.struct("__only_underscored", 4, m);
+    const mod = await load(generateTypes(b));
+    expect(mod.SkBuff.typeName).toBe("sk_buff");
+    expect(mod.SkBuff_2.typeName).toBe("__sk_buff");
+    expect(mod.SkBuff_3.typeName).toBe("_sk_buff");
+    expect(mod.OnlyUnderscored.typeName).toBe("__only_underscored");
+  });
+
   it("reads plain names from string bytes, never past their end", () => {
     const s = new TextEncoder().encode("\0abc\0a b\0x1$\0tail");
     expect(plainLength(s, 1)).toBe(3);
