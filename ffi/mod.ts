@@ -11,7 +11,7 @@
  * - `errno()` right after a call that returned NULL/-1 (libbpf ≥ 1.0 also
  *   returns -errno from int functions: prefer that value).
  */
-import { FfiError, UnsupportedError } from "../src/errors.ts";
+import { BpfTypeError, FfiError, UnsupportedError } from "../src/errors.ts";
 import type { Backend, BufArg, NativeCallback, Ptr } from "./backend.ts";
 import { createBunBackend } from "./bun.ts";
 import { createDenoBackend } from "./deno.ts";
@@ -237,6 +237,16 @@ export function errno(): number {
 const encoder = new TextEncoder();
 /** `s` as a NUL-terminated UTF-8 buffer, for a `buf` parameter taking `const char *`. */
 export function cstr(s: string): Uint8Array {
+  // A non-string from JavaScript would make a buffer without its NUL, which
+  // C reads past (Deno segfaults); an inner NUL would cut the string short.
+  if (typeof s !== "string") {
+    throw new BpfTypeError(
+      `expected a string (a path or name), got ${s === null ? "null" : typeof s}`,
+    );
+  }
+  if (s.includes("\0")) {
+    throw new BpfTypeError(`${JSON.stringify(s)} contains a NUL character`);
+  }
   const bytes = new Uint8Array(s.length * 3 + 1);
   const { written } = encoder.encodeInto(s, bytes);
   return bytes.subarray(0, written + 1);

@@ -4,8 +4,8 @@
  * log, and a hint for the usual causes.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { libbpf, libc } from "../ffi/mod.ts";
+import { dirname, resolve } from "node:path";
+import { cstr, libbpf, libc } from "../ffi/mod.ts";
 import { BpfError } from "./errors.ts";
 import { errnoMessage, errnoName } from "./errno.ts";
 import { takeLibbpfLog } from "./libbpf_log.ts";
@@ -52,6 +52,18 @@ export function onBpffs(path: string): boolean {
     }
   }
   return bestType === "bpf";
+}
+
+/**
+ * Throws the pin error for `path` off a bpffs before libbpf sees it:
+ * libbpf's pin calls create the missing parent directories first and only
+ * then find the path unusable, leaving those directories behind.
+ */
+export function checkPinPath(op: string, path: string): void {
+  cstr(path);
+  const abs = resolve(path);
+  if (onBpffs(abs)) return;
+  throw bpfError(op, 22, { kind: "pin", path: abs }, { log: "" });
 }
 
 /** Where cgroup v2 is mounted (from /proc/self/mounts), or null. */

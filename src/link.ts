@@ -5,7 +5,7 @@
  */
 import { unlinkSync } from "node:fs";
 import { type Ptr, cstr, errno, libbpf, libc } from "../ffi/mod.ts";
-import { bpfError } from "./bpf_error.ts";
+import { bpfError, checkPinPath } from "./bpf_error.ts";
 import { ClosedError, UnsupportedError } from "./errors.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
@@ -28,6 +28,7 @@ export function libbpfLinkBackend(link: Ptr): LinkBackend {
   return {
     fd: () => L.bpf_link__fd(link),
     pin(path) {
+      checkPinPath("bpf_link__pin", path);
       clearLibbpfLog();
       const err = L.bpf_link__pin(link, cstr(path));
       if (err < 0) throw bpfError("bpf_link__pin", err, { kind: "pin", path });

@@ -3,7 +3,7 @@
  * the kernel says about a map fd (bpf_map_info), and the map's BTF when it
  * has one (for pinned maps and maps found by id).
  */
-import { errno, libbpf, libc, viewMemory } from "../ffi/mod.ts";
+import { cstr, errno, libbpf, libc, viewMemory } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import { Btf } from "./btf/btf.ts";
 import { BpfTypeError } from "./errors.ts";
@@ -167,7 +167,7 @@ export function closeFd(fd: number): void {
 /** bpf_obj_get(path) → fd (BpfError with a pin hint on failure). */
 export function openPinned(path: string): number {
   clearLibbpfLog();
-  const fd = libbpf().bpf_obj_get(new TextEncoder().encode(path + "\0"));
+  const fd = libbpf().bpf_obj_get(cstr(path));
   if (fd < 0) {
     throw bpfError(
       "bpf_obj_get",
@@ -183,6 +183,11 @@ export function openPinned(path: string): number {
 
 /** bpf_map_get_fd_by_id(id) → fd. */
 export function openById(id: number): number {
+  if (!(Number.isInteger(id) && id > 0 && id <= 0xffffffff)) {
+    throw new BpfTypeError(
+      `a map id is a positive integer (see bpftool map list), got ${String(id)}`,
+    );
+  }
   const fd = libbpf().bpf_map_get_fd_by_id(id);
   if (fd < 0) {
     throw bpfError(

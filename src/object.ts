@@ -22,6 +22,7 @@ import { errnoName } from "./errno.ts";
 import { Btf } from "./btf/btf.ts";
 import {
   BpfError,
+  BpfTypeError,
   BpfVerifierError,
   BtfError,
   ClosedError,
@@ -150,6 +151,15 @@ export class BpfObject implements ObjectOwner {
     pathOrBytes: string | Uint8Array,
     options: OpenOptions = {},
   ): BpfObject {
+    if (
+      typeof pathOrBytes !== "string" &&
+      !(pathOrBytes instanceof Uint8Array)
+    ) {
+      throw new BpfTypeError(
+        `BpfObject.open takes a path or the bytes (Uint8Array) of a .bpf.o, got ${pathOrBytes === null ? "null" : typeof pathOrBytes}`,
+      );
+    }
+    options ??= {};
     const L = libbpfWithLog();
     const source =
       typeof pathOrBytes === "string" ? pathOrBytes : "BPF object bytes";

@@ -13,7 +13,7 @@ import {
   libc,
   readCString,
 } from "../ffi/mod.ts";
-import { type FailContext, bpfError } from "./bpf_error.ts";
+import { type FailContext, bpfError, checkPinPath } from "./bpf_error.ts";
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { clearLibbpfLog, withLibbpfLog } from "./libbpf_log.ts";
 import {
@@ -211,9 +211,19 @@ export class BpfProgram {
   }
   set autoload(on: boolean) {
     const p = this.#handle("autoload");
+    if (typeof on !== "boolean") {
+      throw new BpfTypeError(
+        `autoload of '${this.name}' is true or false, got ${typeof on}`,
+      );
+    }
     if (this.#owner.loaded) {
       throw new StateError(
         `autoload of '${this.name}' can only change before load()`,
+      );
+    }
+    if (this.#owner.loadFailed) {
+      throw new StateError(
+        `autoload of '${this.name}': ${notLoadedReason(this.#owner)}`,
       );
     }
     const err = libbpf().bpf_program__set_autoload(p, on);
@@ -347,8 +357,24 @@ export class BpfProgram {
 
   /** Attaches a uprobe to a function (`symbol`) or `offset` of a binary. */
   attachUprobe(options: UprobeOptions): BpfLink {
+    if (typeof options !== "object" || options === null) {
+      throw new BpfTypeError(
+        "attachUprobe needs options: { binaryPath, symbol or offset, pid?, retprobe? }",
+      );
+    }
     if (options.symbol === undefined && options.offset === undefined) {
       throw new BpfTypeError("attachUprobe needs a symbol or an offset");
+    }
+    for (const [key, min] of [
+      ["offset", 0],
+      ["pid", -1],
+    ] as const) {
+      const x = options[key];
+      if (x !== undefined && !(Number.isSafeInteger(x) && x >= min)) {
+        throw new BpfTypeError(
+          `attachUprobe: ${key} must be an integer ≥ ${min}, got ${String(x)}`,
+        );
+      }
     }
     const opts = new Uint8Array(UPROBE_OPTS_SIZE);
     const v = new DataView(opts.buffer);
@@ -401,6 +427,15 @@ export class BpfProgram {
    * close). With `mode`/`flags`, the link is created with those XDP flags.
    */
   attachXdp(ifnameOrIndex: string | number, options: XdpOptions = {}): BpfLink {
+    if (options.mode !== undefined && !Object.hasOwn(XDP_MODE, options.mode)) {
+      throw new BpfTypeError(
+        `attachXdp: mode must be ${Object.keys(XDP_MODE)
+          .map((m) => `"${m}"`)
+          .join(
+            ", ",
+          )} or omitted (the kernel picks), got ${String(options.mode)}`,
+      );
+    }
     const ifindex = ifindexOf(ifnameOrIndex);
     const flags =
       (options.flags ?? 0) | (options.mode ? XDP_MODE[options.mode] : 0);
@@ -445,6 +480,11 @@ export class BpfProgram {
     direction: TcDirection,
     options: TcOptions = {},
   ): BpfLink {
+    if (direction !== "ingress" && direction !== "egress") {
+      throw new BpfTypeError(
+        `attachTc: direction must be "ingress" or "egress", got ${String(direction)}`,
+      );
+    }
     const ifindex = ifindexOf(ifnameOrIndex);
     const fd = this.fd;
     const backend = withLibbpfLog(this.#owner.logHandler, () =>
@@ -553,7 +593,27 @@ export class BpfProgram {
    * and `cpu` for raw_tp, `data`/`ctx`/`repeat`/`flags` for packet programs.
    */
   testRun(options: TestRunOptions = {}): TestRunResult {
+    options ??= {};
     const fd = this.fd;
+    for (const key of ["data", "ctx"] as const) {
+      const x = options[key];
+      if (x !== undefined && !(x instanceof Uint8Array)) {
+        throw new BpfTypeError(
+          `testRun of '${this.name}': ${key} is a Uint8Array, got ${x === null ? "null" : typeof x}`,
+        );
+      }
+    }
+    for (const key of ["repeat", "flags", "cpu", "dataSizeOut"] as const) {
+      const x = options[key];
+      if (
+        x !== undefined &&
+        !(Number.isInteger(x) && x >= 0 && x <= 0x7fffffff)
+      ) {
+        throw new BpfTypeError(
+          `testRun of '${this.name}': ${key} is an integer from 0 to 2^31-1, got ${String(x)}`,
+        );
+      }
+    }
     const type = this.type;
     const shape = testRunShape(type);
     const refuse = (what: string, takes: string) => {
@@ -640,6 +700,7 @@ export class BpfProgram {
   /** Pins the loaded program at `path` on a bpf filesystem. */
   pin(path: string): void {
     const p = this.#loadedHandle("pin");
+    checkPinPath("bpf_program__pin", path);
     clearLibbpfLog();
     const err = libbpf().bpf_program__pin(p, cstr(path));
     if (err < 0) throw bpfError("bpf_program__pin", err, { kind: "pin", path });

@@ -6,6 +6,7 @@
  */
 import { ifNameToIndex, libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
+import { BpfTypeError } from "./errors.ts";
 import { type LinkBackend, noLinkFd } from "./link.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 
@@ -115,7 +116,22 @@ function release(ifindex: number): void {
 
 /** Resolves an interface name or index; BpfError(ENODEV) for an unknown name. */
 export function ifindexOf(ifnameOrIndex: string | number): number {
-  if (typeof ifnameOrIndex === "number") return ifnameOrIndex;
+  if (typeof ifnameOrIndex === "number") {
+    if (
+      Number.isInteger(ifnameOrIndex) &&
+      ifnameOrIndex > 0 &&
+      ifnameOrIndex <= 0x7fffffff
+    )
+      return ifnameOrIndex;
+    throw new BpfTypeError(
+      `an interface index is a positive integer, got ${ifnameOrIndex}`,
+    );
+  }
+  if (typeof ifnameOrIndex !== "string") {
+    throw new BpfTypeError(
+      `expected an interface name or index, got ${ifnameOrIndex === null ? "null" : typeof ifnameOrIndex}`,
+    );
+  }
   const idx = ifNameToIndex(ifnameOrIndex);
   if (!idx) {
     throw bpfError(
