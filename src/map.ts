@@ -22,7 +22,7 @@ import {
   libbpf,
   readCString,
 } from "../ffi/mod.ts";
-import { bpfError } from "./bpf_error.ts";
+import { bpfError, checkPinPath } from "./bpf_error.ts";
 import type { Btf } from "./btf/btf.ts";
 import type { StructClass, StructView } from "./btf/views.ts";
 import {
@@ -365,6 +365,11 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   static create<const O extends CreateOptions>(
     options: O,
   ): BpfMap<ValueOfSpec<O["key"]>, CreatedValue<O>> {
+    if (typeof options !== "object" || options === null) {
+      throw new BpfTypeError(
+        "BpfMap.create needs options: { type, key, value, maxEntries }",
+      );
+    }
     const type = mapTypeId(options.type);
     if (type === undefined) {
       // BPF_MAP_TYPE_LRU_HASH, "LRU_HASH" → "lru_hash"
@@ -399,9 +404,13 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       options.value === undefined
         ? undefined
         : codecOfSpec(options.value, ctx("value"));
-    if (!Number.isInteger(options.maxEntries) || options.maxEntries < 0) {
+    if (
+      !Number.isInteger(options.maxEntries) ||
+      options.maxEntries < 0 ||
+      options.maxEntries > 0xffffffff
+    ) {
       throw new BpfTypeError(
-        `maxEntries must be a non-negative integer, got ${options.maxEntries}`,
+        `maxEntries must be an integer from 0 to 2^32-1, got ${options.maxEntries}`,
       );
     }
     const fd = createMapFd({
@@ -513,6 +522,11 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     if (this.#owner!.loaded) {
       throw new StateError(
         `${what} of map '${this.name}' can only change before load()`,
+      );
+    }
+    if (this.#owner!.loadFailed) {
+      throw new StateError(
+        `${what} of map '${this.name}': ${notLoadedReason(this.#owner!)}`,
       );
     }
     return p;
@@ -677,6 +691,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         `pin: map '${this.name}' is pinned at ${before}: unpin() it first to pin it at ${path}`,
       );
     }
+    if (path !== undefined || before !== null) {
+      checkPinPath("bpf_map__pin", path ?? before!);
+    }
     if (moving) L.bpf_map__set_pin_path(p, null);
     clearLibbpfLog();
     const err = L.bpf_map__pin(p, path === undefined ? null : cstr(path));
@@ -736,9 +753,17 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     KS extends undefined ? K : ValueOfSpec<KS>,
     VS extends undefined ? V : ValueOfSpec<VS>
   > {
+    const before = { types: this.#types, live: this.#live };
     this.#types = { ...this.#types, ...types };
     this.#live = undefined;
-    if (this.loaded) this.#ready("withTypes");
+    try {
+      if (this.loaded) this.#ready("withTypes");
+    } catch (e) {
+      // Rejected types leave the map as it was.
+      this.#types = before.types;
+      this.#live = before.live;
+      throw e;
+    }
     // deno-lint-ignore no-explicit-any
     return this as any;
   }
@@ -904,6 +929,15 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     else if (e === EINVAL && isKeyless(s.type))
       hint = "queue/stack maps have no keys: use push/pop/peek";
     else if (e === EPERM && !op.includes("lookup")) hint = this.#readOnlyHint();
+    else if (
+      e === EINVAL &&
+      extra?.flags !== undefined &&
+      (extra.flags & ~(BPF_NOEXIST | BPF_EXIST | BPF_F_LOCK)) !== 0
+    )
+      hint = `flags ${extra.flags} has bits an update does not take: use "any", "noexist" or "exist" (BPF_F_LOCK for values with a bpf_spin_lock)`;
+    else if (e === EINVAL && isMapOfMaps(s.type) && op.includes("update"))
+      hint =
+        "the inner map must match the outer map's template: same type, key size, value size and (unless created with BPF_F_INNER_MAP) max entries";
     return bpfError(
       op,
       err,
@@ -974,6 +1008,14 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     if (s.keyArg === null) {
       throw new BpfTypeError(
         `${what}: map '${this.name}' (${s.type}) has no keys: use push/pop/peek`,
+      );
+    }
+  }
+
+  #keyless(s: Live, what: string): void {
+    if (s.keyArg !== null) {
+      throw new BpfTypeError(
+        `${what}: map '${this.name}' (${s.type}) has keys: push/pop/peek are for queue, stack and bloom_filter maps; use set/get/delete`,
       );
     }
   }
@@ -1065,6 +1107,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   /** Queue/stack maps: adds `value` (flags BPF_EXIST: overwrite the oldest when full). */
   push(value: Writable<V>, flags?: UpdateFlags): void {
     const s = this.#state("push");
+    this.#keyless(s, "push");
     const f = flags === undefined ? 0 : this.#flags(flags);
     this.#writeValue(s, s.valDv, s.valBuf, 0, value);
     const err = F.bpf_map_update_elem_u32(s.fd, null, s.valArg, f);
@@ -1075,6 +1118,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   /** Queue/stack maps: removes and returns the next value, undefined when empty. */
   pop(): V | undefined {
     const s = this.#state("pop");
+    this.#keyless(s, "pop");
     const err = F.bpf_map_lookup_and_delete_elem(s.fd, null, s.valArg);
     if (err === -ENOENT) return undefined;
     if (err !== 0)
@@ -1087,6 +1131,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   /** Queue/stack maps: the next value without removing it, undefined when empty. */
   peek(): V | undefined {
     const s = this.#state("peek");
+    this.#keyless(s, "peek");
     const err = F.bpf_map_lookup_elem(s.fd, null, s.valArg);
     if (err === -ENOENT) return undefined;
     if (err !== 0)
@@ -1099,9 +1144,18 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   *#chunks(what: string, options?: IterateOptions): Generator<[Live, Chunk]> {
     const s = this.#state(what);
     this.#keyed(s, what);
+    const size = options?.batchSize;
+    if (
+      size !== undefined &&
+      !(Number.isInteger(size) && size > 0 && size <= 0xffffffff)
+    ) {
+      throw new BpfTypeError(
+        `${what}: map '${this.name}': batchSize must be a positive integer (entries per batch), got ${String(size)}`,
+      );
+    }
     const chunks = lookupChunks(
       s,
-      options?.batchSize ?? defaultChunk(s),
+      size ?? defaultChunk(s),
       options?.batch ?? true,
     );
     try {
