@@ -5,6 +5,7 @@
  */
 import { setImmediate } from "node:timers";
 import type { StructView } from "./btf/views.ts";
+import { BpfTypeError } from "./errors.ts";
 import type { EventWaiter } from "./event_wait.ts";
 
 /** Records copied per drain before they are yielded. */
@@ -57,6 +58,11 @@ export async function pollOnce(
   timeoutMs: number,
   turns: FairTurns,
 ): Promise<number> {
+  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs)) {
+    throw new BpfTypeError(
+      `poll: timeoutMs is a number of milliseconds (< 0: no limit), got ${String(timeoutMs)}`,
+    );
+  }
   let n = source.drain();
   if (n === 0) {
     if (timeoutMs === 0) return 0;

@@ -26,7 +26,12 @@ import {
   viewMemory,
 } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
-import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
+import {
+  type AnyStructView,
+  type StructClass,
+  type StructView,
+  checkStructArg,
+} from "./btf/views.ts";
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { FairTurns, iterateDetached, pollOnce } from "./event_iterate.ts";
@@ -167,6 +172,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     struct: StructClass | null = null,
     options: PerfBufferOptions = {},
   ): PerfBuffer<unknown> {
+    checkStructArg(struct, "perf buffer");
     if (typeof map !== "number" && map.type !== PERF_EVENT_ARRAY)
       throw new BpfTypeError(
         `map '${map.name}' is a ${map.type} map, not a perf_event_array`,

@@ -18,7 +18,12 @@
  */
 import { errno, libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
-import type { AnyStructView, StructClass, StructView } from "./btf/views.ts";
+import {
+  type AnyStructView,
+  type StructClass,
+  type StructView,
+  checkStructArg,
+} from "./btf/views.ts";
 import { BpfTypeError, ClosedError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { FairTurns, iterateDetached, pollOnce } from "./event_iterate.ts";
@@ -186,6 +191,7 @@ export class RingBuffer<T = RingRecord> {
   add(map: RingMap, struct?: StructClass | null): RingBuffer<T | RingRecord>;
   add(map: RingMap, struct: StructClass | null = null): RingBuffer<unknown> {
     this.#check("add");
+    checkStructArg(struct, "ring buffer");
     let fd: number;
     if (typeof map === "number") fd = map;
     else {

@@ -3,7 +3,7 @@
  * module's split BTF over vmlinux) with lookups by id and by name. Parsing
  * only indexes type offsets; types decode on first use and are cached.
  */
-import { BtfError, BtfNotFoundError } from "../errors.ts";
+import { BtfError, BtfNotFoundError, BtfTypeError } from "../errors.ts";
 import { readFileBytes } from "../io.ts";
 import type { ByteOrder } from "../elf/types.ts";
 import type { ElfFile } from "../elf/file.ts";
@@ -354,6 +354,11 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
    * left the struct out.
    */
   struct(name: string): StructClass {
+    if (typeof name !== "string") {
+      throw new BtfTypeError(
+        `btf.struct(name): name is a string (a struct or union's C name), got ${name === null ? "null" : typeof name}`,
+      );
+    }
     return structOf(this, name);
   }
 

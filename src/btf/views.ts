@@ -447,20 +447,33 @@ function closures(plans: Plan[], h: Helpers): Accessors {
 
 function toDataView(bytes: unknown, cls: StructClass): DataView {
   if (bytes instanceof DataView) return bytes;
-  if (ArrayBuffer.isView(bytes))
-    return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (
-    bytes instanceof ArrayBuffer ||
-    (typeof SharedArrayBuffer !== "undefined" &&
-      bytes instanceof SharedArrayBuffer)
-  )
-    return new DataView(bytes);
+  try {
+    if (ArrayBuffer.isView(bytes))
+      return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (
+      bytes instanceof ArrayBuffer ||
+      (typeof SharedArrayBuffer !== "undefined" &&
+        bytes instanceof SharedArrayBuffer)
+    )
+      return new DataView(bytes);
+  } catch (e) {
+    // A detached ArrayBuffer (transferred or resized away).
+    throw new BtfTypeError(
+      `${describe(cls)}.from: cannot view these bytes (${(e as Error).message}): was the buffer transferred?`,
+      { cause: e },
+    );
+  }
   throw new BtfTypeError(
     `${describe(cls)}.from: expected a Uint8Array, ArrayBuffer or DataView, got ${show(bytes)}`,
   );
 }
 
 function rangeError(cls: StructClass, view: DataView, offset: number): never {
+  if (!Number.isInteger(offset)) {
+    throw new BtfTypeError(
+      `${describe(cls)}: byteOffset must be a non-negative integer, got ${typeof offset === "number" ? offset : show(offset)}`,
+    );
+  }
   throw new BtfTypeError(
     `${describe(cls)} needs ${cls.size} bytes at offset ${typeof offset === "number" ? offset : show(offset)}, ` +
       `but the buffer has ${view.byteLength} bytes` +
@@ -546,7 +559,13 @@ class ViewFactory {
       enums: Object.freeze(enums),
       from(bytes: Uint8Array | ArrayBuffer | DataView, byteOffset = 0) {
         const view = toDataView(bytes, cls);
-        if (!(byteOffset >= 0 && byteOffset + size <= view.byteLength))
+        if (
+          !(
+            Number.isInteger(byteOffset) &&
+            byteOffset >= 0 &&
+            byteOffset + size <= view.byteLength
+          )
+        )
           rangeError(cls, view, byteOffset);
         return new View(TOKEN, view, byteOffset);
       },
@@ -649,6 +668,25 @@ export function cellOf(type: BtfType, options?: ViewOptions): Cell {
 /** True when `x` is a struct view (an instance of some StructClass). */
 export function isStructView(x: unknown): x is StructView {
   return x instanceof StructViewBase;
+}
+
+/**
+ * Throws BtfTypeError unless `x` is null/undefined or has a struct class's
+ * shape (static `size` and `from`): a `btf.struct()` class or a generated
+ * one, which need not share our base class. `what` names the caller.
+ */
+export function checkStructArg(x: unknown, what: string): void {
+  if (x === null || x === undefined) return;
+  const c = x as { size?: unknown; from?: unknown };
+  if (
+    typeof x !== "function" ||
+    typeof c.size !== "number" ||
+    typeof c.from !== "function"
+  ) {
+    throw new BtfTypeError(
+      `${what}: expected a struct class (from btf.struct(name) or tsbpf-gen types) or null for raw bytes, got ${typeof x}`,
+    );
+  }
 }
 
 /** True when `x` is a struct view class. */

@@ -211,6 +211,17 @@ describe("struct class API", () => {
     check(() => new Ev().$repoint(new DataView(new ArrayBuffer(100)), 8));
     expect(() => Ev.from(new Uint8Array(10), -1)).toThrow(BtfTypeError);
     expect(() => Ev.from("x" as never)).toThrow(BtfTypeError);
+    expect(() => Ev.from(new Uint8Array(Ev.size + 8), 1.5)).toThrow(
+      /byteOffset must be a non-negative integer, got 1.5/,
+    );
+    expect(() => btf.struct(5 as never)).toThrow(BtfTypeError);
+  });
+
+  it("from() over a transferred (detached) buffer is a BtfTypeError", () => {
+    const ab = new ArrayBuffer(Ev.size);
+    structuredClone(ab, { transfer: [ab] });
+    expect(() => Ev.from(ab)).toThrow(BtfTypeError);
+    expect(() => Ev.from(ab)).toThrow(/was the buffer transferred/);
   });
 
   it("$repoint re-aims one view over many records", () => {

@@ -1,0 +1,228 @@
+/**
+ * Wrong arguments, as plain JavaScript (or a cast) can pass them: each gets
+ * a typed error naming the argument, before anything reaches libbpf or the
+ * kernel, and leaves nothing changed behind (no directories, no maps with
+ * broken types, no attached programs).
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BpfError,
+  BpfTypeError,
+  BtfTypeError,
+  StateError,
+  TsbpfError,
+} from "../../src/errors.ts";
+import { BpfMap } from "../../src/map.ts";
+import { BpfObject } from "../../src/object.ts";
+import { fixture, isRoot, need } from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
+
+/** What `fn` throws (it must throw). */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a throw");
+}
+
+// deno-lint-ignore no-explicit-any
+const any = (x: unknown) => x as any;
+
+describe.skipIf(!root)("wrong arguments get typed errors", () => {
+  let obj: BpfObject;
+  let dir: string;
+  beforeAll(() => {
+    obj = BpfObject.open(fixture("attach"));
+    obj.program("on_kprobe").autoload = false;
+    obj.load();
+    dir = mkdtempSync(join(tmpdir(), "tsbpf-bad-args-"));
+  });
+  afterAll(() => {
+    obj?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("opening: not a path or bytes, null options", () => {
+    expect(() => BpfObject.open(any(null))).toThrow(
+      /BpfObject.open takes a path or the bytes/,
+    );
+    expect(() => BpfObject.open(any(5))).toThrow(BpfTypeError);
+    // null options mean none, as undefined does.
+    BpfObject.open(fixture("minimal"), any(null)).close();
+  });
+
+  it("a string argument that is not a string never reaches C", () => {
+    // Before, the buffer for a non-string had no NUL byte: Deno segfaulted
+    // and Bun's libbpf read (and created directories named after) memory.
+    const p = obj.program("on_getpid");
+    for (const f of [
+      () => p.pin(any(5)),
+      () => p.unpin(any({})),
+      () => obj.map("attach.bss").pin(any(5)),
+      () => BpfMap.fromPinned(any(5)),
+      () =>
+        obj.program("on_uprobe").attachUprobe({
+          binaryPath: any(5),
+          symbol: "getppid",
+        }),
+      () => p.pin("/sys/fs/bpf/a\0b"),
+    ]) {
+      const e = thrown(f);
+      expect(e).toBeInstanceOf(BpfTypeError);
+      expect(e.message).toMatch(/expected a string|contains a NUL/);
+    }
+    using fresh = BpfObject.open(fixture("attach"));
+    expect(() => (fresh.map("attach.bss").pinPath = any(5))).toThrow(
+      BpfTypeError,
+    );
+  });
+
+  it("a pin path off bpffs is refused before libbpf creates its directories", () => {
+    const rel = `tsbpf-bad-args-${process.pid}/x/y`;
+    const abs = join(dir, "a/b");
+    for (const path of [rel, abs]) {
+      for (const f of [
+        () => obj.program("on_getpid").pin(path),
+        () => obj.map("attach.bss").pin(path),
+      ]) {
+        const e = thrown(f) as BpfError;
+        expect(e).toBeInstanceOf(BpfError);
+        expect(e.hint).toMatch(/is not on a bpf filesystem/);
+      }
+    }
+    expect(existsSync(`tsbpf-bad-args-${process.pid}`)).toBe(false);
+    expect(existsSync(join(dir, "a"))).toBe(false);
+    expect(obj.map("attach.bss").pinPath).toBeNull();
+  });
+
+  it("attach options out of their range", () => {
+    const tc = obj.program("on_tc");
+    const xdp = obj.program("xdp_filter");
+    const up = obj.program("on_uprobe");
+    expect(() => tc.attachTc("lo", any("sideways"))).toThrow(
+      /direction must be "ingress" or "egress", got sideways/,
+    );
+    expect(() => xdp.attachXdp("lo", { mode: any("bogus") })).toThrow(
+      /mode must be "skb", "drv", "hw" or omitted/,
+    );
+    expect(() => xdp.attachXdp(-3)).toThrow(/interface index is a positive/);
+    expect(() => xdp.attachXdp(any({}))).toThrow(
+      /expected an interface name or index/,
+    );
+    expect(() =>
+      up.attachUprobe({ binaryPath: "/bin/ls", offset: -1 }),
+    ).toThrow(/offset must be an integer ≥ 0, got -1/);
+    expect(() => up.attachUprobe(any(undefined))).toThrow(
+      /attachUprobe needs options/,
+    );
+    expect(() => obj.program("on_getpid").testRun({ repeat: -1 })).toThrow(
+      /repeat is an integer from 0/,
+    );
+    expect(() => xdp.testRun({ data: any("abc") })).toThrow(
+      /data is a Uint8Array/,
+    );
+  });
+
+  it("autoload takes a boolean", () => {
+    using o = BpfObject.open(fixture("attach"));
+    expect(() => (o.program("on_getpid").autoload = any("x"))).toThrow(
+      /is true or false, got string/,
+    );
+    expect(o.program("on_getpid").autoload).toBe(true);
+  });
+
+  it("event readers take a struct class or null", async () => {
+    using o = BpfObject.open(fixture("ringbuf"));
+    o.load();
+    const name = o.maps.find((m) => m.type === "ringbuf")!.name;
+    expect(() => o.ringBuffer(name, any(5))).toThrow(BtfTypeError);
+    using rb = o.ringBuffer(name);
+    let err: unknown;
+    await rb.poll(() => {}, any(NaN)).catch((e) => (err = e));
+    expect(err).toBeInstanceOf(BpfTypeError);
+    expect(String(err)).toMatch(/timeoutMs is a number/);
+  });
+});
+
+describe.skipIf(!root)(
+  "standalone maps: wrong arguments change nothing",
+  () => {
+    const hash = () =>
+      BpfMap.create({ type: "hash", key: "u32", value: "u64", maxEntries: 8 });
+
+    it("create and fromId check their numbers", () => {
+      expect(() => BpfMap.create(any(undefined))).toThrow(
+        /BpfMap.create needs options/,
+      );
+      expect(() =>
+        BpfMap.create({
+          type: "array",
+          key: "u32",
+          value: "u64",
+          maxEntries: 2 ** 32 + 4,
+        }),
+      ).toThrow(/maxEntries must be an integer from 0 to 2\^32-1/);
+      for (const id of [-1, 2 ** 32 + 1, any("x")]) {
+        expect(() => BpfMap.fromId(id)).toThrow(
+          /a map id is a positive integer/,
+        );
+      }
+    });
+
+    it("a bad batchSize is refused instead of looping forever", () => {
+      using m = hash();
+      m.set(1, 1n);
+      for (const batchSize of [0, -1, 1.5, any("x")]) {
+        expect(() => [...m.entries({ batchSize })]).toThrow(
+          /batchSize must be a positive integer/,
+        );
+      }
+      expect([...m.entries({ batchSize: 1 })]).toEqual([[1, 1n]]);
+    });
+
+    it("withTypes that do not fit keep the map's types", () => {
+      using m = hash();
+      m.set(1, 5n);
+      expect(() => m.withTypes({ key: "u16" })).toThrow(BpfTypeError);
+      expect(() => m.withTypes({ value: any("nope") })).toThrow(TsbpfError);
+      expect(m.get(1)).toBe(5n);
+      expect(m.keyType).toBe("u32");
+    });
+
+    it("push/pop/peek on a keyed map, and unknown flag bits, say what to use", () => {
+      using m = hash();
+      expect(() => m.push(any(1n))).toThrow(
+        /push\/pop\/peek are for queue, stack and bloom_filter maps/,
+      );
+      expect(() => m.pop()).toThrow(BpfTypeError);
+      const e = thrown(() => m.set(1, 1n, any(99))) as BpfError;
+      expect(e.code).toBe("EINVAL");
+      expect(e.hint).toMatch(/flags 99 has bits an update does not take/);
+    });
+
+    it("map settings after a failed load say to open the object again", () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-bpffs-"));
+      using o = BpfObject.open(fixture("maps"));
+      // A pin path off bpffs fails the load (after libbpf began it).
+      o.map("counts").pinPath = join(dir, "counts");
+      try {
+        expect(() => o.load()).toThrow(BpfError);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      expect(() => (o.map("counts").maxEntries = 5)).toThrow(StateError);
+      expect(() => (o.map("counts").maxEntries = 5)).toThrow(
+        /open the object again/,
+      );
+      expect(() => (o.program("on_getppid").autoload = false)).toThrow(
+        /open the object again/,
+      );
+    });
+  },
+);
