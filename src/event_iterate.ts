@@ -100,6 +100,11 @@ export async function* iterateDetached<D>(
     );
     return batch.length < ITER_BATCH;
   };
+  if (signal != null && !(signal instanceof AbortSignal)) {
+    throw new BpfTypeError(
+      `events: signal is an AbortSignal (e.g. AbortSignal.timeout(ms)), got ${typeof signal}`,
+    );
+  }
   const onAbort = () => waiter.wake();
   signal?.addEventListener("abort", onAbort);
   const turns = new FairTurns();

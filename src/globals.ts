@@ -290,8 +290,8 @@ export class Globals {
         return d && { ...d, configurable: true };
       },
       getPrototypeOf: () => Reflect.getPrototypeOf(resolve(false)),
-      deleteProperty: () => false,
-      defineProperty: () => false,
+      deleteProperty: (_t, key) => refuseShape(where, key),
+      defineProperty: (_t, key) => refuseShape(where, key),
     });
   }
 
@@ -343,7 +343,18 @@ export function globalsProxy(g: Globals): Record<string, unknown> {
         configurable: true,
       };
     },
-    deleteProperty: () => false,
-    defineProperty: () => false,
+    deleteProperty: (_t, key) => refuseShape("globals", key),
+    defineProperty: (_t, key) => refuseShape("globals", key),
   });
+}
+
+/**
+ * Globals mirror the object's data sections: members can be read and
+ * assigned, never deleted or redefined (a proxy trap returning false
+ * would surface as a bare TypeError).
+ */
+function refuseShape(where: string, key: string | symbol): never {
+  throw new BpfTypeError(
+    `${where}: '${String(key)}' cannot be deleted or redefined: globals mirror the object's data sections; assign a value instead`,
+  );
 }

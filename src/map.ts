@@ -196,6 +196,19 @@ interface Standalone {
   pinnedAt: string | null;
 }
 
+/** Throws BpfTypeError unless `x` can be iterated. */
+function iterableArg(x: unknown, what: string, of: string): void {
+  if (
+    x == null ||
+    typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] !==
+      "function"
+  ) {
+    throw new BpfTypeError(
+      `${what} takes an iterable of ${of} (an array, a Map...), got ${x === null ? "null" : typeof x}`,
+    );
+  }
+}
+
 let possibleCpusCache = 0;
 /**
  * Number of possible CPUs: per-CPU maps hold one value for each
@@ -1251,6 +1264,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   ): void {
     const s = this.#state("setMany");
     this.#keyed(s, "setMany");
+    iterableArg(entries, "setMany", "[key, value] pairs");
     const f = flags === undefined ? 0 : this.#flags(flags);
     const chunk = defaultChunk(s);
     const keys = new Uint8Array(chunk * s.keySize);
@@ -1304,6 +1318,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   deleteMany(keys: Iterable<K | Uint8Array>): number {
     const s = this.#state("deleteMany");
     this.#keyed(s, "deleteMany");
+    iterableArg(keys, "deleteMany", "keys");
     const chunk = defaultChunk(s);
     const buf = new Uint8Array(chunk * s.keySize);
     const dv = new DataView(buf.buffer);

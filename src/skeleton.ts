@@ -13,7 +13,7 @@ import type { BpfLink } from "./link.ts";
 import type { BpfMap } from "./map.ts";
 import { BpfObject, type OpenOptions } from "./object.ts";
 import type { BpfProgram } from "./program.ts";
-import { BpfError, NotFoundError, StateError } from "./errors.ts";
+import { BpfError, BpfTypeError, NotFoundError, StateError } from "./errors.ts";
 import {
   type EventReader,
   type RecordClass,
@@ -114,7 +114,15 @@ export interface LoadedSkeleton<M, P, R, PB, G>
 const EOPNOTSUPP = 95;
 
 function decodeBase64(s: string): Uint8Array {
-  const bin = atob(s);
+  let bin: string;
+  try {
+    bin = atob(s);
+  } catch (e) {
+    throw new BpfTypeError(
+      "openSkeleton: the embedded object is not base64: regenerate the skeleton (tsbpf-gen skeleton)",
+      { cause: e },
+    );
+  }
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
@@ -304,6 +312,16 @@ export function openSkeleton(
   spec: SkeletonSpec,
   options?: OpenOptions,
 ): OpenedSkeleton<unknown, unknown, unknown, unknown, unknown, unknown> {
+  const embedded = source as Partial<EmbeddedObject> | null;
+  if (
+    !(source instanceof URL) &&
+    typeof source !== "string" &&
+    typeof embedded?.base64 !== "string"
+  ) {
+    throw new BpfTypeError(
+      "openSkeleton: source is the skeleton's embedded object ({ base64 }), a URL or a path",
+    );
+  }
   const from =
     source instanceof URL
       ? fileURLToPath(source)

@@ -173,12 +173,13 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
   /** A kernel module's split BTF (/sys/kernel/btf/<name>) over {@link Btf.kernel}. */
   static kernelModule(name: string): Btf {
     if (
+      typeof name !== "string" ||
       name.includes("/") ||
       name === "vmlinux" ||
       name === "" ||
       name.startsWith(".")
     ) {
-      throw new BtfError(`'${name}' is not a kernel module name`);
+      throw new BtfError(`'${String(name)}' is not a kernel module name`);
     }
     const path = `${KERNEL_BTF_DIR}/${name}`;
     let bytes: Uint8Array;

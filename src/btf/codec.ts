@@ -126,6 +126,11 @@ function makeCodec(type: BtfType, cell: Cell, options?: ViewOptions): Codec {
 
 /** The codec of a BTF type (typedefs and qualifiers followed). */
 export function codecForType(type: BtfType, options?: ViewOptions): Codec {
+  if (typeof type !== "object" || type === null || !("kind" in type)) {
+    throw new BtfTypeError(
+      `codecForType takes a BTF type (e.g. btf.type(name)), got ${type === null ? "null" : typeof type}`,
+    );
+  }
   return makeCodec(type, cellOf(type, options), options);
 }
 

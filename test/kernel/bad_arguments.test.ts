@@ -129,6 +129,43 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
     );
   });
 
+  it("globals, signals, iterables, skeleton sources and BTF names", async () => {
+    using g = BpfObject.open(fixture("globals"));
+    const globals = any(g.globals);
+    expect(() => delete globals.counter).toThrow(
+      /cannot be deleted or redefined/,
+    );
+    expect(() =>
+      Object.defineProperty(globals, "counter", { value: 1 }),
+    ).toThrow(BpfTypeError);
+    using m = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u64",
+      maxEntries: 8,
+    });
+    expect(() => m.setMany(any(5))).toThrow(/takes an iterable/);
+    expect(() => m.deleteMany(any(null))).toThrow(/takes an iterable/);
+    using o = BpfObject.open(fixture("ringbuf"));
+    o.load();
+    using rb = o.ringBuffer(o.maps.find((x) => x.type === "ringbuf")!.name);
+    let err: unknown;
+    await rb
+      .events({ signal: any(5) })
+      [Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => (err = e));
+    expect(String(err)).toMatch(/signal is an AbortSignal/);
+    const { openSkeleton } = await import("../../src/skeleton.ts");
+    for (const source of [null, {}, { base64: "!!" }]) {
+      expect(() => openSkeleton(any(source), any({}))).toThrow(BpfTypeError);
+    }
+    const { Btf } = await import("../../src/btf/btf.ts");
+    expect(() => Btf.kernelModule(any(5))).toThrow(
+      /is not a kernel module name/,
+    );
+  });
+
   it("autoload takes a boolean", () => {
     using o = BpfObject.open(fixture("attach"));
     expect(() => (o.program("on_getpid").autoload = any("x"))).toThrow(
