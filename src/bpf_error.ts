@@ -55,15 +55,21 @@ export function onBpffs(path: string): boolean {
 }
 
 /**
- * Throws the pin error for `path` off a bpffs before libbpf sees it:
+ * Throws the pin error for `path` off a bpffs (of `map`, when a load
+ * pins it) before libbpf sees it:
  * libbpf's pin calls create the missing parent directories first and only
  * then find the path unusable, leaving those directories behind.
  */
-export function checkPinPath(op: string, path: string): void {
+export function checkPinPath(op: string, path: string, map?: string): void {
   cstr(path);
   const abs = resolve(path);
   if (onBpffs(abs)) return;
-  throw bpfError(op, 22, { kind: "pin", path: abs }, { log: "" });
+  throw bpfError(
+    op,
+    22,
+    { kind: "pin", path: abs },
+    { log: "", detail: map ? `map '${map}' pinPath ${abs}` : undefined },
+  );
 }
 
 /** Where cgroup v2 is mounted (from /proc/self/mounts), or null. */

@@ -16,7 +16,7 @@ import {
   readCString,
   viewMemory,
 } from "../ffi/mod.ts";
-import { bpfError, reasonLine } from "./bpf_error.ts";
+import { bpfError, checkPinPath, reasonLine } from "./bpf_error.ts";
 import { fileError } from "./io.ts";
 import { errnoName } from "./errno.ts";
 import { Btf } from "./btf/btf.ts";
@@ -354,6 +354,12 @@ export class BpfObject implements ObjectOwner {
       throw new StateError(
         `object '${this.name}': load can be attempted once; open it again`,
       );
+    }
+    // Before libbpf, which creates a pin path's parent directories and only
+    // then finds it off bpffs (and allows one load attempt).
+    for (const m of this.#maps) {
+      const path = m.pinPath;
+      if (path !== null) checkPinPath("bpf_object__load", path, m.name);
     }
     this.#loadAttempted = true;
     const L = libbpf();

@@ -244,14 +244,22 @@ describe.skipIf(!root)(
     });
 
     it("map settings after a failed load say to open the object again", () => {
-      const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-bpffs-"));
+      // A map pinned where `counts` wants to be, of another type: libbpf
+      // cannot reuse it, and the load fails after it began.
+      const pin = `/sys/fs/bpf/tsbpf-bad-args-${process.pid}`;
+      using other = BpfMap.create({
+        type: "array",
+        key: "u32",
+        value: "u32",
+        maxEntries: 1,
+      });
+      other.pin(pin);
       using o = BpfObject.open(fixture("maps"));
-      // A pin path off bpffs fails the load (after libbpf began it).
-      o.map("counts").pinPath = join(dir, "counts");
+      o.map("counts").pinPath = pin;
       try {
         expect(() => o.load()).toThrow(BpfError);
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        rmSync(pin, { force: true });
       }
       expect(() => (o.map("counts").maxEntries = 5)).toThrow(StateError);
       expect(() => (o.map("counts").maxEntries = 5)).toThrow(

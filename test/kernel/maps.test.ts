@@ -76,13 +76,17 @@ describe.skipIf(!root)("object maps before load", () => {
     try {
       using obj = BpfObject.open(fixture("maps"));
       obj.program("on_getppid").autoload = false;
-      obj.map("counts").pinPath = `${dir}/counts`;
+      obj.map("counts").pinPath = `${dir}/sub/counts`;
       const e = catchErr(() => obj.load()) as BpfError;
       expect(e).toBeInstanceOf(BpfError);
-      expect(e.message).toMatch(/is not on BPF FS/);
+      expect(e.message).toMatch(/map 'counts' pinPath .*: Invalid argument/);
       expect(e.hint).toMatch(
-        `${dir}/counts is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf`,
+        `${dir}/sub/counts is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf`,
       );
+      // Checked before libbpf: no directory made, and a fixed path loads.
+      expect(existsSync(`${dir}/sub`)).toBe(false);
+      obj.map("counts").pinPath = null;
+      obj.load();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
