@@ -340,7 +340,11 @@ const MAP_ANONYMOUS = 0x20;
 
 // Unmaps a retired region's zero-page placeholder once no JS view of it is
 // left (the views share one ArrayBuffer: the one `bytes` was made over).
-const placeholders = new FinalizationRegistry<() => void>((unmap) => unmap());
+// The held value is plain data: a closure made in mmap() would keep its
+// scope, and with it `bytes`, alive, so the buffer was never collected.
+const placeholders = new FinalizationRegistry<{ ptr: Ptr; length: number }>(
+  (region) => libc().munmap(region.ptr, region.length),
+);
 
 /** A mapped region of a file descriptor. */
 export interface MappedMemory {
@@ -405,7 +409,7 @@ export function mmap(
         c.munmap(ptr, length);
         return;
       }
-      placeholders.register(bytes.buffer, () => c.munmap(ptr, length));
+      placeholders.register(bytes.buffer, { ptr, length });
     },
   };
 }

@@ -511,3 +511,24 @@ describe.skipIf(!root)("RingBuffer", () => {
     }
   });
 });
+
+describe.skipIf(!root)("RingBuffer memory", () => {
+  it("a closed reader's mapping is given back once its views are collected", () => {
+    // close() swaps the ring for zero pages that stale views can still
+    // read; those must be unmapped at collection, or each reader leaks its
+    // 2 x ring size + a page of address space (200 x 1 MiB rings: ~400 MiB).
+    const isDeno =
+      typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+    const script = join(ROOT, "test/_support/ring_retire_child.ts");
+    const r = spawnSync(
+      process.execPath,
+      isDeno
+        ? ["run", "-A", "--no-lock", "--v8-flags=--expose-gc", script, "200"]
+        : [script, "200"],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    expect(r.status).toBe(0);
+    const grewMiB = Number(r.stdout.trim().split("\n").pop());
+    expect(grewMiB).toBeLessThan(64);
+  }, 60_000);
+});
