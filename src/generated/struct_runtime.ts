@@ -61,6 +61,99 @@ function $check(c: $Sized, view: DataView, o: number): void {
   }
 }
 
+/** A value as an error message shows it. */
+function $show(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x);
+  if (typeof x === "bigint") return `${x}n`;
+  if (x instanceof Uint8Array) return `a Uint8Array of ${x.length} bytes`;
+  if (typeof x === "object" && x !== null) return "an object";
+  return String(x);
+}
+
+/**
+ * Throws for a value field `n` of `t` (an array element when `t` is null)
+ * cannot hold: setters check, as tsbpf's runtime struct views do, instead
+ * of letting DataView wrap or coerce it.
+ */
+function $bad(t: $Struct | null, n: string, want: string, x: unknown): never {
+  const where = t
+    ? `field '${n}' of ${(t.constructor as unknown as $Sized).typeName}`
+    : "array element";
+  throw new TypeError(`${where}: expected ${want}, got ${$show(x)}`);
+}
+
+/** Range and name of the integer scalar codes 0..5. */
+const $INT: readonly (readonly [number, number, string])[] = [
+  [0, 0xff, "u8"],
+  [-0x80, 0x7f, "s8"],
+  [0, 0xffff, "u16"],
+  [-0x8000, 0x7fff, "s16"],
+  [0, 0xffffffff, "u32"],
+  [-0x80000000, 0x7fffffff, "s32"],
+];
+
+/** `x` if it is an integer of scalar code `c` (0..5), else throws. */
+function $int(x: unknown, c: number, t: $Struct | null, n: string): number {
+  const r = $INT[c] as readonly [number, number, string];
+  if (typeof x === "number" && Number.isInteger(x) && x >= r[0] && x <= r[1])
+    return x;
+  return $bad(t, n, `${r[2]} (an integer in ${r[0]}..${r[1]})`, x);
+}
+
+/** `x` as a bigint of `bits` bits (a bigint, or a safe-integer number), else throws. */
+function $bigint(
+  x: unknown,
+  bits: number,
+  signed: boolean,
+  t: $Struct | null,
+  n: string,
+): bigint {
+  const b =
+    typeof x === "bigint"
+      ? x
+      : typeof x === "number" && Number.isSafeInteger(x)
+        ? BigInt(x)
+        : undefined;
+  if (
+    b !== undefined &&
+    (signed ? BigInt.asIntN(bits, b) : BigInt.asUintN(bits, b)) === b
+  )
+    return b;
+  return $bad(
+    t,
+    n,
+    `${signed ? "s" : "u"}${bits} (a bigint${bits <= 64 ? " or a safe integer" : ""} in range)`,
+    x,
+  );
+}
+
+/** `x` as a bitfield of `bits` bits (≤ 32), else throws. */
+function $bits(
+  x: unknown,
+  bits: number,
+  signed: boolean,
+  t: $Struct | null,
+  n: string,
+): number {
+  const lo = signed ? -(2 ** (bits - 1)) : 0;
+  const hi = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  if (typeof x === "number" && Number.isInteger(x) && x >= lo && x <= hi)
+    return x;
+  return $bad(t, n, `a ${bits}-bit integer in ${lo}..${hi}`, x);
+}
+
+/** 1 or 0 for a boolean (or 1/0), else throws. */
+function $flag(x: unknown, t: $Struct | null, n: string): number {
+  if (x === true || x === 1) return 1;
+  if (x === false || x === 0) return 0;
+  return $bad(t, n, "a boolean", x);
+}
+
+/** `x` if it is a number, else throws. */
+function $float(x: unknown, t: $Struct | null, n: string): number {
+  return typeof x === "number" ? x : $bad(t, n, "a number", x);
+}
+
 /** One field: name, getter, setter and plain copy of a read value. */
 interface $Field {
   readonly n: string;
@@ -94,12 +187,22 @@ export class $Struct {
   }
   /** A view over `bytes` at `byteOffset` (zero-copy, bounds-checked). */
   static from<T>(this: $Class<T>, bytes: $Bytes, byteOffset = 0): T {
-    const view =
-      bytes instanceof DataView
-        ? bytes
-        : ArrayBuffer.isView(bytes)
-          ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-          : new DataView(bytes);
+    let view: DataView;
+    try {
+      view =
+        bytes instanceof DataView
+          ? bytes
+          : ArrayBuffer.isView(bytes)
+            ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+            : new DataView(bytes);
+    } catch (e) {
+      const buffer =
+        bytes instanceof ArrayBuffer || ArrayBuffer.isView(bytes as object);
+      throw new TypeError(
+        `${this.typeName}.from: ${buffer ? "cannot view these bytes: was the buffer transferred?" : `expected a Uint8Array, ArrayBuffer or DataView, got ${$show(bytes)}`}`,
+        { cause: e },
+      );
+    }
     $check(this, view, byteOffset);
     return new this(view, byteOffset);
   }
@@ -181,24 +284,24 @@ function $make(n: string, o: number, t: $Spec): $Field {
   if (typeof t === "number") {
     // prettier-ignore
     switch (t) {
-      case 0: g = function () { return this.$view.getUint8(this.$offset + o); }; s = function (x) { this.$view.setUint8(this.$offset + o, x); }; break;
-      case 1: g = function () { return this.$view.getInt8(this.$offset + o); }; s = function (x) { this.$view.setInt8(this.$offset + o, x); }; break;
-      case 2: g = function () { return this.$view.getUint16(this.$offset + o, $LE); }; s = function (x) { this.$view.setUint16(this.$offset + o, x, $LE); }; break;
-      case 3: g = function () { return this.$view.getInt16(this.$offset + o, $LE); }; s = function (x) { this.$view.setInt16(this.$offset + o, x, $LE); }; break;
-      case 4: g = function () { return this.$view.getUint32(this.$offset + o, $LE); }; s = function (x) { this.$view.setUint32(this.$offset + o, x, $LE); }; break;
-      case 5: g = function () { return this.$view.getInt32(this.$offset + o, $LE); }; s = function (x) { this.$view.setInt32(this.$offset + o, x, $LE); }; break;
-      case 6: g = function () { return this.$view.getBigUint64(this.$offset + o, $LE); }; s = function (x) { this.$view.setBigUint64(this.$offset + o, x, $LE); }; break;
-      case 7: g = function () { return this.$view.getBigInt64(this.$offset + o, $LE); }; s = function (x) { this.$view.setBigInt64(this.$offset + o, x, $LE); }; break;
-      case 8: g = function () { return this.$view.getFloat32(this.$offset + o, $LE); }; s = function (x) { this.$view.setFloat32(this.$offset + o, x, $LE); }; break;
-      case 9: g = function () { return this.$view.getFloat64(this.$offset + o, $LE); }; s = function (x) { this.$view.setFloat64(this.$offset + o, x, $LE); }; break;
-      case 10: g = function () { return this.$view.getUint8(this.$offset + o) !== 0; }; s = function (x) { this.$view.setUint8(this.$offset + o, x ? 1 : 0); }; break;
+      case 0: g = function () { return this.$view.getUint8(this.$offset + o); }; s = function (x) { this.$view.setUint8(this.$offset + o, $int(x, 0, this, n)); }; break;
+      case 1: g = function () { return this.$view.getInt8(this.$offset + o); }; s = function (x) { this.$view.setInt8(this.$offset + o, $int(x, 1, this, n)); }; break;
+      case 2: g = function () { return this.$view.getUint16(this.$offset + o, $LE); }; s = function (x) { this.$view.setUint16(this.$offset + o, $int(x, 2, this, n), $LE); }; break;
+      case 3: g = function () { return this.$view.getInt16(this.$offset + o, $LE); }; s = function (x) { this.$view.setInt16(this.$offset + o, $int(x, 3, this, n), $LE); }; break;
+      case 4: g = function () { return this.$view.getUint32(this.$offset + o, $LE); }; s = function (x) { this.$view.setUint32(this.$offset + o, $int(x, 4, this, n), $LE); }; break;
+      case 5: g = function () { return this.$view.getInt32(this.$offset + o, $LE); }; s = function (x) { this.$view.setInt32(this.$offset + o, $int(x, 5, this, n), $LE); }; break;
+      case 6: g = function () { return this.$view.getBigUint64(this.$offset + o, $LE); }; s = function (x) { this.$view.setBigUint64(this.$offset + o, $bigint(x, 64, false, this, n), $LE); }; break;
+      case 7: g = function () { return this.$view.getBigInt64(this.$offset + o, $LE); }; s = function (x) { this.$view.setBigInt64(this.$offset + o, $bigint(x, 64, true, this, n), $LE); }; break;
+      case 8: g = function () { return this.$view.getFloat32(this.$offset + o, $LE); }; s = function (x) { this.$view.setFloat32(this.$offset + o, $float(x, this, n), $LE); }; break;
+      case 9: g = function () { return this.$view.getFloat64(this.$offset + o, $LE); }; s = function (x) { this.$view.setFloat64(this.$offset + o, $float(x, this, n), $LE); }; break;
+      case 10: g = function () { return this.$view.getUint8(this.$offset + o) !== 0; }; s = function (x) { this.$view.setUint8(this.$offset + o, $flag(x, this, n)); }; break;
       default: {
         const signed = t === 12;
         g = function () {
           return $i128(this.$view, this.$offset + o, signed);
         };
         s = function (x) {
-          $setI128(this.$view, this.$offset + o, x);
+          $setI128(this.$view, this.$offset + o, $bigint(x, 128, signed, this, n));
         };
       }
     }
@@ -208,7 +311,7 @@ function $make(n: string, o: number, t: $Spec): $Field {
       return new C(this.$view, this.$offset + o);
     };
     s = function (x) {
-      $assign(new C(this.$view, this.$offset + o), x);
+      $assign(new C(this.$view, this.$offset + o), x, this, n);
     };
     p = (x: $Struct) => x.toObject();
   } else if (typeof t === "string") {
@@ -220,7 +323,7 @@ function $make(n: string, o: number, t: $Spec): $Field {
         return $str(this.$view, this.$offset + o, a);
       };
       s = function (x) {
-        $setStr(this.$view, this.$offset + o, a, x);
+        $setStr(this.$view, this.$offset + o, a, x, this, n);
       };
     } else if (m === 114 /* r */) {
       g = function () {
@@ -231,11 +334,7 @@ function $make(n: string, o: number, t: $Spec): $Field {
         );
       };
       s = function (x) {
-        new Uint8Array(
-          this.$view.buffer,
-          this.$view.byteOffset + this.$offset + o,
-          a,
-        ).set(x);
+        $setRaw(this.$view, this.$offset + o, a, x, this, n);
       };
       p = (x: Uint8Array) => x.slice();
     } else {
@@ -246,7 +345,8 @@ function $make(n: string, o: number, t: $Spec): $Field {
           return $bf64(this.$view, this.$offset + o, a, bits, signed);
         };
         s = function (x) {
-          $setBf64(this.$view, this.$offset + o, a, bits, x);
+          const b = $bigint(x, bits, signed, this, n);
+          $setBf64(this.$view, this.$offset + o, a, bits, b);
         };
       } else {
         const signed = m === 105; /* i */
@@ -259,7 +359,8 @@ function $make(n: string, o: number, t: $Spec): $Field {
               return $bf(this.$view, this.$offset + o, a, bits, signed);
             };
         s = function (x) {
-          $setBf(this.$view, this.$offset + o, a, bits, bool ? (x ? 1 : 0) : x);
+          const b = bool ? $flag(x, this, n) : $bits(x, bits, signed, this, n);
+          $setBf(this.$view, this.$offset + o, a, bits, b);
         };
       }
     }
@@ -270,7 +371,7 @@ function $make(n: string, o: number, t: $Spec): $Field {
       return $arr(this.$view, this.$offset + o, len, e);
     };
     s = function (x) {
-      $fill($arr(this.$view, this.$offset + o, len, e), x);
+      $fill($arr(this.$view, this.$offset + o, len, e), x, this, n);
     };
     p = (x: $ArrayView<unknown>) => x.toArray();
   }
@@ -454,16 +555,31 @@ function $arr<T, P, I>(
     : a;
 }
 
-/** Writes the elements of `xs` from index 0 and zeroes the rest. */
-function $fill<T, P, I>(a: $ArrayView<T, P, I>, xs: ArrayLike<I>): void {
-  if (xs.length > a.length) {
-    throw new RangeError(
-      `${xs.length} elements do not fit an array of ${a.length}`,
+/**
+ * Writes all elements of `a` from `xs`: an array-like of exactly its length,
+ * or a Uint8Array of exactly its bytes (as the runtime views take them).
+ */
+function $fill<T, P, I>(
+  a: $ArrayView<T, P, I>,
+  xs: unknown,
+  t: $Struct | null = null,
+  name = "",
+): void {
+  const b = a.$bytes();
+  if (xs instanceof Uint8Array && xs.length === b.length) {
+    b.set(xs);
+    return;
+  }
+  const l = xs as ArrayLike<I> | null;
+  if (typeof l !== "object" || l === null || l.length !== a.length) {
+    return $bad(
+      t,
+      name,
+      `an array of ${a.length} elements or a Uint8Array of ${b.length} bytes`,
+      xs,
     );
   }
-  for (let i = 0; i < xs.length; i++) a.set(i, xs[i] as I);
-  const b = a.$bytes();
-  b.fill(0, (b.length / a.length) * xs.length);
+  for (let i = 0; i < l.length; i++) a.set(i, l[i] as I);
 }
 
 /** Reads a NUL-terminated string of at most `n` bytes. */
@@ -484,15 +600,60 @@ function $str(v: DataView, o: number, n: number): string {
   return s;
 }
 
-/** Writes `s` as UTF-8, truncated to `n` bytes on a character boundary, NUL-padded. */
-function $setStr(v: DataView, o: number, n: number, s: string): void {
-  const b = $enc.encode(s);
-  let len = b.length;
-  if (len > n) {
-    len = n;
-    while (len > 0 && ((b[len] as number) & 0xc0) === 0x80) len--;
+/**
+ * Writes `s` as UTF-8, truncated to `n` bytes on a character boundary,
+ * NUL-padded; or the bytes of a Uint8Array of at most `n` bytes.
+ */
+function $setStr(
+  v: DataView,
+  o: number,
+  n: number,
+  s: unknown,
+  t: $Struct | null = null,
+  name = "",
+): void {
+  let b: Uint8Array;
+  let len: number;
+  if (typeof s === "string") {
+    b = $enc.encode(s);
+    len = b.length;
+    if (len > n) {
+      len = n;
+      while (len > 0 && ((b[len] as number) & 0xc0) === 0x80) len--;
+    }
+  } else if (s instanceof Uint8Array && s.length <= n) {
+    b = s;
+    len = s.length;
+  } else {
+    return $bad(
+      t,
+      name,
+      `char[${n}] (a string or a Uint8Array of at most ${n} bytes)`,
+      s,
+    );
   }
   for (let i = 0; i < n; i++) v.setUint8(o + i, i < len ? (b[i] as number) : 0);
+}
+
+/** Copies at most `n` bytes (numbers 0..255) to `o`; the rest stays. */
+function $setRaw(
+  v: DataView,
+  o: number,
+  n: number,
+  x: unknown,
+  t: $Struct | null = null,
+  name = "",
+): void {
+  const a = x as ArrayLike<unknown> | null;
+  if (typeof a !== "object" || a === null || !(a.length <= n)) {
+    return $bad(t, name, `at most ${n} bytes (a Uint8Array or an array)`, x);
+  }
+  for (let i = 0; i < a.length; i++) {
+    const c = a[i];
+    if (!(typeof c === "number" && Number.isInteger(c) && c >= 0 && c <= 255))
+      $bad(t, name, `bytes (integers in 0..255)`, c);
+  }
+  new Uint8Array(v.buffer, v.byteOffset + o, n).set(a as ArrayLike<number>);
 }
 
 /** Raw bytes of the bitfield's storage, as an unsigned integer, and its bit position in it. */
@@ -585,11 +746,37 @@ function $setI128(v: DataView, o: number, x: bigint): void {
   v.setBigUint64(o + ($LE ? 8 : 0), BigInt.asUintN(64, x >> 64n), $LE);
 }
 
-/** Copies a view of the same class, or the fields of a plain object, into `t`. */
-function $assign(t: $Struct, x: object): void {
+/**
+ * Copies into `t` a view of the same class, a Uint8Array of its size, or
+ * the fields of a plain object; `owner`/`name` name the field for errors.
+ */
+function $assign(
+  t: $Struct,
+  x: unknown,
+  owner: $Struct | null,
+  name: string,
+): void {
   if (x instanceof $Struct) {
     t.$bytes().set(x.$bytes());
     return;
+  }
+  const c = t.constructor as unknown as $Sized;
+  if (x instanceof Uint8Array && x.length === c.size) {
+    t.$bytes().set(x);
+    return;
+  }
+  if (
+    typeof x !== "object" ||
+    x === null ||
+    Array.isArray(x) ||
+    ArrayBuffer.isView(x)
+  ) {
+    return $bad(
+      owner,
+      name,
+      `${c.typeName} (a view, a plain object or a Uint8Array of ${c.size} bytes)`,
+      x,
+    );
   }
   for (const k of Object.keys(x)) t.$set(k, (x as Record<string, unknown>)[k]);
 }
@@ -611,59 +798,67 @@ function $big(
 const $u8 = $num(
   1,
   (v, o) => v.getUint8(o),
-  (v, o, x) => v.setUint8(o, x),
+  (v, o, x) => v.setUint8(o, $int(x, 0, null, "")),
 );
 const $i8 = $num(
   1,
   (v, o) => v.getInt8(o),
-  (v, o, x) => v.setInt8(o, x),
+  (v, o, x) => v.setInt8(o, $int(x, 1, null, "")),
 );
 const $u16 = $num(
   2,
   (v, o) => v.getUint16(o, $LE),
-  (v, o, x) => v.setUint16(o, x, $LE),
+  (v, o, x) => v.setUint16(o, $int(x, 2, null, ""), $LE),
 );
 const $i16 = $num(
   2,
   (v, o) => v.getInt16(o, $LE),
-  (v, o, x) => v.setInt16(o, x, $LE),
+  (v, o, x) => v.setInt16(o, $int(x, 3, null, ""), $LE),
 );
 const $u32 = $num(
   4,
   (v, o) => v.getUint32(o, $LE),
-  (v, o, x) => v.setUint32(o, x, $LE),
+  (v, o, x) => v.setUint32(o, $int(x, 4, null, ""), $LE),
 );
 const $i32 = $num(
   4,
   (v, o) => v.getInt32(o, $LE),
-  (v, o, x) => v.setInt32(o, x, $LE),
+  (v, o, x) => v.setInt32(o, $int(x, 5, null, ""), $LE),
 );
 const $f32 = $num(
   4,
   (v, o) => v.getFloat32(o, $LE),
-  (v, o, x) => v.setFloat32(o, x, $LE),
+  (v, o, x) => v.setFloat32(o, $float(x, null, ""), $LE),
 );
 const $f64 = $num(
   8,
   (v, o) => v.getFloat64(o, $LE),
-  (v, o, x) => v.setFloat64(o, x, $LE),
+  (v, o, x) => v.setFloat64(o, $float(x, null, ""), $LE),
 );
 const $u64 = $big(
   8,
   (v, o) => v.getBigUint64(o, $LE),
-  (v, o, x) => v.setBigUint64(o, x, $LE),
+  (v, o, x) => v.setBigUint64(o, $bigint(x, 64, false, null, ""), $LE),
 );
 const $i64 = $big(
   8,
   (v, o) => v.getBigInt64(o, $LE),
-  (v, o, x) => v.setBigInt64(o, x, $LE),
+  (v, o, x) => v.setBigInt64(o, $bigint(x, 64, true, null, ""), $LE),
 );
-const $u128 = $big(16, (v, o) => $i128(v, o, false), $setI128);
-const $s128 = $big(16, (v, o) => $i128(v, o, true), $setI128);
+const $u128 = $big(
+  16,
+  (v, o) => $i128(v, o, false),
+  (v, o, x) => $setI128(v, o, $bigint(x, 128, false, null, "")),
+);
+const $s128 = $big(
+  16,
+  (v, o) => $i128(v, o, true),
+  (v, o, x) => $setI128(v, o, $bigint(x, 128, true, null, "")),
+);
 const $bool: $Codec<boolean, boolean, boolean> = {
   size: 1,
   g: (v, o) => v.getUint8(o) !== 0,
-  s: (v, o, x) => v.setUint8(o, x ? 1 : 0),
+  s: (v, o, x) => v.setUint8(o, $flag(x, null, "")),
   p: $id,
 };
 /** Scalar codecs by table code. */
@@ -696,7 +891,7 @@ function $rawc(n: number): $Codec<Uint8Array, Uint8Array, ArrayLike<number>> {
   return {
     size: n,
     g: (v, o) => new Uint8Array(v.buffer, v.byteOffset + o, n),
-    s: (v, o, x) => new Uint8Array(v.buffer, v.byteOffset + o, n).set(x),
+    s: (v, o, x) => $setRaw(v, o, n, x),
     p: (x) => x.slice(),
   };
 }
@@ -711,7 +906,7 @@ function $sc<T extends $Struct & { toObject(): unknown }>(
   return {
     size: c.size,
     g: (v, o) => new c(v, o),
-    s: (v, o, x) => $assign(new c(v, o), x as object),
+    s: (v, o, x) => $assign(new c(v, o), x, null, ""),
     p: (x) => x.toObject() as ReturnType<T["toObject"]>,
   };
 }

@@ -191,8 +191,13 @@ describe("generated module for fixtures/btf_types", () => {
     const n = new NestedArrays();
     n.matrix[1][2] = 5;
     expect(n.matrix.get(1).get(2)).toBe(5);
-    n.points = [{ x: 1, y: 2 }];
+    n.points = [{ x: 1, y: 2 }, { x: 3 }];
     expect(n.points[0].y).toBe(2);
+    expect(n.points[1].x).toBe(3);
+    // As the runtime views: the whole array, not a prefix.
+    expect(() => (n.points = [{ x: 1, y: 2 }])).toThrow(
+      /expected an array of 2 elements/,
+    );
     expect([...n.shorts]).toEqual([0, 0, 0, 0, 0]);
     expect(() => n.shorts.get(5)).toThrow(RangeError);
   });
@@ -233,6 +238,84 @@ describe("generated module for fixtures/btf_types", () => {
         expect(typeof new G()[k]).toBe(typeof new V()[k]);
       }
     }
+  });
+
+  it("setters refuse exactly what the runtime views refuse, and write the same bytes", async () => {
+    // Out-of-range values once wrapped (300 → 44 in a u8) in generated
+    // classes while the runtime views threw.
+    const m = await load(SOURCE);
+    const bad: unknown[] = [
+      2 ** 40,
+      -(2 ** 40),
+      300,
+      -1,
+      1.5,
+      "3",
+      null,
+      true,
+      2n ** 70n,
+      -1n,
+      5n,
+      "x".repeat(40),
+      [300],
+      [1, 2],
+      new Uint8Array(64),
+      new Uint8Array(4),
+      new Uint8Array(10),
+      [1, 2, 3, 4, 5],
+      [1, 2, 3],
+      {},
+    ];
+    let refused = 0;
+    for (const name of [
+      "exec_event",
+      "bitfields",
+      "signed_bitfields",
+      "nested_arrays",
+      "floats",
+      "signed_vals",
+      "with_union",
+      "packed_ev",
+    ]) {
+      const V = btf.struct(name);
+      const G = m[pascalCase(name)];
+      for (const f of V.fields.filter(
+        (x: { accessor: boolean }) => x.accessor,
+      )) {
+        for (const x of bad) {
+          const v = new V();
+          const g = new G();
+          let vErr: unknown;
+          let gErr: unknown;
+          try {
+            v.$set(f.name, x);
+          } catch (e) {
+            vErr = e;
+          }
+          try {
+            g.$set(f.name, x);
+          } catch (e) {
+            gErr = e;
+          }
+          const what = `${name}.${f.name} = ${String(x)}`;
+          expect([what, gErr !== undefined]).toEqual([
+            what,
+            vErr !== undefined,
+          ]);
+          if (gErr) {
+            refused++;
+            expect(gErr).toBeInstanceOf(Error);
+            expect([what, String(gErr)]).toEqual([
+              what,
+              expect.stringMatching(/expected|do not fit/),
+            ]);
+          } else {
+            expect([what, [...g.$bytes()]]).toEqual([what, [...v.$bytes()]]);
+          }
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
   });
 
   it("type-checks with tsc --strict --noImplicitOverride and deno check", () => {
