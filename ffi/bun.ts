@@ -58,6 +58,7 @@ function stable<T extends ArrayBufferView>(buf: T): T {
   return buf;
 }
 
+/** Creates the Bun backend (over `bun:ffi`). Call only in Bun. */
 export function createBunBackend(): Backend {
   const ffi = (
     import.meta as unknown as { require(id: string): BunFfi }
