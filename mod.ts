@@ -47,6 +47,7 @@ export {
   type TestRunOptions,
   type TestRunResult,
   type UprobeOptions,
+  type UsdtOptions,
   type XdpOptions,
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";

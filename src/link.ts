@@ -42,6 +42,28 @@ export function libbpfLinkBackend(link: Ptr): LinkBackend {
   };
 }
 
+/**
+ * A libbpf USDT link: one uprobe link per probe site, under a libbpf link
+ * that has no kernel link of its own (libbpf leaves its fd 0), so it has
+ * no fd to give out and cannot be pinned.
+ */
+export function usdtLinkBackend(link: Ptr): LinkBackend {
+  const none = (what: string): never => {
+    throw new UnsupportedError(
+      `${what}: a USDT link is one uprobe per probe site and has no link fd of its own`,
+      {
+        hint: "it stays attached while the link is open; to keep a probe beyond this process, pin a map the program writes instead",
+      },
+    );
+  };
+  return {
+    ...libbpfLinkBackend(link),
+    fd: () => none("fd"),
+    pin: () => none("pin"),
+    unpin: () => none("unpin"),
+  };
+}
+
 /** A link fd from `bpf_link_create` (closing the last fd detaches it). */
 export function fdLinkBackend(linkFd: number): LinkBackend {
   return {

@@ -21,6 +21,7 @@ import {
   type LinkBackend,
   fdLinkBackend,
   libbpfLinkBackend,
+  usdtLinkBackend,
 } from "./link.ts";
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
@@ -78,6 +79,8 @@ const XDP_MODE = { skb: 2, drv: 4, hw: 8 } as const;
 const LINK_CREATE_OPTS_SIZE = 64;
 // sizeof(struct bpf_uprobe_opts) in libbpf 1.1
 const UPROBE_OPTS_SIZE = 40;
+// sizeof(struct bpf_usdt_opts) in libbpf 1.1: sz, usdt_cookie
+const USDT_OPTS_SIZE = 16;
 // sizeof(struct bpf_test_run_opts) in libbpf 1.1
 const TEST_RUN_OPTS_SIZE = 80;
 const O_RDONLY_DIRECTORY = 0o200000;
@@ -95,6 +98,20 @@ export interface UprobeOptions {
   /** Probe the function's return instead of its entry. */
   readonly retprobe?: boolean;
   /** bpf_get_attach_cookie() value. */
+  readonly cookie?: bigint;
+}
+
+/** Options of {@link BpfProgram.attachUsdt}. */
+export interface UsdtOptions {
+  /** Executable or library with the probe, absolute or a soname libbpf resolves. */
+  readonly binaryPath: string;
+  /** The probe's provider, e.g. "python" in python:function__entry. */
+  readonly provider: string;
+  /** The probe's name, e.g. "function__entry". */
+  readonly name: string;
+  /** Process to probe: -1 = every process (default), 0 = this one. */
+  readonly pid?: number;
+  /** bpf_usdt_cookie() value. */
   readonly cookie?: bigint;
 }
 
@@ -247,6 +264,7 @@ export class BpfProgram {
     ctx: FailContext,
     call: (L: ReturnType<typeof libbpf>, p: Ptr) => Ptr | null,
     hint?: (errno: number) => string | undefined,
+    backend: (link: Ptr) => LinkBackend = libbpfLinkBackend,
   ): BpfLink {
     const p = this.#loadedHandle(op);
     const L = libbpf();
@@ -258,7 +276,7 @@ export class BpfProgram {
         hint: hint?.(Math.abs(e)),
       });
     }
-    return new BpfLink(libbpfLinkBackend(link), this.#owner, description);
+    return new BpfLink(backend(link), this.#owner, description);
   }
 
   #fdLink(description: string, backend: LinkBackend): BpfLink {
@@ -400,6 +418,51 @@ export class BpfProgram {
     );
     void fname; // kept alive until here: libbpf reads func_name during the call
     return link;
+  }
+
+  /**
+   * Attaches a `SEC("usdt")` program to a USDT probe (a static tracepoint
+   * compiled into a binary: `provider:name`, as `readelf -n` lists under
+   * stapsdt). Arguments reach the program through `BPF_USDT()`.
+   */
+  attachUsdt(options: UsdtOptions): BpfLink {
+    if (typeof options !== "object" || options === null) {
+      throw new BpfTypeError(
+        "attachUsdt needs options: { binaryPath, provider, name, pid?, cookie? }",
+      );
+    }
+    const pid = options.pid ?? -1;
+    if (!(Number.isSafeInteger(pid) && pid >= -1)) {
+      throw new BpfTypeError(
+        `attachUsdt: pid must be an integer ≥ -1, got ${String(pid)}`,
+      );
+    }
+    const cookie = options.cookie ?? 0n;
+    if (typeof cookie !== "bigint" || BigInt.asUintN(64, cookie) !== cookie) {
+      throw new BpfTypeError(
+        `attachUsdt: cookie must be a u64 bigint, got ${String(cookie)}`,
+      );
+    }
+    const path = cstr(options.binaryPath);
+    const provider = cstr(options.provider);
+    const name = cstr(options.name);
+    const opts = new Uint8Array(USDT_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(USDT_OPTS_SIZE), true);
+    v.setBigUint64(8, cookie, true);
+    return this.#link(
+      "bpf_program__attach_usdt",
+      `usdt ${options.binaryPath}:${options.provider}:${options.name}`,
+      { kind: "attach" },
+      (L, p) => L.bpf_program__attach_usdt(p, pid, path, provider, name, opts),
+      (e) =>
+        e === 2 // ENOENT
+          ? `no USDT probe ${options.provider}:${options.name} in ${options.binaryPath}: list them with readelf -n ${options.binaryPath} (stapsdt notes)`
+          : e === 22 && this.sectionName.split("/")[0] !== "usdt"
+            ? `program '${this.name}' is in SEC("${this.sectionName}"): USDT programs need SEC("usdt")`
+            : undefined,
+      usdtLinkBackend,
+    );
   }
 
   /** Attaches an fentry/fexit/fmod_ret/tp_btf program to its BTF target. */

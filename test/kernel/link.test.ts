@@ -44,6 +44,31 @@ const hasIp = need(
   "no `ip` tool for a veth pair",
 );
 const PIN_DIR = `/sys/fs/bpf/tsbpf-link-test-${process.pid}`;
+const hasCc = need(
+  spawnSync("sh", ["-c", "command -v cc"]).status === 0,
+  "no C compiler (cc) to build the USDT target",
+);
+
+/**
+ * Builds test/_support/usdt_target.c (a binary with USDT probes) into
+ * build/test and returns its path; the caller removes it.
+ */
+function buildUsdtTarget(): string {
+  const dir = `${ROOT}/build/test`;
+  mkdirSync(dir, { recursive: true });
+  const exe = `${dir}/usdt_target_${process.pid}`;
+  execFileSync("cc", ["-O2", `${ROOT}/test/_support/usdt_target.c`, "-o", exe]);
+  return exe;
+}
+
+/** Starts the USDT target (it waits for a line on stdin before firing). */
+function startUsdtTarget(exe: string, ticks: number) {
+  const child = spawn(exe, [String(ticks)], {
+    stdio: ["pipe", "ignore", "inherit"],
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", r));
+  return { pid: child.pid!, go: () => child.stdin!.end("go\n"), exited };
+}
 
 // fentry/fexit need an ftrace trampoline; whether one can be made is only
 // known by trying (here: EPERM with an empty verifier log, see the reason).
@@ -177,6 +202,62 @@ describe.skipIf(!root)("BpfLink", () => {
     getpid(3);
     expect(obj.globals.raw_tp_hits as bigint).toBeGreaterThanOrEqual(3n);
   });
+
+  it.skipIf(!hasCc)(
+    "attaches to USDT probes, with arguments, cookie and a pid filter",
+    async () => {
+      const exe = buildUsdtTarget();
+      try {
+        using obj = BpfObject.open(fixture("usdt"));
+        obj.load();
+        const a = startUsdtTarget(exe, 5);
+        const b = startUsdtTarget(exe, 3);
+        // tick: only in process a; done: in every process of the binary.
+        using tick = obj.program("on_tick").attachUsdt({
+          binaryPath: exe,
+          provider: "tsbpf",
+          name: "tick",
+          pid: a.pid,
+          cookie: 42n,
+        });
+        using done = obj.program("on_done").attachUsdt({
+          binaryPath: exe,
+          provider: "tsbpf",
+          name: "done",
+        });
+        // A USDT link is many uprobes: no fd of its own to give out or pin.
+        expect(() => tick.fd).toThrow(UnsupportedError);
+        expect(() => tick.pin(`${PIN_DIR}/usdt`)).toThrow(/no link fd/);
+        a.go();
+        b.go();
+        expect(await a.exited).toBe(0);
+        expect(await b.exited).toBe(0);
+        const g = obj.globals;
+        expect(g.ticks).toBe(5n);
+        expect(g.sum_a).toBe(15n); // 1 + ... + 5
+        expect(g.sum_b).toBe(30n);
+        expect(g.last_cookie).toBe(42n);
+        expect(g.dones).toBe(2n);
+        void done;
+
+        const e = (() => {
+          try {
+            obj.program("on_tick").attachUsdt({
+              binaryPath: exe,
+              provider: "tsbpf",
+              name: "nope",
+            });
+          } catch (err) {
+            return err as BpfError;
+          }
+        })();
+        expect(e).toBeInstanceOf(BpfError);
+        expect(e!.hint).toMatch(/no USDT probe tsbpf:nope in .*readelf -n/);
+      } finally {
+        rmSync(exe, { force: true });
+      }
+    },
+  );
 
   it("attaches uprobes to a libc function by name", () => {
     using obj = openAttachForThisThread();
