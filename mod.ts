@@ -51,6 +51,7 @@ export {
   type XdpOptions,
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";
+export type { PerfEventOptions } from "./src/perf_event.ts";
 export {
   BpfMap,
   type CreateOptions,

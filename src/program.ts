@@ -24,6 +24,7 @@ import {
   usdtLinkBackend,
 } from "./link.ts";
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
+import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
 
 /** enum bpf_prog_type names (uapi/linux/bpf.h), index = value. */
@@ -629,8 +630,26 @@ export class BpfProgram {
     );
   }
 
-  /** Attaches to a perf event fd (from perf_event_open); the link owns `pfd` after. */
-  attachPerfEvent(pfd: number): BpfLink {
+  /**
+   * Attaches a `SEC("perf_event")` program to a perf event: an fd from
+   * perf_event_open (the link owns it after), or options from which one is
+   * opened, e.g. `{ type: "software", config: "cpu-clock", frequency: 99,
+   * cpu: 0 }` samples CPU 0 99 times a second (a profiler attaches once per
+   * CPU). Closing the link closes the event.
+   */
+  attachPerfEvent(event: number | PerfEventOptions): BpfLink {
+    if (typeof event === "number") return this.#attachPerfFd(event);
+    this.#loadedHandle("attachPerfEvent");
+    const pfd = openPerfEvent(event);
+    try {
+      return this.#attachPerfFd(pfd);
+    } catch (e) {
+      libc().close(pfd);
+      throw e;
+    }
+  }
+
+  #attachPerfFd(pfd: number): BpfLink {
     return this.#link(
       "bpf_program__attach_perf_event",
       `perf_event fd ${pfd}`,

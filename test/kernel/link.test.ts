@@ -539,6 +539,67 @@ describe.skipIf(!root)("BpfLink", () => {
     expect(x).toBeGreaterThan(0);
   });
 
+  it("opens and attaches a perf event from options, once per CPU", () => {
+    using obj = openAttach();
+    const p = obj.program("on_perf_event");
+    const links = [0, 1]
+      .filter((cpu) => existsSync(`/sys/devices/system/cpu/cpu${cpu}`))
+      .map((cpu) =>
+        p.attachPerfEvent({
+          type: "software",
+          config: "cpu-clock",
+          frequency: 1000,
+          cpu,
+        }),
+      );
+    try {
+      const end = performance.now() + 50;
+      let x = 0;
+      while (performance.now() < end) x++;
+      expect(x).toBeGreaterThan(0);
+      expect(obj.globals.perf_hits as bigint).toBeGreaterThan(0n);
+    } finally {
+      for (const l of links) l.close();
+    }
+    // This thread only, every 100 µs of its CPU time.
+    using own = p.attachPerfEvent({
+      type: "software",
+      config: "task-clock",
+      period: 100_000,
+      pid: 0,
+    });
+    void own;
+    expect(() =>
+      p.attachPerfEvent({
+        type: "software",
+        config: "cpu-clock",
+        frequency: 99,
+      }),
+    ).toThrow(/pid -1 \(every process\) needs a cpu/);
+    expect(() =>
+      p.attachPerfEvent({ type: "software", config: "cpu-clok", period: 1 }),
+    ).toThrow(/unknown software event 'cpu-clok': one of cpu-clock/);
+    expect(() =>
+      p.attachPerfEvent({ type: "software", config: "cpu-clock", cpu: 0 }),
+    ).toThrow(/either frequency .* or period/);
+    const e = (() => {
+      try {
+        p.attachPerfEvent({
+          type: "software",
+          config: 0,
+          period: 1,
+          cpu: 4096,
+        });
+      } catch (err) {
+        return err as BpfError;
+      }
+    })();
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e!.message).toMatch(
+      /cannot open software event 0 \(pid -1, cpu 4096\)/,
+    );
+  });
+
   it.skipIf(hasSymbol("bpf_program__attach_tcx"))(
     "says tcx needs a newer libbpf",
     () => {
