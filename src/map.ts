@@ -51,6 +51,7 @@ import {
   codecOfSpec,
   describeValue,
   mapOfMapsCodec,
+  progArrayCodec,
   stackTraceCodec,
 } from "./map_codecs.ts";
 import {
@@ -164,7 +165,7 @@ export interface IterateOptions {
 /** Map value of a `create` call's options. */
 type CreatedValue<O extends CreateOptions> = O["type"] extends PerCpuMapType
   ? ValueOfSpec<O["value"]>[]
-  : O["type"] extends "array_of_maps" | "hash_of_maps"
+  : O["type"] extends "array_of_maps" | "hash_of_maps" | "prog_array"
     ? number
     : O["type"] extends "stack_trace"
       ? BigUint64Array
@@ -430,7 +431,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       type,
       name,
       keySize: key?.size ?? 0,
-      valueSize: mapOfMaps ? 4 : (value?.size ?? 0),
+      // Inner maps and tail call targets are fds in, ids out: 4 bytes.
+      valueSize:
+        mapOfMaps || options.type === "prog_array" ? 4 : (value?.size ?? 0),
       maxEntries: options.maxEntries,
       flags: options.flags ?? 0,
       innerMapFd: options.innerMap?.fd,
@@ -894,6 +897,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     else if (ctx.role === "value" && type === "stack_trace")
       c = stackTraceCodec(size, ctx);
     else if (ctx.role === "value" && isMapOfMaps(type)) c = mapOfMapsCodec(ctx);
+    else if (ctx.role === "value" && type === "prog_array")
+      c = progArrayCodec(ctx);
     else if (btf && id) {
       try {
         c = codecOfBtf(btf.typeById(id), ctx);

@@ -357,21 +357,36 @@ export interface HasFd {
 }
 
 /**
- * Map-in-map values: a map (or its fd) goes in; the kernel hands back the
- * inner map's id, not an fd (kernel/bpf/map_in_map.c,
- * bpf_map_fd_sys_lookup_elem).
+ * Values that are kernel objects: an object with an fd (or the fd) goes
+ * in; the kernel hands back the object's id, not an fd (map-in-map:
+ * kernel/bpf/map_in_map.c bpf_map_fd_sys_lookup_elem; prog_array:
+ * kernel/bpf/arraymap.c prog_fd_array_sys_lookup_elem).
  */
-export function mapOfMapsCodec(ctx: CodecContext): MapCodec {
+function fdValueCodec(
+  ctx: CodecContext,
+  description: string,
+  accepted: string,
+): MapCodec {
   return {
     size: 4,
-    description: "a map",
+    description,
     write(dv, buf, off, v) {
       const fd =
         typeof v === "object" && v !== null && "fd" in v ? (v as HasFd).fd : v;
       if (typeof fd === "number" && fd >>> 0 === fd) dv.setUint32(off, fd, LE);
       else if (!rawBytes(buf, off, v, 4))
-        fail(ctx, "an inner map", "a BpfMap or a map fd", 4, v);
+        fail(ctx, description, accepted, 4, v);
     },
     read: (dv, _b, off) => dv.getUint32(off, LE),
   };
+}
+
+/** Map-in-map values: a map or its fd in, the inner map's id out. */
+export function mapOfMapsCodec(ctx: CodecContext): MapCodec {
+  return fdValueCodec(ctx, "an inner map", "a BpfMap or a map fd");
+}
+
+/** prog_array values (tail call targets): a program or its fd in, its id out. */
+export function progArrayCodec(ctx: CodecContext): MapCodec {
+  return fdValueCodec(ctx, "a program", "a BpfProgram or a program fd");
 }

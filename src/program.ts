@@ -248,6 +248,24 @@ export class BpfProgram {
     if (err < 0) throw bpfError("bpf_program__set_autoload", err);
   }
 
+  /**
+   * The kernel's id of the loaded program (`bpftool prog show id N`; what
+   * a prog_array lookup returns).
+   */
+  get id(): number {
+    // struct bpf_prog_info starts with type, id: the kernel copies as much
+    // of it as we give room for.
+    const info = new Uint8Array(8);
+    const len = new Uint32Array([info.length]);
+    const err = libbpf().bpf_obj_get_info_by_fd(
+      this.fd,
+      info,
+      new Uint8Array(len.buffer),
+    );
+    if (err < 0) throw bpfError("bpf_obj_get_info_by_fd", err);
+    return new DataView(info.buffer).getUint32(4, true);
+  }
+
   /** The program fd (after load; owned by the object: do not close). */
   get fd(): number {
     const fd = libbpf().bpf_program__fd(this.#loadedHandle("fd"));

@@ -393,6 +393,30 @@ describe.skipIf(!root)("object maps", () => {
   });
 });
 
+describe.skipIf(!root)("prog_array: tail calls", () => {
+  it("set a program (or its fd), get its id, delete falls through", () => {
+    using obj = BpfObject.open(fixture("tail_call"));
+    obj.load();
+    const jumps = obj.map("jumps");
+    const entry = obj.program("entry");
+    const target = obj.program("drop_all");
+    const pkt = new Uint8Array(64);
+    const XDP_DROP = 1;
+    const XDP_PASS = 2;
+    expect(entry.testRun({ data: pkt }).retval).toBe(XDP_PASS);
+    jumps.set(0, target);
+    expect(jumps.get(0)).toBe(target.id);
+    expect(entry.testRun({ data: pkt }).retval).toBe(XDP_DROP);
+    expect(jumps.delete(0)).toBe(true);
+    expect(entry.testRun({ data: pkt }).retval).toBe(XDP_PASS);
+    jumps.set(1, target.fd);
+    expect([...jumps.keys()]).toEqual([1]);
+    expect(() => jumps.set(2, "x" as never)).toThrow(
+      /a BpfProgram or a program fd/,
+    );
+  });
+});
+
 describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
   it("a failed pin() leaves no pin path behind; a pinned map moves by unpin()", () => {
     const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-bpffs-"));
