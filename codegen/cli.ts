@@ -8,8 +8,9 @@
  * deno run -A codegen/cli.ts types /sys/kernel/btf/vmlinux --type task_struct
  * ```
  *
- * The shebang runs it with Bun (`node_modules/.bin/tsbpf-gen` after an
- * install); Deno ignores the line, so `deno run -A codegen/cli.ts` works too.
+ * The shebang runs it with Bun when executed directly; Deno ignores the
+ * line, so `deno run -A codegen/cli.ts` works too. The package bin
+ * (`tsbpf-gen`) is the shell shim codegen/tsbpf-gen, which picks bun or deno.
  * The module goes to stdout; errors are one line on stderr and a non-zero
  * exit (`--debug` adds the stack).
  *

@@ -209,5 +209,9 @@ export class BpfTypeError extends TsbpfError {}
 /** The operation is not possible at this stage (e.g. set rodata after load). */
 export class StateError extends TsbpfError {}
 
-/** The running libbpf is too old for the call. */
+/**
+ * The operation is not supported: the running libbpf is too old for the
+ * call, or the object cannot do it (a USDT or netlink tc link has no fd to
+ * return or pin).
+ */
 export class UnsupportedError extends TsbpfError {}

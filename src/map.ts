@@ -452,9 +452,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   }
 
   /**
-   * Opens the map pinned at `path`. Keys and values are typed from the
-   * map's BTF when it was created with one (libbpf-loaded maps are), else
-   * from `types`, else raw `Uint8Array`s.
+   * Opens the map pinned at `path`. Keys and values are typed from
+   * `types` when given, else from the map's BTF when it has one
+   * (libbpf-loaded maps do), else as raw `Uint8Array`s.
    */
   static fromPinned<KS extends TypeSpec, VS extends TypeSpec>(
     path: string,

@@ -131,7 +131,7 @@ export const MAP_FLAGS = {
   wronly: 1 << 4,
   /** Stack trace maps store build ids. */
   stackBuildId: 1 << 5,
-  /** LPM trie: zero-initialize. */
+  /** Hash maps: zero-initialize the hash seed (for tests only). */
   zeroSeed: 1 << 6,
   /** Programs may only read. */
   rdonlyProg: 1 << 7,
@@ -141,6 +141,6 @@ export const MAP_FLAGS = {
   clone: 1 << 9,
   /** Array map can be mmap()ed. */
   mmapable: 1 << 10,
-  /** Share the inner map's attributes check across map-in-map. */
+  /** A map meant as an inner map: its outer map then takes inner maps of any max_entries. */
   innerMap: 1 << 12,
 } as const;

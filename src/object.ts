@@ -51,7 +51,10 @@ import { BpfProgram } from "./program.ts";
 
 /** Options of {@link BpfObject.open}. */
 export interface OpenOptions {
-  /** Object name (default: file name without extension, or "<mem>"). */
+  /**
+   * Object name (default: libbpf's: the file name up to its first dot; for
+   * bytes, "<address>-<size>" in hex).
+   */
   readonly name?: string;
   /** Directory for maps declared with LIBBPF_PIN_BY_NAME (default /sys/fs/bpf). */
   readonly pinRoot?: string;

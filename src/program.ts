@@ -676,7 +676,10 @@ export class BpfProgram {
     );
   }
 
-  /** Attaches a `SEC("iter/...")` program; read it with an iterator fd. */
+  /**
+   * Attaches a `SEC("iter/...")` program; read its output with
+   * `link.read()` (text) or `link.readBytes()`.
+   */
   attachIter(): BpfLink {
     return this.#link(
       "bpf_program__attach_iter",
