@@ -3,7 +3,7 @@
  * message (libbpf_strerror knows its 4000+ codes too), the captured libbpf
  * log, and a hint for the usual causes.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { cstr, libbpf, libc } from "../ffi/mod.ts";
 import { BpfError } from "./errors.ts";
@@ -63,13 +63,33 @@ export function onBpffs(path: string): boolean {
 export function checkPinPath(op: string, path: string, map?: string): void {
   cstr(path);
   const abs = resolve(path);
-  if (onBpffs(abs)) return;
+  if (onBpffs(abs) || onBpffs(realPrefix(abs))) return;
   throw bpfError(
     op,
     22,
     { kind: "pin", path: abs },
     { log: "", detail: map ? `map '${map}' pinPath ${abs}` : undefined },
   );
+}
+
+/**
+ * `abs` with symlinks in its longest existing prefix resolved (the kernel
+ * and libbpf follow them; the mount table lists real paths).
+ */
+function realPrefix(abs: string): string {
+  let dir = abs;
+  let rest = "";
+  while (!existsSync(dir)) {
+    const parent = dirname(dir);
+    if (parent === dir) return abs;
+    rest = dir.slice(parent.length) + rest;
+    dir = parent;
+  }
+  try {
+    return realpathSync(dir) + rest;
+  } catch {
+    return abs;
+  }
 }
 
 /** Where cgroup v2 is mounted (from /proc/self/mounts), or null. */
@@ -197,12 +217,11 @@ export function bpfError(
 ): BpfError {
   const e = Math.abs(errno);
   const log = extra?.log ?? takeLibbpfLog();
-  let message = extra?.detail
+  const message = extra?.detail
     ? `${extra.detail}: ${libbpfMessage(e)}`
     : libbpfMessage(e);
-  const hint = extra?.hint ?? hintFor(e, ctx);
-  // Without a hint of ours, libbpf's own reason is the best lead.
-  const why = hint === undefined ? reasonLine(log) : "";
-  if (why && !message.includes(why)) message += ` (libbpf: ${why})`;
-  return new BpfError(op, e, errnoName(e), message, { hint, libbpfLog: log });
+  return new BpfError(op, e, errnoName(e), message, {
+    hint: extra?.hint ?? hintFor(e, ctx),
+    libbpfLog: log,
+  });
 }

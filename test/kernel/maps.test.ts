@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -442,8 +443,14 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
       expect(existsSync(second)).toBe(true);
       m.unpin();
       expect(existsSync(second)).toBe(false);
+      // Through a symlink to a bpffs directory, as the kernel allows.
+      mkdirSync(first);
+      symlinkSync(first, `${dir}/link`);
+      m.pin(`${dir}/link/counts`);
+      expect(existsSync(`${first}/counts`)).toBe(true);
+      m.unpin();
     } finally {
-      rmSync(first, { force: true });
+      rmSync(first, { recursive: true, force: true });
       rmSync(second, { force: true });
       rmSync(dir, { recursive: true, force: true });
     }
