@@ -4,6 +4,7 @@
  * `struct perf_event_attr` and a perf_event_open(2) call.
  */
 import { errno, perfEventOpen } from "../ffi/mod.ts";
+import { possibleCpus } from "./map.ts";
 import { bpfError } from "./bpf_error.ts";
 import { BpfTypeError } from "./errors.ts";
 
@@ -60,6 +61,8 @@ const ATTR_SIZE = 112;
 // Bit of `freq` in the flags word (after disabled, inherit, pinned,
 // exclusive, exclude_user, exclude_kernel, exclude_hv, exclude_idle, mmap, comm).
 const FLAG_FREQ = 1n << 10n;
+// perf_event_open flags: close the fd across exec, as libbpf's own do.
+const PERF_FLAG_FD_CLOEXEC = 8;
 
 /** `struct perf_event_attr` for `o`; throws BpfTypeError for options that cannot work. */
 export function perfEventAttr(o: PerfEventOptions): Uint8Array {
@@ -69,7 +72,12 @@ export function perfEventAttr(o: PerfEventOptions): Uint8Array {
     );
   }
   const type = typeof o.type === "number" ? o.type : PERF_TYPE[o.type];
-  if (type === undefined || !Number.isInteger(type) || type < 0) {
+  if (
+    type === undefined ||
+    !Number.isInteger(type) ||
+    type < 0 ||
+    type > 0xffffffff
+  ) {
     throw new BpfTypeError(
       `perf event type is "software", "hardware" or a PERF_TYPE_* number, got ${String(o.type)}`,
     );
@@ -135,9 +143,9 @@ export function openPerfEvent(o: PerfEventOptions): number {
     ["pid", pid],
     ["cpu", cpu],
   ] as const) {
-    if (!(Number.isSafeInteger(x) && x >= -1)) {
+    if (!(Number.isInteger(x) && x >= -1 && x <= 0x7fffffff)) {
       throw new BpfTypeError(
-        `perf event: ${k} must be an integer ≥ -1, got ${String(x)}`,
+        `perf event: ${k} must be an integer from -1 to 2^31-1, got ${String(x)}`,
       );
     }
   }
@@ -146,7 +154,7 @@ export function openPerfEvent(o: PerfEventOptions): number {
       "perf event: pid -1 (every process) needs a cpu: attach once per CPU (0 .. possibleCpus() - 1)",
     );
   }
-  const fd = perfEventOpen(attr, pid, cpu);
+  const fd = perfEventOpen(attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd >= 0) return fd;
   const e = -fd || errno();
   const what = `${typeof o.type === "string" ? o.type : `type ${o.type}`} event ${String(o.config)} (pid ${pid}, cpu ${cpu})`;
@@ -160,11 +168,13 @@ export function openPerfEvent(o: PerfEventOptions): number {
       hint:
         e === 2 || e === 95
           ? `this machine has no such event${o.type === "hardware" ? " (virtual machines often have no hardware PMU)" : ""}: try type "software", config "cpu-clock"`
-          : e === 19
+          : e === 19 || (e === 22 && cpu >= possibleCpus())
             ? `no CPU ${cpu} (see /sys/devices/system/cpu/online)`
             : e === 3
               ? `no process ${pid}`
-              : undefined,
+              : e === 22 && o.frequency !== undefined
+                ? `the kernel refused frequency ${o.frequency}: it must not exceed /proc/sys/kernel/perf_event_max_sample_rate`
+                : undefined,
     },
   );
 }

@@ -402,14 +402,14 @@ export class BpfProgram {
     if (options.symbol === undefined && options.offset === undefined) {
       throw new BpfTypeError("attachUprobe needs a symbol or an offset");
     }
-    for (const [key, min] of [
-      ["offset", 0],
-      ["pid", -1],
+    for (const [key, min, max] of [
+      ["offset", 0, Number.MAX_SAFE_INTEGER],
+      ["pid", -1, 0x7fffffff],
     ] as const) {
       const x = options[key];
-      if (x !== undefined && !(Number.isSafeInteger(x) && x >= min)) {
+      if (x !== undefined && !(Number.isSafeInteger(x) && x >= min && x <= max)) {
         throw new BpfTypeError(
-          `attachUprobe: ${key} must be an integer ≥ ${min}, got ${String(x)}`,
+          `attachUprobe: ${key} must be an integer ≥ ${min}${key === "pid" ? " (a pid)" : ""}, got ${String(x)}`,
         );
       }
     }
@@ -451,7 +451,7 @@ export class BpfProgram {
       );
     }
     const pid = options.pid ?? -1;
-    if (!(Number.isSafeInteger(pid) && pid >= -1)) {
+    if (!(Number.isInteger(pid) && pid >= -1 && pid <= 0x7fffffff)) {
       throw new BpfTypeError(
         `attachUsdt: pid must be an integer ≥ -1, got ${String(pid)}`,
       );

@@ -121,6 +121,18 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
     expect(() => up.attachUprobe(any(undefined))).toThrow(
       /attachUprobe needs options/,
     );
+    // Past i32, Bun's FFI wrapped these (pid 2^32 probed this process).
+    expect(() =>
+      up.attachUprobe({ binaryPath: "/bin/ls", symbol: "main", pid: 2 ** 32 }),
+    ).toThrow(/pid must be an integer/);
+    expect(() =>
+      obj.program("on_perf_event").attachPerfEvent({
+        type: "software",
+        config: "cpu-clock",
+        frequency: 99,
+        cpu: 2 ** 32,
+      }),
+    ).toThrow(/cpu must be an integer from -1 to 2\^31-1/);
     expect(() => obj.program("on_getpid").testRun({ repeat: -1 })).toThrow(
       /repeat is an integer from 0/,
     );
