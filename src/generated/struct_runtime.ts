@@ -50,7 +50,7 @@ export type $In<T> = T extends $Struct
   : T extends $ArrayView<any, any, infer I>
     ? ArrayLike<I>
     : T extends Uint8Array
-      ? ArrayLike<number>
+      ? Uint8Array
       : T;
 
 function $check(c: $Sized, view: DataView, o: number): void {
@@ -92,7 +92,15 @@ const $INT: readonly (readonly [number, number, string])[] = [
   [-0x80000000, 0x7fffffff, "s32"],
 ];
 
-/** `x` if it is an integer of scalar code `c` (0..5), else throws. */
+const $U64 = 0xffffffffffffffffn;
+const $S64_MIN = -0x8000000000000000n;
+const $S64_MAX = 0x7fffffffffffffffn;
+
+/**
+ * `x` if it is an integer of scalar code `c` (0..5), else throws. Setters
+ * test the common case inline first (e.g. `(x & 0xff) === x`, false for
+ * anything but an integer in range) and call this only otherwise.
+ */
 function $int(x: unknown, c: number, t: $Struct | null, n: string): number {
   const r = $INT[c] as readonly [number, number, string];
   if (typeof x === "number" && Number.isInteger(x) && x >= r[0] && x <= r[1])
@@ -284,17 +292,17 @@ function $make(n: string, o: number, t: $Spec): $Field {
   if (typeof t === "number") {
     // prettier-ignore
     switch (t) {
-      case 0: g = function () { return this.$view.getUint8(this.$offset + o); }; s = function (x) { this.$view.setUint8(this.$offset + o, $int(x, 0, this, n)); }; break;
-      case 1: g = function () { return this.$view.getInt8(this.$offset + o); }; s = function (x) { this.$view.setInt8(this.$offset + o, $int(x, 1, this, n)); }; break;
-      case 2: g = function () { return this.$view.getUint16(this.$offset + o, $LE); }; s = function (x) { this.$view.setUint16(this.$offset + o, $int(x, 2, this, n), $LE); }; break;
-      case 3: g = function () { return this.$view.getInt16(this.$offset + o, $LE); }; s = function (x) { this.$view.setInt16(this.$offset + o, $int(x, 3, this, n), $LE); }; break;
-      case 4: g = function () { return this.$view.getUint32(this.$offset + o, $LE); }; s = function (x) { this.$view.setUint32(this.$offset + o, $int(x, 4, this, n), $LE); }; break;
-      case 5: g = function () { return this.$view.getInt32(this.$offset + o, $LE); }; s = function (x) { this.$view.setInt32(this.$offset + o, $int(x, 5, this, n), $LE); }; break;
-      case 6: g = function () { return this.$view.getBigUint64(this.$offset + o, $LE); }; s = function (x) { this.$view.setBigUint64(this.$offset + o, $bigint(x, 64, false, this, n), $LE); }; break;
-      case 7: g = function () { return this.$view.getBigInt64(this.$offset + o, $LE); }; s = function (x) { this.$view.setBigInt64(this.$offset + o, $bigint(x, 64, true, this, n), $LE); }; break;
-      case 8: g = function () { return this.$view.getFloat32(this.$offset + o, $LE); }; s = function (x) { this.$view.setFloat32(this.$offset + o, $float(x, this, n), $LE); }; break;
-      case 9: g = function () { return this.$view.getFloat64(this.$offset + o, $LE); }; s = function (x) { this.$view.setFloat64(this.$offset + o, $float(x, this, n), $LE); }; break;
-      case 10: g = function () { return this.$view.getUint8(this.$offset + o) !== 0; }; s = function (x) { this.$view.setUint8(this.$offset + o, $flag(x, this, n)); }; break;
+      case 0: g = function () { return this.$view.getUint8(this.$offset + o); }; s = function (x) { this.$view.setUint8(this.$offset + o, typeof x === "number" && (x & 0xff) === x ? x : $int(x, 0, this, n)); }; break;
+      case 1: g = function () { return this.$view.getInt8(this.$offset + o); }; s = function (x) { this.$view.setInt8(this.$offset + o, typeof x === "number" && (x << 24) >> 24 === x ? x : $int(x, 1, this, n)); }; break;
+      case 2: g = function () { return this.$view.getUint16(this.$offset + o, $LE); }; s = function (x) { this.$view.setUint16(this.$offset + o, typeof x === "number" && (x & 0xffff) === x ? x : $int(x, 2, this, n), $LE); }; break;
+      case 3: g = function () { return this.$view.getInt16(this.$offset + o, $LE); }; s = function (x) { this.$view.setInt16(this.$offset + o, typeof x === "number" && (x << 16) >> 16 === x ? x : $int(x, 3, this, n), $LE); }; break;
+      case 4: g = function () { return this.$view.getUint32(this.$offset + o, $LE); }; s = function (x) { this.$view.setUint32(this.$offset + o, typeof x === "number" && x >>> 0 === x ? x : $int(x, 4, this, n), $LE); }; break;
+      case 5: g = function () { return this.$view.getInt32(this.$offset + o, $LE); }; s = function (x) { this.$view.setInt32(this.$offset + o, typeof x === "number" && (x | 0) === x ? x : $int(x, 5, this, n), $LE); }; break;
+      case 6: g = function () { return this.$view.getBigUint64(this.$offset + o, $LE); }; s = function (x) { this.$view.setBigUint64(this.$offset + o, typeof x === "bigint" && x >= 0n && x <= $U64 ? x : $bigint(x, 64, false, this, n), $LE); }; break;
+      case 7: g = function () { return this.$view.getBigInt64(this.$offset + o, $LE); }; s = function (x) { this.$view.setBigInt64(this.$offset + o, typeof x === "bigint" && x >= $S64_MIN && x <= $S64_MAX ? x : $bigint(x, 64, true, this, n), $LE); }; break;
+      case 8: g = function () { return this.$view.getFloat32(this.$offset + o, $LE); }; s = function (x) { this.$view.setFloat32(this.$offset + o, typeof x === "number" ? x : $float(x, this, n), $LE); }; break;
+      case 9: g = function () { return this.$view.getFloat64(this.$offset + o, $LE); }; s = function (x) { this.$view.setFloat64(this.$offset + o, typeof x === "number" ? x : $float(x, this, n), $LE); }; break;
+      case 10: g = function () { return this.$view.getUint8(this.$offset + o) !== 0; }; s = function (x) { this.$view.setUint8(this.$offset + o, x === true ? 1 : x === false ? 0 : $flag(x, this, n)); }; break;
       default: {
         const signed = t === 12;
         g = function () {
@@ -635,7 +643,7 @@ function $setStr(
   for (let i = 0; i < n; i++) v.setUint8(o + i, i < len ? (b[i] as number) : 0);
 }
 
-/** Copies at most `n` bytes (numbers 0..255) to `o`; the rest stays. */
+/** Copies a Uint8Array of exactly `n` bytes to `o` (as the runtime views take opaque bytes). */
 function $setRaw(
   v: DataView,
   o: number,
@@ -644,16 +652,10 @@ function $setRaw(
   t: $Struct | null = null,
   name = "",
 ): void {
-  const a = x as ArrayLike<unknown> | null;
-  if (typeof a !== "object" || a === null || !(a.length <= n)) {
-    return $bad(t, name, `at most ${n} bytes (a Uint8Array or an array)`, x);
+  if (!(x instanceof Uint8Array && x.length === n)) {
+    return $bad(t, name, `a Uint8Array of ${n} bytes`, x);
   }
-  for (let i = 0; i < a.length; i++) {
-    const c = a[i];
-    if (!(typeof c === "number" && Number.isInteger(c) && c >= 0 && c <= 255))
-      $bad(t, name, `bytes (integers in 0..255)`, c);
-  }
-  new Uint8Array(v.buffer, v.byteOffset + o, n).set(a as ArrayLike<number>);
+  new Uint8Array(v.buffer, v.byteOffset + o, n).set(x);
 }
 
 /** Raw bytes of the bitfield's storage, as an unsigned integer, and its bit position in it. */
@@ -798,32 +800,60 @@ function $big(
 const $u8 = $num(
   1,
   (v, o) => v.getUint8(o),
-  (v, o, x) => v.setUint8(o, $int(x, 0, null, "")),
+  (v, o, x) =>
+    v.setUint8(
+      o,
+      typeof x === "number" && (x & 0xff) === x ? x : $int(x, 0, null, ""),
+    ),
 );
 const $i8 = $num(
   1,
   (v, o) => v.getInt8(o),
-  (v, o, x) => v.setInt8(o, $int(x, 1, null, "")),
+  (v, o, x) =>
+    v.setInt8(
+      o,
+      typeof x === "number" && (x << 24) >> 24 === x ? x : $int(x, 1, null, ""),
+    ),
 );
 const $u16 = $num(
   2,
   (v, o) => v.getUint16(o, $LE),
-  (v, o, x) => v.setUint16(o, $int(x, 2, null, ""), $LE),
+  (v, o, x) =>
+    v.setUint16(
+      o,
+      typeof x === "number" && (x & 0xffff) === x ? x : $int(x, 2, null, ""),
+      $LE,
+    ),
 );
 const $i16 = $num(
   2,
   (v, o) => v.getInt16(o, $LE),
-  (v, o, x) => v.setInt16(o, $int(x, 3, null, ""), $LE),
+  (v, o, x) =>
+    v.setInt16(
+      o,
+      typeof x === "number" && (x << 16) >> 16 === x ? x : $int(x, 3, null, ""),
+      $LE,
+    ),
 );
 const $u32 = $num(
   4,
   (v, o) => v.getUint32(o, $LE),
-  (v, o, x) => v.setUint32(o, $int(x, 4, null, ""), $LE),
+  (v, o, x) =>
+    v.setUint32(
+      o,
+      typeof x === "number" && x >>> 0 === x ? x : $int(x, 4, null, ""),
+      $LE,
+    ),
 );
 const $i32 = $num(
   4,
   (v, o) => v.getInt32(o, $LE),
-  (v, o, x) => v.setInt32(o, $int(x, 5, null, ""), $LE),
+  (v, o, x) =>
+    v.setInt32(
+      o,
+      typeof x === "number" && (x | 0) === x ? x : $int(x, 5, null, ""),
+      $LE,
+    ),
 );
 const $f32 = $num(
   4,
@@ -887,7 +917,7 @@ function $strc(n: number): $Codec<string, string, string> {
   };
 }
 /** Codec of n bytes the generator has no better type for. */
-function $rawc(n: number): $Codec<Uint8Array, Uint8Array, ArrayLike<number>> {
+function $rawc(n: number): $Codec<Uint8Array, Uint8Array, Uint8Array> {
   return {
     size: n,
     g: (v, o) => new Uint8Array(v.buffer, v.byteOffset + o, n),
