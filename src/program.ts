@@ -407,7 +407,10 @@ export class BpfProgram {
       ["pid", -1, 0x7fffffff],
     ] as const) {
       const x = options[key];
-      if (x !== undefined && !(Number.isSafeInteger(x) && x >= min && x <= max)) {
+      if (
+        x !== undefined &&
+        !(Number.isSafeInteger(x) && x >= min && x <= max)
+      ) {
         throw new BpfTypeError(
           `attachUprobe: ${key} must be an integer ≥ ${min}${key === "pid" ? " (a pid)" : ""}, got ${String(x)}`,
         );
@@ -656,7 +659,14 @@ export class BpfProgram {
    * CPU). Closing the link closes the event.
    */
   attachPerfEvent(event: number | PerfEventOptions): BpfLink {
-    if (typeof event === "number") return this.#attachPerfFd(event);
+    if (typeof event === "number") {
+      if (!(Number.isInteger(event) && event >= 0 && event <= 0x7fffffff)) {
+        throw new BpfTypeError(
+          `attachPerfEvent: a perf event fd is a non-negative integer, got ${event}`,
+        );
+      }
+      return this.#attachPerfFd(event);
+    }
     this.#loadedHandle("attachPerfEvent");
     const pfd = openPerfEvent(event);
     try {

@@ -133,6 +133,9 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
         cpu: 2 ** 32,
       }),
     ).toThrow(/cpu must be an integer from -1 to 2\^31-1/);
+    expect(() => obj.program("on_perf_event").attachPerfEvent(2 ** 32)).toThrow(
+      /a perf event fd is a non-negative integer/,
+    );
     expect(() => obj.program("on_getpid").testRun({ repeat: -1 })).toThrow(
       /repeat is an integer from 0/,
     );
