@@ -18,6 +18,9 @@ import {
 import { structName, type ValueType, valueType } from "./skeleton_types.ts";
 import { generateTypes } from "./types.ts";
 
+/** Map types whose values are kernel objects: an fd in, an id out. */
+const FD_VALUED = new Set(["prog_array", "array_of_maps", "hash_of_maps"]);
+
 /** Options of {@link generateSkeleton}. */
 export interface SkeletonOptions {
   /** File name of the object, for names and comments (e.g. "execsnoop.bpf.o"). */
@@ -254,7 +257,12 @@ class SkeletonWriter {
         continue;
       }
       const k = this.value(m.key);
-      const v = this.value(m.value);
+      let v = this.value(m.value);
+      // Inner maps and tail call targets go in as the object (or its fd),
+      // and come back as its id.
+      if (FD_VALUED.has(m.type)) {
+        v = { ...v, ts: "number", input: "number | { readonly fd: number }" };
+      }
       const type = m.perCpu
         ? `$tsbpf.PerCpuSkeletonMap<${k.ts}, ${v.ts}, ${k.input}, ${v.input}>`
         : `$tsbpf.SkeletonMap<${k.ts}, ${v.ts}, ${k.input}, ${v.input}>`;

@@ -116,6 +116,15 @@ describe("tsbpf-gen skeleton", () => {
     expect(SKEL).toContain("export interface SkeletonMaps_2 {");
   });
 
+  it("types prog_array and map-in-map values as an fd holder in, an id out", () => {
+    const src = generateSkeleton(readFileSync(fixture("tail_call")), {
+      fileName: "tail_call.bpf.o",
+    });
+    expect(src).toContain(
+      "readonly jumps: $tsbpf.SkeletonMap<number, number, number, number | { readonly fd: number }>;",
+    );
+  });
+
   it("errors with a clear message on an object without BTF", () => {
     const r = spawnSync(
       join(BIN, "bun"),
