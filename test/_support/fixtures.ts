@@ -41,6 +41,16 @@ export function need(cond: boolean, reason: string): boolean {
   return cond;
 }
 
+/** What `fn` throws; fails the test when it throws nothing. */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a throw");
+}
+
 /**
  * True when the unprivileged user (uid 65534) can read this checkout and run
  * this runtime: tests that drop privileges in a child need both. A clone

@@ -17,19 +17,9 @@ import {
 } from "../../src/errors.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
-
-/** What `fn` throws (it must throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a throw");
-}
 
 // deno-lint-ignore no-explicit-any
 const any = (x: unknown) => x as any;

@@ -19,18 +19,10 @@ import {
   isRoot,
   need,
   usableUnprivileged,
+  thrown,
 } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("errno", () => {
   it("maps numbers and names both ways", () => {

@@ -24,7 +24,7 @@ import {
 } from "../../ffi/mod.ts";
 import { BpfError, ClosedError, UnsupportedError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
-import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 const tracefs = need(
@@ -240,19 +240,15 @@ describe.skipIf(!root)("BpfLink", () => {
         expect(g.dones).toBe(2n);
         void done;
 
-        const e = (() => {
-          try {
-            obj.program("on_tick").attachUsdt({
-              binaryPath: exe,
-              provider: "tsbpf",
-              name: "nope",
-            });
-          } catch (err) {
-            return err as BpfError;
-          }
-        })();
+        const e = thrown(() =>
+          obj.program("on_tick").attachUsdt({
+            binaryPath: exe,
+            provider: "tsbpf",
+            name: "nope",
+          }),
+        ) as BpfError;
         expect(e).toBeInstanceOf(BpfError);
-        expect(e!.hint).toMatch(/no USDT probe tsbpf:nope in .*readelf -n/);
+        expect(e.hint).toMatch(/no USDT probe tsbpf:nope in .*readelf -n/);
       } finally {
         rmSync(exe, { force: true });
       }
@@ -582,20 +578,11 @@ describe.skipIf(!root)("BpfLink", () => {
     expect(() =>
       p.attachPerfEvent({ type: "software", config: "cpu-clock", cpu: 0 }),
     ).toThrow(/either frequency .* or period/);
-    const e = (() => {
-      try {
-        p.attachPerfEvent({
-          type: "software",
-          config: 0,
-          period: 1,
-          cpu: 4096,
-        });
-      } catch (err) {
-        return err as BpfError;
-      }
-    })();
+    const e = thrown(() =>
+      p.attachPerfEvent({ type: "software", config: 0, period: 1, cpu: 4096 }),
+    );
     expect(e).toBeInstanceOf(BpfError);
-    expect(e!.message).toMatch(
+    expect(e.message).toMatch(
       /cannot open software event 0 \(pid -1, cpu 4096\)/,
     );
   });
@@ -619,17 +606,12 @@ describe.skipIf(!root)("BpfLink", () => {
       const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-cgroup-"));
       try {
         using obj = openAttach();
-        let e: unknown;
-        try {
-          obj.program("on_cgroup_egress").attachCgroup(dir);
-        } catch (err) {
-          e = err;
-        }
+        const e = thrown(() =>
+          obj.program("on_cgroup_egress").attachCgroup(dir),
+        ) as BpfError;
         expect(e).toBeInstanceOf(BpfError);
-        expect((e as BpfError).code).toBe("EBADF");
-        expect((e as BpfError).hint).toMatch(
-          `${dir} is not a cgroup v2 directory`,
-        );
+        expect(e.code).toBe("EBADF");
+        expect(e.hint).toMatch(`${dir} is not a cgroup v2 directory`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

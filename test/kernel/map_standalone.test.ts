@@ -27,20 +27,11 @@ import {
 } from "../../src/errors.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
-import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 const bpffs = root && existsSync("/sys/fs/bpf");
 const PIN_DIR = `/sys/fs/bpf/tsbpf_maps_test_${root ? libc().getpid() : 0}`;
-
-function catchErr(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected an error");
-}
 
 const N = 12_000;
 
@@ -113,7 +104,7 @@ describe.skipIf(!root)("BpfMap.create", () => {
         name: "bad name!",
       }),
     ).toThrow(BpfTypeError);
-    const e = catchErr(() =>
+    const e = thrown(() =>
       BpfMap.create({ type: "array", key: "u64", value: "u32", maxEntries: 4 }),
     ) as BpfError;
     expect(e).toBeInstanceOf(BpfError);
@@ -124,7 +115,7 @@ describe.skipIf(!root)("BpfMap.create", () => {
     ).toThrow(/needs innerMap/);
     // An unknown type lists the names, or names the one meant.
     const create = (type: string) =>
-      catchErr(() =>
+      thrown(() =>
         BpfMap.create({
           type: type as "hash",
           key: "u32",
@@ -320,7 +311,7 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
       maxEntries: 64,
     });
     m.set(5, 0);
-    const e = catchErr(() =>
+    const e = thrown(() =>
       m.setMany(
         Array.from({ length: 10 }, (_, i) => [i, i] as [number, number]),
         "noexist",
@@ -338,7 +329,7 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
       value: "u32",
       maxEntries: 8,
     });
-    const e = catchErr(() =>
+    const e = thrown(() =>
       m.setMany(
         Array.from({ length: 9 }, (_, i) => [i, i] as [number, number]),
       ),
@@ -378,7 +369,7 @@ describe.skipIf(!root)("pinning", () => {
         typed.set(2, 22n);
       }
       expect(m.get(2)).toBe(22n);
-      const e = catchErr(() => m.pin(path)) as BpfError;
+      const e = thrown(() => m.pin(path)) as BpfError;
       expect(e.code).toBe("EEXIST");
       m.unpin();
       expect(existsSync(path)).toBe(false);

@@ -27,18 +27,9 @@ import type { BpfLink } from "../../src/link.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
 import { BPF_EXIST, BPF_NOEXIST, MAP_FLAGS } from "../../src/map_types.ts";
 import { BpfObject } from "../../src/object.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
-
-function catchErr(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected an error");
-}
 
 describe.skipIf(!root)("object maps before load", () => {
   it("maxEntries and pinPath set before load are what the kernel gets", () => {
@@ -78,7 +69,7 @@ describe.skipIf(!root)("object maps before load", () => {
       using obj = BpfObject.open(fixture("maps"));
       obj.program("on_getppid").autoload = false;
       obj.map("counts").pinPath = `${dir}/sub/counts`;
-      const e = catchErr(() => obj.load()) as BpfError;
+      const e = thrown(() => obj.load()) as BpfError;
       expect(e).toBeInstanceOf(BpfError);
       expect(e.message).toMatch(/map 'counts' pinPath .*: Invalid argument/);
       expect(e.hint).toMatch(
@@ -163,7 +154,7 @@ describe.skipIf(!root)("object maps", () => {
 
   it("rejects keys and values of the wrong type or size, naming the map", () => {
     const m = obj.map("counts");
-    const e = catchErr(() => m.set("1" as never, 1n));
+    const e = thrown(() => m.set("1" as never, 1n));
     expect(e).toBeInstanceOf(BpfTypeError);
     expect(e.message).toContain(
       "map 'counts': key must be u32 (number 0..4294967295) or a 4-byte Uint8Array; got string",
@@ -184,7 +175,7 @@ describe.skipIf(!root)("object maps", () => {
   it("flags: noexist on an existing key is EEXIST, exist on a missing one ENOENT", () => {
     const m = obj.map("counts");
     m.set(1, 1n, "noexist");
-    const e = catchErr(() => m.set(1, 2n, "noexist")) as BpfError;
+    const e = thrown(() => m.set(1, 2n, "noexist")) as BpfError;
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe("EEXIST");
     expect(e.message).toContain("map 'counts'");
@@ -192,7 +183,7 @@ describe.skipIf(!root)("object maps", () => {
     expect(m.get(1)).toBe(1n);
     m.set(1, 3n, "exist");
     expect(m.get(1)).toBe(3n);
-    const e2 = catchErr(() => m.set(2, 1n, BPF_EXIST)) as BpfError;
+    const e2 = thrown(() => m.set(2, 1n, BPF_EXIST)) as BpfError;
     expect(e2.code).toBe("ENOENT");
     expect(e2.hint).toMatch(/does not exist/);
     expect(() => m.set(1, 1n, BPF_NOEXIST)).toThrow(/EEXIST/);
@@ -202,7 +193,7 @@ describe.skipIf(!root)("object maps", () => {
   it("a full hash map says so (E2BIG)", () => {
     const m = obj.map("tiny");
     for (let i = 0; i < 4; i++) m.set(i, BigInt(i));
-    const e = catchErr(() => m.set(99, 1n)) as BpfError;
+    const e = thrown(() => m.set(99, 1n)) as BpfError;
     expect(e.code).toBe("E2BIG");
     expect(e.hint).toMatch(/map is full.*maxEntries/);
     m.set(3, 33n); // updating an existing key still works
@@ -217,11 +208,11 @@ describe.skipIf(!root)("object maps", () => {
     expect(m.get(3)).toBe(33n);
     expect([...m.entries()].length).toBe(8);
     expect(m.count()).toBe(8);
-    const e = catchErr(() => m.delete(3)) as BpfError;
+    const e = thrown(() => m.delete(3)) as BpfError;
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe("EINVAL");
     expect(e.hint).toMatch(/array maps cannot delete/);
-    const oob = catchErr(() => m.set(8, 1n)) as BpfError;
+    const oob = thrown(() => m.set(8, 1n)) as BpfError;
     expect(oob.code).toBe("E2BIG");
     expect(oob.hint).toMatch(/index out of range.*0\.\.7/);
     m.setMany([
@@ -272,7 +263,7 @@ describe.skipIf(!root)("object maps", () => {
       last_ns: 5n,
       comm: "x",
     });
-    const e = catchErr(() => m.set(1, { pid: "no" }));
+    const e = thrown(() => m.set(1, { pid: "no" }));
     expect(e).toBeInstanceOf(BpfTypeError);
     expect(e.message).toMatch(
       /map 'stats': value must be struct process_stats .* or a 32-byte Uint8Array/,
@@ -428,7 +419,7 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
       obj.program("on_getppid").autoload = false;
       obj.load();
       const m = obj.map("counts");
-      const e = catchErr(() => m.pin(`${dir}/counts`)) as BpfError;
+      const e = thrown(() => m.pin(`${dir}/counts`)) as BpfError;
       expect(e).toBeInstanceOf(BpfError);
       expect(e.hint).toMatch(/not on a bpf filesystem/);
       expect(m.pinPath).toBeNull();
@@ -461,7 +452,7 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     obj.program("on_getppid").autoload = false;
     obj.load();
     const rodata = obj.maps.find((m) => m.name.endsWith(".rodata"))!;
-    const frozen = catchErr(() =>
+    const frozen = thrown(() =>
       rodata.set(0, new Uint8Array(rodata.valueSize)),
     ) as BpfError;
     expect(frozen.code).toBe("EPERM");
@@ -477,7 +468,7 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     });
     expect(m.flags & MAP_FLAGS.rdonly).toBe(MAP_FLAGS.rdonly);
     expect(m.get(0)).toBe(0);
-    const e = catchErr(() => m.set(0, 1)) as BpfError;
+    const e = thrown(() => m.set(0, 1)) as BpfError;
     expect(e.code).toBe("EPERM");
     expect(e.hint).toMatch(/created read-only for user space \(BPF_F_RDONLY/);
   });
