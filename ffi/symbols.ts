@@ -239,6 +239,7 @@ export const LIBBPF = {
   bpf_map__autocreate: { args: ["ptr"], result: "bool" },
   bpf_map__set_autocreate: { args: ["ptr", "bool"], result: "i32" },
   bpf_map__inner_map: { args: ["ptr"], result: "ptr" },
+  bpf_map__attach_struct_ops: { args: ["ptr"], result: "ptr" },
   bpf_map__set_inner_map_fd: { args: ["ptr", "i32"], result: "i32" },
   /** (map, size_t *psize) → void*: libbpf's own copy of .data/.bss/.rodata. */
   bpf_map__initial_value: { args: ["ptr", "buf"], result: "ptr" },

@@ -33,6 +33,8 @@ import {
   StateError,
 } from "./errors.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
+import { BpfLink } from "./link.ts";
+import { registerStructOps } from "./struct_ops.ts";
 import {
   type Chunk,
   type RawMap,
@@ -754,6 +756,39 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         path: path ?? this.pinPath ?? "",
       });
     }
+  }
+
+  // --- struct_ops ---------------------------------------------------------------
+
+  /**
+   * Registers this struct_ops map (SEC(".struct_ops"): an ops table such as
+   * `tcp_congestion_ops` whose members are the object's struct_ops
+   * programs) with the kernel. The returned link unregisters it on
+   * `close()`, as does closing the object.
+   *
+   * ```ts
+   * using obj = BpfObject.open("cc.bpf.o");
+   * obj.load();
+   * using cc = obj.map("my_cc").attachStructOps();
+   * ```
+   */
+  attachStructOps(): BpfLink {
+    const p = this.loadedHandle("attachStructOps");
+    if (this.type !== "struct_ops") {
+      throw new BpfTypeError(
+        `attachStructOps: map '${this.name}' is a ${this.type} map, not a struct_ops map`,
+        {
+          hint: 'declare the ops table as a global in SEC(".struct_ops"), e.g. struct tcp_congestion_ops my_cc = { ... }',
+        },
+      );
+    }
+    const backend = registerStructOps(
+      p,
+      this.fd,
+      this.name,
+      this.#owner!.logHandler,
+    );
+    return new BpfLink(backend, this.#owner, `struct_ops ${this.name}`);
   }
 
   // --- types --------------------------------------------------------------------

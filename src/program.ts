@@ -328,6 +328,9 @@ export class BpfProgram {
 
   #explicitAttachHint(): string {
     const t = this.type;
+    if (t === "struct_ops") {
+      return `struct_ops programs run through their ops table: register the SEC(".struct_ops") map that names '${this.name}' with map.attachStructOps()`;
+    }
     const how =
       t === "xdp"
         ? "attachXdp(ifname)"
