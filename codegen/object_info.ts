@@ -21,7 +21,7 @@ export const EVENT_ANCHOR_PREFIX = "_event_";
 
 /** One map of the object. */
 export interface MapInfo {
-  /** Map name (the `.maps` variable's name). */
+  /** Map name (the `.maps` or `.struct_ops` variable's name). */
   readonly name: string;
   /** Map type name, e.g. "hash", "ringbuf"; "unknown(N)" for new ones. */
   readonly type: string;
@@ -107,6 +107,21 @@ function mapInfo(v: Var): Omit<MapInfo, "event"> {
   };
 }
 
+/** An ops table in SEC(".struct_ops") or SEC(".struct_ops.link"): a map with one value. */
+function structOpsInfo(v: Var): Omit<MapInfo, "event"> {
+  return {
+    name: v.name,
+    type: "struct_ops",
+    perCpu: false,
+    value: v.type,
+    maxEntries: 1,
+  };
+}
+
+function isStructOpsSection(name: string): boolean {
+  return name === ".struct_ops" || name === ".struct_ops.link";
+}
+
 function isDataSection(name: string): boolean {
   return /^\.(bss|data|rodata)(\..+)?$/.test(name);
 }
@@ -132,11 +147,13 @@ export function describeObject(
     if (btf.kindOf(id) !== "datasec") continue;
     const sec = btf.typeById(id) as Datasec;
     const isMaps = sec.name === ".maps";
-    if (!isMaps && !isDataSection(sec.name)) continue;
+    const isOps = isStructOpsSection(sec.name);
+    if (!isMaps && !isOps && !isDataSection(sec.name)) continue;
     for (const vs of sec.vars) {
       const v = vs.type as Var;
       if (v.kind !== "var" || !v.name) continue;
       if (isMaps) maps.push(mapInfo(v));
+      else if (isOps) maps.push(structOpsInfo(v));
       else if (v.linkage !== "static" && !v.name.startsWith(".")) {
         globals.push({
           name: v.name,

@@ -98,7 +98,11 @@ function usedStructs(info: ObjectInfo): string[] {
   };
   for (const m of info.maps) {
     if (m.event) add(m.event);
-    else if (m.type !== "ringbuf" && m.type !== "perf_event_array") {
+    else if (
+      m.type !== "ringbuf" &&
+      m.type !== "perf_event_array" &&
+      m.type !== "struct_ops"
+    ) {
       add(m.key);
       add(m.value);
     }
@@ -249,6 +253,13 @@ class SkeletonWriter {
     ];
     for (const m of this.info.maps) {
       const prop = propertyKey(m.name);
+      if (m.type === "struct_ops") {
+        lines.push(
+          `  /** \`struct_ops\` map \`${docText(m.name)}\`: a \`${docText(String(m.value))}\` table; register it with \`attachStructOps()\` (or the skeleton's \`attach()\`). */`,
+          `  readonly ${prop}: $tsbpf.BpfMap;`,
+        );
+        continue;
+      }
       if (streamKind(m)) {
         lines.push(
           `  /** \`${docText(m.type)}\` map \`${docText(m.name)}\` (read it through the skeleton's event readers). */`,
@@ -346,7 +357,8 @@ class SkeletonWriter {
     for (const m of this.info.maps) {
       const kind = streamKind(m);
       const fields = [`name: ${JSON.stringify(m.name)}`];
-      if (kind) {
+      if (m.type === "struct_ops") fields.push(`kind: "struct_ops"`);
+      else if (kind) {
         fields.push(`kind: ${JSON.stringify(kind)}`);
         const ev = m.event && this.value(m.event);
         if (ev?.struct) fields.push(`event: ${ev.spec}`);

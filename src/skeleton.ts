@@ -40,8 +40,11 @@ export interface EmbeddedObject {
 export interface SkeletonMapSpec {
   /** Map name. */
   readonly name: string;
-  /** "ring"/"perf" for event streams; otherwise a keyed map. */
-  readonly kind?: "ring" | "perf";
+  /**
+   * "ring"/"perf" for event streams, "struct_ops" for an ops table (both
+   * given as the plain `BpfMap`); otherwise a keyed map.
+   */
+  readonly kind?: "ring" | "perf" | "struct_ops";
   /** Key type (keyed maps). */
   readonly key?: ValueSpec;
   /** Value type (keyed maps). */
@@ -104,8 +107,9 @@ export interface LoadedSkeleton<M, P, R, PB, G>
   /**
    * Attaches every program whose autoload is on by its section name
    * (`prog.attach()`), skipping sections libbpf cannot attach by name
-   * alone (xdp, tc: use `programs.x.attachXdp(...)`); the links belong to
-   * the object.
+   * alone (xdp, tc: use `programs.x.attachXdp(...)`), and registers every
+   * struct_ops map (`map.attachStructOps()`); the links belong to the
+   * object.
    */
   attach(): BpfLink[];
 }
@@ -232,6 +236,16 @@ class Skeleton {
         // libbpf has no automatic attach for sections such as "xdp" or
         // "tc" (bpf_program__attach: EOPNOTSUPP); those attach by hand.
         if (e instanceof BpfError && e.errno === EOPNOTSUPP) continue;
+        for (const l of links) l.close();
+        throw e;
+      }
+    }
+    // struct_ops programs run through their table: register each table.
+    for (const m of this.object.maps) {
+      if (m.type !== "struct_ops") continue;
+      try {
+        links.push(m.attachStructOps());
+      } catch (e) {
         for (const l of links) l.close();
         throw e;
       }

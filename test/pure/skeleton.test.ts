@@ -67,6 +67,26 @@ describe("describeObject", () => {
   });
 });
 
+describe("describeObject: struct_ops", () => {
+  it('lists an ops table in SEC(".struct_ops") as a struct_ops map', () => {
+    const ops = describeObject(
+      readFileSync(fixture("struct_ops")),
+      "struct_ops.bpf.o",
+    );
+    const m = ops.maps.find((x) => x.name === "tsbpf_cc")!;
+    expect(m.type).toBe("struct_ops");
+    expect(String(m.value)).toBe("struct tcp_congestion_ops");
+    const skel = generateSkeleton(readFileSync(fixture("struct_ops")), {
+      fileName: "struct_ops.bpf.o",
+      path: "struct_ops.bpf.o",
+    });
+    expect(skel).toContain("readonly tsbpf_cc: $tsbpf.BpfMap;");
+    expect(skel).toContain('{ name: "tsbpf_cc", kind: "struct_ops" }');
+    // The table's type is the kernel's: no classes for it.
+    expect(skel).not.toContain("class TcpCongestionOps");
+  });
+});
+
 describe("tsbpf-gen skeleton", () => {
   it("is deterministic, in process and through the CLI under Bun and Deno", () => {
     expect(generateSkeleton(BYTES, { fileName: "skeleton.bpf.o" })).toBe(SKEL);

@@ -1,0 +1,145 @@
+/**
+ * struct_ops on the real kernel: fixtures/struct_ops.bpf.c is a TCP
+ * congestion control. Registering its table makes the kernel list it and
+ * run its programs for a real connection that picks it; closing the link
+ * (or the object) unregisters it.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import {
+  BpfError,
+  BpfTypeError,
+  StateError,
+  UnsupportedError,
+} from "../../src/errors.ts";
+import { BpfObject } from "../../src/object.ts";
+import type { BpfLink } from "../../src/link.ts";
+import { generateSkeleton } from "../../codegen/skeleton.ts";
+import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_SYS_ADMIN)");
+const hasCc = need(
+  spawnSync("sh", ["-c", "command -v cc"]).status === 0,
+  "no C compiler (cc) to build the TCP client",
+);
+const CC = "tsbpf_test_cc";
+
+/** Builds test/_support/tcp_cc_pair.c into build/test; the caller removes it. */
+function buildPair(): string {
+  const dir = join(ROOT, "build/test");
+  mkdirSync(dir, { recursive: true });
+  const exe = join(dir, `tcp_cc_pair_${process.pid}`);
+  execFileSync("cc", [
+    "-O2",
+    join(ROOT, "test/_support/tcp_cc_pair.c"),
+    "-o",
+    exe,
+  ]);
+  return exe;
+}
+
+/** The congestion controls the kernel has registered. */
+function available(): string[] {
+  return readFileSync(
+    "/proc/sys/net/ipv4/tcp_available_congestion_control",
+    "utf8",
+  )
+    .trim()
+    .split(/\s+/);
+}
+
+function openCc(): BpfObject {
+  const obj = BpfObject.open(fixture("struct_ops"));
+  obj.load();
+  return obj;
+}
+
+describe.skipIf(!root)("struct_ops", () => {
+  it("registers the table while the link is open, and the kernel runs it", () => {
+    using obj = openCc();
+    expect(obj.map("tsbpf_cc").type).toBe("struct_ops");
+    expect(available()).not.toContain(CC);
+    const link = obj.map("tsbpf_cc").attachStructOps();
+    expect(link.description).toBe("struct_ops tsbpf_cc");
+    expect(available()).toContain(CC);
+    link.close();
+    expect(available()).not.toContain(CC);
+  });
+
+  it.skipIf(!hasCc)("runs the programs for a connection that picks it", () => {
+    using obj = openCc();
+    using _cc = obj.map("tsbpf_cc").attachStructOps();
+    const exe = buildPair();
+    try {
+      const r = spawnSync(exe, [CC], { encoding: "utf8", timeout: 30_000 });
+      expect(r.stderr).toBe("");
+      expect(r.stdout.trim()).toBe(CC);
+    } finally {
+      rmSync(exe, { force: true });
+    }
+    // The client's socket took it up (TCP_CONGESTION calls init).
+    expect(obj.globals.inits as bigint).toBeGreaterThanOrEqual(1n);
+  });
+
+  it("is unregistered when its object closes", () => {
+    const obj = openCc();
+    obj.map("tsbpf_cc").attachStructOps();
+    expect(available()).toContain(CC);
+    obj.close();
+    expect(available()).not.toContain(CC);
+  });
+
+  it("skeleton: the table is a map, and attach() registers it", async () => {
+    const dir = join(ROOT, "build/test", `struct-ops-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    try {
+      const file = join(dir, "struct_ops.skel.ts");
+      writeFileSync(
+        file,
+        generateSkeleton(readFileSync(fixture("struct_ops")), {
+          fileName: "struct_ops.bpf.o",
+          path: "../../fixtures/struct_ops.bpf.o",
+          importFrom: "../../../mod.ts",
+        }),
+      );
+      const skelModule = await import(pathToFileURL(file).href);
+      using skel = skelModule.load();
+      expect(skel.maps.tsbpf_cc.type).toBe("struct_ops");
+      const links: BpfLink[] = skel.attach();
+      expect(links.map((l) => l.description)).toEqual(["struct_ops tsbpf_cc"]);
+      expect(available()).toContain(CC);
+      for (const l of links) l.close();
+      expect(available()).not.toContain(CC);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("explains what cannot be done", () => {
+    const unloaded = BpfObject.open(fixture("struct_ops"));
+    try {
+      expect(() => unloaded.map("tsbpf_cc").attachStructOps()).toThrow(
+        StateError,
+      );
+    } finally {
+      unloaded.close();
+    }
+    using obj = openCc();
+    using cc = obj.map("tsbpf_cc").attachStructOps();
+    // Registered by a map update (SEC(".struct_ops")): no link fd to pin.
+    const noFd = thrown(() => cc.fd);
+    expect(noFd).toBeInstanceOf(UnsupportedError);
+    expect(noFd.message).toMatch(/has no link fd/);
+    const twice = thrown(() => obj.map("tsbpf_cc").attachStructOps());
+    expect(twice).toBeInstanceOf(BpfError);
+    expect((twice as BpfError).code).toBe("EBUSY");
+    expect((twice as BpfError).hint).toMatch(/registered already/);
+    const bss = obj.maps.find((m) => m.type === "array")!;
+    expect(thrown(() => bss.attachStructOps())).toBeInstanceOf(BpfTypeError);
+    const prog = thrown(() => obj.program("tsbpf_cc_init").attach());
+    expect((prog as BpfError).hint).toMatch(/attachStructOps\(\)/);
+  });
+});
