@@ -51,6 +51,11 @@ export {
   type XdpOptions,
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";
+export {
+  type ProgramInfo,
+  RunStats,
+  enableRunStats,
+} from "./src/program_info.ts";
 export type { PerfEventOptions } from "./src/perf_event.ts";
 export {
   BpfMap,

@@ -344,6 +344,8 @@ export const LIBBPF = {
   bpf_map_get_fd_by_id: { args: ["u32"], result: "i32" },
   bpf_link_get_fd_by_id: { args: ["u32"], result: "i32" },
   bpf_prog_get_next_id: { args: ["u32", "buf"], result: "i32" },
+  /** (enum bpf_stats_type) → fd; statistics stay on while it is open. */
+  bpf_enable_stats: { args: ["i32"], result: "i32" },
   bpf_map_get_next_id: { args: ["u32", "buf"], result: "i32" },
   bpf_link_get_next_id: { args: ["u32", "buf"], result: "i32" },
   /** (prog_fd, bpf_test_run_opts*) → int */

@@ -26,51 +26,10 @@ import {
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
+import { type ProgramInfo, programInfo } from "./program_info.ts";
+import { type ProgramType, programTypeName } from "./program_types.ts";
 
-/** enum bpf_prog_type names (uapi/linux/bpf.h), index = value. */
-const PROG_TYPES = [
-  "unspec",
-  "socket_filter",
-  "kprobe",
-  "sched_cls",
-  "sched_act",
-  "tracepoint",
-  "xdp",
-  "perf_event",
-  "cgroup_skb",
-  "cgroup_sock",
-  "lwt_in",
-  "lwt_out",
-  "lwt_xmit",
-  "sock_ops",
-  "sk_skb",
-  "cgroup_device",
-  "sk_msg",
-  "raw_tracepoint",
-  "cgroup_sock_addr",
-  "lwt_seg6local",
-  "lirc_mode2",
-  "sk_reuseport",
-  "flow_dissector",
-  "cgroup_sysctl",
-  "raw_tracepoint_writable",
-  "cgroup_sockopt",
-  "tracing",
-  "struct_ops",
-  "ext",
-  "lsm",
-  "sk_lookup",
-  "syscall",
-  "netfilter",
-] as const;
-
-/** A program type name, e.g. "xdp", "tracepoint", "tracing". */
-export type ProgramType = (typeof PROG_TYPES)[number] | `unknown(${number})`;
-
-/** Name of an `enum bpf_prog_type` value. */
-export function programTypeName(t: number): ProgramType {
-  return PROG_TYPES[t] ?? `unknown(${t})`;
-}
+export type { ProgramType };
 
 // enum bpf_attach_type BPF_XDP (uapi/linux/bpf.h)
 const BPF_XDP = 37;
@@ -264,6 +223,14 @@ export class BpfProgram {
     );
     if (err < 0) throw bpfError("bpf_obj_get_info_by_fd", err);
     return new DataView(info.buffer).getUint32(4, true);
+  }
+
+  /**
+   * What the kernel reports about the loaded program: id, tag, map ids,
+   * sizes, and run statistics (counted while `enableRunStats()` is on).
+   */
+  info(): ProgramInfo {
+    return programInfo(this.fd);
   }
 
   /** The program fd (after load; owned by the object: do not close). */

@@ -2,7 +2,8 @@
  * BpfProgram: introspection, testRun (BPF_PROG_TEST_RUN), pin/unpin, and
  * the state rules around load.
  */
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { availableParallelism } from "node:os";
 import {
@@ -12,6 +13,7 @@ import {
   StateError,
 } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
+import { enableRunStats } from "../../src/program_info.ts";
 import { fixture, isRoot, need } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
@@ -235,5 +237,69 @@ describe.skipIf(!root)("BpfProgram", () => {
     );
     expect(() => prog.pin("/sys/fs/bpf/x")).toThrow(ClosedError);
     expect(() => prog.name).not.toThrow();
+  });
+});
+
+describe.skipIf(!root)("program.info() and run statistics", () => {
+  /** `bpftool prog show id N -j`: the reference. */
+  function bpftoolShow(id: number): Record<string, unknown> {
+    const out = execFileSync(
+      "bpftool",
+      ["prog", "show", "id", String(id), "-j"],
+      {
+        encoding: "utf8",
+      },
+    );
+    return JSON.parse(out);
+  }
+
+  it("reports what bpftool reports", () => {
+    using obj = openAttach();
+    const prog = obj.program("xdp_filter");
+    const info = prog.info();
+    const ref = bpftoolShow(info.id);
+    expect(info.id).toBe(prog.id);
+    expect(info.type).toBe("xdp");
+    expect(info.name).toBe(ref.name);
+    expect(info.tag).toBe(ref.tag);
+    expect(info.gplCompatible).toBe(ref.gpl_compatible);
+    expect(info.translatedSize).toBe(ref.bytes_xlated);
+    expect(info.jitedSize).toBe(ref.bytes_jited ?? 0);
+    expect(info.createdByUid).toBe(0);
+    expect(info.btfId).toBe(ref.btf_id);
+    expect([...info.mapIds].sort()).toEqual(
+      [...((ref.map_ids as number[]) ?? [])].sort(),
+    );
+    expect(info.mapIds.length).toBeGreaterThan(0); // its .bss
+    expect(info.verifiedInstructions).toBeGreaterThan(0);
+    expect(info.loadTime).toBeGreaterThan(0n);
+  });
+
+  it("counts runs while run statistics are on", () => {
+    using obj = openAttach();
+    const prog = obj.program("xdp_filter");
+    const before = prog.info();
+    {
+      using stats = enableRunStats();
+      expect(stats.closed).toBe(false);
+      prog.testRun({ data: new Uint8Array(64), repeat: 50 });
+      const during = prog.info();
+      expect(during.runCount - before.runCount).toBe(50n);
+      expect(during.runTimeNs).toBeGreaterThan(before.runTimeNs);
+      expect(bpftoolShow(during.id).run_cnt).toBe(Number(during.runCount));
+    }
+    const after = prog.info();
+    const sysctl = readFileSync("/proc/sys/kernel/bpf_stats_enabled", "utf8");
+    prog.testRun({ data: new Uint8Array(64), repeat: 5 });
+    // Off again once closed, unless the sysctl keeps statistics on.
+    if (sysctl.trim() === "0")
+      expect(prog.info().runCount).toBe(after.runCount);
+  });
+
+  it("needs a loaded program", () => {
+    using obj = BpfObject.open(fixture("attach"));
+    expect(() => obj.program("xdp_filter").info()).toThrow(StateError);
+    obj.close();
+    expect(() => obj.program("xdp_filter").info()).toThrow(ClosedError);
   });
 });
