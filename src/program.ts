@@ -27,6 +27,7 @@ import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
 import { type ProgramInfo, programInfo } from "./program_info.ts";
+import { SOCKMAP_ATTACH_TYPES, attachToSockmap } from "./sockmap.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
 
 export type { ProgramType };
@@ -602,6 +603,41 @@ export class BpfProgram {
     } finally {
       c.close(fd);
     }
+  }
+
+  /**
+   * Attaches a `SEC("sk_msg")` or `SEC("sk_skb/...")` program to a sockmap
+   * or sockhash (the map or its fd): it then runs for the sockets the map
+   * holds (e.g. ones a sock_ops program adds). The link has an fd on Linux
+   * ≥ 6.10; before, it is a plain attachment that close() undoes.
+   */
+  attachSockmap(map: { readonly fd: number } | number): BpfLink {
+    const mapFd = typeof map === "number" ? map : map?.fd;
+    if (!(Number.isInteger(mapFd) && mapFd >= 0 && mapFd <= 0x7fffffff)) {
+      throw new BpfTypeError(
+        `attachSockmap: give the sockmap (a BpfMap) or its fd, got ${String(map)}`,
+      );
+    }
+    const p = this.#loadedHandle("attachSockmap");
+    const type = libbpf().bpf_program__expected_attach_type(p);
+    const kind = SOCKMAP_ATTACH_TYPES.get(type);
+    if (kind === undefined) {
+      throw new BpfTypeError(
+        `attachSockmap: '${this.name}' is a ${this.type} program (SEC("${this.sectionName}"))`,
+        {
+          hint: 'sockmaps run SEC("sk_msg"), SEC("sk_skb/stream_parser"), SEC("sk_skb/stream_verdict") and SEC("sk_skb/verdict") programs',
+        },
+      );
+    }
+    const what = `${kind} sockmap fd ${mapFd}`;
+    const backend = attachToSockmap(
+      this.fd,
+      mapFd,
+      type,
+      `program '${this.name}' (${what})`,
+      this.#owner.logHandler,
+    );
+    return this.#fdLink(what, backend);
   }
 
   /** Attaches to the cgroup v2 directory `path` (e.g. /sys/fs/cgroup/x). */

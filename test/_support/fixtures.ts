@@ -3,7 +3,7 @@
  * builds them all first; a test run on its own builds what it needs.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -73,4 +73,21 @@ export function usableUnprivileged(): boolean {
     { stdio: "ignore" },
   );
   return r.status === 0;
+}
+
+/**
+ * Builds test/_support/tcp_cc_pair.c (a TCP connection over 127.0.0.1,
+ * "ping" one way and "pong" back) into build/test; the caller removes it.
+ */
+export function buildTcpPair(): string {
+  const dir = join(ROOT, "build/test");
+  mkdirSync(dir, { recursive: true });
+  const exe = join(dir, `tcp_cc_pair_${process.pid}`);
+  execFileSync("cc", [
+    "-O2",
+    join(ROOT, "test/_support/tcp_cc_pair.c"),
+    "-o",
+    exe,
+  ]);
+  return exe;
 }

@@ -18,7 +18,14 @@ import {
 import { BpfObject } from "../../src/object.ts";
 import type { BpfLink } from "../../src/link.ts";
 import { generateSkeleton } from "../../codegen/skeleton.ts";
-import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
+import {
+  ROOT,
+  buildTcpPair,
+  fixture,
+  isRoot,
+  need,
+  thrown,
+} from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_SYS_ADMIN)");
 const hasCc = need(
@@ -26,20 +33,6 @@ const hasCc = need(
   "no C compiler (cc) to build the TCP client",
 );
 const CC = "tsbpf_test_cc";
-
-/** Builds test/_support/tcp_cc_pair.c into build/test; the caller removes it. */
-function buildPair(): string {
-  const dir = join(ROOT, "build/test");
-  mkdirSync(dir, { recursive: true });
-  const exe = join(dir, `tcp_cc_pair_${process.pid}`);
-  execFileSync("cc", [
-    "-O2",
-    join(ROOT, "test/_support/tcp_cc_pair.c"),
-    "-o",
-    exe,
-  ]);
-  return exe;
-}
 
 /** The congestion controls the kernel has registered. */
 function available(): string[] {
@@ -72,7 +65,7 @@ describe.skipIf(!root)("struct_ops", () => {
   it.skipIf(!hasCc)("runs the programs for a connection that picks it", () => {
     using obj = openCc();
     using _cc = obj.map("tsbpf_cc").attachStructOps();
-    const exe = buildPair();
+    const exe = buildTcpPair();
     try {
       const r = spawnSync(exe, [CC], { encoding: "utf8", timeout: 30_000 });
       expect(r.stderr).toBe("");

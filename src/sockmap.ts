@@ -1,0 +1,63 @@
+/**
+ * Attaching sk_msg and sk_skb programs to a sockmap or sockhash: the
+ * kernel runs them for the sockets the map holds. A kernel link where the
+ * kernel has sockmap links (Linux ≥ 6.10), else a plain BPF_PROG_ATTACH
+ * that closing the link undoes.
+ */
+import { libbpf } from "../ffi/mod.ts";
+import { bpfError } from "./bpf_error.ts";
+import { UnsupportedError } from "./errors.ts";
+import { type LinkBackend, fdLinkBackend } from "./link.ts";
+import { type LibbpfLogHandler, withLibbpfLog } from "./libbpf_log.ts";
+
+/** enum bpf_attach_type values a sockmap takes (uapi/linux/bpf.h). */
+export const SOCKMAP_ATTACH_TYPES: ReadonlyMap<number, string> = new Map([
+  [4, "sk_skb/stream_parser"],
+  [5, "sk_skb/stream_verdict"],
+  [7, "sk_msg"],
+  [38, "sk_skb/verdict"],
+]);
+
+const EINVAL = 22;
+const EBUSY = 16;
+const EOPNOTSUPP = 95;
+
+/** Attaches program `progFd` to sockmap `mapFd` as `attachType`. */
+export function attachToSockmap(
+  progFd: number,
+  mapFd: number,
+  attachType: number,
+  detail: string,
+  log: LibbpfLogHandler | undefined,
+): LinkBackend {
+  const L = libbpf();
+  const hint = (e: number) =>
+    e === EBUSY
+      ? `the map already has a ${SOCKMAP_ATTACH_TYPES.get(attachType)} program: close that link first`
+      : e === EINVAL || e === EOPNOTSUPP
+        ? "the map must be a sockmap or sockhash (BPF_MAP_TYPE_SOCKMAP / SOCKHASH)"
+        : undefined;
+  const linkFd = withLibbpfLog(log, () =>
+    L.bpf_link_create(progFd, mapFd, attachType, null),
+  );
+  if (linkFd >= 0) return fdLinkBackend(linkFd);
+  // Kernels before 6.10 have no sockmap links (EINVAL for a sockmap too).
+  const err = withLibbpfLog(log, () =>
+    L.bpf_prog_attach(progFd, mapFd, attachType, 0),
+  );
+  if (err < 0) {
+    const e = Math.abs(err);
+    throw bpfError("bpf_prog_attach", e, undefined, { detail, hint: hint(e) });
+  }
+  const none = (what: string): never => {
+    throw new UnsupportedError(
+      `${what}: this kernel attaches sockmap programs without a link (Linux ≥ 6.10 has links)`,
+    );
+  };
+  return {
+    fd: () => none("fd"),
+    pin: () => none("pin"),
+    unpin: () => none("unpin"),
+    destroy: () => void L.bpf_prog_detach2(progFd, mapFd, attachType),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Socket maps on the real kernel (fixtures/sockmap.bpf.c): a sock_ops
+ * program on a fresh cgroup puts that cgroup's TCP sockets in a sockhash,
+ * and an sk_msg program attached to the sockhash with attachSockmap()
+ * counts what they send, for a real connection.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { BpfError, BpfTypeError } from "../../src/errors.ts";
+import { BpfObject } from "../../src/object.ts";
+import {
+  buildTcpPair,
+  fixture,
+  isRoot,
+  need,
+  thrown,
+} from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_NET_ADMIN)");
+const cgroup2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
+  existsSync(`${d}/cgroup.controllers`),
+);
+const hasCgroup2 = need(cgroup2 !== undefined, "no cgroup v2 mount");
+const hasCc = need(
+  spawnSync("sh", ["-c", "command -v cc"]).status === 0,
+  "no C compiler (cc) to build the TCP client",
+);
+
+function openSockmap(): BpfObject {
+  const obj = BpfObject.open(fixture("sockmap"));
+  obj.load();
+  return obj;
+}
+
+describe.skipIf(!root)("sockmap", () => {
+  it.skipIf(!hasCgroup2 || !hasCc)(
+    "runs an sk_msg program for the sockets a sock_ops program adds",
+    () => {
+      using obj = openSockmap();
+      const socks = obj.map("socks");
+      const cg = `${cgroup2}/tsbpf-sockmap-${process.pid}`;
+      const exe = buildTcpPair();
+      mkdirSync(cg);
+      try {
+        using _ops = obj.program("add_established").attachCgroup(cg);
+        using msg = obj.program("count_msg").attachSockmap(socks);
+        expect(msg.description).toBe(`sk_msg sockmap fd ${socks.fd}`);
+        expect(msg.fd).toBeGreaterThan(0); // a kernel link (Linux ≥ 6.10)
+        // The client joins the cgroup first, so both of its sockets count.
+        const r = spawnSync(
+          "sh",
+          ["-c", `echo $$ > ${cg}/cgroup.procs && exec ${exe}`],
+          { encoding: "utf8", timeout: 30_000 },
+        );
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+      } finally {
+        rmSync(exe, { force: true });
+        rmdirSync(cg);
+      }
+      expect(obj.globals.added).toBe(2n);
+      expect(obj.globals.msgs).toBe(2n); // "ping" and "pong"
+      expect(obj.globals.msg_bytes).toBe(8n);
+      // Closed sockets leave the map.
+      expect(socks.count()).toBe(0);
+    },
+  );
+
+  it("detaches on close, so the map takes another program", () => {
+    using obj = openSockmap();
+    const socks = obj.map("socks");
+    const prog = obj.program("count_msg");
+    const first = prog.attachSockmap(socks.fd);
+    const again = thrown(() => prog.attachSockmap(socks));
+    expect(again).toBeInstanceOf(BpfError);
+    expect((again as BpfError).hint).toMatch(/already has a sk_msg program/);
+    first.close();
+    prog.attachSockmap(socks).close();
+  });
+
+  it("says what it needs", () => {
+    using obj = openSockmap();
+    const socks = obj.map("socks");
+    const wrongProg = thrown(() =>
+      obj.program("add_established").attachSockmap(socks),
+    );
+    expect(wrongProg).toBeInstanceOf(BpfTypeError);
+    expect(wrongProg.message).toMatch(/is a sock_ops program/);
+    const bss = obj.maps.find((m) => m.type === "array")!;
+    const wrongMap = thrown(() => obj.program("count_msg").attachSockmap(bss));
+    expect((wrongMap as BpfError).hint).toMatch(/sockmap or sockhash/);
+    expect(() =>
+      obj.program("count_msg").attachSockmap(-1 as unknown as number),
+    ).toThrow(BpfTypeError);
+  });
+});
