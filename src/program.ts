@@ -316,7 +316,9 @@ export class BpfProgram {
                     ? "attachPerfEvent(fd)"
                     : t === "flow_dissector" || t === "sk_lookup"
                       ? "attachNetns(path)"
-                      : "one of the explicit attach*() forms";
+                      : t === "sk_msg" || t === "sk_skb"
+                        ? "attachSockmap(map)"
+                        : "one of the explicit attach*() forms";
     return `SEC("${this.sectionName}") names no attach target: attach this ${t} program with ${how}`;
   }
 

@@ -93,5 +93,8 @@ describe.skipIf(!root)("sockmap", () => {
     expect(() =>
       obj.program("count_msg").attachSockmap(-1 as unknown as number),
     ).toThrow(BpfTypeError);
+    // By section name alone it cannot attach: the error names the way.
+    const byName = thrown(() => obj.program("count_msg").attach());
+    expect((byName as BpfError).hint).toMatch(/attachSockmap\(map\)/);
   });
 });
