@@ -43,25 +43,36 @@ export function libbpfLinkBackend(link: Ptr): LinkBackend {
 }
 
 /**
+ * `base` for an attachment that is not a kernel link: `fd`, `pin` and
+ * `unpin` raise UnsupportedError saying `why` (with `hint`).
+ */
+export function withoutLinkFd(
+  base: Pick<LinkBackend, "destroy">,
+  why: string,
+  hint?: string,
+): LinkBackend {
+  const none = (what: string): never => {
+    throw new UnsupportedError(`${what}: ${why}`, { hint });
+  };
+  return {
+    destroy: base.destroy,
+    fd: () => none("fd"),
+    pin: () => none("pin"),
+    unpin: () => none("unpin"),
+  };
+}
+
+/**
  * A libbpf USDT link: one uprobe link per probe site, under a libbpf link
  * that has no kernel link of its own (libbpf leaves its fd 0), so it has
  * no fd to give out and cannot be pinned.
  */
 export function usdtLinkBackend(link: Ptr): LinkBackend {
-  const none = (what: string): never => {
-    throw new UnsupportedError(
-      `${what}: a USDT link is one uprobe per probe site and has no link fd of its own`,
-      {
-        hint: "it stays attached while the link is open; to keep a probe beyond this process, pin a map the program writes instead",
-      },
-    );
-  };
-  return {
-    ...libbpfLinkBackend(link),
-    fd: () => none("fd"),
-    pin: () => none("pin"),
-    unpin: () => none("unpin"),
-  };
+  return withoutLinkFd(
+    libbpfLinkBackend(link),
+    "a USDT link is one uprobe per probe site and has no link fd of its own",
+    "it stays attached while the link is open; to keep a probe beyond this process, pin a map the program writes instead",
+  );
 }
 
 /** A link fd from `bpf_link_create` (closing the last fd detaches it). */

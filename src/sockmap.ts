@@ -6,8 +6,7 @@
  */
 import { libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
-import { UnsupportedError } from "./errors.ts";
-import { type LinkBackend, fdLinkBackend } from "./link.ts";
+import { type LinkBackend, fdLinkBackend, withoutLinkFd } from "./link.ts";
 import { type LibbpfLogHandler, withLibbpfLog } from "./libbpf_log.ts";
 
 /** enum bpf_attach_type values a sockmap takes (uapi/linux/bpf.h). */
@@ -49,15 +48,8 @@ export function attachToSockmap(
     const e = Math.abs(err);
     throw bpfError("bpf_prog_attach", e, undefined, { detail, hint: hint(e) });
   }
-  const none = (what: string): never => {
-    throw new UnsupportedError(
-      `${what}: this kernel attaches sockmap programs without a link (Linux ≥ 6.10 has links)`,
-    );
-  };
-  return {
-    fd: () => none("fd"),
-    pin: () => none("pin"),
-    unpin: () => none("unpin"),
-    destroy: () => void L.bpf_prog_detach2(progFd, mapFd, attachType),
-  };
+  return withoutLinkFd(
+    { destroy: () => void L.bpf_prog_detach2(progFd, mapFd, attachType) },
+    "this kernel attaches sockmap programs without a link (Linux ≥ 6.10 has links)",
+  );
 }

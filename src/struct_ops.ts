@@ -6,8 +6,7 @@
  */
 import { type Ptr, errno, libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
-import { UnsupportedError } from "./errors.ts";
-import { type LinkBackend, libbpfLinkBackend } from "./link.ts";
+import { type LinkBackend, libbpfLinkBackend, withoutLinkFd } from "./link.ts";
 import { type LibbpfLogHandler, withLibbpfLog } from "./libbpf_log.ts";
 
 const EEXIST = 17;
@@ -41,18 +40,9 @@ export function registerStructOps(
   // Without BPF_F_LINK (SEC(".struct_ops")) libbpf registers by a map
   // update and its link's "fd" is the map's own: not a link to hand out.
   if (L.bpf_link__fd(link) !== mapFd) return base;
-  const none = (what: string): never => {
-    throw new UnsupportedError(
-      `${what}: struct_ops map '${name}' is registered by a map update and has no link fd`,
-      {
-        hint: 'declare it in SEC(".struct_ops.link") (libbpf ≥ 1.2, kernel ≥ 6.4) for a link that can be pinned',
-      },
-    );
-  };
-  return {
-    ...base,
-    fd: () => none("fd"),
-    pin: () => none("pin"),
-    unpin: () => none("unpin"),
-  };
+  return withoutLinkFd(
+    base,
+    `struct_ops map '${name}' is registered by a map update and has no link fd`,
+    'declare it in SEC(".struct_ops.link") (libbpf ≥ 1.2, kernel ≥ 6.4) for a link that can be pinned',
+  );
 }
