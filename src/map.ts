@@ -1060,7 +1060,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   #keyed(s: Live, what: string): void {
     if (s.keyArg === null) {
       throw new BpfTypeError(
-        `${what}: map '${this.name}' (${s.type}) has no keys: use push/pop/peek`,
+        `${what}: map '${this.name}' (${s.type}) has no keys: use ${s.type === "bloom_filter" ? "push(value) and mayContain(value)" : "push/pop/peek"}`,
       );
     }
   }
@@ -1069,6 +1069,16 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     if (s.keyArg !== null) {
       throw new BpfTypeError(
         `${what}: map '${this.name}' (${s.type}) has keys: push/pop/peek are for queue, stack and bloom_filter maps; use set/get/delete`,
+      );
+    }
+    // A bloom filter's lookup tests the value it is given: there is no
+    // "next" value to pop or peek at.
+    if (s.type === "bloom_filter" && what !== "push") {
+      throw new BpfTypeError(
+        `${what}: map '${this.name}' is a bloom filter, which holds no values to read back`,
+        {
+          hint: "test a value with mayContain(value); add one with push(value)",
+        },
       );
     }
   }
@@ -1132,9 +1142,10 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     throw this.#fail("bpf_map_delete_elem", err, s);
   }
 
-  /** True when `key` is present. */
+  /** True when `key` is present (bloom filters: `mayContain(value)`). */
   has(key: K | Uint8Array): boolean {
     const s = this.#state("has");
+    if (s.keyArg === null) this.#keyed(s, "has");
     s.key.write(s.keyDv, s.keyBuf, 0, key);
     const err = F.bpf_map_lookup_elem(s.fd, s.keyArg, s.valArg);
     if (err === 0) return true;
@@ -1190,6 +1201,25 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     if (err !== 0)
       throw this.#fail("bpf_map_lookup_elem", err, s, { what: " (peek)" });
     return this.#readValue(s, s.valDv, s.valBuf, 0);
+  }
+
+  /**
+   * Bloom filter maps: false when `value` was never pushed; true when it
+   * was, or by a false positive (at the rate the map was sized for).
+   */
+  mayContain(value: Writable<V>): boolean {
+    const s = this.#state("mayContain");
+    if (s.type !== "bloom_filter") {
+      throw new BpfTypeError(
+        `mayContain: map '${this.name}' is a ${s.type} map, not a bloom filter`,
+        { hint: "keyed maps test a key with has(key)" },
+      );
+    }
+    this.#writeValue(s, s.valDv, s.valBuf, 0, value);
+    const err = F.bpf_map_lookup_elem(s.fd, null, s.valArg);
+    if (err === 0) return true;
+    if (err === -ENOENT) return false;
+    throw this.#fail("bpf_map_lookup_elem", err, s, { what: " (mayContain)" });
   }
 
   // --- iteration ------------------------------------------------------------------

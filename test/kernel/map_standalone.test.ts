@@ -159,6 +159,36 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect(q.pop()).toBeUndefined();
   });
 
+  it("bloom filter: push values, test them with mayContain", () => {
+    using bloom = BpfMap.create({
+      type: "bloom_filter",
+      value: "u32",
+      maxEntries: 100,
+    });
+    expect(bloom.mayContain(42)).toBe(false);
+    bloom.push(42);
+    bloom.push(43);
+    expect(bloom.mayContain(42)).toBe(true);
+    expect(bloom.mayContain(43)).toBe(true);
+    // A false positive here has odds of about 1e-12 (1024 bits, 5 hashes).
+    expect(bloom.mayContain(7)).toBe(false);
+    // The last pushed value is not "in" the filter by being in a buffer.
+    expect(bloom.mayContain(44)).toBe(false);
+    for (const read of [() => bloom.peek(), () => bloom.pop()]) {
+      const e = thrown(read);
+      expect(e).toBeInstanceOf(BpfTypeError);
+      expect((e as BpfTypeError).hint).toMatch(/mayContain\(value\)/);
+    }
+    expect(() => bloom.has(42)).toThrow(/push\(value\) and mayContain/);
+    using hash = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u32",
+      maxEntries: 4,
+    });
+    expect(() => hash.mayContain(1)).toThrow(/not a bloom filter/);
+  });
+
   it("map-in-map: an inner map template, set by map or fd, get gives ids", () => {
     using tmpl = BpfMap.create({
       type: "array",
