@@ -31,6 +31,7 @@ import {
   BtfError,
   ClosedError,
   StateError,
+  TsbpfError,
 } from "./errors.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import { BpfLink } from "./link.ts";
@@ -1373,9 +1374,25 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       total += n;
       n = 0;
     };
-    for (const [k, v] of entries) {
-      s.key.write(kdv, keys, n * s.keySize, k);
-      this.#writeValue(s, vdv, vals, n * s.valueBytes, v);
+    let index = 0;
+    for (const entry of entries) {
+      try {
+        if (!Array.isArray(entry)) {
+          throw new BpfTypeError(
+            `an entry is a [key, value] array, got ${describeValue(entry)}`,
+          );
+        }
+        s.key.write(kdv, keys, n * s.keySize, entry[0]);
+        this.#writeValue(s, vdv, vals, n * s.valueBytes, entry[1]);
+      } catch (e) {
+        // Earlier chunks are in the map already: say how far it got.
+        if (!(e instanceof TsbpfError)) throw e;
+        throw new BpfTypeError(
+          `setMany: entry ${index}: ${e.message.split("\n  hint: ")[0]} (${total === 0 ? "nothing was written" : `the first ${total} entries were written`})`,
+          { hint: e.hint, cause: e },
+        );
+      }
+      index++;
       if (++n === chunk) flush();
     }
     flush();

@@ -352,6 +352,35 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
     expect(e.message).toMatch(/5 entries written/);
   });
 
+  it("setMany with a bad entry says which, and how many were written before it", () => {
+    using m = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u32",
+      maxEntries: N,
+    });
+    const entries: [number, unknown][] = Array.from({ length: N }, (_, i) => [
+      i,
+      i,
+    ]);
+    entries[10_000]![1] = "x";
+    const e = thrown(() =>
+      m.setMany(entries as [number, number][]),
+    ) as BpfTypeError;
+    expect(e).toBeInstanceOf(BpfTypeError);
+    const written = Number(
+      /the first (\d+) entries were written/.exec(e.message)?.[1],
+    );
+    expect(e.message).toMatch(/^setMany: entry 10000: /);
+    expect(written).toBeLessThanOrEqual(10_000);
+    expect(m.count()).toBe(written);
+    const notPair = thrown(() => m.setMany([5 as unknown as [number, number]]));
+    expect(notPair).toBeInstanceOf(BpfTypeError);
+    expect(notPair.message).toMatch(
+      /entry 0: an entry is a \[key, value\] array, got number 5 \(nothing was written\)/,
+    );
+  });
+
   it("a full map in setMany is E2BIG with the map-full hint", () => {
     using m = BpfMap.create({
       type: "hash",
