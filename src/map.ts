@@ -430,6 +430,28 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         `maxEntries must be an integer from 0 to 2^32-1, got ${options.maxEntries}`,
       );
     }
+    for (const [key, max] of [
+      ["flags", 0xffffffff],
+      ["numaNode", 0xffffffff],
+    ] as const) {
+      const x = options[key];
+      if (x !== undefined && !(Number.isInteger(x) && x >= 0 && x <= max)) {
+        throw new BpfTypeError(
+          `BpfMap.create: ${key} must be an integer from 0 to 2^32-1, got ${describeValue(x)}`,
+        );
+      }
+    }
+    const extra = options.mapExtra;
+    if (
+      extra !== undefined &&
+      !(typeof extra === "bigint"
+        ? BigInt.asUintN(64, extra) === extra
+        : Number.isSafeInteger(extra) && extra >= 0)
+    ) {
+      throw new BpfTypeError(
+        `BpfMap.create: mapExtra must be a u64 (bigint or safe integer), got ${describeValue(extra)}`,
+      );
+    }
     const fd = createMapFd({
       type,
       name,

@@ -163,6 +163,27 @@ export class BpfObject implements ObjectOwner {
       );
     }
     options ??= {};
+    if (
+      options.logHandler !== undefined &&
+      typeof options.logHandler !== "function"
+    ) {
+      throw new BpfTypeError(
+        `BpfObject.open: logHandler must be a function (level, message), got ${typeof options.logHandler}`,
+      );
+    }
+    for (const key of [
+      "name",
+      "pinRoot",
+      "kconfig",
+      "btfCustomPath",
+    ] as const) {
+      const x = options[key];
+      if (x !== undefined && typeof x !== "string") {
+        throw new BpfTypeError(
+          `BpfObject.open: ${key} must be a string, got ${typeof x}`,
+        );
+      }
+    }
     const L = libbpfWithLog();
     const source =
       typeof pathOrBytes === "string" ? pathOrBytes : "BPF object bytes";

@@ -76,6 +76,17 @@ export interface UsdtOptions {
   readonly cookie?: bigint;
 }
 
+/** An attach cookie: a u64 bigint (default 0n), else BpfTypeError. */
+function u64Cookie(method: string, cookie: unknown): bigint {
+  if (cookie === undefined) return 0n;
+  if (typeof cookie !== "bigint" || BigInt.asUintN(64, cookie) !== cookie) {
+    throw new BpfTypeError(
+      `${method}: cookie must be a u64 bigint, got ${typeof cookie === "bigint" ? `${cookie}n` : String(cookie)}`,
+    );
+  }
+  return cookie;
+}
+
 /** Options of {@link BpfProgram.attachXdp}. */
 export interface XdpOptions {
   /** Raw XDP_FLAGS_* bits. */
@@ -389,11 +400,12 @@ export class BpfProgram {
         );
       }
     }
+    const cookie = u64Cookie("attachUprobe", options.cookie);
     const opts = new Uint8Array(UPROBE_OPTS_SIZE);
     const v = new DataView(opts.buffer);
     const fname = options.symbol ? cstr(options.symbol) : null;
     v.setBigUint64(0, BigInt(UPROBE_OPTS_SIZE), true);
-    v.setBigUint64(16, options.cookie ?? 0n, true);
+    v.setBigUint64(16, cookie, true);
     v.setUint8(24, options.retprobe ? 1 : 0);
     v.setBigUint64(32, fname ? addressOf(fname) : 0n, true);
     const path = cstr(options.binaryPath);
@@ -432,12 +444,7 @@ export class BpfProgram {
         `attachUsdt: pid must be an integer ≥ -1, got ${String(pid)}`,
       );
     }
-    const cookie = options.cookie ?? 0n;
-    if (typeof cookie !== "bigint" || BigInt.asUintN(64, cookie) !== cookie) {
-      throw new BpfTypeError(
-        `attachUsdt: cookie must be a u64 bigint, got ${String(cookie)}`,
-      );
-    }
+    const cookie = u64Cookie("attachUsdt", options.cookie);
     const path = cstr(options.binaryPath);
     const provider = cstr(options.provider);
     const name = cstr(options.name);

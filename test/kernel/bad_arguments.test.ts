@@ -45,6 +45,12 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
     expect(() => BpfObject.open(any(5))).toThrow(BpfTypeError);
     // null options mean none, as undefined does.
     BpfObject.open(fixture("minimal"), any(null)).close();
+    expect(() =>
+      BpfObject.open(fixture("minimal"), { logHandler: any(5) }),
+    ).toThrow(/logHandler must be a function/);
+    expect(() =>
+      BpfObject.open(fixture("minimal"), { pinRoot: any(5) }),
+    ).toThrow(/pinRoot must be a string/);
   });
 
   it("a string argument that is not a string never reaches C", () => {
@@ -111,6 +117,16 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
     expect(() => up.attachUprobe(any(undefined))).toThrow(
       /attachUprobe needs options/,
     );
+    // A number cookie was a raw ToBigInt TypeError; -1n and 2^64 wrapped.
+    for (const cookie of [5, -1n, 1n << 64n]) {
+      expect(() =>
+        up.attachUprobe({
+          binaryPath: "/bin/ls",
+          symbol: "main",
+          cookie: any(cookie),
+        }),
+      ).toThrow(/attachUprobe: cookie must be a u64 bigint/);
+    }
     // Past i32, Bun's FFI wrapped these (pid 2^32 probed this process).
     expect(() =>
       up.attachUprobe({ binaryPath: "/bin/ls", symbol: "main", pid: 2 ** 32 }),
@@ -210,6 +226,19 @@ describe.skipIf(!root)(
           maxEntries: 2 ** 32 + 4,
         }),
       ).toThrow(/maxEntries must be an integer from 0 to 2\^32-1/);
+      const base = { type: "hash", key: "u32", value: "u64", maxEntries: 8 };
+      for (const key of ["flags", "numaNode"]) {
+        for (const x of ["x", -1, 2 ** 32, 1.5]) {
+          expect(() => BpfMap.create(any({ ...base, [key]: x }))).toThrow(
+            new RegExp(`${key} must be an integer from 0 to 2\\^32-1`),
+          );
+        }
+      }
+      for (const x of ["x", -1, -1n, 1n << 64n]) {
+        expect(() => BpfMap.create(any({ ...base, mapExtra: x }))).toThrow(
+          /mapExtra must be a u64/,
+        );
+      }
       for (const id of [-1, 2 ** 32 + 1, any("x")]) {
         expect(() => BpfMap.fromId(id)).toThrow(
           /a map id is a positive integer/,
