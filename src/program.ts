@@ -32,6 +32,10 @@ import { type ProgramType, programTypeName } from "./program_types.ts";
 
 export type { ProgramType };
 
+// errno (asm-generic/errno-base.h)
+const ENOENT = 2;
+const EBUSY = 16;
+const EEXIST = 17;
 // enum bpf_attach_type BPF_XDP (uapi/linux/bpf.h)
 const BPF_XDP = 37;
 // XDP_FLAGS_* (uapi/linux/if_link.h)
@@ -179,6 +183,11 @@ export class BpfProgram {
     if (!this.#owner.loaded) {
       throw new StateError(
         `${what}: program '${this.name}': ${notLoadedReason(this.#owner)}`,
+      );
+    }
+    if (libbpf().bpf_program__fd(p) < 0) {
+      throw new StateError(
+        `${what}: program '${this.name}' was not loaded (autoload was off at load())`,
       );
     }
     return p;
@@ -422,6 +431,14 @@ export class BpfProgram {
           options.offset ?? 0,
           opts,
         ),
+      (e) => {
+        if (e !== ENOENT) return undefined;
+        if (options.binaryPath.includes("/") && !existsSync(options.binaryPath))
+          return `no such file ${options.binaryPath}`;
+        return options.symbol
+          ? `no function '${options.symbol}' in ${options.binaryPath}'s symbol tables (check \`nm -D\`; a stripped binary needs an offset)`
+          : undefined;
+      },
     );
     void fname; // kept alive until here: libbpf reads func_name during the call
     return link;
@@ -484,6 +501,7 @@ export class BpfProgram {
       `lsm ${this.sectionName}`,
       { kind: "attach" },
       (L, p) => L.bpf_program__attach_lsm(p),
+      () => this.#wrongType(["lsm"], "attachLsm", 'SEC("lsm/...")'),
     );
   }
 
@@ -511,7 +529,7 @@ export class BpfProgram {
         what,
         { kind: "attach" },
         (L, p) => L.bpf_program__attach_xdp(p, ifindex),
-        () => this.#wrongType(["xdp"], "attachXdp", 'SEC("xdp")'),
+        (e) => this.#xdpHint(e, ifnameOrIndex),
       );
     }
     const fd = this.fd;
@@ -529,10 +547,17 @@ export class BpfProgram {
         { kind: "attach" },
         {
           detail: `program '${this.name}' (${what})`,
-          hint: this.#wrongType(["xdp"], "attachXdp", 'SEC("xdp")'),
+          hint: this.#xdpHint(Math.abs(linkFd), ifnameOrIndex),
         },
       );
     return this.#fdLink(what, fdLinkBackend(linkFd));
+  }
+
+  #xdpHint(e: number, target: string | number): string | undefined {
+    if (e === EBUSY || e === EEXIST) {
+      return `interface ${target} already has an XDP program (\`bpftool net\` shows it): close its link or detach it first`;
+    }
+    return this.#wrongType(["xdp"], "attachXdp", 'SEC("xdp")');
   }
 
   /**
@@ -580,6 +605,12 @@ export class BpfProgram {
         `netns ${path}`,
         { kind: "attach" },
         (L, p) => L.bpf_program__attach_netns(p, fd),
+        () =>
+          this.#wrongType(
+            ["flow_dissector", "sk_lookup"],
+            "attachNetns",
+            'SEC("flow_dissector") and SEC("sk_lookup")',
+          ),
       ),
     );
   }

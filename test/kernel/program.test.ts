@@ -14,7 +14,7 @@ import {
 } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { enableRunStats } from "../../src/program_info.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 const bpffs = need(
@@ -226,6 +226,44 @@ describe.skipIf(!root)("BpfProgram", () => {
         .program("xdp_filter")
         .attachTracepoint("syscalls", "sys_enter_getpid"),
     ).toThrow(/'xdp_filter' is a xdp program .*attachTracepoint attaches/);
+    const xdp = obj.program("xdp_filter");
+    expect(() => xdp.attachLsm()).toThrow(/attachLsm attaches SEC\("lsm/);
+    expect(() => xdp.attachNetns("/proc/self/ns/net")).toThrow(
+      /attachNetns attaches SEC\("flow_dissector"\) and SEC\("sk_lookup"\)/,
+    );
+    expect(() =>
+      obj
+        .program("on_uprobe")
+        .attachUprobe({ binaryPath: "/bin/ls", symbol: "no_such_function" }),
+    ).toThrow(/no function 'no_such_function' in \/bin\/ls/);
+    expect(() =>
+      obj
+        .program("on_uprobe")
+        .attachUprobe({ binaryPath: "/no/such/binary", symbol: "main" }),
+    ).toThrow(/no such file \/no\/such\/binary/);
+    // One XDP program per interface and mode: the second says who holds it.
+    using _first = xdp.attachXdp("lo");
+    expect(() => xdp.attachXdp("lo")).toThrow(
+      /interface lo already has an XDP program/,
+    );
+  });
+
+  it("attaching a program left out of load() is a StateError", () => {
+    using obj = BpfObject.open(fixture("attach"));
+    obj.program("on_kprobe").autoload = false;
+    obj.program("on_getpid").autoload = false;
+    obj.load();
+    const p = obj.program("on_getpid");
+    for (const attach of [
+      () => p.attach(),
+      () => p.attachTracepoint("syscalls", "sys_enter_getpid"),
+    ]) {
+      const e = thrown(attach);
+      expect(e).toBeInstanceOf(StateError);
+      expect(e.message).toMatch(
+        /'on_getpid' was not loaded \(autoload was off/,
+      );
+    }
   });
 
   it("is a ClosedError after its object closes", () => {
