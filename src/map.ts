@@ -1112,6 +1112,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   get(key: K | Uint8Array): V | undefined {
     let s = this.#live;
     if (s === undefined || this.#owner?.closed) s = this.#ready("get");
+    if (s.keyArg === null) this.#keyed(s, "get");
     s.key.write(s.keyDv, s.keyBuf, 0, key);
     const err = F.bpf_map_lookup_elem(s.fd, s.keyArg, s.valArg);
     if (err !== 0) {
@@ -1132,6 +1133,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   set(key: K | Uint8Array, value: Writable<V>, flags?: UpdateFlags): void {
     let s = this.#live;
     if (s === undefined || this.#owner?.closed) s = this.#ready("set");
+    if (s.keyArg === null) this.#keyed(s, "set");
     const f = flags === undefined ? 0 : this.#flags(flags);
     s.key.write(s.keyDv, s.keyBuf, 0, key);
     if (s.perCpu) this.#writeValue(s, s.valDv, s.valBuf, 0, value);

@@ -157,6 +157,10 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect(q.pop()).toBe(1);
     expect(q.pop()).toBe(2);
     expect(q.pop()).toBeUndefined();
+    expect(() => q.get(0 as never)).toThrow(/has no keys: use push\/pop\/peek/);
+    expect(() => q.set(0 as never, 1)).toThrow(
+      /has no keys: use push\/pop\/peek/,
+    );
   });
 
   it("bloom filter: push values, test them with mayContain", () => {
