@@ -108,6 +108,7 @@ export {
   type OpenedSkeleton,
   openSkeleton,
   type PerCpuSkeletonMap,
+  type RecordArraySpec,
   type RecordClass,
   type SkeletonBase,
   type SkeletonMap,

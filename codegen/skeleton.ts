@@ -330,10 +330,11 @@ class SkeletonWriter {
     ];
     for (const m of this.info.maps) {
       if (streamKind(m) !== kind) continue;
-      const cls = m.event && this.value(m.event);
-      const rec = cls?.struct ? cls.ts : "Uint8Array";
+      const ev = m.event && this.value(m.event);
+      const cls = ev?.cls && ev.length === undefined ? ev : undefined;
+      const rec = cls ? cls.ts : "Uint8Array";
       lines.push(
-        `  /** Records of \`${docText(m.name)}\`${cls?.struct ? `: \`${docText(String(m.event))}\`` : " (untyped bytes)"}. */`,
+        `  /** Records of \`${docText(m.name)}\`${cls ? `: \`${docText(String(m.event))}\`` : " (untyped bytes)"}. */`,
         `  readonly ${propertyKey(m.name)}: $tsbpf.${reader}<${rec}>;`,
       );
     }
@@ -344,7 +345,10 @@ class SkeletonWriter {
   private globalSpec(g: GlobalInfo): string {
     const v = this.value(g.type);
     const name = JSON.stringify(g.name);
-    return v.struct ? `{ name: ${name}, type: ${v.spec} }` : name;
+    if (!v.cls) return name;
+    return v.length === undefined
+      ? `{ name: ${name}, type: ${v.cls} }`
+      : `{ name: ${name}, type: ${v.cls}, length: ${v.length} }`;
   }
 
   private emitSpec(): void {
@@ -361,7 +365,8 @@ class SkeletonWriter {
       else if (kind) {
         fields.push(`kind: ${JSON.stringify(kind)}`);
         const ev = m.event && this.value(m.event);
-        if (ev?.struct) fields.push(`event: ${ev.spec}`);
+        if (ev?.cls && ev.length === undefined)
+          fields.push(`event: ${ev.spec}`);
       } else {
         fields.push(
           `key: ${this.value(m.key).spec}`,

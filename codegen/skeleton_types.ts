@@ -16,6 +16,10 @@ export interface ValueType {
   readonly spec: string;
   /** C name of the struct/union whose generated class it uses. */
   readonly struct?: string;
+  /** That class's name. */
+  readonly cls?: string;
+  /** For an array of structs: its length (the value is `cls[]`). */
+  readonly length?: number;
 }
 
 const TYPED_ARRAYS: Record<string, string> = {
@@ -103,6 +107,7 @@ export function valueType(
         input: `${cls} | Partial<${cls}Object> | Uint8Array`,
         spec: cls,
         struct: r.name,
+        cls,
       };
     }
   }
@@ -119,6 +124,19 @@ export function valueType(
         spec: JSON.stringify(`char[${r.length}]`),
       };
     }
+    if ((e?.kind === "struct" || e?.kind === "union") && e.name) {
+      const cls = classOf(e.name);
+      if (cls) {
+        return {
+          ts: `${cls}[]`,
+          input: `readonly (${cls} | Partial<${cls}Object> | Uint8Array)[] | Uint8Array`,
+          spec: `{ array: ${cls}, length: ${r.length} }`,
+          struct: e.name,
+          cls,
+          length: r.length,
+        };
+      }
+    }
     const es = e && scalar(e);
     const typed = es && TYPED_ARRAYS[es];
     if (typed) {
@@ -132,9 +150,10 @@ export function valueType(
   return raw(r);
 }
 
-/** The C names of the structs/unions `valueType` would use for `t`. */
+/** The C name of the struct/union `valueType` would use for `t` (or its elements). */
 export function structName(t: BtfType | undefined): string | undefined {
-  const r = t && safeResolve(t);
+  let r = t && safeResolve(t);
+  if (r?.kind === "array") r = safeResolve(r.element);
   return r && (r.kind === "struct" || r.kind === "union") && r.name
     ? r.name
     : undefined;

@@ -19,12 +19,15 @@ import {
   type RecordClass,
   type ValueSpec,
   perCpuSkeletonMap,
+  recordArrayBytes,
+  recordBytes,
   skeletonMap,
   type SkeletonMapBase,
 } from "./skeleton_map.ts";
 
 export {
   type PerCpuSkeletonMap,
+  type RecordArraySpec,
   type RecordClass,
   type SkeletonMap,
   type ValueSpec,
@@ -63,7 +66,10 @@ export interface SkeletonSpec {
   /** Program names. */
   readonly programs: readonly string[];
   /** Global variable names (those with a struct type carry its class). */
-  readonly globals: readonly (string | { name: string; type: RecordClass })[];
+  readonly globals: readonly (
+    | string
+    | { name: string; type: RecordClass; length?: number }
+  )[];
 }
 
 /** What opened and loaded skeletons share. */
@@ -278,9 +284,10 @@ function pick<T>(rec: Record<string, T>, name: string, what: string): T {
 
 /**
  * The skeleton's globals: the object's own (`obj.globals`). A struct global
- * reads as the object's live view (the same fields as the generated class,
- * so field writes reach the kernel after load); it is written from an
- * instance of the generated class, a plain object or bytes.
+ * reads as the object's live view (field writes reach the kernel after
+ * load), which is an `instanceof` its generated class; an array of structs
+ * as an array of such views. Either is written from instances, plain
+ * objects or bytes.
  */
 function globalsView(
   object: BpfObject,
@@ -290,31 +297,30 @@ function globalsView(
   for (const g of globals) {
     const name = typeof g === "string" ? g : g.name;
     const cls = typeof g === "string" ? undefined : g.type;
+    const length = typeof g === "string" ? undefined : g.length;
+    // obj.globals hands out live views of the object's memory (guarded
+    // proxies); they read as instances of the generated class too.
+    const live = (v: unknown) =>
+      new Proxy(v as object, { getPrototypeOf: () => cls!.prototype });
     Object.defineProperty(out, name, {
       enumerable: true,
       get() {
-        return object.globals[name];
+        const v = object.globals[name];
+        if (!cls) return v;
+        return length === undefined
+          ? live(v)
+          : Array.from(v as Iterable<unknown>, live);
       },
       set(v: unknown) {
-        object.globals[name] = cls ? bytesOf(v, cls) : v;
+        object.globals[name] = !cls
+          ? v
+          : length === undefined
+            ? recordBytes(v, cls)
+            : recordArrayBytes(v, cls, length);
       },
     });
   }
   return Object.seal(out);
-}
-
-/** The bytes of a struct value: a view's `$bytes()`, or a plain object written into a new one. */
-function bytesOf(v: unknown, cls?: RecordClass): Uint8Array {
-  if (v instanceof Uint8Array) return v;
-  const withBytes = v as { $bytes?: () => Uint8Array };
-  if (typeof withBytes?.$bytes === "function")
-    return withBytes.$bytes().slice();
-  if (cls && typeof v === "object" && v !== null) {
-    const s = new cls() as Record<string, unknown> & { $bytes(): Uint8Array };
-    Object.assign(s, v);
-    return s.$bytes();
-  }
-  return v as Uint8Array;
 }
 
 /**

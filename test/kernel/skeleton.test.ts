@@ -121,6 +121,56 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       }
     });
 
+    it("types struct globals and arrays of structs as the generated classes", async () => {
+      const m = (await mod(byPath)) as unknown as Record<string, Skel>;
+      const skel = m.open();
+      try {
+        // Before load: instances over libbpf's initial values.
+        expect(skel.globals.cfg).toBeInstanceOf(m.Config);
+        expect(skel.globals.cfgs.map((c: Skel) => c.toObject())).toEqual([
+          { level: 1, flags: 2 },
+          { level: 3, flags: 4 },
+        ]);
+        skel.globals.cfgs = [{ level: 5 }, new m.Config()];
+        skel.load();
+        const cfgs = skel.globals.cfgs;
+        expect(cfgs[0]).toBeInstanceOf(m.Config);
+        expect(cfgs.map((c: Skel) => c.level)).toEqual([5, 0]);
+        // Element fields are live: the write reaches the kernel's copy.
+        cfgs[1].flags = 8;
+        expect(skel.globals.cfgs[1].flags).toBe(8);
+        expect(skel.globals.cfg).toBeInstanceOf(m.Config);
+        // A misspelt field is an error, not dropped.
+        expect(() => (skel.globals.cfg = { levle: 1 })).toThrow(
+          /struct config has no field 'levle'/,
+        );
+        expect(() => (skel.globals.cfgs = [{ level: 1 }])).toThrow(
+          /expected 2 struct config/,
+        );
+        // A map of struct arrays: arrays of instances out; instances,
+        // plain objects or bytes in.
+        const triples = skel.maps.triples;
+        triples.set(1, [
+          { packets: 1n, bytes: 2n },
+          new m.Pair(),
+          new Uint8Array(16).fill(1),
+        ]);
+        const got = triples.get(1);
+        expect(got).toHaveLength(3);
+        expect(got[0]).toBeInstanceOf(m.Pair);
+        expect(got.map((p: Skel) => p.packets)).toEqual([
+          1n,
+          0n,
+          0x0101010101010101n,
+        ]);
+        expect(() =>
+          skel.maps.stats.set({ pid: 1, nr: 2 }, { count: 1n, bogus: 2 }),
+        ).toThrow(/struct stats has no field 'bogus'/);
+      } finally {
+        skel.close();
+      }
+    });
+
     it("attach() attaches what libbpf can by section name and close() detaches", async () => {
       const m = await mod(embedded);
       const skel = m.load();
