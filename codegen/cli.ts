@@ -122,6 +122,7 @@ interface Host {
 interface DenoLike {
   args: string[];
   readFileSync(path: string): Uint8Array;
+  statSync(path: string): { isFile: boolean };
   stdout: { writeSync(b: Uint8Array): number };
   stderr: { writeSync(b: Uint8Array): number };
   exitCode: number;
@@ -137,7 +138,11 @@ async function host(): Promise<Host> {
   if (deno) {
     return {
       args: deno.args,
-      read: (path) => deno.readFileSync(path),
+      read(path) {
+        // A FIFO would block forever: the library's reader explains.
+        if (!deno.statSync(path).isFile) throw new Error("not a regular file");
+        return deno.readFileSync(path);
+      },
       write(fd, b) {
         const f = fd === 1 ? deno.stdout : deno.stderr;
         for (let o = 0; o < b.length; ) o += f.writeSync(b.subarray(o));
@@ -150,11 +155,13 @@ async function host(): Promise<Host> {
   const proc = (globalThis as unknown as { process: ProcessLike }).process;
   const fs = (await import("node:fs")) as unknown as {
     readFileSync(path: string): Uint8Array;
+    statSync(path: string): { isFile(): boolean };
     writeSync: WriteSync;
   };
   return {
     args: proc.argv.slice(2),
     read(path) {
+      if (!fs.statSync(path).isFile()) throw new Error("not a regular file");
       const b = fs.readFileSync(path);
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     },

@@ -3,20 +3,44 @@
  * because it reads sysfs files such as /sys/kernel/btf/vmlinux (served 4 KiB
  * per read) markedly faster than Deno's node:fs shim; elsewhere node:fs.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { TsbpfError } from "./errors.ts";
 
 interface DenoLike {
   readFileSync(path: string): Uint8Array;
+  statSync(path: string): { isFile: boolean; isDirectory: boolean };
 }
 
 const deno = (globalThis as { Deno?: DenoLike }).Deno;
 
 /**
  * Reads a whole file into a fresh `Uint8Array`. Throws a {@link TsbpfError}
- * naming the path when it is missing, unreadable or a directory.
+ * naming the path when it is missing, unreadable, a directory, or not a
+ * regular file (a FIFO would block forever, /dev/zero never end).
  */
 export function readFileBytes(path: string): Uint8Array {
+  let regular: boolean;
+  let directory: boolean;
+  try {
+    if (deno)
+      ({ isFile: regular, isDirectory: directory } = deno.statSync(path));
+    else {
+      const st = statSync(path);
+      regular = st.isFile();
+      directory = st.isDirectory();
+    }
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  if (directory) {
+    throw new TsbpfError(`cannot read '${path}': it is a directory`);
+  }
+  if (!regular) {
+    throw new TsbpfError(
+      `cannot read '${path}': not a regular file (a FIFO, socket or device)`,
+      { hint: "give the path of a BPF object or BTF file" },
+    );
+  }
   try {
     if (deno) return deno.readFileSync(path);
     const buf = readFileSync(path);

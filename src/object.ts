@@ -6,7 +6,7 @@
  * Closing destroys every link still attached and frees everything; any
  * later use of the object or what it handed out is a ClosedError.
  */
-import { existsSync, openSync, readSync, closeSync } from "node:fs";
+import { existsSync } from "node:fs";
 import {
   type Ptr,
   addressOf,
@@ -17,7 +17,8 @@ import {
   viewMemory,
 } from "../ffi/mod.ts";
 import { bpfError, checkPinPath, reasonLine } from "./bpf_error.ts";
-import { fileError } from "./io.ts";
+import { readFileBytes } from "./io.ts";
+import { checkObjectBytes } from "./object_check.ts";
 import { errnoName } from "./errno.ts";
 import { Btf } from "./btf/btf.ts";
 import {
@@ -26,7 +27,6 @@ import {
   BpfVerifierError,
   BtfError,
   ClosedError,
-  ElfError,
   NotFoundError,
   StateError,
 } from "./errors.ts";
@@ -68,38 +68,8 @@ export interface OpenOptions {
 
 // sizeof(struct bpf_object_open_opts) in libbpf 1.1 (kernel_log_level is last)
 const OPEN_OPTS_SIZE = 80;
-const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 const BEGIN_LOG = "-- BEGIN PROG LOAD LOG --\n";
 const END_LOG = "-- END PROG LOAD LOG --";
-
-function checkElfMagic(head: Uint8Array, source: string): void {
-  if (head.length < 4 || ELF_MAGIC.some((b, i) => head[i] !== b)) {
-    throw new ElfError(`${source} is not an ELF file (no \\x7fELF magic)`, {
-      offset: 0,
-      hint: "pass a BPF object compiled with clang -g -O2 -target bpf -c prog.bpf.c",
-    });
-  }
-}
-
-function fileHead(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw fileError(path, e);
-  }
-  try {
-    const head = new Uint8Array(4);
-    try {
-      readSync(fd, head, 0, 4, 0);
-    } catch (e) {
-      throw fileError(path, e); // EISDIR: a directory opens, but cannot be read
-    }
-    return head;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** A BPF object: its programs, maps and global variables. */
 export class BpfObject implements ObjectOwner {
@@ -198,9 +168,9 @@ export class BpfObject implements ObjectOwner {
           },
         );
       }
-      checkElfMagic(fileHead(pathOrBytes), pathOrBytes);
+      checkObjectBytes(readFileBytes(pathOrBytes), pathOrBytes);
     } else {
-      checkElfMagic(pathOrBytes, source);
+      checkObjectBytes(pathOrBytes, source);
     }
     const keep: unknown[] = [];
     const opts = new Uint8Array(OPEN_OPTS_SIZE);

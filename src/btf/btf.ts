@@ -9,6 +9,7 @@ import type { ByteOrder } from "../elf/types.ts";
 import type { ElfFile } from "../elf/file.ts";
 import { isElf, readElf } from "../elf/reader.ts";
 import {
+  checkAllTypes,
   checkReferences,
   decodeType,
   indexTypes,
@@ -221,6 +222,16 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
     const t = decodeType(this.#table, id, this);
     this.#cache.set(id, t);
     return t;
+  }
+
+  /**
+   * Checks every type at once (ids it names exist, names are in the string
+   * table, no reference cycles) instead of as types are decoded; throws
+   * `BtfError` on the first problem. `BpfObject.open` runs it before
+   * libbpf, which trusts these and can crash on them.
+   */
+  checkAll(): void {
+    checkAllTypes(this.#table);
   }
 
   /** Kind of type `id` without decoding it. */

@@ -379,6 +379,75 @@ function checkSpelling(t: TypeTable, id: number): void {
   );
 }
 
+/**
+ * Checks every type of `t` (not its base) at once: each type id it names
+ * exists, each name offset is in the string table, and by-value chains
+ * are sound (as {@link checkReferences}). libbpf trusts all of this: a
+ * dangling id in an object's BTF crashes `bpf_object__open`.
+ */
+export function checkAllTypes(t: TypeTable): void {
+  const w = t.words;
+  const ref = (id: number, target: number) => {
+    if (target !== 0 && !locate(t, target)) throw dangling(t, id, target);
+  };
+  const name = (id: number, off: number) => {
+    if (!t.strings.has(off)) {
+      throw new BtfError(
+        `type ${id}: name offset ${off} is outside the string table (${t.strings.end} bytes)`,
+        { offset: t.sectionOffset + t.offsets[id - t.firstId] * 4 },
+      );
+    }
+  };
+  for (let i = 0; i < t.offsets.length; i++) {
+    const id = t.firstId + i;
+    const pos = t.offsets[i];
+    const info = w[pos + 1];
+    const vlen = info & 0xffff;
+    name(id, w[pos]);
+    switch ((info >>> 24) & 0x1f) {
+      case KIND.PTR:
+      case KIND.TYPEDEF:
+      case KIND.VOLATILE:
+      case KIND.CONST:
+      case KIND.RESTRICT:
+      case KIND.FUNC:
+      case KIND.VAR:
+      case KIND.DECL_TAG:
+      case KIND.TYPE_TAG:
+        ref(id, w[pos + 2]);
+        break;
+      case KIND.ARRAY:
+        ref(id, w[pos + 3]);
+        ref(id, w[pos + 4]);
+        break;
+      case KIND.STRUCT:
+      case KIND.UNION:
+        for (let m = 0; m < vlen; m++) {
+          name(id, w[pos + 3 + 3 * m]);
+          ref(id, w[pos + 3 + 3 * m + 1]);
+        }
+        break;
+      case KIND.ENUM:
+        for (let m = 0; m < vlen; m++) name(id, w[pos + 3 + 2 * m]);
+        break;
+      case KIND.ENUM64:
+        for (let m = 0; m < vlen; m++) name(id, w[pos + 3 + 3 * m]);
+        break;
+      case KIND.FUNC_PROTO:
+        ref(id, w[pos + 2]);
+        for (let m = 0; m < vlen; m++) {
+          name(id, w[pos + 3 + 2 * m]);
+          ref(id, w[pos + 3 + 2 * m + 1]);
+        }
+        break;
+      case KIND.DATASEC:
+        for (let m = 0; m < vlen; m++) ref(id, w[pos + 3 + 3 * m]);
+        break;
+    }
+    checkReferences(t, id);
+  }
+}
+
 function dangling(t: TypeTable, id: number, ref: number): BtfError {
   return new BtfError(
     `type ${id} refers to type ${ref}, which does not exist`,

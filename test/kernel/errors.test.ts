@@ -3,11 +3,17 @@
  * to errors or routed to a handler, and the complete verifier log.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { describe, expect, it } from "vitest";
 import { bpfError } from "../../src/bpf_error.ts";
 import { Errno, errnoMessage, errnoName } from "../../src/errno.ts";
-import { BpfError, BpfVerifierError } from "../../src/errors.ts";
+import { BpfError, BpfVerifierError, ElfError } from "../../src/errors.ts";
 import {
   type LibbpfLogLevel,
   setLibbpfLogHandler,
@@ -141,11 +147,30 @@ describe.skipIf(!root)("BpfError", () => {
   });
 
   it("attaches the captured libbpf log to the error", () => {
-    const e = thrown(() =>
-      BpfObject.open(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0])),
-    ) as BpfError;
+    using obj = BpfObject.open(fixture("bad_verifier"));
+    const e = thrown(() => obj.load()) as BpfError;
     expect(e).toBeInstanceOf(BpfError);
     expect(e.libbpfLog).toMatch(/libbpf: /);
+  });
+
+  it("refuses ELF files that are not BPF objects before libbpf reads them", () => {
+    /** `bytes` with ELF e_type `type` (little-endian). */
+    const withType = (bytes: Uint8Array, type: number) => {
+      const b = new Uint8Array(bytes);
+      new DataView(b.buffer).setUint16(16, type, true);
+      return b;
+    };
+    for (const [bytes, why] of [
+      [readFileSync("/proc/self/exe"), /another machine \(e_machine 62\)/],
+      [
+        withType(readFileSync(fixture("minimal")), 2),
+        /of type 2, not a relocatable/,
+      ],
+    ] as const) {
+      const e = thrown(() => BpfObject.open(new Uint8Array(bytes)));
+      expect(e).toBeInstanceOf(ElfError);
+      expect(e.message).toMatch(why);
+    }
   });
 });
 

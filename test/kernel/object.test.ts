@@ -3,12 +3,20 @@
  * before load, close/dispose, bad input, and no leaks over many cycles.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
-import { dirname } from "node:path";
+import {
+  existsSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import {
   BpfError,
+  BtfError,
   ClosedError,
   ElfError,
   NotFoundError,
@@ -16,7 +24,8 @@ import {
   TsbpfError,
 } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import { withDanglingVar } from "../_support/corrupt_btf.ts";
+import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 
@@ -191,8 +200,22 @@ describe.skipIf(!root)("BpfObject", () => {
       0,
       300,
     );
-    expect(() => BpfObject.open(truncated)).toThrow(BpfError);
-    expect(() => BpfObject.open(truncated)).toThrow(/cannot open/);
+    // Our ELF reader sees the damage before libbpf does.
+    const cut = thrown(() => BpfObject.open(truncated));
+    expect(cut).toBeInstanceOf(ElfError);
+    expect((cut as ElfError).hint).toMatch(/damaged or truncated/);
+    // A dangling BTF type id crashes libbpf 1.1's open: refused before it.
+    const dangling = withDanglingVar(readFileSync(fixture("maps")));
+    const bad = thrown(() => BpfObject.open(dangling));
+    expect(bad).toBeInstanceOf(BtfError);
+    expect(bad.message).toMatch(/its BTF is corrupt: type \d+ refers to type/);
+    const path = join(dirname(fixture("maps")), `corrupt-${process.pid}.bpf.o`);
+    writeFileSync(path, dangling);
+    try {
+      expect(() => BpfObject.open(path)).toThrow(/its BTF is corrupt/);
+    } finally {
+      rmSync(path, { force: true });
+    }
     expect(() => BpfObject.open("/nonexistent/x.bpf.o")).toThrow(/ENOENT/);
     // A directory, or a file we may not read: a TsbpfError naming the path.
     const dir = dirname(fixture("minimal"));
