@@ -22,6 +22,8 @@ export type LibbpfLogLevel = "warn" | "info" | "debug";
 export type LibbpfLogHandler = (level: LibbpfLogLevel, message: string) => void;
 
 const LEVELS: readonly LibbpfLogLevel[] = ["warn", "info", "debug"];
+/** How libbpf starts a verifier log (libbpf.c, bpf_object_load_prog). */
+const VERIFIER_LOG_MARK = "-- BEGIN PROG LOAD LOG --";
 // Drop the oldest captured lines beyond this (a verifier log can be MBs).
 const CAPTURE_LIMIT = 64 << 20;
 
@@ -71,15 +73,43 @@ function onPrint(level: number, fmt: Ptr | null, va: Ptr | null): number {
     if (lvl !== "debug") {
       captured.push(msg);
       capturedBytes += msg.length;
-      while (capturedBytes > CAPTURE_LIMIT && captured.length > 1) {
-        capturedBytes -= captured.shift()!.length;
+      if (capturedBytes > CAPTURE_LIMIT) evictOldest();
+    }
+    if (handler) {
+      inHandler++;
+      try {
+        handler(lvl, msg.replace(/\n$/, ""));
+      } finally {
+        inHandler--;
       }
     }
-    handler?.(lvl, msg.replace(/\n$/, ""));
   } catch {
     // Never throw across the C boundary.
   }
   return 0;
+}
+
+/**
+ * Drops the oldest captured lines until under the limit, but never a
+ * verifier log: it is what the error is about, and it arrives whole, as
+ * one message of up to tens of MB.
+ */
+function evictOldest(): void {
+  for (let i = 0; capturedBytes > CAPTURE_LIMIT && i < captured.length - 1; ) {
+    if (captured[i]!.includes(VERIFIER_LOG_MARK)) i++;
+    else capturedBytes -= captured.splice(i, 1)[0]!.length;
+  }
+}
+
+/** Depth of log handler calls in progress (so: inside a libbpf call). */
+let inHandler = 0;
+
+/**
+ * True while a libbpf log handler runs: libbpf is in the middle of a call
+ * and what it works on must not be freed (see `BpfObject.close`).
+ */
+export function inLibbpfLogHandler(): boolean {
+  return inHandler > 0;
 }
 
 function install(l: ReturnType<typeof libbpf>): void {

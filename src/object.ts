@@ -33,6 +33,7 @@ import {
 import { Globals, globalsProxy } from "./globals.ts";
 import {
   type LibbpfLogHandler,
+  inLibbpfLogHandler,
   libbpfWithLog,
   takeLibbpfLog,
   withLibbpfLog,
@@ -411,11 +412,19 @@ export class BpfObject implements ObjectOwner {
 
   /**
    * Destroys every link still attached (pinned ones stay in the kernel),
-   * unmaps globals and frees the object; idempotent.
+   * unmaps globals and frees the object; idempotent. Called from a libbpf
+   * log handler (libbpf is then mid-call on the object), it takes effect
+   * once that call has returned.
    */
   close(): void {
     const ptr = this.#ptr;
     if (ptr === null) return;
+    // From a log handler, libbpf is mid-call on this object: freeing it now
+    // would pull the memory from under libbpf. Close once the call is done.
+    if (inLibbpfLogHandler()) {
+      queueMicrotask(() => this.close());
+      return;
+    }
     for (const link of [...this.#links]) {
       try {
         link.close();

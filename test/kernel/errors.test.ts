@@ -153,6 +153,19 @@ describe.skipIf(!root)("BpfError", () => {
     expect(e.libbpfLog).toMatch(/libbpf: /);
   });
 
+  it("close() from a log handler waits for the libbpf call it interrupts", async () => {
+    // libbpf logs while loading: freeing the object then was a use after free.
+    const obj: BpfObject = BpfObject.open(fixture("bad_verifier"), {
+      logHandler: () => obj.close(),
+    });
+    const e = thrown(() => obj.load());
+    expect(e).toBeInstanceOf(BpfVerifierError);
+    expect(e.message).toMatch(/rejected program 'bad_prog'/);
+    expect(obj.closed).toBe(false);
+    await Promise.resolve();
+    expect(obj.closed).toBe(true);
+  });
+
   it("refuses ELF files that are not BPF objects before libbpf reads them", () => {
     /** `bytes` with ELF e_type `type` (little-endian). */
     const withType = (bytes: Uint8Array, type: number) => {
