@@ -6,7 +6,7 @@
 import { unlinkSync } from "node:fs";
 import { type Ptr, cstr, errno, libbpf, libc } from "../ffi/mod.ts";
 import { bpfError, checkPinPath } from "./bpf_error.ts";
-import { ClosedError, UnsupportedError } from "./errors.ts";
+import { ClosedError, StateError, UnsupportedError } from "./errors.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
 
@@ -80,6 +80,8 @@ export function fdLinkBackend(linkFd: number): LinkBackend {
   return {
     fd: () => linkFd,
     pin(path) {
+      checkPinPath("bpf_obj_pin", path);
+      clearLibbpfLog();
       const err = libbpf().bpf_obj_pin(linkFd, cstr(path));
       if (err < 0) throw bpfError("bpf_obj_pin", err, { kind: "pin", path });
     },
@@ -144,7 +146,15 @@ export class BpfLink implements OwnedLink {
    * and after the process exits, until `unpin()` or `rm path`.
    */
   pin(path: string): void {
-    this.#live("pin").pin(path);
+    const b = this.#live("pin");
+    // A second pin would orphan the first: it keeps the link attached
+    // after the process exits, and unpin() only knows the last.
+    if (this.#pinned !== null) {
+      throw new StateError(
+        `pin: link (${this.description}) is pinned at ${this.#pinned} already: unpin() it first`,
+      );
+    }
+    b.pin(path);
     this.#pinned = path;
   }
 

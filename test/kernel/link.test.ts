@@ -368,6 +368,32 @@ describe.skipIf(!root)("BpfLink", () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  it("refuses a second pin of a link (it would outlive the process)", () => {
+    using obj = openAttach();
+    mkdirSync(PIN_DIR, { recursive: true });
+    // A raw-tracepoint link (libbpf's) and an XDP link with a mode (a bare
+    // link fd): the second used to take a second pin and forget the first.
+    using raw = obj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+    using xdp = obj.program("xdp_filter").attachXdp("lo", { mode: "skb" });
+    for (const [link, name] of [
+      [raw, "raw"],
+      [xdp, "xdp"],
+    ] as const) {
+      link.pin(`${PIN_DIR}/${name}1`);
+      try {
+        expect(() => link.pin(`${PIN_DIR}/${name}2`)).toThrow(
+          /is pinned at .*1 already: unpin\(\) it first/,
+        );
+        expect(existsSync(`${PIN_DIR}/${name}2`)).toBe(false);
+      } finally {
+        link.unpin();
+      }
+      expect(existsSync(`${PIN_DIR}/${name}1`)).toBe(false);
+    }
+    // A bare-fd link checks for bpffs as libbpf's links do.
+    expect(() => xdp.pin("/tmp/not-bpffs-pin")).toThrow(/bpffs/);
+  });
+
   it("keeps links attached until the object closes, even when dropped", () => {
     const obj = openAttach();
     (() => {
