@@ -200,6 +200,19 @@ interface Standalone {
   pinnedAt: string | null;
 }
 
+/**
+ * A bad element of a bulk call's input, as a BpfTypeError that says which
+ * one (`where`) and what the call had done already (`done`); other errors
+ * pass through.
+ */
+function bulkInputError(e: unknown, where: string, done: string): unknown {
+  if (!(e instanceof TsbpfError)) return e;
+  return new BpfTypeError(
+    `${where}: ${e.message.split("\n  hint: ")[0]} (${done})`,
+    { hint: e.hint, cause: e },
+  );
+}
+
 /** Throws BpfTypeError unless `x` can be iterated. */
 function iterableArg(x: unknown, what: string, of: string): void {
   if (
@@ -1410,10 +1423,12 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         this.#writeValue(s, vdv, vals, n * s.valueBytes, entry[1]);
       } catch (e) {
         // Earlier chunks are in the map already: say how far it got.
-        if (!(e instanceof TsbpfError)) throw e;
-        throw new BpfTypeError(
-          `setMany: entry ${index}: ${e.message.split("\n  hint: ")[0]} (${total === 0 ? "nothing was written" : `the first ${total} entries were written`})`,
-          { hint: e.hint, cause: e },
+        throw bulkInputError(
+          e,
+          `setMany: entry ${index}`,
+          total === 0
+            ? "nothing was written"
+            : `the first ${total} entries were written`,
         );
       }
       index++;
@@ -1463,8 +1478,20 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       }
       n = 0;
     };
+    let index = 0;
     for (const k of keys) {
-      s.key.write(dv, buf, n * s.keySize, k);
+      try {
+        s.key.write(dv, buf, n * s.keySize, k);
+      } catch (e) {
+        throw bulkInputError(
+          e,
+          `deleteMany: key ${index}`,
+          deleted === 0
+            ? "nothing was deleted"
+            : `${deleted} keys before it were deleted`,
+        );
+      }
+      index++;
       if (++n === chunk) flush();
     }
     flush();

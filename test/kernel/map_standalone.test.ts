@@ -380,6 +380,17 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
     expect(m.count()).toBe(written);
     const notPair = thrown(() => m.setMany([5 as unknown as [number, number]]));
     expect(notPair).toBeInstanceOf(BpfTypeError);
+    m.clear();
+    m.setMany(
+      Array.from({ length: 100 }, (_, i) => [i, i] as [number, number]),
+    );
+    const badKey = thrown(() =>
+      m.deleteMany([...Array.from({ length: 100 }, (_, i) => i), "x" as never]),
+    );
+    expect(badKey).toBeInstanceOf(BpfTypeError);
+    expect(badKey.message).toMatch(/^deleteMany: key 100: /);
+    expect(badKey.message).toMatch(/\(nothing was deleted\)/);
+    expect(m.count()).toBe(100);
     expect(notPair.message).toMatch(
       /entry 0: an entry is a \[key, value\] array, got number 5 \(nothing was written\)/,
     );
@@ -440,6 +451,21 @@ describe.skipIf(!root)("pinning", () => {
       expect(() => BpfMap.fromPinned(path)).toThrow(BpfError);
     },
   );
+
+  it.skipIf(!bpffs)("fromPinned of a pinned program says so", () => {
+    mkdirSync(PIN_DIR, { recursive: true });
+    const path = `${PIN_DIR}/prog`;
+    using obj = BpfObject.open(fixture("minimal"));
+    obj.load();
+    obj.programs[0]!.pin(path);
+    try {
+      const e = thrown(() => BpfMap.fromPinned(path));
+      expect(e).toBeInstanceOf(BpfTypeError);
+      expect(e.message).toBe(`${path} is a program pinned on bpffs, not a map`);
+    } finally {
+      obj.programs[0]!.unpin(path);
+    }
+  });
 
   it.skipIf(!need(bpffs, "no bpffs at /sys/fs/bpf"))(
     "an object map pinned by hand reopens typed from its kernel BTF",
