@@ -161,9 +161,12 @@ export interface IterateOptions {
    * a map type falls back to get_next_key + lookup by itself).
    */
   readonly batch?: boolean;
-  /** Entries per batch (default: ~256 KiB of buffers). */
+  /** Entries per batch (default: ~256 KiB of buffers; at most 2^20). */
   readonly batchSize?: number;
 }
+
+/** Largest batch `entries()` asks for: 2^20 entries. */
+const MAX_BATCH = 1 << 20;
 
 /** Map value of a `create` call's options. */
 type CreatedValue<O extends CreateOptions> = O["type"] extends PerCpuMapType
@@ -1276,7 +1279,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     }
     const chunks = lookupChunks(
       s,
-      size ?? defaultChunk(s),
+      // More than the map holds buys nothing but memory.
+      size === undefined ? defaultChunk(s) : Math.min(size, MAX_BATCH),
       options?.batch ?? true,
     );
     try {

@@ -282,9 +282,10 @@ export function codecOfBtf(type: BtfType, ctx: CodecContext): MapCodec {
 /** The codec of a user-given type. */
 export function codecOfSpec(spec: TypeSpec, ctx: CodecContext): MapCodec {
   if (typeof spec === "number") {
-    if (!Number.isInteger(spec) || spec < 0)
+    // The kernel caps keys and values far below 1 GiB (KMALLOC_MAX_SIZE).
+    if (!Number.isInteger(spec) || spec < 0 || spec > 1 << 30)
       throw new BpfTypeError(
-        `map '${ctx.map}': ${ctx.role} size must be a byte count, got ${spec}`,
+        `map '${ctx.map}': ${ctx.role} size must be a byte count from 0 to 2^30, got ${spec}`,
       );
     return bytesCodec(spec, ctx);
   }

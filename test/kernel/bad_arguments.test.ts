@@ -239,6 +239,13 @@ describe.skipIf(!root)(
           /mapExtra must be a u64/,
         );
       }
+      // Deno's FFI threw a raw TypeError past u32; Bun wrapped the size.
+      expect(() => BpfMap.create(any({ ...base, key: 2 ** 40 }))).toThrow(
+        /key size must be a byte count from 0 to 2\^30, got 1099511627776/,
+      );
+      expect(() => BpfMap.create(any({ ...base, value: 2 ** 33 }))).toThrow(
+        /value size must be a byte count/,
+      );
       for (const id of [-1, 2 ** 32 + 1, any("x")]) {
         expect(() => BpfMap.fromId(id)).toThrow(
           /a map id is a positive integer/,
@@ -255,6 +262,8 @@ describe.skipIf(!root)(
         );
       }
       expect([...m.entries({ batchSize: 1 })]).toEqual([[1, 1n]]);
+      // A huge batch is lowered, not allocated (it was a raw RangeError).
+      expect([...m.entries({ batchSize: 2 ** 32 - 1 })]).toEqual([[1, 1n]]);
     });
 
     it("withTypes that do not fit keep the map's types", () => {
