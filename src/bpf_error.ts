@@ -164,6 +164,12 @@ function hintFor(errno: number, ctx: FailContext): string | undefined {
       ? "permission denied although running as root: CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN may be dropped in this container, or kernel lockdown is on"
       : "missing CAP_BPF/CAP_PERFMON (and CAP_NET_ADMIN for networking): run as root or grant them, e.g. setcap cap_bpf,cap_perfmon,cap_net_admin+ep <runtime binary>";
   }
+  if (name === "EMFILE") {
+    return "this process has run out of file descriptors (ulimit -n): raise the limit, or close() objects, maps and links it no longer needs";
+  }
+  if (name === "ENFILE") {
+    return "the system has run out of file descriptors (fs.file-max)";
+  }
   if (name === "EOPNOTSUPP" || name === "ENOTSUPP") {
     return "the running kernel lacks this feature (or this program type cannot do it)";
   }
@@ -198,9 +204,9 @@ export function reasonLine(log: string): string {
   const lines = log
     .trim()
     .split("\n")
-    .filter((l) => l && !l.includes("RLIMIT_MEMLOCK"));
+    .filter((l) => l && !l.includes("Failed to bump RLIMIT_MEMLOCK"));
   const why = lines.find((l) =>
-    /fail|error|invalid|not |unknown|can't|cannot/i.test(l),
+    /fail|error|invalid|not |unknown|can't|couldn't|cannot/i.test(l),
   );
   return (why ?? lines[lines.length - 1] ?? "").replace(/^libbpf: /, "");
 }

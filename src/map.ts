@@ -76,6 +76,7 @@ import {
   BPF_F_LOCK,
   BPF_NOEXIST,
   isArrayLike,
+  isIndexed,
   isKeyless,
   isMapOfMaps,
   isPerCpu,
@@ -1011,8 +1012,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     else if (e === ENOENT && extra?.flags === BPF_EXIST)
       hint =
         "the key does not exist and flags 'exist' (BPF_EXIST) only updates: pass 'any' to create it";
-    else if (e === E2BIG && isArrayLike(s.type))
-      hint = `array index out of range: '${this.name}' has indices 0..${this.maxEntries - 1}`;
+    else if (e === E2BIG && isIndexed(s.type))
+      hint = `index out of range: '${this.name}' has indices 0..${this.maxEntries - 1}`;
     else if (e === EEXIST && isArrayLike(s.type))
       hint = "array elements always exist: flags 'noexist' never succeeds";
     else if (e === EINVAL && op.includes("delete") && isArrayLike(s.type))

@@ -90,6 +90,17 @@ export function isArrayLike(type: MapType): boolean {
   return type === "array" || type === "percpu_array";
 }
 
+/** Maps keyed by an index below maxEntries (E2BIG past it). */
+export function isIndexed(type: MapType): boolean {
+  return (
+    isArrayLike(type) ||
+    type === "prog_array" ||
+    type === "perf_event_array" ||
+    type === "array_of_maps" ||
+    type === "cgroup_array"
+  );
+}
+
 /** Queue and stack maps: no keys, push/pop/peek only. */
 export function isKeyless(type: MapType): boolean {
   return type === "queue" || type === "stack" || type === "bloom_filter";

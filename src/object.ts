@@ -477,12 +477,18 @@ function loadError(
     // direct calls), so there is no log to show: say what it needs.
     // A map's pin path (pinPath, pinRoot or LIBBPF_PIN_BY_NAME) off bpffs.
     const offBpffs = /path (\S+) is not on BPF FS/.exec(log)?.[1];
+    // libbpf: "failed to find valid kernel BTF" (-ESRCH).
+    const noKernelBtf =
+      e === 3 &&
+      (/kernel BTF/.test(log) || !existsSync("/sys/kernel/btf/vmlinux"));
     const hint = offBpffs
       ? `${offBpffs} is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf, or pin under a bpffs mount (map pinPath, or the pinRoot open option)`
-      : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
-          (e === 1 || e === 95 || e === 524)
-        ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead`
-        : undefined;
+      : noKernelBtf
+        ? "the object needs the kernel's BTF (CO-RE relocations or BTF-typed programs) and there is no /sys/kernel/btf/vmlinux: use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or give a BTF file with the btfCustomPath open option"
+        : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
+            (e === 1 || e === 95 || e === 524)
+          ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead`
+          : undefined;
     return bpfError(
       "bpf_object__load",
       errCode,

@@ -80,6 +80,11 @@ export interface UsdtOptions {
   readonly cookie?: bigint;
 }
 
+/** True for a path (not a bare soname libbpf searches for) that does not exist. */
+function missingBinary(path: string): boolean {
+  return path.includes("/") && !existsSync(path);
+}
+
 /** An attach cookie: a u64 bigint (default 0n), else BpfTypeError. */
 function u64Cookie(method: string, cookie: unknown): bigint {
   if (cookie === undefined) return 0n;
@@ -432,9 +437,9 @@ export class BpfProgram {
           opts,
         ),
       (e) => {
-        if (e !== ENOENT) return undefined;
-        if (options.binaryPath.includes("/") && !existsSync(options.binaryPath))
+        if (missingBinary(options.binaryPath))
           return `no such file ${options.binaryPath}`;
+        if (e !== ENOENT) return undefined;
         return options.symbol
           ? `no function '${options.symbol}' in ${options.binaryPath}'s symbol tables (check \`nm -D\`; a stripped binary needs an offset)`
           : undefined;
@@ -475,11 +480,13 @@ export class BpfProgram {
       { kind: "attach" },
       (L, p) => L.bpf_program__attach_usdt(p, pid, path, provider, name, opts),
       (e) =>
-        e === 2 // ENOENT
-          ? `no USDT probe ${options.provider}:${options.name} in ${options.binaryPath}: list them with readelf -n ${options.binaryPath} (stapsdt notes)`
-          : e === 22 && this.sectionName.split("/")[0] !== "usdt"
-            ? `program '${this.name}' is in SEC("${this.sectionName}"): USDT programs need SEC("usdt")`
-            : undefined,
+        missingBinary(options.binaryPath)
+          ? `no such file ${options.binaryPath}`
+          : e === ENOENT
+            ? `no USDT probe ${options.provider}:${options.name} in ${options.binaryPath}: list them with readelf -n ${options.binaryPath} (stapsdt notes)`
+            : e === 22 && this.sectionName.split("/")[0] !== "usdt"
+              ? `program '${this.name}' is in SEC("${this.sectionName}"): USDT programs need SEC("usdt")`
+              : undefined,
       usdtLinkBackend,
     );
   }

@@ -11,7 +11,7 @@ import {
   rmSync,
 } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { bpfError } from "../../src/bpf_error.ts";
+import { bpfError, reasonLine } from "../../src/bpf_error.ts";
 import { Errno, errnoMessage, errnoName } from "../../src/errno.ts";
 import { BpfError, BpfVerifierError, ElfError } from "../../src/errors.ts";
 import {
@@ -39,6 +39,7 @@ describe("errno", () => {
     expect(errnoName(95)).toBe("EOPNOTSUPP");
     expect(errnoName(4007)).toBe("LIBBPF_ERRNO__VERIFY");
     expect(errnoName(9999)).toBe("E9999");
+    expect(errnoName(88)).toBe("ENOTSOCK");
     expect(Errno.EEXIST).toBe(17);
     expect(errnoMessage(28)).toBe("No space left on device");
   });
@@ -56,6 +57,17 @@ describe.skipIf(!root)("BpfError", () => {
       /Kernel verifier blocks program loading/,
     );
     expect(bpfError("x", 95).hint).toMatch(/kernel lacks this feature/);
+    expect(bpfError("x", 24).hint).toMatch(
+      /out of file descriptors \(ulimit -n\)/,
+    );
+    // The RLIMIT_MEMLOCK warning is noise, but a failure naming it is not.
+    expect(
+      reasonLine(
+        "libbpf: Failed to bump RLIMIT_MEMLOCK (err = -1), you might need to do it explicitly!\n" +
+          "libbpf: Couldn't load trivial BPF program. Make sure your kernel supports BPF (CONFIG_BPF_SYSCALL=y) and/or that RLIMIT_MEMLOCK is set to big enough value.\n" +
+          "libbpf: failed to load object 'x'\n",
+      ),
+    ).toMatch(/^Couldn't load trivial BPF program/);
     expect(bpfError("x", 1).hint).toMatch(/CAP_BPF/);
     expect(bpfError("pin", 22, { kind: "pin", path: "/tmp/x" }).hint).toMatch(
       /mount -t bpf bpf \/sys\/fs\/bpf/,

@@ -406,6 +406,10 @@ describe.skipIf(!root)("prog_array: tail calls", () => {
     expect(() => jumps.set(2, "x" as never)).toThrow(
       /a BpfProgram or a program fd/,
     );
+    // Past maxEntries: an index out of range, not "the map is full".
+    expect(() => jumps.set(9, target)).toThrow(
+      /index out of range: 'jumps' has indices 0\.\.3/,
+    );
   });
 });
 

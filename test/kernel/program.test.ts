@@ -241,6 +241,13 @@ describe.skipIf(!root)("BpfProgram", () => {
         .program("on_uprobe")
         .attachUprobe({ binaryPath: "/no/such/binary", symbol: "main" }),
     ).toThrow(/no such file \/no\/such\/binary/);
+    expect(() =>
+      obj.program("on_uprobe").attachUsdt({
+        binaryPath: "/no/such/binary",
+        provider: "p",
+        name: "n",
+      }),
+    ).toThrow(/no such file \/no\/such\/binary/);
     // One XDP program per interface and mode: the second says who holds it.
     using _first = xdp.attachXdp("lo");
     expect(() => xdp.attachXdp("lo")).toThrow(
