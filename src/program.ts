@@ -811,7 +811,9 @@ export class BpfProgram {
       v.setBigUint64(32, addressOf(ctxIn), true);
       v.setUint32(48, ctxIn.length, true);
       if (shape === "packet") {
-        ctxOut = new Uint8Array(ctx.length);
+        // The kernel writes its whole context struct back (ENOSPC when the
+        // buffer is smaller, e.g. for a partial __sk_buff given in).
+        ctxOut = new Uint8Array(Math.max(ctx.length, 1024));
         v.setBigUint64(40, addressOf(ctxOut), true);
         v.setUint32(52, ctxOut.length, true);
       }
@@ -915,6 +917,6 @@ function testRunEinvalHint(
   if (shape === "raw_tp")
     return "raw_tp programs need a ctx of the u64 arguments they read (at most 12), and a cpu that is online";
   if (type === "xdp" || type === "sched_cls" || type === "sched_act")
-    return "packet programs need data (at least an Ethernet header, 14 bytes), and a ctx whose fields the kernel accepts";
+    return "packet programs need data of 14 bytes (an Ethernet header) up to about a page (4 KiB less the kernel's head- and tailroom), and a ctx whose fields the kernel accepts";
   return undefined;
 }

@@ -90,6 +90,17 @@ describe.skipIf(!root)("BpfProgram", () => {
     expect(outCtx.getUint32(SKB_PRIORITY, true)).toBe(42);
     // Too short for the Ethernet header the kernel needs.
     expect(() => prog.testRun({ data: new Uint8Array(4) })).toThrow(BpfError);
+    // A ctx shorter than __sk_buff (the rest zero): the whole struct comes
+    // back (the kernel said ENOSPC when the out buffer was the ctx's size).
+    const short = prog.testRun({ data: pkt, ctx: skb.subarray(0, 40) });
+    expect(short.ctx!.length).toBe(SK_BUFF_SIZE);
+    expect(new DataView(short.ctx!.buffer).getUint32(SKB_PRIORITY, true)).toBe(
+      42,
+    );
+    // Larger than a page: the hint gives both bounds.
+    expect(() => prog.testRun({ data: new Uint8Array(1 << 20) })).toThrow(
+      /14 bytes \(an Ethernet header\) up to about a page/,
+    );
   });
 
   it("test-runs a syscall program: ctx in, ctx written back", () => {
