@@ -111,8 +111,10 @@ export {
   type RecordArraySpec,
   type RecordClass,
   type SkeletonBase,
+  type SkeletonBloomFilter,
   type SkeletonMap,
   type SkeletonMapSpec,
+  type SkeletonQueue,
   type SkeletonSpec,
   type ValueSpec,
 } from "./src/skeleton.ts";

@@ -20,6 +20,8 @@ import { generateTypes } from "./types.ts";
 
 /** Map types whose values are kernel objects: an fd in, an id out. */
 const FD_VALUED = new Set(["prog_array", "array_of_maps", "hash_of_maps"]);
+/** Maps without keys: values go in and come out (or are tested). */
+const KEYLESS = new Set(["queue", "stack", "bloom_filter"]);
 
 /** Options of {@link generateSkeleton}. */
 export interface SkeletonOptions {
@@ -243,6 +245,8 @@ class SkeletonWriter {
     const c = (t: MapInfo["key"]) => (t ? docText(String(t)) : "?");
     const size = m.maxEntries !== undefined ? `, ${m.maxEntries} entries` : "";
     const cpu = m.perCpu ? " (one value per CPU)" : "";
+    if (KEYLESS.has(m.type))
+      return `/** \`${docText(m.type)}\` map \`${docText(m.name)}\` of \`${c(m.value)}\`${size}. */`;
     return `/** \`${docText(m.type)}\` map \`${docText(m.name)}\`: \`${c(m.key)}\` → \`${c(m.value)}\`${size}${cpu}. */`;
   }
 
@@ -274,9 +278,14 @@ class SkeletonWriter {
       if (FD_VALUED.has(m.type)) {
         v = { ...v, ts: "number", input: "number | { readonly fd: number }" };
       }
-      const type = m.perCpu
-        ? `$tsbpf.PerCpuSkeletonMap<${k.ts}, ${v.ts}, ${k.input}, ${v.input}>`
-        : `$tsbpf.SkeletonMap<${k.ts}, ${v.ts}, ${k.input}, ${v.input}>`;
+      const type =
+        m.type === "bloom_filter"
+          ? `$tsbpf.SkeletonBloomFilter<${v.input}>`
+          : KEYLESS.has(m.type)
+            ? `$tsbpf.SkeletonQueue<${v.ts}, ${v.input}>`
+            : m.perCpu
+              ? `$tsbpf.PerCpuSkeletonMap<${k.ts}, ${v.ts}, ${k.input}, ${v.input}>`
+              : `$tsbpf.SkeletonMap<${k.ts}, ${v.ts}, ${k.input}, ${v.input}>`;
       lines.push(`  ${this.mapDoc(m)}`, `  readonly ${prop}: ${type};`);
     }
     lines.push("}", "");
@@ -367,6 +376,8 @@ class SkeletonWriter {
         const ev = m.event && this.value(m.event);
         if (ev?.cls && ev.length === undefined)
           fields.push(`event: ${ev.spec}`);
+      } else if (KEYLESS.has(m.type)) {
+        fields.push(`value: ${this.value(m.value).spec}`, "keyless: true");
       } else {
         fields.push(
           `key: ${this.value(m.key).spec}`,

@@ -22,14 +22,18 @@ import {
   recordArrayBytes,
   recordBytes,
   skeletonMap,
+  skeletonQueue,
   type SkeletonMapBase,
+  type SkeletonQueue,
 } from "./skeleton_map.ts";
 
 export {
   type PerCpuSkeletonMap,
   type RecordArraySpec,
   type RecordClass,
+  type SkeletonBloomFilter,
   type SkeletonMap,
+  type SkeletonQueue,
   type ValueSpec,
 } from "./skeleton_map.ts";
 
@@ -54,6 +58,8 @@ export interface SkeletonMapSpec {
   readonly value?: ValueSpec;
   /** One value per possible CPU. */
   readonly perCpu?: boolean;
+  /** A queue, stack or bloom filter: values only (push/pop/peek/mayContain). */
+  readonly keyless?: boolean;
   /** Record class of an event stream, when the BTF names one. */
   readonly event?: RecordClass;
 }
@@ -168,7 +174,10 @@ interface Closable {
 /** The object behind every generated skeleton. */
 class Skeleton {
   readonly object: BpfObject;
-  readonly maps: Record<string, SkeletonMapBase | BpfMap>;
+  readonly maps: Record<
+    string,
+    SkeletonMapBase | SkeletonQueue<unknown> | BpfMap
+  >;
   readonly programs: Record<string, BpfProgram>;
   readonly ringBuffers: Record<string, EventReader>;
   readonly perfBuffers: Record<string, EventReader>;
@@ -184,6 +193,7 @@ class Skeleton {
         const m = mapSpecs.get(name)!;
         const map = object.map(name);
         if (m.kind) return map;
+        if (m.keyless) return skeletonQueue(map, m.value);
         return m.perCpu
           ? perCpuSkeletonMap(map, m.key, m.value)
           : skeletonMap(map, m.key, m.value);

@@ -94,6 +94,14 @@ interface ElementMap {
   has(key: unknown): boolean;
   keys(): Iterable<unknown>;
   clear(): void;
+  count(): number;
+  lookupAndDelete(key: unknown): unknown;
+  setMany(entries: Iterable<readonly [unknown, unknown]>, flags?: never): void;
+  deleteMany(keys: Iterable<unknown>): number;
+  push(value: unknown, flags?: never): void;
+  pop(): unknown;
+  peek(): unknown;
+  mayContain(value: unknown): boolean;
 }
 
 /** Update flags as `BpfMap.set` takes them. */
@@ -111,6 +119,14 @@ export interface SkeletonMapBase {
 
 /** A map with typed keys and values. `KIn`/`VIn`: what writes accept. */
 export interface SkeletonMap<K, V, KIn = K, VIn = V> extends SkeletonMapBase {
+  /** Reads and deletes `key` in one step, or undefined when absent. */
+  lookupAndDelete(key: KIn): V | undefined;
+  /** Writes many entries (batched where the kernel can). */
+  setMany(entries: Iterable<readonly [KIn, VIn]>, flags?: SetFlags): void;
+  /** Deletes many keys; returns how many were there. */
+  deleteMany(keys: Iterable<KIn>): number;
+  /** How many keys the map holds. */
+  count(): number;
   /** The value at `key`, or undefined. */
   get(key: KIn): V | undefined;
   /** Writes `value` at `key` (flags as for `BpfMap.set`). */
@@ -132,6 +148,10 @@ export interface SkeletonMap<K, V, KIn = K, VIn = V> extends SkeletonMapBase {
 /** A per-CPU map: one value per possible CPU. */
 export interface PerCpuSkeletonMap<K, V, KIn = K, VIn = V>
   extends SkeletonMapBase {
+  /** Deletes many keys; returns how many were there. */
+  deleteMany(keys: Iterable<KIn>): number;
+  /** How many keys the map holds. */
+  count(): number;
   /** The values at `key`, one per possible CPU, or undefined. */
   get(key: KIn): V[] | undefined;
   /** Writes one value per possible CPU, or the same value to all. */
@@ -148,6 +168,28 @@ export interface PerCpuSkeletonMap<K, V, KIn = K, VIn = V>
   entries(): IterableIterator<[K, V[]]>;
   /** Same as `entries()`. */
   [Symbol.iterator](): IterableIterator<[K, V[]]>;
+}
+
+/** A queue or stack map: values in, values out, no keys. */
+export interface SkeletonQueue<V, VIn = V> {
+  /** The underlying map. */
+  readonly map: BpfMap;
+  /** Adds `value` (flags "exist": overwrite the oldest when full). */
+  push(value: VIn, flags?: SetFlags): void;
+  /** Removes and returns the next value, undefined when empty. */
+  pop(): V | undefined;
+  /** The next value without removing it, undefined when empty. */
+  peek(): V | undefined;
+}
+
+/** A bloom filter map: values go in, and can be tested. */
+export interface SkeletonBloomFilter<VIn> {
+  /** The underlying map. */
+  readonly map: BpfMap;
+  /** Adds `value`. */
+  push(value: VIn, flags?: SetFlags): void;
+  /** False when `value` was never pushed; true when it was (or by a false positive). */
+  mayContain(value: VIn): boolean;
 }
 
 /** A reader of an event stream (ring or perf buffer). */
@@ -234,12 +276,14 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
     return this.#out(this.#m.get(this.#k.in(key)));
   }
 
+  #in(value: unknown): unknown {
+    return this.#perCpu && Array.isArray(value)
+      ? value.map((x) => this.#v.in(x))
+      : this.#v.in(value);
+  }
+
   set(key: unknown, value: unknown, flags?: SetFlags): void {
-    const v =
-      this.#perCpu && Array.isArray(value)
-        ? value.map((x) => this.#v.in(x))
-        : this.#v.in(value);
-    this.#m.set(this.#k.in(key), v, flags as never);
+    this.#m.set(this.#k.in(key), this.#in(value), flags as never);
   }
 
   delete(key: unknown): boolean {
@@ -252,6 +296,28 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
 
   clear(): void {
     this.#m.clear();
+  }
+
+  count(): number {
+    return this.#m.count();
+  }
+
+  lookupAndDelete(key: unknown): unknown {
+    return this.#out(this.#m.lookupAndDelete(this.#k.in(key)));
+  }
+
+  setMany(
+    entries: Iterable<readonly [unknown, unknown]>,
+    flags?: SetFlags,
+  ): void {
+    this.#m.setMany(
+      mapIter(entries, (e) => [this.#k.in(e[0]), this.#in(e[1])] as const),
+      flags as never,
+    );
+  }
+
+  deleteMany(keys: Iterable<unknown>): number {
+    return this.#m.deleteMany(mapIter(keys, (k) => this.#k.in(k)));
   }
 
   keys(): IterableIterator<unknown> {
@@ -273,6 +339,45 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
   [Symbol.iterator](): IterableIterator<[unknown, unknown]> {
     return this.entries();
   }
+}
+
+/** Queue, stack and bloom filter maps of a skeleton. */
+class TypedQueue
+  implements SkeletonQueue<unknown>, SkeletonBloomFilter<unknown>
+{
+  readonly map: BpfMap;
+  readonly #m: ElementMap;
+  readonly #v: Conv;
+
+  constructor(map: BpfMap, value: ValueSpec | undefined) {
+    this.map = map;
+    this.#m = map as unknown as ElementMap;
+    this.#v = conv(value);
+  }
+
+  push(value: unknown, flags?: SetFlags): void {
+    this.#m.push(this.#v.in(value), flags as never);
+  }
+
+  pop(): unknown {
+    return this.#v.out(this.#m.pop());
+  }
+
+  peek(): unknown {
+    return this.#v.out(this.#m.peek());
+  }
+
+  mayContain(value: unknown): boolean {
+    return this.#m.mayContain(this.#v.in(value));
+  }
+}
+
+/** A typed view of queue, stack or bloom filter `map` (generated skeletons call this). */
+export function skeletonQueue(
+  map: BpfMap,
+  value?: ValueSpec,
+): SkeletonQueue<unknown> & SkeletonBloomFilter<unknown> {
+  return new TypedQueue(map, value);
 }
 
 /** A typed view of `map` (generated skeletons call this). */

@@ -166,6 +166,25 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         expect(() =>
           skel.maps.stats.set({ pid: 1, nr: 2 }, { count: 1n, bogus: 2 }),
         ).toThrow(/struct stats has no field 'bogus'/);
+        // Keyed maps have the bulk calls; queues and bloom filters theirs.
+        const stats = skel.maps.stats;
+        stats.setMany([
+          [{ pid: 1, nr: 1 }, { count: 1n }],
+          [{ pid: 2, nr: 2 }, { count: 2n }],
+        ]);
+        expect(stats.count()).toBe(2);
+        expect(stats.lookupAndDelete({ pid: 1, nr: 1 })).toBeInstanceOf(
+          m.Stats,
+        );
+        expect(stats.deleteMany([{ pid: 2, nr: 2 }])).toBe(1);
+        const pending = skel.maps.pending;
+        pending.push({ packets: 7n, bytes: 8n });
+        expect(pending.peek()).toBeInstanceOf(m.Pair);
+        expect(pending.pop().toObject()).toEqual({ packets: 7n, bytes: 8n });
+        expect(pending.pop()).toBeUndefined();
+        skel.maps.seen.push(42);
+        expect(skel.maps.seen.mayContain(42)).toBe(true);
+        expect(skel.maps.seen.mayContain(43)).toBe(false);
       } finally {
         skel.close();
       }
