@@ -51,6 +51,7 @@ export {
   type XdpOptions,
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";
+export { type LinkInfo, type LinkType } from "./src/link_info.ts";
 export {
   type ProgramInfo,
   RunStats,

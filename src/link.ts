@@ -6,7 +6,14 @@
 import { unlinkSync } from "node:fs";
 import { type Ptr, cstr, errno, libbpf, libc } from "../ffi/mod.ts";
 import { bpfError, checkPinPath } from "./bpf_error.ts";
-import { ClosedError, StateError, UnsupportedError } from "./errors.ts";
+import {
+  BpfTypeError,
+  ClosedError,
+  StateError,
+  UnsupportedError,
+} from "./errors.ts";
+import { bpfFdKind } from "./fd_kind.ts";
+import { type LinkInfo, linkInfo } from "./link_info.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
 
@@ -134,6 +141,103 @@ export class BpfLink implements OwnedLink {
   /** The kernel link fd (owned by the link: do not close it). */
   get fd(): number {
     return this.#live("fd").fd();
+  }
+
+  /**
+   * Opens the link pinned at `path` (by this or another process): to see
+   * what it attaches, `update()` its program, `detach()` it, or `unpin()`
+   * it. `close()` leaves it pinned and attached.
+   */
+  static fromPinned(path: string): BpfLink {
+    clearLibbpfLog();
+    const fd = libbpf().bpf_obj_get(cstr(path));
+    if (fd < 0) {
+      throw bpfError(
+        "bpf_obj_get",
+        fd,
+        { kind: "pin", path },
+        { detail: `cannot open pinned link ${path}` },
+      );
+    }
+    const kind = bpfFdKind(fd);
+    if (kind !== undefined && kind !== "bpf-link") {
+      libc().close(fd);
+      const what =
+        kind === "bpf-map"
+          ? "a map"
+          : kind === "bpf-prog"
+            ? "a program"
+            : `a ${kind}`;
+      throw new BpfTypeError(`${path} is ${what} pinned on bpffs, not a link`);
+    }
+    let type: string;
+    try {
+      type = linkInfo(fd).type;
+    } catch (e) {
+      libc().close(fd);
+      throw e;
+    }
+    const link = new BpfLink(
+      fdLinkBackend(fd),
+      null,
+      `pinned ${type} link ${path}`,
+    );
+    link.#pinned = path;
+    return link;
+  }
+
+  /** What the kernel reports: id, type and the attached program's id. */
+  info(): LinkInfo {
+    return linkInfo(this.#live("info").fd());
+  }
+
+  /** The kernel's id of this link (`bpftool link show id N`). */
+  get id(): number {
+    return this.info().id;
+  }
+
+  /**
+   * Swaps in another program of the same type and attach point, without a
+   * moment detached (BPF_LINK_UPDATE): how a new version takes over.
+   */
+  update(program: { readonly fd: number }): void {
+    const linkFd = this.#live("update").fd();
+    const progFd = program?.fd;
+    if (!(Number.isInteger(progFd) && progFd >= 0)) {
+      throw new BpfTypeError(
+        `update: give the new program (a BpfProgram, loaded), got ${String(program)}`,
+      );
+    }
+    clearLibbpfLog();
+    const err = libbpf().bpf_link_update(linkFd, progFd, null);
+    if (err < 0) {
+      throw bpfError("bpf_link_update", err, undefined, {
+        detail: `link (${this.description})`,
+        hint:
+          -err === 22
+            ? "the new program must have the same type and attach type as the old (and, for tracing, the same target)"
+            : undefined,
+      });
+    }
+  }
+
+  /**
+   * Detaches the program now, pinned or not (BPF_LINK_DETACH); the link
+   * stays open, attached to nothing, until closed.
+   */
+  detach(): void {
+    const linkFd = this.#live("detach").fd();
+    clearLibbpfLog();
+    const err = libbpf().bpf_link_detach(linkFd);
+    if (err < 0) {
+      throw bpfError("bpf_link_detach", err, undefined, {
+        detail: `link (${this.description})`,
+        hint:
+          -err === 95
+            ? `a ${linkInfo(linkFd).type} link cannot be detached while open (cgroup, netns, xdp, tcx and netkit links can): unpin() and close() it`
+            : undefined,
+      });
+    }
   }
 
   /** Where the link is pinned, or null. */

@@ -3,11 +3,11 @@
  * the kernel says about a map fd (bpf_map_info), and the map's BTF when it
  * has one (for pinned maps and maps found by id).
  */
-import { readlinkSync } from "node:fs";
 import { cstr, errno, libbpf, libc, viewMemory } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import { Btf } from "./btf/btf.ts";
 import { BpfTypeError } from "./errors.ts";
+import { bpfFdKind } from "./fd_kind.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 
 // sizeof(struct bpf_map_create_opts) in libbpf 1.1 (map_ifindex is last).
@@ -185,27 +185,12 @@ export function openPinned(path: string): number {
     const what =
       kind === "bpf-prog"
         ? "a program"
-        : kind === "bpf_link"
+        : kind === "bpf-link"
           ? "a link"
           : `a ${kind}`;
     throw new BpfTypeError(`${path} is ${what} pinned on bpffs, not a map`);
   }
   return fd;
-}
-
-/**
- * What kind of BPF object `fd` is ("bpf-map", "bpf-prog", "bpf_link"...),
- * from its /proc/self/fd link; undefined when that cannot be read. The
- * kernel answers BPF_OBJ_GET for any kind, and a program's info read as a
- * map's is nonsense (a 1.2 GB key size).
- */
-function bpfFdKind(fd: number): string | undefined {
-  try {
-    const target = readlinkSync(`/proc/self/fd/${fd}`);
-    return target.startsWith("anon_inode:") ? target.slice(11) : target;
-  } catch {
-    return undefined;
-  }
 }
 
 /** bpf_map_get_fd_by_id(id) → fd. */

@@ -23,6 +23,7 @@ import {
   perfEventOpen,
 } from "../../ffi/mod.ts";
 import { BpfError, ClosedError, UnsupportedError } from "../../src/errors.ts";
+import { BpfLink } from "../../src/link.ts";
 import { BpfObject } from "../../src/object.ts";
 import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
@@ -392,6 +393,63 @@ describe.skipIf(!root)("BpfLink", () => {
     }
     // A bare-fd link checks for bpffs as libbpf's links do.
     expect(() => xdp.pin("/tmp/not-bpffs-pin")).toThrow(/bpffs/);
+  });
+
+  it("reopens a pinned link: info, unpin", () => {
+    using obj = openAttach();
+    mkdirSync(PIN_DIR, { recursive: true });
+    const prog = obj.program("on_sys_enter");
+    const path = `${PIN_DIR}/reopen`;
+    const link = prog.attachRawTracepoint("sys_enter");
+    link.pin(path);
+    link.close(); // pinned: stays attached
+    using again = BpfLink.fromPinned(path);
+    try {
+      expect(again.pinnedPath).toBe(path);
+      const info = again.info();
+      expect(info.type).toBe("raw_tracepoint");
+      expect(info.programId).toBe(prog.id);
+      expect(again.id).toBe(info.id);
+      expect(again.description).toBe(`pinned raw_tracepoint link ${path}`);
+      const before = obj.globals.raw_tp_hits as bigint;
+      getpid(3);
+      expect(obj.globals.raw_tp_hits as bigint).toBeGreaterThan(before);
+      expect(() => again.detach()).toThrow(
+        /a raw_tracepoint link cannot be detached while open/,
+      );
+    } finally {
+      again.unpin();
+    }
+    expect(existsSync(path)).toBe(false);
+    const mapPin = `${PIN_DIR}/map`;
+    obj.maps[0]!.pin(mapPin);
+    try {
+      expect(() => BpfLink.fromPinned(mapPin)).toThrow(
+        `${mapPin} is a map pinned on bpffs, not a link`,
+      );
+    } finally {
+      obj.maps[0]!.unpin(mapPin);
+    }
+  });
+
+  it("update() swaps the program of a live link; detach() ends it", () => {
+    using obj = BpfObject.open(fixture("tail_call"));
+    obj.load();
+    const entry = obj.program("entry");
+    const drop = obj.program("drop_all");
+    using link = entry.attachXdp("lo", { mode: "skb" });
+    expect(link.info()).toMatchObject({ type: "xdp", programId: entry.id });
+    link.update(drop);
+    expect(link.info().programId).toBe(drop.id);
+    using other = openAttach();
+    const e = thrown(() => link.update(other.program("on_sys_enter")));
+    expect((e as BpfError).hint).toMatch(/same type and attach type/);
+    expect(() => link.update({} as never)).toThrow(/give the new program/);
+    // An XDP link detaches while open (pinned or not).
+    link.detach();
+    expect(
+      execFileSync("ip", ["-d", "link", "show", "lo"], { encoding: "utf8" }),
+    ).not.toMatch(/xdp/);
   });
 
   it("keeps links attached until the object closes, even when dropped", () => {
