@@ -549,31 +549,56 @@ export function sizeOf(t: BtfType): number {
   }
 }
 
-/** C alignment in bytes of a type, as clang lays it out for BPF. */
+/** Pointer size of the BPF target, in bytes. */
+const POINTER_SIZE = 8;
+
+const compositeAligns = new WeakMap<BtfType, number>();
+
+/**
+ * C alignment in bytes of a type, by libbpf's `btf__align_of` rules (BTF
+ * does not record alignment, so it is inferred): int, enum and float align
+ * to their size up to the pointer size (`__int128`: 16, as clang does); arrays to their element; a struct
+ * or union to its most aligned member, or to 1 when it must be packed (a
+ * non-bitfield member off its type's alignment, or a size that is not a
+ * multiple of that alignment). An `aligned(N)` attribute leaves no trace
+ * in BTF and is not seen.
+ */
 export function alignOf(t: BtfType): number {
   const r = resolveType(t);
   switch (r.kind) {
     case "int":
+      // clang aligns __int128 to 16 for BPF as for x86-64 (libbpf says 8).
+      return r.size === 16 ? 16 : Math.min(r.size, POINTER_SIZE) || 1;
     case "float":
     case "enum":
     case "enum64":
-      return Math.min(r.size, 8) || 1;
+      return Math.min(r.size, POINTER_SIZE) || 1;
     case "ptr":
-      return 8;
+      return POINTER_SIZE;
     case "array":
       return alignOf(r.element);
     case "struct":
     case "union": {
-      let a = 1;
-      for (const m of r.members) {
-        if (m.bitSize && m.bitSize % 8) continue;
-        a = Math.max(a, alignOf(m.type));
+      let a = compositeAligns.get(r);
+      if (a === undefined) {
+        a = compositeAlign(r);
+        compositeAligns.set(r, a);
       }
       return a;
     }
     default:
       return 1;
   }
+}
+
+function compositeAlign(r: Struct | Union): number {
+  let max = 1;
+  for (const m of r.members) {
+    const a = alignOf(m.type);
+    max = Math.max(max, a);
+    if (m.bitSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
+  }
+  return r.size % max === 0 ? max : 1;
 }
 
 function spellingBase(t: BtfType): string {

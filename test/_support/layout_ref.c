@@ -1,6 +1,6 @@
-// Host reference for struct views and layouts: prints, as JSON, sizeof and
-// offsetof of every struct/field in fixtures/btf_types.h as the C compiler
-// lays them out, plus one sample of each struct filled with known values
+// Host reference for struct views and layouts: prints, as JSON, sizeof,
+// offsetof and _Alignof of every struct/field in fixtures/btf_types.h as the
+// C compiler lays them out, plus one sample of each struct filled with known values
 // (hex bytes + the values). On x86_64 the host layout equals the BPF one
 // for these types. Built and run by test/pure/views.test.ts:
 //   cc -I/usr/include/x86_64-linux-gnu -Ifixtures test/_support/layout_ref.c
@@ -20,6 +20,9 @@ static int first;
 	printf("%s\"%s\":%zu", f_ ? "" : ",", #field, offsetof(kind name, field)); \
 	f_ = 0;
 #define END() printf("}}");
+#define ALIGN(kind, name)                                                      \
+	printf("%s\"%s\":%zu", first ? "" : ",", #name, _Alignof(kind name));   \
+	first = 0;
 
 static void hex(const void *p, size_t n)
 {
@@ -66,6 +69,12 @@ int main(void)
 	{ BEGIN(struct, signed_bitfields) F(struct, signed_bitfields, tail) END() }
 	{ BEGIN(struct, process_stats) F(struct, process_stats, syscall_count)
 	  F(struct, process_stats, total_time) F(struct, process_stats, max_latency) END() }
+	printf("},\"aligns\":{");
+	first = 1;
+	ALIGN(struct, exec_event) ALIGN(struct, bitfields) ALIGN(struct, with_union)
+	ALIGN(struct, packed_ev) ALIGN(struct, nested_arrays) ALIGN(struct, signed_vals)
+	ALIGN(struct, typedef_chain) ALIGN(struct, anon_members) ALIGN(union, top_union)
+	ALIGN(struct, floats) ALIGN(struct, signed_bitfields) ALIGN(struct, process_stats)
 	printf("},\"samples\":{");
 	first = 1;
 

@@ -1,9 +1,11 @@
 /**
  * Builds and runs test/_support/layout_ref.c (the host C compiler's
- * sizeof/offsetof and sample bytes for fixtures/btf_types.h).
+ * sizeof/offsetof/_Alignof and sample bytes for fixtures/btf_types.h), and
+ * asks the host compiler for sizeof/_Alignof of types of another header
+ * (build/vmlinux.h).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./fixtures.ts";
 
@@ -13,6 +15,8 @@ export interface LayoutRef {
     string,
     { readonly size: number; readonly fields: Record<string, number> }
   >;
+  /** `_Alignof` of each struct/union. */
+  readonly aligns: Record<string, number>;
   readonly samples: Record<
     string,
     { readonly hex: string; readonly values: Record<string, unknown> }
@@ -50,6 +54,44 @@ export function layoutRef(): LayoutRef {
     execFileSync("rm", ["-f", exe]);
   }
   return cached;
+}
+
+/**
+ * `[sizeof, _Alignof]` of each C type spelled in `types` (e.g. "struct
+ * list_head"), compiled against `header` in `includeDir` by the host
+ * compiler (x86_64, whose layout of kernel types is the BPF one).
+ */
+export function cSizesAligns(
+  includeDir: string,
+  header: string,
+  types: readonly string[],
+): [number, number][] {
+  const dir = join(ROOT, "build", "test");
+  mkdirSync(dir, { recursive: true });
+  const src = join(dir, `aligns_${process.pid}.c`);
+  const exe = join(dir, `aligns_${process.pid}`);
+  // No libc headers: they clash with vmlinux.h's typedefs.
+  const lines = [
+    "#define BPF_NO_PRESERVE_ACCESS_INDEX",
+    `#include "${header}"`,
+    "int printf(const char *, ...);",
+    "int main(void) {",
+    ...types.map(
+      (t) => `printf("%d %d\\n", (int)sizeof(${t}), (int)_Alignof(${t}));`,
+    ),
+    "return 0; }",
+  ];
+  writeFileSync(src, lines.join("\n"));
+  try {
+    execFileSync("cc", [`-I${includeDir}`, src, "-o", exe]);
+    return execFileSync(exe)
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" ").map(Number) as [number, number]);
+  } finally {
+    execFileSync("rm", ["-f", src, exe]);
+  }
 }
 
 /** Hex string → bytes. */

@@ -1,9 +1,18 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Btf } from "../../src/btf/btf.ts";
 import { layout, layoutType, type LayoutSpec } from "../../src/btf/layout.ts";
+import { alignOf, resolveType } from "../../src/btf/types.ts";
 import { BtfTypeError, BtfValidationError } from "../../src/errors.ts";
-import { fixture, need } from "../_support/fixtures.ts";
-import { hasCc, layoutRef, tohex, unhex } from "../_support/layout_ref.ts";
+import { ROOT, fixture, need } from "../_support/fixtures.ts";
+import {
+  cSizesAligns,
+  hasCc,
+  layoutRef,
+  tohex,
+  unhex,
+} from "../_support/layout_ref.ts";
 
 const btf = Btf.fromFile(fixture("btf_types"));
 const ref = need(hasCc(), "no host C compiler (cc)") ? layoutRef() : undefined;
@@ -170,6 +179,81 @@ describe("hand-written layouts", () => {
     expect([m.length, m[0].length, layoutType("u32[3][4]").size]).toEqual([
       3, 4, 48,
     ]);
+  });
+});
+
+describe("alignOf", () => {
+  it.skipIf(!ref)(
+    "matches C's _Alignof for the fixture structs, nested in a layout too",
+    () => {
+      for (const [name, align] of Object.entries(ref!.aligns)) {
+        expect([name, alignOf(btf.type(name))]).toEqual([name, align]);
+        const cls = btf.struct(name);
+        const outer = layout({ a: "u8", p: cls });
+        // C: struct { __u8 a; struct <name> p; }
+        const size = Math.ceil((align + cls.size) / align) * align;
+        expect([name, outer.fields[1].offset, outer.size]).toEqual([
+          name,
+          align,
+          size,
+        ]);
+      }
+      // Packed: offsets off their alignment, C puts it at 1.
+      expect(layout({ a: "u8", p: btf.struct("packed_ev") }).size).toBe(12);
+    },
+  );
+
+  const vmlinuxH = join(ROOT, "build", "vmlinux.h");
+  it.skipIf(
+    !need(
+      hasCc() && existsSync("/sys/kernel/btf/vmlinux") && existsSync(vmlinuxH),
+      "needs cc, /sys/kernel/btf/vmlinux and build/vmlinux.h",
+    ),
+  )("matches C's _Alignof for the kernel's structs and unions", () => {
+    const k = Btf.kernel();
+    const seen = new Set<string>();
+    const types = [];
+    for (let id = 1; id <= k.count; id++) {
+      const kind = k.kindOf(id);
+      if (kind !== "struct" && kind !== "union") continue;
+      const name = k.nameOf(id);
+      // bpftool renames all but one of several types named alike.
+      if (!name || seen.has(name)) continue;
+      seen.add(name);
+      if (
+        k.findIds(name, "struct").length +
+          k.findIds(name, "union").length +
+          k.findIds(name, "enum").length >
+        1
+      )
+        continue;
+      types.push(
+        resolveType(k.typeById(id)) as {
+          kind: string;
+          size: number;
+          name: string;
+        },
+      );
+    }
+    const c = cSizesAligns(
+      join(ROOT, "build"),
+      "vmlinux.h",
+      types.map((t) => `${t.kind} ${t.name}`),
+    );
+    let compared = 0;
+    const differ: string[] = [];
+    types.forEach((t, i) => {
+      const [size, align] = c[i];
+      // vmlinux.h cannot spell some types as BTF has them (a 1-byte enum
+      // is written as a plain, 4-byte one): nothing to compare there.
+      if (size !== t.size) return;
+      compared++;
+      const ours = alignOf(t as never);
+      if (ours !== align)
+        differ.push(`${t.kind} ${t.name}: ${ours}, C ${align}`);
+    });
+    expect(differ).toEqual([]);
+    expect(compared).toBeGreaterThan(1000);
   });
 });
 
