@@ -186,7 +186,8 @@ function writeType(t: BtfType, w: WordWriter, s: StringWriter): void {
         restrict: KIND.RESTRICT,
         type_tag: KIND.TYPE_TAG,
       }[t.kind];
-      w.push(name, info(kind, 0, false), t.targetId);
+      const kflag = t.kind === "type_tag" && t.attribute;
+      w.push(name, info(kind, 0, kflag), t.targetId);
       return;
     }
     case "func":
@@ -207,7 +208,12 @@ function writeType(t: BtfType, w: WordWriter, s: StringWriter): void {
       w.push(name, info(KIND.FLOAT, 0, false), t.size);
       return;
     case "decl_tag":
-      w.push(name, info(KIND.DECL_TAG, 0, false), t.targetId, t.componentIdx);
+      w.push(
+        name,
+        info(KIND.DECL_TAG, 0, t.attribute),
+        t.targetId,
+        t.componentIdx,
+      );
       return;
   }
 }
@@ -400,9 +406,11 @@ export class BtfBuilder implements TypeResolver {
     return this.add(new Restrict(this.nextId, "", this, id(target)));
   }
 
-  /** A btf_type_tag on `target`. */
-  typeTag(name: string, target: TypeRef): TypeTag {
-    return this.add(new TypeTag(this.nextId, name, this, id(target)));
+  /** A btf_type_tag on `target` (`attribute`: an `__attribute__((name))`). */
+  typeTag(name: string, target: TypeRef, attribute = false): TypeTag {
+    return this.add(
+      new TypeTag(this.nextId, name, this, id(target), attribute),
+    );
   }
 
   /** A function prototype. */
@@ -439,10 +447,18 @@ export class BtfBuilder implements TypeResolver {
     return this.add(new Datasec(this.nextId, name, size, vs));
   }
 
-  /** A btf_decl_tag on `target` (component -1: the type itself). */
-  declTag(name: string, target: TypeRef, componentIdx = -1): DeclTag {
+  /**
+   * A btf_decl_tag on `target` (component -1: the type itself;
+   * `attribute`: an `__attribute__((name))`).
+   */
+  declTag(
+    name: string,
+    target: TypeRef,
+    componentIdx = -1,
+    attribute = false,
+  ): DeclTag {
     return this.add(
-      new DeclTag(this.nextId, name, this, id(target), componentIdx),
+      new DeclTag(this.nextId, name, this, id(target), componentIdx, attribute),
     );
   }
 }

@@ -546,7 +546,7 @@ export function decodeType(t: TypeTable, id: number, r: TypeResolver): BtfType {
     case KIND.RESTRICT:
       return new Restrict(id, name, r, sizeOrType);
     case KIND.TYPE_TAG:
-      return new TypeTag(id, name, r, sizeOrType);
+      return new TypeTag(id, name, r, sizeOrType, kflag);
     case KIND.FUNC:
       return new Func(id, name, r, sizeOrType, linkage(vlen, at + 4));
     case KIND.FUNC_PROTO: {
@@ -572,7 +572,7 @@ export function decodeType(t: TypeTable, id: number, r: TypeResolver): BtfType {
     case KIND.FLOAT:
       return new Float(id, name, sizeOrType);
     case KIND.DECL_TAG:
-      return new DeclTag(id, name, r, sizeOrType, w[e] | 0);
+      return new DeclTag(id, name, r, sizeOrType, w[e] | 0, kflag);
     default:
       // indexTypes rejects unknown kinds; unreachable for indexed input.
       throw new BtfError(`type ${id} has unknown kind ${kind}`, {

@@ -201,9 +201,25 @@ export class Restrict extends RefBase {
   }
 }
 
-/** `__attribute__((btf_type_tag(name))) target`. */
+/**
+ * `__attribute__((btf_type_tag(name))) target`; with `attribute`, the
+ * C attribute `__attribute__((name)) target` itself.
+ */
 export class TypeTag extends RefBase {
   readonly kind = "type_tag" as const;
+  constructor(
+    id: number,
+    name: string,
+    resolver: TypeResolver,
+    targetId: number,
+    /**
+     * kind_flag (Linux 6.14+): `name` is an attribute to write as
+     * `__attribute__((name))`, not a btf_type_tag string.
+     */
+    readonly attribute = false,
+  ) {
+    super(id, name, resolver, targetId);
+  }
   /** Size in bytes of the underlying type. */
   get size(): number {
     return sizeOf(this);
@@ -479,7 +495,10 @@ export class Datasec extends TypeBase {
   }
 }
 
-/** `__attribute__((btf_decl_tag(name)))` on a type, member or parameter. */
+/**
+ * `__attribute__((btf_decl_tag(name)))` on a type, member or parameter;
+ * with `attribute`, the C attribute `__attribute__((name))` itself.
+ */
 export class DeclTag extends RefBase {
   readonly kind = "decl_tag" as const;
   /** 0: a tag has no storage size. */
@@ -491,6 +510,11 @@ export class DeclTag extends RefBase {
     targetId: number,
     /** -1 for the type itself, else the member/parameter index. */
     readonly componentIdx: number,
+    /**
+     * kind_flag (Linux 6.14+): `name` is an attribute to write as
+     * `__attribute__((name))`, not a btf_decl_tag string.
+     */
+    readonly attribute = false,
   ) {
     super(id, name, resolver, targetId);
   }

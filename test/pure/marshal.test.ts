@@ -70,13 +70,45 @@ function describeType(t: BtfType): unknown {
     case "var":
       return { ...base, target: t.targetId, linkage: t.linkage };
     case "decl_tag":
-      return { ...base, target: t.targetId, idx: t.componentIdx };
+      return {
+        ...base,
+        target: t.targetId,
+        idx: t.componentIdx,
+        attribute: t.attribute,
+      };
+    case "type_tag":
+      return { ...base, target: t.targetId, attribute: t.attribute };
     case "float":
       return { ...base, size: t.size };
     case "void":
       return base;
     default:
       return { ...base, target: t.targetId };
+  }
+}
+
+/** Bytes after a type's 12-byte header in the wire format. */
+function extraBytes(t: BtfType): number {
+  switch (t.kind) {
+    case "int":
+    case "var":
+    case "decl_tag":
+      return 4;
+    case "array":
+      return 12;
+    case "struct":
+    case "union":
+      return 12 * t.members.length;
+    case "enum":
+      return 8 * t.values.length;
+    case "enum64":
+      return 12 * t.values.length;
+    case "func_proto":
+      return 8 * t.params.length;
+    case "datasec":
+      return 12 * t.vars.length;
+    default:
+      return 0;
   }
 }
 
@@ -122,6 +154,9 @@ function everyKind(): BtfBuilder {
   const v = b.var("counter", u32, "static");
   b.datasec(".bss", 4, [{ type: v, offset: 0, size: 4 }]);
   b.declTag("tag", node, 1);
+  // kind_flag set (Linux 6.14): attributes, not tags.
+  b.typeTag("address_space(1)", u32, true);
+  b.declTag("aligned(8)", node, -1, true);
   return b;
 }
 
@@ -162,6 +197,34 @@ describe("marshalBtf", () => {
       expect(ours).toBe(theirs);
     },
   );
+
+  it("keeps kind_flag of DECL_TAG and TYPE_TAG (attributes) in a raw round trip", () => {
+    const bytes = everyKind().toBytes();
+    const btf = Btf.fromBytes(bytes);
+    const infos = [...btf]
+      .filter((t) => t.kind === "decl_tag" || t.kind === "type_tag")
+      .map((t) => [t.name, t.attribute]);
+    expect(infos).toEqual([
+      ["user", false],
+      ["tag", false],
+      ["address_space(1)", true],
+      ["aligned(8)", true],
+    ]);
+    // The info words themselves: kind_flag is bit 31.
+    const again = marshalBtf([...btf]);
+    const v = new DataView(again.buffer);
+    const words: number[] = [];
+    for (const t of btf) {
+      if (t.kind !== "decl_tag" && t.kind !== "type_tag") continue;
+      let off = 24;
+      for (const u of btf) {
+        if (u === t) break;
+        off += 12 + extraBytes(u);
+      }
+      words.push(v.getUint32(off + 4, true));
+    }
+    expect(words).toEqual([0x12000000, 0x11000000, 0x92000000, 0x91000000]);
+  });
 
   it("rejects what BTF cannot hold", () => {
     const b = new BtfBuilder();
