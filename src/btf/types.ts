@@ -312,12 +312,13 @@ abstract class Composite extends TypeBase {
   get fields(): Field[] {
     return this.members.map((m) => {
       const type = m.type;
+      const { bitOffset, bitSize } = memberBits(m);
       return {
         name: m.name,
-        offset: m.bitOffset >>> 3,
+        offset: bitOffset >>> 3,
         size: sizeOf(type),
-        bitOffset: m.bitOffset,
-        bitSize: m.bitSize,
+        bitOffset,
+        bitSize,
         type,
       };
     });
@@ -520,6 +521,20 @@ export class DeclTag extends RefBase {
   }
 }
 
+/**
+ * A member's bit offset and bitfield width (0: not a bitfield) as C lays
+ * it out. A struct with kind_flag = 0 (older pahole and clang output)
+ * keeps a bitfield's width, and any extra bit offset, in its INT type
+ * (BTF_INT_BITS < the size's bits, BTF_INT_OFFSET), not in the member.
+ */
+export function memberBits(m: Member): { bitOffset: number; bitSize: number } {
+  if (m.bitSize) return { bitOffset: m.bitOffset, bitSize: m.bitSize };
+  const r = resolveType(m.type);
+  if (r.kind === "int" && (r.bits !== r.size * 8 || r.bitOffset))
+    return { bitOffset: m.bitOffset + r.bitOffset, bitSize: r.bits };
+  return { bitOffset: m.bitOffset, bitSize: 0 };
+}
+
 /** Kinds that are transparent for layout: typedef and qualifiers. */
 export type Qualifier = Typedef | Volatile | Const | Restrict | TypeTag;
 
@@ -620,7 +635,7 @@ function compositeAlign(r: Struct | Union): number {
   for (const m of r.members) {
     const a = alignOf(m.type);
     max = Math.max(max, a);
-    if (m.bitSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
+    if (memberBits(m).bitSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
   }
   return r.size % max === 0 ? max : 1;
 }

@@ -17,6 +17,7 @@ import {
   type Struct,
   type Union,
   alignOf,
+  memberBits,
   resolveType,
   sizeOf,
 } from "./types.ts";
@@ -43,7 +44,8 @@ function flatten(t: Struct | Union): Flat[] {
     depth: number,
   ) => {
     for (const m of s.members) {
-      const bits = base + m.bitOffset;
+      const mb = memberBits(m);
+      const bits = base + mb.bitOffset;
       const r = resolveType(m.type);
       if (!m.name) {
         if (r.kind === "struct" || r.kind === "union") {
@@ -59,7 +61,7 @@ function flatten(t: Struct | Union): Flat[] {
         name: m.name,
         offset: bits >>> 3,
         bitOffset: bits,
-        bitSize: m.bitSize,
+        bitSize: mb.bitSize,
         type: m.type,
         union,
       });

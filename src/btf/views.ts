@@ -14,7 +14,13 @@
  * Object.defineProperty and used as data.
  */
 import { BtfError, BtfTypeError } from "../errors.ts";
-import { type BtfType, type Struct, type Union, resolveType } from "./types.ts";
+import {
+  type BtfType,
+  type Struct,
+  type Union,
+  memberBits,
+  resolveType,
+} from "./types.ts";
 import { RESERVED_MEMBERS as RESERVED } from "./reserved_names.ts";
 import {
   type Cell,
@@ -244,19 +250,11 @@ function planFields(type: Struct | Union, cells: Cells): Plan[] {
       }
       if (seen.has(m.name)) continue;
       seen.add(m.name);
-      let bits = bitOff;
-      let bitSize = m.bitSize;
+      const mb = memberBits(m);
+      const bits = baseBits + mb.bitOffset;
+      let bitSize = mb.bitSize;
       const intLike =
         r.kind === "int" || r.kind === "enum" || r.kind === "enum64";
-      // kind_flag = 0 BTF encodes a bitfield in the int type itself.
-      if (
-        r.kind === "int" &&
-        !bitSize &&
-        (r.bits !== r.size * 8 || r.bitOffset)
-      ) {
-        bitSize = r.bits;
-        bits += r.bitOffset;
-      }
       let cell: Cell;
       let off: number;
       if (intLike && (bitSize || bits % 8)) {

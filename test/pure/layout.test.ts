@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Btf } from "../../src/btf/btf.ts";
 import { layout, layoutType, type LayoutSpec } from "../../src/btf/layout.ts";
-import { alignOf, resolveType } from "../../src/btf/types.ts";
+import { marshalBtf } from "../../src/btf/marshal.ts";
+import {
+  type BtfType,
+  Int,
+  Member,
+  Struct,
+  alignOf,
+  resolveType,
+} from "../../src/btf/types.ts";
 import { BtfTypeError, BtfValidationError } from "../../src/errors.ts";
 import { ROOT, fixture, need } from "../_support/fixtures.ts";
 import {
@@ -396,6 +404,31 @@ describe("btf.validate", () => {
     expect(e3.mismatches[0].fix).toMatch(/cannot express bitfields/);
   });
 
+  it("sees bitfields of kind_flag 0 BTF, whose width is in the INT type", () => {
+    const btf0 = Btf.fromBytes(oldStyleBitfields());
+    expect(
+      btf0
+        .type("s", "struct")
+        .fields.map((f) => [f.name, f.bitOffset, f.bitSize]),
+    ).toEqual([
+      ["a", 0, 3],
+      ["b", 3, 5],
+      ["c", 10, 6],
+      ["tail", 16, 0],
+    ]);
+    const e = catchErr(() => btf0.validate("s", { a: "u16", tail: "u16" }));
+    expect(e.mismatches.map((m) => [m.field, m.kind])).toEqual([
+      ["a", "type"],
+      ["b", "missing"],
+      ["c", "missing"],
+    ]);
+    for (const m of e.mismatches)
+      expect(m.fix).toMatch(/cannot express bitfields/);
+    expect(e.mismatches[0].expected).toBe("unsigned int:3 (bitfield at bit 0)");
+    // Bitfields count for alignment, but are not "off their alignment".
+    expect(alignOf(btf0.type("s"))).toBe(4);
+  });
+
   it("decorator form validates a class's static layout", () => {
     @btf.validates("process_stats")
     class Stats {
@@ -411,6 +444,29 @@ describe("btf.validate", () => {
     }).toThrow(BtfValidationError);
   });
 });
+
+/**
+ * `struct s { unsigned a:3, b:5; int c:6 (at bit 10); __u16 tail; }` as
+ * kind_flag = 0 BTF: widths (and c's extra 2 bits of offset) in the INTs.
+ */
+function oldStyleBitfields(): Uint8Array {
+  const types: BtfType[] = [];
+  const r = { typeById: (id: number) => types[id - 1] };
+  const u = { signed: false, char: false, bool: false };
+  types.push(
+    new Int(1, "unsigned int", 4, u, 3, 0),
+    new Int(2, "unsigned int", 4, u, 5, 0),
+    new Int(3, "int", 4, { ...u, signed: true }, 6, 2),
+    new Int(4, "short unsigned int", 2, u, 16, 0),
+    new Struct(5, "s", 4, [
+      new Member(r, "a", 1, 0, 0),
+      new Member(r, "b", 2, 3, 0),
+      new Member(r, "c", 3, 8, 0),
+      new Member(r, "tail", 4, 16, 0),
+    ]),
+  );
+  return marshalBtf(types);
+}
 
 function pick(spec: LayoutSpec, from: number, to?: number): LayoutSpec {
   return Object.fromEntries(Object.entries(spec).slice(from, to));
