@@ -6,6 +6,12 @@
  * that type. Snippets live as UTF-8 in one buffer; per-id facts in one
  * table of records.
  */
+import {
+  MAX_SPELLING_NESTING,
+  MAX_SPELLING_STEPS,
+  declJoin,
+  declParen,
+} from "../src/btf/spelling.ts";
 import { KIND_NAMES } from "../src/btf/wire.ts";
 import {
   type Access,
@@ -46,7 +52,7 @@ export const CODE_END = 9;
 export const MAX_HOPS = 64;
 /** Most array dimensions mapped to views (hostile BTF may loop). */
 const MAX_DIMS = 16;
-/** Deepest C spelling written in docs. */
+/** Deepest C spelling {@link MemberTypes.spellInto} writes itself. */
 const MAX_SPELLING = 8;
 
 /** Typedef and qualifier kinds, as bits: what {@link MemberTypes.resolve} follows. */
@@ -180,16 +186,16 @@ export class MemberTypes {
 
   /**
    * Appends the C spelling of `id` (as {@link spelling}) to the snippets
-   * when every name in it is a plain identifier; false otherwise (or on an
-   * invalid reference), leaving the caller to reset.
+   * when it reads left to right (a named type, pointers to one, a
+   * one-dimensional array of those) and every name in it is a plain
+   * identifier; false otherwise (a declarator such as `char **`,
+   * `int (*)(void)`, `__u32[3][4]`, or an invalid reference), leaving the
+   * caller to reset and take the string path.
    */
   private spellInto(id: number, depth: number): boolean {
-    if (depth > MAX_SPELLING) {
-      this.snips.ascii("...");
-      return true;
-    }
+    if (depth > MAX_SPELLING) return false;
     const F = this.F;
-    const k = id >= 0 && id <= F.count ? F.kind[id]! : -1;
+    const k = this.kindOf(id);
     switch (k) {
       case -1:
         return false;
@@ -197,21 +203,28 @@ export class MemberTypes {
         this.snips.ascii("void");
         return true;
       case KIND.PTR:
+        if (!this.qualifiedBase(F.ref[id]!)) return false;
         if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
         this.snips.ascii(" *");
         return true;
-      case KIND.ARRAY:
+      case KIND.ARRAY: {
+        const e = this.kindOf(this.untagged(F.ref[id]!));
+        if (e === KIND.ARRAY || e === KIND.FUNC_PROTO) return false;
         if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
         this.snips.ascii(`[${F.len[id]!}]`);
         return true;
+      }
       case KIND.CONST:
       case KIND.VOLATILE:
       case KIND.RESTRICT:
+        if (!this.named(F.ref[id]!)) return false;
         this.snips.ascii(KIND_NAMES[k]!);
         this.snips.ascii(" ");
         return this.spellInto(F.ref[id]!, depth + 1);
       case KIND.TYPE_TAG:
         return this.spellInto(F.ref[id]!, depth + 1);
+      case KIND.FUNC_PROTO:
+        return false;
       case KIND.STRUCT:
       case KIND.UNION:
       case KIND.ENUM:
@@ -229,12 +242,42 @@ export class MemberTypes {
       case KIND.FWD:
         this.snips.ascii(F.flag[id] ? "union " : "struct ");
         return this.nameInto(id, "");
-      case KIND.FUNC_PROTO:
-        this.snips.ascii("(function)");
-        return true;
       default:
         return this.nameInto(id, `(anon ${KIND_NAMES[k]})`);
     }
+  }
+
+  /** Kind of `id` in the flat arrays; -1 for an invalid id. */
+  private kindOf(id: number): number {
+    return id >= 0 && id <= this.F.count ? this.F.kind[id]! : -1;
+  }
+
+  /** `id` past any type tags (bounded: hostile BTF may loop). */
+  private untagged(id: number): number {
+    for (let i = 0; i < MAX_HOPS && this.kindOf(id) === KIND.TYPE_TAG; i++)
+      id = this.F.ref[id]!;
+    return id;
+  }
+
+  /** True when `id` (past type tags) is spelled by its name alone: no declarator, no qualifier. */
+  private named(id: number): boolean {
+    const k = this.kindOf(this.untagged(id));
+    return (
+      k >= 0 &&
+      k !== KIND.PTR &&
+      k !== KIND.ARRAY &&
+      k !== KIND.FUNC_PROTO &&
+      !((QUALIFIERS >>> k) & 1)
+    );
+  }
+
+  /** A named type, or one qualifier on one (`const char`). */
+  private qualifiedBase(id: number): boolean {
+    const t = this.untagged(id);
+    const k = this.kindOf(t);
+    return k === KIND.CONST || k === KIND.VOLATILE || k === KIND.RESTRICT
+      ? this.named(this.F.ref[t]!)
+      : this.named(t);
   }
 
   /** Appends the name of `id` (`anon` when it has none); false unless plain. */
@@ -272,32 +315,95 @@ export class MemberTypes {
   /** The C spelling of `id` for docs, or "?" when a reference in it is invalid. */
   spellingOrUnknown(id: number): string {
     try {
-      return this.spelling(id, 0);
+      return this.spelling(id, "", 0, { steps: MAX_SPELLING_STEPS });
     } catch {
       return "?";
     }
   }
 
-  /** C spelling for doc comments, bounded against loops. */
-  private spelling(id: number, depth: number): string {
-    if (depth > MAX_SPELLING) return "...";
+  /**
+   * C spelling for doc comments, declaring `name`: the same text as the
+   * runtime's `String(type)` (src/btf/spelling.ts, whose comments say how
+   * the declarator is built), with the same bounds against loops.
+   */
+  private spelling(
+    id: number,
+    name: string,
+    depth: number,
+    budget: { steps: number },
+  ): string {
     const g = this.g;
-    const k = g.kind(id);
+    let decl = name;
+    let quals: string[] = [];
+    let cur = id;
+    while (budget.steps-- > 0) {
+      const k = g.kind(cur);
+      switch (k) {
+        case -1:
+          throw BAD_SPELLING;
+        case KIND.PTR: {
+          const q = quals.join(" ");
+          decl = `*${q}${q && decl ? " " : ""}${decl}`;
+          quals = [];
+          cur = g.target(cur);
+          continue;
+        }
+        case KIND.ARRAY:
+          decl = `${declParen(decl)}[${g.length(cur)}]`;
+          cur = g.target(cur);
+          continue;
+        case KIND.FUNC_PROTO:
+          quals = [];
+          decl = `${declParen(decl)}(${this.params(cur, depth, budget)})`;
+          cur = g.target(cur);
+          if (g.kind(cur) === -1) return declJoin("?", decl);
+          continue;
+        case KIND.CONST:
+        case KIND.VOLATILE:
+        case KIND.RESTRICT: {
+          const q = KIND_NAMES[k]!;
+          if (!quals.includes(q)) quals.push(q);
+          cur = g.target(cur);
+          continue;
+        }
+        case KIND.TYPE_TAG:
+          cur = g.target(cur);
+          continue;
+        default: {
+          const base = this.baseName(cur, k);
+          return declJoin(
+            quals.length ? `${quals.join(" ")} ${base}` : base,
+            decl,
+          );
+        }
+      }
+    }
+    return declJoin("...", decl);
+  }
+
+  /** Parameter list of a function prototype, as the runtime spells it. */
+  private params(id: number, depth: number, budget: { steps: number }): string {
+    if (depth >= MAX_SPELLING_NESTING) return "...";
+    const g = this.g;
+    const n = g.vlen(id);
+    if (n === 0 || (n === 1 && g.paramType(id, 0) === 0)) return "void";
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = g.paramType(id, i);
+      const name = g.paramName(id, i);
+      if (i === n - 1 && t === 0) out.push("...");
+      else if (g.kind(t) === -1) out.push(declJoin("?", name));
+      else out.push(this.spelling(t, name, depth + 1, budget));
+    }
+    return out.join(", ");
+  }
+
+  /** A type spelled by name: `void`, `struct x`, `enum (anon)`, `__u32`. */
+  private baseName(id: number, k: number): string {
+    const g = this.g;
     switch (k) {
-      case -1:
-        throw BAD_SPELLING;
       case KIND.UNKN:
         return "void";
-      case KIND.PTR:
-        return `${this.spelling(g.target(id), depth + 1)} *`;
-      case KIND.ARRAY:
-        return `${this.spelling(g.target(id), depth + 1)}[${g.length(id)}]`;
-      case KIND.CONST:
-      case KIND.VOLATILE:
-      case KIND.RESTRICT:
-        return `${KIND_NAMES[k]} ${this.spelling(g.target(id), depth + 1)}`;
-      case KIND.TYPE_TAG:
-        return this.spelling(g.target(id), depth + 1);
       case KIND.STRUCT:
       case KIND.UNION:
       case KIND.ENUM:
@@ -305,8 +411,6 @@ export class MemberTypes {
         return `${k === KIND.ENUM64 ? "enum" : KIND_NAMES[k]} ${g.name(id) || "(anon)"}`;
       case KIND.FWD:
         return `${g.flag(id) ? "union" : "struct"} ${g.name(id)}`;
-      case KIND.FUNC_PROTO:
-        return "(function)";
       default:
         return g.name(id) || `(anon ${KIND_NAMES[k]})`;
     }

@@ -180,6 +180,10 @@ export interface TypeGraph {
   enumName(id: number, i: number): string;
   /** Enumerator value as decimal text. */
   enumValue(id: number, i: number): string;
+  /** Type id of parameter `i` of a function prototype (0: varargs). */
+  paramType(id: number, i: number): number;
+  /** Name of parameter `i` of a function prototype ("" when unnamed). */
+  paramName(id: number, i: number): string;
 }
 
 const WANTED_MASK =
@@ -476,6 +480,14 @@ class RawGraph implements TypeGraph {
     const raw = (BigInt(w[p + 5 + 3 * i]!) << 32n) | BigInt(w[p + 4 + 3 * i]!);
     return String(signed ? BigInt.asIntN(64, raw) : raw);
   }
+  paramType(id: number, i: number): number {
+    if (id < this.firstId) return this.base!.paramType(id, i);
+    return this.w[this.pos(id) + 4 + 2 * i]!;
+  }
+  paramName(id: number, i: number): string {
+    if (id < this.firstId) return this.base!.paramName(id, i);
+    return this.names.get(this.w[this.pos(id) + 3 + 2 * i]!);
+  }
 }
 
 /** The model's view of a type, loose enough for every kind. */
@@ -496,6 +508,9 @@ type Loose = BtfType & {
     readonly type: BtfType;
   }[];
   values?: readonly { name: string; value: bigint }[];
+  params?: readonly { name: string; typeId: number }[];
+  returnType?: BtfType;
+  paramType?(i: number): BtfType;
 };
 
 /** A graph over model objects, registered by id as references reach them. */
@@ -626,14 +641,20 @@ class ModelGraph implements TypeGraph {
   target(id: number): number {
     const t = this.byId.get(id);
     if (!t) return -1;
-    return this.ref(() => (t.kind === "array" ? t.element : t.target));
+    return this.ref(() =>
+      t.kind === "array"
+        ? t.element
+        : t.kind === "func_proto"
+          ? t.returnType
+          : t.target,
+    );
   }
   length(id: number): number {
     return this.byId.get(id)?.length ?? 0;
   }
   vlen(id: number): number {
     const t = this.byId.get(id);
-    return t?.members?.length ?? t?.values?.length ?? 0;
+    return t?.members?.length ?? t?.values?.length ?? t?.params?.length ?? 0;
   }
   flag(id: number): boolean {
     const t = this.byId.get(id);
@@ -704,6 +725,14 @@ class ModelGraph implements TypeGraph {
   }
   enumValue(id: number, i: number): string {
     return String(this.byId.get(id)!.values![i]!.value);
+  }
+  paramType(id: number, i: number): number {
+    const t = this.byId.get(id)!;
+    if (t.params![i]!.typeId === 0) return 0;
+    return this.ref(() => t.paramType!(i));
+  }
+  paramName(id: number, i: number): string {
+    return this.byId.get(id)!.params![i]!.name;
   }
 }
 

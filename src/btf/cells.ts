@@ -537,6 +537,8 @@ export class ArrayView<T = unknown> implements Iterable<T> {
   declare readonly length: number;
   /** The element cell (internal). */
   declare protected readonly $cell: Cell;
+  /** The array's C spelling, for errors (internal). */
+  declare protected readonly $description: string;
 
   /** @internal Use the struct getter, not `new`. */
   constructor(view: DataView, offset: number) {
@@ -557,7 +559,7 @@ export class ArrayView<T = unknown> implements Iterable<T> {
       this.$view,
       this.$offset + i * this.$cell.size,
       value,
-      `element [${i}] of ${this.$cell.description}[${this.length}]`,
+      `element [${i}] of ${this.$description}`,
     );
   }
 
@@ -587,16 +589,17 @@ export class ArrayView<T = unknown> implements Iterable<T> {
   private $check(i: number): void {
     if (!(Number.isInteger(i) && i >= 0 && i < this.length))
       throw new BtfTypeError(
-        `index ${show(i)} out of range for ${this.$cell.description}[${this.length}]`,
+        `index ${show(i)} out of range for ${this.$description}`,
       );
   }
 }
 Object.setPrototypeOf(ArrayView.prototype, indexGuard);
 
-function arrayViewClass(elem: Cell, length: number) {
+function arrayViewClass(elem: Cell, length: number, description: string) {
   class A extends ArrayView {}
   Object.defineProperty(A.prototype, "length", { value: length });
   Object.defineProperty(A.prototype, "$cell", { value: elem });
+  Object.defineProperty(A.prototype, "$description", { value: description });
   const stride = elem.size;
   for (let i = 0, n = Math.min(length, MAX_INDEXED); i < n; i++) {
     const at = i * stride;
@@ -612,14 +615,14 @@ function arrayViewClass(elem: Cell, length: number) {
   return (v: DataView, o: number): ArrayView => new A(v, o);
 }
 
-function arrayCell(elem: Cell, length: number): Cell {
+/** The cell of an array; `description` is its C spelling (`__u32[3][4]`). */
+function arrayCell(elem: Cell, length: number, description: string): Cell {
   let make: ((v: DataView, o: number) => ArrayView) | undefined;
   const size = elem.size * length;
-  const description = `${elem.description}[${length}]`;
   return {
     size,
     description,
-    read: (v, o) => (make ??= arrayViewClass(elem, length))(v, o),
+    read: (v, o) => (make ??= arrayViewClass(elem, length, description))(v, o),
     plain(v, o) {
       const out = new Array(length);
       for (let i = 0; i < length; i++)
@@ -719,6 +722,6 @@ export class Cells {
     // Elements of no size (empty structs, void) hold no bytes however many
     // there are: a per-element view of 2^32 of them would never finish.
     if (elem.size === 0) return opaqueCell(0, String(r));
-    return arrayCell(elem, r.length);
+    return arrayCell(elem, r.length, String(r));
   }
 }

@@ -8,6 +8,7 @@
  * nothing of views or codegen, which build on it.
  */
 import { BtfError } from "../errors.ts";
+import { cSpelling } from "./spelling.ts";
 
 /** Kind names, as bpftool prints them (lower case). */
 export type Kind =
@@ -70,9 +71,12 @@ abstract class TypeBase {
     readonly name: string,
   ) {}
 
-  /** C-like spelling, e.g. `struct exec_event`, `__u64`, `char[16]`, `void *`. */
+  /**
+   * C spelling in declarator order, e.g. `struct exec_event`, `__u64`,
+   * `char[16]`, `__u32[3][4]`, `const char *const`, `int (*)(void *)`.
+   */
   toString(): string {
-    return this.name || `(anon ${this.kind})`;
+    return cSpelling(this as unknown as BtfType);
   }
 }
 
@@ -81,9 +85,6 @@ export class Void extends TypeBase {
   readonly kind = "void" as const;
   /** Always 0. */
   readonly size = 0;
-  override toString(): string {
-    return "void";
-  }
 }
 
 /** Encoding of an integer (BTF_INT_SIGNED/CHAR/BOOL). */
@@ -151,9 +152,6 @@ export class Pointer extends RefBase {
   readonly kind = "ptr" as const;
   /** Pointer size in bytes (BPF is 64-bit). */
   readonly size = 8;
-  override toString(): string {
-    return `${spellingBase(this.target)} *`;
-  }
 }
 
 /** `typedef target name`. */
@@ -172,9 +170,6 @@ export class Volatile extends RefBase {
   get size(): number {
     return sizeOf(this);
   }
-  override toString(): string {
-    return `volatile ${String(this.target)}`;
-  }
 }
 
 /** `const target`. */
@@ -184,9 +179,6 @@ export class Const extends RefBase {
   get size(): number {
     return sizeOf(this);
   }
-  override toString(): string {
-    return `const ${String(this.target)}`;
-  }
 }
 
 /** `restrict target`. */
@@ -195,9 +187,6 @@ export class Restrict extends RefBase {
   /** Size in bytes of the underlying type. */
   get size(): number {
     return sizeOf(this);
-  }
-  override toString(): string {
-    return `${String(this.target)} restrict`;
   }
 }
 
@@ -223,9 +212,6 @@ export class TypeTag extends RefBase {
   /** Size in bytes of the underlying type. */
   get size(): number {
     return sizeOf(this);
-  }
-  override toString(): string {
-    return String(this.target);
   }
 }
 
@@ -255,9 +241,6 @@ export class ArrayType extends TypeBase {
   /** Size in bytes: length × element size. */
   get size(): number {
     return this.length * sizeOf(this.element);
-  }
-  override toString(): string {
-    return `${String(this.element)}[${this.length}]`;
   }
 }
 
@@ -323,9 +306,6 @@ abstract class Composite extends TypeBase {
       };
     });
   }
-  override toString(): string {
-    return `${this.kind} ${this.name || "(anon)"}`;
-  }
 }
 
 /** A struct. */
@@ -360,9 +340,6 @@ export class Enum extends TypeBase {
   ) {
     super(id, name);
   }
-  override toString(): string {
-    return `enum ${this.name || "(anon)"}`;
-  }
 }
 
 /** A forward declaration of a struct or union. */
@@ -377,9 +354,6 @@ export class Fwd extends TypeBase {
     readonly fwdKind: "struct" | "union",
   ) {
     super(id, name);
-  }
-  override toString(): string {
-    return `${this.fwdKind} ${this.name}`;
   }
 }
 
@@ -638,8 +612,4 @@ function compositeAlign(r: Struct | Union): number {
     if (memberBits(m).bitSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
   }
   return r.size % max === 0 ? max : 1;
-}
-
-function spellingBase(t: BtfType): string {
-  return t.kind === "void" ? "void" : String(t);
 }
