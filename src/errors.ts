@@ -101,21 +101,25 @@ export interface LayoutMismatch {
 
 /** A hand-written layout does not match the struct in BTF. */
 export class BtfValidationError extends BtfError {
-  /** The BTF struct that was validated against. */
+  /** The BTF struct (or union) that was validated against. */
   readonly typeName: string;
   /** Every mismatch found, in field order. */
   readonly mismatches: readonly LayoutMismatch[];
 
-  constructor(typeName: string, mismatches: readonly LayoutMismatch[]) {
+  constructor(
+    typeName: string,
+    mismatches: readonly LayoutMismatch[],
+    kind: "struct" | "union" = "struct",
+  ) {
     const lines = mismatches.map(
       (m) =>
-        `  - ${m.field || "(struct)"}: ${m.kind}` +
+        `  - ${m.field || `(${kind})`}: ${m.kind}` +
         (m.expected !== undefined ? `; BTF has ${m.expected}` : "") +
         (m.actual !== undefined ? `, layout has ${m.actual}` : "") +
         `. Fix: ${m.fix}`,
     );
     super(
-      `layout does not match BTF struct '${typeName}' (${mismatches.length} mismatch${mismatches.length === 1 ? "" : "es"}):\n${lines.join("\n")}`,
+      `layout does not match BTF ${kind} '${typeName}' (${mismatches.length} mismatch${mismatches.length === 1 ? "" : "es"}):\n${lines.join("\n")}`,
     );
     this.typeName = typeName;
     this.mismatches = mismatches;

@@ -97,8 +97,10 @@ export function suggestType(t: BtfType, depth = 0): string {
       const cut = base.indexOf("[") < 0 ? base.length : base.indexOf("[");
       return `'${base.slice(0, cut)}[${r.length}]${base.slice(cut)}'`;
     }
-    case "struct":
-    case "union": {
+    case "union":
+      // Layouts are structs: a union's bytes are the closest they come.
+      return `'u8[${r.size}]'`;
+    case "struct": {
       if (depth > 2) return "{ … }";
       const fields = flatten(r)
         .filter((f) => !f.bitSize)
@@ -159,10 +161,13 @@ function compareType(
   };
   switch (rb.kind) {
     case "struct":
-    case "union":
       if (rl.kind !== "struct" && rl.kind !== "union")
         return push("type", `use a nested layout: ${suggestType(b)}`);
       return compareComposite(path, rb, rl, out);
+    case "union":
+      if (rl.kind === "union") return compareComposite(path, rb, rl, out);
+      if (isByteArray(rl) && sizeOf(rl) === rb.size) return;
+      return push("type", unionFix(rb));
     case "array": {
       if (rl.kind !== "array") return push("type");
       const bChar = isCharType(rb.element);
@@ -336,6 +341,25 @@ function compareComposite(
   }
 }
 
+/** `u8[N]`, `s8[N]` or `char[N]`: bytes. */
+function isByteArray(t: BtfType): boolean {
+  if (t.kind !== "array") return false;
+  const e = resolveType(t.element);
+  return e.kind === "int" && e.size === 1;
+}
+
+/**
+ * The fix for a union a layout describes as something else: a layout is a
+ * struct, whose fields never share an offset, so no layout of members can
+ * pass; its bytes or the union's own view class can.
+ */
+function unionFix(u: Union): string {
+  const view = u.name
+    ? `btf.struct(${JSON.stringify(u.name)}) (a view class, which a layout takes as a field)`
+    : "btf.struct(name) for the enclosing struct";
+  return `layouts cannot express unions: use 'u8[${u.size}]' for its bytes, or ${view}`;
+}
+
 /** Every difference between a BTF struct/union and a layout. */
 export function layoutMismatches(
   type: Struct | Union,
@@ -353,6 +377,18 @@ export function layoutMismatches(
         fix: "pass a layout object or struct class",
       },
     ];
+  if (type.kind === "union" && l.kind !== "union")
+    return [
+      {
+        field: "",
+        kind: "type",
+        expected: spell(type),
+        actual: spell(l),
+        fix:
+          `layouts cannot express unions: validate btf.struct(${JSON.stringify(type.name)}) ` +
+          `(the union's view class) instead of a layout, or use 'u8[${type.size}]' for its bytes`,
+      },
+    ];
   compareComposite("", type, l, out);
   return out;
 }
@@ -368,5 +404,9 @@ export function validateLayout(
 ): void {
   const mismatches = layoutMismatches(type, spec, options);
   if (mismatches.length)
-    throw new BtfValidationError(type.name || String(type), mismatches);
+    throw new BtfValidationError(
+      type.name || String(type),
+      mismatches,
+      type.kind,
+    );
 }

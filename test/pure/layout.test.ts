@@ -404,6 +404,40 @@ describe("btf.validate", () => {
     expect(e3.mismatches[0].fix).toMatch(/cannot express bitfields/);
   });
 
+  it("says layouts cannot express unions, and suggests fixes that pass", () => {
+    const top = catchErr(() => btf.validate("top_union", { whole: "u64" }));
+    expect(top.message).toMatch(/BTF union 'top_union' \(1 mismatch\)/);
+    expect(top.mismatches.map((m) => [m.field, m.kind])).toEqual([
+      ["", "type"],
+    ]);
+    expect(top.mismatches[0].fix).toMatch(
+      /layouts cannot express unions: validate btf\.struct\("top_union"\).*'u8\[112\]'/,
+    );
+    btf.validate("top_union", btf.struct("top_union"));
+    const nested = catchErr(() =>
+      btf.validate("with_union", {
+        kind: "u32",
+        un: { as_u32: "u32" },
+        after: "u64",
+      }),
+    );
+    expect(nested.mismatches.map((m) => [m.field, m.kind, m.fix])).toEqual([
+      [
+        "un",
+        "type",
+        "layouts cannot express unions: use 'u8[4]' for its bytes, or btf.struct(name) for the enclosing struct",
+      ],
+    ]);
+    const missing = catchErr(() =>
+      btf.validate("with_union", { kind: "u32", after: "u64" }),
+    );
+    expect(missing.mismatches[0].fix).toBe(
+      "add `un: 'u8[4]'` after 'kind' (offset 4)",
+    );
+    // Following either fix passes.
+    btf.validate("with_union", { kind: "u32", un: "u8[4]", after: "u64" });
+  });
+
   it("sees bitfields of kind_flag 0 BTF, whose width is in the INT type", () => {
     const btf0 = Btf.fromBytes(oldStyleBitfields());
     expect(
