@@ -22,6 +22,7 @@ import { StringTable, encodeName, hashBytes } from "./strings.ts";
 import { Void, type BtfType, type Kind, type TypeResolver } from "./types.ts";
 import { KIND, KIND_NAMES } from "./wire.ts";
 import { structOf, validateStruct, validatesDecorator } from "./btf_struct.ts";
+import { missingStructHint } from "./missing_hint.ts";
 import type { LayoutOptions, LayoutSpec } from "./layout.ts";
 import type { StructClass } from "./views.ts";
 
@@ -463,26 +464,41 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
     const what = kind
       ? `${kind === "union" || kind === "struct" || kind === "enum" ? kind : `${kind} type`}`
       : "type";
+    if (name === "")
+      return new BtfNotFoundError(
+        name,
+        `no ${what} named '' in ${this.source}: anonymous types have no name to look up`,
+        { hint: "reach it through the type that uses it, or by id (typeById)" },
+      );
     const suggestions = this.#nearNames(name, kind);
     const near = suggestions.length
       ? `; near names: ${suggestions.join(", ")}`
       : "";
     const composite =
       kind === undefined || kind === "struct" || kind === "union";
+    const fwd =
+      kind !== undefined && composite && this.findIds(name, "fwd").length > 0
+        ? " (only a forward declaration)"
+        : "";
     return new BtfNotFoundError(
       name,
-      `no ${what} named '${name}' in ${this.source}${near}`,
+      `no ${what} named '${name}' in ${this.source}${fwd}${near}`,
       {
         suggestions,
-        hint: composite ? droppedStructHint(name, kind) : undefined,
+        hint: composite ? missingStructHint(this, name, kind) : undefined,
       },
     );
   }
 
-  /** Named types whose names are close to `name` (edit distance or substring). */
+  /**
+   * Named types whose names are close to `name`: within an edit distance
+   * of a quarter of its length (at least 1), or containing it (3+
+   * characters). Names of 1 or 2 characters are near nothing but
+   * themselves in another case: everything short is a few edits away.
+   */
   #nearNames(name: string, kind: Kind | undefined): string[] {
     const mask = kindMask(kind);
-    const limit = Math.max(2, Math.floor(name.length / 4));
+    const limit = Math.max(1, Math.floor(name.length / 4));
     const lower = name.toLowerCase();
     const scored = new Map<string, number>();
     for (let b: Btf | undefined = this; b; b = b.base) {
@@ -498,6 +514,7 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
           kind === undefined ? `${KIND_NAMES[k]} ${candidate}` : candidate;
         if (scored.has(label)) continue;
         const c = candidate.toLowerCase();
+        if (c.length < 3 && c !== lower) continue;
         let score =
           Math.abs(c.length - lower.length) <= limit
             ? editDistance(c, lower, limit)
@@ -520,20 +537,6 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
       .slice(0, 5)
       .map(([n]) => n);
   }
-}
-
-/**
- * Why a struct the program uses can be absent from its BTF, and the two
- * ways to keep it (platform notes: clang emits BTF only for types a global
- * or a map definition mentions, not for a pointer local's pointee).
- */
-function droppedStructHint(name: string, kind: Kind | undefined): string {
-  const t = `${kind === "union" ? "union" : "struct"} ${/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : "exec_event"}`;
-  return (
-    `clang leaves a struct out of the object's BTF when the program only uses it through a pointer local ` +
-    `(e.g. \`${t} *e = bpf_ringbuf_reserve(...)\`); keep it with a global (\`${t} _anchor = {};\`) ` +
-    `or with \`__type(value, ${t})\` in a map definition`
-  );
 }
 
 /** True for /sys/kernel/btf/<module> (split BTF over vmlinux). */

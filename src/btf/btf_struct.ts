@@ -4,7 +4,8 @@
  * views.ts / validate.ts. Kept apart from btf.ts so the parser does not
  * grow view code, and imports `Btf` as a type only (no cycle).
  */
-import { BtfTypeError } from "../errors.ts";
+import { BtfNotFoundError, BtfTypeError } from "../errors.ts";
+import { missingStructHint } from "./missing_hint.ts";
 import type { Btf } from "./btf.ts";
 import { type Struct, type Union, resolveType } from "./types.ts";
 import type { LayoutOptions, LayoutSpec } from "./layout.ts";
@@ -15,12 +16,26 @@ const classes = new WeakMap<Btf, Map<string, StructClass>>();
 
 /** The struct or union named `name` (through typedefs, e.g. `foo_t`). */
 export function compositeNamed(btf: Btf, name: string): Struct | Union {
+  if (name === "")
+    throw new BtfTypeError(
+      "the struct or union name is empty: anonymous types have no name to look up",
+      { hint: 'pass a C struct or union name, e.g. btf.struct("exec_event")' },
+    );
   const t = btf.type(name);
   const r = resolveType(t);
-  if (r.kind !== "struct" && r.kind !== "union")
-    throw new BtfTypeError(
-      `'${name}' in ${btf.source} is ${r.kind === "fwd" ? "only forward-declared" : /^[aeiou]/.test(r.kind) ? `an ${r.kind}` : `a ${r.kind}`}, not a struct or union`,
+  if (r.kind === "fwd")
+    // What clang emits for a struct it only saw behind a pointer.
+    throw new BtfNotFoundError(
+      name,
+      `${r.fwdKind} '${name}' in ${btf.source} is only forward-declared (\`${r.fwdKind} ${name};\`): BTF has no body for it`,
+      { hint: missingStructHint(btf, name, r.fwdKind) },
     );
+  if (r.kind !== "struct" && r.kind !== "union") {
+    const kind = `${/^[aeiou]/.test(r.kind) ? "an" : "a"} ${r.kind}`;
+    throw new BtfTypeError(
+      `'${name}' in ${btf.source} is ${t.kind === "typedef" ? `a typedef of ${String(t.target)} (${kind})` : kind}, not a struct or union`,
+    );
+  }
   return r;
 }
 

@@ -10,6 +10,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Btf } from "../../src/btf/btf.ts";
+import { BtfBuilder } from "../../src/btf/marshal.ts";
 import type { BtfType } from "../../src/btf/types.ts";
 import { readElf } from "../../src/elf/reader.ts";
 import { BtfError, BtfNotFoundError, TsbpfError } from "../../src/errors.ts";
@@ -251,6 +252,74 @@ describe("BTF of the fixture object", () => {
     expect(e.message).toContain("`struct exec_evnt _anchor = {};`");
     expect(e.message).toContain("__type(value, struct exec_evnt)");
     expect(() => btf.type("process", "struct")).toThrow(/process_stats/);
+  });
+
+  it("explains a missing struct by case: body dropped, kernel BTF, scalar or empty name", () => {
+    const b = new BtfBuilder();
+    const u32 = b.typedef("u32", b.int("unsigned int", 4));
+    b.fwd("fwd_only");
+    for (const n of ["s", "uu", "xtm", "exec_event"])
+      b.struct(n, 4, [{ name: "x", type: u32, bitOffset: 0 }]);
+    const obj = Btf.fromBytes(b.toBytes(), { source: "prog.bpf.o" });
+    const thrown = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as BtfNotFoundError;
+      }
+      throw new Error("no error");
+    };
+    // A forward declaration is what clang keeps of a struct it saw only
+    // behind a pointer: same hint as for a struct missing altogether.
+    const fwd = thrown(() => obj.struct("fwd_only"));
+    expect(fwd).toBeInstanceOf(BtfNotFoundError);
+    expect(fwd.message).toMatch(/'fwd_only' .* is only forward-declared/);
+    expect(fwd.hint).toContain("`struct fwd_only _anchor = {};`");
+    expect(thrown(() => obj.type("fwd_only", "struct")).message).toMatch(
+      /no struct named 'fwd_only' .*\(only a forward declaration\)/,
+    );
+    expect(thrown(() => obj.struct("exec_evnt")).hint).toContain("_anchor");
+    // Scalars: say what the name is, not "struct u32 _anchor".
+    expect(thrown(() => obj.struct("u32")).message).toMatch(
+      /'u32' in prog\.bpf\.o is a typedef of unsigned int \(an int\), not a struct or union/,
+    );
+    const s64 = thrown(() => obj.struct("__s64"));
+    expect(s64.hint).toMatch(
+      /'__s64' names a scalar type.*codecForLayout\("s64"\)/,
+    );
+    expect(s64.hint).not.toContain("_anchor");
+    // Empty names are a usage error, with no near names.
+    expect(() => obj.struct("")).toThrow(/name is empty/);
+    expect(() => obj.struct("")).not.toThrow(BtfNotFoundError);
+    const empty = thrown(() => obj.type(""));
+    expect(empty.suggestions).toEqual([]);
+    expect(empty.message).toMatch(
+      /^no type named '' in prog\.bpf\.o: anonymous types have no name to look up/,
+    );
+    // Near names: typos, not whatever is short.
+    expect(thrown(() => obj.struct("exec_evnt")).suggestions).toEqual([
+      "struct exec_event",
+    ]);
+    expect(thrown(() => obj.struct("ab")).suggestions).toEqual([]);
+    expect(thrown(() => obj.struct("xyz")).suggestions).toEqual([]);
+    expect(thrown(() => obj.struct("S")).suggestions).toEqual(["struct s"]);
+    // Kernel BTF: nobody compiled it with their program, so no clang hint;
+    // told apart by its path or its per-CPU data section.
+    const sys = Btf.fromBytes(b.toBytes(), {
+      source: "/sys/kernel/btf/vmlinux",
+    });
+    b.datasec(".data..percpu", 0, []);
+    const copy = Btf.fromBytes(b.toBytes(), { source: "vmlinux.btf" });
+    for (const k of [sys, copy]) {
+      for (const e of [
+        thrown(() => k.struct("exec_evnt")),
+        thrown(() => k.struct("fwd_only")),
+      ])
+        expect([e.message, e.hint]).toEqual([e.message, undefined]);
+      expect(thrown(() => k.struct("exec_evnt")).suggestions).toEqual([
+        "struct exec_event",
+      ]);
+    }
   });
 
   it("reads the same BTF from the ELF and from the raw section", () => {
