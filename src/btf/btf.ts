@@ -28,7 +28,11 @@ import type { StructClass } from "./views.ts";
 
 /** Options of {@link Btf.fromBytes} and {@link Btf.fromFile}. */
 export interface BtfOptions {
-  /** Base BTF for split BTF (a kernel module's BTF is split over vmlinux). */
+  /**
+   * Base BTF for split BTF (a kernel module's BTF is split over vmlinux:
+   * `{ base: Btf.kernel() }`). `fromFile` supplies the kernel's for files
+   * under /sys/kernel/btf; split BTF elsewhere needs it given.
+   */
   readonly base?: Btf;
   /** Where the bytes came from, for error messages. */
   readonly source?: string;
@@ -111,6 +115,20 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
     this.base = base;
     this.source = options.source ?? "BTF data";
     const strStart = header.hdrLen + header.strOff;
+    // The header cannot say a blob is split BTF; its strings can: only a
+    // base's section starts with the empty string (libbpf and the kernel
+    // require it there, and a split section continues the base's).
+    if (!base && header.strLen > 0 && bytes[strStart] !== 0)
+      throw new BtfError(
+        `${this.source} looks like split BTF (a kernel module's, over vmlinux): its string section ` +
+          "does not start with an empty string, so its names and type ids continue a base BTF's",
+        {
+          offset: strStart,
+          hint:
+            "give the base: Btf.fromFile(path, { base: Btf.kernel() }) (or Btf.fromBytes(bytes, { base })); " +
+            "a loaded module's BTF: Btf.kernelModule(name)",
+        },
+      );
     this.strings = new StringTable(
       bytes.subarray(strStart, strStart + header.strLen),
       base?.strings,

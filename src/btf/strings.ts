@@ -29,7 +29,8 @@ export class StringTable {
     this.start = base ? base.end : 0;
     if (!base && bytes.length > 0 && bytes[0] !== 0) {
       throw new BtfError(
-        "string section does not start with an empty string (NUL byte)",
+        "string section does not start with an empty string (NUL byte), as only split BTF's may " +
+          "(it continues a base BTF's strings: read it with its base)",
         { offset: blobOffset },
       );
     }

@@ -322,6 +322,55 @@ describe("BTF of the fixture object", () => {
     }
   });
 
+  it("says a split BTF read without its base needs one, and reads it with { base }", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4, { signed: true });
+    b.struct("base_s", 4, [{ name: "i", type: int, bitOffset: 0 }]);
+    const base = Btf.fromBytes(b.toBytes());
+    // [3] struct mod_s { int x; }: names continue the base's strings, as a
+    // kernel module's BTF (pahole, libbpf) does; no leading empty string.
+    const own = new TextEncoder().encode("mod_s\0x\0");
+    const at = (n: number) => base.strings.end + n;
+    const words = [at(0), (4 << 24) | 1, 4, at(6), int.id, 0];
+    const bytes = new Uint8Array(24 + words.length * 4 + own.length);
+    const v = new DataView(bytes.buffer);
+    v.setUint16(0, 0xeb9f, true);
+    v.setUint8(2, 1);
+    v.setUint32(4, 24, true);
+    v.setUint32(12, words.length * 4, true);
+    v.setUint32(16, words.length * 4, true);
+    v.setUint32(20, own.length, true);
+    words.forEach((w, i) => v.setUint32(24 + 4 * i, w, true));
+    bytes.set(own, 24 + words.length * 4);
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-split-"));
+    try {
+      const file = join(dir, "mod.btf");
+      writeFileSync(file, bytes);
+      for (const f of [() => Btf.fromFile(file), () => Btf.fromBytes(bytes)]) {
+        let err: BtfError | undefined;
+        try {
+          f();
+        } catch (e) {
+          err = e as BtfError;
+        }
+        expect(err).toBeInstanceOf(BtfError);
+        expect(err!.message).toMatch(/looks like split BTF/);
+        expect(err!.hint).toContain(
+          "Btf.fromFile(path, { base: Btf.kernel() })",
+        );
+      }
+      const split = Btf.fromFile(file, { base });
+      expect(split.firstId).toBe(3);
+      expect(
+        split
+          .type("mod_s", "struct")
+          .fields.map((f) => [f.name, String(f.type)]),
+      ).toEqual([["x", "int"]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reads the same BTF from the ELF and from the raw section", () => {
     const elf = readElf(readFileBytes(path));
     const a = Btf.fromElf(elf);
