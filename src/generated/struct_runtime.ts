@@ -66,7 +66,10 @@ function $show(x: unknown): string {
   if (typeof x === "string") return JSON.stringify(x);
   if (typeof x === "bigint") return `${x}n`;
   if (x instanceof Uint8Array) return `a Uint8Array of ${x.length} bytes`;
-  if (typeof x === "object" && x !== null) return "an object";
+  if (typeof x === "object" && x !== null) {
+    const k = $viewClass(x);
+    return k ? `a view of ${k.typeName}` : "an object";
+  }
   return String(x);
 }
 
@@ -76,10 +79,28 @@ function $show(x: unknown): string {
  * of letting DataView wrap or coerce it.
  */
 function $bad(t: $Struct | null, n: string, want: string, x: unknown): never {
-  const where = t
+  throw new TypeError(`${$where(t, n)}: expected ${want}, got ${$show(x)}`);
+}
+
+/** Field `n` of `t` (an array element when `t` is null), as errors name it. */
+function $where(t: $Struct | null, n: string): string {
+  return t
     ? `field '${n}' of ${(t.constructor as unknown as $Sized).typeName}`
     : "array element";
-  throw new TypeError(`${where}: expected ${want}, got ${$show(x)}`);
+}
+
+/**
+ * The class of `x` when `x` is a struct view (it has `$bytes()`): its
+ * `size` and `typeName` if it has them, as generated classes (of any
+ * module) and tsbpf's runtime views do; null for another kind of view
+ * (an array's); undefined when `x` is no view.
+ */
+function $viewClass(x: object): $Sized | null | undefined {
+  if (typeof (x as { $bytes?: unknown }).$bytes !== "function") return;
+  const k = (x as { constructor?: Partial<$Sized> }).constructor;
+  return k && typeof k.size === "number" && typeof k.typeName === "string"
+    ? (k as $Sized)
+    : null;
 }
 
 /** Range and name of the integer scalar codes 0..5. */
@@ -749,8 +770,11 @@ function $setI128(v: DataView, o: number, x: bigint): void {
 }
 
 /**
- * Copies into `t` a view of the same class, a Uint8Array of its size, or
- * the fields of a plain object; `owner`/`name` name the field for errors.
+ * Copies into `t` a view of its type, a Uint8Array of its size, or the
+ * fields of a plain object; `owner`/`name` name the field for errors. A
+ * view of its type is one of the same class, or of a class with the same
+ * `typeName` and `size` (the type as another generated module or tsbpf's
+ * runtime views have it); any other view is refused, never mixed in.
  */
 function $assign(
   t: $Struct,
@@ -758,29 +782,41 @@ function $assign(
   owner: $Struct | null,
   name: string,
 ): void {
-  if (x instanceof $Struct) {
-    t.$bytes().set(x.$bytes());
-    return;
-  }
-  const c = t.constructor as unknown as $Sized;
+  const c = t.constructor as unknown as $Class<$Struct>;
   if (x instanceof Uint8Array && x.length === c.size) {
     t.$bytes().set(x);
     return;
   }
+  const want = `${c.typeName} (a view of ${c.typeName}, a plain object or a Uint8Array of ${c.size} bytes)`;
   if (
     typeof x !== "object" ||
     x === null ||
     Array.isArray(x) ||
     ArrayBuffer.isView(x)
   ) {
-    return $bad(
-      owner,
-      name,
-      `${c.typeName} (a view, a plain object or a Uint8Array of ${c.size} bytes)`,
-      x,
-    );
+    return $bad(owner, name, want, x);
   }
-  for (const k of Object.keys(x)) t.$set(k, (x as Record<string, unknown>)[k]);
+  const k = $viewClass(x);
+  if (k !== undefined) {
+    if (k !== c && !(k && k.size === c.size && k.typeName === c.typeName))
+      return $bad(owner, name, want, x);
+    t.$bytes().set((x as $Struct).$bytes());
+    return;
+  }
+  // Like a C compound literal: fields not given are zero. Built in a
+  // scratch struct, so a bad key or value leaves `t` as it was, and values
+  // that are views of `t`'s own bytes are read before `t` changes.
+  const s = new c();
+  const byName = (s as unknown as { [$F]: $Fields })[$F].byName;
+  for (const key of Object.keys(x)) {
+    const f = byName.get(key);
+    if (!f)
+      throw new TypeError(
+        `${$where(owner, name)}: ${c.typeName} has no field ${JSON.stringify(key)}`,
+      );
+    f.s.call(s, (x as Record<string, unknown>)[key]);
+  }
+  t.$bytes().set(s.$bytes());
 }
 
 function $num(

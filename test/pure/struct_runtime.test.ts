@@ -1,0 +1,89 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Btf } from "../../src/btf/btf.ts";
+import { generateTypes } from "../../codegen/types.ts";
+import { fixture, ROOT, thrown } from "../_support/fixtures.ts";
+
+// What the classes of `tsbpf-gen types` run on
+// (src/generated/struct_runtime.ts), checked against the runtime views of
+// btf.struct() where both should behave alike.
+const btf = Btf.fromFile(fixture("btf_types"));
+const SOURCE = generateTypes(btf, { source: "btf_types.bpf.o" });
+const TMP = join(ROOT, "build/test", `struct-runtime-${process.pid}`);
+mkdirSync(TMP, { recursive: true });
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+let seq = 0;
+/** Writes `source` to a temp .ts file and imports it (a module of its own each time). */
+async function load(source: string): Promise<Record<string, any>> {
+  const file = join(TMP, `m${seq++}.ts`);
+  writeFileSync(file, source);
+  return await import(pathToFileURL(file).href);
+}
+
+describe("nested struct setters", () => {
+  it("refuse a view of another struct, as the runtime views do, and leave the bytes", async () => {
+    const { TopUnion, ProcessStats, WithUnion } = await load(SOURCE);
+    const u = new TopUnion();
+    u.$bytes().fill(0xab);
+    const e = thrown(() => (u.ev = new ProcessStats()));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe(
+      "field 'ev' of top_union: expected exec_event (a view of exec_event, a plain object or a Uint8Array of 112 bytes), got a view of process_stats",
+    );
+    expect(u.$bytes().every((b: number) => b === 0xab)).toBe(true);
+    // A larger struct once failed inside the copy with a RangeError.
+    expect(thrown(() => (new WithUnion().un = new TopUnion()))).toBeInstanceOf(
+      TypeError,
+    );
+    const R = btf.struct("top_union");
+    expect(() => (new R().ev = new (btf.struct("process_stats"))())).toThrow(
+      /expected struct exec_event/,
+    );
+  });
+
+  it("copy a view of the same type: this class, another module's, a runtime view", async () => {
+    const a = await load(SOURCE);
+    const b = await load(SOURCE);
+    expect(a.ExecEvent).not.toBe(b.ExecEvent);
+    const u = new a.TopUnion();
+    for (const src of [
+      new a.ExecEvent(),
+      new b.ExecEvent(),
+      new (btf.struct("exec_event"))(),
+    ]) {
+      src.pid = 42;
+      src.comm = "sh";
+      u.$bytes().fill(0);
+      u.ev = src;
+      expect([u.ev.pid, u.ev.comm]).toEqual([42, "sh"]);
+    }
+  });
+
+  it("write a plain object like a C compound literal: checked first, then zeroed", async () => {
+    const { NestedArrays } = await load(SOURCE);
+    const R = btf.struct("nested_arrays");
+    for (const n of [new NestedArrays(), new R()]) {
+      n.$bytes().fill(0xab);
+      n.points[1] = { y: 5 };
+      expect([n.points[1].x, n.points[1].y]).toEqual([0, 5]);
+      const before = n.$bytes().slice();
+      expect(() => (n.points[0] = { y: 1, nope: 2 })).toThrow(
+        /has no field .nope/,
+      );
+      expect(n.$bytes()).toEqual(before);
+      n.points = [{ x: 1 }, { y: 2 }];
+      expect(n.points.toArray()).toEqual([
+        { x: 1, y: 0 },
+        { x: 0, y: 2 },
+      ]);
+    }
+    // A bad value leaves the struct as it was, too.
+    const n = new NestedArrays();
+    n.points[0] = { x: 1, y: 2 };
+    expect(() => (n.points[0] = { x: 3, y: -1 })).toThrow(TypeError);
+    expect(n.points[0].toObject()).toEqual({ x: 1, y: 2 });
+  });
+});
