@@ -532,7 +532,11 @@ export class $ArrayView<T, P = $PlainOf<T>, I = $In<T>> {
   }
 }
 
-/** Above this length, indexes go through a Proxy instead of prototype accessors. */
+/**
+ * Indexes up to this one get accessors on the class prototype; the rest
+ * reach `$guard` instead: defining millions of accessors for a large array
+ * would cost far more than the occasional slow access.
+ */
 const $MAX_INDEXED = 4096;
 type $AnyArray = $ArrayView<unknown, unknown, unknown>;
 type $ArrayClass = new (
@@ -542,14 +546,50 @@ type $ArrayClass = new (
   e: $Codec<unknown, unknown, unknown>,
 ) => $AnyArray;
 const $arrayClasses = new Map<number, $ArrayClass>();
-const $bigArray: ProxyHandler<$AnyArray> = {
-  get: (t, k, r) =>
-    typeof k === "string" && /^\d+$/.test(k) ? t.get(+k) : Reflect.get(t, k, r),
-  set: (t, k, x, r) =>
-    typeof k === "string" && /^\d+$/.test(k)
-      ? (t.set(+k, x), true)
-      : Reflect.set(t, k, x, r),
-};
+
+/**
+ * `k` as a number when it is a canonical numeric string ("3", "-1", "1.5"),
+ * as typed arrays define it: such keys are indexes, never ordinary
+ * properties.
+ */
+function $index(k: string | symbol): number | undefined {
+  if (typeof k !== "string" || k === "") return undefined;
+  const i = Number(k);
+  return String(i) === k ? i : undefined;
+}
+
+/**
+ * The last prototype of every array view, as in tsbpf's runtime views: it
+ * sees the reads and writes of numeric keys that no accessor answered.
+ * In-range indexes past `$MAX_INDEXED` are served through `get`/`set`,
+ * out-of-range writes throw (a plain object would silently gain a
+ * property), and out-of-range reads give undefined, as for typed arrays.
+ * In the prototype chain rather than around each view, it costs the
+ * accessors of in-range indexes nothing.
+ */
+const $guard: object = new Proxy(
+  {},
+  {
+    get(target, k, receiver) {
+      const i = $index(k);
+      if (i === undefined) return Reflect.get(target, k, receiver);
+      return receiver instanceof $ArrayView &&
+        Number.isInteger(i) &&
+        i >= 0 &&
+        i < receiver.length
+        ? receiver.get(i)
+        : undefined;
+    },
+    set(target, k, x, receiver) {
+      const i = $index(k);
+      if (i === undefined || !(receiver instanceof $ArrayView))
+        return Reflect.set(target, k, x, receiver);
+      receiver.set(i, x);
+      return true;
+    },
+  },
+);
+Object.setPrototypeOf($ArrayView.prototype, $guard);
 
 /** An array view of `n` elements of codec `e` at `o`. */
 function $arr<T, P, I>(
@@ -573,15 +613,11 @@ function $arr<T, P, I>(
     }
     $arrayClasses.set(n, (C = K));
   }
-  const a = new C(
-    v,
-    o,
-    n,
-    e as $Codec<unknown, unknown, unknown>,
-  ) as $ArrayView<T, P, I>;
-  return n > $MAX_INDEXED
-    ? new Proxy(a, $bigArray as ProxyHandler<$ArrayView<T, P, I>>)
-    : a;
+  return new C(v, o, n, e as $Codec<unknown, unknown, unknown>) as $ArrayView<
+    T,
+    P,
+    I
+  >;
 }
 
 /**

@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Btf } from "../../src/btf/btf.ts";
+import { BtfBuilder } from "../../src/btf/marshal.ts";
 import { generateTypes } from "../../codegen/types.ts";
 import { fixture, ROOT, thrown } from "../_support/fixtures.ts";
 
@@ -85,5 +86,43 @@ describe("nested struct setters", () => {
     n.points[0] = { x: 1, y: 2 };
     expect(() => (n.points[0] = { x: 3, y: -1 })).toThrow(TypeError);
     expect(n.points[0].toObject()).toEqual({ x: 1, y: 2 });
+  });
+});
+
+describe("array views", () => {
+  it("throw for a write outside the array, as the runtime views do, and read undefined there", async () => {
+    const { NestedArrays } = await load(SOURCE);
+    const R = btf.struct("nested_arrays");
+    for (const n of [new NestedArrays(), new R()]) {
+      const a = n.shorts;
+      for (const i of [5, 7, -1, 1.5]) {
+        expect(() => (a[i] = 1)).toThrow(/index/);
+        expect(a[i]).toBeUndefined();
+      }
+      expect(Object.keys(a)).not.toContain("7");
+      a[4] = 9;
+      expect([...a]).toEqual([0, 0, 0, 0, 9]);
+      a.extra = "ok"; // other properties stay ordinary
+      expect(a.extra).toBe("ok");
+    }
+  });
+
+  it("serve indexes past the prototype accessors through the same checks", async () => {
+    const b = new BtfBuilder();
+    const u32 = b.int("u32", 4);
+    b.struct("big", 40_000, [
+      { name: "a", type: b.array(u32, 10_000), bitOffset: 0 },
+    ]);
+    const { Big } = await load(generateTypes(b));
+    const v = new Big();
+    const a = v.a;
+    a[9_999] = 7;
+    a[0] = 1;
+    expect([a[9_999], a.get(9_999), a[0], a.length]).toEqual([7, 7, 1, 10_000]);
+    expect(new DataView(v.$bytes().buffer).getUint32(39_996, true)).toBe(7);
+    expect(() => (a[10_000] = 1)).toThrow(/index 10000 is outside/);
+    expect(() => (a[5_000] = -1)).toThrow(/expected u32/);
+    expect(a[10_000]).toBeUndefined();
+    expect([...a].length).toBe(10_000);
   });
 });
