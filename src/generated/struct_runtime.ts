@@ -33,7 +33,9 @@ interface $Sized {
   readonly size: number;
   readonly typeName: string;
 }
-type $Class<T> = $Sized & { new (view?: DataView, byteOffset?: number): T };
+type $Class<T> = $Sized & {
+  new (view?: DataView, byteOffset?: number, inside?: unknown): T;
+};
 /** The plain form of a field's value: what `toObject()` holds for it. */
 export type $PlainOf<T> = T extends $Struct
   ? $Plain<T>
@@ -53,9 +55,19 @@ export type $In<T> = T extends $Struct
       ? Uint8Array
       : T;
 
+/**
+ * Throws unless a struct of class `c` fits in `view` at `o`. A TypeError,
+ * as for a bad value: one error class for everything a caller passes
+ * wrong, as tsbpf's runtime views throw BtfTypeError for all of it.
+ */
 function $check(c: $Sized, view: DataView, o: number): void {
-  if (!Number.isInteger(o) || o < 0 || o + c.size > view.byteLength) {
-    throw new RangeError(
+  if (!(Number.isInteger(o) && o >= 0)) {
+    throw new TypeError(
+      `${c.typeName}: byteOffset must be a non-negative integer, got ${$show(o)}`,
+    );
+  }
+  if (o + c.size > view.byteLength) {
+    throw new TypeError(
       `${c.typeName} needs ${c.size} bytes at byteOffset ${o}, but the buffer has ${view.byteLength}`,
     );
   }
@@ -78,8 +90,38 @@ function $show(x: unknown): string {
  * cannot hold: setters check, as tsbpf's runtime struct views do, instead
  * of letting DataView wrap or coerce it.
  */
-function $bad(t: $Struct | null, n: string, want: string, x: unknown): never {
-  throw new TypeError(`${$where(t, n)}: expected ${want}, got ${$show(x)}`);
+function $bad(
+  t: $Struct | null,
+  n: string,
+  want: string,
+  x: unknown,
+  note?: string,
+): never {
+  throw new TypeError(
+    `${$where(t, n)}: expected ${want}, got ${$show(x)}${note ? ` (${note})` : ""}`,
+  );
+}
+
+/**
+ * `$bad` for an integer: a string is most likely an enumerator's name,
+ * which the runtime views take; here enum fields are typed as their
+ * numbers (knowing the enum would cost a table entry per field).
+ */
+function $badInt(
+  t: $Struct | null,
+  n: string,
+  want: string,
+  x: unknown,
+): never {
+  return $bad(
+    t,
+    n,
+    want,
+    x,
+    typeof x === "string"
+      ? "an enum field takes the enumerator's number, e.g. from the module's enum object, not its name"
+      : undefined,
+  );
 }
 
 /** Field `n` of `t` (an array element when `t` is null), as errors name it. */
@@ -126,7 +168,7 @@ function $int(x: unknown, c: number, t: $Struct | null, n: string): number {
   const r = $INT[c] as readonly [number, number, string];
   if (typeof x === "number" && Number.isInteger(x) && x >= r[0] && x <= r[1])
     return x;
-  return $bad(t, n, `${r[2]} (an integer in ${r[0]}..${r[1]})`, x);
+  return $badInt(t, n, `${r[2]} (an integer in ${r[0]}..${r[1]})`, x);
 }
 
 /** `x` as a bigint of `bits` bits (a bigint, or a safe-integer number), else throws. */
@@ -148,7 +190,7 @@ function $bigint(
     (signed ? BigInt.asIntN(bits, b) : BigInt.asUintN(bits, b)) === b
   )
     return b;
-  return $bad(
+  return $badInt(
     t,
     n,
     `${signed ? "s" : "u"}${bits} (a bigint${bits <= 64 ? " or a safe integer" : ""} in range)`,
@@ -168,7 +210,7 @@ function $bits(
   const hi = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
   if (typeof x === "number" && Number.isInteger(x) && x >= lo && x <= hi)
     return x;
-  return $bad(t, n, `a ${bits}-bit integer in ${lo}..${hi}`, x);
+  return $badInt(t, n, `a ${bits}-bit integer in ${lo}..${hi}`, x);
 }
 
 /** 1 or 0 for a boolean (or 1/0), else throws. */
@@ -194,6 +236,8 @@ interface $Fields {
   readonly list: readonly $Field[];
   readonly byName: Map<string, $Field>;
 }
+/** Passed by the helpers to `$Struct`'s constructor for a view known to fit. */
+const $INSIDE: unique symbol = Symbol("tsbpf.inside");
 /** Where a class's prototype keeps its fields (a symbol: never a field name). */
 const $F: unique symbol = Symbol("tsbpf.fields");
 
@@ -207,11 +251,19 @@ export class $Struct {
   readonly $view: DataView;
   /** Where the struct starts in `$view`. */
   readonly $offset: number;
-  /** Without arguments: a zeroed struct over its own bytes. */
-  constructor(view?: DataView, byteOffset = 0) {
-    this.$view =
-      view ??
-      new DataView(new ArrayBuffer((new.target as unknown as $Sized).size));
+  /**
+   * Without arguments: a zeroed struct over its own bytes; else a view
+   * over `view` at `byteOffset`, bounds-checked as by `from`. (`inside` is
+   * the helpers' own: nested structs, known to fit, skip the check.)
+   */
+  constructor(view?: DataView, byteOffset = 0, inside?: unknown) {
+    if (view === undefined)
+      view = new DataView(
+        new ArrayBuffer((new.target as unknown as $Sized).size),
+      );
+    else if (inside !== $INSIDE)
+      $check(new.target as unknown as $Sized, view, byteOffset);
+    this.$view = view;
     this.$offset = byteOffset;
   }
   /** A view over `bytes` at `byteOffset` (zero-copy, bounds-checked). */
@@ -233,7 +285,7 @@ export class $Struct {
       );
     }
     $check(this, view, byteOffset);
-    return new this(view, byteOffset);
+    return new this(view, byteOffset, $INSIDE);
   }
   /** Re-aims this view at other bytes without allocating. */
   $repoint(view: DataView, byteOffset: number): this {
@@ -337,10 +389,10 @@ function $make(n: string, o: number, t: $Spec): $Field {
   } else if (typeof t === "function") {
     const C = t;
     g = function () {
-      return new C(this.$view, this.$offset + o);
+      return new C(this.$view, this.$offset + o, $INSIDE);
     };
     s = function (x) {
-      $assign(new C(this.$view, this.$offset + o), x, this, n);
+      $assign(new C(this.$view, this.$offset + o, $INSIDE), x, this, n);
     };
     p = (x: $Struct) => x.toObject();
   } else if (typeof t === "string") {
@@ -499,7 +551,7 @@ export class $ArrayView<T, P = $PlainOf<T>, I = $In<T>> {
   }
   private $at(i: number): number {
     if (!(Number.isInteger(i) && i >= 0 && i < this.length)) {
-      throw new RangeError(
+      throw new TypeError(
         `index ${i} is outside the array's 0..${this.length - 1}`,
       );
     }
@@ -1007,8 +1059,8 @@ function $sc<T extends $Struct & { toObject(): unknown }>(
 > {
   return {
     size: c.size,
-    g: (v, o) => new c(v, o),
-    s: (v, o, x) => $assign(new c(v, o), x, null, ""),
+    g: (v, o) => new c(v, o, $INSIDE),
+    s: (v, o, x) => $assign(new c(v, o, $INSIDE), x, null, ""),
     p: (x) => x.toObject() as ReturnType<T["toObject"]>,
   };
 }

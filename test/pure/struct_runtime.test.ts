@@ -126,3 +126,60 @@ describe("array views", () => {
     expect([...a].length).toBe(10_000);
   });
 });
+
+describe("errors, as the runtime views raise them", () => {
+  it("an offset where the struct does not fit is a TypeError, for new C(view, o) too", async () => {
+    const { ExecEvent, NestedArrays } = await load(SOURCE);
+    const buf = new DataView(new ArrayBuffer(256));
+    expect(new ExecEvent(buf, 144).$offset).toBe(144);
+    for (const f of [
+      () => new ExecEvent(buf, 250),
+      () => new ExecEvent(buf, -1),
+      () => ExecEvent.from(buf, 200),
+      () => ExecEvent.from(buf, 0.5),
+      () => new ExecEvent().$repoint(buf, 0.5),
+      () => new ExecEvent().$repoint(buf, "8"),
+      () => new NestedArrays().shorts.get(9),
+    ]) {
+      expect(thrown(f)).toBeInstanceOf(TypeError);
+    }
+    expect(() => new ExecEvent(buf, 250)).toThrow(
+      "exec_event needs 112 bytes at byteOffset 250, but the buffer has 256",
+    );
+    expect(() => ExecEvent.from(buf, 0.5)).toThrow(
+      "exec_event: byteOffset must be a non-negative integer, got 0.5",
+    );
+  });
+
+  it("an enumerator's name for an enum field says to pass its number", async () => {
+    const { TypedefChain, SignedBitfields, TopUnion, EventType } =
+      await load(SOURCE);
+    const e = thrown(() => (new TypedefChain().type = "EV_EXEC"));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toMatch(/takes the enumerator's number/);
+    const t = new TypedefChain();
+    t.type = EventType.EV_EXEC;
+    expect(t.type).toBe(1);
+    expect(() => (new SignedBitfields().kind = "EV_FORK")).toThrow(
+      /takes the enumerator's number/,
+    );
+    const b = new SignedBitfields();
+    b.kind = EventType.EV_FORK;
+    expect(b.kind).toBe(EventType.EV_FORK);
+    expect(thrown(() => (new TopUnion().whole = 1.5)).message).not.toMatch(
+      /enumerator/,
+    );
+  });
+
+  it("a runtime struct field takes a generated view of its type", async () => {
+    const { ExecEvent, ProcessStats } = await load(SOURCE);
+    const u = new (btf.struct("top_union"))();
+    const e = new ExecEvent();
+    e.pid = 7;
+    u.ev = e;
+    expect(u.ev.pid).toBe(7);
+    expect(() => (u.ev = new ProcessStats())).toThrow(
+      /expected struct exec_event/,
+    );
+  });
+});
