@@ -12,9 +12,11 @@ export {
   type AnyStructView,
   isStructClass,
   isStructView,
+  isViewClass,
   type StructClass,
   structClass,
   type StructView,
+  type ViewClass,
   type ViewField,
   type ViewOptions,
 } from "./src/btf/views.ts";
