@@ -24,7 +24,7 @@ import {
 } from "../ffi/mod.ts";
 import { bpfError, checkPinPath } from "./bpf_error.ts";
 import type { Btf } from "./btf/btf.ts";
-import type { StructClass, StructView } from "./btf/views.ts";
+import type { StructView, ViewClass } from "./btf/views.ts";
 import {
   BpfError,
   BpfTypeError,
@@ -102,7 +102,7 @@ const EINVAL = 22;
  * Uint8Array.
  */
 export type ValueOfSpec<S> =
-  S extends StructClass<infer T>
+  S extends ViewClass<infer T>
     ? T
     : S extends number
       ? Uint8Array
