@@ -13,6 +13,7 @@
  * and table names are identifiers or JSON string literals, doc text is
  * escaped.
  */
+import { editDistance } from "../src/btf/edit_distance.ts";
 import { BtfNotFoundError } from "../src/errors.ts";
 import type { BtfType } from "../src/btf/types.ts";
 import { type Access, rawAccess } from "./access.ts";
@@ -298,34 +299,45 @@ class Generator {
    * Gives each declaration its TypeScript name, in output order, except
    * that names starting with `_` come last: `sk_buff` is `SkBuff` and
    * `__sk_buff` (sorted before it) `SkBuff_2`, not the other way round.
+   * Names are settled over every declarable type, not only the selected
+   * ones, so a class is called the same whatever else `only` picks.
    */
   private claimAll(): void {
     const { order, names } = this;
-    const n = order.length;
-    this.tsAt = new Int32Array(n);
-    this.tsLen = new Int32Array(n);
-    const later = new Int32Array(n);
+    const F = this.F;
+    const all =
+      order.length === names.declarable.length
+        ? order
+        : sortByName(names.declarable, names, F.kind);
+    const at = new Int32Array(F.count + 1);
+    const len = new Int32Array(F.count + 1);
+    const later = new Int32Array(all.length);
     let nLater = 0;
-    for (let i = 0; i < n; i++) {
-      const id = order[i]!;
+    const claim = (id: number) => {
+      const k = F.kind[id]!;
+      this.tn.pascal(names, id);
+      this.tn.claim(k === KIND.STRUCT || k === KIND.UNION);
+      at[id] = this.tn.at;
+      len[id] = this.tn.n;
+    };
+    for (let i = 0; i < all.length; i++) {
+      const id = all[i]!;
       const underscore = names.plain[id]
         ? names.bytes[names.off[id]!] === 95
         : names.get(id).startsWith("_");
-      if (underscore) later[nLater++] = i;
-      else this.claimAt(i);
+      if (underscore) later[nLater++] = id;
+      else claim(id);
     }
-    for (let j = 0; j < nLater; j++) this.claimAt(later[j]!);
-  }
-
-  /** Names declaration `i`. */
-  private claimAt(i: number): void {
-    const id = this.order[i]!;
-    const k = this.F.kind[id]!;
-    this.tn.pascal(this.names, id);
-    this.tn.claim(k === KIND.STRUCT || k === KIND.UNION);
-    this.tsAt[i] = this.tn.at;
-    this.tsLen[i] = this.tn.n;
-    this.declIndex[id] = i + 1;
+    for (let j = 0; j < nLater; j++) claim(later[j]!);
+    const n = order.length;
+    this.tsAt = new Int32Array(n);
+    this.tsLen = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = order[i]!;
+      this.tsAt[i] = at[id]!;
+      this.tsLen[i] = len[id]!;
+      this.declIndex[id] = i + 1;
+    }
   }
 
   /** Every declaration's class or enum. */
@@ -379,7 +391,20 @@ class Generator {
           aliases.push(td!);
         }
       }
-      if (t === undefined) throw notFound(name, byName);
+      if (t === undefined) {
+        const td = typedefs.find((x) => g.name(x) === name);
+        if (td !== undefined) {
+          const used = this.valueUse(td);
+          throw new BtfNotFoundError(
+            name,
+            `'${name}' is a typedef of ${this.mt.spellingOrUnknown(this.mt.resolve(td))}, not of a struct, union or enum: tsbpf-gen types emits classes for those only` +
+              (used >= 0
+                ? `; use --type ${g.name(used)} for its elements`
+                : " (a scalar or a pointer needs none)"),
+          );
+        }
+        throw notFound(name, byName);
+      }
       roots.push(t);
     }
     return { selected: this.closure(roots), aliases: Int32Array.from(aliases) };
@@ -916,12 +941,27 @@ class Generator {
 
 function notFound(name: string, byName: Map<string, number>): BtfNotFoundError {
   const lower = name.toLowerCase();
+  const limit = Math.max(1, Math.floor(name.length / 4));
+  // Within a quarter of the name's length in edits, or containing it (or
+  // contained in it) with 3+ characters: "s" is in every name.
+  const score = (n: string) => {
+    const c = n.toLowerCase();
+    if (c.length < 3) return Infinity;
+    const d =
+      Math.abs(c.length - lower.length) <= limit
+        ? editDistance(c, lower, limit)
+        : limit + 1;
+    if (d <= limit) return d;
+    return lower.length >= 3 && (c.includes(lower) || lower.includes(c))
+      ? limit + 0.5
+      : Infinity;
+  };
   const suggestions = [...byName.keys()]
-    .filter(
-      (n) => n.toLowerCase().includes(lower) || lower.includes(n.toLowerCase()),
-    )
-    .sort()
-    .slice(0, 5);
+    .map((n) => [n, score(n)] as const)
+    .filter(([, d]) => d !== Infinity)
+    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 5)
+    .map(([n]) => n);
   return new BtfNotFoundError(
     name,
     `no struct, union, enum or typedef named '${name}' in the BTF` +

@@ -5,6 +5,7 @@
  */
 import { BtfError, BtfNotFoundError, BtfTypeError } from "../errors.ts";
 import { readFileBytes } from "../io.ts";
+import { editDistance } from "./edit_distance.ts";
 import type { ByteOrder } from "../elf/types.ts";
 import type { ElfFile } from "../elf/file.ts";
 import { isElf, readElf } from "../elf/reader.ts";
@@ -565,24 +566,4 @@ function isKernelModulePath(path: string): boolean {
     path !== `${prefix}vmlinux` &&
     !path.slice(prefix.length).includes("/")
   );
-}
-
-/** Levenshtein distance, giving up (returning limit + 1) once it exceeds `limit`. */
-function editDistance(a: string, b: string, limit: number): number {
-  let prev = new Array<number>(b.length + 1);
-  let cur = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const sub =
-        prev[j - 1] + (a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1);
-      cur[j] = Math.min(sub, prev[j] + 1, cur[j - 1] + 1);
-      if (cur[j] < rowMin) rowMin = cur[j];
-    }
-    if (rowMin > limit) return limit + 1;
-    [prev, cur] = [cur, prev];
-  }
-  return prev[b.length];
 }

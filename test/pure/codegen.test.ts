@@ -458,7 +458,13 @@ describe("tsbpf-gen CLI", () => {
     const unknown = cli("bun", ["types", OBJ, "--type", "exec_evnt"]);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(
-      /no struct, union, enum or typedef named 'exec_evnt'/,
+      /no struct, union, enum or typedef named 'exec_evnt' in the BTF; similar: exec_event/,
+    );
+    // A typedef of a scalar is there, but has no class.
+    const scalar = cli("bun", ["types", OBJ, "--type", "timestamp_t"]);
+    expect(scalar.status).toBe(1);
+    expect(scalar.stderr).toMatch(
+      /'timestamp_t' is a typedef of .*, not of a struct, union or enum/,
     );
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
     expect(unknown.stdout).toBe("");
@@ -716,6 +722,13 @@ describe("names", () => {
     expect(mod.SkBuff_2.typeName).toBe("__sk_buff");
     expect(mod.SkBuff_3.typeName).toBe("_sk_buff");
     expect(mod.OnlyUnderscored.typeName).toBe("__only_underscored");
+    // The same names whatever `only` selects: SkBuff never means __sk_buff.
+    const alone = generateTypes(b, { only: ["__sk_buff"] });
+    expect(alone).toMatch(/export class SkBuff_2 extends/);
+    expect(alone).not.toMatch(/export class SkBuff extends/);
+    const both = generateTypes(b, { only: ["__sk_buff", "sk_buff"] });
+    expect(both).toMatch(/export class SkBuff_2 extends/);
+    expect(both).toMatch(/export class SkBuff extends/);
   });
 
   it("reads plain names from string bytes, never past their end", () => {
