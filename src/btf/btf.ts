@@ -4,6 +4,7 @@
  * only indexes type offsets; types decode on first use and are cached.
  */
 import { BtfError, BtfNotFoundError, BtfTypeError } from "../errors.ts";
+import { existsSync } from "node:fs";
 import { readFileBytes } from "../io.ts";
 import { editDistance } from "./edit_distance.ts";
 import type { ByteOrder } from "../elf/types.ts";
@@ -152,6 +153,12 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
 
   /** Parses raw BTF bytes (split BTF when `options.base` is given). */
   static fromBytes(bytes: Uint8Array, options?: BtfOptions): Btf {
+    const given: unknown = bytes;
+    if (!(given instanceof Uint8Array)) {
+      throw new BtfTypeError(
+        `Btf.fromBytes takes the BTF as a Uint8Array, got ${given === null ? "null" : given instanceof ArrayBuffer ? "an ArrayBuffer (wrap it: new Uint8Array(buffer))" : typeof given}`,
+      );
+    }
     return new Btf(bytes, options);
   }
 
@@ -185,9 +192,17 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
 
   /** The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once and cached. */
   static kernel(): Btf {
-    kernelBtf ??= new Btf(readFileBytes(`${KERNEL_BTF_DIR}/vmlinux`), {
-      source: `${KERNEL_BTF_DIR}/vmlinux`,
-    });
+    const path = `${KERNEL_BTF_DIR}/vmlinux`;
+    if (!kernelBtf && !existsSync(path)) {
+      throw new BtfNotFoundError(
+        "vmlinux",
+        `the running kernel exposes no BTF (${path} is missing)`,
+        {
+          hint: "it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y; elsewhere read a BTF file with Btf.fromFile (e.g. from BTFHub)",
+        },
+      );
+    }
+    kernelBtf ??= new Btf(readFileBytes(path), { source: path });
     return kernelBtf;
   }
 

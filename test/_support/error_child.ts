@@ -4,6 +4,7 @@
  * resulting error as JSON on the last line of stdout.
  */
 import { libbpf, libbpfPath } from "../../ffi/mod.ts";
+import { Btf } from "../../src/btf/btf.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
 
@@ -28,6 +29,8 @@ function run(): Record<string, unknown> | void {
       maxEntries: 1,
     });
     m.pin(pinPath!);
+  } else if (action === "kernel-btf") {
+    Btf.kernel();
   } else if (action === "libbpf") {
     libbpf();
     return { path: libbpfPath() };

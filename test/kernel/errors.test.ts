@@ -321,6 +321,27 @@ describe.skipIf(!root)("hints for the environment (child processes)", () => {
   });
 
   it.skipIf(!hasUnshare)(
+    "no kernel BTF: Btf.kernel() says what the kernel needs",
+    () => {
+      const r = child(
+        [
+          "unshare",
+          "-m",
+          "sh",
+          "-c",
+          'mount -t tmpfs tmpfs /sys/kernel/btf && exec "$@"',
+          "--",
+        ],
+        ["kernel-btf"],
+      );
+      expect(r.ok).toBe(false);
+      expect(r.name).toBe("BtfNotFoundError");
+      expect(r.message).toMatch(/exposes no BTF/);
+      expect(r.hint).toMatch(/CONFIG_DEBUG_INFO_BTF=y/);
+    },
+  );
+
+  it.skipIf(!hasUnshare)(
     "bpffs not mounted: a pin says the mount command",
     () => {
       const r = child(

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Btf } from "../../src/btf/btf.ts";
 import { readElf } from "../../src/elf/reader.ts";
-import { BtfError, TsbpfError } from "../../src/errors.ts";
+import { BtfError, BtfTypeError, TsbpfError } from "../../src/errors.ts";
 import { readFileBytes } from "../../src/io.ts";
 import { checkObjectBytes } from "../../src/object_check.ts";
 import { withDanglingVar } from "../_support/corrupt_btf.ts";
@@ -40,6 +40,20 @@ describe("BTF checked whole before libbpf sees it", () => {
       checkObjectBytes(readFileBytes(join(dir, f)), f);
     }
     if (existsSync("/sys/kernel/btf/vmlinux")) Btf.kernel().checkAll();
+  });
+});
+
+describe("Btf.fromBytes takes bytes", () => {
+  it("names what it got instead", () => {
+    for (const [x, what] of [
+      [null, "null"],
+      ["abc", "string"],
+      [new ArrayBuffer(8), "an ArrayBuffer \\(wrap it"],
+    ] as const) {
+      const e = thrown(() => Btf.fromBytes(x as never));
+      expect(e).toBeInstanceOf(BtfTypeError);
+      expect(e.message).toMatch(new RegExp(`as a Uint8Array, got ${what}`));
+    }
   });
 });
 
