@@ -330,7 +330,17 @@ function globalsView(
       },
     });
   }
-  return Object.seal(out);
+  Object.seal(out);
+  // Writing a global the object does not have names the ones it has
+  // (a sealed object alone throws a bare "not extensible" TypeError).
+  return new Proxy(out, {
+    set(target, key, value, receiver) {
+      if (typeof key === "string" && !(key in target)) {
+        throw new NotFoundError("global variable", key, Object.keys(target));
+      }
+      return Reflect.set(target, key, value, receiver);
+    },
+  });
 }
 
 /**
