@@ -53,6 +53,7 @@ export {
   type XdpOptions,
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";
+export { KernelSymbols, type ResolvedAddress } from "./src/ksyms.ts";
 export { type LinkInfo, type LinkType } from "./src/link_info.ts";
 export {
   type ProgramInfo,

@@ -1,0 +1,66 @@
+/**
+ * KernelSymbols against the kernel itself: the frames of a real stack
+ * trace (bpf_get_stackid from the getpid tracepoint, for our own calls)
+ * resolve to the syscall entry path, and lookups agree both ways.
+ */
+import { describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
+import { TsbpfError } from "../../src/errors.ts";
+import { KernelSymbols } from "../../src/ksyms.ts";
+import { BpfObject } from "../../src/object.ts";
+import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel addresses need root (CAP_SYSLOG, CAP_BPF)");
+
+describe.skipIf(!root)("KernelSymbols", () => {
+  it("resolves both ways and formats name+offset", () => {
+    const ksyms = KernelSymbols.load();
+    expect(ksyms.size).toBeGreaterThan(1000);
+    const at = ksyms.address("do_sys_openat2")!;
+    expect(at).toBeGreaterThan(0n);
+    expect(ksyms.resolve(at)).toMatchObject({
+      name: "do_sys_openat2",
+      offset: 0n,
+    });
+    expect(ksyms.resolve(at + 5n)).toMatchObject({
+      name: "do_sys_openat2",
+      offset: 5n,
+    });
+    expect(ksyms.format(at + 0x1fn)).toBe("do_sys_openat2+0x1f");
+    expect(ksyms.resolve(1n)).toBeUndefined();
+    expect(ksyms.format(1n)).toBe("0x1");
+    expect(ksyms.address("no_such_symbol_here")).toBeUndefined();
+  });
+
+  it("names the frames of a real kernel stack trace", () => {
+    using obj = BpfObject.open(fixture("stacks"));
+    obj.load();
+    obj.globals.tgid = libc().getpid();
+    using _link = obj.program("on_getpid").attach();
+    libc().getpid();
+    const id = obj.globals.last_stack as bigint;
+    expect(id).toBeGreaterThanOrEqual(0n);
+    const frames = obj.map("stacks").get(Number(id)) as Uint8Array;
+    const dv = new DataView(frames.buffer, frames.byteOffset);
+    const ksyms = KernelSymbols.load();
+    const names: string[] = [];
+    for (let i = 0; i < frames.length / 8; i++) {
+      const ip = dv.getBigUint64(i * 8, true);
+      if (ip === 0n) break;
+      const at = ksyms.resolve(ip)!;
+      // Inside a function, not past the end of the table.
+      expect(at.offset).toBeLessThan(0x10000n);
+      expect(ksyms.address(at.name)! + at.offset).toBe(ip);
+      names.push(at.name);
+    }
+    // How deep the kernel unwinds varies (6.18 gives one frame here), but
+    // the first is on the syscall tracepoint's path.
+    expect(names.length).toBeGreaterThan(0);
+    expect(names[0]).toMatch(/syscall/);
+  });
+
+  it("says when there are no symbols to read", () => {
+    const e = thrown(() => KernelSymbols.load("/dev/null"));
+    expect(e).toBeInstanceOf(TsbpfError);
+  });
+});
