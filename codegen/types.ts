@@ -313,22 +313,15 @@ class Generator {
     const len = new Int32Array(F.count + 1);
     const later = new Int32Array(all.length);
     let nLater = 0;
-    const claim = (id: number) => {
-      const k = F.kind[id]!;
-      this.tn.pascal(names, id);
-      this.tn.claim(k === KIND.STRUCT || k === KIND.UNION);
-      at[id] = this.tn.at;
-      len[id] = this.tn.n;
-    };
     for (let i = 0; i < all.length; i++) {
       const id = all[i]!;
       const underscore = names.plain[id]
         ? names.bytes[names.off[id]!] === 95
         : names.get(id).startsWith("_");
       if (underscore) later[nLater++] = id;
-      else claim(id);
+      else this.claimId(id, at, len);
     }
-    for (let j = 0; j < nLater; j++) claim(later[j]!);
+    for (let j = 0; j < nLater; j++) this.claimId(later[j]!, at, len);
     const n = order.length;
     this.tsAt = new Int32Array(n);
     this.tsLen = new Int32Array(n);
@@ -338,6 +331,15 @@ class Generator {
       this.tsLen[i] = len[id]!;
       this.declIndex[id] = i + 1;
     }
+  }
+
+  /** Names type `id`: its name's place in `tn.bytes` goes to `at[id]`, `len[id]`. */
+  private claimId(id: number, at: Int32Array, len: Int32Array): void {
+    const k = this.F.kind[id]!;
+    this.tn.pascal(this.names, id);
+    this.tn.claim(k === KIND.STRUCT || k === KIND.UNION);
+    at[id] = this.tn.at;
+    len[id] = this.tn.n;
   }
 
   /** Every declaration's class or enum. */
