@@ -205,7 +205,7 @@ export class MemberTypes {
       case KIND.PTR:
         // Function pointers are most of vmlinux's declarators: kept on
         // the byte path (the string path costs ~10 ms of a cold run).
-        if (this.kindOf(this.untagged(F.ref[id]!)) === KIND.FUNC_PROTO)
+        if (this.isFuncPtr(id))
           return this.funcPtrInto(this.untagged(F.ref[id]!), depth);
         if (!this.qualifiedBase(F.ref[id]!)) return false;
         if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
@@ -214,6 +214,7 @@ export class MemberTypes {
       case KIND.ARRAY: {
         const e = this.kindOf(this.untagged(F.ref[id]!));
         if (e === KIND.ARRAY || e === KIND.FUNC_PROTO) return false;
+        if (this.isFuncPtr(F.ref[id]!)) return false; // void (*[2])(int)
         if (!this.spellInto(F.ref[id]!, depth + 1)) return false;
         this.snips.ascii(`[${F.len[id]!}]`);
         return true;
@@ -261,6 +262,8 @@ export class MemberTypes {
     const F = this.F;
     const g = this.g;
     const snips = this.snips;
+    // Returning a function pointer nests declarators: the string path.
+    if (this.isFuncPtr(F.ref[fp]!)) return false;
     if (!this.spellInto(F.ref[fp]!, depth + 1)) return false;
     snips.ascii(snips.buf[snips.pos - 1] === 42 ? "(*)(" : " (*)(");
     const n = F.vlen[fp]!;
@@ -277,6 +280,15 @@ export class MemberTypes {
     }
     snips.ascii(")");
     return true;
+  }
+
+  /** True when `id` (past type tags) is a pointer to a function prototype. */
+  private isFuncPtr(id: number): boolean {
+    const t = this.untagged(id);
+    return (
+      this.kindOf(t) === KIND.PTR &&
+      this.kindOf(this.untagged(this.F.ref[t]!)) === KIND.FUNC_PROTO
+    );
   }
 
   /** Kind of `id` in the flat arrays; -1 for an invalid id. */
