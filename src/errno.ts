@@ -47,6 +47,7 @@ const TABLE: readonly (readonly [number, string, string])[] = [
   [43, "EIDRM", "Identifier removed"],
   [61, "ENODATA", "No data available"],
   [62, "ETIME", "Timer expired"],
+  [67, "ENOLINK", "Link has been severed"],
   [71, "EPROTO", "Protocol error"],
   [74, "EBADMSG", "Bad message"],
   [75, "EOVERFLOW", "Value too large for defined data type"],

@@ -15,3 +15,14 @@ export function bpfFdKind(fd: number): string | undefined {
     return undefined;
   }
 }
+
+/** "a map", "a program", "a link" for a {@link bpfFdKind} answer. */
+export function describeFdKind(kind: string): string {
+  return kind === "bpf-map"
+    ? "a map"
+    : kind === "bpf-prog"
+      ? "a program"
+      : kind === "bpf-link"
+        ? "a link"
+        : `a ${kind}`;
+}

@@ -12,7 +12,8 @@ import {
   StateError,
   UnsupportedError,
 } from "./errors.ts";
-import { bpfFdKind } from "./fd_kind.ts";
+import { bpfFdKind, describeFdKind } from "./fd_kind.ts";
+import { describeValue } from "./map_codecs.ts";
 import { type LinkInfo, linkInfo } from "./link_info.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
@@ -106,6 +107,17 @@ export function fdLinkBackend(linkFd: number): LinkBackend {
   };
 }
 
+/** Link types whose program BPF_LINK_UPDATE swaps (the kernel's update_prog). */
+const UPDATABLE: ReadonlySet<string> = new Set([
+  "cgroup",
+  "iter",
+  "netns",
+  "xdp",
+  "tcx",
+  "netkit",
+  "sockmap",
+]);
+
 /** An attached program: `close()` detaches it. Also `using link = ...`. */
 export class BpfLink implements OwnedLink {
   #backend: LinkBackend | null;
@@ -162,13 +174,9 @@ export class BpfLink implements OwnedLink {
     const kind = bpfFdKind(fd);
     if (kind !== undefined && kind !== "bpf-link") {
       libc().close(fd);
-      const what =
-        kind === "bpf-map"
-          ? "a map"
-          : kind === "bpf-prog"
-            ? "a program"
-            : `a ${kind}`;
-      throw new BpfTypeError(`${path} is ${what} pinned on bpffs, not a link`);
+      throw new BpfTypeError(
+        `${path} is ${describeFdKind(kind)} pinned on bpffs, not a link`,
+      );
     }
     let type: string;
     try {
@@ -202,21 +210,34 @@ export class BpfLink implements OwnedLink {
    */
   update(program: { readonly fd: number }): void {
     const linkFd = this.#live("update").fd();
-    const progFd = program?.fd;
-    if (!(Number.isInteger(progFd) && progFd >= 0)) {
+    const progFd = (program as { fd?: unknown } | null)?.fd;
+    if (
+      !(
+        typeof progFd === "number" &&
+        Number.isInteger(progFd) &&
+        progFd >= 0 &&
+        progFd <= 0x7fffffff
+      )
+    ) {
       throw new BpfTypeError(
-        `update: give the new program (a BpfProgram, loaded), got ${String(program)}`,
+        `update: give the new program (a loaded BpfProgram), got ${describeValue(program)}`,
       );
     }
     clearLibbpfLog();
     const err = libbpf().bpf_link_update(linkFd, progFd, null);
     if (err < 0) {
+      let hint: string | undefined;
+      if (-err === 22) {
+        const type = linkInfo(linkFd).type;
+        hint = UPDATABLE.has(type)
+          ? "the new program must have the same type and attach type as the old"
+          : `a ${type} link cannot swap its program (cgroup, iter, netns, xdp, tcx, netkit and sockmap links can): attach the new program and close this link`;
+      } else if (-err === 67) {
+        hint = "the link was detached: attach the program anew";
+      }
       throw bpfError("bpf_link_update", err, undefined, {
         detail: `link (${this.description})`,
-        hint:
-          -err === 22
-            ? "the new program must have the same type and attach type as the old (and, for tracing, the same target)"
-            : undefined,
+        hint,
       });
     }
   }
@@ -234,7 +255,7 @@ export class BpfLink implements OwnedLink {
         detail: `link (${this.description})`,
         hint:
           -err === 95
-            ? `a ${linkInfo(linkFd).type} link cannot be detached while open (cgroup, netns, xdp, tcx and netkit links can): unpin() and close() it`
+            ? `a ${linkInfo(linkFd).type} link cannot be detached while open (cgroup, netns, xdp, tcx, netkit and sockmap links can): unpin() and close() it`
             : undefined,
       });
     }

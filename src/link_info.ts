@@ -30,7 +30,7 @@ export interface LinkInfo {
   readonly id: number;
   /** Link type. */
   readonly type: LinkType;
-  /** Id of the program it attaches (0 once detached). */
+  /** Id of the program it attaches (the kernel keeps reporting it after `detach()`). */
   readonly programId: number;
 }
 

@@ -7,7 +7,7 @@ import { cstr, errno, libbpf, libc, viewMemory } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import { Btf } from "./btf/btf.ts";
 import { BpfTypeError } from "./errors.ts";
-import { bpfFdKind } from "./fd_kind.ts";
+import { bpfFdKind, describeFdKind } from "./fd_kind.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 
 // sizeof(struct bpf_map_create_opts) in libbpf 1.1 (map_ifindex is last).
@@ -182,13 +182,9 @@ export function openPinned(path: string): number {
   const kind = bpfFdKind(fd);
   if (kind !== undefined && kind !== "bpf-map") {
     closeFd(fd);
-    const what =
-      kind === "bpf-prog"
-        ? "a program"
-        : kind === "bpf-link"
-          ? "a link"
-          : `a ${kind}`;
-    throw new BpfTypeError(`${path} is ${what} pinned on bpffs, not a map`);
+    throw new BpfTypeError(
+      `${path} is ${describeFdKind(kind)} pinned on bpffs, not a map`,
+    );
   }
   return fd;
 }

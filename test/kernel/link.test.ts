@@ -417,6 +417,9 @@ describe.skipIf(!root)("BpfLink", () => {
       expect(() => again.detach()).toThrow(
         /a raw_tracepoint link cannot be detached while open/,
       );
+      expect(() => again.update(prog)).toThrow(
+        /a raw_tracepoint link cannot swap its program/,
+      );
     } finally {
       again.unpin();
     }
@@ -445,6 +448,10 @@ describe.skipIf(!root)("BpfLink", () => {
     const e = thrown(() => link.update(other.program("on_sys_enter")));
     expect((e as BpfError).hint).toMatch(/same type and attach type/);
     expect(() => link.update({} as never)).toThrow(/give the new program/);
+    // Past i32 Bun wrapped the fd (2^32 + fd swapped in that program).
+    expect(() => link.update({ fd: 2 ** 32 + drop.fd })).toThrow(
+      /give the new program/,
+    );
     // An XDP link detaches while open (pinned or not).
     link.detach();
     expect(
