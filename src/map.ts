@@ -352,6 +352,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   readonly #ptr: Ptr | null;
   readonly #own: Standalone | null;
   #closed = false;
+  /** attachStructOps() succeeded once (the kernel takes a map only once). */
+  #structOpsRegistered = false;
   #live: Live | undefined;
   #types: MapTypes | undefined;
   /** BTF key/value type ids as declared: libbpf zeroes them after load when
@@ -822,12 +824,21 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         },
       );
     }
+    if (this.#structOpsRegistered) {
+      throw new StateError(
+        `attachStructOps: struct_ops map '${this.name}' has been registered already`,
+        {
+          hint: 'close its first link to unregister it; the kernel registers a SEC(".struct_ops") map only once, so to register it again, open the object anew',
+        },
+      );
+    }
     const backend = registerStructOps(
       p,
       this.fd,
       this.name,
       this.#owner!.logHandler,
     );
+    this.#structOpsRegistered = true;
     return new BpfLink(backend, this.#owner, `struct_ops ${this.name}`);
   }
 

@@ -127,9 +127,13 @@ describe.skipIf(!root)("struct_ops", () => {
     expect(noFd).toBeInstanceOf(UnsupportedError);
     expect(noFd.message).toMatch(/has no link fd/);
     const twice = thrown(() => obj.map("tsbpf_cc").attachStructOps());
-    expect(twice).toBeInstanceOf(BpfError);
-    expect((twice as BpfError).code).toBe("EBUSY");
-    expect((twice as BpfError).hint).toMatch(/registered already/);
+    expect(twice).toBeInstanceOf(StateError);
+    expect(twice.message).toMatch(/has been registered already/);
+    // Unregistered, the kernel still will not take the same map again.
+    cc.close();
+    const again = thrown(() => obj.map("tsbpf_cc").attachStructOps());
+    expect(again).toBeInstanceOf(StateError);
+    expect((again as StateError).hint).toMatch(/open the object anew/);
     const bss = obj.maps.find((m) => m.type === "array")!;
     expect(thrown(() => bss.attachStructOps())).toBeInstanceOf(BpfTypeError);
     const prog = thrown(() => obj.program("tsbpf_cc_init").attach());
