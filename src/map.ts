@@ -1428,8 +1428,15 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       n = 0;
     };
     let index = 0;
-    for (const entry of entries) {
+    const it = entries[Symbol.iterator]();
+    for (;;) {
+      let entry: unknown;
       try {
+        // Inside the try: a lazy iterable (a skeleton's conversion) may
+        // throw for an entry while producing it.
+        const r = it.next();
+        if (r.done) break;
+        entry = r.value;
         if (!Array.isArray(entry)) {
           throw new BpfTypeError(
             `an entry is a [key, value] array, got ${describeValue(entry)}`,

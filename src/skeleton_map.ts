@@ -39,33 +39,63 @@ export type ValueSpec =
   | RecordArraySpec
   | { readonly bytes: number };
 
+/** Field names of each record class, for checking plain objects. */
+const fieldNames = new WeakMap<RecordClass, ReadonlySet<string>>();
+
+function fieldsOf(cls: RecordClass): ReadonlySet<string> {
+  let f = fieldNames.get(cls);
+  if (!f) {
+    const plain = (new cls() as { toObject(): object }).toObject();
+    fieldNames.set(cls, (f = new Set(Object.keys(plain))));
+  }
+  return f;
+}
+
 /**
- * The bytes of a struct value given as an instance (of `cls` or any view
- * with `$bytes()`), a plain object of its fields, or bytes. A plain object
- * may name only fields of `cls`: a misspelt field is an error, not ignored.
+ * The bytes of a struct value given as a view of the same struct (an
+ * instance of `cls`, or any view with its typeName and size), a plain
+ * object of its fields, or bytes. A plain object may name only fields of
+ * `cls` (a misspelt field is an error, not ignored); values are checked as
+ * the class's setters check them, as BpfTypeErrors.
  */
 export function recordBytes(v: unknown, cls: RecordClass): Uint8Array {
   if (v instanceof Uint8Array) return v;
-  const withBytes = v as { $bytes?: () => Uint8Array };
-  if (typeof withBytes?.$bytes === "function")
-    return withBytes.$bytes().slice();
-  if (typeof v !== "object" || v === null) {
+  const withBytes = v as { $bytes?: unknown; constructor?: unknown };
+  if (typeof withBytes?.$bytes === "function") {
+    const of = withBytes.constructor as Partial<RecordClass> | undefined;
+    if (
+      !(v instanceof cls) &&
+      (of?.typeName !== cls.typeName || of?.size !== cls.size)
+    ) {
+      throw new BpfTypeError(
+        `expected a struct ${cls.typeName}, got a view of ${of?.typeName ? `struct ${of.typeName}` : "another type"}`,
+      );
+    }
+    return (withBytes.$bytes as () => Uint8Array).call(v).slice();
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
     throw new BpfTypeError(
       `expected a struct ${cls.typeName} (an instance, a plain object of its fields, or ${cls.size} bytes), got ${describeValue(v)}`,
     );
   }
-  const s = new cls() as Record<string, unknown> & {
-    $bytes(): Uint8Array;
-    toObject(): object;
-  };
+  const fields = fieldsOf(cls);
   for (const k of Object.keys(v)) {
-    if (!(k in s)) {
+    if (!fields.has(k)) {
       throw new BpfTypeError(`struct ${cls.typeName} has no field '${k}'`, {
-        hint: `its fields: ${Object.keys(s.toObject()).join(", ")}`,
+        hint: `its fields: ${[...fields].join(", ")}`,
       });
     }
   }
-  Object.assign(s, v);
+  const s = new cls() as { $bytes(): Uint8Array };
+  try {
+    Object.assign(s, v);
+  } catch (e) {
+    // A generated class's setter: its TypeError says what was wrong.
+    if (!(e instanceof TypeError)) throw e;
+    throw new BpfTypeError(`struct ${cls.typeName}: ${e.message}`, {
+      cause: e,
+    });
+  }
   return s.$bytes();
 }
 
@@ -310,8 +340,13 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
     entries: Iterable<readonly [unknown, unknown]>,
     flags?: SetFlags,
   ): void {
+    // Converted as BpfMap.setMany reads them, so a bad entry's error says
+    // which one and how much was written.
     this.#m.setMany(
-      mapIter(entries, (e) => [this.#k.in(e[0]), this.#in(e[1])] as const),
+      mapIter(entries, (e) => {
+        if (!Array.isArray(e)) return e as never;
+        return [this.#k.in(e[0]), this.#in(e[1])] as const;
+      }),
       flags as never,
     );
   }

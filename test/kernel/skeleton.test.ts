@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateSkeleton } from "../../codegen/skeleton.ts";
 import { BpfObject } from "../../src/object.ts";
-import { StateError } from "../../src/errors.ts";
+import { BpfTypeError, StateError } from "../../src/errors.ts";
 import { fixture, isRoot, need, ROOT } from "../_support/fixtures.ts";
 
 const OBJ = fixture("skeleton");
@@ -144,6 +144,15 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         expect(() => (skel.globals.nope = 1)).toThrow(
           /no global variable named 'nope'; available: .*cfgs/,
         );
+        // A view of another struct (here the same size) is refused, and
+        // view members are not fields.
+        expect(() => (skel.globals.cfg = new m.Key())).toThrow(
+          /expected a struct config, got a view of struct key/,
+        );
+        expect(() => (skel.globals.cfg = { toObject: 1 })).toThrow(
+          /struct config has no field 'toObject'/,
+        );
+        expect(() => (skel.globals.cfg = { level: -1 })).toThrow(BpfTypeError);
         // A misspelt field is an error, not dropped.
         expect(() => (skel.globals.cfg = { levle: 1 })).toThrow(
           /struct config has no field 'levle'/,
@@ -181,6 +190,14 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
           m.Stats,
         );
         expect(stats.deleteMany([{ pid: 2, nr: 2 }])).toBe(1);
+        expect(() =>
+          stats.setMany([[{ pid: 3, nr: 3 }, { count: 3n }], 5 as never]),
+        ).toThrow(
+          /^setMany: entry 1: an entry is a \[key, value\] array, got number 5 \(nothing was written\)/,
+        );
+        expect(() =>
+          stats.setMany([[{ pid: 3, nr: 3 }, { count: "x" as never }]]),
+        ).toThrow(/^setMany: entry 0: struct stats: /);
         const pending = skel.maps.pending;
         pending.push({ packets: 7n, bytes: 8n });
         expect(pending.peek()).toBeInstanceOf(m.Pair);
