@@ -38,7 +38,7 @@ export function readFileBytes(path: string): Uint8Array {
   if (!regular) {
     throw new TsbpfError(
       `cannot read '${path}': not a regular file (a FIFO, socket or device)`,
-      { hint: "give the path of a BPF object or BTF file" },
+      { hint: "give the path of a regular file" },
     );
   }
   try {

@@ -6,6 +6,9 @@
 import { TsbpfError } from "./errors.ts";
 import { readFileBytes } from "./io.ts";
 
+/** Farther than this past a symbol, an address is not in it. */
+const MAX_OFFSET = 1n << 20n;
+
 /** Where an address falls: the symbol at or below it. */
 export interface ResolvedAddress {
   /** Symbol name, e.g. "do_sys_openat2". */
@@ -77,9 +80,14 @@ export class KernelSymbols {
 
   /**
    * The symbol `address` falls in (the last one at or below it) and the
-   * offset into it; undefined below the first symbol.
+   * offset into it; undefined below the first symbol or a MiB past one.
    */
   resolve(address: bigint): ResolvedAddress | undefined {
+    if (typeof address !== "bigint") {
+      throw new TsbpfError(
+        `KernelSymbols.resolve takes an address as a bigint, got ${typeof address}`,
+      );
+    }
     const a = this.#addresses;
     let lo = 0;
     let hi = a.length - 1;
@@ -89,6 +97,8 @@ export class KernelSymbols {
       if (a[mid]! <= address) lo = mid;
       else hi = mid - 1;
     }
+    // No function is a MiB long: past that it is beyond the table.
+    if (address - a[lo]! >= MAX_OFFSET) return undefined;
     const module = this.#modules[lo];
     return {
       name: this.#names[lo]!,
@@ -99,7 +109,7 @@ export class KernelSymbols {
 
   /** `name+0x1f`, `name+0x1f [module]`, or the address in hex when unknown. */
   format(address: bigint): string {
-    const r = this.resolve(address);
+    const r = this.resolve(address); // checks the type
     if (!r) return `0x${address.toString(16)}`;
     return `${r.name}+0x${r.offset.toString(16)}${r.module ? ` [${r.module}]` : ""}`;
   }

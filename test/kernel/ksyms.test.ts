@@ -3,6 +3,9 @@
  * trace (bpf_get_stackid from the getpid tracepoint, for our own calls)
  * resolve to the syscall entry path, and lookups agree both ways.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import { TsbpfError } from "../../src/errors.ts";
@@ -59,8 +62,28 @@ describe.skipIf(!root)("KernelSymbols", () => {
     expect(names[0]).toMatch(/syscall/);
   });
 
-  it("says when there are no symbols to read", () => {
-    const e = thrown(() => KernelSymbols.load("/dev/null"));
-    expect(e).toBeInstanceOf(TsbpfError);
+  it("says when there are no symbols, or their addresses are hidden", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-ksyms-"));
+    try {
+      writeFileSync(join(dir, "empty"), "");
+      expect(() => KernelSymbols.load(join(dir, "empty"))).toThrow(
+        /lists no kernel symbols/,
+      );
+      // What a process without CAP_SYSLOG reads under kptr_restrict.
+      writeFileSync(
+        join(dir, "hidden"),
+        "0000000000000000 T _text\n0000000000000000 t do_sys_openat2\n",
+      );
+      const e = thrown(() => KernelSymbols.load(join(dir, "hidden")));
+      expect(e).toBeInstanceOf(TsbpfError);
+      expect(e.message).toMatch(/hides the kernel's addresses/);
+      expect((e as TsbpfError).hint).toMatch(/kptr_restrict/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const ksyms = KernelSymbols.load();
+    expect(() => ksyms.resolve(123 as never)).toThrow(/as a bigint/);
+    // Far past the last symbol is in no symbol.
+    expect(ksyms.resolve(0xffffffffffffff00n)).toBeUndefined();
   });
 });
