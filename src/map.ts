@@ -162,12 +162,13 @@ export interface IterateOptions {
    * a map type falls back to get_next_key + lookup by itself).
    */
   readonly batch?: boolean;
-  /** Entries per batch (default: ~256 KiB of buffers; at most 2^20). */
+  /** Entries per batch (default: ~256 KiB of buffers; at most 2^20 or 64 MiB). */
   readonly batchSize?: number;
 }
 
-/** Largest batch `entries()` asks for: 2^20 entries. */
+/** Largest batch `entries()` asks for: 2^20 entries, and 64 MiB of buffers. */
 const MAX_BATCH = 1 << 20;
+const MAX_BATCH_BYTES = 64 << 20;
 
 /** Map value of a `create` call's options. */
 type CreatedValue<O extends CreateOptions> = O["type"] extends PerCpuMapType
@@ -1291,8 +1292,18 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     }
     const chunks = lookupChunks(
       s,
-      // More than the map holds buys nothing but memory.
-      size === undefined ? defaultChunk(s) : Math.min(size, MAX_BATCH),
+      // Bigger batches buy nothing but memory: at most 2^20 entries or
+      // 64 MiB of buffers.
+      size === undefined
+        ? defaultChunk(s)
+        : Math.min(
+            size,
+            MAX_BATCH,
+            Math.max(
+              1,
+              Math.floor(MAX_BATCH_BYTES / (s.keySize + s.valueBytes)),
+            ),
+          ),
       options?.batch ?? true,
     );
     try {

@@ -264,6 +264,14 @@ describe.skipIf(!root)(
       expect([...m.entries({ batchSize: 1 })]).toEqual([[1, 1n]]);
       // A huge batch is lowered, not allocated (it was a raw RangeError).
       expect([...m.entries({ batchSize: 2 ** 32 - 1 })]).toEqual([[1, 1n]]);
+      using big = BpfMap.create({
+        type: "hash",
+        key: "u32",
+        value: 8192,
+        maxEntries: 4,
+      });
+      big.set(1, new Uint8Array(8192));
+      expect([...big.keys({ batchSize: 2 ** 20 })]).toEqual([1]);
     });
 
     it("withTypes that do not fit keep the map's types", () => {
