@@ -413,8 +413,9 @@ export class BpfObject implements ObjectOwner {
   /**
    * Destroys every link still attached (pinned ones stay in the kernel),
    * unmaps globals and frees the object; idempotent. Called from a libbpf
-   * log handler (libbpf is then mid-call on the object), it takes effect
-   * once that call has returned.
+   * log handler (libbpf is then mid-call on the object), it is deferred to
+   * a microtask: the object closes once the code running that libbpf call
+   * has returned (until then `closed` is still false).
    */
   close(): void {
     const ptr = this.#ptr;

@@ -23,6 +23,7 @@ import {
   libbpfLinkBackend,
   usdtLinkBackend,
 } from "./link.ts";
+import { describeValue } from "./map_codecs.ts";
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
@@ -90,7 +91,7 @@ function u64Cookie(method: string, cookie: unknown): bigint {
   if (cookie === undefined) return 0n;
   if (typeof cookie !== "bigint" || BigInt.asUintN(64, cookie) !== cookie) {
     throw new BpfTypeError(
-      `${method}: cookie must be a u64 bigint, got ${typeof cookie === "bigint" ? `${cookie}n` : String(cookie)}`,
+      `${method}: cookie must be a u64 bigint, got ${describeValue(cookie)}`,
     );
   }
   return cookie;
@@ -261,13 +262,8 @@ export class BpfProgram {
 
   /** The program fd (after load; owned by the object: do not close). */
   get fd(): number {
-    const fd = libbpf().bpf_program__fd(this.#loadedHandle("fd"));
-    if (fd < 0) {
-      throw new StateError(
-        `program '${this.name}' was not loaded (autoload is off)`,
-      );
-    }
-    return fd;
+    // #loadedHandle refuses a program left out of load (no fd).
+    return libbpf().bpf_program__fd(this.#loadedHandle("fd"));
   }
 
   #link(
@@ -659,10 +655,18 @@ export class BpfProgram {
    * ≥ 6.10; before, it is a plain attachment that close() undoes.
    */
   attachSockmap(map: { readonly fd: number } | number): BpfLink {
-    const mapFd = typeof map === "number" ? map : map?.fd;
-    if (!(Number.isInteger(mapFd) && mapFd >= 0 && mapFd <= 0x7fffffff)) {
+    const mapFd =
+      typeof map === "number" ? map : (map as { fd?: unknown } | null)?.fd;
+    if (
+      !(
+        typeof mapFd === "number" &&
+        Number.isInteger(mapFd) &&
+        mapFd >= 0 &&
+        mapFd <= 0x7fffffff
+      )
+    ) {
       throw new BpfTypeError(
-        `attachSockmap: give the sockmap (a BpfMap) or its fd, got ${String(map)}`,
+        `attachSockmap: give the sockmap (a BpfMap) or its fd, got ${describeValue(map)}`,
       );
     }
     const p = this.#loadedHandle("attachSockmap");
