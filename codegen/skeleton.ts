@@ -315,7 +315,10 @@ class SkeletonWriter {
       `export interface ${name} {`,
     ];
     for (const g of this.info.globals) {
-      const v = this.value(g.type);
+      let v = this.value(g.type);
+      // An array of structs reads as a fresh array of live views:
+      // assigning to one of its elements would write nothing.
+      if (v.length !== undefined) v = { ...v, ts: `readonly ${v.ts}` };
       const ro = loaded && g.readonly ? "readonly " : "";
       lines.push(
         `  /** \`${docText(String(g.type))} ${docText(g.name)}\` in ${docText(g.section)}. */`,

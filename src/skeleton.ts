@@ -304,14 +304,22 @@ function globalsView(
   globals: SkeletonSpec["globals"],
 ): Record<string, unknown> {
   const out = Object.create(null) as Record<string, unknown>;
+  // One wrapper per live view: a global reads as the same object twice.
+  const asClass = new WeakMap<object, object>();
   for (const g of globals) {
     const name = typeof g === "string" ? g : g.name;
     const cls = typeof g === "string" ? undefined : g.type;
     const length = typeof g === "string" ? undefined : g.length;
     // obj.globals hands out live views of the object's memory (guarded
     // proxies); they read as instances of the generated class too.
-    const live = (v: unknown) =>
-      new Proxy(v as object, { getPrototypeOf: () => cls!.prototype });
+    const live = (v: unknown) => {
+      let p = asClass.get(v as object);
+      if (!p) {
+        p = new Proxy(v as object, { getPrototypeOf: () => cls!.prototype });
+        asClass.set(v as object, p);
+      }
+      return p;
+    };
     Object.defineProperty(out, name, {
       enumerable: true,
       get() {

@@ -140,6 +140,7 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         cfgs[1].flags = 8;
         expect(skel.globals.cfgs[1].flags).toBe(8);
         expect(skel.globals.cfg).toBeInstanceOf(m.Config);
+        expect(skel.globals.cfg).toBe(skel.globals.cfg);
         // A global the object does not have is named, with the ones it has.
         expect(() => (skel.globals.nope = 1)).toThrow(
           /no global variable named 'nope'; available: .*cfgs/,
