@@ -3,7 +3,7 @@
  * the state rules around load.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { availableParallelism } from "node:os";
 import {
@@ -344,12 +344,9 @@ describe.skipIf(!root)("program.info() and run statistics", () => {
       expect(during.runTimeNs).toBeGreaterThan(before.runTimeNs);
       expect(bpftoolShow(during.id).run_cnt).toBe(Number(during.runCount));
     }
-    const after = prog.info();
-    const sysctl = readFileSync("/proc/sys/kernel/bpf_stats_enabled", "utf8");
-    prog.testRun({ data: new Uint8Array(64), repeat: 5 });
-    // Off again once closed, unless the sysctl keeps statistics on.
-    if (sysctl.trim() === "0")
-      expect(prog.info().runCount).toBe(after.runCount);
+    // Whether counting stops once `stats` closes depends on every other
+    // process too (the kernel counts while any such fd is open): not
+    // something this test can know.
   });
 
   it("needs a loaded program", () => {
