@@ -4,7 +4,7 @@
  * kernel has sockmap links (Linux ≥ 6.10), else a plain BPF_PROG_ATTACH
  * that closing the link undoes.
  */
-import { libbpf } from "../ffi/mod.ts";
+import { libbpf, libc } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import { type LinkBackend, fdLinkBackend, withoutLinkFd } from "./link.ts";
 import { type LibbpfLogHandler, withLibbpfLog } from "./libbpf_log.ts";
@@ -48,8 +48,19 @@ export function attachToSockmap(
     const e = Math.abs(err);
     throw bpfError("bpf_prog_attach", e, undefined, { detail, hint: hint(e) });
   }
+  // Detaching names the program and map by fd: hold our own copies, so
+  // the numbers still mean them when the object or map has closed its own.
+  const c = libc();
+  const prog = c.dup(progFd);
+  const map = c.dup(mapFd);
   return withoutLinkFd(
-    { destroy: () => void L.bpf_prog_detach2(progFd, mapFd, attachType) },
+    {
+      destroy() {
+        if (prog >= 0 && map >= 0) L.bpf_prog_detach2(prog, map, attachType);
+        if (prog >= 0) c.close(prog);
+        if (map >= 0) c.close(map);
+      },
+    },
     "this kernel attaches sockmap programs without a link (Linux ≥ 6.10 has links)",
   );
 }

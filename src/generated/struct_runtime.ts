@@ -119,7 +119,7 @@ function $badInt(
     want,
     x,
     typeof x === "string"
-      ? "an enum field takes the enumerator's number, e.g. from the module's enum object, not its name"
+      ? "for an enum field, pass the enumerator's number (from the module's enum object), not its name"
       : undefined,
   );
 }

@@ -156,12 +156,12 @@ describe("errors, as the runtime views raise them", () => {
       await load(SOURCE);
     const e = thrown(() => (new TypedefChain().type = "EV_EXEC"));
     expect(e).toBeInstanceOf(TypeError);
-    expect(e.message).toMatch(/takes the enumerator's number/);
+    expect(e.message).toMatch(/for an enum field, pass the enumerator's number/);
     const t = new TypedefChain();
     t.type = EventType.EV_EXEC;
     expect(t.type).toBe(1);
     expect(() => (new SignedBitfields().kind = "EV_FORK")).toThrow(
-      /takes the enumerator's number/,
+      /for an enum field, pass the enumerator's number/,
     );
     const b = new SignedBitfields();
     b.kind = EventType.EV_FORK;
