@@ -16,6 +16,7 @@ import { readElf } from "../../src/elf/reader.ts";
 import { BtfError, BtfNotFoundError, TsbpfError } from "../../src/errors.ts";
 import { readFileBytes } from "../../src/io.ts";
 import { fixture, need, ROOT } from "../_support/fixtures.ts";
+import { rawBtfBytes } from "../_support/raw_btf.ts";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 
@@ -332,16 +333,7 @@ describe("BTF of the fixture object", () => {
     const own = new TextEncoder().encode("mod_s\0x\0");
     const at = (n: number) => base.strings.end + n;
     const words = [at(0), (4 << 24) | 1, 4, at(6), int.id, 0];
-    const bytes = new Uint8Array(24 + words.length * 4 + own.length);
-    const v = new DataView(bytes.buffer);
-    v.setUint16(0, 0xeb9f, true);
-    v.setUint8(2, 1);
-    v.setUint32(4, 24, true);
-    v.setUint32(12, words.length * 4, true);
-    v.setUint32(16, words.length * 4, true);
-    v.setUint32(20, own.length, true);
-    words.forEach((w, i) => v.setUint32(24 + 4 * i, w, true));
-    bytes.set(own, 24 + words.length * 4);
+    const bytes = rawBtfBytes(words, own);
     const dir = mkdtempSync(join(tmpdir(), "tsbpf-split-"));
     try {
       const file = join(dir, "mod.btf");

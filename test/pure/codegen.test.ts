@@ -24,6 +24,8 @@ import {
 } from "../../codegen/names.ts";
 import { prelude } from "../../codegen/prelude.ts";
 import { fixture, need, ROOT } from "../_support/fixtures.ts";
+import { moduleLoader } from "../_support/load_module.ts";
+import { rawBtfBytes } from "../_support/raw_btf.ts";
 import {
   hasCc,
   jsonish,
@@ -40,13 +42,8 @@ const TMP = join(ROOT, "build/test", `codegen-${process.pid}`);
 mkdirSync(TMP, { recursive: true });
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
-let seq = 0;
 /** Writes `source` to a temp .ts file and imports it. */
-async function load(source: string): Promise<Record<string, any>> {
-  const file = join(TMP, `m${seq++}.ts`);
-  writeFileSync(file, source);
-  return await import(pathToFileURL(file).href);
-}
+const load = moduleLoader(TMP);
 
 /** Runs the CLI under `runtime` and returns its output. */
 function cli(runtime: "bun" | "deno", args: string[]) {
@@ -604,17 +601,7 @@ describe("split BTF", () => {
         int,
         128,
       ];
-      const strBytes = new TextEncoder().encode(own);
-      const bytes = new Uint8Array(24 + words.length * 4 + strBytes.length);
-      const v = new DataView(bytes.buffer);
-      v.setUint16(0, 0xeb9f, true);
-      v.setUint8(2, 1);
-      v.setUint32(4, 24, true);
-      v.setUint32(12, words.length * 4, true);
-      v.setUint32(16, words.length * 4, true);
-      v.setUint32(20, strBytes.length, true);
-      words.forEach((w, i) => v.setUint32(24 + 4 * i, w, true));
-      bytes.set(strBytes, 24 + words.length * 4);
+      const bytes = rawBtfBytes(words, new TextEncoder().encode(own));
       const src = generateTypes(Btf.fromBytes(bytes, { base }));
       expect(exportsOf(src)).toEqual([
         "ListHead",

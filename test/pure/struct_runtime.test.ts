@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Btf } from "../../src/btf/btf.ts";
 import { BtfBuilder } from "../../src/btf/marshal.ts";
 import { generateTypes } from "../../codegen/types.ts";
 import { fixture, ROOT, thrown } from "../_support/fixtures.ts";
+import { moduleLoader } from "../_support/load_module.ts";
 
 // What the classes of `tsbpf-gen types` run on
 // (src/generated/struct_runtime.ts), checked against the runtime views of
@@ -16,13 +16,8 @@ const TMP = join(ROOT, "build/test", `struct-runtime-${process.pid}`);
 mkdirSync(TMP, { recursive: true });
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
-let seq = 0;
-/** Writes `source` to a temp .ts file and imports it (a module of its own each time). */
-async function load(source: string): Promise<Record<string, any>> {
-  const file = join(TMP, `m${seq++}.ts`);
-  writeFileSync(file, source);
-  return await import(pathToFileURL(file).href);
-}
+/** Writes `source` to a temp .ts file and imports it. */
+const load = moduleLoader(TMP);
 
 describe("nested struct setters", () => {
   it("refuse a view of another struct, as the runtime views do, and leave the bytes", async () => {
@@ -156,7 +151,9 @@ describe("errors, as the runtime views raise them", () => {
       await load(SOURCE);
     const e = thrown(() => (new TypedefChain().type = "EV_EXEC"));
     expect(e).toBeInstanceOf(TypeError);
-    expect(e.message).toMatch(/for an enum field, pass the enumerator's number/);
+    expect(e.message).toMatch(
+      /for an enum field, pass the enumerator's number/,
+    );
     const t = new TypedefChain();
     t.type = EventType.EV_EXEC;
     expect(t.type).toBe(1);
