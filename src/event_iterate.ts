@@ -8,8 +8,8 @@ import type { StructView } from "./btf/views.ts";
 import { BpfTypeError } from "./errors.ts";
 import type { EventWaiter } from "./event_wait.ts";
 
-/** Records copied per drain before they are yielded. */
-const ITER_BATCH = 1024;
+/** Records an iteration yields between checks for a due event-loop turn. */
+const TURN_CHECK = 1024;
 /**
  * While records keep coming, the event loop gets a turn at least this often:
  * yields alone are microtasks, so a ring that never empties would otherwise
@@ -78,27 +78,40 @@ export async function pollOnce(
 export interface IterationSource {
   /** True once the reader is closed. */
   closed(): boolean;
-  /** Drains records into `take` (which returns false to stop). */
+  /**
+   * Hands detached records (see {@link detached}) to `take` until it
+   * returns false, which it does after each one. A record leaves the
+   * reader only as `take` receives it: whatever the reader drained ahead
+   * stays with it, so nothing is lost when the iteration ends.
+   */
   drain(take: (record: unknown) => boolean): void;
   /** The reader's waiter (woken by `close()`). */
   readonly waiter: EventWaiter;
 }
 
+/** A record's detached copy: `toObject()` of a struct view, else a copied `Uint8Array`. */
+export function detached(record: unknown): unknown {
+  return record instanceof Uint8Array
+    ? record.slice()
+    : (record as StructView).toObject();
+}
+
 /**
- * Yields detached copies of records (`toObject()` for struct views, a copied
- * `Uint8Array` otherwise) until the source closes or `signal` aborts.
+ * Yields the source's detached records until it closes or `signal`
+ * aborts. Takes one record per drain: a record taken is a record yielded,
+ * so a `break`, `return()` or abort leaves the rest with the reader.
  */
 export async function* iterateDetached<D>(
   source: IterationSource,
   signal?: AbortSignal,
 ): AsyncGenerator<D, void, undefined> {
   const { waiter } = source;
-  const batch: unknown[] = [];
+  let record: unknown;
+  let got = false;
   const take = (r: unknown) => {
-    batch.push(
-      r instanceof Uint8Array ? r.slice() : (r as StructView).toObject(),
-    );
-    return batch.length < ITER_BATCH;
+    record = r;
+    got = true;
+    return false;
   };
   if (signal != null && !(signal instanceof AbortSignal)) {
     throw new BpfTypeError(
@@ -108,19 +121,23 @@ export async function* iterateDetached<D>(
   const onAbort = () => waiter.wake();
   signal?.addEventListener("abort", onAbort);
   const turns = new FairTurns();
+  let n = 0;
   try {
     while (!source.closed() && !signal?.aborted) {
+      got = false;
       source.drain(take);
-      if (batch.length) {
-        for (let i = 0; i < batch.length; i++) {
-          yield batch[i] as D;
-          if (source.closed() || signal?.aborted) return;
+      if (got) {
+        const r = record;
+        record = undefined;
+        yield r as D;
+        if (++n === TURN_CHECK) {
+          await turns.after(n);
+          n = 0;
         }
-        const n = batch.length;
-        batch.length = 0;
-        await turns.after(n);
         continue;
       }
+      await turns.after(n);
+      n = 0;
       // Not a turn of the event loop: wait() resolves at once when ready.
       await waiter.wait(-1);
     }

@@ -10,7 +10,10 @@
  * and struct records are one view over it (like RingBuffer's re-pointed
  * view). A callback returning `false` stops
  * delivery: libbpf drains a CPU's ring as a whole, so the samples it still
- * hands over are copied and delivered first by the next call.
+ * hands over are copied and delivered first by the next call. Iterations
+ * work the same way: samples taken out but not yielded when an iteration
+ * ends (break, return, abort) are delivered first by the next
+ * consume/poll/iteration.
  */
 import {
   type BufArg,
@@ -23,7 +26,6 @@ import {
   libc,
   nativeCallback,
   runtimeName,
-  viewMemory,
 } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import {
@@ -34,7 +36,14 @@ import {
 } from "./btf/views.ts";
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
-import { FairTurns, iterateDetached, pollOnce } from "./event_iterate.ts";
+import {
+  FairTurns,
+  detached,
+  iterateDetached,
+  pollOnce,
+} from "./event_iterate.ts";
+import { RecordQueue } from "./event_queue.ts";
+import { StructDecoder } from "./event_struct.ts";
 import type { BpfMap } from "./map.ts";
 import type { Detached, EventsOptions } from "./ringbuf.ts";
 
@@ -60,7 +69,7 @@ const SCRATCH_MIN = 512;
 /** A reader of a perf event array's per-CPU rings. */
 export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #pb: Ptr | null;
-  readonly #struct: StructClass | null;
+  readonly #decoder: StructDecoder | null;
   readonly #sample: NativeCallback;
   readonly #lostCb: NativeCallback;
   readonly #onLost: ((cpu: number, count: number) => void) | undefined;
@@ -71,15 +80,18 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #n = 0;
   #stopped = false;
   #error: unknown = null;
-  #backlog: { bytes: Uint8Array; cpu: number }[] = [];
+  // Samples taken out of the rings and not delivered yet (source = CPU).
+  readonly #queue = new RecordQueue();
+  // An iteration's drain: every sample goes to the queue.
+  #filling = false;
   readonly #turns = new FairTurns(0);
   #draining = false;
-  // One buffer each sample is copied into, and the struct view over it:
-  // per-sample pointers differ, and wrapping libbpf's memory would cost an
-  // ArrayBuffer, a Uint8Array and a view per sample.
+  // One buffer each sample is copied into (the struct view is re-pointed
+  // over it): per-sample pointers differ, and wrapping libbpf's memory
+  // would cost an ArrayBuffer, a Uint8Array and a view per sample.
   #scratch: Uint8Array = new Uint8Array(0);
+  #scratchView = new DataView(new ArrayBuffer(0));
   #scratchArg: BufArg | null = null;
-  #view: StructView | null = null;
   readonly #memcpy = libc().memcpy_from;
   // Deno passes a usize fast as a bigint (a number takes a slow path);
   // Bun's u64_fast wants a number. Cached: sizes usually repeat.
@@ -89,7 +101,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #freeLater: Ptr | null = null;
   /** The map fd (borrowed). */
   readonly fd: number;
-  /** Samples handed to callbacks so far. */
+  /** Samples handed to callbacks (and yielded by iterators) so far. */
   consumed = 0;
   /** Samples the kernel dropped (all CPUs) because a ring was full. */
   lost = 0;
@@ -100,7 +112,9 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     options: PerfBufferOptions,
   ) {
     this.fd = fd;
-    this.#struct = struct;
+    this.#decoder = struct
+      ? new StructDecoder(struct, "perf sample", (cpu) => `cpu ${cpu}`)
+      : null;
     this.#grow(Math.max(SCRATCH_MIN, struct?.size ?? 0));
     this.#onLost = options.onLost;
     this.#onClose = options.onClose;
@@ -196,36 +210,24 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     while (n < size) n *= 2;
     // Over an explicit ArrayBuffer: Bun moves a small typed array's bytes
     // when its `.buffer` is first taken, which would strand the address.
-    this.#scratch = new Uint8Array(new ArrayBuffer(n));
+    const buf = new ArrayBuffer(n);
+    this.#scratch = new Uint8Array(buf);
+    this.#scratchView = new DataView(buf);
     this.#scratchArg = bufArg(this.#scratch);
-    const s = this.#struct;
-    this.#view = s ? s.from(this.#scratch, 0) : null;
   }
 
   /** Delivers the `size` bytes at the start of the sample buffer. */
   #deliver(size: number, cpu: number): boolean {
-    const s = this.#struct;
-    let rec: unknown;
-    if (s) {
-      if (size < s.size)
-        throw new BpfTypeError(
-          `perf sample of ${size} bytes is shorter than struct ${s.typeName || "(anonymous)"} (${s.size} bytes) (cpu ${cpu}); the sample was skipped`,
-          {
-            hint: "pass the struct the BPF program really outputs, or read raw bytes",
-          },
-        );
-      rec = this.#view;
-    } else rec = this.#scratch.subarray(0, size);
+    const d = this.#decoder;
+    const rec = d
+      ? d.at(this.#scratchView, 0, size, cpu)
+      : this.#scratch.subarray(0, size);
     this.#n++;
     return this.#cb!(rec, cpu) !== false;
   }
 
   #onSample(cpu: number, data: Ptr, size: number): void {
     if (this.#pb === null) return; // closed from a callback: drop the rest
-    if (this.#stopped || this.#error !== null) {
-      this.#backlog.push({ bytes: viewMemory(data, size).slice(), cpu });
-      return;
-    }
     try {
       if (size > this.#scratch.length) this.#grow(size);
       if (size !== this.#lenOf) {
@@ -233,6 +235,10 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
         this.#lenArg = this.#bigLen ? BigInt(size) : size;
       }
       this.#memcpy(this.#scratchArg, data, this.#lenArg);
+      if (this.#filling || this.#stopped || this.#error !== null) {
+        this.#queue.push(this.#scratch, 0, size, cpu);
+        return;
+      }
       if (!this.#deliver(size, cpu)) this.#stopped = true;
     } catch (e) {
       // Cannot throw through C: keep the error, stop delivering, rethrow after.
@@ -265,17 +271,14 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     this.#error = null;
     this.#draining = true;
     try {
-      const backlog = this.#backlog;
-      let i = 0;
-      try {
-        while (i < backlog.length && !this.#stopped) {
-          const b = backlog[i++]!;
-          if (b.bytes.length > this.#scratch.length) this.#grow(b.bytes.length);
-          this.#scratch.set(b.bytes);
-          if (!this.#deliver(b.bytes.length, b.cpu)) this.#stopped = true;
+      const q = this.#queue;
+      if (q.size > 0) {
+        try {
+          q.deliver(cb, this.#decoder);
+        } finally {
+          this.#n += q.delivered;
         }
-      } finally {
-        backlog.splice(0, i);
+        if (q.stopped) this.#stopped = true;
       }
       if (!this.#stopped && this.#pb !== null) {
         const err = libbpf().perf_buffer__consume(pb);
@@ -328,8 +331,34 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   }
 
   /**
+   * For an iteration: one sample, the queue's first; when the queue is
+   * empty, every sample the rings hold now is moved into it first.
+   */
+  #next(take: (record: unknown) => boolean): void {
+    if (this.#queue.size === 0) {
+      this.#filling = true;
+      try {
+        this.#drain(take);
+      } finally {
+        this.#filling = false;
+      }
+    }
+    if (this.#queue.size === 0) return;
+    this.#take = take;
+    try {
+      this.#drain(this.#detach);
+    } finally {
+      this.#take = null;
+    }
+  }
+
+  #take: ((record: unknown) => boolean) | null = null;
+  readonly #detach = (r: unknown) => this.#take!(detached(r));
+
+  /**
    * Samples as detached copies (`toObject()` with a struct, else a copied
    * `Uint8Array`); waits without busy-polling; ends on `close()` or abort.
+   * Samples taken out of the rings but not yielded stay with the reader.
    */
   async *events(
     options: EventsOptions = {},
@@ -338,7 +367,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     yield* iterateDetached<Detached<T>>(
       {
         closed: () => this.#pb === null,
-        drain: (take) => void this.#drain(take),
+        drain: (take) => this.#next(take),
         waiter: this.#wait(),
       },
       options.signal,
@@ -373,7 +402,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     this.#pb = null;
     // Waiters first: their epoll set holds the perf fds libbpf is about to close.
     this.#waiter?.close();
-    this.#backlog = [];
+    this.#queue.clear();
     // Closed from a sample callback: libbpf is still walking its rings.
     if (this.#draining) this.#freeLater = pb;
     else this.#free(pb);

@@ -14,7 +14,10 @@
  * Records given to a callback are valid only during the call (the producer
  * reuses the space once the callback returns): keep `toObject()` /
  * `slice()` copies. A callback returning `false` stops the drain after that
- * record (it counts as consumed).
+ * record (it counts as consumed). An iteration copies up to a batch of
+ * records at a time but consumes each only as it yields it: when it ends
+ * early (break, return, abort), the rest are still in the ring for the next
+ * consume/poll/iteration, in order.
  */
 import { errno, libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
@@ -26,7 +29,12 @@ import {
 } from "./btf/views.ts";
 import { BpfTypeError, ClosedError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
-import { FairTurns, iterateDetached, pollOnce } from "./event_iterate.ts";
+import {
+  FairTurns,
+  detached,
+  iterateDetached,
+  pollOnce,
+} from "./event_iterate.ts";
 import type { BpfMap } from "./map.ts";
 import {
   type AnyCallback,
@@ -119,6 +127,14 @@ function mapInfo(fd: number): { type: number; maxEntries: number } {
   return { type: v.getUint32(0, true), maxEntries: v.getUint32(16, true) };
 }
 
+/** Records an iteration peeks at, at most, before yielding them. */
+const ITER_BATCH = 1024;
+
+/** A record an iteration could not decode: the error, thrown in its turn. */
+class Failed {
+  constructor(readonly error: unknown) {}
+}
+
 function describe(map: RingMap): string {
   return typeof map === "number" ? `map fd ${map}` : `map '${map.name}'`;
 }
@@ -131,7 +147,13 @@ export class RingBuffer<T = RingRecord> {
   #waiter: EventWaiter | null = null;
   #closed = false;
   readonly #turns = new FairTurns(0);
-  /** Records handed to callbacks (and iterators) so far. */
+  // Detached copies of records an iteration peeked at (still in their
+  // rings: consumed as yielded), with their ring indexes; #next is the
+  // next to yield.
+  readonly #ahead: unknown[] = [];
+  readonly #aheadRing: number[] = [];
+  #next = 0;
+  /** Records handed to callbacks (and yielded by iterators) so far. */
   consumed = 0;
 
   private constructor(mode: "mmap" | "libbpf") {
@@ -230,6 +252,8 @@ export class RingBuffer<T = RingRecord> {
   #drain(mode: Delivery | -1, cb: AnyCallback): number {
     let n = 0;
     const rings = this.#rings;
+    // The rings still hold what an iteration peeked at: drained from there.
+    if (this.#ahead.length > 0) this.#forgetAhead();
     try {
       for (let i = 0; i < rings.length; i++) {
         const ring = rings[i]!;
@@ -317,10 +341,70 @@ export class RingBuffer<T = RingRecord> {
     );
   }
 
+  #forgetAhead(): void {
+    this.#ahead.length = this.#aheadRing.length = 0;
+    this.#next = 0;
+    for (const r of this.#rings) r.unpeek();
+  }
+
+  /**
+   * One record for an iteration: the next peeked one, consumed from its
+   * ring now; peeks at up to a batch first when none is left.
+   */
+  #yieldOne(take: (record: unknown) => boolean): void {
+    if (this.#next === this.#ahead.length) this.#peekAhead();
+    const i = this.#next;
+    if (i === this.#ahead.length) return;
+    const r = this.#ahead[i];
+    this.#ahead[i] = undefined;
+    this.#next++;
+    this.#rings[this.#aheadRing[i]!]!.commit();
+    if (r instanceof Failed) throw r.error;
+    this.consumed++;
+    take(r);
+  }
+
+  #peekAhead(): void {
+    this.#ahead.length = this.#aheadRing.length = 0;
+    this.#next = 0;
+    const rings = this.#rings;
+    for (let i = 0; i < rings.length; i++) {
+      const ring = rings[i]!;
+      ring.peek(this.#detach, i);
+      if (ring.stopped) break;
+    }
+  }
+
+  readonly #detach = (
+    data: DataView,
+    off: number,
+    len: number,
+    source: number,
+  ): boolean => {
+    const d = this.#rings[source]!.decoder;
+    let r: unknown;
+    try {
+      r = detached(
+        d
+          ? d.at(data, off, len, source)
+          : new Uint8Array(data.buffer, data.byteOffset + off, len),
+      );
+    } catch (e) {
+      // Thrown when the iteration reaches this record (which it consumes),
+      // after the records before it.
+      r = new Failed(e);
+    }
+    this.#ahead.push(r);
+    this.#aheadRing.push(source);
+    return this.#ahead.length < ITER_BATCH && !(r instanceof Failed);
+  };
+
   /**
    * Records as detached copies (`toObject()` for typed rings, a copied
    * `Uint8Array` otherwise), waiting without busy-polling when idle. Ends
-   * on `close()` or when `signal` aborts. One iteration at a time.
+   * on `close()` or when `signal` aborts. One iteration at a time. Each
+   * record is consumed as it is yielded: after a `break` or an abort the
+   * rest are still there for the next consume/poll/iteration.
    */
   async *events(
     options: EventsOptions = {},
@@ -329,7 +413,7 @@ export class RingBuffer<T = RingRecord> {
     yield* iterateDetached<Detached<T>>(
       {
         closed: () => this.#closed,
-        drain: (take) => void this.#drain(-1, take),
+        drain: (take) => this.#yieldOne(take),
         waiter: this.#wait(),
       },
       options.signal,
@@ -386,6 +470,8 @@ export class RingBuffer<T = RingRecord> {
     if (this.#closed) return;
     this.#closed = true;
     this.#waiter?.close();
+    this.#ahead.length = this.#aheadRing.length = 0;
+    this.#next = 0;
     for (const r of this.#rings) r.close();
     this.#onClose?.();
   }

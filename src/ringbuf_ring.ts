@@ -24,7 +24,8 @@ import {
 } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import type { StructClass, StructView } from "./btf/views.ts";
-import { BpfTypeError, StateError } from "./errors.ts";
+import { StateError } from "./errors.ts";
+import { StructDecoder } from "./event_struct.ts";
 
 // uapi/linux/bpf.h: BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ
 const BUSY = 0x80000000;
@@ -55,6 +56,14 @@ export type AnyCallback = (
   d: never,
 ) => boolean | void;
 
+/** A callback of {@link Ring.peek}: `(view, offset, length, source)`. */
+export type PeekCallback = (
+  view: DataView,
+  offset: number,
+  length: number,
+  source: number,
+) => boolean | void;
+
 /** One ring of a reader. */
 export interface Ring {
   /** The map fd (owned by the caller). */
@@ -63,13 +72,27 @@ export interface Ring {
   readonly size: number;
   /** Struct class records decode to, or null for bytes. */
   readonly struct: StructClass | null;
+  /** Its decoder (the reused view), or null for bytes. */
+  readonly decoder: StructDecoder | null;
   /**
    * Drains the ring: calls `cb` per committed, non-discarded record until
    * the ring is empty or `cb` returns false. Returns the records given and
    * sets `stopped` when `cb` stopped it.
    */
   drain(mode: Delivery, cb: AnyCallback, source: number): number;
-  /** True when the last drain ended because the callback returned false. */
+  /**
+   * For iterations: hands the records after those already peeked to `cb`
+   * (raw, like {@link Delivery.Raw}) until the ring is empty or `cb`
+   * returns false, without consuming them: each stays in the ring until
+   * {@link commit} consumes it, and a {@link drain} (which starts from
+   * the consumed position) delivers it again. Returns the records given.
+   */
+  peek(cb: PeekCallback, source: number): number;
+  /** Consumes the oldest record {@link peek} handed out. */
+  commit(): void;
+  /** Forgets the records {@link peek} handed out (they stay in the ring). */
+  unpeek(): void;
+  /** True when the last drain or peek ended because the callback returned false. */
   readonly stopped: boolean;
   /** Bytes committed but not consumed yet. */
   pending(): number;
@@ -77,17 +100,10 @@ export interface Ring {
   close(): void;
 }
 
-function shortRecord(
-  struct: StructClass,
-  len: number,
-  fd: number,
-): BpfTypeError {
-  return new BpfTypeError(
-    `ring buffer record of ${len} bytes is shorter than struct ${struct.typeName || "(anonymous)"} (${struct.size} bytes) (map fd ${fd}); the record was skipped`,
-    {
-      hint: "pass the struct the BPF program really submits, or read raw bytes (no struct)",
-    },
-  );
+function decoder(struct: StructClass | null, fd: number): StructDecoder | null {
+  return struct
+    ? new StructDecoder(struct, "ring buffer record", () => `map fd ${fd}`)
+    : null;
 }
 
 /**
@@ -101,6 +117,7 @@ export class MappedRing implements Ring {
   readonly fd: number;
   readonly size: number;
   readonly struct: StructClass | null;
+  readonly decoder: StructDecoder | null;
   stopped = false;
   #consMem: MappedMemory | null;
   #prodMem: MappedMemory | null;
@@ -138,7 +155,8 @@ export class MappedRing implements Ring {
     this.#data = new DataView(prod.bytes.buffer, base, 2 * size);
     this.#bytes = new Uint8Array(prod.bytes.buffer, base, 2 * size);
     this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32;
-    this.#view = struct ? struct.from(this.#data, 0) : null;
+    this.decoder = decoder(struct, fd);
+    this.#view = this.decoder?.view ?? null;
     this.#minLen = struct ? struct.size : 0;
   }
 
@@ -187,6 +205,7 @@ export class MappedRing implements Ring {
   drain(mode: Delivery, cb: AnyCallback, source: number): number {
     this.stopped = false;
     if (this.#closed) return 0;
+    this.unpeek();
     // Re-read: another reader of the same map may have moved it.
     const start = (this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32);
     // Positions can pass 2^31 (doubles in JS); the walk uses small ints:
@@ -219,6 +238,92 @@ export class MappedRing implements Ring {
 
   // One batch's result, reused (no allocation per batch).
   readonly #batch = { used: 0, n: 0, stop: false };
+
+  // Records peek() handed out: their end positions (the first
+  // #committed of them consumed), and how far the walk got (past them,
+  // and past any discarded records after them).
+  readonly #ends: number[] = [];
+  #committed = 0;
+  #ahead = 0;
+  #walkFrom = 0;
+  #peeker: PeekCallback | null = null;
+  readonly #peeked = (
+    data: DataView,
+    at: number,
+    len: number,
+    source: number,
+  ): boolean | void => {
+    const r = this.#peeker!(data, at, len, source);
+    // `at` is the payload's offset in the ring: the record began HDR
+    // before it, ((at - HDR - start) & mask) bytes into this walk.
+    const begin = this.#walkFrom + ((at - HDR - this.#walkFrom) & this.#mask);
+    this.#ends.push(begin + ((len + HDR + 7) & ~7));
+    return r;
+  };
+
+  peek(cb: PeekCallback, source: number): number {
+    this.stopped = false;
+    if (this.#closed) return 0;
+    const cons = this.#cons[0]! + this.#cons[1]! * TWO32;
+    // Nothing held, or another reader of the map moved the position: walk
+    // from the consumed position.
+    if (this.#committed === this.#ends.length || cons !== this.#pos) {
+      this.unpeek();
+      this.#ahead = this.#pos = cons;
+    }
+    const ends = this.#ends;
+    const before = ends.length;
+    this.#peeker = cb;
+    try {
+      // A ring's worth at most, as in drain().
+      while (this.#ahead - this.#pos < this.size) {
+        const avail = this.#producer() - this.#ahead;
+        if (avail <= 0) break;
+        this.#walkFrom = this.#ahead;
+        const b = this.#walk(
+          Delivery.Raw,
+          this.#peeked,
+          source,
+          this.#ahead,
+          avail,
+        );
+        this.#ahead += b.used;
+        if (b.stop) break;
+      }
+    } catch (e) {
+      // The callback threw: that record and what follows stay in the ring.
+      this.#ahead =
+        ends.length > this.#committed ? ends[ends.length - 1]! : this.#pos;
+      throw e;
+    } finally {
+      this.#peeker = null;
+      // Only discarded records walked: consume them now (the kernel wakes
+      // waiters only once the consumer has caught up).
+      if (
+        !this.#closed &&
+        this.#committed === ends.length &&
+        this.#ahead !== this.#pos
+      )
+        this.#publish(this.#ahead);
+    }
+    return ends.length - before;
+  }
+
+  commit(): void {
+    if (this.#closed || this.#committed >= this.#ends.length) return;
+    const k = ++this.#committed;
+    // The last one held also consumes the discarded records after it, so
+    // the consumer has caught up (see peek).
+    const end = k === this.#ends.length ? this.#ahead : this.#ends[k - 1]!;
+    // Not over a position another reader of the map published meanwhile.
+    if (this.#cons[0]! + this.#cons[1]! * TWO32 === this.#pos)
+      this.#publish(end);
+  }
+
+  unpeek(): void {
+    this.#ends.length = 0;
+    this.#committed = 0;
+  }
 
   /** Walks up to `avail` bytes from position `pos`. */
   #walk(
@@ -262,7 +367,8 @@ export class MappedRing implements Ring {
             ) => boolean | void
           )(this.#data, at, len, source);
         } else if (mode === Delivery.Struct) {
-          if (len < this.#minLen) throw shortRecord(this.struct!, len, this.fd);
+          if (len < this.#minLen)
+            this.decoder!.short(this.#data, at, len, source);
           r = (cb as (v: StructView, s: number) => boolean | void)(
             this.#view!.$repoint(this.#data, at),
             source,
@@ -320,6 +426,7 @@ export class LibbpfRing implements Ring {
   readonly fd: number;
   readonly size: number;
   readonly struct: StructClass | null;
+  readonly decoder: StructDecoder | null;
   stopped = false;
   #rb: Ptr | null;
   readonly #callback: NativeCallback;
@@ -333,7 +440,6 @@ export class LibbpfRing implements Ring {
   #scratch = new Uint8Array(0);
   #scratchArg: BufArg | null = null;
   #scratchView = new DataView(new ArrayBuffer(0));
-  #view: StructView | null = null;
   readonly #memcpy = libc().memcpy_from;
   // Deno passes a usize fast as a bigint; Bun's u64_fast wants a number.
   readonly #bigLen = runtimeName() === "deno";
@@ -342,6 +448,7 @@ export class LibbpfRing implements Ring {
     this.fd = fd;
     this.size = size;
     this.struct = struct;
+    this.decoder = decoder(struct, fd);
     this.#grow(Math.max(SCRATCH_MIN, struct?.size ?? 0));
     this.#callback = nativeCallback(
       CALLBACKS.ring_buffer_sample,
@@ -365,20 +472,19 @@ export class LibbpfRing implements Ring {
     this.#scratch = new Uint8Array(buf);
     this.#scratchArg = bufArg(this.#scratch);
     this.#scratchView = new DataView(buf);
-    this.#view = this.struct ? this.struct.from(this.#scratch, 0) : null;
   }
 
   #sample(data: Ptr, len: number): number {
     try {
       const cb = this.#cb!;
-      if (this.#mode === Delivery.Struct && len < this.struct!.size)
-        throw shortRecord(this.struct!, len, this.fd);
       if (len > this.#scratch.length) this.#grow(len);
       this.#memcpy(this.#scratchArg, data, this.#bigLen ? BigInt(len) : len);
+      if (this.#mode === Delivery.Struct && len < this.decoder!.size)
+        this.decoder!.short(this.#scratchView, 0, len, this.#source);
       let r: boolean | void;
       if (this.#mode === Delivery.Struct) {
         r = (cb as (v: StructView, s: number) => boolean | void)(
-          this.#view!,
+          this.decoder!.view.$repoint(this.#scratchView, 0),
           this.#source,
         );
       } else if (this.#mode === Delivery.Raw) {
@@ -407,6 +513,27 @@ export class LibbpfRing implements Ring {
     // libbpf 1.1 has no ring__avail_data_size (1.3+): report "unknown" as 0.
     return 0;
   }
+
+  // libbpf consumes each record as its callback returns, so a peek takes
+  // one record at a time: none is ever held.
+  #peeker: PeekCallback | null = null;
+  readonly #one = (d: DataView, o: number, l: number, s: number): boolean => {
+    this.#peeker!(d, o, l, s);
+    return false;
+  };
+
+  peek(cb: PeekCallback, source: number): number {
+    this.#peeker = cb;
+    try {
+      return this.drain(Delivery.Raw, this.#one as AnyCallback, source);
+    } finally {
+      this.#peeker = null;
+    }
+  }
+
+  commit(): void {}
+
+  unpeek(): void {}
 
   drain(mode: Delivery, cb: AnyCallback, source: number): number {
     // A drain from a record callback would re-enter ring_buffer__consume on

@@ -113,6 +113,97 @@ describe.skipIf(!root)("PerfBuffer", () => {
     }
   });
 
+  it("a callback that always stops early still gets every sample once, in order", () => {
+    const obj = perfObject();
+    try {
+      const pb = obj.perfBuffer("events", obj.btf.struct("perf_rec"));
+      produce(obj, 1000);
+      produce(obj, 1000);
+      const seqs: number[] = [];
+      for (let i = 0; i < 2000; i++)
+        expect(pb.consume((r) => (seqs.push(r.seq), false))).toBe(1);
+      expect(pb.consume(() => {})).toBe(0);
+      expect(seqs).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("an iteration ended early (break, throw, abort) leaves the rest in order", async () => {
+    const obj = perfObject();
+    try {
+      const pb = obj.perfBuffer("events", obj.btf.struct("perf_rec"));
+      produce(obj, 10);
+      const got: number[] = [];
+      for await (const s of pb) {
+        got.push(s.seq as number);
+        if (got.length === 3) break;
+      }
+      expect(pb.consumed).toBe(3);
+      try {
+        for await (const s of pb.events()) {
+          got.push(s.seq as number);
+          if (got.length === 5) throw new Error("stop");
+        }
+      } catch (e) {
+        expect((e as Error).message).toBe("stop");
+      }
+      expect(pb.consume((r) => (got.push(r.seq), got.length < 7))).toBe(2);
+      // Samples after the queued ones follow them.
+      produce(obj, 2);
+      expect(pb.consume((r) => void got.push(r.seq))).toBe(5);
+      expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+
+      produce(obj, 10);
+      const ac = new AbortController();
+      const seen: number[] = [];
+      for await (const s of pb.events({ signal: ac.signal })) {
+        seen.push(s.seq as number);
+        if (seen.length === 4) ac.abort();
+      }
+      expect(seen).toEqual([12, 13, 14, 15]);
+      const rest: number[] = [];
+      expect(pb.consume((r) => void rest.push(r.seq))).toBe(6);
+      expect(rest).toEqual([16, 17, 18, 19, 20, 21]);
+      expect(pb.consumed).toBe(12 + 4 + 6);
+      expect(pb.lost).toBe(0);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("iterating a full perf buffer: every sample delivered once or counted lost", async () => {
+    const obj = perfObject();
+    try {
+      const pb = obj.perfBuffer("events", null, { pageCount: 1 });
+      produce(obj, 1000); // 1 page holds ~50 samples of 76 bytes
+      const seqs: number[] = [];
+      const seq = (b: Uint8Array) =>
+        new DataView(b.buffer, b.byteOffset).getUint32(0, true);
+      let k = 0;
+      for await (const b of pb) {
+        seqs.push(seq(b));
+        if (++k === 5) break;
+      }
+      // As in the consume() test: produce until the loss report comes.
+      let extra = 0;
+      while (pb.lost === 0 && extra < 100) {
+        produce(obj, 1);
+        extra++;
+        for await (const b of pb.events({ signal: AbortSignal.timeout(20) }))
+          seqs.push(seq(b));
+      }
+      pb.consume((b) => void seqs.push(seq(b)));
+      const failed = Number(obj.globals.output_failed);
+      expect(pb.lost).toBe(failed);
+      expect(seqs.length + pb.lost).toBe(1000 + extra);
+      for (let i = 1; i < seqs.length; i++)
+        expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!);
+    } finally {
+      obj.close();
+    }
+  });
+
   it("rejects a ringbuf map and reports short samples", () => {
     const rbObj = BpfObject.open(fixture("ringbuf"));
     const obj = perfObject();

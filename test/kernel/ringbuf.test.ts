@@ -441,6 +441,107 @@ describe.skipIf(!root)("RingBuffer", () => {
     }
   });
 
+  for (const mode of ["mmap", "libbpf"] as const) {
+    it(`an iteration ended early (break, throw, abort) leaves the rest in order (${mode})`, async () => {
+      const obj = ringObject();
+      try {
+        const Head = obj.btf.struct("rec_head");
+        const rb = RingBuffer.open(obj.map("rb"), Head, { mode });
+        const seqOf = (e: Record<string, unknown>) => e.seq as number;
+        produce(obj, 10);
+        const got: number[] = [];
+        for await (const e of rb) {
+          got.push(seqOf(e));
+          if (got.length === 3) break;
+        }
+        expect(got).toEqual([0, 1, 2]);
+        expect(rb.consumed).toBe(3);
+        // A second iteration goes on where the first stopped...
+        try {
+          for await (const e of rb.events()) {
+            got.push(seqOf(e));
+            if (got.length === 5) throw new Error("stop");
+          }
+        } catch (e) {
+          expect((e as Error).message).toBe("stop");
+        }
+        // ... and so does consume(), and a second reader of the map (the
+        // consumer position is published as records are yielded).
+        expect(rb.consume((r) => (got.push(r.seq), got.length < 7))).toBe(2);
+        const other = RingBuffer.open(obj.map("rb"), null, { mode });
+        expect(
+          other.consumeRaw((v, o, l) => void got.push(checkRecord(v, o, l))),
+        ).toBe(3);
+        other.close();
+        expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        expect(rb.consume(() => {})).toBe(0);
+
+        // Aborted mid-batch: the records after the last one yielded stay.
+        produce(obj, 10);
+        const ac = new AbortController();
+        const seen: number[] = [];
+        for await (const e of rb.events({ signal: ac.signal })) {
+          seen.push(seqOf(e));
+          if (seen.length === 4) ac.abort();
+        }
+        expect(seen).toEqual([10, 11, 12, 13]);
+        const rest: number[] = [];
+        expect(rb.consume((r) => void rest.push(r.seq))).toBe(6);
+        expect(rest).toEqual([14, 15, 16, 17, 18, 19]);
+        expect(rb.consumed).toBe(7 + 4 + 6);
+        expect(obj.globals.failed).toBe(0n);
+      } finally {
+        obj.close();
+      }
+    });
+  }
+
+  it("consume() inside a for await body takes the rest once; the iteration goes on after them", async () => {
+    const obj = ringObject();
+    try {
+      const rb = obj.ringBuffer("rb", null);
+      produce(obj, 8);
+      const seqs: number[] = [];
+      const seq = (b: Uint8Array) => b[0]! | (b[1]! << 8);
+      let inner = 0;
+      for await (const b of rb.events({ signal: AbortSignal.timeout(1000) })) {
+        seqs.push(seq(b as Uint8Array));
+        if (seqs.length === 2) {
+          inner = rb.consume((r) => void seqs.push(seq(r as Uint8Array)));
+          produce(obj, 2);
+        }
+        if (seqs.length === 10) break;
+      }
+      expect(inner).toBe(6);
+      expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("an iteration that ends on a discarded record still wakes for the next one", async () => {
+    const obj = ringObject();
+    try {
+      const rb = obj.ringBuffer("rb", obj.btf.struct("small_rec"));
+      // 40 reservations, the odd ones discarded: the last one walked is a
+      // discard, which must be consumed too, or the kernel (which wakes a
+      // waiter only when the consumer has caught up) never wakes us again.
+      produce(obj, 40, "produce_discard");
+      const seqs: number[] = [];
+      setTimeout(() => produce(obj, 2, "produce_discard"), 100);
+      const t0 = performance.now();
+      for await (const e of rb.events({ signal: AbortSignal.timeout(3000) })) {
+        seqs.push((e as { seq: number }).seq);
+        if (seqs.length === 21) break;
+      }
+      expect(seqs).toEqual(Array.from({ length: 21 }, (_, i) => i * 2));
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(rb.pending).toBe(0); // the discarded 41st record too
+    } finally {
+      obj.close();
+    }
+  });
+
   it("does not spin while idle: ring and perf iterators waiting 1 s use ~0 CPU", async () => {
     const obj = ringObject();
     const perf = BpfObject.open(fixture("perfbuf"));
