@@ -11,6 +11,7 @@ import type { Btf } from "./btf/btf.ts";
 import type { StructClass } from "./btf/views.ts";
 import type { BpfMap } from "./map.ts";
 import type { ObjectOwner } from "./owner.ts";
+import { checkShort } from "./event_struct.ts";
 import { PerfBuffer, type PerfBufferOptions } from "./perfbuf.ts";
 import {
   RingBuffer,
@@ -78,7 +79,11 @@ function owned<R extends { close(): void }>(
 /**
  * `obj.ringBuffer(names, struct?)`: a reader of one or several ringbuf maps.
  * Without `struct`, each map's remembered event type decodes its records
- * (bytes when it has none).
+ * (bytes when it has none), and records shorter than it come as bytes
+ * unless `options.short` says otherwise: such a reader's records may be
+ * bytes anyway, and a variable-length record is a common pattern. With
+ * `struct`, the reader is typed as its views: "error" (default) or
+ * "zero-pad".
  */
 export function openObjectRingBuffer(
   obj: EventMapsOwner,
@@ -87,13 +92,17 @@ export function openObjectRingBuffer(
   options: RingBufferOptions = {},
 ): RingBuffer<unknown> {
   const list = typeof names === "string" ? [names] : names;
+  const given =
+    options.short === undefined
+      ? undefined
+      : checkShort(options.short, struct == null, "obj.ringBuffer");
   const sources: RingSource[] = list.map((name) => {
     const map = obj.map(name);
-    let s = struct ?? null;
     const typeName =
       struct === undefined ? ringbufEventType(obj, name) : undefined;
-    if (typeName) s = obj.btf.struct(typeName);
-    return { map, struct: s };
+    if (typeName)
+      return { map, struct: obj.btf.struct(typeName), short: given ?? "bytes" };
+    return { map, struct: struct ?? null, short: given ?? "error" };
   });
   return owned(obj, (onClose) =>
     RingBuffer.open(sources, null, { ...options, onClose }),

@@ -43,7 +43,11 @@ import {
   pollOnce,
 } from "./event_iterate.ts";
 import { RecordQueue } from "./event_queue.ts";
-import { StructDecoder } from "./event_struct.ts";
+import {
+  type ShortRecords,
+  StructDecoder,
+  checkShort,
+} from "./event_struct.ts";
 import type { BpfMap } from "./map.ts";
 import type { Detached, EventsOptions } from "./ringbuf.ts";
 
@@ -53,6 +57,13 @@ export interface PerfBufferOptions {
   readonly pageCount?: number;
   /** Called when the kernel reports samples it dropped on `cpu`. */
   readonly onLost?: (cpu: number, count: number) => void;
+  /**
+   * With a struct: what a sample shorter than it becomes, "error"
+   * (default: a BpfTypeError carrying the sample as `record`) or
+   * "zero-pad" (fields past the sample read 0). See {@link ShortRecords};
+   * for bytes, open the reader without a struct.
+   */
+  readonly short?: "error" | "zero-pad";
   /** @internal Called once when the reader closes. */
   readonly onClose?: () => void;
 }
@@ -112,8 +123,12 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     options: PerfBufferOptions,
   ) {
     this.fd = fd;
+    const short =
+      options.short === undefined
+        ? "error"
+        : checkShort(options.short, false, "PerfBuffer.open");
     this.#decoder = struct
-      ? new StructDecoder(struct, "perf sample", (cpu) => `cpu ${cpu}`)
+      ? new StructDecoder(struct, short, "perf sample", (cpu) => `cpu ${cpu}`)
       : null;
     this.#grow(Math.max(SCRATCH_MIN, struct?.size ?? 0));
     this.#onLost = options.onLost;

@@ -17,7 +17,9 @@
  * record (it counts as consumed). An iteration copies up to a batch of
  * records at a time but consumes each only as it yields it: when it ends
  * early (break, return, abort), the rest are still in the ring for the next
- * consume/poll/iteration, in order.
+ * consume/poll/iteration, in order. A record shorter than its ring's
+ * struct becomes bytes, a zero-padded view or an error carrying it: see
+ * {@link ShortRecords} and the `short` option.
  */
 import { errno, libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
@@ -29,6 +31,7 @@ import {
 } from "./btf/views.ts";
 import { BpfTypeError, ClosedError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
+import { type ShortRecords, checkShort } from "./event_struct.ts";
 import {
   FairTurns,
   detached,
@@ -44,13 +47,23 @@ import {
   type Ring,
 } from "./ringbuf_ring.ts";
 
+export type { ShortRecords } from "./event_struct.ts";
+
 /** A ring buffer map: a `BpfMap`, or a map fd (borrowed, not closed by us). */
 export type RingMap = BpfMap | number;
 
-/** One ring of a reader, with the struct its records decode to. */
+/**
+ * One ring of a reader, with the struct its records decode to and what
+ * becomes of records shorter than it (see {@link ShortRecords}; default
+ * the reader's `short` option, else "error").
+ */
 export type RingSource =
   | RingMap
-  | { readonly map: RingMap; readonly struct?: StructClass | null };
+  | {
+      readonly map: RingMap;
+      readonly struct?: StructClass | null;
+      readonly short?: ShortRecords;
+    };
 
 /** What a callback receives: struct views for typed rings, else bytes. */
 export type RingRecord = Uint8Array | AnyStructView;
@@ -85,6 +98,14 @@ export interface RingBufferOptions {
    * per record. "auto" (default): mmap on x86_64, libbpf elsewhere.
    */
   readonly mode?: "auto" | "mmap" | "libbpf";
+  /**
+   * What a record shorter than its ring's struct becomes (see
+   * {@link ShortRecords}): "zero-pad", "error", or "bytes" where the
+   * records may be bytes anyway. Default: "bytes" for a struct that
+   * `obj.ringBuffer(name)` took from the map's `__type(value, ...)`,
+   * "error" for a struct class passed in.
+   */
+  readonly short?: ShortRecords;
   /** @internal Called once when the reader closes (the owning object forgets it). */
   readonly onClose?: () => void;
 }
@@ -189,10 +210,19 @@ export class RingBuffer<T = RingRecord> {
         : [sources as RingSource];
       if (list.length === 0)
         throw new BpfTypeError("RingBuffer.open needs at least one map");
+      // With a struct class the reader is typed as its views: no bytes.
+      const short =
+        options.short === undefined
+          ? "error"
+          : checkShort(options.short, struct == null, "RingBuffer.open");
       for (const s of list) {
-        if (typeof s === "object" && s !== null && "map" in s)
-          rb.add(s.map, s.struct ?? null);
-        else rb.add(s as RingMap, struct ?? null);
+        if (typeof s === "object" && s !== null && "map" in s) {
+          const own =
+            s.short === undefined
+              ? short
+              : checkShort(s.short, true, "RingBuffer.open");
+          rb.#add(s.map, s.struct ?? null, own);
+        } else rb.#add(s as RingMap, struct ?? null, short);
       }
     } catch (e) {
       rb.close();
@@ -203,16 +233,41 @@ export class RingBuffer<T = RingRecord> {
 
   /**
    * Adds another ring buffer map; its records reach callbacks with
-   * `source` = its index. Returns the reader (typed as the union).
+   * `source` = its index. `short`: what a record shorter than `struct`
+   * becomes, "error" (default) or "zero-pad" (see {@link ShortRecords}).
+   * Returns the reader (typed as the union).
    */
   add<V extends StructView>(
     map: RingMap,
     struct: StructClass<V>,
+    short?: ShortRecords,
   ): RingBuffer<T | V>;
   add(map: RingMap, struct?: null): RingBuffer<T | Uint8Array>;
-  add(map: RingMap, struct?: StructClass | null): RingBuffer<T | RingRecord>;
-  add(map: RingMap, struct: StructClass | null = null): RingBuffer<unknown> {
+  add(
+    map: RingMap,
+    struct?: StructClass | null,
+    short?: ShortRecords,
+  ): RingBuffer<T | RingRecord>;
+  add(
+    map: RingMap,
+    struct: StructClass | null = null,
+    short?: ShortRecords,
+  ): RingBuffer<unknown> {
     this.#check("add");
+    return this.#add(
+      map,
+      struct,
+      short === undefined
+        ? "error"
+        : checkShort(short, struct == null, "RingBuffer.add"),
+    );
+  }
+
+  #add(
+    map: RingMap,
+    struct: StructClass | null,
+    short: ShortRecords,
+  ): RingBuffer<unknown> {
     checkStructArg(struct, "ring buffer");
     let fd: number;
     if (typeof map === "number") fd = map;
@@ -237,8 +292,8 @@ export class RingBuffer<T = RingRecord> {
     const size = info.maxEntries;
     const ring =
       this.#mode === "mmap" && MappedRing.fits(size)
-        ? new MappedRing(fd, size, struct)
-        : new LibbpfRing(fd, size, struct);
+        ? new MappedRing(fd, size, struct, short)
+        : new LibbpfRing(fd, size, struct, short);
     this.#rings.push(ring);
     this.#waiter?.add(fd);
     return this as RingBuffer<unknown>;
@@ -271,8 +326,9 @@ export class RingBuffer<T = RingRecord> {
   /**
    * Drains every ring now, synchronously: `cb(record, source)` per record
    * (a struct view for typed rings, else a `Uint8Array`; both over the
-   * ring, valid during the call). Returns the number of records. Stops early
-   * when `cb` returns `false`.
+   * ring, valid during the call; a record shorter than the struct per the
+   * `short` option). Returns the number of records. Stops early when `cb`
+   * returns `false`.
    */
   consume(cb: RecordCallback<T>): number {
     this.#check("consume");

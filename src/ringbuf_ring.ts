@@ -25,7 +25,7 @@ import {
 import { bpfError } from "./bpf_error.ts";
 import type { StructClass, StructView } from "./btf/views.ts";
 import { StateError } from "./errors.ts";
-import { StructDecoder } from "./event_struct.ts";
+import { type ShortRecords, StructDecoder } from "./event_struct.ts";
 
 // uapi/linux/bpf.h: BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ
 const BUSY = 0x80000000;
@@ -100,9 +100,18 @@ export interface Ring {
   close(): void;
 }
 
-function decoder(struct: StructClass | null, fd: number): StructDecoder | null {
+function decoder(
+  struct: StructClass | null,
+  short: ShortRecords,
+  fd: number,
+): StructDecoder | null {
   return struct
-    ? new StructDecoder(struct, "ring buffer record", () => `map fd ${fd}`)
+    ? new StructDecoder(
+        struct,
+        short,
+        "ring buffer record",
+        () => `map fd ${fd}`,
+      )
     : null;
 }
 
@@ -132,7 +141,12 @@ export class MappedRing implements Ring {
   #pos: number;
   #closed = false;
 
-  constructor(fd: number, size: number, struct: StructClass | null) {
+  constructor(
+    fd: number,
+    size: number,
+    struct: StructClass | null,
+    short: ShortRecords,
+  ) {
     this.fd = fd;
     this.size = size;
     this.struct = struct;
@@ -155,7 +169,7 @@ export class MappedRing implements Ring {
     this.#data = new DataView(prod.bytes.buffer, base, 2 * size);
     this.#bytes = new Uint8Array(prod.bytes.buffer, base, 2 * size);
     this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32;
-    this.decoder = decoder(struct, fd);
+    this.decoder = decoder(struct, short, fd);
     this.#view = this.decoder?.view ?? null;
     this.#minLen = struct ? struct.size : 0;
   }
@@ -367,10 +381,10 @@ export class MappedRing implements Ring {
             ) => boolean | void
           )(this.#data, at, len, source);
         } else if (mode === Delivery.Struct) {
-          if (len < this.#minLen)
-            this.decoder!.short(this.#data, at, len, source);
-          r = (cb as (v: StructView, s: number) => boolean | void)(
-            this.#view!.$repoint(this.#data, at),
+          r = (cb as (v: StructView | Uint8Array, s: number) => boolean | void)(
+            len < this.#minLen
+              ? this.decoder!.shortRecord(this.#data, at, len, source)
+              : this.#view!.$repoint(this.#data, at),
             source,
           );
         } else {
@@ -444,11 +458,16 @@ export class LibbpfRing implements Ring {
   // Deno passes a usize fast as a bigint; Bun's u64_fast wants a number.
   readonly #bigLen = runtimeName() === "deno";
 
-  constructor(fd: number, size: number, struct: StructClass | null) {
+  constructor(
+    fd: number,
+    size: number,
+    struct: StructClass | null,
+    short: ShortRecords,
+  ) {
     this.fd = fd;
     this.size = size;
     this.struct = struct;
-    this.decoder = decoder(struct, fd);
+    this.decoder = decoder(struct, short, fd);
     this.#grow(Math.max(SCRATCH_MIN, struct?.size ?? 0));
     this.#callback = nativeCallback(
       CALLBACKS.ring_buffer_sample,
@@ -479,12 +498,10 @@ export class LibbpfRing implements Ring {
       const cb = this.#cb!;
       if (len > this.#scratch.length) this.#grow(len);
       this.#memcpy(this.#scratchArg, data, this.#bigLen ? BigInt(len) : len);
-      if (this.#mode === Delivery.Struct && len < this.decoder!.size)
-        this.decoder!.short(this.#scratchView, 0, len, this.#source);
       let r: boolean | void;
       if (this.#mode === Delivery.Struct) {
-        r = (cb as (v: StructView, s: number) => boolean | void)(
-          this.decoder!.view.$repoint(this.#scratchView, 0),
+        r = (cb as (v: StructView | Uint8Array, s: number) => boolean | void)(
+          this.decoder!.at(this.#scratchView, 0, len, this.#source),
           this.#source,
         );
       } else if (this.#mode === Delivery.Raw) {

@@ -24,9 +24,9 @@ function perfObject(): BpfObject {
   return obj;
 }
 
-function produce(obj: BpfObject, count: number): void {
+function produce(obj: BpfObject, count: number, prog = "produce"): void {
   obj.globals.arg_count = count;
-  obj.program("produce").testRun({ data: PKT });
+  obj.program(prog).testRun({ data: PKT });
 }
 
 describe.skipIf(!root)("PerfBuffer", () => {
@@ -222,6 +222,70 @@ describe.skipIf(!root)("PerfBuffer", () => {
     } finally {
       obj.close();
       rbObj.close();
+    }
+  });
+
+  it("short samples: an error carrying each (default), or zero-padded views", async () => {
+    const obj = perfObject();
+    try {
+      const Rec = obj.btf.struct("perf_rec");
+      const pb = obj.perfBuffer("events", Rec);
+      produce(obj, 4, "produce_short");
+      const seqs: number[] = [];
+      const shortOnes: number[] = [];
+      const take = (e: unknown) => {
+        expect(e).toBeInstanceOf(BpfTypeError);
+        expect((e as Error).message).toMatch(
+          /perf sample of 12 bytes is shorter than struct perf_rec \(64 bytes\).*carries it as \.record/,
+        );
+        const { record, source } = e as BpfTypeError & {
+          record: Uint8Array;
+          source: number;
+        };
+        expect(record.length).toBe(12); // 8 bytes, padded by perf to 8n + 4
+        expect(source).toBe(new DataView(record.buffer).getUint32(4, true));
+        shortOnes.push(record[0]!);
+      };
+      for (let i = 0; i < 3; i++) {
+        try {
+          pb.consume((r) => void seqs.push(r.seq));
+        } catch (e) {
+          take(e);
+        }
+      }
+      expect(seqs).toEqual([0, 2]);
+      expect(shortOnes).toEqual([1, 3]);
+      produce(obj, 4, "produce_short");
+      for (let round = 0; round < 2; round++) {
+        try {
+          for await (const s of pb) seqs.push(s.seq as number);
+        } catch (e) {
+          take(e);
+        }
+      }
+      expect(seqs).toEqual([0, 2, 4, 6]);
+      expect(shortOnes).toEqual([1, 3, 5, 7]);
+      expect(pb.consume(() => {})).toBe(0);
+
+      const padded = obj.perfBuffer("events", Rec, { short: "zero-pad" });
+      produce(obj, 4, "produce_short");
+      const got: [number, unknown][] = [];
+      padded.consume((r) => {
+        // Odd samples: 12 bytes (perf pads 8 to 8n + 4), then zeros.
+        const rest = r.$bytes().subarray(12);
+        got.push([r.seq, r.seq & 1 ? rest.every((b) => b === 0) : r.seq_x3]);
+      });
+      expect(got).toEqual([
+        [8, 24n],
+        [9, true],
+        [10, 30n],
+        [11, true],
+      ]);
+      expect(() =>
+        obj.perfBuffer("events", Rec, { short: "bytes" as "error" }),
+      ).toThrow(/short: "bytes" would hand Uint8Arrays/);
+    } finally {
+      obj.close();
     }
   });
 

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { BpfTypeError, ClosedError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { RingBuffer } from "../../src/ringbuf.ts";
-import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 import {
   runChild,
   selfTraced,
@@ -342,16 +342,157 @@ describe.skipIf(!root)("RingBuffer", () => {
     }
   });
 
-  it("reports records shorter than the struct, naming both sizes", () => {
+  it("reports records shorter than a struct class passed in, naming both sizes and handing the record over", () => {
     const obj = ringObject();
     try {
       const rb = obj.ringBuffer("rb", obj.btf.struct("rec")); // 512 bytes
       produce(obj, 2);
-      expect(() => rb.consume(() => {})).toThrow(
+      const e = thrown(() => rb.consume(() => {}));
+      expect(e).toBeInstanceOf(BpfTypeError);
+      expect(e.message).toMatch(
         /record of 17 bytes is shorter than struct rec \(512 bytes\)/,
       );
+      expect(e.message).toMatch(/short: "zero-pad"/);
+      const rec = (e as BpfTypeError & { record: Uint8Array }).record;
+      expect(rec.length).toBe(17);
+      checkRecord(new DataView(rec.buffer), 0, 17);
       expect(() => rb.consume(() => {})).toThrow(BpfTypeError);
-      expect(rb.consume(() => {})).toBe(0); // both skipped
+      expect(rb.consume(() => {})).toBe(0); // both handed over on the errors
+      expect(rb.consumed).toBe(0);
+    } finally {
+      obj.close();
+    }
+  });
+
+  for (const mode of ["mmap", "libbpf"] as const) {
+    it(`records shorter than the map's __type come as bytes, in order, by default (${mode})`, async () => {
+      const obj = ringObject();
+      try {
+        const rb = obj.ringBuffer("rb", undefined, { mode });
+        const tag = (r: unknown) =>
+          r instanceof Uint8Array
+            ? `b${r.length}:${r[0]}`
+            : `v${(r as { len: number }).len}:${(r as { seq: number }).seq}`;
+        produce(obj, 6, "produce_short");
+        const got: string[] = [];
+        expect(rb.consume((r) => void got.push(tag(r)))).toBe(6);
+        expect(got).toEqual([
+          "v16:0",
+          "b8:1",
+          "v16:2",
+          "b8:3",
+          "v16:4",
+          "b8:5",
+        ]);
+        produce(obj, 4, "produce_short");
+        got.length = 0;
+        for await (const r of rb) {
+          got.push(tag(r));
+          if (got.length === 3) break;
+        }
+        const lens: number[] = [];
+        rb.consumeRaw((_v, _o, l) => void lens.push(l));
+        expect(got).toEqual(["v16:6", "b8:7", "v16:8"]);
+        expect(lens).toEqual([8]);
+        expect(obj.globals.failed).toBe(0n);
+      } finally {
+        obj.close();
+      }
+    });
+
+    it(`short records of a struct class passed in: an error carrying each, or zero-padded views (${mode})`, async () => {
+      const obj = ringObject();
+      try {
+        const Head = obj.btf.struct("rec_head");
+        const rb = obj.ringBuffer("rb", Head, { mode });
+        const seqs: number[] = [];
+        const shortOnes: number[] = [];
+        const consumeAll = () => {
+          for (let i = 0; i < 10; i++) {
+            try {
+              if (rb.consume((r) => void seqs.push(r.seq)) === 0) return;
+            } catch (e) {
+              const { record, source } = e as BpfTypeError & {
+                record: Uint8Array;
+                source: number;
+              };
+              expect(e).toBeInstanceOf(BpfTypeError);
+              expect(record.length).toBe(8);
+              expect(source).toBe(0);
+              shortOnes.push(record[0]!);
+            }
+          }
+        };
+        produce(obj, 4, "produce_short");
+        consumeAll();
+        expect(seqs).toEqual([0, 2]);
+        expect(shortOnes).toEqual([1, 3]);
+        // An iteration throws in the short record's turn, after the records before it.
+        produce(obj, 4, "produce_short");
+        for (let round = 0; round < 2; round++) {
+          const e = await (async () => {
+            try {
+              for await (const r of rb) seqs.push(r.seq as number);
+            } catch (e) {
+              return e as BpfTypeError & { record: Uint8Array };
+            }
+          })();
+          shortOnes.push(e!.record[0]!);
+        }
+        expect(seqs).toEqual([0, 2, 4, 6]);
+        expect(shortOnes).toEqual([1, 3, 5, 7]);
+        expect(rb.consume(() => {})).toBe(0);
+
+        const padded = obj.ringBuffer("rb", Head, { mode, short: "zero-pad" });
+        produce(obj, 4, "produce_short");
+        const got: [number, number, number, number][] = [];
+        let view: unknown;
+        padded.consume((r) => {
+          if (view !== undefined) expect(r).toBe(view); // one reused view
+          view = r;
+          got.push([r.seq, r.len, r.sum, r.pad]);
+        });
+        expect(got).toEqual([
+          [8, 16, 0xabc, 24],
+          [9, 8, 0, 0],
+          [10, 16, 0xabc, 30],
+          [11, 8, 0, 0],
+        ]);
+        produce(obj, 2, "produce_short");
+        const objs: unknown[] = [];
+        for await (const r of padded) if (objs.push(r) === 2) break;
+        expect(objs).toEqual([
+          { seq: 12, len: 16, sum: 0xabc, pad: 36 },
+          { seq: 13, len: 8, sum: 0, pad: 0 },
+        ]);
+      } finally {
+        obj.close();
+      }
+    });
+  }
+
+  it('short: "bytes" only where the records may be bytes anyway; other values are refused', () => {
+    const obj = ringObject();
+    try {
+      const Head = obj.btf.struct("rec_head");
+      expect(() => obj.ringBuffer("rb", Head, { short: "bytes" })).toThrow(
+        /short: "bytes" would hand Uint8Arrays to a reader typed by its struct class/,
+      );
+      expect(() =>
+        RingBuffer.open(obj.map("rb"), Head, { short: "bytes" }),
+      ).toThrow(BpfTypeError);
+      expect(() =>
+        obj.ringBuffer("rb", undefined, { short: "pad" as "error" }),
+      ).toThrow(/short is "bytes", "zero-pad" or "error", got "pad"/);
+      // A list of sources is typed Uint8Array | view: bytes are fine there.
+      const rb = RingBuffer.open([
+        { map: obj.map("rb"), struct: Head, short: "bytes" },
+      ]);
+      produce(obj, 2, "produce_short");
+      const got: unknown[] = [];
+      rb.consume((r) => void got.push(r instanceof Uint8Array));
+      expect(got).toEqual([false, true]);
+      rb.close();
     } finally {
       obj.close();
     }
