@@ -1,13 +1,15 @@
 /**
- * Samples a perf buffer reader has taken out of its rings but not
- * delivered yet, as copies in one growing buffer: libbpf's
- * `perf_buffer__consume` drains every CPU's ring as a whole, so what it
- * hands over after a callback stopped delivery, and what an iteration
- * drained ahead of what it yielded, waits here. The reader delivers these
- * before anything still in a ring, so stopping a callback or ending an
- * iteration early (break, return, abort) loses nothing.
+ * Records a reader has taken out of a libbpf-managed ring but not
+ * delivered yet, as copies in one growing buffer. libbpf consumes a record
+ * as its callback returns (`perf_buffer__consume` even drains every CPU's
+ * ring as a whole), so what it hands over after a callback stopped
+ * delivery, and what an iteration took ahead of what it yielded, waits
+ * here. Readers deliver these before anything still in a ring, so stopping
+ * a callback or ending an iteration early (break, return, abort) loses
+ * nothing. Used by PerfBuffer and by the libbpf-mode ring (LibbpfRing).
  */
 import type { StructDecoder } from "./event_struct.ts";
+import type { PeekCallback } from "./ringbuf_ring.ts";
 
 /** A buffer grown past this is dropped once the queue empties. */
 const KEEP_BYTES = 4 << 20;
@@ -15,7 +17,11 @@ const INITIAL_BYTES = 4096;
 /** Delivered records kept in front of the queue before it compacts. */
 const COMPACT_AFTER = 1024;
 
-/** A FIFO of copied records, each with its source (the CPU). */
+/**
+ * A FIFO of copied records, each with its source (CPU or ring index).
+ * Records leave from the head when delivered, or when committed after a
+ * {@link peek} handed them out.
+ */
 export class RecordQueue {
   #bytes: Uint8Array = new Uint8Array(INITIAL_BYTES);
   #data = new DataView(this.#bytes.buffer);
@@ -24,6 +30,8 @@ export class RecordQueue {
   readonly #len: number[] = [];
   readonly #src: number[] = [];
   #head = 0;
+  // Records before this one were handed out by peek() (cursor >= head).
+  #cursor = 0;
   #end = 0;
   /** Records the last {@link deliver} handed over (also when it threw). */
   delivered = 0;
@@ -33,6 +41,11 @@ export class RecordQueue {
   /** Records queued. */
   get size(): number {
     return this.#off.length - this.#head;
+  }
+
+  /** Records queued and not handed out by {@link peek} yet. */
+  get unpeeked(): number {
+    return this.#off.length - this.#cursor;
   }
 
   /** Bytes of the records queued (payload only). */
@@ -111,8 +124,70 @@ export class RecordQueue {
       this.#src[i] = this.#src[head + i]!;
     }
     this.#off.length = this.#len.length = this.#src.length = n;
+    this.#cursor -= head;
     this.#head = 0;
     this.#end -= first;
+  }
+
+  /** {@link deliver} as `cb(view, offset, length, source)`. */
+  deliverRaw(
+    cb: (v: DataView, o: number, l: number, s: number) => boolean | void,
+  ): void {
+    this.delivered = 0;
+    this.stopped = false;
+    try {
+      while (this.#head < this.#off.length) {
+        const i = this.#head++;
+        const r = cb(this.#data, this.#off[i]!, this.#len[i]!, this.#src[i]!);
+        this.delivered++;
+        if (r === false) {
+          this.stopped = true;
+          break;
+        }
+      }
+    } finally {
+      this.#settle();
+    }
+  }
+
+  /**
+   * Hands the records not handed out yet to `cb` until it returns false
+   * (sets {@link stopped}), leaving them queued: {@link commit} removes the
+   * oldest, {@link unpeek} makes them new again. Returns how many.
+   */
+  peek(cb: PeekCallback): number {
+    this.stopped = false;
+    let n = 0;
+    while (this.#cursor < this.#off.length) {
+      const i = this.#cursor;
+      const r = cb(
+        this.#data,
+        this.#bytes,
+        this.#off[i]!,
+        this.#len[i]!,
+        this.#src[i]!,
+      );
+      this.#cursor++;
+      n++;
+      if (r === false) {
+        this.stopped = true;
+        break;
+      }
+    }
+    return n;
+  }
+
+  /** Removes the oldest record {@link peek} handed out. */
+  commit(): void {
+    if (this.#head < this.#cursor) {
+      this.#head++;
+      this.#settle();
+    }
+  }
+
+  /** Forgets what {@link peek} handed out: those records stay queued. */
+  unpeek(): void {
+    this.#cursor = this.#head;
   }
 
   /** Empties the queue (a closed reader's records are gone). */
@@ -123,6 +198,7 @@ export class RecordQueue {
 
   // Once empty, the next fill starts at the front of the buffer again.
   #settle(): void {
+    if (this.#cursor < this.#head) this.#cursor = this.#head;
     if (this.#head < this.#off.length) {
       // Callbacks that always stop early never empty the queue: drop what
       // was delivered once it is most of it, or the buffer grows forever.
@@ -131,7 +207,7 @@ export class RecordQueue {
       return;
     }
     this.#off.length = this.#len.length = this.#src.length = 0;
-    this.#head = this.#end = 0;
+    this.#head = this.#cursor = this.#end = 0;
     if (this.#bytes.length > KEEP_BYTES) {
       this.#bytes = new Uint8Array(INITIAL_BYTES);
       this.#data = new DataView(this.#bytes.buffer);

@@ -16,8 +16,9 @@
  * `slice()` copies. A callback returning `false` stops the drain after that
  * record (it counts as consumed). An iteration copies up to a batch of
  * records at a time but consumes each only as it yields it: when it ends
- * early (break, return, abort), the rest are still in the ring for the next
- * consume/poll/iteration, in order. A record shorter than its ring's
+ * early (break, return, abort), the rest stay with the reader (in the
+ * ring; in libbpf mode, copied aside) for the next consume/poll/iteration,
+ * in order. A record shorter than its ring's
  * struct becomes bytes, a zero-padded view or an error carrying it: see
  * {@link ShortRecords} and the `short` option.
  */
@@ -433,6 +434,7 @@ export class RingBuffer<T = RingRecord> {
 
   readonly #detach = (
     data: DataView,
+    bytes: Uint8Array,
     off: number,
     len: number,
     source: number,
@@ -440,11 +442,9 @@ export class RingBuffer<T = RingRecord> {
     const d = this.#rings[source]!.decoder;
     let r: unknown;
     try {
-      r = detached(
-        d
-          ? d.at(data, off, len, source)
-          : new Uint8Array(data.buffer, data.byteOffset + off, len),
-      );
+      r = d
+        ? detached(d.at(data, off, len, source))
+        : bytes.slice(off, off + len);
     } catch (e) {
       // Thrown when the iteration reaches this record (which it consumes),
       // after the records before it.

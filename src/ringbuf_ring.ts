@@ -25,6 +25,7 @@ import {
 import { bpfError } from "./bpf_error.ts";
 import type { StructClass, StructView } from "./btf/views.ts";
 import { StateError } from "./errors.ts";
+import { RecordQueue } from "./event_queue.ts";
 import { type ShortRecords, StructDecoder } from "./event_struct.ts";
 
 // uapi/linux/bpf.h: BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ
@@ -56,9 +57,13 @@ export type AnyCallback = (
   d: never,
 ) => boolean | void;
 
-/** A callback of {@link Ring.peek}: `(view, offset, length, source)`. */
+/**
+ * A callback of {@link Ring.peek}: the payload is `length` bytes at
+ * `offset` of `view`, and of `bytes` (the same memory).
+ */
 export type PeekCallback = (
   view: DataView,
+  bytes: Uint8Array,
   offset: number,
   length: number,
   source: number,
@@ -82,10 +87,10 @@ export interface Ring {
   drain(mode: Delivery, cb: AnyCallback, source: number): number;
   /**
    * For iterations: hands the records after those already peeked to `cb`
-   * (raw, like {@link Delivery.Raw}) until the ring is empty or `cb`
-   * returns false, without consuming them: each stays in the ring until
-   * {@link commit} consumes it, and a {@link drain} (which starts from
-   * the consumed position) delivers it again. Returns the records given.
+   * until the ring is empty or `cb` returns false, without consuming
+   * them: each stays in the ring until {@link commit} consumes it, and a
+   * {@link drain} (which starts from the consumed position) delivers it
+   * again. Returns the records given.
    */
   peek(cb: PeekCallback, source: number): number;
   /** Consumes the oldest record {@link peek} handed out. */
@@ -267,7 +272,7 @@ export class MappedRing implements Ring {
     len: number,
     source: number,
   ): boolean | void => {
-    const r = this.#peeker!(data, at, len, source);
+    const r = this.#peeker!(data, this.#bytes, at, len, source);
     // `at` is the payload's offset in the ring: the record began HDR
     // before it, ((at - HDR - start) & mask) bytes into this walk.
     const begin = this.#walkFrom + ((at - HDR - this.#walkFrom) & this.#mask);
@@ -296,7 +301,7 @@ export class MappedRing implements Ring {
         this.#walkFrom = this.#ahead;
         const b = this.#walk(
           Delivery.Raw,
-          this.#peeked,
+          this.#peeked as AnyCallback,
           source,
           this.#ahead,
           avail,
@@ -306,8 +311,7 @@ export class MappedRing implements Ring {
       }
     } catch (e) {
       // The callback threw: that record and what follows stay in the ring.
-      this.#ahead =
-        ends.length > this.#committed ? ends[ends.length - 1]! : this.#pos;
+      if (ends.length > before) this.#ahead = ends[ends.length - 1]!;
       throw e;
     } finally {
       this.#peeker = null;
@@ -327,14 +331,15 @@ export class MappedRing implements Ring {
     if (this.#closed || this.#committed >= this.#ends.length) return;
     const k = ++this.#committed;
     // The last one held also consumes the discarded records after it, so
-    // the consumer has caught up (see peek).
-    const end = k === this.#ends.length ? this.#ahead : this.#ends[k - 1]!;
-    // Not over a position another reader of the map published meanwhile.
-    if (this.#cons[0]! + this.#cons[1]! * TWO32 === this.#pos)
-      this.#publish(end);
+    // the consumer has caught up (see peek). consumer_pos is not read back
+    // to check for another reader of the map (~15 ns a record here):
+    // peek() notices one.
+    this.#publish(k === this.#ends.length ? this.#ahead : this.#ends[k - 1]!);
   }
 
   unpeek(): void {
+    // Every drain calls this: leave an empty array alone.
+    if (this.#ends.length === 0) return;
     this.#ends.length = 0;
     this.#committed = 0;
   }
@@ -426,6 +431,8 @@ export class MappedRing implements Ring {
 const STOP = -125; // -ECANCELED
 // Initial record buffer of LibbpfRing; grows to the next power of 2.
 const SCRATCH_MIN = 512;
+// Records a LibbpfRing peek takes out of libbpf's ring at once.
+const FILL_RECORDS = 1024;
 
 /**
  * Fallback for hosts whose memory order plain JS loads cannot guarantee
@@ -434,7 +441,9 @@ const SCRATCH_MIN = 512;
  * JS on the same thread, once per record (~190 ns Bun / ~550 ns Deno).
  * Each record is copied (one memcpy, no allocation) into a buffer the ring
  * reuses: libbpf unmaps its ring on free, so a view of libbpf's memory
- * kept past its callback would fault once the reader is closed.
+ * kept past its callback would fault once the reader is closed. libbpf
+ * consumes a record as its callback returns, so an iteration's peek takes
+ * a batch out into a queue that later drains deliver first.
  */
 export class LibbpfRing implements Ring {
   readonly fd: number;
@@ -454,6 +463,9 @@ export class LibbpfRing implements Ring {
   #scratch = new Uint8Array(0);
   #scratchArg: BufArg | null = null;
   #scratchView = new DataView(new ArrayBuffer(0));
+  // Records peek() took out of the ring and not committed yet.
+  readonly #queue = new RecordQueue();
+  #filling = false;
   readonly #memcpy = libc().memcpy_from;
   // Deno passes a usize fast as a bigint; Bun's u64_fast wants a number.
   readonly #bigLen = runtimeName() === "deno";
@@ -495,9 +507,14 @@ export class LibbpfRing implements Ring {
 
   #sample(data: Ptr, len: number): number {
     try {
-      const cb = this.#cb!;
       if (len > this.#scratch.length) this.#grow(len);
       this.#memcpy(this.#scratchArg, data, this.#bigLen ? BigInt(len) : len);
+      if (this.#filling) {
+        const q = this.#queue;
+        q.push(this.#scratch, 0, len, this.#source);
+        return q.size >= FILL_RECORDS ? STOP : 0;
+      }
+      const cb = this.#cb!;
       let r: boolean | void;
       if (this.#mode === Delivery.Struct) {
         r = (cb as (v: StructView | Uint8Array, s: number) => boolean | void)(
@@ -527,35 +544,43 @@ export class LibbpfRing implements Ring {
   }
 
   pending(): number {
-    // libbpf 1.1 has no ring__avail_data_size (1.3+): report "unknown" as 0.
-    return 0;
+    // libbpf 1.1 has no ring__avail_data_size (1.3+): report "unknown" as
+    // 0, plus what peek() took out.
+    return this.#queue.bytes;
   }
-
-  // libbpf consumes each record as its callback returns, so a peek takes
-  // one record at a time: none is ever held.
-  #peeker: PeekCallback | null = null;
-  readonly #one = (d: DataView, o: number, l: number, s: number): boolean => {
-    this.#peeker!(d, o, l, s);
-    return false;
-  };
 
   peek(cb: PeekCallback, source: number): number {
-    this.#peeker = cb;
-    try {
-      return this.drain(Delivery.Raw, this.#one as AnyCallback, source);
-    } finally {
-      this.#peeker = null;
+    this.#enter();
+    this.stopped = false;
+    if (this.#closed) return 0;
+    const q = this.#queue;
+    if (q.unpeeked === 0) {
+      // libbpf consumes each record as its callback returns: take up to a
+      // batch out into the queue, where it stays until committed.
+      this.#filling = true;
+      try {
+        this.#consume(Delivery.Raw, null, source);
+      } finally {
+        this.#filling = false;
+      }
     }
+    const n = q.peek(cb);
+    this.stopped = q.stopped;
+    return n;
   }
 
-  commit(): void {}
+  commit(): void {
+    this.#queue.commit();
+  }
 
-  unpeek(): void {}
+  unpeek(): void {
+    this.#queue.unpeek();
+  }
 
-  drain(mode: Delivery, cb: AnyCallback, source: number): number {
-    // A drain from a record callback would re-enter ring_buffer__consume on
-    // the ring libbpf is walking, and end our #draining guard early: a
-    // close() after it would free the ring under the outer walk.
+  // A drain from a record callback would re-enter ring_buffer__consume on
+  // the ring libbpf is walking, and end our #draining guard early: a
+  // close() after it would free the ring under the outer walk.
+  #enter(): void {
     if (this.#draining)
       throw new StateError(
         "ring buffer: consume/poll called from inside a record callback of the same reader",
@@ -563,8 +588,42 @@ export class LibbpfRing implements Ring {
           hint: "return false to stop the drain, and drain again after it returns",
         },
       );
+  }
+
+  drain(mode: Delivery, cb: AnyCallback, source: number): number {
+    this.#enter();
     this.stopped = false;
     if (this.#closed) return 0;
+    const q = this.#queue;
+    let n = 0;
+    if (q.size > 0) {
+      // What a peek took out comes first (it left the ring already).
+      q.unpeek();
+      if (mode === Delivery.Raw)
+        q.deliverRaw(
+          cb as (
+            v: DataView,
+            o: number,
+            l: number,
+            s: number,
+          ) => boolean | void,
+        );
+      else
+        q.deliver(
+          cb as (r: unknown, s: number) => boolean | void,
+          mode === Delivery.Struct ? this.decoder : null,
+        );
+      n = q.delivered;
+      if (q.stopped || this.#closed) {
+        this.stopped = true;
+        return n;
+      }
+    }
+    return n + this.#consume(mode, cb, source);
+  }
+
+  /** ring_buffer__consume, each record to `cb` (or into the queue when filling). */
+  #consume(mode: Delivery, cb: AnyCallback | null, source: number): number {
     this.#mode = mode;
     this.#cb = cb;
     this.#source = source;
@@ -591,6 +650,7 @@ export class LibbpfRing implements Ring {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#queue.clear();
     // Closed from a callback: libbpf is still inside ring_buffer__consume.
     if (!this.#draining) this.#free();
   }
