@@ -93,6 +93,7 @@ export {
   type RingMap,
   type RingRecord,
   type RingSource,
+  type ShortRecords,
 } from "./src/ringbuf.ts";
 export {
   type PerfCallback,

@@ -5,6 +5,7 @@
  */
 import { setImmediate } from "node:timers";
 import type { StructView } from "./btf/views.ts";
+import { describeValue } from "./map_codecs.ts";
 import { BpfTypeError } from "./errors.ts";
 import type { EventWaiter } from "./event_wait.ts";
 
@@ -58,20 +59,40 @@ export async function pollOnce(
   timeoutMs: number,
   turns: FairTurns,
 ): Promise<number> {
-  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs)) {
-    throw new BpfTypeError(
-      `poll: timeoutMs is a number of milliseconds (< 0: no limit), got ${String(timeoutMs)}`,
-    );
-  }
+  const timeout = waitTimeout(timeoutMs);
   let n = source.drain();
   if (n === 0) {
-    if (timeoutMs === 0) return 0;
-    await source.waiter().wait(timeoutMs);
+    if (timeout === 0) return 0;
+    await source.waiter().wait(timeout);
     if (source.closed()) return 0;
     n = source.drain();
   }
   await turns.after(n);
   return n;
+}
+
+/**
+ * `timeoutMs` as epoll takes it: whole milliseconds up to 2^31-1, -1 for
+ * no limit (any negative, Infinity, or past 2^31-1 ms: 24.8 days).
+ * BpfTypeError for anything but a number (NaN would wait forever).
+ */
+export function waitTimeout(timeoutMs: unknown): number {
+  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs)) {
+    throw new BpfTypeError(
+      `poll: timeoutMs is a number of milliseconds (< 0: no limit), got ${describeValue(timeoutMs)}`,
+    );
+  }
+  if (timeoutMs < 0 || timeoutMs > 0x7fffffff) return -1;
+  return Math.ceil(timeoutMs);
+}
+
+/** Throws BpfTypeError unless `cb` is a function (before any record is taken). */
+export function checkCallback(cb: unknown, what: string): void {
+  if (typeof cb !== "function") {
+    throw new BpfTypeError(
+      `${what}: the callback must be a function (record, source) => void | boolean, got ${describeValue(cb)}`,
+    );
+  }
 }
 
 /** What a reader lends {@link iterateDetached}. */

@@ -8,7 +8,7 @@
 import { libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import type { Btf } from "./btf/btf.ts";
-import type { StructClass } from "./btf/views.ts";
+import type { ViewClass } from "./btf/views.ts";
 import type { BpfMap } from "./map.ts";
 import type { ObjectOwner } from "./owner.ts";
 import { checkShort } from "./event_struct.ts";
@@ -88,7 +88,7 @@ function owned<R extends { close(): void }>(
 export function openObjectRingBuffer(
   obj: EventMapsOwner,
   names: string | readonly string[],
-  struct: StructClass | null | undefined,
+  struct: ViewClass | null | undefined,
   options: RingBufferOptions = {},
 ): RingBuffer<unknown> {
   const list = typeof names === "string" ? [names] : names;
@@ -113,7 +113,7 @@ export function openObjectRingBuffer(
 export function openObjectPerfBuffer(
   obj: EventMapsOwner,
   name: string,
-  struct: StructClass | null | undefined,
+  struct: ViewClass | null | undefined,
   options: PerfBufferOptions = {},
 ): PerfBuffer<unknown> {
   const map = obj.map(name);

@@ -5,7 +5,7 @@
  * rings, the iterations and the samples a perf reader holds back, so all
  * decode alike.
  */
-import type { StructClass, StructView } from "./btf/views.ts";
+import type { ViewClass, StructView } from "./btf/views.ts";
 import { BpfTypeError } from "./errors.ts";
 
 /**
@@ -53,7 +53,7 @@ export function checkShort(
 /** Decodes the records of one ring (or one perf buffer) as `struct`. */
 export class StructDecoder {
   /** The struct class records decode to. */
-  readonly struct: StructClass;
+  readonly struct: ViewClass;
   /** sizeof the struct: shorter records are "short". */
   readonly size: number;
   /** What a short record becomes. */
@@ -71,7 +71,7 @@ export class StructDecoder {
    * sample"); `where(source)` names where it came from ("map fd 5").
    */
   constructor(
-    struct: StructClass,
+    struct: ViewClass,
     short: ShortRecords,
     what: string,
     where: (source: number) => string,

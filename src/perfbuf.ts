@@ -30,7 +30,7 @@ import {
 import { bpfError } from "./bpf_error.ts";
 import {
   type AnyStructView,
-  type StructClass,
+  type ViewClass,
   type StructView,
   checkStructArg,
 } from "./btf/views.ts";
@@ -38,6 +38,7 @@ import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import {
   FairTurns,
+  checkCallback,
   detached,
   iterateDetached,
   pollOnce,
@@ -119,7 +120,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
 
   private constructor(
     fd: number,
-    struct: StructClass | null,
+    struct: ViewClass | null,
     options: PerfBufferOptions,
   ) {
     this.fd = fd;
@@ -131,6 +132,14 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       ? new StructDecoder(struct, short, "perf sample", (cpu) => `cpu ${cpu}`)
       : null;
     this.#grow(Math.max(SCRATCH_MIN, struct?.size ?? 0));
+    for (const key of ["onLost", "onClose"] as const) {
+      const f = options[key];
+      if (f !== undefined && typeof f !== "function") {
+        throw new BpfTypeError(
+          `PerfBuffer.open: ${key} must be a function, got ${typeof f}`,
+        );
+      }
+    }
     this.#onLost = options.onLost;
     this.#onClose = options.onClose;
     const pages = options.pageCount ?? 64;
@@ -183,7 +192,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   /** A reader of `map`, decoding samples to `struct` views when given. */
   static open<V extends StructView>(
     map: BpfMap | number,
-    struct: StructClass<V>,
+    struct: ViewClass<V>,
     options?: PerfBufferOptions,
   ): PerfBuffer<V>;
   static open(
@@ -193,12 +202,12 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   ): PerfBuffer<Uint8Array>;
   static open(
     map: BpfMap | number,
-    struct?: StructClass | null,
+    struct?: ViewClass | null,
     options?: PerfBufferOptions,
   ): PerfBuffer<Uint8Array | AnyStructView>;
   static open(
     map: BpfMap | number,
-    struct: StructClass | null = null,
+    struct: ViewClass | null = null,
     options: PerfBufferOptions = {},
   ): PerfBuffer<unknown> {
     checkStructArg(struct, "perf buffer");
@@ -317,6 +326,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
    * call). Returns the number of samples.
    */
   consume(cb: PerfCallback<T>): number {
+    checkCallback(cb, "consume");
     return this.#drain(cb as PerfCallback<unknown>);
   }
 
@@ -334,6 +344,11 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
    * up to `timeoutMs` (< 0: no limit) and drains. Resolves to the count.
    */
   poll(cb: PerfCallback<T>, timeoutMs = -1): Promise<number> {
+    try {
+      checkCallback(cb, "poll");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return pollOnce(
       {
         closed: () => this.#pb === null,

@@ -26,7 +26,7 @@ import { errno, libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import {
   type AnyStructView,
-  type StructClass,
+  type ViewClass,
   type StructView,
   checkStructArg,
 } from "./btf/views.ts";
@@ -35,6 +35,7 @@ import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { type ShortRecords, checkShort } from "./event_struct.ts";
 import {
   FairTurns,
+  checkCallback,
   detached,
   iterateDetached,
   pollOnce,
@@ -62,7 +63,7 @@ export type RingSource =
   | RingMap
   | {
       readonly map: RingMap;
-      readonly struct?: StructClass | null;
+      readonly struct?: ViewClass | null;
       readonly short?: ShortRecords;
     };
 
@@ -188,7 +189,7 @@ export class RingBuffer<T = RingRecord> {
    */
   static open<V extends StructView>(
     source: RingMap,
-    struct: StructClass<V>,
+    struct: ViewClass<V>,
     options?: RingBufferOptions,
   ): RingBuffer<V>;
   static open(
@@ -198,7 +199,7 @@ export class RingBuffer<T = RingRecord> {
   ): RingBuffer<RingRecord>;
   static open(
     sources: RingSource | readonly RingSource[],
-    struct?: StructClass | null,
+    struct?: ViewClass | null,
     options: RingBufferOptions = {},
   ): RingBuffer<unknown> {
     const want = options.mode ?? "auto";
@@ -240,18 +241,18 @@ export class RingBuffer<T = RingRecord> {
    */
   add<V extends StructView>(
     map: RingMap,
-    struct: StructClass<V>,
+    struct: ViewClass<V>,
     short?: ShortRecords,
   ): RingBuffer<T | V>;
   add(map: RingMap, struct?: null): RingBuffer<T | Uint8Array>;
   add(
     map: RingMap,
-    struct?: StructClass | null,
+    struct?: ViewClass | null,
     short?: ShortRecords,
   ): RingBuffer<T | RingRecord>;
   add(
     map: RingMap,
-    struct: StructClass | null = null,
+    struct: ViewClass | null = null,
     short?: ShortRecords,
   ): RingBuffer<unknown> {
     this.#check("add");
@@ -266,7 +267,7 @@ export class RingBuffer<T = RingRecord> {
 
   #add(
     map: RingMap,
-    struct: StructClass | null,
+    struct: ViewClass | null,
     short: ShortRecords,
   ): RingBuffer<unknown> {
     checkStructArg(struct, "ring buffer");
@@ -333,6 +334,7 @@ export class RingBuffer<T = RingRecord> {
    */
   consume(cb: RecordCallback<T>): number {
     this.#check("consume");
+    checkCallback(cb, "consume");
     return this.#drain(-1, cb as unknown as AnyCallback);
   }
 
@@ -343,6 +345,7 @@ export class RingBuffer<T = RingRecord> {
    */
   consumeRaw(cb: RawRecordCallback): number {
     this.#check("consumeRaw");
+    checkCallback(cb, "consumeRaw");
     return this.#drain(Delivery.Raw, cb as unknown as AnyCallback);
   }
 
@@ -387,6 +390,11 @@ export class RingBuffer<T = RingRecord> {
     cb: AnyCallback,
     timeoutMs: number,
   ): Promise<number> {
+    try {
+      checkCallback(cb, mode === Delivery.Raw ? "pollRaw" : "poll");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return pollOnce(
       {
         closed: () => this.#closed,

@@ -23,7 +23,7 @@ import {
   runtimeName,
 } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
-import type { StructClass, StructView } from "./btf/views.ts";
+import type { ViewClass, StructView } from "./btf/views.ts";
 import { StateError } from "./errors.ts";
 import { RecordQueue } from "./event_queue.ts";
 import { type ShortRecords, StructDecoder } from "./event_struct.ts";
@@ -76,7 +76,7 @@ export interface Ring {
   /** Data area size in bytes. */
   readonly size: number;
   /** Struct class records decode to, or null for bytes. */
-  readonly struct: StructClass | null;
+  readonly struct: ViewClass | null;
   /** Its decoder (the reused view), or null for bytes. */
   readonly decoder: StructDecoder | null;
   /**
@@ -106,7 +106,7 @@ export interface Ring {
 }
 
 function decoder(
-  struct: StructClass | null,
+  struct: ViewClass | null,
   short: ShortRecords,
   fd: number,
 ): StructDecoder | null {
@@ -130,7 +130,7 @@ function decoder(
 export class MappedRing implements Ring {
   readonly fd: number;
   readonly size: number;
-  readonly struct: StructClass | null;
+  readonly struct: ViewClass | null;
   readonly decoder: StructDecoder | null;
   stopped = false;
   #consMem: MappedMemory | null;
@@ -149,7 +149,7 @@ export class MappedRing implements Ring {
   constructor(
     fd: number,
     size: number,
-    struct: StructClass | null,
+    struct: ViewClass | null,
     short: ShortRecords,
   ) {
     this.fd = fd;
@@ -448,7 +448,7 @@ const FILL_RECORDS = 1024;
 export class LibbpfRing implements Ring {
   readonly fd: number;
   readonly size: number;
-  readonly struct: StructClass | null;
+  readonly struct: ViewClass | null;
   readonly decoder: StructDecoder | null;
   stopped = false;
   #rb: Ptr | null;
@@ -473,7 +473,7 @@ export class LibbpfRing implements Ring {
   constructor(
     fd: number,
     size: number,
-    struct: StructClass | null,
+    struct: ViewClass | null,
     short: ShortRecords,
   ) {
     this.fd = fd;

@@ -205,6 +205,27 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
     await rb.poll(() => {}, any(NaN)).catch((e) => (err = e));
     expect(err).toBeInstanceOf(BpfTypeError);
     expect(String(err)).toMatch(/timeoutMs is a number/);
+    // A callback that is not one fails at once, not when a record comes.
+    expect(() => rb.consume(any(5))).toThrow(/callback must be a function/);
+    expect(() => rb.consumeRaw(any(null))).toThrow(
+      /consumeRaw: the callback must be a function/,
+    );
+    await expect(rb.poll(any("x"), 0)).rejects.toThrow(BpfTypeError);
+    // Timeouts epoll cannot take are no limit (Infinity was 0 in Bun: a
+    // busy loop) or whole milliseconds (Deno threw a raw TypeError).
+    for (const t of [0.5, 1.5]) expect(await rb.poll(() => {}, t)).toBe(0);
+    const ac = Promise.race([
+      rb.poll(() => {}, Infinity),
+      new Promise((r) => setTimeout(() => r("waiting"), 50)),
+    ]);
+    expect(await ac).toBe("waiting");
+    rb.close(); // ends the wait
+    using p = BpfObject.open(fixture("perfbuf"));
+    p.load();
+    const perfName = p.maps.find((m) => m.type === "perf_event_array")!.name;
+    expect(() => p.perfBuffer(perfName, null, { onLost: any(5) })).toThrow(
+      /onLost must be a function/,
+    );
   });
 });
 
