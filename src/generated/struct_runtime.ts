@@ -61,16 +61,20 @@ export type $In<T> = T extends $Struct
  * wrong, as tsbpf's runtime views throw BtfTypeError for all of it.
  */
 function $check(c: $Sized, view: DataView, o: number): void {
+  if (!Number.isInteger(o) || o < 0 || o + c.size > view.byteLength)
+    $badOffset(c, view, o);
+}
+
+/** What {@link $check} throws (kept out of it: a small function inlines). */
+function $badOffset(c: $Sized, view: DataView, o: number): never {
   if (!(Number.isInteger(o) && o >= 0)) {
     throw new TypeError(
       `${c.typeName}: byteOffset must be a non-negative integer, got ${$show(o)}`,
     );
   }
-  if (o + c.size > view.byteLength) {
-    throw new TypeError(
-      `${c.typeName} needs ${c.size} bytes at byteOffset ${o}, but the buffer has ${view.byteLength}`,
-    );
-  }
+  throw new TypeError(
+    `${c.typeName} needs ${c.size} bytes at byteOffset ${o}, but the buffer has ${view.byteLength}`,
+  );
 }
 
 /** A value as an error message shows it. */
