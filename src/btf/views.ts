@@ -90,8 +90,11 @@ export interface ViewField {
  * type behind it. Maps and codecs take either.
  */
 export interface ViewClass<T extends StructView = AnyStructView> {
-  /** A zeroed struct that owns its bytes. */
-  new (): T;
+  /**
+   * Without arguments a zeroed struct that owns its bytes; with a DataView
+   * a view at `byteOffset` of it (checked as `from` checks).
+   */
+  new (view?: DataView, byteOffset?: number): T;
   readonly prototype: T;
   /** sizeof, in bytes. */
   readonly size: number;
@@ -157,10 +160,19 @@ class StructViewBase {
   $offset: number;
   declare readonly [META]: Meta;
 
-  constructor(token?: unknown, view?: DataView, offset?: number) {
+  constructor(token?: unknown, view?: unknown, offset?: number) {
     if (token === TOKEN) {
-      this.$view = view!;
+      this.$view = view as DataView;
       this.$offset = offset!;
+    } else if (token instanceof DataView) {
+      // `new C(view, byteOffset)`, as generated classes take it: checked
+      // as from() checks.
+      const o = view === undefined ? 0 : (view as number);
+      const meta = this[META];
+      if (!(Number.isInteger(o) && o >= 0 && o + meta.size <= token.byteLength))
+        rangeError(meta.cls, token, o);
+      this.$view = token;
+      this.$offset = o;
     } else {
       this.$view = new DataView(ownBytes(this[META]));
       this.$offset = 0;
@@ -486,6 +498,18 @@ function toDataView(bytes: unknown, cls: StructClass): DataView {
   );
 }
 
+/** The slow path of `$repoint`'s bounds test: throws unless `offset` fits. */
+function checkOffset(cls: StructClass, view: DataView, offset: number): void {
+  if (
+    !(
+      Number.isInteger(offset) &&
+      offset >= 0 &&
+      offset + cls.size <= view.byteLength
+    )
+  )
+    rangeError(cls, view, offset);
+}
+
 function rangeError(cls: StructClass, view: DataView, offset: number): never {
   if (!Number.isInteger(offset)) {
     throw new BtfTypeError(
@@ -559,8 +583,15 @@ class ViewFactory {
         view: DataView,
         byteOffset: number,
       ) {
-        if (!(byteOffset >= 0 && byteOffset + size <= view.byteLength))
-          rangeError(cls, view, byteOffset);
+        // x >>> 0 === x: a u32 offset, the usual case, in one cheap test
+        // (the rest, offsets past 4 GiB included, in the slow path).
+        if (
+          !(
+            byteOffset >>> 0 === byteOffset &&
+            byteOffset + size <= view.byteLength
+          )
+        )
+          checkOffset(cls, view, byteOffset);
         this.$view = view;
         this.$offset = byteOffset;
         return this;

@@ -214,6 +214,17 @@ describe("struct class API", () => {
     expect(() => Ev.from(new Uint8Array(Ev.size + 8), 1.5)).toThrow(
       /byteOffset must be a non-negative integer, got 1.5/,
     );
+    // $repoint and new C(view, offset) check as from() does (0.5 was taken
+    // and read at 0; new C(view, 250) ignored its arguments).
+    const big = new DataView(new ArrayBuffer(Ev.size + 8));
+    expect(() => new Ev().$repoint(big, 0.5)).toThrow(
+      /byteOffset must be a non-negative integer, got 0.5/,
+    );
+    check(() => new Ev(new DataView(new ArrayBuffer(100)), 8));
+    new Uint8Array(big.buffer)[8] = 7;
+    const at8 = new Ev(big, 8);
+    expect(at8.$offset).toBe(8);
+    expect(at8.$bytes()[0]).toBe(7);
     expect(() => btf.struct(5 as never)).toThrow(BtfTypeError);
   });
 
