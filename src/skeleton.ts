@@ -323,18 +323,23 @@ function globalsView(
     Object.defineProperty(out, name, {
       enumerable: true,
       get() {
-        const v = object.globals[name];
+        // Through Globals, not the obj.globals proxy: that one leaves
+        // names such as `then` and `toJSON` to runtimes and tooling.
+        const v = object.globalVariables.get(name);
         if (!cls) return v;
         return length === undefined
           ? live(v)
           : Array.from(v as Iterable<unknown>, live);
       },
       set(v: unknown) {
-        object.globals[name] = !cls
-          ? v
-          : length === undefined
-            ? recordBytes(v, cls)
-            : recordArrayBytes(v, cls, length);
+        object.globalVariables.set(
+          name,
+          !cls
+            ? v
+            : length === undefined
+              ? recordBytes(v, cls)
+              : recordArrayBytes(v, cls, length),
+        );
       },
     });
   }

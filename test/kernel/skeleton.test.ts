@@ -116,6 +116,10 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         expect(skel.maps.constructor.get(0)).toBe(3);
         expect(Object.keys(skel.maps)).toContain("__proto__");
         expect(skel.globals.toString).toBe(0);
+        // obj.globals leaves `then` to runtimes; the skeleton reads it.
+        expect(skel.globals.then).toBe(7);
+        skel.globals.then = 8;
+        expect(skel.object.globalVariables.get("then")).toBe(8);
       } finally {
         skel.close();
       }
