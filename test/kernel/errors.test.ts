@@ -216,6 +216,14 @@ const hasUnshare = need(
   "no unshare (util-linux) for a private mount namespace",
 );
 
+/**
+ * The wrapper that runs a child in a private mount namespace after `setup`
+ * (a shell line: unmount or hide something for this child only).
+ */
+function inMountNamespace(setup: string): string[] {
+  return ["unshare", "-m", "sh", "-c", setup, "--"];
+}
+
 interface ChildResult {
   ok: boolean;
   name?: string;
@@ -306,14 +314,9 @@ describe.skipIf(!root)("hints for the environment (child processes)", () => {
 
   it.skipIf(!hasUnshare)("tracefs not mounted: says the mount command", () => {
     const r = child(
-      [
-        "unshare",
-        "-m",
-        "sh",
-        "-c",
+      inMountNamespace(
         'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; exec "$@"',
-        "--",
-      ],
+      ),
       ["tracepoint", fixture("attach")],
     );
     expect(r.ok).toBe(false);
@@ -324,14 +327,7 @@ describe.skipIf(!root)("hints for the environment (child processes)", () => {
     "no kernel BTF: Btf.kernel() says what the kernel needs",
     () => {
       const r = child(
-        [
-          "unshare",
-          "-m",
-          "sh",
-          "-c",
-          'mount -t tmpfs tmpfs /sys/kernel/btf && exec "$@"',
-          "--",
-        ],
+        inMountNamespace('mount -t tmpfs tmpfs /sys/kernel/btf && exec "$@"'),
         ["kernel-btf"],
       );
       expect(r.ok).toBe(false);
@@ -345,14 +341,7 @@ describe.skipIf(!root)("hints for the environment (child processes)", () => {
     "bpffs not mounted: a pin says the mount command",
     () => {
       const r = child(
-        [
-          "unshare",
-          "-m",
-          "sh",
-          "-c",
-          'umount /sys/fs/bpf 2>/dev/null; exec "$@"',
-          "--",
-        ],
+        inMountNamespace('umount /sys/fs/bpf 2>/dev/null; exec "$@"'),
         ["pin", "-", "/sys/fs/bpf/tsbpf-errors-test"],
       );
       expect(r.ok).toBe(false);
