@@ -191,10 +191,14 @@ export class MappedRing implements Ring {
    * can be (the producer never runs more than `size` ahead): re-read.
    */
   #producer(): number {
-    for (;;) {
+    for (let tries = 0; ; tries++) {
       const p = this.#prod[0]! + this.#prod[1]! * TWO32;
       const ahead = p - this.#pos;
       if (ahead >= 0 && ahead <= this.size) return p;
+      // Not a torn read but a stale #pos (another reader of the map moved
+      // consumer_pos): take the published one.
+      if (tries >= 8) this.#pos = this.#cons[0]! + this.#cons[1]! * TWO32;
+      if (tries >= 64) return Math.min(p, this.#pos + this.size);
     }
   }
 
@@ -331,10 +335,20 @@ export class MappedRing implements Ring {
     if (this.#closed || this.#committed >= this.#ends.length) return;
     const k = ++this.#committed;
     // The last one held also consumes the discarded records after it, so
-    // the consumer has caught up (see peek). consumer_pos is not read back
-    // to check for another reader of the map (~15 ns a record here):
-    // peek() notices one.
-    this.#publish(k === this.#ends.length ? this.#ahead : this.#ends[k - 1]!);
+    // the consumer has caught up (see peek).
+    const to = k === this.#ends.length ? this.#ahead : this.#ends[k - 1]!;
+    // Another reader of the map may have consumed past us meanwhile:
+    // consumer_pos must never move back (the kernel would see the
+    // producer more than a ring ahead and refuse every reservation).
+    const cons = this.#cons[0]! + this.#cons[1]! * TWO32;
+    if (cons !== this.#pos) {
+      this.unpeek();
+      if (cons >= to) {
+        this.#pos = cons;
+        return;
+      }
+    }
+    this.#publish(to);
   }
 
   unpeek(): void {

@@ -668,6 +668,36 @@ describe.skipIf(!root)("RingBuffer", () => {
       }
     });
 
+  it("two mapped readers of one map: the consumer position never moves back", async () => {
+    const obj = ringObject();
+    try {
+      const a = RingBuffer.open(obj.map("rb"), null, { mode: "mmap" });
+      const b = RingBuffer.open(obj.map("rb"), null, { mode: "mmap" });
+      produce(obj, 10);
+      let n = 0;
+      for await (const _ of a.events()) {
+        if (++n === 1) {
+          // b takes what a peeked ahead, and the producer goes on.
+          expect(b.consume(() => {})).toBe(9);
+          produce(obj, 40);
+        }
+        // a's second record is one b had (its copy was taken ahead); its
+        // commit must not move consumer_pos back behind b's.
+        if (n === 2) break;
+      }
+      // What the ring had room for (the rest were refused): all for b.
+      const failed = obj.globals.failed as bigint;
+      expect(BigInt(b.consume(() => {})) + failed).toBe(40n);
+      produce(obj, 5);
+      expect(b.consume(() => {})).toBe(5);
+      expect(obj.globals.failed).toBe(failed);
+      a.close();
+      b.close();
+    } finally {
+      obj.close();
+    }
+  });
+
   it("an iteration that ends on a discarded record still wakes for the next one", async () => {
     const obj = ringObject();
     try {
