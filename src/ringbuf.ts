@@ -30,7 +30,7 @@ import {
   type StructView,
   checkStructArg,
 } from "./btf/views.ts";
-import { BpfTypeError, ClosedError } from "./errors.ts";
+import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { type ShortRecords, checkShort } from "./event_struct.ts";
 import {
@@ -307,10 +307,12 @@ export class RingBuffer<T = RingRecord> {
   }
 
   #drain(mode: Delivery | -1, cb: AnyCallback): number {
+    this.#notDelivering("consume/poll");
     let n = 0;
     const rings = this.#rings;
     // The rings still hold what an iteration peeked at: drained from there.
     if (this.#ahead.length > 0) this.#forgetAhead();
+    this.#delivering = true;
     try {
       for (let i = 0; i < rings.length; i++) {
         const ring = rings[i]!;
@@ -320,9 +322,29 @@ export class RingBuffer<T = RingRecord> {
         if (ring.stopped) break;
       }
     } finally {
+      this.#delivering = false;
       this.consumed += n;
     }
     return n;
+  }
+
+  /** True while a consume/poll hands records to its callback. */
+  #delivering = false;
+
+  /**
+   * Refuses to read the rings from inside a record callback of the same
+   * reader: the outer walk's position would go stale, and records would
+   * come twice or not at all.
+   */
+  #notDelivering(what: string): void {
+    if (this.#delivering) {
+      throw new StateError(
+        `ring buffer: ${what} called from inside a record callback of the same reader`,
+        {
+          hint: "return false from the callback to stop the drain, then read again after it returns",
+        },
+      );
+    }
   }
 
   /**
@@ -417,6 +439,7 @@ export class RingBuffer<T = RingRecord> {
    * ring now; peeks at up to a batch first when none is left.
    */
   #yieldOne(take: (record: unknown) => boolean): void {
+    this.#notDelivering("an iteration's next()");
     if (this.#next === this.#ahead.length) this.#peekAhead();
     const i = this.#next;
     if (i === this.#ahead.length) return;

@@ -668,6 +668,43 @@ describe.skipIf(!root)("RingBuffer", () => {
       }
     });
 
+  it("reading a reader from inside its own callback is a StateError, in both modes", async () => {
+    for (const mode of ["mmap", "libbpf"] as const) {
+      const obj = ringObject();
+      try {
+        const rb = RingBuffer.open(obj.map("rb"), null, { mode });
+        produce(obj, 6);
+        const seq = (r: unknown) =>
+          new DataView(
+            (r as Uint8Array).buffer,
+            (r as Uint8Array).byteOffset,
+          ).getUint32(0, true);
+        const got: number[] = [];
+        const errors: string[] = [];
+        const it = rb.events()[Symbol.asyncIterator]();
+        rb.consume((r) => {
+          got.push(seq(r));
+          // Both re-enter the reader mid-walk: refused, nothing moves.
+          try {
+            rb.consume(() => {});
+          } catch (e) {
+            errors.push((e as Error).name);
+          }
+          it.next().catch((e) => errors.push((e as Error).name));
+          return false;
+        });
+        await new Promise((r) => setTimeout(r, 10));
+        rb.consume((r) => void got.push(seq(r)));
+        // Every record once, in order: none taken twice or skipped.
+        expect(got).toEqual([0, 1, 2, 3, 4, 5]);
+        expect(errors).toEqual(["StateError", "StateError"]);
+        rb.close();
+      } finally {
+        obj.close();
+      }
+    }
+  });
+
   it("two mapped readers of one map: the consumer position never moves back", async () => {
     const obj = ringObject();
     try {
