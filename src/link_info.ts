@@ -1,6 +1,5 @@
 /** What the kernel reports about a link (`struct bpf_link_info`, `bpftool link show`). */
-import { libbpf } from "../ffi/mod.ts";
-import { bpfError } from "./bpf_error.ts";
+import { objectInfo } from "./obj_info.ts";
 
 /** enum bpf_link_type names (uapi/linux/bpf.h), index = value. */
 const LINK_TYPES = [
@@ -36,16 +35,8 @@ export interface LinkInfo {
 
 /** bpf_obj_get_info_by_fd on a link fd: its leading type, id, prog_id. */
 export function linkInfo(fd: number): LinkInfo {
-  // The kernel copies as much of struct bpf_link_info as there is room for.
-  const info = new Uint8Array(16);
-  const len = new Uint32Array([info.length]);
-  const err = libbpf().bpf_obj_get_info_by_fd(
-    fd,
-    info,
-    new Uint8Array(len.buffer),
-  );
-  if (err < 0) throw bpfError("bpf_obj_get_info_by_fd", err);
-  const v = new DataView(info.buffer);
+  // struct bpf_link_info starts with type, id, prog_id.
+  const v = new DataView(objectInfo(fd, new Uint8Array(16)).buffer);
   const type = v.getUint32(0, true);
   return {
     type: LINK_TYPES[type] ?? `unknown(${type})`,

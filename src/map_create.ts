@@ -8,6 +8,7 @@ import { bpfError } from "./bpf_error.ts";
 import { Btf } from "./btf/btf.ts";
 import { BpfTypeError } from "./errors.ts";
 import { bpfFdKind, describeFdKind } from "./fd_kind.ts";
+import { objectInfo } from "./obj_info.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 
 // sizeof(struct bpf_map_create_opts) in libbpf 1.1 (map_ifindex is last).
@@ -46,14 +47,7 @@ export interface MapInfo {
 
 /** bpf_obj_get_info_by_fd on a map fd. */
 export function mapInfo(fd: number): MapInfo {
-  const buf = new Uint8Array(MAP_INFO_SIZE);
-  const len = new Uint32Array([MAP_INFO_SIZE]);
-  const err = libbpf().bpf_obj_get_info_by_fd(
-    fd,
-    buf,
-    new Uint8Array(len.buffer),
-  );
-  if (err < 0) throw bpfError("bpf_obj_get_info_by_fd", err);
+  const buf = objectInfo(fd, new Uint8Array(MAP_INFO_SIZE));
   const v = new DataView(buf.buffer);
   const nameBytes = buf.subarray(24, 40);
   const end = nameBytes.indexOf(0);

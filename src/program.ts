@@ -27,6 +27,7 @@ import { describeValue } from "./map_codecs.ts";
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
+import { objectInfo } from "./obj_info.ts";
 import { type ProgramInfo, programInfo } from "./program_info.ts";
 import { SOCKMAP_ATTACH_TYPES, attachToSockmap } from "./sockmap.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
@@ -241,14 +242,7 @@ export class BpfProgram {
   get id(): number {
     // struct bpf_prog_info starts with type, id: the kernel copies as much
     // of it as we give room for.
-    const info = new Uint8Array(8);
-    const len = new Uint32Array([info.length]);
-    const err = libbpf().bpf_obj_get_info_by_fd(
-      this.fd,
-      info,
-      new Uint8Array(len.buffer),
-    );
-    if (err < 0) throw bpfError("bpf_obj_get_info_by_fd", err);
+    const info = objectInfo(this.fd, new Uint8Array(8));
     return new DataView(info.buffer).getUint32(4, true);
   }
 

@@ -5,6 +5,7 @@
  */
 import { addressOf, libbpf, libc } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
+import { objectInfo } from "./obj_info.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
 
 /** What the kernel reports about a loaded program. */
@@ -47,20 +48,10 @@ export interface ProgramInfo {
 /** sizeof(struct bpf_prog_info) as of Linux 5.16; older kernels fill less. */
 const PROG_INFO_SIZE = 232;
 
-function getInfo(fd: number, buf: Uint8Array): void {
-  const len = new Uint32Array([buf.length]);
-  const err = libbpf().bpf_obj_get_info_by_fd(
-    fd,
-    buf,
-    new Uint8Array(len.buffer),
-  );
-  if (err < 0) throw bpfError("bpf_obj_get_info_by_fd", err);
-}
-
 /** bpf_obj_get_info_by_fd on a program fd. */
 export function programInfo(fd: number): ProgramInfo {
   const buf = new Uint8Array(PROG_INFO_SIZE);
-  getInfo(fd, buf);
+  objectInfo(fd, buf);
   const v = new DataView(buf.buffer);
   const nrMaps = v.getUint32(52, true);
   let mapIds: number[] = [];
@@ -71,7 +62,7 @@ export function programInfo(fd: number): ProgramInfo {
     const w = new DataView(again.buffer);
     w.setUint32(52, nrMaps, true);
     w.setBigUint64(56, addressOf(new Uint8Array(ids.buffer)), true);
-    getInfo(fd, again);
+    objectInfo(fd, again);
     mapIds = Array.from(
       ids.subarray(0, Math.min(nrMaps, w.getUint32(52, true))),
     );
