@@ -120,7 +120,7 @@ export interface EventsOptions {
 
 // enum bpf_map_type BPF_MAP_TYPE_RINGBUF (uapi/linux/bpf.h)
 const BPF_MAP_TYPE_RINGBUF = 27;
-// struct bpf_map_info: type @0, max_entries @16 (uapi/linux/bpf.h)
+// struct bpf_map_info: type @0, id @4, max_entries @16 (uapi/linux/bpf.h)
 const MAP_INFO_SIZE = 88;
 
 function hostIsX86(): boolean {
@@ -132,7 +132,11 @@ function hostIsX86(): boolean {
   return arch === "x86_64" || arch === "x64";
 }
 
-function mapInfo(fd: number): { type: number; maxEntries: number } {
+function mapInfo(fd: number): {
+  type: number;
+  id: number;
+  maxEntries: number;
+} {
   const info = new Uint8Array(MAP_INFO_SIZE);
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, MAP_INFO_SIZE, true);
@@ -147,7 +151,11 @@ function mapInfo(fd: number): { type: number; maxEntries: number } {
       },
     );
   const v = new DataView(info.buffer);
-  return { type: v.getUint32(0, true), maxEntries: v.getUint32(16, true) };
+  return {
+    type: v.getUint32(0, true),
+    id: v.getUint32(4, true),
+    maxEntries: v.getUint32(16, true),
+  };
 }
 
 /** Records an iteration peeks at, at most, before yielding them. */
@@ -165,6 +173,8 @@ function describe(map: RingMap): string {
 /** A reader of one or more BPF ring buffers. */
 export class RingBuffer<T = RingRecord> {
   readonly #rings: Ring[] = [];
+  /** The kernel map id of each ring, by index. */
+  readonly #mapIds: number[] = [];
   readonly #mode: "mmap" | "libbpf";
   #onClose: (() => void) | undefined;
   #waiter: EventWaiter | null = null;
@@ -291,12 +301,21 @@ export class RingBuffer<T = RingRecord> {
       throw new BpfTypeError(
         `${describe(map)} is not a ringbuf map (map type ${info.type})`,
       );
+    const twice = this.#mapIds.indexOf(info.id);
+    if (twice >= 0)
+      throw new BpfTypeError(
+        `${describe(map)} is already read by this reader (as source ${twice})`,
+        {
+          hint: "add each ring buffer map once: one reader drains all of a map's records",
+        },
+      );
     const size = info.maxEntries;
     const ring =
       this.#mode === "mmap" && MappedRing.fits(size)
         ? new MappedRing(fd, size, struct, short)
         : new LibbpfRing(fd, size, struct, short);
     this.#rings.push(ring);
+    this.#mapIds.push(info.id);
     this.#waiter?.add(fd);
     return this as RingBuffer<unknown>;
   }
