@@ -212,8 +212,18 @@ export function reasonLine(log: string): string {
 }
 
 /**
+ * Operations that can write to libbpf's log: its object-level API
+ * (`bpf_object__load`, `ring_buffer__new`, ...), the tc netlink calls and
+ * `libbpf_*` helpers. The thin syscall wrappers (`bpf_map_create`,
+ * `bpf_link_update`, ...) and libc calls never do: an error from them must
+ * not carry lines left over from an earlier call that succeeded.
+ */
+const LOGGING_OP = /__|^bpf_tc_|^libbpf_/;
+
+/**
  * A `BpfError` for `op` failing with `errno` (either sign). Takes the libbpf
- * log captured since the last `clearLibbpfLog()` (or `extra.log`).
+ * log captured since the last `clearLibbpfLog()` (or `extra.log`) when `op`
+ * is one that logs.
  */
 export function bpfError(
   op: string,
@@ -222,7 +232,7 @@ export function bpfError(
   extra?: { hint?: string; detail?: string; log?: string },
 ): BpfError {
   const e = Math.abs(errno);
-  const log = extra?.log ?? takeLibbpfLog();
+  const log = extra?.log ?? (LOGGING_OP.test(op) ? takeLibbpfLog() : "");
   const message = extra?.detail
     ? `${extra.detail}: ${libbpfMessage(e)}`
     : libbpfMessage(e);

@@ -18,6 +18,7 @@ import {
   type LibbpfLogLevel,
   setLibbpfLogHandler,
 } from "../../src/libbpf_log.ts";
+import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
 import {
   ROOT,
@@ -163,6 +164,21 @@ describe.skipIf(!root)("BpfError", () => {
     const e = thrown(() => obj.load()) as BpfError;
     expect(e).toBeInstanceOf(BpfError);
     expect(e.libbpfLog).toMatch(/libbpf: /);
+  });
+
+  it("an error from a call that does not log carries no lines left by an earlier one", () => {
+    // Loading the ringbuf fixture succeeds with a warning (libbpf 1.1 retries
+    // creating its ring buffer maps without BTF); nobody takes those lines.
+    const seen: string[] = [];
+    using obj = BpfObject.open(fixture("ringbuf"), {
+      logHandler: (_l, m) => seen.push(m),
+    });
+    obj.load();
+    expect(seen.join("\n")).toMatch(/libbpf: /);
+    const e = thrown(() => BpfMap.fromId(0x7ffffff0)) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.code).toBe("ENOENT");
+    expect(e.libbpfLog).toBe("");
   });
 
   it("close() from a log handler waits for the libbpf call it interrupts", async () => {
