@@ -475,12 +475,17 @@ export class RingBuffer<T = RingRecord> {
     this.#ahead.length = this.#aheadRing.length = 0;
     this.#next = 0;
     const rings = this.#rings;
+    // Each ring gets its share of a batch: a busy first ring would
+    // otherwise fill every batch and starve the others.
+    const share = Math.ceil(ITER_BATCH / rings.length);
     for (let i = 0; i < rings.length; i++) {
-      const ring = rings[i]!;
-      ring.peek(this.#detach, i);
-      if (ring.stopped) break;
+      this.#shareEnd = this.#ahead.length + share;
+      rings[i]!.peek(this.#detach, i);
     }
   }
+
+  /** Where the ring being peeked at stops filling the batch. */
+  #shareEnd = 0;
 
   readonly #detach = (
     data: DataView,
@@ -502,7 +507,7 @@ export class RingBuffer<T = RingRecord> {
     }
     this.#ahead.push(r);
     this.#aheadRing.push(source);
-    return this.#ahead.length < ITER_BATCH && !(r instanceof Failed);
+    return this.#ahead.length < this.#shareEnd && !(r instanceof Failed);
   };
 
   /**

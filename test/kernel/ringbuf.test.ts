@@ -608,6 +608,32 @@ describe.skipIf(!root)("RingBuffer", () => {
   });
 
   for (const mode of ["mmap", "libbpf"] as const) {
+    it(`an iteration over several rings serves the later ones while the first stays busy (${mode})`, async () => {
+      const obj = BpfObject.open(fixture("ringbuf"));
+      try {
+        obj.map("rb").maxEntries = 1 << 20;
+        obj.load();
+        using rb = RingBuffer.open([obj.map("rb"), obj.map("rb2")], null, {
+          mode,
+        });
+        obj.globals.arg_fixed_len = 8; // 24-byte records; rb2's are 16
+        produce(obj, 3000);
+        produce(obj, 3, "produce_rb2");
+        const lengths: number[] = [];
+        for await (const r of rb.events()) {
+          lengths.push((r as Uint8Array).length);
+          if (lengths.length === 1100) break;
+        }
+        // Before, every batch of 1024 came from rb while it had that many.
+        expect(lengths.filter((n) => n === 16).length).toBe(3);
+        expect(rb.pending).toBeGreaterThan(0);
+      } finally {
+        obj.close();
+      }
+    });
+  }
+
+  for (const mode of ["mmap", "libbpf"] as const) {
     it(`an iteration ended early (break, throw, abort) leaves the rest in order (${mode})`, async () => {
       const obj = ringObject();
       try {
