@@ -45,6 +45,8 @@ export { readFileBytes } from "./src/io.ts";
 export { BpfObject, type OpenOptions } from "./src/object.ts";
 export {
   BpfProgram,
+  type CgroupIterOrder,
+  type IterOptions,
   type ProgramType,
   type TestRunOptions,
   type TestRunResult,

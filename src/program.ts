@@ -27,17 +27,20 @@ import { describeValue } from "./map_codecs.ts";
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
+import { type IterOptions, iterLinkInfo } from "./iter.ts";
 import { objectInfo } from "./obj_info.ts";
 import { type ProgramInfo, programInfo } from "./program_info.ts";
 import { SOCKMAP_ATTACH_TYPES, attachToSockmap } from "./sockmap.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
 
 export type { ProgramType };
+export type { CgroupIterOrder, IterOptions } from "./iter.ts";
 
 // errno (asm-generic/errno-base.h)
 const ENOENT = 2;
 const EBUSY = 16;
 const EEXIST = 17;
+const EBADF = 9;
 // enum bpf_attach_type BPF_XDP (uapi/linux/bpf.h)
 const BPF_XDP = 37;
 // XDP_FLAGS_* (uapi/linux/if_link.h)
@@ -48,6 +51,8 @@ const LINK_CREATE_OPTS_SIZE = 64;
 const UPROBE_OPTS_SIZE = 40;
 // sizeof(struct bpf_usdt_opts) in libbpf 1.1: sz, usdt_cookie
 const USDT_OPTS_SIZE = 16;
+// sizeof(struct bpf_iter_attach_opts): sz, link_info, link_info_len
+const ITER_ATTACH_OPTS_SIZE = 24;
 // sizeof(struct bpf_test_run_opts) in libbpf 1.1
 const TEST_RUN_OPTS_SIZE = 80;
 const O_RDONLY_DIRECTORY = 0o200000;
@@ -739,15 +744,49 @@ export class BpfProgram {
 
   /**
    * Attaches a `SEC("iter/...")` program; read its output with
-   * `link.read()` (text) or `link.readBytes()`.
+   * `link.read()` (text) or `link.readBytes()`, or pin the link and read
+   * the pin as a file. Map iterators (`iter/bpf_map_elem`...) need the map
+   * to walk (`{ map }`); task and cgroup iterators can be narrowed
+   * (`{ task: { pid } }`, `{ cgroup: { path, order } }`).
    */
-  attachIter(): BpfLink {
-    return this.#link(
-      "bpf_program__attach_iter",
-      `iter ${this.sectionName}`,
-      { kind: "attach" },
-      (L, p) => L.bpf_program__attach_iter(p, null),
-    );
+  attachIter(options?: IterOptions): BpfLink {
+    this.#loadedHandle("attachIter");
+    const { info, opened } = iterLinkInfo(options);
+    try {
+      let opts: Uint8Array | null = null;
+      if (info) {
+        opts = new Uint8Array(ITER_ATTACH_OPTS_SIZE);
+        const v = new DataView(opts.buffer);
+        v.setBigUint64(0, BigInt(ITER_ATTACH_OPTS_SIZE), true);
+        v.setBigUint64(8, addressOf(info), true);
+        v.setUint32(16, info.length, true);
+      }
+      const link = this.#link(
+        "bpf_program__attach_iter",
+        `iter ${this.sectionName}`,
+        { kind: "attach" },
+        (L, p) => L.bpf_program__attach_iter(p, opts),
+        (e) => this.#iterHint(e, options),
+      );
+      void info; // alive until libbpf has read it
+      return link;
+    } finally {
+      // The link holds its own reference to a cgroup it starts at.
+      for (const fd of opened) libc().close(fd);
+    }
+  }
+
+  #iterHint(e: number, options: IterOptions | undefined): string | undefined {
+    const s = this.sectionName;
+    if (!/^iter(\.s)?\//.test(s)) {
+      return `'${this.name}' is a ${this.type} program (SEC("${s}")): attachIter attaches SEC("iter/...") programs`;
+    }
+    // The kernel's map iterators take their map from the link info and
+    // refuse fd 0 (EBADF) when none is given.
+    if (e === EBADF && options?.map === undefined && /_map|map_/.test(s)) {
+      return `SEC("${s}") iterates over a map: attachIter({ map }) with the BpfMap (or its fd) to walk`;
+    }
+    return undefined;
   }
 
   /**

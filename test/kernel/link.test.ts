@@ -12,6 +12,7 @@ import {
   readlinkSync,
   rmSync,
   rmdirSync,
+  statSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -734,6 +735,8 @@ describe.skipIf(!root)("BpfLink", () => {
 });
 
 describe.skipIf(!root)("iterator links", () => {
+  afterEach(() => rmSync(PIN_DIR, { recursive: true, force: true }));
+
   it("runs an iter/task program and reads what it printed", () => {
     using obj = BpfObject.open(fixture("iter"));
     obj.load();
@@ -748,6 +751,122 @@ describe.skipIf(!root)("iterator links", () => {
     link.close();
     expect(() => link.read()).toThrow(ClosedError);
   });
+
+  it("iterates the elements of a map given at attach (iter/bpf_map_elem)", () => {
+    using obj = BpfObject.open(fixture("iter"));
+    obj.load();
+    const elems = obj.map("elems");
+    for (const [k, v] of [
+      [1, 10n],
+      [2, 20n],
+      [7, 1n << 40n],
+    ] as const)
+      elems.set(k, v);
+    const prog = obj.program("dump_elems");
+    using link = prog.attachIter({ map: elems });
+    expect(link.info().type).toBe("iter");
+    expect(link.read().split("\n").filter(Boolean).sort()).toEqual([
+      "1=10",
+      "2=20",
+      `7=${1n << 40n}`,
+    ]);
+    elems.delete(2);
+    expect(link.read().split("\n").filter(Boolean).sort()).toEqual([
+      "1=10",
+      `7=${1n << 40n}`,
+    ]);
+    // A map fd does as well as the map.
+    using byFd = prog.attachIter({ map: elems.fd });
+    expect(byFd.read()).toMatch(/^1=10$/m);
+    // Without its map the kernel has nothing to walk: say what to give.
+    const e = thrown(() => prog.attachIter()) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.hint).toMatch(/iterates over a map: attachIter\(\{ map \}\)/);
+    expect(() => prog.attachIter({ map: "elems" } as never)).toThrow(
+      /attachIter: map is a BpfMap or a map fd/,
+    );
+  });
+
+  it("walks only one process's threads with attachIter({ task: { pid } })", () => {
+    using obj = BpfObject.open(fixture("iter"));
+    obj.load();
+    const pid = libc().getpid();
+    using link = obj.program("dump_task").attachIter({ task: { pid } });
+    const lines = link.read().split("\n").filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(new RegExp(`^${pid} \\d+ `));
+    expect(lines.some((l) => l.startsWith(`${pid} ${pid} `))).toBe(true);
+    const tid = threadId();
+    using one = obj.program("dump_task").attachIter({ task: { tid } });
+    expect(one.read()).toMatch(new RegExp(`^${pid} ${tid} [^\n]*\n$`));
+    expect(() =>
+      obj.program("dump_task").attachIter({ task: { pid, tid } }),
+    ).toThrow(/give one of task.tid, task.pid or task.pidFd/);
+  });
+
+  it.skipIf(!need(existsSync("/sys/fs/bpf"), "bpffs not mounted"))(
+    "a pinned iterator link reads as a file, and reopens",
+    () => {
+      using obj = BpfObject.open(fixture("iter"));
+      obj.load();
+      obj.map("elems").set(3, 33n);
+      mkdirSync(PIN_DIR, { recursive: true });
+      const path = `${PIN_DIR}/elems_iter`;
+      const link = obj
+        .program("dump_elems")
+        .attachIter({ map: obj.map("elems") });
+      const id = link.id;
+      link.pin(path);
+      try {
+        expect(readFileSync(path, "utf8")).toBe("3=33\n");
+        using again = BpfLink.fromPinned(path);
+        expect(again.read()).toBe("3=33\n");
+        expect(bpftoolHasLink(id)).toBe(true);
+      } finally {
+        link.unpin();
+        link.close();
+      }
+      expect(existsSync(path)).toBe(false);
+      expect(bpftoolHasLink(id)).toBe(false);
+    },
+  );
+
+  it.skipIf(!hasCgroup2)(
+    "walks a cgroup subtree with attachIter({ cgroup: { path, order } })",
+    () => {
+      const dir = `${cgroup2}/tsbpf-iter-test-${process.pid}`;
+      mkdirSync(`${dir}/child`, { recursive: true });
+      try {
+        using obj = BpfObject.open(fixture("iter"));
+        obj.load();
+        const prog = obj.program("dump_cgroup");
+        // A cgroup's id is its directory's inode number on cgroup2.
+        const id = BigInt(statSync(dir).ino);
+        const child = BigInt(statSync(`${dir}/child`).ino);
+        const ids = (l: BpfLink) =>
+          l.read().split("\n").filter(Boolean).map(BigInt);
+        using self = prog.attachIter({ cgroup: { path: dir } });
+        expect(ids(self)).toEqual([id]);
+        using pre = prog.attachIter({
+          cgroup: { id, order: "descendants-pre" },
+        });
+        expect(ids(pre)).toEqual([id, child]);
+        using up = prog.attachIter({
+          cgroup: { path: `${dir}/child`, order: "ancestors-up" },
+        });
+        expect(ids(up).slice(0, 2)).toEqual([child, id]);
+        expect(() =>
+          prog.attachIter({ cgroup: { path: dir, order: "up" as never } }),
+        ).toThrow(/cgroup.order is "self", "descendants-pre"/);
+        expect(() => prog.attachIter({ cgroup: {} })).toThrow(
+          /give one of cgroup.path .* or cgroup.id/,
+        );
+      } finally {
+        rmdirSync(`${dir}/child`);
+        rmdirSync(dir);
+      }
+    },
+  );
 
   it("says a non-iterator link cannot be read", () => {
     using obj = openAttach();
@@ -776,6 +895,14 @@ function fileOffsetOf(path: string, symbol: string): number {
     if (vaddr >= va! && vaddr < va! + size!) return vaddr - va! + off!;
   }
   throw new Error(`${symbol} not in a LOAD segment of ${path}`);
+}
+
+/**
+ * Whether the kernel has link `id` (`bpftool link show id N`: a full
+ * listing can fail while other processes close links).
+ */
+function bpftoolHasLink(id: number): boolean {
+  return spawnSync("bpftool", ["link", "show", "id", String(id)]).status === 0;
 }
 
 /** Links bpftool sees for a program fd's id. */
