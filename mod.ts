@@ -49,6 +49,7 @@ export {
   type IterOptions,
   type ProgramType,
   type TestRunOptions,
+  type TcxOptions,
   type TestRunResult,
   type UprobeOptions,
   type UsdtOptions,

@@ -365,7 +365,7 @@ export function noLinkFd(what: string): never {
   throw new UnsupportedError(
     `${what}: tc filters attached through netlink have no link fd`,
     {
-      hint: "use attachTcx() (libbpf ≥ 1.3, kernel ≥ 6.6) for a pinnable tc link",
+      hint: "use attachTcx() (kernel ≥ 6.6) for a tc link with an fd that can be pinned",
     },
   );
 }

@@ -30,6 +30,11 @@ import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
 import { type IterOptions, iterLinkInfo } from "./iter.ts";
 import { objectInfo } from "./obj_info.ts";
 import { type ProgramInfo, programInfo } from "./program_info.ts";
+import {
+  BPF_TCX_EGRESS,
+  BPF_TCX_INGRESS,
+  typeNewerSection,
+} from "./section_types.ts";
 import { SOCKMAP_ATTACH_TYPES, attachToSockmap } from "./sockmap.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
 
@@ -43,6 +48,9 @@ const EEXIST = 17;
 const EBADF = 9;
 // enum bpf_attach_type BPF_XDP (uapi/linux/bpf.h)
 const BPF_XDP = 37;
+// BPF_F_BEFORE, BPF_F_AFTER (uapi/linux/bpf.h)
+const BPF_F_BEFORE = 1 << 3;
+const BPF_F_AFTER = 1 << 4;
 // XDP_FLAGS_* (uapi/linux/if_link.h)
 const XDP_MODE = { skb: 2, drv: 4, hw: 8 } as const;
 // sizeof(struct bpf_link_create_opts) in libbpf 1.1
@@ -101,6 +109,14 @@ function u64Cookie(method: string, cookie: unknown): bigint {
     );
   }
   return cookie;
+}
+
+/** Options of {@link BpfProgram.attachTcx}. */
+export interface TcxOptions {
+  /** The hook; default from SEC("tcx/ingress") / SEC("tcx/egress"). */
+  readonly direction?: TcDirection;
+  /** "first": before the programs attached so far; "last" (default): after them. */
+  readonly order?: "first" | "last";
 }
 
 /** Options of {@link BpfProgram.attachXdp}. */
@@ -179,6 +195,7 @@ export class BpfProgram {
     const L = libbpf();
     this.name = readCString(L.bpf_program__name(ptr));
     this.sectionName = readCString(L.bpf_program__section_name(ptr));
+    if (!owner.loaded) typeNewerSection(ptr, this.sectionName);
   }
 
   /** The `struct bpf_program *`, checked: ClosedError after close. */
@@ -586,17 +603,84 @@ export class BpfProgram {
   }
 
   /**
-   * Attaches a `SEC("tcx/ingress")`/`SEC("tcx/egress")` program through a
-   * tcx link (kernel ≥ 6.6). Needs libbpf ≥ 1.3: UnsupportedError before.
+   * Attaches a tc program through a tcx link (kernel ≥ 6.6): no qdisc, an
+   * fd, pinnable, detached on close. The direction comes from
+   * `SEC("tcx/ingress")`/`SEC("tcx/egress")`, or from `direction` (which a
+   * `SEC("tc")` program needs). `order: "first"` runs it before the
+   * programs attached so far; the default appends. Works with libbpf 1.1,
+   * which does not know tcx sections (tsbpf types them before load).
    */
-  attachTcx(ifnameOrIndex: string | number): BpfLink {
+  attachTcx(ifnameOrIndex: string | number, options: TcxOptions = {}): BpfLink {
+    if (typeof options !== "object" || options === null) {
+      throw new BpfTypeError(
+        `attachTcx: options are { direction?, order? }, got ${describeValue(options)}`,
+      );
+    }
+    const { direction, order } = options;
+    if (
+      direction !== undefined &&
+      direction !== "ingress" &&
+      direction !== "egress"
+    ) {
+      throw new BpfTypeError(
+        `attachTcx: direction is "ingress" or "egress", got ${describeValue(direction)}`,
+      );
+    }
+    if (order !== undefined && order !== "first" && order !== "last") {
+      throw new BpfTypeError(
+        `attachTcx: order is "first" or "last", got ${describeValue(order)}`,
+      );
+    }
     const ifindex = ifindexOf(ifnameOrIndex);
-    return this.#link(
-      "bpf_program__attach_tcx",
-      `tcx ${ifnameOrIndex}`,
-      { kind: "attach" },
-      (L, p) => L.bpf_program__attach_tcx(p, ifindex, null),
+    const p = this.#loadedHandle("attachTcx");
+    const expected = libbpf().bpf_program__expected_attach_type(p);
+    const attachType =
+      direction === "ingress"
+        ? BPF_TCX_INGRESS
+        : direction === "egress"
+          ? BPF_TCX_EGRESS
+          : expected === BPF_TCX_INGRESS || expected === BPF_TCX_EGRESS
+            ? expected
+            : null;
+    if (attachType === null) {
+      throw new BpfTypeError(
+        `attachTcx: SEC("${this.sectionName}") names no tcx direction: attachTcx(ifname, { direction: "ingress" | "egress" })`,
+      );
+    }
+    const dir = attachType === BPF_TCX_INGRESS ? "ingress" : "egress";
+    const what = `tcx ${dir} ${ifnameOrIndex}${order ? ` (${order})` : ""}`;
+    // bpf_link_create rather than bpf_program__attach_tcx (libbpf ≥ 1.3):
+    // with no relative program, BPF_F_BEFORE puts it first and BPF_F_AFTER
+    // last (kernel/bpf/mprog.c), which needs only the flags every libbpf
+    // passes.
+    const opts = new Uint8Array(LINK_CREATE_OPTS_SIZE);
+    const v = new DataView(opts.buffer);
+    v.setBigUint64(0, BigInt(LINK_CREATE_OPTS_SIZE), true);
+    v.setUint32(
+      8,
+      order === "first" ? BPF_F_BEFORE : order === "last" ? BPF_F_AFTER : 0,
+      true,
     );
+    const fd = this.fd;
+    const linkFd = withLibbpfLog(this.#owner.logHandler, () =>
+      libbpf().bpf_link_create(fd, ifindex, attachType, opts),
+    );
+    if (linkFd < 0) {
+      throw bpfError(
+        "bpf_link_create(tcx)",
+        linkFd,
+        { kind: "attach" },
+        {
+          detail: `program '${this.name}' (${what})`,
+          hint: this.#wrongType(
+            ["sched_cls"],
+            "attachTcx",
+            'SEC("tcx/ingress"), SEC("tcx/egress") and SEC("tc")',
+          ),
+        },
+      );
+    }
+    return this.#fdLink(what, fdLinkBackend(linkFd));
   }
 
   /** Attaches to a network namespace (`/proc/<pid>/ns/net`, `/run/netns/<name>`). */

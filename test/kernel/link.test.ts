@@ -17,13 +17,13 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { ifNameToIndex, libc, perfEventOpen } from "../../ffi/mod.ts";
 import {
-  hasSymbol,
-  ifNameToIndex,
-  libc,
-  perfEventOpen,
-} from "../../ffi/mod.ts";
-import { BpfError, ClosedError, UnsupportedError } from "../../src/errors.ts";
+  BpfError,
+  BpfTypeError,
+  ClosedError,
+  UnsupportedError,
+} from "../../src/errors.ts";
 import { BpfLink } from "../../src/link.ts";
 import { BpfObject } from "../../src/object.ts";
 import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
@@ -679,16 +679,54 @@ describe.skipIf(!root)("BpfLink", () => {
     );
   });
 
-  it.skipIf(hasSymbol("bpf_program__attach_tcx"))(
-    "says tcx needs a newer libbpf",
+  it.skipIf(!hasIp)(
+    "attaches tcx programs (sections libbpf 1.1 does not know) in order, and detaches them",
     () => {
-      using obj = openAttach();
-      expect(() => obj.program("on_tc").attachTcx("lo")).toThrow(
-        UnsupportedError,
-      );
-      expect(() => obj.program("on_tc").attachTcx("lo")).toThrow(
-        /needs libbpf ≥ 1\.3/,
-      );
+      withVeth((ifname) => {
+        const peer = `${ifname}p`;
+        execFileSync("ip", ["link", "set", peer, "up"]);
+        execFileSync("ip", ["addr", "add", "10.253.78.1/24", "dev", ifname]);
+        using obj = BpfObject.open(fixture("tcx"));
+        expect(obj.program("ingress_one").type).toBe("sched_cls");
+        obj.load();
+        const one = obj.program("ingress_one").attachTcx(peer);
+        // Put in front of the one attached before it: it sees packets first.
+        const two = obj
+          .program("ingress_two")
+          .attachTcx(peer, { order: "first" });
+        const eg = obj.program("egress_count").attachTcx(ifname);
+        const links = [one, two, eg];
+        expect(links.map((l) => l.info().type)).toEqual(["tcx", "tcx", "tcx"]);
+        const ids = links.map((l) => l.id);
+        for (const id of ids) expect(bpftoolHasLink(id)).toBe(true);
+        // Only packets sent from here on count (the interfaces just came
+        // up: IPv6 ones may have gone through between the two attaches).
+        obj.globals.first = 0n;
+        // ARP requests for .2 leave ifname (egress) and reach the peer.
+        spawnSync("ping", ["-c", "1", "-W", "0.3", "10.253.78.2"]);
+        expect(obj.globals.first).toBe(2n);
+        expect(obj.globals.ingress_hits as bigint).toBeGreaterThanOrEqual(2n);
+        expect(obj.globals.egress_hits as bigint).toBeGreaterThan(0n);
+        // A SEC("tc") program goes through tcx too, given its direction.
+        using tcObj = openAttach();
+        const tc = tcObj.program("on_tc");
+        expect(() => tc.attachTcx(ifname)).toThrow(
+          /SEC\("tc"\) names no tcx direction: attachTcx\(ifname, \{ direction: "ingress" \| "egress" \}\)/,
+        );
+        using tcLink = tc.attachTcx(ifname, { direction: "egress" });
+        expect(tcLink.info().type).toBe("tcx");
+        expect(() =>
+          tc.attachTcx(ifname, { direction: "sideways" as never }),
+        ).toThrow(BpfTypeError);
+        expect(() =>
+          tc.attachTcx(ifname, {
+            direction: "egress",
+            order: "middle" as never,
+          }),
+        ).toThrow(/order is "first" or "last"/);
+        for (const l of links) l.close();
+        for (const id of ids) expect(bpftoolHasLink(id)).toBe(false);
+      });
     },
   );
 
