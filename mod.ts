@@ -47,6 +47,8 @@ export {
   BpfProgram,
   type CgroupIterOrder,
   type IterOptions,
+  type NetfilterHook,
+  type NetfilterOptions,
   type ProgramType,
   type TestRunOptions,
   type TcxOptions,

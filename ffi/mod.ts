@@ -427,6 +427,26 @@ export function ifNameToIndex(name: string): number {
   return libc().if_nametoindex(cstr(name));
 }
 
+// __NR_bpf (arch/x86/entry/syscalls/syscall_64.tbl, asm-generic/unistd.h)
+const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
+
+/**
+ * bpf(2) itself: `cmd` with `attr` (a `union bpf_attr` prefix, the rest of
+ * it zero). Returns the result (an fd for the commands making one), or
+ * -errno. For what libbpf 1.1 has no call for; everything else goes
+ * through libbpf.
+ */
+export function bpfSyscall(cmd: number, attr: Uint8Array): number {
+  const arch =
+    (globalThis as { process?: { arch?: string } }).process?.arch ?? "x64";
+  const nr = SYS_BPF[arch];
+  if (nr === undefined) {
+    throw new FfiError(`bpf: unknown syscall number on ${arch}`);
+  }
+  const r = Number(libc().syscall_bpf(nr, cmd, attr, attr.length));
+  return r < 0 ? -errno() : r;
+}
+
 // __NR_perf_event_open (arch/x86/entry/syscalls/syscall_64.tbl, asm-generic/unistd.h)
 const SYS_PERF_EVENT_OPEN: Record<string, number> = { x64: 298, arm64: 241 };
 

@@ -452,6 +452,15 @@ export const LIBC = {
     args: ["i64", "buf", "i32", "i32", "i32", "u64"],
     result: "i64",
   },
+  /**
+   * bpf(cmd, attr, size) through syscall(2), for commands libbpf 1.1 has
+   * no wrapper for: pass SYS_bpf (321 on x86_64, 280 on arm64) first.
+   */
+  syscall_bpf: {
+    name: "syscall",
+    args: ["i64", "i64", "buf", "u64"],
+    result: "i64",
+  },
   if_nametoindex: { args: ["buf"], result: "u32" },
   /** (str, size, fmt, va_list): on x86_64 a va_list is a pointer to a 24-byte struct. */
   vsnprintf: { args: ["buf", "usize", "ptr", "buf"], result: "i32" },

@@ -28,6 +28,7 @@ import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
 import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
 import { type IterOptions, iterLinkInfo } from "./iter.ts";
+import { type NetfilterOptions, createNetfilterLink } from "./netfilter.ts";
 import { objectInfo } from "./obj_info.ts";
 import { type ProgramInfo, programInfo } from "./program_info.ts";
 import {
@@ -40,6 +41,7 @@ import { type ProgramType, programTypeName } from "./program_types.ts";
 
 export type { ProgramType };
 export type { CgroupIterOrder, IterOptions } from "./iter.ts";
+export type { NetfilterHook, NetfilterOptions } from "./netfilter.ts";
 
 // errno (asm-generic/errno-base.h)
 const ENOENT = 2;
@@ -339,23 +341,27 @@ export class BpfProgram {
     const how =
       t === "xdp"
         ? "attachXdp(ifname)"
-        : t === "sched_cls" || t === "sched_act"
-          ? 'attachTc(ifname, "ingress" | "egress")'
-          : t.startsWith("cgroup_") || t === "sock_ops"
-            ? "attachCgroup(path)"
-            : t === "kprobe"
-              ? "attachKprobe(fn) or attachUprobe({ binaryPath, symbol })"
-              : t === "tracepoint"
-                ? "attachTracepoint(category, name)"
-                : t === "raw_tracepoint"
-                  ? "attachRawTracepoint(name)"
-                  : t === "perf_event"
-                    ? "attachPerfEvent(fd)"
-                    : t === "flow_dissector" || t === "sk_lookup"
-                      ? "attachNetns(path)"
-                      : t === "sk_msg" || t === "sk_skb"
-                        ? "attachSockmap(map)"
-                        : "one of the explicit attach*() forms";
+        : t === "netfilter"
+          ? 'attachNetfilter({ family: "ipv4" | "ipv6", hook, priority })'
+          : /^tcx?\/(ingress|egress)$/.test(this.sectionName)
+            ? "attachTcx(ifname)"
+            : t === "sched_cls" || t === "sched_act"
+              ? 'attachTc(ifname, "ingress" | "egress") or attachTcx(ifname, { direction })'
+              : t.startsWith("cgroup_") || t === "sock_ops"
+                ? "attachCgroup(path)"
+                : t === "kprobe"
+                  ? "attachKprobe(fn) or attachUprobe({ binaryPath, symbol })"
+                  : t === "tracepoint"
+                    ? "attachTracepoint(category, name)"
+                    : t === "raw_tracepoint"
+                      ? "attachRawTracepoint(name)"
+                      : t === "perf_event"
+                        ? "attachPerfEvent(fd)"
+                        : t === "flow_dissector" || t === "sk_lookup"
+                          ? "attachNetns(path)"
+                          : t === "sk_msg" || t === "sk_skb"
+                            ? "attachSockmap(map)"
+                            : "one of the explicit attach*() forms";
     return `SEC("${this.sectionName}") names no attach target: attach this ${t} program with ${how}`;
   }
 
@@ -680,6 +686,25 @@ export class BpfProgram {
         },
       );
     }
+    return this.#fdLink(what, fdLinkBackend(linkFd));
+  }
+
+  /**
+   * Attaches a `SEC("netfilter")` program to a netfilter hook (kernel ≥
+   * 6.4), e.g. `{ family: "ipv4", hook: "output", priority: 100 }`; its
+   * return value is the verdict (NF_ACCEPT 1, NF_DROP 0). Detached on close.
+   */
+  attachNetfilter(options: NetfilterOptions): BpfLink {
+    const fd = this.fd;
+    const o = options as Partial<NetfilterOptions> | null;
+    const what = `netfilter ${o?.family}/${o?.hook} priority ${o?.priority}${o?.defrag ? " defrag" : ""}`;
+    const linkFd = createNetfilterLink(
+      fd,
+      options,
+      `program '${this.name}' (${what})`,
+      () =>
+        this.#wrongType(["netfilter"], "attachNetfilter", 'SEC("netfilter")'),
+    );
     return this.#fdLink(what, fdLinkBackend(linkFd));
   }
 

@@ -730,6 +730,65 @@ describe.skipIf(!root)("BpfLink", () => {
     },
   );
 
+  it("attaches a netfilter program to a hook, detaches it on close", () => {
+    using obj = BpfObject.open(fixture("netfilter"));
+    const prog = obj.program("count_packets");
+    expect(prog.type).toBe("netfilter");
+    obj.load();
+    expect(() => prog.attach()).toThrow(
+      /attach this netfilter program with attachNetfilter\(/,
+    );
+    const link = prog.attachNetfilter({
+      family: "ipv4",
+      hook: "output",
+      priority: 100,
+    });
+    const id = link.id;
+    expect(link.info().type).toBe("netfilter");
+    expect(bpftoolHasLink(id)).toBe(true);
+    // Each ping to loopback sends at least one IPv4 packet through OUTPUT.
+    spawnSync("ping", ["-c", "2", "-i", "0.2", "-W", "0.3", "127.0.0.1"]);
+    expect(obj.globals.nf_hits as bigint).toBeGreaterThanOrEqual(2n);
+    link.close();
+    expect(bpftoolHasLink(id)).toBe(false);
+    const before = obj.globals.nf_hits as bigint;
+    spawnSync("ping", ["-c", "1", "-W", "0.3", "127.0.0.1"]);
+    expect(obj.globals.nf_hits).toBe(before);
+    // Defragmented packets, on IPv6 input.
+    using defrag = prog.attachNetfilter({
+      family: "ipv6",
+      hook: "input",
+      priority: -100,
+      defrag: true,
+    });
+    expect(defrag.info().type).toBe("netfilter");
+    for (const bad of [
+      { family: "ipx", hook: "output", priority: 1 },
+      { family: "ipv4", hook: "outbound", priority: 1 },
+      { family: "ipv4", hook: "output", priority: 1.5 },
+      { family: "ipv4", hook: "output", priority: -(2 ** 31) },
+    ]) {
+      expect(() => prog.attachNetfilter(bad as never)).toThrow(BpfTypeError);
+    }
+    // The kernel's own rule: a defrag hook must run after defragmentation.
+    const e = thrown(() =>
+      prog.attachNetfilter({
+        family: "ipv4",
+        hook: "input",
+        priority: -500,
+        defrag: true,
+      }),
+    ) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.hint).toMatch(/priority above -400/);
+    using attachObj = openAttach();
+    expect(() =>
+      attachObj
+        .program("on_getpid")
+        .attachNetfilter({ family: "ipv4", hook: "output", priority: 1 }),
+    ).toThrow(/attachNetfilter attaches SEC\("netfilter"\) programs/);
+  });
+
   it.skipIf(!hasCgroup2)(
     "a directory that is not cgroup v2 gets the cgroup2 hint",
     () => {
