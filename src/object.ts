@@ -13,6 +13,7 @@ import {
   cstr,
   errno,
   libbpf,
+  libbpfVersion,
   readCString,
   viewMemory,
 } from "../ffi/mod.ts";
@@ -49,6 +50,7 @@ import type { PerfBuffer, PerfBufferOptions } from "./perfbuf.ts";
 import type { RingBuffer, RingBufferOptions, RingRecord } from "./ringbuf.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
 import { BpfProgram } from "./program.ts";
+import { unknownSectionHint } from "./section_types.ts";
 
 /** Options of {@link BpfObject.open}. */
 export interface OpenOptions {
@@ -482,14 +484,21 @@ function loadError(
     const noKernelBtf =
       e === 3 &&
       (/kernel BTF/.test(log) || !existsSync("/sys/kernel/btf/vmlinux"));
-    const hint = offBpffs
-      ? `${offBpffs} is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf, or pin under a bpffs mount (map pinPath, or the pinRoot open option)`
-      : noKernelBtf
-        ? "the object needs the kernel's BTF (CO-RE relocations or BTF-typed programs) and there is no /sys/kernel/btf/vmlinux: use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or give a BTF file with the btfCustomPath open option"
-        : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
-            (e === 1 || e === 95 || e === 524)
-          ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead`
-          : undefined;
+    // libbpf: "prog 'x': missing BPF prog type, check ELF section name 'y'".
+    const untyped =
+      /prog '([^']+)': missing BPF prog type, check ELF section name '([^']*)'/.exec(
+        log,
+      );
+    const hint = untyped
+      ? unknownSectionHint(untyped[2]!, untyped[1]!, libbpfVersion())
+      : offBpffs
+        ? `${offBpffs} is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf, or pin under a bpffs mount (map pinPath, or the pinRoot open option)`
+        : noKernelBtf
+          ? "the object needs the kernel's BTF (CO-RE relocations or BTF-typed programs) and there is no /sys/kernel/btf/vmlinux: use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or give a BTF file with the btfCustomPath open option"
+          : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
+              (e === 1 || e === 95 || e === 524)
+            ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead`
+            : undefined;
     return bpfError(
       "bpf_object__load",
       errCode,

@@ -266,6 +266,17 @@ describe.skipIf(!root)("BpfProgram", () => {
     );
   });
 
+  it("says which section libbpf does not know, and the one meant", () => {
+    using obj = BpfObject.open(fixture("unknown_section"));
+    expect(obj.program("misspelled").type).toBe("unspec");
+    const e = thrown(() => obj.load()) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.code).toBe("EINVAL");
+    expect(e.hint).toMatch(
+      /libbpf [0-9.]+ gives no program type to SEC\("tracepiont\/syscalls\/sys_enter_getpid"\) \(program 'misspelled'\): did you mean SEC\("tracepoint\/\.\.\."\)\?/,
+    );
+  });
+
   it("attaching a program left out of load() is a StateError", () => {
     using obj = BpfObject.open(fixture("attach"));
     obj.program("on_kprobe").autoload = false;
