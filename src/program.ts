@@ -318,6 +318,10 @@ export class BpfProgram {
       (L, p) => L.bpf_program__attach(p),
       // libbpf: EOPNOTSUPP when the section name gives no attach target.
       (e) => (e === 95 ? this.#explicitAttachHint() : undefined),
+      // SEC("usdt/binary:provider:name"): libbpf's USDT link, fd 0.
+      /^usdt(\.s)?\//.test(this.sectionName)
+        ? usdtLinkBackend
+        : libbpfLinkBackend,
     );
   }
 

@@ -88,6 +88,15 @@ const fentryOk = need(
   fentryError === undefined,
   `fentry/fexit cannot load on this kernel: ${(fentryError as Error)?.message}`,
 );
+/** libstdc++'s path when it has the libstdcxx:throw USDT probe. */
+const cxxThrowProbe: string | undefined = (() => {
+  const lib = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
+  if (!existsSync(lib)) return undefined;
+  const notes = spawnSync("readelf", ["-n", lib], { encoding: "utf8" });
+  return /Provider: libstdcxx\s+Name: throw\b/.test(notes.stdout ?? "")
+    ? lib
+    : undefined;
+})();
 const VETH = `tsbl${process.pid % 100000}`;
 const DENO = `${ROOT}/node_modules/.bin/deno`;
 
@@ -254,6 +263,26 @@ describe.skipIf(!root)("BpfLink", () => {
       } finally {
         rmSync(exe, { force: true });
       }
+    },
+  );
+
+  it.skipIf(
+    !need(
+      cxxThrowProbe !== undefined,
+      "no libstdc++ with USDT probes (libstdcxx:throw)",
+    ),
+  )(
+    'attach() of a SEC("usdt/binary:provider:name") program: a link with no fd of its own',
+    () => {
+      using obj = BpfObject.open(fixture("usdt"));
+      obj.load();
+      using link = obj.program("on_cxx_throw").attach();
+      // libbpf's USDT link has no kernel link: its "fd" was 0 (stdin).
+      expect(() => link.fd).toThrow(UnsupportedError);
+      expect(() => link.info()).toThrow(UnsupportedError);
+      expect(() => link.pin(`${PIN_DIR}/usdt-auto`)).toThrow(/no link fd/);
+      link.close();
+      expect(link.closed).toBe(true);
     },
   );
 
