@@ -227,7 +227,9 @@ export class BpfLink implements OwnedLink {
     const err = libbpf().bpf_link_update(linkFd, progFd, null);
     if (err < 0) {
       let hint: string | undefined;
-      if (-err === 22) {
+      // EINVAL: a link type without update_prog; EOPNOTSUPP: one whose
+      // update_prog refuses (netfilter).
+      if (-err === 22 || -err === 95) {
         const type = linkInfo(linkFd).type;
         hint = UPDATABLE.has(type)
           ? "the new program must have the same type and attach type as the old"
@@ -255,7 +257,7 @@ export class BpfLink implements OwnedLink {
         detail: `link (${this.description})`,
         hint:
           -err === 95
-            ? `a ${linkInfo(linkFd).type} link cannot be detached while open (cgroup, netns, xdp, tcx, netkit and sockmap links can): unpin() and close() it`
+            ? `a ${linkInfo(linkFd).type} link cannot be detached while open (cgroup, netns, xdp, tcx, netkit, netfilter and sockmap links can): unpin() and close() it`
             : undefined,
       });
     }

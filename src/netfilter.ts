@@ -45,6 +45,7 @@ const BPF_F_NETFILTER_IP_DEFRAG = 1;
 // NF_IP_PRI_CONNTRACK_DEFRAG (uapi/linux/netfilter_ipv4.h)
 const PRI_CONNTRACK_DEFRAG = -400;
 const ERANGE = 34;
+const EBUSY = 16;
 const EAFNOSUPPORT = 97;
 const EOPNOTSUPP = 95;
 // union bpf_attr's link_create up to netfilter { pf, hooknum, priority, flags }.
@@ -105,13 +106,15 @@ export function createNetfilterLink(
       detail,
       hint:
         wrongType() ??
-        (e === ERANGE && o.defrag
-          ? `a defrag hook runs after defragmentation: give a priority above ${PRI_CONNTRACK_DEFRAG} (NF_IP_PRI_CONNTRACK_DEFRAG)`
-          : e === EOPNOTSUPP && o.defrag
-            ? `this kernel cannot defragment ${o.family} for BPF (CONFIG_NF_DEFRAG_IPV${o.family === "ipv4" ? 4 : 6})`
-            : e === EAFNOSUPPORT || e === 22
-              ? "the kernel has no netfilter links (Linux ≥ 6.4 with CONFIG_NETFILTER_BPF_LINK)"
-              : undefined),
+        (e === EBUSY
+          ? `${o.family}/${o.hook} has a BPF program at priority ${p} already (one per hook and priority): pick another priority`
+          : e === ERANGE && o.defrag
+            ? `a defrag hook runs after defragmentation: give a priority above ${PRI_CONNTRACK_DEFRAG} (NF_IP_PRI_CONNTRACK_DEFRAG)`
+            : e === EOPNOTSUPP && o.defrag
+              ? `this kernel cannot defragment ${o.family} for BPF (CONFIG_NF_DEFRAG_IPV${o.family === "ipv4" ? 4 : 6})`
+              : e === EAFNOSUPPORT || e === 22
+                ? "the kernel has no netfilter links (Linux ≥ 6.4 with CONFIG_NETFILTER_BPF_LINK)"
+                : undefined),
     },
   );
 }

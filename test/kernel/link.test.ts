@@ -791,6 +791,23 @@ describe.skipIf(!root)("BpfLink", () => {
       defrag: true,
     });
     expect(defrag.info().type).toBe("netfilter");
+    // One BPF program per hook and priority.
+    expect(
+      (
+        thrown(() =>
+          prog.attachNetfilter({
+            family: "ipv6",
+            hook: "input",
+            priority: -100,
+          }),
+        ) as BpfError
+      ).hint,
+    ).toMatch(/ipv6\/input has a BPF program at priority -100 already/);
+    // A netfilter link cannot swap its program, but detaches.
+    expect(() => defrag.update(prog)).toThrow(
+      /a netfilter link cannot swap its program/,
+    );
+    defrag.detach();
     for (const bad of [
       { family: "ipx", hook: "output", priority: 1 },
       { family: "ipv4", hook: "outbound", priority: 1 },
