@@ -26,7 +26,13 @@ import {
 import { describeValue } from "./map_codecs.ts";
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
-import { type TcDirection, type TcOptions, attachTc, ifindexOf } from "./tc.ts";
+import {
+  type TcDirection,
+  type TcOptions,
+  attachTc,
+  checkTcOptions,
+  ifindexOf,
+} from "./tc.ts";
 import { type IterOptions, iterLinkInfo } from "./iter.ts";
 import { type NetfilterOptions, createNetfilterLink } from "./netfilter.ts";
 import { objectInfo } from "./obj_info.ts";
@@ -539,6 +545,11 @@ export class BpfProgram {
    * close). With `mode`/`flags`, the link is created with those XDP flags.
    */
   attachXdp(ifnameOrIndex: string | number, options: XdpOptions = {}): BpfLink {
+    if (typeof options !== "object" || options === null) {
+      throw new BpfTypeError(
+        `attachXdp: options are { mode?, flags? }, got ${describeValue(options)}`,
+      );
+    }
     if (options.mode !== undefined && !Object.hasOwn(XDP_MODE, options.mode)) {
       throw new BpfTypeError(
         `attachXdp: mode must be ${Object.keys(XDP_MODE)
@@ -548,9 +559,14 @@ export class BpfProgram {
           )} or omitted (the kernel picks), got ${String(options.mode)}`,
       );
     }
+    const raw = options.flags ?? 0;
+    if (!(Number.isInteger(raw) && raw >= 0 && raw <= 0xffffffff)) {
+      throw new BpfTypeError(
+        `attachXdp: flags must be an integer from 0 to 2^32-1 (XDP_FLAGS_* bits), got ${describeValue(raw)}`,
+      );
+    }
     const ifindex = ifindexOf(ifnameOrIndex);
-    const flags =
-      (options.flags ?? 0) | (options.mode ? XDP_MODE[options.mode] : 0);
+    const flags = (raw | (options.mode ? XDP_MODE[options.mode] : 0)) >>> 0;
     const what = `xdp ${ifnameOrIndex}${options.mode ? ` (${options.mode})` : ""}`;
     if (!flags) {
       return this.#link(
@@ -604,6 +620,7 @@ export class BpfProgram {
         `attachTc: direction must be "ingress" or "egress", got ${String(direction)}`,
       );
     }
+    checkTcOptions(options);
     const ifindex = ifindexOf(ifnameOrIndex);
     const fd = this.fd;
     const backend = withLibbpfLog(this.#owner.logHandler, () =>

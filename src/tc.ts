@@ -7,6 +7,7 @@
 import { ifNameToIndex, libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import { BpfTypeError } from "./errors.ts";
+import { describeValue } from "./map_codecs.ts";
 import { type LinkBackend, noLinkFd } from "./link.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 
@@ -53,6 +54,26 @@ export interface TcOptions {
   readonly priority?: number;
   /** Filter handle; 0 lets the kernel pick. */
   readonly handle?: number;
+}
+
+/** Checks tc options as libbpf and the kernel take them, else BpfTypeError. */
+export function checkTcOptions(options: TcOptions): void {
+  if (typeof options !== "object" || options === null) {
+    throw new BpfTypeError(
+      `attachTc: options are { priority?, handle? }, got ${describeValue(options)}`,
+    );
+  }
+  for (const [key, max, range] of [
+    ["priority", 0xffff, "0 to 65535"],
+    ["handle", 0xffffffff, "0 to 2^32-1"],
+  ] as const) {
+    const x = options[key];
+    if (x !== undefined && !(Number.isInteger(x) && x >= 0 && x <= max)) {
+      throw new BpfTypeError(
+        `attachTc: ${key} must be an integer from ${range} (0: the kernel picks), got ${describeValue(x)}`,
+      );
+    }
+  }
 }
 
 /**

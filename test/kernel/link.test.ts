@@ -630,6 +630,41 @@ describe.skipIf(!root)("BpfLink", () => {
     },
   );
 
+  it("checks tc and XDP options before the kernel sees them", () => {
+    using obj = openAttach();
+    const tc = obj.program("on_tc");
+    for (const options of [
+      { priority: 1.5 },
+      { priority: 70000 },
+      { priority: -1 },
+      { handle: 2 ** 32 },
+      { handle: "1" },
+    ]) {
+      expect(() => tc.attachTc("lo", "ingress", options as never)).toThrow(
+        BpfTypeError,
+      );
+    }
+    // Nothing was attached, and no clsact qdisc was left on lo.
+    expect(
+      execFileSync("tc", ["qdisc", "show", "dev", "lo"], { encoding: "utf8" }),
+    ).not.toMatch(/clsact/);
+    const xdp = obj.program("xdp_filter");
+    expect(() => xdp.attachXdp("lo", null as never)).toThrow(
+      /attachXdp: options are \{ mode\?, flags\? \}, got null/,
+    );
+    expect(() => tc.attachTc("lo", "ingress", null as never)).toThrow(
+      BpfTypeError,
+    );
+    for (const flags of [1.5, -1, "2", 2 ** 32]) {
+      expect(() => xdp.attachXdp("lo", { flags } as never)).toThrow(
+        /attachXdp: flags must be an integer from 0 to 2\^32-1/,
+      );
+    }
+    expect(
+      execFileSync("ip", ["link", "show", "lo"], { encoding: "utf8" }),
+    ).not.toMatch(/xdp/);
+  });
+
   it("explains an unknown interface", () => {
     using obj = openAttach();
     expect(() => obj.program("xdp_filter").attachXdp("nosuchif0")).toThrow(
