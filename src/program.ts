@@ -54,6 +54,7 @@ const ENOENT = 2;
 const EBUSY = 16;
 const EEXIST = 17;
 const EBADF = 9;
+const EOPNOTSUPP = 95;
 // enum bpf_attach_type BPF_XDP (uapi/linux/bpf.h)
 const BPF_XDP = 37;
 // BPF_F_BEFORE, BPF_F_AFTER (uapi/linux/bpf.h)
@@ -333,12 +334,13 @@ export class BpfProgram {
 
   /** A hint when this program's type is not one `method` attaches. */
   #wrongType(
-    types: readonly ProgramType[],
+    types: readonly ProgramType[] | ((t: ProgramType) => boolean),
     method: string,
     section: string,
   ): string | undefined {
     const t = this.type;
-    return types.includes(t)
+    const ok = typeof types === "function" ? types(t) : types.includes(t);
+    return ok
       ? undefined
       : `'${this.name}' is a ${t} program (SEC("${this.sectionName}")): ${method} attaches ${section} programs`;
   }
@@ -401,8 +403,17 @@ export class BpfProgram {
     return this.#link(
       "bpf_program__attach_raw_tracepoint",
       `raw_tracepoint ${name}`,
-      { kind: "tracepoint", category: "(raw)", name },
+      { kind: "attach" },
       (L, p) => L.bpf_program__attach_raw_tracepoint(p, cstr(name)),
+      (e) =>
+        this.#wrongType(
+          ["raw_tracepoint", "raw_tracepoint_writable"],
+          "attachRawTracepoint",
+          'SEC("raw_tp/...") and SEC("raw_tracepoint.w/...")',
+        ) ??
+        (e === ENOENT
+          ? `no raw tracepoint '${name}': raw tracepoints are named without their category (sys_enter, sched_switch); list them with \`cut -d: -f2 /sys/kernel/tracing/available_events\``
+          : undefined),
     );
   }
 
@@ -465,6 +476,12 @@ export class BpfProgram {
           opts,
         ),
       (e) => {
+        const wrong = this.#wrongType(
+          ["kprobe"],
+          "attachUprobe",
+          'SEC("uprobe/...") and SEC("uretprobe/...")',
+        );
+        if (wrong) return wrong;
         if (missingBinary(options.binaryPath))
           return `no such file ${options.binaryPath}`;
         if (e !== ENOENT) return undefined;
@@ -526,6 +543,14 @@ export class BpfProgram {
       `trace ${this.sectionName}`,
       { kind: "attach" },
       (L, p) => L.bpf_program__attach_trace(p),
+      () =>
+        /^iter(\.s)?\//.test(this.sectionName)
+          ? `'${this.name}' is an iterator (SEC("${this.sectionName}")): attach it with attachIter()`
+          : this.#wrongType(
+              ["tracing", "lsm"],
+              "attachTrace",
+              'SEC("fentry/..."), SEC("fexit/..."), SEC("fmod_ret/...") and SEC("tp_btf/...")',
+            ),
     );
   }
 
@@ -592,17 +617,29 @@ export class BpfProgram {
         { kind: "attach" },
         {
           detail: `program '${this.name}' (${what})`,
-          hint: this.#xdpHint(Math.abs(linkFd), ifnameOrIndex),
+          hint: this.#xdpHint(Math.abs(linkFd), ifnameOrIndex, options.mode),
         },
       );
     return this.#fdLink(what, fdLinkBackend(linkFd));
   }
 
-  #xdpHint(e: number, target: string | number): string | undefined {
+  #xdpHint(
+    e: number,
+    target: string | number,
+    mode?: XdpOptions["mode"],
+  ): string | undefined {
+    const wrong = this.#wrongType(["xdp"], "attachXdp", 'SEC("xdp")');
+    if (wrong) return wrong;
     if (e === EBUSY || e === EEXIST) {
       return `interface ${target} already has an XDP program (\`bpftool net\` shows it): close its link or detach it first`;
     }
-    return this.#wrongType(["xdp"], "attachXdp", 'SEC("xdp")');
+    if (mode === "drv" && e === EOPNOTSUPP) {
+      return `${target} has no native XDP in its driver: use mode "skb" (generic XDP), or leave mode out for the kernel to pick`;
+    }
+    if (mode === "hw" && (e === EOPNOTSUPP || e === 22)) {
+      return `${target} cannot offload XDP to its hardware: use mode "drv" or "skb"`;
+    }
+    return undefined;
   }
 
   /**
@@ -624,7 +661,18 @@ export class BpfProgram {
     const ifindex = ifindexOf(ifnameOrIndex);
     const fd = this.fd;
     const backend = withLibbpfLog(this.#owner.logHandler, () =>
-      attachTc(fd, ifindex, direction, options),
+      attachTc(fd, ifindex, direction, options, {
+        detail: `program '${this.name}' (tc ${direction} ${ifnameOrIndex})`,
+        hint: (e) =>
+          this.#wrongType(
+            ["sched_cls", "sched_act"],
+            "attachTc",
+            'SEC("tc")',
+          ) ??
+          (e === EEXIST
+            ? `${ifnameOrIndex} has a tc ${direction} filter with this priority and handle: pick others, or leave them 0 for the kernel to pick`
+            : undefined),
+      }),
     );
     return this.#fdLink(`tc ${direction} ${ifnameOrIndex}`, backend);
   }
@@ -833,6 +881,17 @@ export class BpfProgram {
           `cgroup ${path}`,
           { kind: "cgroup", path },
           (L, p) => L.bpf_program__attach_cgroup(p, fd),
+          (e) =>
+            e === EBADF
+              ? undefined // not a cgroup v2 directory: the cgroup2 hint
+              : this.#wrongType(
+                  (t) =>
+                    t.startsWith("cgroup_") ||
+                    t === "sock_ops" ||
+                    (t === "lsm" && this.sectionName.startsWith("lsm_cgroup")),
+                  "attachCgroup",
+                  'SEC("cgroup_skb/..."), SEC("cgroup/...") and SEC("sockops")',
+                ),
         ),
     );
   }
@@ -869,6 +928,12 @@ export class BpfProgram {
       `perf_event fd ${pfd}`,
       { kind: "attach" },
       (L, p) => L.bpf_program__attach_perf_event(p, pfd),
+      () =>
+        this.#wrongType(
+          ["perf_event", "kprobe", "tracepoint"],
+          "attachPerfEvent",
+          'SEC("perf_event")',
+        ),
     );
   }
 

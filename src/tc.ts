@@ -78,13 +78,15 @@ export function checkTcOptions(options: TcOptions): void {
 
 /**
  * Attaches `progFd` as a direct-action tc filter; returns the link backend
- * whose `destroy()` undoes it.
+ * whose `destroy()` undoes it. A failure's message takes `explain.detail`,
+ * and its hint `explain.hint(errno)`.
  */
 export function attachTc(
   progFd: number,
   ifindex: number,
   direction: TcDirection,
   options: TcOptions = {},
+  explain?: { detail: string; hint: (errno: number) => string | undefined },
 ): LinkBackend {
   const L = libbpf();
   const point = direction === "ingress" ? BPF_TC_INGRESS : BPF_TC_EGRESS;
@@ -101,7 +103,12 @@ export function attachTc(
   const opts = optsStruct({ progFd, ...options });
   const err = L.bpf_tc_attach(hook, opts);
   if (err < 0) {
-    const e = bpfError("bpf_tc_attach", err, { kind: "attach" });
+    const e = bpfError(
+      "bpf_tc_attach",
+      err,
+      { kind: "attach" },
+      explain && { detail: explain.detail, hint: explain.hint(-err) },
+    );
     release(ifindex);
     throw e;
   }

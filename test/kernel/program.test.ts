@@ -28,6 +28,9 @@ const SK_BUFF_SIZE = 192;
 const SKB_MARK = 8;
 const SKB_PRIORITY = 32;
 const PIN_DIR = `/sys/fs/bpf/tsbpf-program-test-${process.pid}`;
+const CGROUP2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
+  existsSync(`${d}/cgroup.controllers`),
+);
 
 function openAttach(): BpfObject {
   const obj = BpfObject.open(fixture("attach"));
@@ -259,6 +262,50 @@ describe.skipIf(!root)("BpfProgram", () => {
         name: "n",
       }),
     ).toThrow(/no such file \/no\/such\/binary/);
+    // Each explicit attach names the sections it takes when the program
+    // is of another type (these were bare EINVALs).
+    const tp = obj.program("on_getpid");
+    const hintOf = (fn: () => unknown) => (thrown(fn) as BpfError).hint ?? "";
+    expect(hintOf(() => xdp.attachTc("lo", "ingress"))).toMatch(
+      /'xdp_filter' is a xdp program .*: attachTc attaches SEC\("tc"\) programs/,
+    );
+    expect(hintOf(() => tp.attachCgroup(CGROUP2 ?? "/sys/fs/cgroup"))).toMatch(
+      /attachCgroup attaches SEC\("cgroup_skb\/\.\.\."\), SEC\("cgroup\/\.\.\."\) and SEC\("sockops"\) programs/,
+    );
+    expect(hintOf(() => tp.attachRawTracepoint("sys_enter"))).toMatch(
+      /attachRawTracepoint attaches SEC\("raw_tp\/\.\.\."\)/,
+    );
+    expect(
+      hintOf(() =>
+        tp.attachUprobe({ binaryPath: "libc.so.6", symbol: "getppid" }),
+      ),
+    ).toMatch(/attachUprobe attaches SEC\("uprobe\/\.\.\."\)/);
+    expect(
+      hintOf(() =>
+        xdp.attachPerfEvent({
+          type: "software",
+          config: "cpu-clock",
+          frequency: 10,
+          cpu: 0,
+        }),
+      ),
+    ).toMatch(/attachPerfEvent attaches SEC\("perf_event"\) programs/);
+    expect(hintOf(() => tp.attachTrace())).toMatch(
+      /attachTrace attaches SEC\("fentry\/\.\.\."\)/,
+    );
+    expect(hintOf(() => tp.attachIter())).toMatch(
+      /attachIter attaches SEC\("iter\/\.\.\."\) programs/,
+    );
+    // A raw tracepoint is named without a category.
+    const raw = hintOf(() =>
+      obj.program("on_sys_enter").attachRawTracepoint("no_such_tp"),
+    );
+    expect(raw).toMatch(/no raw tracepoint 'no_such_tp'/);
+    expect(raw).not.toMatch(/\(raw\)/);
+    // lo has no native (driver) XDP.
+    expect(hintOf(() => xdp.attachXdp("lo", { mode: "drv" }))).toMatch(
+      /lo has no native XDP in its driver: use mode "skb"/,
+    );
     // One XDP program per interface and mode: the second says who holds it.
     using _first = xdp.attachXdp("lo");
     expect(() => xdp.attachXdp("lo")).toThrow(
