@@ -475,7 +475,7 @@ function loadError(
     const failed = /prog '([^']+)': BPF program load failed/.exec(log)?.[1];
     const section = programs.find((p) => p.name === failed)?.sectionName ?? "";
     const e = Math.abs(errCode);
-    // The kernel refuses an fentry/fexit trampoline before the verifier
+    // The kernel refuses an fentry/fexit/lsm trampoline before the verifier
     // logs anything (e.g. EPERM under kernel lockdown, or without ftrace
     // direct calls), so there is no log to show: say what it needs.
     // A map's pin path (pinPath, pinRoot or LIBBPF_PIN_BY_NAME) off bpffs.
@@ -498,7 +498,10 @@ function loadError(
           : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
               (e === 1 || e === 95 || e === 524)
             ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead`
-            : undefined;
+            : /^lsm(_cgroup)?(\.s)?\//.test(section) &&
+                (e === 1 || e === 95 || e === 524)
+              ? `lsm programs run from a BPF trampoline on their LSM hook, as fentry does: they need CONFIG_BPF_LSM with "bpf" among the active LSMs (the lsm= boot parameter), CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, and a kernel that allows trampolines; this one refused (${errnoName(e)}) before verifying (kernel lockdown, or trampolines disabled)`
+              : undefined;
     return bpfError(
       "bpf_object__load",
       errCode,

@@ -361,6 +361,34 @@ describe.skipIf(!root)("BpfLink", () => {
     expect((fentryError as BpfError).hint).toMatch(/fentry\/fexit/);
   });
 
+  it("attaches an LSM program, or says why it cannot load here", () => {
+    const obj = BpfObject.open(fixture("lsm"));
+    try {
+      let loadError: unknown;
+      try {
+        obj.load();
+      } catch (e) {
+        loadError = e;
+      }
+      if (loadError !== undefined) {
+        // Like fentry, an LSM program runs from a BPF trampoline: a kernel
+        // that refuses those refuses it at load, before the verifier.
+        expect(loadError).toBeInstanceOf(BpfError);
+        expect((loadError as BpfError).hint).toMatch(
+          /lsm programs run from a BPF trampoline/,
+        );
+        console.log(`SKIP: LSM attach: ${(loadError as BpfError).message}`);
+        return;
+      }
+      using link = obj.program("on_file_open").attachLsm();
+      readFileSync("/proc/self/status");
+      expect(obj.globals.opens as bigint).toBeGreaterThan(0n);
+      expect(link.info().type).toBe("tracing");
+    } finally {
+      obj.close();
+    }
+  });
+
   it.skipIf(!kprobes)("attaches a kprobe", () => {
     using obj = openAttach();
     using _l = obj.program("on_kprobe").attachKprobe("do_nanosleep");
