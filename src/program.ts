@@ -13,7 +13,12 @@ import {
   libc,
   readCString,
 } from "../ffi/mod.ts";
-import { type FailContext, bpfError, checkPinPath } from "./bpf_error.ts";
+import {
+  type FailContext,
+  bpfError,
+  checkPinPath,
+  kprobesAvailable,
+} from "./bpf_error.ts";
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { clearLibbpfLog, withLibbpfLog } from "./libbpf_log.ts";
 import {
@@ -318,13 +323,24 @@ export class BpfProgram {
 
   /** Attaches by section name (SEC("tp/..."), "xdp"... needs a full spec). */
   attach(): BpfLink {
+    const ctx = this.#contextFromSection();
     return this.#link(
       "bpf_program__attach",
       `${this.sectionName}`,
-      this.#contextFromSection(),
+      ctx,
       (L, p) => L.bpf_program__attach(p),
-      // libbpf: EOPNOTSUPP when the section name gives no attach target.
-      (e) => (e === 95 ? this.#explicitAttachHint() : undefined),
+      (e) => {
+        if (e !== EOPNOTSUPP) return undefined;
+        // A kprobe section names its target: EOPNOTSUPP is the kernel's.
+        if (ctx.kind === "kprobe") {
+          return kprobesAvailable() &&
+            /^k(ret)?probe\.multi\//.test(this.sectionName)
+            ? "this kernel has no kprobe_multi links (CONFIG_FPROBE): attach each function with attachKprobe(fn)"
+            : undefined; // the CONFIG_KPROBES hint when kprobes are out
+        }
+        // libbpf: EOPNOTSUPP when the section name gives no attach target.
+        return this.#explicitAttachHint();
+      },
       // SEC("usdt/binary:provider:name"): libbpf's USDT link, fd 0.
       /^usdt(\.s)?\//.test(this.sectionName)
         ? usdtLinkBackend
@@ -381,7 +397,7 @@ export class BpfProgram {
     const s = this.sectionName;
     const tp = /^(?:tp|tracepoint)\/([^/]+)\/(.+)$/.exec(s);
     if (tp) return { kind: "tracepoint", category: tp[1]!, name: tp[2]! };
-    const kp = /^k(?:ret)?probe\/(.+)$/.exec(s);
+    const kp = /^k(?:ret)?(?:probe|syscall|probe\.multi)\/(.+)$/.exec(s);
     if (kp) return { kind: "kprobe", fn: kp[1]! };
     return { kind: "attach" };
   }

@@ -411,6 +411,24 @@ describe.skipIf(!root)("BpfLink", () => {
     ).toThrow(/CONFIG_KPROBES/);
   });
 
+  it.skipIf(kprobes)(
+    "says kprobes are compiled out for ksyscall and kprobe.multi sections too",
+    () => {
+      using obj = BpfObject.open(fixture("kprobe_kinds"));
+      obj.load();
+      const sys = thrown(() => obj.program("on_getppid").attach()) as BpfError;
+      expect(sys).toBeInstanceOf(BpfError);
+      expect(sys.hint).toMatch(/CONFIG_KPROBES/);
+      const multi = thrown(() =>
+        obj.program("on_nanosleep_multi").attach(),
+      ) as BpfError;
+      expect(multi).toBeInstanceOf(BpfError);
+      // The section names its functions: not "names no attach target".
+      expect(multi.hint).not.toMatch(/names no attach target/);
+      expect(multi.hint).toMatch(/CONFIG_KPROBES/);
+    },
+  );
+
   it("pins and unpins a link", () => {
     using obj = openAttach();
     mkdirSync(PIN_DIR, { recursive: true });
