@@ -3,7 +3,8 @@
  * or until its object closes; dropping the JS object never detaches (the
  * object keeps a strong reference). A pinned link outlives the process.
  */
-import { unlinkSync } from "node:fs";
+import { mkdirSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { type Ptr, cstr, errno, libbpf, libc } from "../ffi/mod.ts";
 import { bpfError, checkPinPath } from "./bpf_error.ts";
 import {
@@ -89,6 +90,12 @@ export function fdLinkBackend(linkFd: number): LinkBackend {
     fd: () => linkFd,
     pin(path) {
       checkPinPath("bpf_obj_pin", path);
+      // As libbpf's bpf_link__pin does (make_parent_dir): one level, 0700.
+      try {
+        mkdirSync(dirname(path), { mode: 0o700 });
+      } catch {
+        // exists already, or bpf_obj_pin reports why it cannot be made
+      }
       clearLibbpfLog();
       const err = libbpf().bpf_obj_pin(linkFd, cstr(path));
       if (err < 0) throw bpfError("bpf_obj_pin", err, { kind: "pin", path });

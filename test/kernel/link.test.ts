@@ -471,6 +471,25 @@ describe.skipIf(!root)("BpfLink", () => {
     expect(() => xdp.pin("/tmp/not-bpffs-pin")).toThrow(/bpffs/);
   });
 
+  it("pins every kind of link into a new directory, as libbpf's links do", () => {
+    using obj = openAttach();
+    mkdirSync(PIN_DIR, { recursive: true });
+    // A libbpf link (raw tracepoint) and a bare link fd (XDP with a mode):
+    // libbpf makes a missing parent directory; the bare fd failed ENOENT.
+    using raw = obj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+    using xdp = obj.program("xdp_filter").attachXdp("lo", { mode: "skb" });
+    for (const [link, name] of [
+      [raw, "raw"],
+      [xdp, "xdp"],
+    ] as const) {
+      const path = `${PIN_DIR}/${name}/link`;
+      link.pin(path);
+      expect(existsSync(path)).toBe(true);
+      link.unpin();
+      expect(existsSync(path)).toBe(false);
+    }
+  });
+
   it("reopens a pinned link: info, unpin", () => {
     using obj = openAttach();
     mkdirSync(PIN_DIR, { recursive: true });
