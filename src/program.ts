@@ -1097,7 +1097,11 @@ export class BpfProgram {
                 ? `program type ${type} does not support test runs on this kernel`
                 : -err === 22
                   ? testRunEinvalHint(shape, type)
-                  : undefined,
+                  : -err === 14 && type === "tracing"
+                    ? // net/bpf/test_run.c bpf_prog_test_run_tracing: any
+                      // other attach type ends at its "goto out" (EFAULT).
+                      `test runs of tracing programs call the kernel's bpf_fentry_test functions: only fentry/fexit/fmod_ret programs on those (e.g. SEC("fentry/bpf_fentry_test1")) can be test-run: this one is in SEC("${this.sectionName}")`
+                    : undefined,
         },
       );
     }

@@ -173,6 +173,17 @@ describe.skipIf(!root)("BpfProgram", () => {
     expect(err!.hint).toMatch(/tracepoint does not support test runs/);
   });
 
+  it("says tp_btf and iterator programs cannot be test-run (the kernel's EFAULT)", () => {
+    using obj = BpfObject.open(fixture("iter"));
+    obj.load();
+    const e = thrown(() => obj.program("dump_task").testRun()) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.code).toBe("EFAULT");
+    expect(e.hint).toMatch(
+      /only fentry\/fexit\/fmod_ret programs .* can be test-run: this one is in SEC\("iter\/task"\)/,
+    );
+  });
+
   it("reports a too-small output buffer", () => {
     using obj = openAttach();
     const err = (() => {
