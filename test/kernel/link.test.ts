@@ -26,6 +26,7 @@ import {
 } from "../../src/errors.ts";
 import { BpfLink } from "../../src/link.ts";
 import { BpfObject } from "../../src/object.ts";
+import { bpftoolHasLink } from "../_support/bpftool.ts";
 import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
@@ -1138,14 +1139,6 @@ function fileOffsetOf(path: string, symbol: string): number {
     if (vaddr >= va! && vaddr < va! + size!) return vaddr - va! + off!;
   }
   throw new Error(`${symbol} not in a LOAD segment of ${path}`);
-}
-
-/**
- * Whether the kernel has link `id` (`bpftool link show id N`: a full
- * listing can fail while other processes close links).
- */
-function bpftoolHasLink(id: number): boolean {
-  return spawnSync("bpftool", ["link", "show", "id", String(id)]).status === 0;
 }
 
 /** Links bpftool sees for a program fd's id. */

@@ -1,0 +1,146 @@
+/**
+ * Attach kinds beyond link.test.ts's, each seen firing and checked against
+ * bpftool: tp_btf, a uprobe auto-attached from its section, the cgroup
+ * hooks in a cgroup made for the test, and the network namespace hooks in
+ * a namespace made for the test. Everything is gone afterwards.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readlinkSync, rmdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
+import type { BpfLink } from "../../src/link.ts";
+import { BpfObject } from "../../src/object.ts";
+import { bpftoolHasLink } from "../_support/bpftool.ts";
+import { fixture, isRoot, need } from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
+const cgroup2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
+  existsSync(`${d}/cgroup.controllers`),
+);
+const hasCgroup2 = need(cgroup2 !== undefined, "no cgroup v2 mount");
+const hasIp = need(
+  existsSync("/usr/sbin/ip") || existsSync("/sbin/ip"),
+  "no `ip` tool for a network namespace",
+);
+const PYTHON = ["/usr/bin/python3", "/bin/python3"].find((p) => existsSync(p));
+
+/** Kernel id of the calling thread, from /proc/thread-self. */
+function threadId(): number {
+  return Number(readlinkSync("/proc/thread-self").split("/").pop());
+}
+
+/** Loads attach_kinds with tp_btf and the uprobe counting this thread only. */
+function openKinds(): BpfObject {
+  const obj = BpfObject.open(fixture("attach_kinds"));
+  obj.load();
+  obj.globals.probe_tid = threadId();
+  return obj;
+}
+
+/** Closes `links`, then checks the kernel has none of them left. */
+function closeAll(links: readonly BpfLink[]): void {
+  const ids = links.map((l) => l.id);
+  for (const id of ids) expect(bpftoolHasLink(id)).toBe(true);
+  for (const l of links) l.close();
+  for (const id of ids) expect(bpftoolHasLink(id)).toBe(false);
+}
+
+describe.skipIf(!root)("more attach kinds", () => {
+  it("attaches tp_btf from its section and with attachTrace()", () => {
+    using obj = openKinds();
+    const prog = obj.program("on_sys_enter_btf");
+    expect(prog.type).toBe("tracing");
+    const links = [prog.attach(), prog.attachTrace()];
+    for (let i = 0; i < 3; i++) libc().getppid();
+    // Two links on one program: each call runs it twice.
+    expect(obj.globals.tp_btf_hits as bigint).toBeGreaterThanOrEqual(6n);
+    closeAll(links);
+    const after = obj.globals.tp_btf_hits;
+    libc().getppid();
+    expect(obj.globals.tp_btf_hits).toBe(after);
+  });
+
+  it('attaches SEC("uprobe/libc.so.6:getppid") with attach()', () => {
+    using obj = openKinds();
+    const link = obj.program("on_getppid").attach();
+    for (let i = 0; i < 4; i++) libc().getppid();
+    expect(obj.globals.uprobe_hits).toBe(4n);
+    closeAll([link]);
+    libc().getppid();
+    expect(obj.globals.uprobe_hits).toBe(4n);
+  });
+
+  it.skipIf(!hasCgroup2)(
+    "attaches the cgroup hooks to a cgroup of its own, and they fire for its processes",
+    () => {
+      const dir = `${cgroup2}/tsbpf-kinds-test-${process.pid}`;
+      mkdirSync(dir);
+      try {
+        using obj = openKinds();
+        const names = [
+          "on_sock_create",
+          "on_connect4",
+          "on_bind4",
+          "on_getsockopt",
+          "on_sysctl",
+          "on_device",
+        ];
+        const links = names.map((n) => obj.program(n).attachCgroup(dir));
+        for (const l of links) expect(l.info().type).toBe("cgroup");
+        // A shell in the cgroup reads a sysctl, opens a device, binds and
+        // reads a socket option (python), then connects to a closed port.
+        const py = PYTHON
+          ? `${PYTHON} -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE)';`
+          : "";
+        spawnSync("bash", [
+          "-c",
+          `echo $$ > ${dir}/cgroup.procs; cat /proc/sys/kernel/ostype >/dev/null; head -c1 /dev/zero >/dev/null; ${py} exec 3<>/dev/tcp/127.0.0.1/9 || true`,
+        ]);
+        const g = obj.globals;
+        expect(g.sysctl_hits as bigint).toBeGreaterThan(0n);
+        expect(g.device_hits as bigint).toBeGreaterThan(0n);
+        expect(g.sock_create_hits as bigint).toBeGreaterThan(0n);
+        expect(g.connect4_hits as bigint).toBeGreaterThan(0n);
+        if (PYTHON) {
+          expect(g.bind4_hits as bigint).toBeGreaterThan(0n);
+          expect(g.getsockopt_hits as bigint).toBeGreaterThan(0n);
+        } else {
+          console.log("SKIP: bind4/getsockopt firing: no python3");
+        }
+        closeAll(links);
+      } finally {
+        rmdirSync(dir);
+      }
+    },
+  );
+
+  it.skipIf(!hasIp)(
+    "attaches sk_lookup and flow_dissector to a network namespace of its own",
+    () => {
+      const ns = `tsbpf-kinds-${process.pid}`;
+      execFileSync("ip", ["netns", "add", ns]);
+      try {
+        execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+        using obj = openKinds();
+        const links = ["on_sk_lookup", "on_flow"].map((n) =>
+          obj.program(n).attachNetns(`/run/netns/${ns}`),
+        );
+        for (const l of links) expect(l.info().type).toBe("netns");
+        // A SYN to a closed port in that namespace: the kernel looks for a
+        // listening socket, and sk_lookup runs first.
+        spawnSync("ip", [
+          "netns",
+          "exec",
+          ns,
+          "bash",
+          "-c",
+          "exec 3<>/dev/tcp/127.0.0.1/9 || true",
+        ]);
+        expect(obj.globals.sk_lookup_hits as bigint).toBeGreaterThan(0n);
+        closeAll(links);
+      } finally {
+        execFileSync("ip", ["netns", "del", ns]);
+      }
+    },
+  );
+});
