@@ -59,6 +59,7 @@ const ENOENT = 2;
 const EBUSY = 16;
 const EEXIST = 17;
 const EBADF = 9;
+const E2BIG = 7;
 const EOPNOTSUPP = 95;
 // enum bpf_attach_type BPF_XDP (uapi/linux/bpf.h)
 const BPF_XDP = 37;
@@ -801,12 +802,19 @@ export class BpfProgram {
         `netns ${path}`,
         { kind: "attach" },
         (L, p) => L.bpf_program__attach_netns(p, fd),
-        () =>
+        (e) =>
           this.#wrongType(
             ["flow_dissector", "sk_lookup"],
             "attachNetns",
             'SEC("flow_dissector") and SEC("sk_lookup")',
-          ),
+          ) ??
+          // kernel/bpf/net_namespace.c: E2BIG past a type's program limit
+          // (1 flow dissector, 64 sk_lookup), EEXIST over a prog_attach one.
+          (e === E2BIG || e === EEXIST
+            ? this.type === "flow_dissector"
+              ? `${path} has a flow_dissector program already (one per network namespace): close its link first (\`bpftool link list\` shows it)`
+              : `${path} has as many sk_lookup programs as the kernel takes (64): close one first`
+            : undefined),
       ),
     );
   }

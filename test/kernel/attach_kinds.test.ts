@@ -137,6 +137,12 @@ describe.skipIf(!root)("more attach kinds", () => {
           "exec 3<>/dev/tcp/127.0.0.1/9 || true",
         ]);
         expect(obj.globals.sk_lookup_hits as bigint).toBeGreaterThan(0n);
+        // One flow dissector per namespace (the kernel's bare E2BIG).
+        expect(() =>
+          obj.program("on_flow").attachNetns(`/run/netns/${ns}`),
+        ).toThrow(
+          /has a flow_dissector program already \(one per network namespace\)/,
+        );
         closeAll(links);
       } finally {
         execFileSync("ip", ["netns", "del", ns]);
