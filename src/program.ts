@@ -331,6 +331,8 @@ export class BpfProgram {
       ctx,
       (L, p) => L.bpf_program__attach(p),
       (e) => {
+        if (/^iter(\.s)?\//.test(this.sectionName))
+          return this.#iterHint(e, undefined);
         if (e !== EOPNOTSUPP) return undefined;
         // A kprobe section names its target: EOPNOTSUPP is the kernel's.
         if (ctx.kind === "kprobe") {

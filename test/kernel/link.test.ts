@@ -1026,6 +1026,10 @@ describe.skipIf(!root)("iterator links", () => {
     const e = thrown(() => prog.attachIter()) as BpfError;
     expect(e).toBeInstanceOf(BpfError);
     expect(e.hint).toMatch(/iterates over a map: attachIter\(\{ map \}\)/);
+    // So does attach(), which takes the iterator from the section.
+    expect((thrown(() => prog.attach()) as BpfError).hint).toMatch(
+      /iterates over a map: attachIter\(\{ map \}\)/,
+    );
     expect(() => prog.attachIter({ map: "elems" } as never)).toThrow(
       /attachIter: map is a BpfMap or a map fd/,
     );
