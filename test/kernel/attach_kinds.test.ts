@@ -149,4 +149,78 @@ describe.skipIf(!root)("more attach kinds", () => {
       }
     },
   );
+
+  it.skipIf(!hasIp)(
+    "attaches XDP in each mode to a veth whose peer is in a namespace of its own",
+    () => {
+      const ns = `tsbpf-xdp-${process.pid}`;
+      const dev = `tsbx${process.pid % 100000}`;
+      execFileSync("ip", ["netns", "add", ns]);
+      try {
+        execFileSync("ip", [
+          "link",
+          "add",
+          dev,
+          "type",
+          "veth",
+          "peer",
+          "name",
+          "p0",
+          "netns",
+          ns,
+        ]);
+        execFileSync("ip", ["addr", "add", "10.253.80.1/24", "dev", dev]);
+        execFileSync("ip", ["link", "set", dev, "up"]);
+        execFileSync("ip", [
+          "-n",
+          ns,
+          "addr",
+          "add",
+          "10.253.80.2/24",
+          "dev",
+          "p0",
+        ]);
+        execFileSync("ip", ["-n", ns, "link", "set", "p0", "up"]);
+        using obj = BpfObject.open(fixture("attach"));
+        obj.program("on_kprobe").autoload = false;
+        obj.load();
+        const prog = obj.program("xdp_filter");
+        const show = () =>
+          execFileSync("ip", ["link", "show", dev], { encoding: "utf8" });
+        for (const [mode, shown] of [
+          // Native XDP shows as "xdp", generic (skb) as "xdpgeneric".
+          [undefined, / xdp /],
+          ["drv", / xdp /],
+          ["skb", / xdpgeneric /],
+        ] as const) {
+          const before = obj.globals.xdp_hits as bigint;
+          const link = prog.attachXdp(dev, mode ? { mode } : {});
+          expect(link.info().type).toBe("xdp");
+          expect(show()).toMatch(shown);
+          // ARP requests from the namespace arrive on dev: XDP sees them.
+          spawnSync("ip", [
+            "netns",
+            "exec",
+            ns,
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            "0.3",
+            "10.253.80.9",
+          ]);
+          expect(obj.globals.xdp_hits as bigint).toBeGreaterThan(before);
+          closeAll([link]);
+          expect(show()).not.toMatch(/ xdp(generic)? /);
+        }
+        expect(() => prog.attachXdp(dev, { mode: "hw" })).toThrow(
+          /cannot offload XDP to its hardware/,
+        );
+      } finally {
+        // Deleting the namespace would take the pair along, but later.
+        spawnSync("ip", ["link", "del", dev]);
+        execFileSync("ip", ["netns", "del", ns]);
+      }
+    },
+  );
 });
