@@ -68,6 +68,17 @@ describe.skipIf(!root)("more attach kinds", () => {
     closeAll([link]);
     libc().getppid();
     expect(obj.globals.uprobe_hits).toBe(4n);
+    // The same program attached explicitly, with a cookie and a pid.
+    using again = obj.program("on_getppid").attachUprobe({
+      binaryPath: "libc.so.6",
+      symbol: "getppid",
+      pid: libc().getpid(),
+      cookie: 0xfeed_f00d_dead_beefn,
+    });
+    libc().getppid();
+    expect(obj.globals.uprobe_hits).toBe(5n);
+    expect(obj.globals.uprobe_cookie).toBe(0xfeed_f00d_dead_beefn);
+    void again;
   });
 
   it.skipIf(!hasCgroup2)(
@@ -187,6 +198,7 @@ describe.skipIf(!root)("more attach kinds", () => {
         const prog = obj.program("xdp_filter");
         const show = () =>
           execFileSync("ip", ["link", "show", dev], { encoding: "utf8" });
+        let target = 10; // a new address each time: a failed ARP is not retried at once
         for (const [mode, shown] of [
           // Native XDP shows as "xdp", generic (skb) as "xdpgeneric".
           [undefined, / xdp /],
@@ -207,7 +219,7 @@ describe.skipIf(!root)("more attach kinds", () => {
             "1",
             "-W",
             "0.3",
-            "10.253.80.9",
+            `10.253.80.${target++}`,
           ]);
           expect(obj.globals.xdp_hits as bigint).toBeGreaterThan(before);
           closeAll([link]);
