@@ -1127,9 +1127,20 @@ export class BpfProgram {
     };
   }
 
-  /** Pins the loaded program at `path` on a bpf filesystem. */
+  /**
+   * Pins the loaded program at `path` on a bpf filesystem: it then stays
+   * loaded after the object closes and the process exits, until `unpin()`
+   * or `rm path`. One pin at a time.
+   */
   pin(path: string): void {
     const p = this.#loadedHandle("pin");
+    // A second pin would orphan the first: it keeps the program loaded
+    // after the process exits, and unpin() only knows the last.
+    if (this.#pinned !== null) {
+      throw new StateError(
+        `pin: program '${this.name}' is pinned at ${this.#pinned} already: unpin() it first`,
+      );
+    }
     checkPinPath("bpf_program__pin", path);
     clearLibbpfLog();
     const err = libbpf().bpf_program__pin(p, cstr(path));

@@ -208,10 +208,20 @@ describe.skipIf(!root)("BpfProgram", () => {
     prog.pin(path);
     expect(existsSync(path)).toBe(true);
     expect(prog.pinnedPath).toBe(path);
-    expect(() => prog.pin(path)).toThrow(/EEXIST/);
+    // A second pin would orphan the first (it keeps the program loaded
+    // after the process exits, and unpin() only knows the last).
+    expect(() => prog.pin(`${PIN_DIR}/again`)).toThrow(
+      /is pinned at .*xdp_filter already: unpin\(\) it first/,
+    );
+    expect(existsSync(`${PIN_DIR}/again`)).toBe(false);
     prog.unpin();
     expect(existsSync(path)).toBe(false);
     expect(prog.pinnedPath).toBeNull();
+    // Something else at the path: libbpf's EEXIST.
+    prog.pin(path);
+    const other = obj.program("on_getpid");
+    expect(() => other.pin(path)).toThrow(/EEXIST/);
+    prog.unpin();
   });
 
   it("explains a pin outside bpffs", () => {
