@@ -222,6 +222,26 @@ describe.skipIf(!root)("BpfProgram", () => {
     const other = obj.program("on_getpid");
     expect(() => other.pin(path)).toThrow(/EEXIST/);
     prog.unpin();
+    // unpin(path) removes a pin of this program only: a typo must not
+    // remove a map's pin or another program's.
+    const mapPin = `${PIN_DIR}/map`;
+    obj.maps[0]!.pin(mapPin);
+    other.pin(`${PIN_DIR}/other`);
+    try {
+      expect(() => prog.unpin(mapPin)).toThrow(
+        /is a map pinned on bpffs, not a pin of program 'xdp_filter'/,
+      );
+      expect(() => prog.unpin(`${PIN_DIR}/other`)).toThrow(
+        /pins another program \(id \d+\), not 'xdp_filter' \(id \d+\)/,
+      );
+      expect(existsSync(mapPin)).toBe(true);
+      expect(existsSync(`${PIN_DIR}/other`)).toBe(true);
+      // Its own pin under another path than pin()'s is fine.
+      other.unpin(`${PIN_DIR}/other`);
+      expect(existsSync(`${PIN_DIR}/other`)).toBe(false);
+    } finally {
+      obj.maps[0]!.unpin(mapPin);
+    }
   });
 
   it("explains a pin outside bpffs", () => {
