@@ -382,7 +382,11 @@ export class BpfProgram {
               : t.startsWith("cgroup_") || t === "sock_ops"
                 ? "attachCgroup(path)"
                 : t === "kprobe"
-                  ? "attachKprobe(fn) or attachUprobe({ binaryPath, symbol })"
+                  ? /^usdt/.test(this.sectionName)
+                    ? "attachUsdt({ binaryPath, provider, name })"
+                    : /^u(ret)?probe/.test(this.sectionName)
+                      ? "attachUprobe({ binaryPath, symbol | offset })"
+                      : "attachKprobe(fn) or attachUprobe({ binaryPath, symbol })"
                   : t === "tracepoint"
                     ? "attachTracepoint(category, name)"
                     : t === "raw_tracepoint"

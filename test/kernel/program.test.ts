@@ -365,6 +365,24 @@ describe.skipIf(!root)("BpfProgram", () => {
     );
   });
 
+  it("attach() of a uprobe or USDT program without a target names the call that takes one", () => {
+    using obj = BpfObject.open(fixture("usdt"));
+    obj.load();
+    expect(
+      (thrown(() => obj.program("on_tick").attach()) as BpfError).hint,
+    ).toBe(
+      'SEC("usdt") names no attach target: attach this kprobe program with attachUsdt({ binaryPath, provider, name })',
+    );
+    using att = BpfObject.open(fixture("attach"));
+    att.program("on_kprobe").autoload = false;
+    att.load();
+    expect(
+      (thrown(() => att.program("on_uprobe").attach()) as BpfError).hint,
+    ).toBe(
+      'SEC("uprobe") names no attach target: attach this kprobe program with attachUprobe({ binaryPath, symbol | offset })',
+    );
+  });
+
   it("attaching a program left out of load() is a StateError", () => {
     using obj = BpfObject.open(fixture("attach"));
     obj.program("on_kprobe").autoload = false;
