@@ -23,7 +23,11 @@ export interface PerfEventOptions {
   readonly frequency?: number;
   /** One sample every `period` events (for cpu-clock: nanoseconds). */
   readonly period?: number | bigint;
-  /** Process to watch: -1 = every process (default; needs `cpu`), 0 = this one. */
+  /**
+   * Thread to watch: -1 = every thread (default; needs `cpu`), 0 = the
+   * calling thread, else a thread id. A perf event follows one thread, so
+   * a process's pid watches its main thread only.
+   */
   readonly pid?: number;
   /** CPU to watch: -1 = any (default; needs a `pid`). */
   readonly cpu?: number;
