@@ -667,6 +667,35 @@ describe.skipIf(!root)("BpfLink", () => {
     },
   );
 
+  it.skipIf(!hasIp)("runs tc filters in priority order, lowest first", () => {
+    withVeth((ifname) => {
+      const peer = `${ifname}p`;
+      execFileSync("ip", ["link", "set", peer, "up"]);
+      execFileSync("ip", ["addr", "add", "10.253.81.1/24", "dev", ifname]);
+      // The tcx fixture's programs return TC_ACT_UNSPEC (TCX_NEXT): the
+      // next filter runs too, and `first` tells which one ran first.
+      using obj = BpfObject.open(fixture("tcx"));
+      obj.load();
+      let target = 2;
+      for (const [one, two, expected] of [
+        [2, 1, 2n],
+        [1, 2, 1n],
+      ] as const) {
+        const a = obj
+          .program("ingress_one")
+          .attachTc(peer, "ingress", { priority: one });
+        const b = obj
+          .program("ingress_two")
+          .attachTc(peer, "ingress", { priority: two });
+        obj.globals.first = 0n;
+        spawnSync("ping", ["-c", "1", "-W", "0.3", `10.253.81.${target++}`]);
+        expect(obj.globals.first).toBe(expected);
+        a.close();
+        b.close();
+      }
+    });
+  });
+
   it.skipIf(!hasIp)(
     "XDP by interface index and tc ingress/egress see real packets",
     () => {
