@@ -38,6 +38,7 @@ import {
   attachTc,
   checkTcOptions,
   ifindexOf,
+  unknownIfindexHint,
 } from "./tc.ts";
 import { type IterOptions, iterLinkInfo } from "./iter.ts";
 import { type NetfilterOptions, createNetfilterLink } from "./netfilter.ts";
@@ -62,6 +63,7 @@ const EEXIST = 17;
 const EBADF = 9;
 const E2BIG = 7;
 const EOPNOTSUPP = 95;
+const ENODEV = 19;
 // enum bpf_attach_type BPF_XDP (uapi/linux/bpf.h)
 const BPF_XDP = 37;
 // BPF_F_BEFORE, BPF_F_AFTER (uapi/linux/bpf.h)
@@ -654,6 +656,10 @@ export class BpfProgram {
   ): string | undefined {
     const wrong = this.#wrongType(["xdp"], "attachXdp", 'SEC("xdp")');
     if (wrong) return wrong;
+    if ((e === 22 || e === ENODEV) && typeof target === "number") {
+      const unknown = unknownIfindexHint(target);
+      if (unknown) return unknown;
+    }
     if (e === EBUSY || e === EEXIST) {
       return `interface ${target} already has an XDP program (\`bpftool net\` shows it): close its link or detach it first`;
     }
@@ -695,7 +701,9 @@ export class BpfProgram {
           ) ??
           (e === EEXIST
             ? `${ifnameOrIndex} has a tc ${direction} filter with this priority and handle: pick others, or leave them 0 for the kernel to pick`
-            : undefined),
+            : e === ENODEV || e === 22
+              ? unknownIfindexHint(ifindex)
+              : undefined),
       }),
     );
     return this.#fdLink(`tc ${direction} ${ifnameOrIndex}`, backend);
@@ -771,11 +779,17 @@ export class BpfProgram {
         { kind: "attach" },
         {
           detail: `program '${this.name}' (${what})`,
-          hint: this.#wrongType(
-            ["sched_cls"],
-            "attachTcx",
-            'SEC("tcx/ingress"), SEC("tcx/egress") and SEC("tc")',
-          ),
+          hint:
+            this.#wrongType(
+              ["sched_cls"],
+              "attachTcx",
+              'SEC("tcx/ingress"), SEC("tcx/egress") and SEC("tc")',
+            ) ??
+            (linkFd === -EEXIST
+              ? `'${this.name}' is attached to tcx ${dir} of ${ifnameOrIndex} already (a program once per hook): close that link first`
+              : linkFd === -ENODEV
+                ? unknownIfindexHint(ifindex)
+                : undefined),
         },
       );
     }

@@ -4,6 +4,7 @@
  * detaches the filter on close and removes the clsact qdisc when tsbpf
  * created it and no other tsbpf filter uses it.
  */
+import { readFileSync, readdirSync } from "node:fs";
 import { ifNameToIndex, libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import { BpfTypeError } from "./errors.ts";
@@ -94,7 +95,12 @@ export function attachTc(
   clearLibbpfLog();
   const created = L.bpf_tc_hook_create(hook);
   if (created < 0 && -created !== EEXIST) {
-    throw bpfError("bpf_tc_hook_create", created, { kind: "attach" });
+    throw bpfError(
+      "bpf_tc_hook_create",
+      created,
+      { kind: "attach" },
+      explain && { detail: explain.detail, hint: explain.hint(-created) },
+    );
   }
   const state = hooks.get(ifindex) ?? { created: false, users: 0 };
   if (created === 0) state.created = true;
@@ -140,6 +146,30 @@ function release(ifindex: number): void {
       hookStruct(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS),
     );
   }
+}
+
+/**
+ * A hint when no interface (of this network namespace) has index
+ * `ifindex`, from /sys/class/net; undefined when one has or it is unknown.
+ */
+export function unknownIfindexHint(ifindex: number): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync("/sys/class/net");
+  } catch {
+    return undefined;
+  }
+  for (const n of names) {
+    try {
+      if (
+        Number(readFileSync(`/sys/class/net/${n}/ifindex`, "utf8")) === ifindex
+      )
+        return undefined;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return `no network interface has index ${ifindex}: list them with \`ip link\` (the index is the number before the name)`;
 }
 
 /** Resolves an interface name or index; BpfError(ENODEV) for an unknown name. */

@@ -765,6 +765,29 @@ describe.skipIf(!root)("BpfLink", () => {
     expect(() => obj.program("xdp_filter").attachXdp("nosuchif0")).toThrow(
       /no network interface 'nosuchif0'/,
     );
+    // By index (the kernel's bare EINVAL or ENODEV before).
+    const gone = 0x7ffffff0;
+    const unknown = new RegExp(`no network interface has index ${gone}`);
+    for (const attach of [
+      () => obj.program("xdp_filter").attachXdp(gone),
+      () => obj.program("xdp_filter").attachXdp(gone, { mode: "skb" }),
+      () => obj.program("on_tc").attachTc(gone, "ingress"),
+      () => obj.program("on_tc").attachTcx(gone, { direction: "ingress" }),
+    ]) {
+      const e = thrown(attach) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect(e.hint).toMatch(unknown);
+    }
+    // One tcx link per program and hook.
+    using tcx = obj.program("on_tc").attachTcx("lo", { direction: "ingress" });
+    expect(
+      (
+        thrown(() =>
+          obj.program("on_tc").attachTcx("lo", { direction: "ingress" }),
+        ) as BpfError
+      ).hint,
+    ).toMatch(/'on_tc' is attached to tcx ingress of lo already/);
+    void tcx;
   });
 
   it("attaches to a perf event (software cpu-clock on this thread)", () => {
