@@ -409,6 +409,29 @@ describe.skipIf(!root)("BpfProgram", () => {
       ClosedError,
     );
     expect(() => prog.pin("/sys/fs/bpf/x")).toThrow(ClosedError);
+    // Every attach form, before it reaches libbpf or the kernel.
+    for (const attach of [
+      () => prog.attach(),
+      () => prog.attachXdp("lo"),
+      () => prog.attachXdp("lo", { mode: "skb" }),
+      () => prog.attachTc("lo", "ingress"),
+      () => prog.attachTcx("lo", { direction: "ingress" }),
+      () => prog.attachIter(),
+      () =>
+        prog.attachNetfilter({ family: "ipv4", hook: "output", priority: 1 }),
+      () => prog.attachNetns("/proc/self/ns/net"),
+      () => prog.attachCgroup("/sys/fs/cgroup"),
+      () => prog.attachRawTracepoint("sys_enter"),
+      () =>
+        prog.attachPerfEvent({
+          type: "software",
+          config: "cpu-clock",
+          frequency: 1,
+          cpu: 0,
+        }),
+    ]) {
+      expect(attach).toThrow(ClosedError);
+    }
     expect(() => prog.name).not.toThrow();
   });
 });
