@@ -170,7 +170,10 @@ export interface TestRunResult {
   readonly retval: number;
   /** Average run time, ns (0 for syscall and raw_tp programs: not measured). */
   readonly duration: number;
-  /** Output data (the packet after the program); empty when there is none. */
+  /**
+   * Output data: the packet after the program (flow_dissector: the
+   * `struct bpf_flow_keys` it filled in); empty when there is none.
+   */
   readonly data: Uint8Array;
   /** Output context, when `ctx` was given (syscall: the struct as the program left it). */
   readonly ctx?: Uint8Array;
