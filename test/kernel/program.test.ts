@@ -159,6 +159,18 @@ describe.skipIf(!root)("BpfProgram", () => {
     );
   });
 
+  it("test-runs a flow dissector: the output is its struct bpf_flow_keys", () => {
+    using obj = BpfObject.open(fixture("attach_kinds"));
+    obj.load();
+    const pkt = new Uint8Array(64);
+    pkt[12] = 0x08; // ETH_P_IP
+    const r = obj.program("on_flow").testRun({ data: pkt });
+    expect(r.retval).toBe(0); // BPF_OK
+    // sizeof(struct bpf_flow_keys); nhoff and thoff start past Ethernet.
+    expect(r.data.length).toBe(56);
+    expect(new DataView(r.data.buffer).getUint16(0, true)).toBe(14);
+  });
+
   it("says when a program type cannot be test-run (kernel feature absent)", () => {
     using obj = openAttach();
     const err = (() => {
