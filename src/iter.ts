@@ -61,11 +61,28 @@ function fdOrId(what: string, x: unknown, expected: string): number {
   );
 }
 
+/** Which option each kernel iterator target reads its link info as. */
+const TARGET_OPTION: Readonly<Record<string, "map" | "task" | "cgroup">> = {
+  bpf_map_elem: "map",
+  bpf_sk_storage_map: "map",
+  sockmap: "map",
+  task: "task",
+  task_file: "task",
+  task_vma: "task",
+  cgroup: "cgroup",
+};
+
 /**
  * The link info for `options` (null when it names nothing), and the fds
- * opened for it, which the caller closes once the link exists.
+ * opened for it, which the caller closes once the link exists. `section`
+ * (`iter/<target>`) says which option the target takes: the kernel reads
+ * the union as its own kind, so another kind would be misread (a map fd
+ * as a thread id).
  */
-export function iterLinkInfo(options: IterOptions | undefined): {
+export function iterLinkInfo(
+  options: IterOptions | undefined,
+  section: string,
+): {
   info: Uint8Array | null;
   opened: number[];
 } {
@@ -84,6 +101,14 @@ export function iterLinkInfo(options: IterOptions | undefined): {
     );
   }
   if (given.length === 0) return { info: null, opened: [] };
+  const target = /^iter(?:\.s)?\/(.*)$/.exec(section)?.[1];
+  const takes = target === undefined ? undefined : TARGET_OPTION[target];
+  // Not an iterator at all: the kernel refuses it, and attachIter says why.
+  if (target !== undefined && takes !== given[0]) {
+    throw new BpfTypeError(
+      `attachIter: SEC("${section}") takes ${takes ? `{ ${takes} }` : "no options"}, not { ${given[0]} }`,
+    );
+  }
   const info = new Uint8Array(LINK_INFO_SIZE);
   const v = new DataView(info.buffer);
   const opened: number[] = [];

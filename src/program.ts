@@ -994,7 +994,7 @@ export class BpfProgram {
    */
   attachIter(options?: IterOptions): BpfLink {
     this.#loadedHandle("attachIter");
-    const { info, opened } = iterLinkInfo(options);
+    const { info, opened } = iterLinkInfo(options, this.sectionName);
     try {
       let opts: Uint8Array | null = null;
       if (info) {

@@ -1168,6 +1168,23 @@ describe.skipIf(!root)("iterator links", () => {
     },
   );
 
+  it("refuses options an iterator does not take (the kernel would read them as its own)", () => {
+    using obj = BpfObject.open(fixture("iter"));
+    obj.load();
+    const elems = obj.map("elems");
+    // The link info is a union: a map fd given to a task iterator was
+    // taken as a thread id, a pid given to a map iterator as a map fd.
+    expect(() => obj.program("dump_task").attachIter({ map: elems })).toThrow(
+      /SEC\("iter\/task"\) takes \{ task \}, not \{ map \}/,
+    );
+    expect(() =>
+      obj.program("dump_elems").attachIter({ task: { pid: 1 } }),
+    ).toThrow(/SEC\("iter\/bpf_map_elem"\) takes \{ map \}, not \{ task \}/);
+    expect(() => obj.program("dump_cgroup").attachIter({ map: elems })).toThrow(
+      /SEC\("iter\/cgroup"\) takes \{ cgroup \}, not \{ map \}/,
+    );
+  });
+
   it("says a non-iterator link cannot be read", () => {
     using obj = openAttach();
     using l = obj.program("on_sys_enter").attachRawTracepoint("sys_enter");
