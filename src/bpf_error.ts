@@ -3,7 +3,13 @@
  * message (libbpf_strerror knows its 4000+ codes too), the captured libbpf
  * log, and a hint for the usual causes.
  */
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+} from "node:fs";
 import { dirname, resolve } from "node:path";
 import { cstr, libbpf, libc } from "../ffi/mod.ts";
 import { BpfError } from "./errors.ts";
@@ -27,6 +33,22 @@ export function tracefsDir(): string | null {
     if (existsSync(`${d}/events`)) return d;
   }
   return null;
+}
+
+/**
+ * Whether the kernel refuses root the list of functions ftrace can hook
+ * (`available_filter_functions`: EPERM). Where it does, it makes no
+ * ftrace trampolines either, which fentry/fexit/fmod_ret and lsm need.
+ */
+export function ftraceFunctionsDenied(): boolean {
+  const dir = tracefsDir();
+  if (dir === null) return false;
+  try {
+    closeSync(openSync(`${dir}/available_filter_functions`, "r"));
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
 }
 
 /** True when a bpf filesystem is mounted at (a parent of) `path`. */

@@ -17,7 +17,12 @@ import {
   readCString,
   viewMemory,
 } from "../ffi/mod.ts";
-import { bpfError, checkPinPath, reasonLine } from "./bpf_error.ts";
+import {
+  bpfError,
+  checkPinPath,
+  ftraceFunctionsDenied,
+  reasonLine,
+} from "./bpf_error.ts";
 import { readFileBytes } from "./io.ts";
 import { checkObjectBytes } from "./object_check.ts";
 import { errnoName } from "./errno.ts";
@@ -463,6 +468,13 @@ function openError(e: number, source: string): BpfError {
   );
 }
 
+/** What a refused trampoline's hint adds when ftrace is closed to root here. */
+function trampolineNote(): string {
+  return ftraceFunctionsDenied()
+    ? ". Reading /sys/kernel/tracing/available_filter_functions is refused (EPERM) here too, a sign that this kernel closes the ftrace function hooking that trampolines use"
+    : "";
+}
+
 function loadError(
   errCode: number,
   objName: string,
@@ -497,10 +509,10 @@ function loadError(
           ? "the object needs the kernel's BTF (CO-RE relocations or BTF-typed programs) and there is no /sys/kernel/btf/vmlinux: use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or give a BTF file with the btfCustomPath open option"
           : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
               (e === 1 || e === 95 || e === 524)
-            ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead`
+            ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead${trampolineNote()}`
             : /^lsm(_cgroup)?(\.s)?\//.test(section) &&
                 (e === 1 || e === 95 || e === 524)
-              ? `lsm programs run from a BPF trampoline on their LSM hook, as fentry does: they need CONFIG_BPF_LSM with "bpf" among the active LSMs (the lsm= boot parameter), CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, and a kernel that allows trampolines; this one refused (${errnoName(e)}) before verifying (kernel lockdown, or trampolines disabled)`
+              ? `lsm programs run from a BPF trampoline on their LSM hook, as fentry does: they need CONFIG_BPF_LSM with "bpf" among the active LSMs (the lsm= boot parameter), CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, and a kernel that allows trampolines; this one refused (${errnoName(e)}) before verifying (kernel lockdown, or trampolines disabled)${trampolineNote()}`
               : undefined;
     return bpfError(
       "bpf_object__load",
