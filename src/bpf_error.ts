@@ -155,7 +155,9 @@ function hintFor(errno: number, ctx: FailContext): string | undefined {
   }
   if (ctx.kind === "kprobe") {
     if (!kprobesAvailable()) {
-      return "kernel built without CONFIG_KPROBES (no /sys/kernel/tracing/kprobe_events): kprobes cannot attach here; use fentry/fexit (attachTrace) or a tracepoint";
+      return ftraceFunctionsDenied()
+        ? "kernel built without CONFIG_KPROBES (no /sys/kernel/tracing/kprobe_events): kprobes cannot attach here, nor fentry/fexit (ftrace's function hooks are closed to root too); use a tracepoint, raw_tp or tp_btf program"
+        : "kernel built without CONFIG_KPROBES (no /sys/kernel/tracing/kprobe_events): kprobes cannot attach here; use fentry/fexit (attachTrace) or a tracepoint";
     }
     if (name === "ENOENT" || name === "EINVAL") {
       return `no probe-able kernel function '${ctx.fn}': check /proc/kallsyms and available_filter_functions (it may be inlined or notrace)`;

@@ -426,6 +426,11 @@ describe.skipIf(!root)("BpfLink", () => {
     }
     expect(err).toBeInstanceOf(BpfError);
     expect(String(err)).toMatch(/CONFIG_KPROBES/);
+    // fentry is no way out where ftrace is closed too.
+    if (ftraceFunctionsDenied) {
+      expect((err as BpfError).hint).not.toMatch(/use fentry/);
+      expect((err as BpfError).hint).toMatch(/tracepoint, raw_tp or tp_btf/);
+    }
     expect(() =>
       obj.program("on_uprobe").attachKprobe("do_nanosleep", { retprobe: true }),
     ).toThrow(/CONFIG_KPROBES/);
