@@ -72,6 +72,14 @@ const TARGET_OPTION: Readonly<Record<string, "map" | "task" | "cgroup">> = {
   cgroup: "cgroup",
 };
 
+/** The option SEC(`section`)'s iterator target takes, if any. */
+export function iterTargetOption(
+  section: string,
+): "map" | "task" | "cgroup" | undefined {
+  const target = /^iter(?:\.s)?\/(.*)$/.exec(section)?.[1];
+  return target === undefined ? undefined : TARGET_OPTION[target];
+}
+
 /**
  * The link info for `options` (null when it names nothing), and the fds
  * opened for it, which the caller closes once the link exists. `section`
@@ -101,10 +109,9 @@ export function iterLinkInfo(
     );
   }
   if (given.length === 0) return { info: null, opened: [] };
-  const target = /^iter(?:\.s)?\/(.*)$/.exec(section)?.[1];
-  const takes = target === undefined ? undefined : TARGET_OPTION[target];
+  const takes = iterTargetOption(section);
   // Not an iterator at all: the kernel refuses it, and attachIter says why.
-  if (target !== undefined && takes !== given[0]) {
+  if (/^iter(\.s)?\//.test(section) && takes !== given[0]) {
     throw new BpfTypeError(
       `attachIter: SEC("${section}") takes ${takes ? `{ ${takes} }` : "no options"}, not { ${given[0]} }`,
     );

@@ -40,7 +40,7 @@ import {
   ifindexOf,
   unknownIfindexHint,
 } from "./tc.ts";
-import { type IterOptions, iterLinkInfo } from "./iter.ts";
+import { type IterOptions, iterLinkInfo, iterTargetOption } from "./iter.ts";
 import { type NetfilterOptions, createNetfilterLink } from "./netfilter.ts";
 import { objectInfo } from "./obj_info.ts";
 import { type ProgramInfo, programInfo } from "./program_info.ts";
@@ -1026,7 +1026,11 @@ export class BpfProgram {
     }
     // The kernel's map iterators take their map from the link info and
     // refuse fd 0 (EBADF) when none is given.
-    if (e === EBADF && options?.map === undefined && /_map|map_/.test(s)) {
+    if (
+      e === EBADF &&
+      options?.map === undefined &&
+      iterTargetOption(s) === "map"
+    ) {
       return `SEC("${s}") iterates over a map: attachIter({ map }) with the BpfMap (or its fd) to walk`;
     }
     return undefined;

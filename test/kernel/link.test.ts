@@ -1102,6 +1102,10 @@ describe.skipIf(!root)("iterator links", () => {
     const e = thrown(() => prog.attachIter()) as BpfError;
     expect(e).toBeInstanceOf(BpfError);
     expect(e.hint).toMatch(/iterates over a map: attachIter\(\{ map \}\)/);
+    // Every map iterator, whatever its name.
+    expect(
+      (thrown(() => obj.program("dump_sockmap").attachIter()) as BpfError).hint,
+    ).toMatch(/SEC\("iter\/sockmap"\) iterates over a map/);
     // So does attach(), which takes the iterator from the section.
     expect((thrown(() => prog.attach()) as BpfError).hint).toMatch(
       /iterates over a map: attachIter\(\{ map \}\)/,
