@@ -1089,16 +1089,31 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       return;
     }
     if (Array.isArray(v)) {
-      if (v.length !== s.perCpu) {
-        throw new BpfTypeError(
-          `map '${this.name}': a per-CPU value is an array of ${s.perCpu} values (one per possible CPU) or one value for all; got ${describeValue(v)}`,
+      // An array is one value per CPU, unless the value type is itself an
+      // array (a `u64 slots[N]` histogram) that takes it whole.
+      let perCpuError: unknown;
+      if (v.length === s.perCpu) {
+        try {
+          for (let c = 0; c < s.perCpu; c++)
+            s.value.write(dv, buf, off + c * s.stride, v[c]);
+          return;
+        } catch (e) {
+          if (!(e instanceof BpfTypeError)) throw e;
+          perCpuError = e;
+        }
+      }
+      try {
+        s.value.write(dv, buf, off, v);
+      } catch (e) {
+        if (!(e instanceof BpfTypeError)) throw e;
+        throw (
+          perCpuError ??
+          new BpfTypeError(
+            `map '${this.name}': a per-CPU value is an array of ${s.perCpu} values (one per possible CPU) or one value for all; got ${describeValue(v)}`,
+          )
         );
       }
-      for (let c = 0; c < s.perCpu; c++)
-        s.value.write(dv, buf, off + c * s.stride, v[c]);
-      return;
-    }
-    s.value.write(dv, buf, off, v);
+    } else s.value.write(dv, buf, off, v);
     for (let c = 1; c < s.perCpu; c++)
       buf.copyWithin(off + c * s.stride, off, off + s.valueSize);
   }

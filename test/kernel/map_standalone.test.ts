@@ -191,6 +191,47 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect([...m.values()].length).toBe(4);
   });
 
+  it("per-CPU maps with array values (histograms): one array is the value for all CPUs", () => {
+    const cpus = possibleCpus();
+    const n = cpus + 2; // never a per-CPU count of elements
+    using m = BpfMap.create({
+      type: "percpu_array",
+      key: "u32",
+      value: `u64[${n}]`,
+      maxEntries: 2,
+    });
+    const slots = Array.from({ length: n }, (_, i) => BigInt(i + 1));
+    m.set(0, slots as never);
+    const got = m.get(0) as ArrayLike<bigint>[];
+    expect(got.map((v) => Array.from(v))).toEqual(new Array(cpus).fill(slots));
+    // As many elements as CPUs, each not an array: one value, not one per CPU.
+    using w = BpfMap.create({
+      type: "percpu_hash",
+      key: "u32",
+      value: `u32[${cpus}]`,
+      maxEntries: 2,
+    });
+    const one = Array.from({ length: cpus }, (_, i) => i + 7);
+    w.set(1, one as never);
+    const each = (w.get(1) as ArrayLike<number>[]).map((v) => Array.from(v));
+    expect(each).toEqual(new Array(cpus).fill(one));
+    // One array per CPU still works, and a wrong count still names the rule.
+    w.set(2, new Array(cpus).fill(one) as never);
+    expect((w.get(2) as ArrayLike<number>[]).map((v) => Array.from(v))).toEqual(
+      new Array(cpus).fill(one),
+    );
+    expect(() => w.set(3, [[1], [2]] as never)).toThrow(BpfTypeError);
+    using s = BpfMap.create({
+      type: "percpu_hash",
+      key: "u32",
+      value: "u32",
+      maxEntries: 2,
+    });
+    expect(() => s.set(1, new Array(cpus + 1).fill(1))).toThrow(
+      new RegExp(`array of ${cpus} values \\(one per possible CPU\\)`),
+    );
+  });
+
   it("queue: push and pop in order", () => {
     using q = BpfMap.create({ type: "queue", value: "u32", maxEntries: 4 });
     expect(q.keySize).toBe(0);
