@@ -77,6 +77,7 @@ import {
   BPF_NOEXIST,
   isArrayLike,
   isIndexed,
+  resumesByBucket,
   isKeyless,
   isMapOfMaps,
   isPerCpu,
@@ -1320,6 +1321,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
             ),
           ),
       options?.batch ?? true,
+      !resumesByBucket(s.type),
     );
     try {
       for (;;) {
@@ -1339,7 +1341,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /**
    * Every [key, value] (a snapshot per batch: the kernel may change the map
-   * meanwhile). Array maps list every index.
+   * meanwhile). Array maps list every index. The loop may delete entries
+   * it has been given, as with a JS Map: each entry still comes once.
    */
   entries(options?: IterateOptions): IterableIterator<[K, V]> {
     return new ChunkIterator(

@@ -75,12 +75,26 @@ class Buffers {
   ) {
     this.alloc(size);
   }
-  alloc(size: number): void {
+  /** New buffers for `size` entries, with the first `keep` entries copied over. */
+  alloc(size: number, keep = 0): void {
+    const { keySize, valueBytes } = this.m;
+    const keys = new Uint8Array(Math.max(1, size * keySize));
+    const values = new Uint8Array(Math.max(1, size * valueBytes));
+    if (keep > 0) {
+      keys.set(this.keys.subarray(0, keep * keySize));
+      values.set(this.values.subarray(0, keep * valueBytes));
+    }
     this.size = size;
-    this.keys = new Uint8Array(Math.max(1, size * this.m.keySize));
-    this.keysView = new DataView(this.keys.buffer);
-    this.values = new Uint8Array(Math.max(1, size * this.m.valueBytes));
-    this.valuesView = new DataView(this.values.buffer);
+    this.keys = keys;
+    this.keysView = new DataView(keys.buffer);
+    this.values = values;
+    this.valuesView = new DataView(values.buffer);
+  }
+  /** Moves entry `i` to the front. */
+  toFront(i: number): void {
+    const { keySize, valueBytes } = this.m;
+    this.keys.copyWithin(0, i * keySize, (i + 1) * keySize);
+    this.values.copyWithin(0, i * valueBytes, (i + 1) * valueBytes);
   }
   chunk(count: number): Chunk {
     return {
@@ -97,11 +111,20 @@ class Buffers {
  * Every entry of the map, in chunks of up to `size`. Uses
  * BPF_MAP_LOOKUP_BATCH unless `batch` is false or the kernel has no batch
  * lookup for the map type (then one get_next_key + lookup per entry).
+ *
+ * The caller may delete the entries of a chunk before asking for the next:
+ * get_next_key, and the generic batch lookup that resumes from a key
+ * (`resumesByKey`: every map type but the hash family's, whose batches
+ * resume from a bucket index), start over from the first key when the key
+ * they resume from is gone (kernel/bpf/hashtab.c htab_map_get_next_key,
+ * lpm_trie.c trie_get_next_key), which would yield entries again. So the
+ * key a walk resumes from is never one the caller has been given yet.
  */
 export function* lookupChunks(
   m: RawMap,
   size = defaultChunk(m),
   batch = true,
+  resumesByKey = true,
 ): Generator<Chunk, void, undefined> {
   const L = libbpf();
   const b = new Buffers(m, size);
@@ -115,14 +138,18 @@ export function* lookupChunks(
     const countBytes = new Uint8Array(count.buffer);
     const opts = batchOpts();
     let first = true;
+    // Key-resumed: the last entry of a batch (its key is the resume token)
+    // is held back at the front of the buffers, and yielded with the next.
+    if (resumesByKey && b.size < 2) b.alloc(2);
+    let held = 0;
     for (;;) {
-      count[0] = b.size;
+      count[0] = b.size - held;
       const err = L.bpf_map_lookup_batch(
         m.fd,
         first ? null : inTok,
         outTok,
-        b.keys,
-        b.values,
+        held ? b.keys.subarray(held * m.keySize) : b.keys,
+        held ? b.values.subarray(held * m.valueBytes) : b.values,
         countBytes,
         opts,
       );
@@ -133,7 +160,7 @@ export function* lookupChunks(
         // A hash bucket holds more entries than fit: the kernel returns
         // ENOSPC only when it could copy nothing (hashtab.c,
         // __htab_map_lookup_and_delete_batch). Grow and retry.
-        b.alloc(b.size * 2);
+        b.alloc(b.size * 2, held);
         continue;
       }
       if (err < 0 && err !== -ENOENT)
@@ -144,8 +171,18 @@ export function* lookupChunks(
           { detail: `map '${m.name}'` },
         );
       first = false;
-      if (n > 0) yield b.chunk(n);
-      if (err === -ENOENT) return;
+      const total = held + n;
+      if (err === -ENOENT || (resumesByKey && n === 0)) {
+        if (total > 0) yield b.chunk(total);
+        return;
+      }
+      if (!resumesByKey) {
+        if (n > 0) yield b.chunk(n);
+      } else {
+        if (total > 1) yield b.chunk(total - 1);
+        b.toFront(total - 1);
+        held = 1;
+      }
       const t = inTok;
       inTok = outTok;
       outTok = t;
@@ -154,48 +191,53 @@ export function* lookupChunks(
   yield* walkChunks(m, b, L);
 }
 
+/**
+ * The get_next_key + lookup walk. It fetches the key after a chunk's last
+ * before yielding the chunk, and resumes from that one: deleting what a
+ * chunk gave never makes the kernel start over.
+ */
 function* walkChunks(
   m: RawMap,
   b: Buffers,
   L: ReturnType<typeof libbpf>,
 ): Generator<Chunk, void, undefined> {
   const cur = new Uint8Array(Math.max(1, m.keySize));
-  const last = new Uint8Array(Math.max(1, m.keySize));
+  const next = new Uint8Array(Math.max(1, m.keySize));
   const val = new Uint8Array(Math.max(1, m.valueBytes));
-  let started = false;
-  for (;;) {
+  const nextKey = (after: Uint8Array | null): boolean => {
+    const err = L.bpf_map_get_next_key(m.fd, after, next);
+    if (err === -ENOENT) return false;
+    if (err < 0)
+      throw bpfError(
+        "bpf_map_get_next_key",
+        err,
+        { kind: "other" },
+        { detail: `map '${m.name}'` },
+      );
+    return true;
+  };
+  let more = nextKey(null);
+  while (more) {
     let n = 0;
-    let done = false;
-    while (n < b.size) {
-      let err = L.bpf_map_get_next_key(m.fd, started ? last : null, cur);
-      if (err === -ENOENT) {
-        done = true;
-        break;
-      }
-      if (err < 0)
-        throw bpfError(
-          "bpf_map_get_next_key",
-          err,
-          { kind: "other" },
-          { detail: `map '${m.name}'` },
-        );
-      last.set(cur);
-      started = true;
-      err = L.bpf_map_lookup_elem(m.fd, cur, val);
-      if (err === -ENOENT) continue; // deleted meanwhile
-      if (err < 0)
+    while (more && n < b.size) {
+      cur.set(next);
+      const err = L.bpf_map_lookup_elem(m.fd, cur, val);
+      if (err === 0) {
+        b.keys.set(cur, n * m.keySize);
+        b.values.set(val, n * m.valueBytes);
+        n++;
+      } else if (err !== -ENOENT) {
+        // ENOENT: deleted meanwhile, or an empty slot of an fd array.
         throw bpfError(
           "bpf_map_lookup_elem",
           err,
           { kind: "other" },
           { detail: `map '${m.name}'` },
         );
-      b.keys.set(cur, n * m.keySize);
-      b.values.set(val, n * m.valueBytes);
-      n++;
+      }
+      more = nextKey(cur);
     }
     if (n > 0) yield b.chunk(n);
-    if (done) return;
   }
 }
 

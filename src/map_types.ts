@@ -101,6 +101,20 @@ export function isIndexed(type: MapType): boolean {
   );
 }
 
+/**
+ * Hash maps whose batch lookups resume from a bucket index
+ * (kernel/bpf/hashtab.c); other map types' resume from a key.
+ */
+export function resumesByBucket(type: MapType): boolean {
+  return (
+    type === "hash" ||
+    type === "lru_hash" ||
+    type === "percpu_hash" ||
+    type === "lru_percpu_hash" ||
+    type === "hash_of_maps"
+  );
+}
+
 /** Queue and stack maps: no keys, push/pop/peek only. */
 export function isKeyless(type: MapType): boolean {
   return type === "queue" || type === "stack" || type === "bloom_filter";

@@ -29,6 +29,7 @@ import {
   StateError,
 } from "../../src/errors.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
+import { MAP_FLAGS } from "../../src/map_types.ts";
 import { BpfObject } from "../../src/object.ts";
 import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
@@ -397,6 +398,71 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
     rmSync(dir, { recursive: true, force: true });
     expect(r.stdout + r.stderr).toContain("reused: true resumed: ClosedError");
     expect(r.status).toBe(0);
+  });
+
+  it("deleting entries while iterating yields every entry once (no restart from the first key)", () => {
+    // The kernel's get_next_key, and its generic batch lookup, start over
+    // from the first key when the key they resume from was deleted.
+    const maps = [
+      ["hash, batch: false", { type: "hash", key: "u32", value: "u32" }, false],
+      [
+        "lpm_trie (a generic, key-resumed batch)",
+        {
+          type: "lpm_trie",
+          key: { prefixlen: "u32", data: "u32" },
+          value: "u32",
+          flags: MAP_FLAGS.noPrealloc,
+        },
+        true,
+      ],
+      [
+        "lpm_trie, batch: false",
+        {
+          type: "lpm_trie",
+          key: { prefixlen: "u32", data: "u32" },
+          value: "u32",
+          flags: MAP_FLAGS.noPrealloc,
+        },
+        false,
+      ],
+    ] as const;
+    for (const [what, options, batch] of maps) {
+      using m = BpfMap.create({
+        ...options,
+        maxEntries: 200,
+      } as never) as BpfMap;
+      const keyOf = (i: number) =>
+        options.type === "lpm_trie" ? { prefixlen: 32, data: i } : i;
+      for (let i = 0; i < 100; i++) m.set(keyOf(i), i);
+      for (const batchSize of [1, 10]) {
+        const seen: string[] = [];
+        for (const k of m.keys({ batch, batchSize })) {
+          const id = JSON.stringify((k as AnyStructView).toObject?.() ?? k);
+          seen.push(id);
+          m.delete(k); // the entry just seen, as with a JS Map
+        }
+        expect([what, batchSize, seen.length, new Set(seen).size]).toEqual([
+          what,
+          batchSize,
+          100,
+          100,
+        ]);
+        for (let i = 0; i < 100; i++) m.set(keyOf(i), i);
+      }
+      // Deleting some: the rest stay, each seen once.
+      const seen: string[] = [];
+      for (const [k] of m.entries({ batch, batchSize: 10 })) {
+        const id = JSON.stringify((k as AnyStructView).toObject?.() ?? k);
+        seen.push(id);
+        if (seen.length % 2 === 0) m.delete(k); // a batch's last, too
+      }
+      expect([what, seen.length, new Set(seen).size, m.count()]).toEqual([
+        what,
+        100,
+        100,
+        50,
+      ]);
+    }
   });
 
   it("deleteMany skips absent keys and counts the deleted", () => {
