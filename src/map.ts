@@ -96,6 +96,41 @@ const ENOENT = 2;
 const E2BIG = 7;
 const EEXIST = 17;
 const EINVAL = 22;
+const EOPNOTSUPP = 95;
+// The kernel's internal ENOTSUPP, which map ops return to user space.
+const ENOTSUPP = 524;
+
+/** What user space passes as the key of a local storage map. */
+const STORAGE_KEY: Partial<Record<MapType, string>> = {
+  task_storage: "a pidfd",
+  sk_storage: "a socket fd",
+  inode_storage: "an open file's fd",
+  cgrp_storage: "a cgroup directory's fd",
+};
+
+/**
+ * Why an element operation got ENOTSUPP/EOPNOTSUPP: the map type does not
+ * offer it to user space (kernel/bpf/syscall.c: the ops it leaves unset).
+ */
+function unsupportedHint(op: string, type: MapType): string {
+  const key = STORAGE_KEY[type];
+  if (key !== undefined)
+    return `${type} maps are keyed by an fd (${key}): get, set and delete take one, but user space cannot list their keys`;
+  if (type === "perf_event_array" && op.includes("lookup"))
+    return "user space cannot read a perf_event_array's values (perf event fds): read the events it carries with PerfBuffer";
+  if (op.includes("lookup_and_delete") && isArrayLike(type))
+    return "array maps cannot delete elements (every index always exists): get() the value, then set it to zero";
+  const what = op.includes("lookup_and_delete")
+    ? "look up and delete"
+    : op.includes("get_next_key") || op.includes("batch")
+      ? "list"
+      : op.includes("lookup")
+        ? "read"
+        : op.includes("update")
+          ? "write"
+          : "delete";
+  return `user space cannot ${what} elements of a ${type} map on this kernel (some map types offer that to BPF programs only)`;
+}
 
 /**
  * The JS type a key/value spec decodes to: "u32" → number, "u64" →
@@ -1035,6 +1070,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     else if (e === EINVAL && isKeyless(s.type))
       hint = "queue/stack maps have no keys: use push/pop/peek";
     else if (e === EPERM && !op.includes("lookup")) hint = this.#readOnlyHint();
+    else if (e === ENOTSUPP || e === EOPNOTSUPP)
+      hint = unsupportedHint(op, s.type);
     else if (
       e === EINVAL &&
       extra?.flags !== undefined &&
@@ -1330,7 +1367,15 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         // numbers are reused), whose larger keys or values the kernel
         // would write past our chunk buffers.
         this.#state(what);
-        const r = chunks.next();
+        let r: IteratorResult<Chunk>;
+        try {
+          r = chunks.next();
+        } catch (e) {
+          // The batch layer knows bytes only: hints that need the map's
+          // type come from here.
+          if (e instanceof BpfError) throw this.#fail(e.op, -e.errno, s);
+          throw e;
+        }
         if (r.done) return;
         yield [s, r.value];
       }

@@ -476,6 +476,46 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     expect(e.code).toBe("EPERM");
     expect(e.hint).toMatch(/created read-only for user space \(BPF_F_RDONLY/);
   });
+
+  it("an operation a map type does not offer user space says so, not that the kernel lacks it", () => {
+    using obj = BpfObject.open(fixture("maps"));
+    obj.program("on_getppid").autoload = false;
+    obj.load();
+    const store = thrown(() => [...obj.map("task_store").keys()]) as BpfError;
+    expect(store).toBeInstanceOf(BpfError);
+    expect(store.code).toBe("ENOTSUPP");
+    expect(store.message).toMatch(/map 'task_store'/);
+    expect(store.hint).toMatch(
+      /task_storage maps are keyed by an fd \(a pidfd\).*cannot list/,
+    );
+    using events = BpfMap.create({
+      type: "perf_event_array",
+      key: "u32",
+      value: "u32",
+      maxEntries: 1,
+    });
+    const read = thrown(() => events.get(0)) as BpfError;
+    expect(read.code).toBe("ENOTSUPP");
+    expect(read.hint).toMatch(/perf_event_array.*PerfBuffer/);
+    expect(read.hint).not.toMatch(/kernel lacks/);
+    using xsk = BpfMap.create({
+      type: "xskmap",
+      key: "u32",
+      value: "u32",
+      maxEntries: 1,
+    });
+    const x = thrown(() => xsk.get(0)) as BpfError;
+    expect(x.code).toBe("EOPNOTSUPP");
+    expect(x.hint).toMatch(/user space cannot read .* xskmap map/);
+    using arr = BpfMap.create({
+      type: "array",
+      key: "u32",
+      value: "u32",
+      maxEntries: 1,
+    });
+    const take = thrown(() => arr.lookupAndDelete(0)) as BpfError;
+    expect(take.hint).toMatch(/array maps cannot delete elements/);
+  });
 });
 
 describe.skipIf(!root)("object maps after close", () => {
