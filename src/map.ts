@@ -1069,7 +1069,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         "array maps cannot delete elements (every index always exists): set it to zero, or clear() to zero them all";
     else if (e === EINVAL && isKeyless(s.type))
       hint = "queue/stack maps have no keys: use push/pop/peek";
-    else if (e === EPERM && !op.includes("lookup")) hint = this.#readOnlyHint();
+    else if (e === EPERM) hint = this.#accessHint(op);
     else if (e === ENOTSUPP || e === EOPNOTSUPP)
       hint = unsupportedHint(op, s.type);
     else if (
@@ -1087,6 +1087,25 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       { kind: op.includes("update") ? "map-update" : "other" },
       { detail: `map '${this.name}'${extra?.what ?? ""}`, hint, log: "" },
     );
+  }
+
+  /**
+   * Why user space may not do `op` (EPERM): the map is read-only or
+   * write-only for it; else undefined (the generic EPERM hint).
+   */
+  #accessHint(op: string): string | undefined {
+    // lookup_and_delete both reads and writes.
+    if (op.includes("update") || op.includes("delete")) {
+      const ro = this.#readOnlyHint();
+      if (ro !== undefined) return ro;
+    }
+    if (
+      (op.includes("lookup") || op.includes("get_next_key")) &&
+      this.flags & MAP_FLAGS.wronly
+    ) {
+      return `map '${this.name}' was created write-only for user space (BPF_F_WRONLY, MAP_FLAGS.wronly): only BPF programs read it`;
+    }
+    return undefined;
   }
 
   /** Why user space may not write this map, when it is read-only; else undefined (the generic EPERM hint). */

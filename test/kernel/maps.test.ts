@@ -475,6 +475,28 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     const e = thrown(() => m.set(0, 1)) as BpfError;
     expect(e.code).toBe("EPERM");
     expect(e.hint).toMatch(/created read-only for user space \(BPF_F_RDONLY/);
+    const take = thrown(() => m.lookupAndDelete(0)) as BpfError;
+    expect(take.code).toBe("EPERM");
+    expect(take.hint).toMatch(/created read-only for user space/);
+  });
+
+  it("a read of a write-only map says why it cannot be read", () => {
+    using m = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u32",
+      maxEntries: 1,
+      flags: MAP_FLAGS.wronly,
+    });
+    m.set(0, 1);
+    for (const read of [() => m.get(0), () => [...m.keys()]]) {
+      const e = thrown(read) as BpfError;
+      expect(e.code).toBe("EPERM");
+      expect(e.hint).toMatch(
+        /created write-only for user space \(BPF_F_WRONLY, MAP_FLAGS.wronly\)/,
+      );
+    }
+    expect(m.delete(0)).toBe(true);
   });
 
   it("an operation a map type does not offer user space says so, not that the kernel lacks it", () => {
