@@ -1060,6 +1060,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     else if (e === ENOENT && extra?.flags === BPF_EXIST)
       hint =
         "the key does not exist and flags 'exist' (BPF_EXIST) only updates: pass 'any' to create it";
+    else if (e === E2BIG && (s.type === "queue" || s.type === "stack"))
+      hint = `the ${s.type} is full: pop() values, or push(value, "exist") to replace the oldest`;
     else if (e === E2BIG && isIndexed(s.type))
       hint = `index out of range: '${this.name}' has indices 0..${this.maxEntries - 1}`;
     else if (e === EEXIST && isArrayLike(s.type))

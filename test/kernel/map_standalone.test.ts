@@ -247,6 +247,18 @@ describe.skipIf(!root)("BpfMap.create", () => {
     );
   });
 
+  it("a full queue says how to make room, not to raise maxEntries or use an LRU map", () => {
+    using q = BpfMap.create({ type: "queue", value: "u32", maxEntries: 1 });
+    q.push(1);
+    const e = thrown(() => q.push(2)) as BpfError;
+    expect(e.code).toBe("E2BIG");
+    expect(e.hint).toMatch(
+      /the queue is full: pop\(\) values, or push\(value, "exist"\) to replace the oldest/,
+    );
+    q.push(2, "exist");
+    expect(q.pop()).toBe(2);
+  });
+
   it("bloom filter: push values, test them with mayContain", () => {
     using bloom = BpfMap.create({
       type: "bloom_filter",
