@@ -100,6 +100,14 @@ const EOPNOTSUPP = 95;
 // The kernel's internal ENOTSUPP, which map ops return to user space.
 const ENOTSUPP = 524;
 
+/** What to use instead of element calls on maps without elements. */
+const NO_ELEMENTS: Partial<Record<MapType, string>> = {
+  ringbuf: "read its records with RingBuffer.open(map)",
+  user_ringbuf:
+    "user space writes records into its memory-mapped ring, and BPF programs drain them with bpf_user_ringbuf_drain",
+  arena: "it is memory that BPF programs and user space share through mmap()",
+};
+
 /** What user space passes as the key of a local storage map. */
 const STORAGE_KEY: Partial<Record<MapType, string>> = {
   task_storage: "a pidfd",
@@ -1185,13 +1193,23 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   #keyed(s: Live, what: string): void {
     if (s.keyArg === null) {
+      if (!isKeyless(s.type)) throw this.#noElements(s, what);
       throw new BpfTypeError(
         `${what}: map '${this.name}' (${s.type}) has no keys: use ${s.type === "bloom_filter" ? "push(value) and mayContain(value)" : "push/pop/peek"}`,
       );
     }
   }
 
+  /** For map types with neither keys nor values to pass (ringbuf, arena...). */
+  #noElements(s: Live, what: string): BpfTypeError {
+    return new BpfTypeError(
+      `${what}: ${s.type} map '${this.name}' has no elements: ${NO_ELEMENTS[s.type] ?? "user space reads and writes none"}`,
+    );
+  }
+
   #keyless(s: Live, what: string): void {
+    if (s.keyArg === null && !isKeyless(s.type))
+      throw this.#noElements(s, what);
     if (s.keyArg !== null) {
       throw new BpfTypeError(
         `${what}: map '${this.name}' (${s.type}) has keys: push/pop/peek are for queue, stack and bloom_filter maps; use set/get/delete`,

@@ -259,6 +259,28 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect(q.pop()).toBe(2);
   });
 
+  it("ring buffer and arena maps have no elements: element calls say what to use instead", () => {
+    using ring = BpfMap.create({ type: "ringbuf", maxEntries: 4096 });
+    for (const call of [
+      () => ring.get(0 as never),
+      () => ring.push(new Uint8Array(0)),
+      () => [...ring.keys()],
+    ]) {
+      const e = thrown(call);
+      expect(e).toBeInstanceOf(BpfTypeError);
+      expect(e.message).toMatch(
+        /ringbuf map .*has no elements: read its records with RingBuffer.open/,
+      );
+      expect(e.message).not.toMatch(/push\/pop\/peek/);
+    }
+    using arena = BpfMap.create({
+      type: "arena",
+      maxEntries: 1,
+      flags: MAP_FLAGS.mmapable,
+    });
+    expect(() => arena.pop()).toThrow(/arena map .*has no elements/);
+  });
+
   it("bloom filter: push values, test them with mayContain", () => {
     using bloom = BpfMap.create({
       type: "bloom_filter",
