@@ -13,7 +13,7 @@
  * and one value buffer per map, prepared once for the FFI (`bufArg`), so a
  * call allocates nothing besides the decoded value.
  */
-import { unlinkSync } from "node:fs";
+import { readFileSync, unlinkSync } from "node:fs";
 import {
   type BufArg,
   type Ptr,
@@ -94,11 +94,23 @@ export { mapTypeId, mapTypeName, type MapType } from "./map_types.ts";
 const EPERM = 1;
 const ENOENT = 2;
 const E2BIG = 7;
+const EBUSY = 16;
 const EEXIST = 17;
 const EINVAL = 22;
 const EOPNOTSUPP = 95;
 // The kernel's internal ENOTSUPP, which map ops return to user space.
 const ENOTSUPP = 524;
+
+/** The "frozen:" line of a map fd's /proc/self/fdinfo (kernel ≥ 5.2). */
+function fdinfoFrozen(fd: number): boolean {
+  try {
+    return /^frozen:\s*1$/m.test(
+      readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"),
+    );
+  } catch {
+    return false; // no procfs, or Deno without read permission
+  }
+}
 
 /** What to use instead of element calls on maps without elements. */
 const NO_ELEMENTS: Partial<Record<MapType, string>> = {
@@ -746,6 +758,46 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     return this.info().id;
   }
 
+  // --- freezing -----------------------------------------------------------------
+
+  /**
+   * Freezes the map for user space (BPF_MAP_FREEZE): from then on no
+   * process can write it through the bpf syscall, by any fd; BPF programs
+   * still can. It cannot be undone; freezing a frozen map does nothing.
+   * libbpf freezes `.rodata` this way.
+   */
+  freeze(): void {
+    const fd = this.fd;
+    clearLibbpfLog();
+    const err = libbpf().bpf_map_freeze(fd);
+    if (err < 0) {
+      const e = -err;
+      // The kernel refuses a frozen map's fds the write access freezing
+      // needs: freezing twice is EPERM.
+      if (e === EPERM && fdinfoFrozen(fd)) return;
+      throw bpfError("bpf_map_freeze", err, undefined, {
+        detail: `map '${this.name}'`,
+        hint:
+          e === EBUSY
+            ? "the map is memory-mapped writable (an mmapable array whose mapping is still live): unmap it first"
+            : e === ENOTSUPP || e === EOPNOTSUPP
+              ? "this map cannot be frozen: struct_ops maps and values with a bpf_spin_lock, bpf_timer or kptr are refused"
+              : e === EPERM
+                ? this.#readOnlyHint()
+                : undefined,
+      });
+    }
+  }
+
+  /**
+   * True when the map is frozen (by `freeze()`, or by libbpf at load for
+   * `.rodata`): user space may only read it. From /proc/self/fdinfo; false
+   * when that cannot be read.
+   */
+  get frozen(): boolean {
+    return fdinfoFrozen(this.fd);
+  }
+
   // --- pinning ----------------------------------------------------------------
 
   /**
@@ -1126,6 +1178,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     // libbpf freezes .rodata and .kconfig after creating them (bpf_map_freeze).
     if (/\.(rodata|kconfig)(\.|$)/.test(this.name)) {
       return `libbpf freezes '${this.name}' at load, so user space can only read it: set its const volatile globals before load() (obj.globals.NAME = value)`;
+    }
+    if (fdinfoFrozen(this.fd)) {
+      return `map '${this.name}' is frozen (BPF_MAP_FREEZE, by freeze() or by whoever made it): user space can only read it; BPF programs still write it`;
     }
     return undefined;
   }

@@ -247,6 +247,35 @@ describe.skipIf(!root)("BpfMap.create", () => {
     );
   });
 
+  it("freeze(): user space can only read the map from then on, through any fd", () => {
+    using m = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u32",
+      maxEntries: 4,
+    });
+    m.set(1, 10);
+    expect(m.frozen).toBe(false);
+    m.freeze();
+    expect(m.frozen).toBe(true);
+    expect(m.get(1)).toBe(10);
+    for (const write of [() => m.set(2, 1), () => m.delete(1)]) {
+      const e = thrown(write) as BpfError;
+      expect(e.code).toBe("EPERM");
+      expect(e.hint).toMatch(
+        /map 'hash' is frozen .*user space can only read it/,
+      );
+    }
+    using again = BpfMap.fromId(m.id, { key: "u32", value: "u32" });
+    expect(again.frozen).toBe(true);
+    expect(() => again.set(1, 2)).toThrow(/is frozen/);
+    m.freeze(); // again: nothing to do
+    again.freeze();
+    expect(m.get(1)).toBe(10);
+    m.close();
+    expect(() => m.freeze()).toThrow(ClosedError);
+  });
+
   it("a full queue says how to make room, not to raise maxEntries or use an LRU map", () => {
     using q = BpfMap.create({ type: "queue", value: "u32", maxEntries: 1 });
     q.push(1);

@@ -463,6 +463,8 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     expect(frozen.hint).toMatch(
       /freezes '.*\.rodata' at load.*before load\(\)/,
     );
+    expect(rodata.frozen).toBe(true);
+    rodata.freeze(); // frozen already: nothing to do
     using m = BpfMap.create({
       type: "array",
       key: "u32",
