@@ -42,6 +42,7 @@ import {
   defaultChunk,
   deleteBatch,
   lookupChunks,
+  takeChunks,
   updateBatch,
 } from "./map_batch.ts";
 import {
@@ -1425,32 +1426,29 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   // --- iteration ------------------------------------------------------------------
 
-  *#chunks(what: string, options?: IterateOptions): Generator<[Live, Chunk]> {
-    const s = this.#state(what);
-    this.#keyed(s, what);
-    const size = options?.batchSize;
-    if (
-      size !== undefined &&
-      !(Number.isInteger(size) && size > 0 && size <= 0xffffffff)
-    ) {
+  /** Entries per batch: `batchSize` checked and capped, or the default. */
+  #batchSize(what: string, s: Live, size: number | undefined): number {
+    if (size === undefined) return defaultChunk(s);
+    if (!(Number.isInteger(size) && size > 0 && size <= 0xffffffff)) {
       throw new BpfTypeError(
         `${what}: map '${this.name}': batchSize must be a positive integer (entries per batch), got ${String(size)}`,
       );
     }
+    // Bigger batches buy nothing but memory: at most 2^20 entries or
+    // 64 MiB of buffers.
+    return Math.min(
+      size,
+      MAX_BATCH,
+      Math.max(1, Math.floor(MAX_BATCH_BYTES / (s.keySize + s.valueBytes))),
+    );
+  }
+
+  *#chunks(what: string, options?: IterateOptions): Generator<[Live, Chunk]> {
+    const s = this.#state(what);
+    this.#keyed(s, what);
     const chunks = lookupChunks(
       s,
-      // Bigger batches buy nothing but memory: at most 2^20 entries or
-      // 64 MiB of buffers.
-      size === undefined
-        ? defaultChunk(s)
-        : Math.min(
-            size,
-            MAX_BATCH,
-            Math.max(
-              1,
-              Math.floor(MAX_BATCH_BYTES / (s.keySize + s.valueBytes)),
-            ),
-          ),
+      this.#batchSize(what, s, options?.batchSize),
       options?.batch ?? true,
       !resumesByBucket(s.type),
     );
@@ -1515,6 +1513,74 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     s.perCpu
       ? (dv, buf, off) => this.#readValue(s, dv, buf, off)
       : s.value.read;
+
+  /**
+   * Reads and removes every entry, and returns them. Hash maps give them up
+   * a batch at a time (BPF_MAP_LOOKUP_AND_DELETE_BATCH), each entry in one
+   * step: what a program adds or counts after an entry was taken stays in
+   * the map for the next drain (read-and-reset counters lose nothing).
+   * Other map types go entry by entry: lookup-and-delete, or where the
+   * kernel has none for the type (lpm_trie, devmap_hash) a lookup then a
+   * delete, between which a program's update of that entry is lost.
+   * Array maps cannot delete: read them with `entries()`, zero with `clear()`.
+   */
+  drain(options?: { readonly batchSize?: number }): [K, V][] {
+    const s = this.#state("drain");
+    this.#keyed(s, "drain");
+    if (isArrayLike(s.type)) {
+      throw new BpfTypeError(
+        `drain: map '${this.name}' is an ${s.type} map, whose elements cannot be deleted`,
+        {
+          hint: "read it with entries() and zero it with clear(); for read-and-reset counters use a hash map",
+        },
+      );
+    }
+    const size = this.#batchSize("drain", s, options?.batchSize);
+    const out: [K, V][] = [];
+    const take = (c: Chunk) => {
+      for (let i = 0; i < c.count; i++)
+        out.push([
+          s.key.read(c.keysView, c.keys, i * s.keySize) as K,
+          this.#readValue(s, c.valuesView, c.values, i * s.valueBytes),
+        ]);
+    };
+    let batched: boolean;
+    try {
+      batched = takeChunks(s, size, take);
+    } catch (e) {
+      if (e instanceof BpfError) throw this.#fail(e.op, -e.errno, s);
+      throw e;
+    }
+    if (batched) return out;
+    const keys: Uint8Array[] = [];
+    for (const [, c] of this.#chunks("drain", { batchSize: size }))
+      for (let i = 0; i < c.count; i++)
+        keys.push(c.keys.slice(i * s.keySize, (i + 1) * s.keySize));
+    let atomic = true;
+    for (const k of keys) {
+      let err = atomic
+        ? F.bpf_map_lookup_and_delete_elem(s.fd, k, s.valArg)
+        : -ENOTSUPP;
+      if (err === -ENOTSUPP || err === -EOPNOTSUPP) {
+        atomic = false;
+        err = F.bpf_map_lookup_elem(s.fd, k, s.valArg);
+        if (err !== 0 && err !== -ENOENT)
+          throw this.#fail("bpf_map_lookup_elem", err, s);
+        if (err === 0) {
+          err = F.bpf_map_delete_elem(s.fd, k);
+          if (err !== 0 && err !== -ENOENT)
+            throw this.#fail("bpf_map_delete_elem", err, s);
+        }
+      } else if (err !== 0 && err !== -ENOENT)
+        throw this.#fail("bpf_map_lookup_and_delete_elem", err, s);
+      if (err === -ENOENT) continue; // deleted meanwhile
+      out.push([
+        s.key.read(new DataView(k.buffer), k, 0) as K,
+        this.#readValue(s, s.valDv, s.valBuf, 0),
+      ]);
+    }
+    return out;
+  }
 
   /** Same as `entries()`. */
   [Symbol.iterator](): Iterator<[K, V]> {

@@ -192,6 +192,60 @@ export function* lookupChunks(
 }
 
 /**
+ * Reads and deletes every entry with BPF_MAP_LOOKUP_AND_DELETE_BATCH,
+ * handing each chunk to `take` as soon as it is out of the map (valid
+ * during the call only). Returns false when the kernel has no such batch
+ * op for the map type (hash maps only have it): nothing was read or
+ * deleted then.
+ */
+export function takeChunks(
+  m: RawMap,
+  size: number,
+  take: (chunk: Chunk) => void,
+): boolean {
+  const L = libbpf();
+  const b = new Buffers(m, size);
+  const tokLen = Math.max(8, m.keySize);
+  let inTok = new Uint8Array(tokLen);
+  let outTok = new Uint8Array(tokLen);
+  const count = new Uint32Array(1);
+  const countBytes = new Uint8Array(count.buffer);
+  const opts = batchOpts();
+  let first = true;
+  for (;;) {
+    count[0] = b.size;
+    const err = L.bpf_map_lookup_and_delete_batch(
+      m.fd,
+      first ? null : inTok,
+      outTok,
+      b.keys,
+      b.values,
+      countBytes,
+      opts,
+    );
+    if (err < 0 && first && batchUnsupported(err)) return false;
+    const n = count[0]!;
+    if (err === -ENOSPC && n === 0) {
+      b.alloc(b.size * 2); // a bucket larger than the batch: see lookupChunks
+      continue;
+    }
+    if (err < 0 && err !== -ENOENT)
+      throw bpfError(
+        "bpf_map_lookup_and_delete_batch",
+        err,
+        { kind: "other" },
+        { detail: `map '${m.name}'` },
+      );
+    first = false;
+    if (n > 0) take(b.chunk(n));
+    if (err === -ENOENT) return true;
+    const t = inTok;
+    inTok = outTok;
+    outTok = t;
+  }
+}
+
+/**
  * The get_next_key + lookup walk. It fetches the key after a chunk's last
  * before yielding the chunk, and resumes from that one: deleting what a
  * chunk gave never makes the kernel start over.

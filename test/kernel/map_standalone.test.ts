@@ -528,6 +528,69 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
     }
   });
 
+  it("drain() takes every entry out, in batches (hash maps) or one by one", () => {
+    for (const [type, batchSize] of [
+      ["hash", undefined],
+      ["hash", 1000],
+      ["lru_hash", 1],
+      ["percpu_hash", 777],
+    ] as const) {
+      using m = BpfMap.create({
+        type,
+        key: "u32",
+        value: "u64",
+        maxEntries: 2 * N,
+      });
+      const entries: [number, bigint][] = [];
+      for (let i = 0; i < N; i++) entries.push([i, BigInt(i) * 3n]);
+      m.setMany(entries);
+      const got = m.drain({ batchSize });
+      expect([type, batchSize, got.length, m.count()]).toEqual([
+        type,
+        batchSize,
+        N,
+        0,
+      ]);
+      const want = new Map(
+        entries.map(([k, v]) => [
+          k,
+          type === "percpu_hash" ? new Array(possibleCpus()).fill(v) : v,
+        ]),
+      );
+      expect(new Map(got)).toEqual(want);
+      expect(m.drain()).toEqual([]);
+    }
+    using trie = BpfMap.create({
+      type: "lpm_trie",
+      key: { prefixlen: "u32", data: "u32" },
+      value: "u32",
+      maxEntries: 16,
+      flags: MAP_FLAGS.noPrealloc,
+    });
+    for (let i = 0; i < 10; i++) trie.set({ prefixlen: 32, data: i }, i * 2);
+    const taken = trie.drain({ batchSize: 3 });
+    expect(
+      taken
+        .map(([k, v]) => [(k as AnyStructView).toObject(), v])
+        .sort((a, b) => (a[1] as number) - (b[1] as number)),
+    ).toEqual(
+      Array.from({ length: 10 }, (_, i) => [{ prefixlen: 32, data: i }, i * 2]),
+    );
+    expect(trie.count()).toBe(0);
+    using arr = BpfMap.create({
+      type: "array",
+      key: "u32",
+      value: "u32",
+      maxEntries: 2,
+    });
+    const e = thrown(() => arr.drain()) as BpfTypeError;
+    expect(e).toBeInstanceOf(BpfTypeError);
+    expect(e.hint).toMatch(/entries\(\) and zero it with clear\(\)/);
+    using q = BpfMap.create({ type: "queue", value: "u32", maxEntries: 2 });
+    expect(() => q.drain()).toThrow(/use push\/pop\/peek/);
+    expect(() => trie.drain({ batchSize: 0 })).toThrow(BpfTypeError);
+  });
+
   it("deleteMany skips absent keys and counts the deleted", () => {
     using m = BpfMap.create({
       type: "hash",

@@ -297,6 +297,18 @@ describe.skipIf(!root)("object maps", () => {
     expect(new Map(h.entries()).get(pid)).toEqual(h.get(pid));
   });
 
+  it("drain() of a map a program counts in: what it counts afterwards stays for the next drain", () => {
+    const h = obj.map("pcpu_hash");
+    trigger(3);
+    const sum = (v: unknown) => (v as bigint[]).reduce((a, b) => a + b, 0n);
+    const first = new Map(h.drain());
+    expect(sum(first.get(pid))).toBeGreaterThanOrEqual(3n);
+    expect(h.has(pid)).toBe(false);
+    trigger(2);
+    const second = new Map(h.drain({ batchSize: 1 }));
+    expect(sum(second.get(pid))).toBe(2n);
+  });
+
   it("stack trace maps: a kernel stack from bpf_get_stackid", () => {
     trigger(1);
     const id = Number(obj.globals.last_stack_id);
