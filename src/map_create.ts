@@ -10,6 +10,13 @@ import { BpfTypeError } from "./errors.ts";
 import { bpfFdKind, describeFdKind } from "./fd_kind.ts";
 import { objectInfo } from "./obj_info.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
+import {
+  type MapType,
+  isArrayLike,
+  isIndexed,
+  isKeyless,
+  mapTypeName,
+} from "./map_types.ts";
 
 // sizeof(struct bpf_map_create_opts) in libbpf 1.1 (map_ifindex is last).
 const CREATE_OPTS_SIZE = 48;
@@ -125,8 +132,79 @@ export function createMapFd(a: CreateArgs): number {
   return fd;
 }
 
+/** Map types with no elements of their own (no key, no value). */
+const NO_ELEMENTS = new Set<MapType>(["ringbuf", "user_ringbuf", "arena"]);
+/** Map types whose maxEntries must be 0 (storage attached to kernel objects). */
+const OBJECT_STORAGE = new Set<MapType>([
+  "sk_storage",
+  "inode_storage",
+  "task_storage",
+  "cgrp_storage",
+  "cgroup_storage",
+  "percpu_cgroup_storage",
+]);
+
+/**
+ * Why the kernel refused to create the map (EINVAL): the attributes its
+ * type refuses (the map types' map_alloc_check), else the general list.
+ */
 function createHint(e: number, a: CreateArgs): string | undefined {
   if (e !== 22) return undefined;
+  const t = mapTypeName(a.type);
+  const noPrealloc = (a.flags & 1) !== 0;
+  const why: string[] = [];
+  if (
+    t === "sk_storage" ||
+    t === "inode_storage" ||
+    t === "task_storage" ||
+    t === "cgrp_storage" ||
+    t === "struct_ops"
+  ) {
+    why.push(
+      `${t} maps need BTF key and value types, which BpfMap.create cannot give: declare it in a BPF object (SEC(".maps")) and use obj.map(name)`,
+    );
+  }
+  if (t === "lpm_trie") {
+    if (!noPrealloc) why.push("lpm_trie maps need flags: MAP_FLAGS.noPrealloc");
+    if (a.keySize < 5 || a.keySize > 260)
+      why.push(
+        "an lpm_trie key is a u32 prefixlen followed by 1 to 256 bytes of data",
+      );
+  }
+  if (isIndexed(t) && a.keySize !== 4)
+    why.push(`${t} maps need 4-byte keys (u32 indices)`);
+  if (
+    noPrealloc &&
+    (isArrayLike(t) || t === "queue" || t === "stack" || t === "bloom_filter")
+  )
+    why.push(
+      `${t} maps take no noPrealloc flag (they are always preallocated)`,
+    );
+  if (isKeyless(t) && a.keySize !== 0)
+    why.push(`${t} maps have no key: leave out key`);
+  else if (
+    a.keySize === 0 &&
+    !isKeyless(t) &&
+    !NO_ELEMENTS.has(t) &&
+    !OBJECT_STORAGE.has(t)
+  )
+    why.push(`${t} maps need a key type`);
+  if (a.valueSize === 0 && !NO_ELEMENTS.has(t))
+    why.push("values of 0 bytes are refused: give value a type");
+  if (
+    (t === "ringbuf" || t === "user_ringbuf") &&
+    !(
+      a.maxEntries > 0 &&
+      (a.maxEntries & (a.maxEntries - 1)) === 0 &&
+      a.maxEntries % 4096 === 0
+    )
+  )
+    why.push(
+      `${t} maxEntries is a size in bytes: a power of 2 and a multiple of the page size (e.g. 262144)`,
+    );
+  else if (a.maxEntries === 0 && !OBJECT_STORAGE.has(t))
+    why.push("maxEntries must be > 0");
+  if (why.length > 0) return why.join("; ");
   return (
     "the kernel rejected the attributes: array maps need 4-byte keys; queue/stack/bloom_filter need no key; " +
     "map-in-map needs innerMap; maxEntries must be > 0 (ringbuf: a power-of-2 multiple of the page size)" +

@@ -171,6 +171,47 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect(create("BPF_MAP_TYPE_LRU_HASH").hint).toMatch(/^use 'lru_hash'/);
   });
 
+  it("an attribute the map type refuses is named in the hint", () => {
+    const hint = (o: object) =>
+      (
+        thrown(() =>
+          BpfMap.create({ maxEntries: 4, ...o } as never),
+        ) as BpfError
+      ).hint;
+    const trie = { type: "lpm_trie", key: 8, value: "u32" };
+    expect(hint(trie)).toMatch(
+      /lpm_trie maps need flags: MAP_FLAGS.noPrealloc/,
+    );
+    expect(
+      hint({
+        type: "array",
+        key: "u32",
+        value: "u32",
+        flags: MAP_FLAGS.noPrealloc,
+      }),
+    ).toMatch(/array maps take no noPrealloc/);
+    expect(hint({ type: "bloom_filter", key: "u32", value: "u32" })).toMatch(
+      /bloom_filter maps have no key: leave out key/,
+    );
+    expect(hint({ type: "hash", key: "u32", value: 0 })).toMatch(
+      /values of 0 bytes/,
+    );
+    expect(hint({ type: "ringbuf", maxEntries: 1000 })).toMatch(
+      /ringbuf maxEntries is a size in bytes: a power of 2 and a multiple of the page size/,
+    );
+    expect(
+      hint({
+        type: "task_storage",
+        key: "s32",
+        value: "u64",
+        maxEntries: 0,
+        flags: MAP_FLAGS.noPrealloc,
+      }),
+    ).toMatch(
+      /task_storage maps need BTF key and value types.*declare it in a BPF object/,
+    );
+  });
+
   it("per-CPU arrays: values rounded to 8 bytes per CPU", () => {
     const cpus = possibleCpus();
     using m = BpfMap.create({
