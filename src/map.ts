@@ -1141,6 +1141,13 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       (extra.flags & ~(BPF_NOEXIST | BPF_EXIST | BPF_F_LOCK)) !== 0
     )
       hint = `flags ${extra.flags} has bits an update does not take: use "any", "noexist" or "exist" (BPF_F_LOCK for values with a bpf_spin_lock)`;
+    else if (
+      e === EINVAL &&
+      extra?.flags !== undefined &&
+      (extra.flags & BPF_F_LOCK) !== 0
+    )
+      hint =
+        "BPF_F_LOCK needs a value type with a struct bpf_spin_lock (from the map's BTF: declare the map in a BPF object), in a hash, array or storage map that is not per-CPU";
     else if (e === EINVAL && isMapOfMaps(s.type) && op.includes("update"))
       hint =
         "the inner map must match the outer map's template: same type, key size, value size and (unless created with BPF_F_INNER_MAP) max entries";

@@ -29,7 +29,7 @@ import {
   StateError,
 } from "../../src/errors.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
-import { MAP_FLAGS } from "../../src/map_types.ts";
+import { BPF_F_LOCK, MAP_FLAGS } from "../../src/map_types.ts";
 import { BpfObject } from "../../src/object.ts";
 import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
@@ -726,6 +726,26 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
     ) as BpfError;
     expect(e.code).toBe("E2BIG");
     expect(e.hint).toMatch(/map is full/);
+  });
+
+  it("BPF_F_LOCK on a value without a bpf_spin_lock says what the flag needs", () => {
+    using m = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u32",
+      maxEntries: 8,
+    });
+    for (const write of [
+      () => m.set(1, 1, BPF_F_LOCK),
+      () => m.setMany([[1, 1]], BPF_F_LOCK),
+    ]) {
+      const e = thrown(write) as BpfError;
+      expect(e.code).toBe("EINVAL");
+      expect(e.hint).toMatch(
+        /BPF_F_LOCK needs a value type with a struct bpf_spin_lock/,
+      );
+    }
+    expect(m.count()).toBe(0);
   });
 });
 
