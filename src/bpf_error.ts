@@ -9,6 +9,7 @@ import {
   openSync,
   readFileSync,
   realpathSync,
+  statSync,
 } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { cstr, libbpf, libc } from "../ffi/mod.ts";
@@ -127,6 +128,14 @@ export function cgroup2Mount(): string | null {
   return null;
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** True when the kernel can create kprobes (CONFIG_KPROBES). */
 export function kprobesAvailable(): boolean {
   return (
@@ -166,6 +175,12 @@ function hintFor(errno: number, ctx: FailContext): string | undefined {
   if (ctx.kind === "pin") {
     if (!onBpffs(ctx.path)) {
       return `${ctx.path} is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf (pins must live under a bpffs mount)`;
+    }
+    if (isDirectory(ctx.path)) {
+      if (name === "EEXIST")
+        return `${ctx.path} is a directory: pin at a path in it, e.g. ${ctx.path.replace(/\/+$/, "")}/name`;
+      if (name === "EACCES" || name === "EPERM")
+        return `${ctx.path} is a directory: a pin is a file in it (ls ${ctx.path})`;
     }
     if (name === "EEXIST")
       return `something is already pinned at ${ctx.path}: unpin it (rm ${ctx.path}) or pick another path`;

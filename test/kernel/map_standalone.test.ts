@@ -788,6 +788,30 @@ describe.skipIf(!root)("pinning", () => {
     },
   );
 
+  it.skipIf(!bpffs)(
+    "a bpffs directory given as a pin path says it is a directory",
+    () => {
+      mkdirSync(PIN_DIR, { recursive: true });
+      const open = thrown(() => BpfMap.fromPinned(PIN_DIR)) as BpfError;
+      expect(open).toBeInstanceOf(BpfError);
+      expect(open.hint).toBe(
+        `${PIN_DIR} is a directory: a pin is a file in it (ls ${PIN_DIR})`,
+      );
+      using m = BpfMap.create({
+        type: "hash",
+        key: "u32",
+        value: "u32",
+        maxEntries: 1,
+      });
+      const pin = thrown(() => m.pin(PIN_DIR)) as BpfError;
+      expect(pin.code).toBe("EEXIST");
+      expect(pin.hint).toBe(
+        `${PIN_DIR} is a directory: pin at a path in it, e.g. ${PIN_DIR}/name`,
+      );
+      expect(m.isPinned).toBe(false);
+    },
+  );
+
   it.skipIf(!bpffs)("fromPinned of a pinned program says so", () => {
     mkdirSync(PIN_DIR, { recursive: true });
     const path = `${PIN_DIR}/prog`;
