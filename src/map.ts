@@ -494,6 +494,20 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         `${options.type} needs innerMap: a map like the ones it will hold`,
       );
     }
+    let innerMapFd: number | undefined;
+    if (mapOfMaps) {
+      const inner: unknown = options.innerMap;
+      const fd =
+        typeof inner === "object" && inner !== null
+          ? (inner as HasFd).fd // a closed BpfMap throws ClosedError here
+          : undefined;
+      if (!(typeof fd === "number" && Number.isInteger(fd) && fd >= 0)) {
+        throw new BpfTypeError(
+          `${options.type}: innerMap must be a BpfMap (or an object with its fd), got ${describeValue(inner)}`,
+        );
+      }
+      innerMapFd = fd;
+    }
     const value =
       options.value === undefined
         ? undefined
@@ -538,7 +552,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         mapOfMaps || options.type === "prog_array" ? 4 : (value?.size ?? 0),
       maxEntries: options.maxEntries,
       flags: options.flags ?? 0,
-      innerMapFd: options.innerMap?.fd,
+      innerMapFd,
       numaNode: options.numaNode,
       mapExtra: options.mapExtra,
     });

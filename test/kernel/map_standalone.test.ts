@@ -156,6 +156,18 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect(() =>
       BpfMap.create({ type: "array_of_maps", key: "u32", maxEntries: 4 }),
     ).toThrow(/needs innerMap/);
+    for (const innerMap of [5, "inner", { fd: -1 }, null]) {
+      expect(() =>
+        BpfMap.create({
+          type: "hash_of_maps",
+          key: "u32",
+          maxEntries: 4,
+          innerMap: innerMap as never,
+        }),
+      ).toThrow(
+        /hash_of_maps: innerMap must be a BpfMap \(or an object with its fd\), got/,
+      );
+    }
     // An unknown type lists the names, or names the one meant.
     const create = (type: string) =>
       thrown(() =>
