@@ -20,6 +20,13 @@ import { generateTypes } from "./types.ts";
 
 /** Map types whose values are kernel objects: an fd in, an id out. */
 const FD_VALUED = new Set(["prog_array", "array_of_maps", "hash_of_maps"]);
+/** Map types whose untyped 4-byte keys BpfMap reads as u32 numbers. */
+const U32_INDEXED = new Set([
+  "array",
+  "percpu_array",
+  "array_of_maps",
+  "stack_trace",
+]);
 /** Maps without keys: values go in and come out (or are tested). */
 const KEYLESS = new Set(["queue", "stack", "bloom_filter"]);
 
@@ -271,12 +278,24 @@ class SkeletonWriter {
         );
         continue;
       }
-      const k = this.value(m.key);
+      let k = this.value(m.key);
       let v = this.value(m.value);
       // Inner maps and tail call targets go in as the object (or its fd),
       // and come back as its id.
       if (FD_VALUED.has(m.type)) {
         v = { ...v, ts: "number", input: "number | { readonly fd: number }" };
+      }
+      // BpfMap decodes these without BTF (src/map.ts, #codec): stack ids
+      // and array indices are u32, a stack is its frames.
+      if (m.type === "stack_trace") {
+        v = {
+          ...v,
+          ts: "BigUint64Array",
+          input: "readonly bigint[] | BigUint64Array | Uint8Array",
+        };
+      }
+      if (m.key === undefined && U32_INDEXED.has(m.type)) {
+        k = { ...k, ts: "number", input: "number" };
       }
       const type =
         m.type === "bloom_filter"

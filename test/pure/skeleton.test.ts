@@ -145,6 +145,19 @@ describe("tsbpf-gen skeleton", () => {
     );
   });
 
+  it("types stack_trace maps as the runtime decodes them: u32 stack ids to BigUint64Array frames", () => {
+    const src = generateSkeleton(readFileSync(fixture("maps")), {
+      fileName: "maps.bpf.o",
+    });
+    expect(src).toContain(
+      "readonly stacks: $tsbpf.SkeletonMap<number, BigUint64Array, number, readonly bigint[] | BigUint64Array | Uint8Array>;",
+    );
+    // Untyped bytes stay bytes.
+    expect(src).toContain(
+      "readonly raw: $tsbpf.SkeletonMap<Uint8Array, Uint8Array, Uint8Array, Uint8Array>;",
+    );
+  });
+
   it("errors with a clear message on an object without BTF", () => {
     const r = spawnSync(
       join(BIN, "bun"),
