@@ -1151,6 +1151,13 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       hint = unsupportedHint(op, s.type);
     else if (
       e === EINVAL &&
+      op.includes("lookup") &&
+      extra?.flags !== undefined &&
+      (extra.flags & ~BPF_F_LOCK) !== 0
+    )
+      hint = `flags ${extra.flags} has bits a lookup does not take: only BPF_F_LOCK (for values with a bpf_spin_lock)`;
+    else if (
+      e === EINVAL &&
       extra?.flags !== undefined &&
       (extra.flags & ~(BPF_NOEXIST | BPF_EXIST | BPF_F_LOCK)) !== 0
     )
@@ -1306,8 +1313,13 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   // --- elements -------------------------------------------------------------------
 
-  /** The value at `key`, or undefined when absent. Per-CPU: one per CPU. */
-  get(key: K | Uint8Array): V | undefined {
+  /**
+   * The value at `key`, or undefined when absent. Per-CPU: one per CPU.
+   * `flags` BPF_F_LOCK reads a value that holds a `struct bpf_spin_lock`
+   * under its lock, as a whole (else a program may change it mid-read).
+   */
+  get(key: K | Uint8Array, flags?: number): V | undefined {
+    if (flags !== undefined) return this.#getWithFlags(key, flags);
     let s = this.#live;
     if (s === undefined || this.#owner?.closed) s = this.#ready("get");
     if (s.keyArg === null) this.#keyed(s, "get");
@@ -1320,6 +1332,29 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     return s.perCpu
       ? this.#readValue(s, s.valDv, s.valBuf, 0)
       : (s.value.read(s.valDv, s.valBuf, 0) as V);
+  }
+
+  // Apart from get(), whose hot path stays small.
+  #getWithFlags(key: K | Uint8Array, flags: number): V | undefined {
+    const s = this.#state("get");
+    this.#keyed(s, "get");
+    if (!(Number.isInteger(flags) && flags >= 0 && flags <= 0xffffffff)) {
+      throw new BpfTypeError(
+        `map '${this.name}': the flags of a lookup are BPF_F_LOCK or 0; got ${describeValue(flags)}`,
+      );
+    }
+    s.key.write(s.keyDv, s.keyBuf, 0, key);
+    const err = F.bpf_map_lookup_elem_flags(
+      s.fd,
+      s.keyArg,
+      s.valArg,
+      BigInt(flags),
+    );
+    if (err !== 0) {
+      if (err === -ENOENT) return undefined;
+      throw this.#fail("bpf_map_lookup_elem_flags", err, s, { flags });
+    }
+    return this.#readValue(s, s.valDv, s.valBuf, 0);
   }
 
   /**

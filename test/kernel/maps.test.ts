@@ -25,7 +25,12 @@ import {
 } from "../../src/errors.ts";
 import type { BpfLink } from "../../src/link.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
-import { BPF_EXIST, BPF_NOEXIST, MAP_FLAGS } from "../../src/map_types.ts";
+import {
+  BPF_EXIST,
+  BPF_F_LOCK,
+  BPF_NOEXIST,
+  MAP_FLAGS,
+} from "../../src/map_types.ts";
 import { BpfObject } from "../../src/object.ts";
 import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
@@ -511,6 +516,31 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
       );
     }
     expect(m.delete(0)).toBe(true);
+  });
+
+  it("BPF_F_LOCK: a spin-locked value is written and read whole under its lock", () => {
+    using obj = BpfObject.open(fixture("maps"));
+    obj.program("on_getppid").autoload = false;
+    obj.load();
+    const m = obj.map("locked");
+    m.set(1, { a: 1n, b: 2n }, BPF_F_LOCK);
+    const v = m.get(1, BPF_F_LOCK) as AnyStructView;
+    expect([v.a, v.b]).toEqual([1n, 2n]);
+    expect(m.get(2, BPF_F_LOCK)).toBeUndefined();
+    expect((m.get(1) as AnyStructView).b).toBe(2n);
+    const bad = thrown(() => m.get(1, 8)) as BpfError;
+    expect(bad.code).toBe("EINVAL");
+    expect(bad.hint).toMatch(/a lookup does not take: only BPF_F_LOCK/);
+    expect(() => m.get(1, "lock" as never)).toThrow(
+      /flags of a lookup are BPF_F_LOCK or 0/,
+    );
+    const plain = thrown(() =>
+      obj.map("counts").get(1, BPF_F_LOCK),
+    ) as BpfError;
+    expect(plain.code).toBe("EINVAL");
+    expect(plain.hint).toMatch(
+      /BPF_F_LOCK needs a value type with a struct bpf_spin_lock/,
+    );
   });
 
   it("an operation a map type does not offer user space says so, not that the kernel lacks it", () => {
