@@ -501,19 +501,26 @@ function loadError(
       /prog '([^']+)': missing BPF prog type, check ELF section name '([^']*)'/.exec(
         log,
       );
+    // libbpf: "couldn't reuse pinned map at '%s': parameter mismatch".
+    const otherPinned =
+      /couldn't reuse pinned map at '([^']+)': parameter mismatch/.exec(
+        log,
+      )?.[1];
     const hint = untyped
       ? unknownSectionHint(untyped[2]!, untyped[1]!, libbpfVersion())
       : offBpffs
         ? `${offBpffs} is not on a bpf filesystem: mount -t bpf bpf /sys/fs/bpf, or pin under a bpffs mount (map pinPath, or the pinRoot open option)`
-        : noKernelBtf
-          ? "the object needs the kernel's BTF (CO-RE relocations or BTF-typed programs) and there is no /sys/kernel/btf/vmlinux: use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or give a BTF file with the btfCustomPath open option"
-          : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
-              (e === 1 || e === 95 || e === 524)
-            ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead${trampolineNote()}`
-            : /^lsm(_cgroup)?(\.s)?\//.test(section) &&
+        : otherPinned
+          ? `the map pinned at ${otherPinned} differs from the object's (type, key or value size, maxEntries, flags or inner map): unpin it (rm ${otherPinned}) to have load() create and pin a new one, or give this map another pinPath`
+          : noKernelBtf
+            ? "the object needs the kernel's BTF (CO-RE relocations or BTF-typed programs) and there is no /sys/kernel/btf/vmlinux: use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or give a BTF file with the btfCustomPath open option"
+            : /^(fentry|fexit|fmod_ret)(\.s)?\//.test(section) &&
                 (e === 1 || e === 95 || e === 524)
-              ? `lsm programs run from a BPF trampoline on their LSM hook, as fentry does: they need CONFIG_BPF_LSM with "bpf" among the active LSMs (the lsm= boot parameter), CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, and a kernel that allows trampolines; this one refused (${errnoName(e)}) before verifying (kernel lockdown, or trampolines disabled)${trampolineNote()}`
-              : undefined;
+              ? `fentry/fexit/fmod_ret programs need an ftrace trampoline on their target (CONFIG_FUNCTION_TRACER, CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and a kernel that allows it: it refused (${errnoName(e)}) before verifying (kernel lockdown, or ftrace disabled). Use a tracepoint, tp_btf or raw_tp program instead${trampolineNote()}`
+              : /^lsm(_cgroup)?(\.s)?\//.test(section) &&
+                  (e === 1 || e === 95 || e === 524)
+                ? `lsm programs run from a BPF trampoline on their LSM hook, as fentry does: they need CONFIG_BPF_LSM with "bpf" among the active LSMs (the lsm= boot parameter), CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, and a kernel that allows trampolines; this one refused (${errnoName(e)}) before verifying (kernel lockdown, or trampolines disabled)${trampolineNote()}`
+                : undefined;
     return bpfError(
       "bpf_object__load",
       errCode,

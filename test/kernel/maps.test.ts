@@ -68,6 +68,31 @@ describe.skipIf(!root)("object maps before load", () => {
     }
   });
 
+  it("a pinned map that differs from the object's says how to replace it", () => {
+    const dir = `/sys/fs/bpf/tsbpf-maps-reuse-${process.pid}`;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    try {
+      const open = (maxEntries?: number) => {
+        const obj = BpfObject.open(fixture("maps"));
+        obj.program("on_getppid").autoload = false;
+        obj.map("counts").pinPath = `${dir}/counts`;
+        if (maxEntries) obj.map("counts").maxEntries = maxEntries;
+        return obj;
+      };
+      using a = open();
+      a.load();
+      using b = open(5);
+      const e = thrown(() => b.load()) as BpfError;
+      expect(e.message).toMatch(/couldn't reuse pinned map/);
+      expect(e.hint).toBe(
+        `the map pinned at ${dir}/counts differs from the object's (type, key or value size, maxEntries, flags or inner map): unpin it (rm ${dir}/counts) to have load() create and pin a new one, or give this map another pinPath`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a pinPath off bpffs fails the load with the mount hint", () => {
     const dir = mkdtempSync(join(tmpdir(), "tsbpf-not-bpffs-"));
     try {
