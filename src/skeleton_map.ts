@@ -126,6 +126,7 @@ interface ElementMap {
   clear(): void;
   count(): number;
   lookupAndDelete(key: unknown): unknown;
+  drain(): [unknown, unknown][];
   setMany(entries: Iterable<readonly [unknown, unknown]>, flags?: never): void;
   deleteMany(keys: Iterable<unknown>): number;
   push(value: unknown, flags?: never): void;
@@ -151,6 +152,8 @@ export interface SkeletonMapBase {
 export interface SkeletonMap<K, V, KIn = K, VIn = V> extends SkeletonMapBase {
   /** Reads and deletes `key` in one step, or undefined when absent. */
   lookupAndDelete(key: KIn): V | undefined;
+  /** Takes every entry out and returns them (see `BpfMap.drain`). */
+  drain(): [K, V][];
   /** Writes many entries (batched where the kernel can). */
   setMany(entries: Iterable<readonly [KIn, VIn]>, flags?: SetFlags): void;
   /** Deletes many keys; returns how many were there. */
@@ -178,6 +181,8 @@ export interface SkeletonMap<K, V, KIn = K, VIn = V> extends SkeletonMapBase {
 /** A per-CPU map: one value per possible CPU. */
 export interface PerCpuSkeletonMap<K, V, KIn = K, VIn = V>
   extends SkeletonMapBase {
+  /** Takes every entry out and returns them (see `BpfMap.drain`). */
+  drain(): [K, V[]][];
   /** Deletes many keys; returns how many were there. */
   deleteMany(keys: Iterable<KIn>): number;
   /** How many keys the map holds. */
@@ -334,6 +339,12 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
 
   lookupAndDelete(key: unknown): unknown {
     return this.#out(this.#m.lookupAndDelete(this.#k.in(key)));
+  }
+
+  drain(): [unknown, unknown][] {
+    return this.#m
+      .drain()
+      .map(([k, v]) => [this.#k.out(k), this.#out(v)] as [unknown, unknown]);
   }
 
   setMany(

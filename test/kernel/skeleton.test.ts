@@ -195,6 +195,13 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
           m.Stats,
         );
         expect(stats.deleteMany([{ pid: 2, nr: 2 }])).toBe(1);
+        stats.set({ pid: 4, nr: 4 }, { count: 4n });
+        const [[k, v], ...rest] = stats.drain();
+        expect(rest).toEqual([]);
+        expect(k).toBeInstanceOf(m.Key);
+        expect(v).toBeInstanceOf(m.Stats);
+        expect([k.pid, v.count]).toEqual([4, 4n]);
+        expect(stats.count()).toBe(0);
         expect(() =>
           stats.setMany([[{ pid: 3, nr: 3 }, { count: 3n }], 5 as never]),
         ).toThrow(
