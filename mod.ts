@@ -86,7 +86,7 @@ export {
   type UpdateFlags,
 } from "./src/map_types.ts";
 export type { MapInfo } from "./src/map_create.ts";
-export type { TypeSpec } from "./src/map_codecs.ts";
+export type { StackBuildIdFrame, TypeSpec } from "./src/map_codecs.ts";
 export { Globals, type GlobalVariable } from "./src/globals.ts";
 export {
   type Detached,

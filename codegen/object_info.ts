@@ -35,6 +35,8 @@ export interface MapInfo {
   readonly event?: BtfType;
   /** `max_entries`, when declared. */
   readonly maxEntries?: number;
+  /** `map_flags` (BPF_F_*), when declared. */
+  readonly flags?: number;
 }
 
 /** One program of the object. */
@@ -88,10 +90,12 @@ function mapInfo(v: Var): Omit<MapInfo, "event"> {
   let key: BtfType | undefined;
   let value: BtfType | undefined;
   let maxEntries: number | undefined;
+  let flags: number | undefined;
   if (def.kind === "struct") {
     for (const m of (def as Struct).members) {
       if (m.name === "type") typeId = uintField(m.type) ?? 0;
       else if (m.name === "max_entries") maxEntries = uintField(m.type);
+      else if (m.name === "map_flags") flags = uintField(m.type);
       else if (m.name === "key") key = typeField(m.type);
       else if (m.name === "value") value = typeField(m.type);
     }
@@ -104,6 +108,7 @@ function mapInfo(v: Var): Omit<MapInfo, "event"> {
     key,
     value,
     maxEntries,
+    flags,
   };
 }
 

@@ -20,6 +20,8 @@ import { generateTypes } from "./types.ts";
 
 /** Map types whose values are kernel objects: an fd in, an id out. */
 const FD_VALUED = new Set(["prog_array", "array_of_maps", "hash_of_maps"]);
+/** A stack_trace map of build ids + offsets (uapi/linux/bpf.h). */
+const BPF_F_STACK_BUILD_ID = 1 << 5;
 /** Map types whose untyped 4-byte keys BpfMap reads as u32 numbers. */
 const U32_INDEXED = new Set([
   "array",
@@ -288,11 +290,14 @@ class SkeletonWriter {
       // BpfMap decodes these without BTF (src/map.ts, #codec): stack ids
       // and array indices are u32, a stack is its frames.
       if (m.type === "stack_trace") {
-        v = {
-          ...v,
-          ts: "BigUint64Array",
-          input: "readonly bigint[] | BigUint64Array | Uint8Array",
-        };
+        v =
+          (m.flags ?? 0) & BPF_F_STACK_BUILD_ID
+            ? { ...v, ts: "$tsbpf.StackBuildIdFrame[]", input: "Uint8Array" }
+            : {
+                ...v,
+                ts: "BigUint64Array",
+                input: "readonly bigint[] | BigUint64Array | Uint8Array",
+              };
       }
       if (m.key === undefined && U32_INDEXED.has(m.type)) {
         k = { ...k, ts: "number", input: "number" };

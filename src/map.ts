@@ -56,6 +56,7 @@ import {
   describeValue,
   mapOfMapsCodec,
   progArrayCodec,
+  stackBuildIdCodec,
   stackTraceCodec,
 } from "./map_codecs.ts";
 import {
@@ -1004,6 +1005,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     let type: MapType;
     let keySize: number;
     let valueSize: number;
+    let flags: number;
     let keyId: number;
     let valueId: number;
     let btf: Btf | undefined;
@@ -1013,6 +1015,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       type = mapTypeName(i.type);
       keySize = i.keySize;
       valueSize = i.valueSize;
+      flags = i.flags;
       keyId = i.btfKeyTypeId;
       valueId = i.btfValueTypeId;
       btf = this.#own.btf;
@@ -1022,6 +1025,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       type = this.type;
       keySize = this.keySize;
       valueSize = this.valueSize;
+      flags = this.flags;
       [keyId, valueId] = this.#btfIds;
       if (keyId || valueId) btf = this.#objectBtf();
     }
@@ -1036,6 +1040,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       btf,
       keyId,
       type,
+      flags,
     );
     const value = this.#codec(
       ctx("value"),
@@ -1044,6 +1049,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       btf,
       valueId,
       type,
+      flags,
     );
     const cpus = isPerCpu(type) ? possibleCpus() : 0;
     // Per-CPU values sit round_up(value_size, 8) apart in the syscall
@@ -1089,11 +1095,15 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     btf: Btf | undefined,
     id: number,
     type: MapType,
+    flags: number,
   ): MapCodec {
     let c: MapCodec | undefined;
     if (spec !== undefined) c = codecOfSpec(spec, ctx);
     else if (ctx.role === "value" && type === "stack_trace")
-      c = stackTraceCodec(size, ctx);
+      c =
+        flags & MAP_FLAGS.stackBuildId
+          ? stackBuildIdCodec(size, ctx)
+          : stackTraceCodec(size, ctx);
     else if (ctx.role === "value" && isMapOfMaps(type)) c = mapOfMapsCodec(ctx);
     else if (ctx.role === "value" && type === "prog_array")
       c = progArrayCodec(ctx);

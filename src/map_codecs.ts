@@ -351,6 +351,57 @@ export function stackTraceCodec(size: number, ctx: CodecContext): MapCodec {
   };
 }
 
+/**
+ * One frame of a build-id stack (a stack_trace map created with
+ * BPF_F_STACK_BUILD_ID): the build id of the file it is in (hex) and the
+ * offset in that file, or the address where the kernel could not read a
+ * build id (uapi/linux/bpf.h, struct bpf_stack_build_id).
+ */
+export type StackBuildIdFrame =
+  | { readonly buildId: string; readonly offset: bigint }
+  | { readonly ip: bigint };
+
+// struct bpf_stack_build_id: s32 status, u8 build_id[20], u64 offset | ip.
+const BUILD_ID_FRAME = 32;
+const BPF_STACK_BUILD_ID_VALID = 1;
+const BPF_STACK_BUILD_ID_IP = 2;
+
+/**
+ * Values of a build-id stack_trace map: its frames, up to the first
+ * BPF_STACK_BUILD_ID_EMPTY one (the kernel zero-fills the rest,
+ * stackmap.c).
+ */
+export function stackBuildIdCodec(size: number, ctx: CodecContext): MapCodec {
+  const n = Math.floor(size / BUILD_ID_FRAME);
+  const hex = Array.from({ length: 256 }, (_, i) =>
+    i.toString(16).padStart(2, "0"),
+  );
+  return {
+    size,
+    description: `struct bpf_stack_build_id[${n}] (stack frames)`,
+    write(_dv, buf, off, v) {
+      // The kernel takes no stack from user space; bytes pass as they are.
+      if (!rawBytes(buf, off, v, size))
+        fail(ctx, `struct bpf_stack_build_id[${n}]`, "bytes only", size, v);
+    },
+    read(dv, buf, off) {
+      const out: StackBuildIdFrame[] = [];
+      for (let i = 0; i < n; i++) {
+        const at = off + i * BUILD_ID_FRAME;
+        const status = dv.getInt32(at, LE);
+        const word = dv.getBigUint64(at + 24, LE);
+        if (status === BPF_STACK_BUILD_ID_VALID) {
+          let id = "";
+          for (let b = 0; b < 20; b++) id += hex[buf[at + 4 + b]!];
+          out.push({ buildId: id, offset: word });
+        } else if (status === BPF_STACK_BUILD_ID_IP) out.push({ ip: word });
+        else break;
+      }
+      return out;
+    },
+  };
+}
+
 /** Something with a map fd: a `BpfMap`. */
 export interface HasFd {
   /** The map's fd. */

@@ -25,6 +25,7 @@ import {
 } from "../../src/errors.ts";
 import type { BpfLink } from "../../src/link.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
+import type { StackBuildIdFrame } from "../../src/map_codecs.ts";
 import {
   BPF_EXIST,
   BPF_F_LOCK,
@@ -352,6 +353,33 @@ describe.skipIf(!root)("object maps", () => {
     // No batch lookup for stack maps: iteration walks get_next_key.
     expect([...m.keys()]).toContain(id);
     expect(m.delete(id)).toBe(true);
+  });
+
+  it("stack trace maps of build ids (BPF_F_STACK_BUILD_ID): frames as build id + offset, or ip", () => {
+    trigger(1);
+    const id = Number(obj.globals.last_build_id_stack);
+    expect(id).toBeGreaterThanOrEqual(0);
+    const m = obj.map("build_id_stacks");
+    expect(m.valueType).toBe("struct bpf_stack_build_id[32] (stack frames)");
+    const frames = m.get(id) as StackBuildIdFrame[];
+    expect(Array.isArray(frames)).toBe(true);
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.length).toBeLessThanOrEqual(32);
+    for (const f of frames) {
+      if ("buildId" in f) {
+        expect(f.buildId).toMatch(/^[0-9a-f]{40}$/);
+        expect(typeof f.offset).toBe("bigint");
+      } else {
+        // The kernel could not read a build id: the user address instead.
+        expect(f.ip > 0n && f.ip < 0x800000000000n).toBe(true);
+      }
+    }
+    // The raw bytes say the same.
+    using bytes = BpfMap.fromId(m.id, { key: "u32", value: m.valueSize });
+    const raw = bytes.get(id) as Uint8Array;
+    const dv = new DataView(raw.buffer);
+    expect(dv.getInt32(frames.length * 32, true)).toBe(0); // EMPTY after the last
+    expect(dv.getInt32(0, true)).toBe("buildId" in frames[0]! ? 1 : 2);
   });
 
   it("maps without BTF types use bytes; withTypes() types them", () => {

@@ -152,6 +152,9 @@ describe("tsbpf-gen skeleton", () => {
     expect(src).toContain(
       "readonly stacks: $tsbpf.SkeletonMap<number, BigUint64Array, number, readonly bigint[] | BigUint64Array | Uint8Array>;",
     );
+    expect(src).toContain(
+      "readonly build_id_stacks: $tsbpf.SkeletonMap<number, $tsbpf.StackBuildIdFrame[], number, Uint8Array>;",
+    );
     // Untyped bytes stay bytes.
     expect(src).toContain(
       "readonly raw: $tsbpf.SkeletonMap<Uint8Array, Uint8Array, Uint8Array, Uint8Array>;",
