@@ -1828,8 +1828,21 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   clear(): void {
     const s = this.#state("clear");
     if (s.keyArg === null) {
-      while (F.bpf_map_lookup_and_delete_elem(s.fd, null, s.valArg) === 0);
-      return;
+      if (!isKeyless(s.type)) throw this.#noElements(s, "clear");
+      if (s.type === "bloom_filter") {
+        throw new BpfTypeError(
+          `clear: map '${this.name}' is a bloom filter, which cannot remove values`,
+          { hint: "create a new bloom filter map instead" },
+        );
+      }
+      for (;;) {
+        const err = F.bpf_map_lookup_and_delete_elem(s.fd, null, s.valArg);
+        if (err === -ENOENT) return; // empty
+        if (err !== 0)
+          throw this.#fail("bpf_map_lookup_and_delete_elem", err, s, {
+            what: " (clear)",
+          });
+      }
     }
     if (isArrayLike(s.type)) {
       const zero = new Uint8Array(s.valueBytes);

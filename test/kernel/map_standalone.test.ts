@@ -329,6 +329,32 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect(() => m.freeze()).toThrow(ClosedError);
   });
 
+  it("clear() of a queue that cannot be emptied, a bloom filter or a ring buffer says so instead of doing nothing", () => {
+    using q = BpfMap.create({ type: "queue", value: "u32", maxEntries: 4 });
+    q.push(1);
+    q.push(2);
+    q.clear();
+    expect(q.peek()).toBeUndefined();
+    q.push(3);
+    q.freeze();
+    const e = thrown(() => q.clear()) as BpfError;
+    expect(e.code).toBe("EPERM");
+    expect(e.hint).toMatch(/is frozen/);
+    expect(q.peek()).toBe(3);
+    using bloom = BpfMap.create({
+      type: "bloom_filter",
+      value: "u32",
+      maxEntries: 4,
+    });
+    bloom.push(1);
+    expect(() => bloom.clear()).toThrow(
+      /clear: map 'bloom_filter' is a bloom filter, which cannot remove values/,
+    );
+    expect(bloom.mayContain(1)).toBe(true);
+    using ring = BpfMap.create({ type: "ringbuf", maxEntries: 4096 });
+    expect(() => ring.clear()).toThrow(/ringbuf map 'ringbuf' has no elements/);
+  });
+
   it("a full queue says how to make room, not to raise maxEntries or use an LRU map", () => {
     using q = BpfMap.create({ type: "queue", value: "u32", maxEntries: 1 });
     q.push(1);
