@@ -260,7 +260,8 @@ interface Standalone {
   fd: number;
   readonly info: MapInfo;
   readonly btf: Btf | undefined;
-  pinnedAt: string | null;
+  /** Where `pin()` pinned it or it was opened from, latest last. */
+  readonly pins: string[];
 }
 
 /**
@@ -606,7 +607,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
           btf = undefined; // typed as bytes: still usable
         }
       }
-      const m = new BpfMap(null, null, { fd, info, btf, pinnedAt }, types);
+      const pins = pinnedAt === null ? [] : [pinnedAt];
+      const m = new BpfMap(null, null, { fd, info, btf, pins }, types);
       if (types) m.#ready("open");
       return m;
     } catch (e) {
@@ -819,10 +821,10 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   /**
    * Where libbpf pins the map at load (and reuses a map already pinned
    * there). Settable before load; null when none. Standalone maps: where
-   * `pin()` pinned it, or the path it was opened from.
+   * `pin()` last pinned it, or the path it was opened from.
    */
   get pinPath(): string | null {
-    if (this.#own) return this.#own.pinnedAt;
+    if (this.#own) return this.#own.pins.at(-1) ?? null;
     const s = libbpf().bpf_map__pin_path(this.handle("pinPath"));
     return s === null ? null : readCString(s);
   }
@@ -838,7 +840,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /** True when the map is pinned (by libbpf at load, or by `pin()`). */
   get isPinned(): boolean {
-    if (this.#own) return this.#own.pinnedAt !== null;
+    if (this.#own) return this.#own.pins.length > 0;
     return libbpf().bpf_map__is_pinned(this.handle("isPinned"));
   }
 
@@ -850,7 +852,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       clearLibbpfLog();
       const err = libbpf().bpf_obj_pin(this.fd, cstr(path));
       if (err < 0) throw bpfError("bpf_obj_pin", err, { kind: "pin", path });
-      this.#own.pinnedAt = path;
+      this.#own.pins.push(path);
       return;
     }
     const p = this.loadedHandle("pin");
@@ -881,22 +883,28 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     }
   }
 
-  /** Removes the pin at `path` (default: where it is pinned). */
+  /**
+   * Removes the pin at `path`; by default where it is pinned (standalone
+   * maps: every pin `pin()` made and the one it was opened from).
+   */
   unpin(path?: string): void {
     if (this.#own) {
       this.#checkOpen("unpin");
-      const at = path ?? this.#own.pinnedAt;
-      if (at === null)
+      const pins = this.#own.pins;
+      if (path === undefined && pins.length === 0)
         throw new StateError(`unpin: map '${this.name}' is not pinned`);
-      try {
-        unlinkSync(at);
-      } catch (e) {
-        const code = (e as { code?: string }).code ?? "EIO";
-        throw new BpfError("unpin", 0, code, `cannot unlink ${at}`, {
-          cause: e,
-        });
+      for (const at of path === undefined ? [...pins].reverse() : [path]) {
+        try {
+          unlinkSync(at);
+        } catch (e) {
+          const code = (e as { code?: string }).code ?? "EIO";
+          throw new BpfError("unpin", 0, code, `cannot unlink ${at}`, {
+            cause: e,
+          });
+        }
+        const i = pins.lastIndexOf(at);
+        if (i >= 0) pins.splice(i, 1);
       }
-      if (at === this.#own.pinnedAt) this.#own.pinnedAt = null;
       return;
     }
     const p = this.loadedHandle("unpin");

@@ -827,6 +827,30 @@ describe.skipIf(!root)("pinning", () => {
   );
 
   it.skipIf(!bpffs)(
+    "a map pinned at two paths: unpin(path) removes one, unpin() every pin it made",
+    () => {
+      mkdirSync(PIN_DIR, { recursive: true });
+      const [a, b] = [`${PIN_DIR}/a`, `${PIN_DIR}/b`];
+      using m = BpfMap.create({
+        type: "hash",
+        key: "u32",
+        value: "u32",
+        maxEntries: 1,
+      });
+      m.pin(a);
+      m.pin(b);
+      expect(m.pinPath).toBe(b);
+      m.unpin(b);
+      expect([existsSync(a), existsSync(b)]).toEqual([true, false]);
+      expect([m.isPinned, m.pinPath]).toEqual([true, a]);
+      m.pin(b);
+      m.unpin();
+      expect([existsSync(a), existsSync(b)]).toEqual([false, false]);
+      expect([m.isPinned, m.pinPath]).toEqual([false, null]);
+    },
+  );
+
+  it.skipIf(!bpffs)(
     "a bpffs directory given as a pin path says it is a directory",
     () => {
       mkdirSync(PIN_DIR, { recursive: true });
