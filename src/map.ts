@@ -222,6 +222,11 @@ export interface IterateOptions {
   readonly batch?: boolean;
   /** Entries per batch (default: ~256 KiB of buffers; at most 2^20 or 64 MiB). */
   readonly batchSize?: number;
+  /**
+   * Read each value under its `struct bpf_spin_lock` (BPF_F_LOCK), whole:
+   * for values that hold one.
+   */
+  readonly lock?: boolean;
 }
 
 /** Largest batch `entries()` asks for: 2^20 entries, and 64 MiB of buffers. */
@@ -1520,11 +1525,13 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   *#chunks(what: string, options?: IterateOptions): Generator<[Live, Chunk]> {
     const s = this.#state(what);
     this.#keyed(s, what);
+    const lock = options?.lock ? BPF_F_LOCK : 0;
     const chunks = lookupChunks(
       s,
       this.#batchSize(what, s, options?.batchSize),
       options?.batch ?? true,
       !resumesByBucket(s.type),
+      lock,
     );
     try {
       for (;;) {
@@ -1539,7 +1546,13 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         } catch (e) {
           // The batch layer knows bytes only: hints that need the map's
           // type come from here.
-          if (e instanceof BpfError) throw this.#fail(e.op, -e.errno, s);
+          if (e instanceof BpfError)
+            throw this.#fail(
+              e.op,
+              -e.errno,
+              s,
+              lock ? { flags: lock } : undefined,
+            );
           throw e;
         }
         if (r.done) return;

@@ -125,6 +125,7 @@ export function* lookupChunks(
   size = defaultChunk(m),
   batch = true,
   resumesByKey = true,
+  elemFlags = 0,
 ): Generator<Chunk, void, undefined> {
   const L = libbpf();
   const b = new Buffers(m, size);
@@ -136,7 +137,7 @@ export function* lookupChunks(
     let outTok = new Uint8Array(tokLen);
     const count = new Uint32Array(1);
     const countBytes = new Uint8Array(count.buffer);
-    const opts = batchOpts();
+    const opts = batchOpts(elemFlags);
     let first = true;
     // Key-resumed: the last entry of a batch (its key is the resume token)
     // is held back at the front of the buffers, and yielded with the next.
@@ -188,7 +189,7 @@ export function* lookupChunks(
       outTok = t;
     }
   }
-  yield* walkChunks(m, b, L);
+  yield* walkChunks(m, b, L, elemFlags);
 }
 
 /**
@@ -254,7 +255,9 @@ function* walkChunks(
   m: RawMap,
   b: Buffers,
   L: ReturnType<typeof libbpf>,
+  elemFlags: number,
 ): Generator<Chunk, void, undefined> {
+  const flags = BigInt(elemFlags);
   const cur = new Uint8Array(Math.max(1, m.keySize));
   const next = new Uint8Array(Math.max(1, m.keySize));
   const val = new Uint8Array(Math.max(1, m.valueBytes));
@@ -275,7 +278,9 @@ function* walkChunks(
     let n = 0;
     while (more && n < b.size) {
       cur.set(next);
-      const err = L.bpf_map_lookup_elem(m.fd, cur, val);
+      const err = elemFlags
+        ? L.bpf_map_lookup_elem_flags(m.fd, cur, val, flags)
+        : L.bpf_map_lookup_elem(m.fd, cur, val);
       if (err === 0) {
         b.keys.set(cur, n * m.keySize);
         b.values.set(val, n * m.valueBytes);

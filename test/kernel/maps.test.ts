@@ -581,6 +581,18 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     expect([v.a, v.b]).toEqual([1n, 2n]);
     expect(m.get(2, BPF_F_LOCK)).toBeUndefined();
     expect((m.get(1) as AnyStructView).b).toBe(2n);
+    m.set(3, { a: 3n, b: 4n });
+    for (const batch of [true, false]) {
+      const all = [...m.entries({ lock: true, batch })].map(([k, x]) => [
+        k,
+        (x as AnyStructView).a,
+        (x as AnyStructView).b,
+      ]);
+      expect(all.sort()).toEqual([
+        [1, 1n, 2n],
+        [3, 3n, 4n],
+      ]);
+    }
     const bad = thrown(() => m.get(1, 8)) as BpfError;
     expect(bad.code).toBe("EINVAL");
     expect(bad.hint).toMatch(/a lookup does not take: only BPF_F_LOCK/);
@@ -594,6 +606,12 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     expect(plain.hint).toMatch(
       /BPF_F_LOCK needs a value type with a struct bpf_spin_lock/,
     );
+    obj.map("counts").set(1, 1n);
+    const listed = thrown(() => [
+      ...obj.map("counts").entries({ lock: true }),
+    ]) as BpfError;
+    expect(listed.code).toBe("EINVAL");
+    expect(listed.hint).toMatch(/BPF_F_LOCK needs a value type/);
   });
 
   it("an operation a map type does not offer user space says so, not that the kernel lacks it", () => {
