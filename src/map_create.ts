@@ -3,6 +3,7 @@
  * the kernel says about a map fd (bpf_map_info), and the map's BTF when it
  * has one (for pinned maps and maps found by id).
  */
+import { readFileSync } from "node:fs";
 import { cstr, errno, libbpf, libc, viewMemory } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import { Btf } from "./btf/btf.ts";
@@ -204,6 +205,19 @@ function createHint(e: number, a: CreateArgs): string | undefined {
     );
   else if (a.maxEntries === 0 && !OBJECT_STORAGE.has(t))
     why.push("maxEntries must be > 0");
+  if (a.flags & 2 && t !== "lru_hash" && t !== "lru_percpu_hash")
+    why.push("noCommonLru is for lru_hash and lru_percpu_hash maps");
+  if (t === "bloom_filter" && BigInt(a.mapExtra ?? 0) > 15n)
+    why.push(
+      "a bloom filter's mapExtra is its number of hash functions, 0 to 15 (0: 5)",
+    );
+  const nodes = onlineNumaNodes();
+  if (a.numaNode !== undefined && nodes !== undefined) {
+    if (!inRanges(a.numaNode, nodes))
+      why.push(
+        `numaNode ${a.numaNode} is not an online NUMA node (online: ${nodes})`,
+      );
+  }
   if (why.length > 0) return why.join("; ");
   return (
     "the kernel rejected the attributes: array maps need 4-byte keys; queue/stack/bloom_filter need no key; " +
@@ -212,6 +226,23 @@ function createHint(e: number, a: CreateArgs): string | undefined {
       ? ""
       : "; the inner map type may not be allowed inside a map-in-map")
   );
+}
+
+/** /sys/devices/system/node/online, e.g. "0" or "0-1,3"; undefined if unreadable. */
+function onlineNumaNodes(): string | undefined {
+  try {
+    return readFileSync("/sys/devices/system/node/online", "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `n` is in a kernel range list such as "0-1,3". */
+function inRanges(n: number, list: string): boolean {
+  return list.split(",").some((r) => {
+    const [lo, hi = lo] = r.split("-").map(Number);
+    return n >= lo! && n <= hi!;
+  });
 }
 
 /** The kernel BTF object `id` (the types a map was created with), or undefined. */

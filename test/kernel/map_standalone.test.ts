@@ -222,6 +222,16 @@ describe.skipIf(!root)("BpfMap.create", () => {
     ).toMatch(
       /task_storage maps need BTF key and value types.*declare it in a BPF object/,
     );
+    const u32s = { key: "u32", value: "u32" };
+    expect(
+      hint({ type: "hash", ...u32s, flags: MAP_FLAGS.noCommonLru }),
+    ).toMatch(/noCommonLru is for lru_hash and lru_percpu_hash maps/);
+    expect(hint({ type: "bloom_filter", value: "u32", mapExtra: 16 })).toMatch(
+      /a bloom filter's mapExtra is its number of hash functions, 0 to 15/,
+    );
+    expect(hint({ type: "hash", ...u32s, numaNode: 4096 })).toMatch(
+      /numaNode 4096 is not an online NUMA node \(online: 0/,
+    );
   });
 
   it("per-CPU arrays: values rounded to 8 bytes per CPU", () => {
