@@ -77,6 +77,8 @@ export const LIBBPF = {
   btf__free: { args: ["ptr"], result: "void" },
   /** (btf object id) → struct btf*: a map's BTF, e.g. for a pinned map. */
   btf__load_from_kernel_by_id: { args: ["u32"], result: "ptr" },
+  /** (raw BTF, size, opts) → BTF object fd: a standalone map's types. */
+  bpf_btf_load: { args: ["buf", "usize", "buf"], result: "i32" },
 
   // --- program ----------------------------------------------------------------
   bpf_program__name: { args: ["ptr"], result: "ptr" },

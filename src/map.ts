@@ -59,6 +59,7 @@ import {
   stackBuildIdCodec,
   stackTraceCodec,
 } from "./map_codecs.ts";
+import { loadMapBtf } from "./map_btf.ts";
 import {
   type MapInfo,
   checkMapName,
@@ -550,7 +551,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         `BpfMap.create: mapExtra must be a u64 (bigint or safe integer), got ${describeValue(extra)}`,
       );
     }
-    const fd = createMapFd({
+    const args = {
       type,
       name,
       keySize: key?.size ?? 0,
@@ -562,7 +563,25 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       innerMapFd,
       numaNode: options.numaNode,
       mapExtra: options.mapExtra,
-    });
+    };
+    // Keyed maps carry their types as BTF, as libbpf's do.
+    const btf =
+      key !== undefined && value !== undefined && !mapOfMaps
+        ? loadMapBtf(options.key, options.value)
+        : undefined;
+    let fd: number;
+    try {
+      fd = createMapFd({ ...args, btf });
+    } catch (e) {
+      // A map type that takes no BTF (or not of this shape): again
+      // without, as libbpf retries (libbpf.c bpf_object__create_map).
+      // Local storage maps need it: their error is the one to report.
+      if (!btf || !(e instanceof BpfError) || STORAGE_KEY[options.type])
+        throw e;
+      fd = createMapFd(args);
+    } finally {
+      if (btf) closeFd(btf.fd);
+    }
     // The kernel keeps these in the fd's mode, not in the map's info.
     const access = (options.flags ?? 0) & (MAP_FLAGS.rdonly | MAP_FLAGS.wronly);
     return BpfMap.#adopt(
@@ -1191,7 +1210,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       (extra.flags & BPF_F_LOCK) !== 0
     )
       hint =
-        "BPF_F_LOCK needs a value type with a struct bpf_spin_lock (from the map's BTF: declare the map in a BPF object), in a hash, array or storage map that is not per-CPU";
+        "BPF_F_LOCK needs a value type with a struct bpf_spin_lock (in the map's BTF: declare the map in a BPF object, or create it with a struct class from one), in a hash, array or storage map that is not per-CPU";
     else if (e === EINVAL && isMapOfMaps(s.type) && op.includes("update"))
       hint =
         "the inner map must match the outer map's template: same type, key size, value size and (unless created with BPF_F_INNER_MAP) max entries";

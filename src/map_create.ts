@@ -85,6 +85,8 @@ export interface CreateArgs {
   readonly innerMapFd?: number;
   readonly numaNode?: number;
   readonly mapExtra?: bigint | number;
+  /** A BTF object with the key and value types (see map_btf.ts). */
+  readonly btf?: { fd: number; keyId: number; valueId: number };
 }
 
 /** A valid kernel object name: ≤ 15 bytes of [A-Za-z0-9_.] (kernel/bpf/syscall.c, bpf_obj_name_cpy). */
@@ -102,6 +104,11 @@ export function createMapFd(a: CreateArgs): number {
   const v = new DataView(opts.buffer);
   v.setBigUint64(0, BigInt(CREATE_OPTS_SIZE), true);
   let flags = a.flags;
+  if (a.btf) {
+    v.setUint32(8, a.btf.fd, true);
+    v.setUint32(12, a.btf.keyId, true);
+    v.setUint32(16, a.btf.valueId, true);
+  }
   if (a.innerMapFd !== undefined) v.setUint32(24, a.innerMapFd, true);
   if (a.mapExtra !== undefined) v.setBigUint64(32, BigInt(a.mapExtra), true);
   if (a.numaNode !== undefined) {
@@ -158,13 +165,16 @@ function createHint(e: number, a: CreateArgs): string | undefined {
     t === "sk_storage" ||
     t === "inode_storage" ||
     t === "task_storage" ||
-    t === "cgrp_storage" ||
-    t === "struct_ops"
+    t === "cgrp_storage"
   ) {
     why.push(
-      `${t} maps need BTF key and value types, which BpfMap.create cannot give: declare it in a BPF object (SEC(".maps")) and use obj.map(name)`,
+      `${t} maps need key "s32" (the fd), a value type with BTF (a layout string, a layout or a struct class, not a byte count), maxEntries 0 and flags MAP_FLAGS.noPrealloc`,
     );
   }
+  if (t === "struct_ops")
+    why.push(
+      `struct_ops maps are made by libbpf from a BPF object: declare it in SEC(".struct_ops") and use obj.map(name)`,
+    );
   if (t === "lpm_trie") {
     if (!noPrealloc) why.push("lpm_trie maps need flags: MAP_FLAGS.noPrealloc");
     if (a.keySize < 5 || a.keySize > 260)

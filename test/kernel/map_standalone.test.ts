@@ -6,9 +6,11 @@
  */
 import { spawnSync } from "node:child_process";
 import {
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   rmSync,
   writeFileSync,
@@ -183,6 +185,79 @@ describe.skipIf(!root)("BpfMap.create", () => {
     expect(create("BPF_MAP_TYPE_LRU_HASH").hint).toMatch(/^use 'lru_hash'/);
   });
 
+  it("gives the map BTF of its key and value types: bpftool shows fields, fromId types them, local storage maps can be made", () => {
+    const Stats = layout({ pid: "u32", calls: "u64", comm: "char[8]" });
+    using m = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: Stats,
+      maxEntries: 4,
+    });
+    m.set(7, { pid: 7, calls: 3n, comm: "bash" });
+    expect(m.info().btfId).toBeGreaterThan(0);
+    const dump = spawnSync("bpftool", ["map", "dump", "id", `${m.id}`, "-j"], {
+      encoding: "utf8",
+    });
+    if (dump.status === 0) {
+      expect(JSON.parse(dump.stdout)[0].formatted).toEqual({
+        key: 7,
+        value: { pid: 7, calls: 3, comm: "bash" },
+      });
+    } else console.log("SKIP: no bpftool to dump the map with");
+    using other = BpfMap.fromId(m.id);
+    expect(other.keyType).toBe("u32");
+    expect((other.get(7 as never) as AnyStructView).toObject()).toEqual({
+      pid: 7,
+      calls: 3n,
+      comm: "bash",
+    });
+    // BTF-only map types: an inode's storage, keyed by an open file's fd.
+    using store = BpfMap.create({
+      type: "inode_storage",
+      key: "s32",
+      value: "u64",
+      maxEntries: 0,
+      flags: MAP_FLAGS.noPrealloc,
+    });
+    const fd = openSync(join(ROOT, "package.json"), "r");
+    try {
+      store.set(fd, 42n);
+      expect(store.get(fd)).toBe(42n);
+      expect(store.delete(fd)).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+    // A struct class from an object's BTF keeps its bpf_spin_lock: the
+    // kernel then takes BPF_F_LOCK.
+    using locked = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: Btf.fromFile(fixture("maps")).struct("locked_pair"),
+      maxEntries: 1,
+    });
+    locked.set(1, { a: 5n, b: 6n }, BPF_F_LOCK);
+    expect((locked.get(1, BPF_F_LOCK) as AnyStructView).toObject()).toEqual({
+      lock: { val: 0 },
+      a: 5n,
+      b: 6n,
+    });
+    // Map types that take no BTF are made without it, as libbpf does.
+    using dev = BpfMap.create({
+      type: "devmap",
+      key: "u32",
+      value: "u32",
+      maxEntries: 1,
+    });
+    expect(dev.info().btfId).toBe(0);
+    using bytes = BpfMap.create({
+      type: "hash",
+      key: 4,
+      value: 8,
+      maxEntries: 1,
+    });
+    expect(bytes.info().btfId).toBe(0);
+  });
+
   it("an attribute the map type refuses is named in the hint", () => {
     const hint = (o: object) =>
       (
@@ -215,12 +290,12 @@ describe.skipIf(!root)("BpfMap.create", () => {
       hint({
         type: "task_storage",
         key: "s32",
-        value: "u64",
+        value: 8,
         maxEntries: 0,
         flags: MAP_FLAGS.noPrealloc,
       }),
     ).toMatch(
-      /task_storage maps need BTF key and value types.*declare it in a BPF object/,
+      /task_storage maps need key "s32" \(the fd\), a value type with BTF/,
     );
     const u32s = { key: "u32", value: "u32" };
     expect(
@@ -525,7 +600,7 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
       script,
       `
       import { BpfMap } from ${JSON.stringify(join(ROOT, "src/map.ts"))};
-      const a = BpfMap.create({ type: "array", key: "u32", value: "u32", maxEntries: 256 });
+      const a = BpfMap.create({ type: "array", key: 4, value: 4, maxEntries: 256 });
       const it = a.entries({ batchSize: 16 });
       it.next();
       const fd = a.fd;
@@ -803,7 +878,7 @@ describe.skipIf(!root)("pinning", () => {
   });
 
   it.skipIf(!need(bpffs, "no bpffs at /sys/fs/bpf"))(
-    "pins a standalone map and opens it again (bytes unless typed)",
+    "pins a standalone map and opens it again (typed from the BTF create() gave it, else bytes)",
     () => {
       mkdirSync(PIN_DIR, { recursive: true });
       const path = `${PIN_DIR}/counts`;
@@ -818,10 +893,19 @@ describe.skipIf(!root)("pinning", () => {
       expect(m.isPinned).toBe(true);
       expect(m.pinPath).toBe(path);
       {
-        using raw = BpfMap.fromPinned(path);
-        expect(raw.get(new Uint8Array([1, 0, 0, 0]))).toEqual(
-          new Uint8Array([11, 0, 0, 0, 0, 0, 0, 0]),
-        );
+        using opened = BpfMap.fromPinned(path);
+        expect([opened.keyType, opened.valueType]).toEqual(["u32", "u64"]);
+        expect(opened.get(1 as never)).toBe(11n);
+        using bytes = BpfMap.create({
+          type: "hash",
+          key: 4,
+          value: 8,
+          maxEntries: 1,
+        });
+        bytes.pin(`${PIN_DIR}/bytes`);
+        using raw = BpfMap.fromPinned(`${PIN_DIR}/bytes`);
+        expect([raw.keyType, raw.valueType]).toEqual(["4 bytes", "8 bytes"]);
+        bytes.unpin();
         using typed = BpfMap.fromPinned(path, { key: "u32", value: "u64" });
         expect(typed.get(1)).toBe(11n);
         typed.set(2, 22n);
