@@ -24,6 +24,15 @@ interface BunWorker {
   unref(): void;
 }
 
+/**
+ * The worker's module, beside this one: `.ts` in the repository, `.js` in the
+ * published package (whose modules are compiled to `dist/`).
+ */
+const WORKER = new URL(
+  `./event_wait_worker.${import.meta.url.endsWith(".js") ? "js" : "ts"}`,
+  import.meta.url,
+);
+
 function envWait(): string | undefined {
   const p = (globalThis as { process?: { env?: Record<string, string> } })
     .process;
@@ -46,7 +55,7 @@ export class WorkerWaiter extends EpollWaiter {
         Worker: new (url: URL) => BunWorker;
       }
     ).Worker;
-    const w = new W(new URL("./event_wait_worker.ts", import.meta.url));
+    const w = new W(WORKER);
     w.onmessage = (e) => this.#done(e.data);
     w.onerror = () => this.#done(-1);
     return w;
