@@ -285,7 +285,26 @@ export async function main(
   }
 }
 
-if (import.meta.main) {
+/**
+ * Whether this module is the program being run: `import.meta.main` in Bun
+ * and Deno (and Node ≥ 24.2); in older Node, which leaves it undefined,
+ * whether argv[1] is this file (the package's compiled `cli.js`).
+ */
+async function isMain(): Promise<boolean> {
+  const main = (import.meta as { main?: boolean }).main;
+  if (main !== undefined) return main;
+  const file = (globalThis as { process?: ProcessLike }).process?.argv[1];
+  if (file === undefined) return false;
+  const { realpathSync } = await import("node:fs");
+  const { pathToFileURL } = await import("node:url");
+  try {
+    return pathToFileURL(realpathSync(file)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (await isMain()) {
   const h = await host();
   h.setExitCode(await main(h.args, h));
 }

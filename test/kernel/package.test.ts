@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fixture, isRoot, need, ROOT } from "../_support/fixtures.ts";
 
 // The package as a user gets it: `npm pack` (whose prepack compiles dist/),
@@ -103,6 +103,36 @@ describe.skipIf(!need(npm, "no npm: the package tests pack with it"))(
         run(join(BIN, "bun"), [cli, "types", OBJ]),
       );
     }, 60_000);
+
+    it("the bin runs the compiled CLI on Node when there is no Bun or Deno", () => {
+      const node = execFileSync("sh", ["-c", "command -v node"], {
+        encoding: "utf8",
+      }).trim();
+      const path = `${dirname(node)}:/usr/bin:/bin`;
+      const noRuntime = spawnSync(
+        "sh",
+        ["-c", "command -v bun || command -v deno"],
+        { env: { PATH: path } },
+      );
+      if (!need(noRuntime.status !== 0, "bun or deno beside node on PATH"))
+        return;
+      const r = spawnSync(
+        join(APP, "node_modules/.bin/tsbpf-gen"),
+        ["types", OBJ, "--type", "event"],
+        { cwd: APP, encoding: "utf8", env: { PATH: path } },
+      );
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(
+        run(join(BIN, "bun"), [
+          join(APP, "node_modules/tsbpf/dist/codegen/cli.js"),
+          "types",
+          OBJ,
+          "--type",
+          "event",
+        ]),
+      );
+    });
 
     it("imports on Node (the pure parts), and type-checks with tsc --strict", () => {
       writeFileSync(
