@@ -3,8 +3,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
+// LRU: new threads and forks that never exec leave their entry behind, and a
+// full plain hash would refuse every later fork.
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -24,7 +26,7 @@ struct {
 } latency SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
 	__type(value, __u32);

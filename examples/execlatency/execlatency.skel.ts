@@ -21,9 +21,9 @@ const $OBJECT: URL = new URL("../../build/examples/execlatency/execlatency.bpf.o
 
 /** The maps of `execlatency.bpf.o`, typed from their `__type(key/value)`. */
 export interface ExeclatencyMaps {
-  /** `hash` map `fork_ts`: `__u32` → `__u64`, 10240 entries. */
+  /** `lru_hash` map `fork_ts`: `__u32` → `__u64`, 10240 entries. */
   readonly fork_ts: $tsbpf.SkeletonMap<number, bigint, number, bigint | number>;
-  /** `hash` map `parent`: `__u32` → `__u32`, 10240 entries. */
+  /** `lru_hash` map `parent`: `__u32` → `__u32`, 10240 entries. */
   readonly parent: $tsbpf.SkeletonMap<number, number, number, number>;
   /** `lru_hash` map `latency`: `__u32` → `struct exec_latency`, 10240 entries. */
   readonly latency: $tsbpf.SkeletonMap<number, ExecLatency, number, ExecLatency | Partial<ExecLatencyObject> | Uint8Array>;

@@ -261,4 +261,24 @@ describe.skipIf(!canRun)("examples", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("mount -t tracefs tracefs /sys/kernel/tracing");
   });
+
+  it.skipIf(!need(tracefs, "tracefs not mounted"))(
+    "execlatency still measures after more forks that never exec than its start map holds",
+    async () => {
+      // Threads and forks without exec leave their fork timestamp behind:
+      // with a plain hash map the tool stops recording once it is full.
+      const { open } = await import(
+        "../../examples/execlatency/execlatency.skel.ts"
+      );
+      using skel = open();
+      skel.maps.fork_ts.map.maxEntries = 64;
+      skel.maps.parent.map.maxEntries = 64;
+      skel.load().attach();
+      execFileSync("sh", ["-c", "for i in $(seq 200); do (:); done"]);
+      const child = spawn("/bin/true");
+      await new Promise((r) => child.on("exit", r));
+      expect(skel.maps.latency.get(child.pid!)?.comm).toBe("true");
+    },
+    30_000,
+  );
 });
