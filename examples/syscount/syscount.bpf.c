@@ -21,9 +21,11 @@ struct {
 	__type(value, struct syscall_stats);
 } stats SEC(".maps");
 
-// Entry timestamps by thread id, to measure each call's duration.
+// Entry timestamps by thread id, to measure each call's duration. LRU: a
+// thread's last call (exit, exit_group) never returns and leaves its entry
+// behind, and a full plain hash would refuse every new thread.
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
 	__type(value, __u64);

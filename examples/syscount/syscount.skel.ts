@@ -31,7 +31,7 @@ const $OBJECT: URL = new URL("../../build/examples/syscount/syscount.bpf.o", imp
 
 /** The maps of `syscount.bpf.o`, typed from their `__type(key/value)`. */
 export interface SyscountMaps {
-  /** `hash` map `start`: `__u32` → `__u64`, 10240 entries. */
+  /** `lru_hash` map `start`: `__u32` → `__u64`, 10240 entries. */
   readonly start: $tsbpf.SkeletonMap<number, bigint, number, bigint | number>;
   /** `hash` map `stats`: `struct syscall_key` → `struct syscall_stats`, 10240 entries. */
   readonly stats: $tsbpf.SkeletonMap<SyscallKey, SyscallStats, SyscallKey | Partial<SyscallKeyObject> | Uint8Array, SyscallStats | Partial<SyscallStatsObject> | Uint8Array>;

@@ -281,4 +281,22 @@ describe.skipIf(!canRun)("examples", () => {
     },
     30_000,
   );
+
+  it.skipIf(!need(tracefs, "tracefs not mounted"))(
+    "syscount still counts new processes after more exits than its start map holds",
+    async () => {
+      // exit_group never returns: each process exit leaves its entry
+      // timestamp behind, and a full plain hash refused every new thread.
+      const { open } = await import("../../examples/syscount/syscount.skel.ts");
+      using skel = open();
+      skel.maps.start.map.maxEntries = 128;
+      skel.load().attach();
+      execFileSync("sh", ["-c", "for i in $(seq 300); do /bin/true; done"]);
+      const child = spawn("/bin/true");
+      await new Promise((r) => child.on("exit", r));
+      const pids = [...skel.maps.stats.keys()].map((k) => k.pid);
+      expect(pids).toContain(child.pid);
+    },
+    30_000,
+  );
 });
