@@ -21,14 +21,21 @@ struct {
 	__type(value, struct syscall_stats);
 } stats SEC(".maps");
 
-// Entry timestamps by thread id, to measure each call's duration. LRU: a
+// A call in progress: when it entered, and its number (sys_exit's id is -1
+// for rt_sigreturn, which the kernel marks as no longer a syscall).
+struct syscall_start {
+	__u64 ts;
+	__u32 nr;
+};
+
+// Calls in progress by thread id, to measure each call's duration. LRU: a
 // thread's last call (exit, exit_group) never returns and leaves its entry
 // behind, and a full plain hash would refuse every new thread.
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct syscall_start);
 } start SEC(".maps");
 
 // Trace only this process (0: every process). Set before load.
@@ -41,8 +48,8 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 	__u32 pid = id >> 32, tid = (__u32)id;
 	if (filter_pid && pid != filter_pid)
 		return 0;
-	__u64 ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	struct syscall_start st = { .ts = bpf_ktime_get_ns(), .nr = (__u32)ctx->id };
+	bpf_map_update_elem(&start, &tid, &st, BPF_ANY);
 	return 0;
 }
 
@@ -53,13 +60,13 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 pid = id >> 32, tid = (__u32)id;
 	if (filter_pid && pid != filter_pid)
 		return 0;
-	__u64 *tsp = bpf_map_lookup_elem(&start, &tid);
-	if (!tsp)
+	struct syscall_start *st = bpf_map_lookup_elem(&start, &tid);
+	if (!st)
 		return 0;
-	__u64 delta = bpf_ktime_get_ns() - *tsp;
+	__u64 delta = bpf_ktime_get_ns() - st->ts;
+	struct syscall_key key = { .pid = pid, .nr = st->nr };
 	bpf_map_delete_elem(&start, &tid);
 
-	struct syscall_key key = { .pid = pid, .nr = (__u32)ctx->id };
 	struct syscall_stats *s = bpf_map_lookup_elem(&stats, &key);
 	if (!s) {
 		struct syscall_stats zero = {};

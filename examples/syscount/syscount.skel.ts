@@ -11,6 +11,14 @@ export class SyscallKey extends $Struct {
 /** {@link SyscallKey} as plain data. */
 export type SyscallKeyObject = $Plain<SyscallKey>;
 
+/** `struct syscall_start`, 16 bytes. */
+export class SyscallStart extends $Struct {
+  /** `__u64` @0 */ declare ts: bigint;
+  /** `__u32` @8 */ declare nr: number;
+}
+/** {@link SyscallStart} as plain data. */
+export type SyscallStartObject = $Plain<SyscallStart>;
+
 /** `struct syscall_stats`, 40 bytes. */
 export class SyscallStats extends $Struct {
   /** `__u64` @0 */ declare count: bigint;
@@ -23,6 +31,7 @@ export type SyscallStatsObject = $Plain<SyscallStats>;
 
 // Sizes, C names and field tables ((name, byte offset, spec) triples); see $def.
 $def(SyscallKey, 8, "syscall_key", ["pid",0,4,"nr",4,4]);
+$def(SyscallStart, 16, "syscall_start", ["ts",0,6,"nr",8,4]);
 $def(SyscallStats, 40, "syscall_stats", ["count",0,6,"total_ns",8,6,"max_ns",16,6,"comm",24,"c16"]);
 $install();
 
@@ -31,8 +40,8 @@ const $OBJECT: URL = new URL("../../build/examples/syscount/syscount.bpf.o", imp
 
 /** The maps of `syscount.bpf.o`, typed from their `__type(key/value)`. */
 export interface SyscountMaps {
-  /** `lru_hash` map `start`: `__u32` → `__u64`, 10240 entries. */
-  readonly start: $tsbpf.SkeletonMap<number, bigint, number, bigint | number>;
+  /** `lru_hash` map `start`: `__u32` → `struct syscall_start`, 10240 entries. */
+  readonly start: $tsbpf.SkeletonMap<number, SyscallStart, number, SyscallStart | Partial<SyscallStartObject> | Uint8Array>;
   /** `hash` map `stats`: `struct syscall_key` → `struct syscall_stats`, 10240 entries. */
   readonly stats: $tsbpf.SkeletonMap<SyscallKey, SyscallStats, SyscallKey | Partial<SyscallKeyObject> | Uint8Array, SyscallStats | Partial<SyscallStatsObject> | Uint8Array>;
 }
@@ -75,7 +84,7 @@ export type SyscountLoaded = $tsbpf.LoadedSkeleton<SyscountMaps, SyscountProgram
 const $SPEC: $tsbpf.SkeletonSpec = {
   name: "syscount",
   maps: [
-    { name: "start", key: "u32", value: "u64" },
+    { name: "start", key: "u32", value: SyscallStart },
     { name: "stats", key: SyscallKey, value: SyscallStats },
   ],
   programs: ["sys_enter", "sys_exit"],

@@ -299,4 +299,29 @@ describe.skipIf(!canRun)("examples", () => {
     },
     30_000,
   );
+
+  it.skipIf(!need(tracefs, "tracefs not mounted"))(
+    "syscount counts rt_sigreturn under its own number",
+    async () => {
+      // The kernel sets the syscall number to -1 inside rt_sigreturn, so
+      // sys_exit's id cannot name it: the entry's number must.
+      const { open } = await import("../../examples/syscount/syscount.skel.ts");
+      const { SYSCALLS } = await import(
+        "../../examples/syscount/syscall_table.ts"
+      );
+      using skel = open();
+      skel.load().attach();
+      const child = spawn("sh", [
+        "-c",
+        'trap ":" USR1; kill -USR1 $$; kill -USR1 $$',
+      ]);
+      await new Promise((r) => child.on("exit", r));
+      const names = [...skel.maps.stats.keys()]
+        .filter((k) => k.pid === child.pid)
+        .map((k) => SYSCALLS[k.nr] ?? String(k.nr));
+      expect(names).toContain("rt_sigreturn");
+      expect(names).not.toContain(String(2 ** 32 - 1));
+    },
+    30_000,
+  );
 });
