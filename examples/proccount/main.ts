@@ -1,7 +1,7 @@
 /**
  * proccount: how many processes each process forked, from a hash map keyed
- * by pid (tracepoint sched/sched_process_fork). Prints the top forkers
- * every interval and at the end.
+ * by pid (sched_process_fork as tp_btf, which tells new threads apart and
+ * needs no tracefs). Prints the top forkers every interval and at the end.
  *
  *   bun examples/proccount/main.ts [--interval S] [--top N] [--duration S]
  *   deno run --allow-ffi --allow-read --allow-env examples/proccount/main.ts
@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { options } from "../_lib/args.ts";
-import { requirePrivileges, requireTracefs } from "../_lib/preflight.ts";
+import { requirePrivileges } from "../_lib/preflight.ts";
 import { sleep, stopSignal } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { open } from "./proccount.skel.ts";
@@ -32,7 +32,6 @@ function comm(pid: number): string {
 
 await runTool(TOOL, "tracing", async () => {
   requirePrivileges(TOOL, "tracing");
-  requireTracefs(TOOL);
   const stop = stopSignal(opts.duration);
   const skel = open();
   try {

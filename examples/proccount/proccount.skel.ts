@@ -13,7 +13,7 @@ export interface ProccountMaps {
 
 /** The programs of `proccount.bpf.o`. */
 export interface ProccountPrograms {
-  /** `SEC("tracepoint/sched/sched_process_fork")` */
+  /** `SEC("tp_btf/sched_process_fork")` */
   readonly count_forks: $tsbpf.BpfProgram;
 }
 

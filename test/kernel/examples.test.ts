@@ -141,7 +141,6 @@ const CASES: Case[] = [
     name: "proccount",
     args: ["--interval", "0.5"],
     expect: /PID\s+COMM\s+FORKS\n\d+/,
-    needsTracefs: true,
   },
   {
     name: "execlatency",
@@ -324,4 +323,21 @@ describe.skipIf(!canRun)("examples", () => {
     },
     30_000,
   );
+
+  it("proccount counts forks per process: not new threads, not per thread", async () => {
+    const { open } = await import("../../examples/proccount/proccount.skel.ts");
+    using skel = open();
+    skel.load().attach();
+    const exited = (c: ChildProcess) => new Promise((r) => c.on("exit", r));
+    const sh = spawn("sh", ["-c", "for i in 1 2 3; do (:); done"]);
+    await exited(sh);
+    // New threads, and one fork from one of them.
+    const threads = spawn(join(BIN, "bun"), [
+      "-e",
+      "new Worker('data:text/javascript,Bun.spawnSync([\"/bin/true\"]);process.exit(0)'); await Bun.sleep(300)",
+    ]);
+    await exited(threads);
+    expect(skel.maps.process_count.get(sh.pid!)).toBe(3n);
+    expect(skel.maps.process_count.get(threads.pid!)).toBe(1n);
+  }, 30_000);
 });
