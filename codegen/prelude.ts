@@ -10,8 +10,15 @@
 import { TsbpfError } from "../src/errors.ts";
 import { RESERVED_MEMBERS } from "./names.ts";
 
-/** The runtime module, next to this one in the package. */
-const RUNTIME = new URL("../src/generated/struct_runtime.ts", import.meta.url);
+/**
+ * The runtime module's source. The published package (this module compiled
+ * to `.js`) ships it as text beside this module, under a name no import
+ * resolves to: as `struct_runtime.ts` beside its `.d.ts`, tsc would check it
+ * instead of the declarations, with the user's compiler options.
+ */
+const RUNTIME = import.meta.url.endsWith(".js")
+  ? new URL("./struct_runtime.ts.txt", import.meta.url)
+  : new URL("../src/generated/struct_runtime.ts", import.meta.url);
 
 /** The runtime module's one import, which the inlined copy replaces. */
 const IMPORT =

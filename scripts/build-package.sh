@@ -8,5 +8,6 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 rm -rf dist
 tsc -p tsconfig.build.json
 # codegen/prelude.ts reads this source at generation time (as text) to
-# inline the helpers of `tsbpf-gen types`: ship it beside its compiled copy.
-cp src/generated/struct_runtime.ts dist/src/generated/struct_runtime.ts
+# inline the helpers of `tsbpf-gen types`. Not as a .ts beside its .d.ts:
+# tsc would resolve imports to it and check it with the user's options.
+cp src/generated/struct_runtime.ts dist/codegen/struct_runtime.ts.txt
