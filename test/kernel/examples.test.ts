@@ -198,6 +198,34 @@ describe.skipIf(!canRun)("examples", () => {
     }
   }
 
+  for (const rt of RUNTIMES) {
+    it.skipIf(!need(tracefs, "tracefs not mounted"))(
+      `execsnoop under ${rt} into a pipe that closes (| head): exits 0, quietly`,
+      async () => {
+        const run = start(rt, "execsnoop");
+        try {
+          await until(
+            () => run.out(),
+            (s) => s.includes("\n"),
+            20_000,
+          );
+        } catch (e) {
+          run.child.kill("SIGKILL");
+          throw e;
+        }
+        run.child.stdout!.destroy();
+        const t = setTimeout(() => run.child.kill("SIGKILL"), 15_000);
+        const kick = setInterval(activity, 200);
+        const code = await run.exited;
+        clearInterval(kick);
+        clearTimeout(t);
+        expect(run.err()).toBe("");
+        expect(code).toBe(0);
+      },
+      30_000,
+    );
+  }
+
   it("execsnoop --json prints one JSON object per exec; --duration ends it with 0", async () => {
     const run = start("bun", "execsnoop", ["--json", "--duration", "3"]);
     await until(
