@@ -12,6 +12,7 @@
  * timer 0.44 % idle, median 14 ms (max 29 ms). Deno's nonblocking call:
  * 0.19 % idle, median 0.25 ms. Hence the worker by default.
  */
+import { UnsupportedError } from "./errors.ts";
 import type { EventWaiter } from "./event_wait.ts";
 import { EpollWaiter, type WaitResult } from "./event_wait_epoll.ts";
 
@@ -46,8 +47,17 @@ export function createBunWaiter(): EventWaiter {
 
 /** A Worker blocked in epoll_wait on our set; refs the process only while waiting. */
 export class WorkerWaiter extends EpollWaiter {
+  readonly #url: URL;
   #worker: BunWorker | null = null;
   #resolve: ((r: WaitResult) => void) | null = null;
+  #reject: ((e: Error) => void) | null = null;
+  #failure: UnsupportedError | null = null;
+
+  /** `url`: the worker's module (tests give one that does not load). */
+  constructor(url: URL = WORKER) {
+    super();
+    this.#url = url;
+  }
 
   #spawn(): BunWorker {
     const W = (
@@ -55,15 +65,39 @@ export class WorkerWaiter extends EpollWaiter {
         Worker: new (url: URL) => BunWorker;
       }
     ).Worker;
-    const w = new W(WORKER);
+    const w = new W(this.#url);
     w.onmessage = (e) => this.#done(e.data);
-    w.onerror = () => this.#done(-1);
+    w.onerror = (e) => this.#fail(e);
     return w;
+  }
+
+  /**
+   * The worker died (its module did not load, or it threw): it will answer
+   * no wait again, so every wait, pending or later, fails rather than hang.
+   */
+  #fail(e: unknown): void {
+    const why = (e as { message?: unknown } | null)?.message;
+    this.#failure = new UnsupportedError(
+      `the worker that waits for ring/perf buffer events stopped${why ? `: ${String(why)}` : ""}`,
+      {
+        hint: `${this.#url.href} must load as a Worker module (a \`bun build --compile\` binary has none): set TSBPF_WAIT=timer to wait without a thread`,
+        cause: e,
+      },
+    );
+    const resolve = this.#resolve;
+    const reject = this.#reject;
+    this.pending = this.#resolve = this.#reject = null;
+    this.#worker?.terminate();
+    this.#worker = null;
+    if (this.closing) {
+      this.set.close();
+      resolve?.("woken");
+    } else reject?.(this.#failure);
   }
 
   #done(n: number): void {
     const resolve = this.#resolve;
-    this.pending = this.#resolve = null;
+    this.pending = this.#resolve = this.#reject = null;
     this.#worker?.unref();
     if (this.closing) {
       this.#shutdown();
@@ -82,9 +116,13 @@ export class WorkerWaiter extends EpollWaiter {
     // Ready already: skip the message round trip.
     const now = this.set.check();
     if (now !== "timeout" || timeoutMs === 0) return Promise.resolve(now);
+    if (this.#failure) return Promise.reject(this.#failure);
     this.#worker ??= this.#spawn();
     this.#worker.ref();
-    this.pending = new Promise<WaitResult>((r) => (this.#resolve = r));
+    this.pending = new Promise<WaitResult>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     this.#worker.postMessage({
       epfd: this.set.epollFd,
       timeout: timeoutMs < 0 ? -1 : timeoutMs,
