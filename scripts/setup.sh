@@ -41,8 +41,10 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt
   touch "$stamp"
 fi
 
-# Let files anywhere in the repo import the package by name ("tsbpf") under
-# Node and Bun, as deno.json's import map does for Deno.
+# Let files anywhere in the repo import the package by name ("tsbpf"). Bun
+# and vitest map it to ./mod.ts (tsconfig paths, vitest.config.ts), as
+# deno.json does for Deno; plain Node goes through package.json's exports
+# to dist/, which `npm run build` makes.
 [ -e node_modules/tsbpf ] || ln -s .. node_modules/tsbpf
 
 mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }

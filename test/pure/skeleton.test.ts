@@ -8,6 +8,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { generateSkeleton } from "../../codegen/skeleton.ts";
 import { describeObject } from "../../codegen/object_info.ts";
 import { fixture, ROOT } from "../_support/fixtures.ts";
@@ -125,6 +126,17 @@ describe("tsbpf-gen skeleton", () => {
       /^import \{ [^}]*\$Struct[^}]* \} from "\.\.\/\.\.\/mod\.ts";$/m,
     );
     expect(p).not.toContain("base64");
+  });
+
+  it('imports: "tsbpf" is this repository\'s mod.ts in every test runner', async () => {
+    // Bun: tsconfig paths; Deno: deno.json; vitest: its alias (the package's
+    // own exports name dist/, which only `npm pack` builds).
+    const file = join(TMP, "import_by_name.skel.ts");
+    writeFileSync(file, SKEL);
+    const m = await import(pathToFileURL(file).href);
+    expect(typeof m.open).toBe("function");
+    const { Btf } = await import("../../mod.ts");
+    expect((await import("tsbpf")).Btf).toBe(Btf);
   });
 
   it("keeps names special in JavaScript as plain keys and settles clashes", () => {
