@@ -19,6 +19,7 @@ import {
   type CallbackDef,
   LIBBPF,
   LIBC,
+  LIBC_WAIT,
   type NativeType,
   type SymbolDef,
 } from "./symbols.ts";
@@ -206,6 +207,19 @@ export function libc(): Lib<typeof LIBC> {
   return libcCache;
 }
 
+let libcWaitCache: Lib<typeof LIBC_WAIT> | undefined;
+
+/**
+ * Only `epoll_wait` and errno from libc, for a waiter's Worker thread (see
+ * LIBC_WAIT): `libc()` there would load the whole table in every Worker.
+ */
+export function libcWait(): Lib<typeof LIBC_WAIT> {
+  libcWaitCache ??= loadTable("libc", ["libc.so.6"], LIBC_WAIT, (key) => () => {
+    throw new FfiError(`libc has no ${key}`);
+  }).lib;
+  return libcWaitCache;
+}
+
 /** True when the loaded libbpf has `symbol` (only optional ones can be absent). */
 export function hasSymbol(symbol: keyof typeof LIBBPF): boolean {
   libbpf();
@@ -230,7 +244,8 @@ let errnoPtr: Ptr | null = null;
  * any later native call may overwrite it.
  */
 export function errno(): number {
-  errnoPtr ??= libc().__errno_location();
+  // A waiter's Worker has loaded only libcWait(): no second table there.
+  errnoPtr ??= (libcCache ?? libcWaitCache ?? libc()).__errno_location();
   return backend().readI32(errnoPtr!);
 }
 

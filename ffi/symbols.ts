@@ -472,6 +472,17 @@ export const LIBC = {
   memcpy_to: { name: "memcpy", args: ["ptr", "buf", "usize"], result: "ptr" },
 } as const satisfies Record<string, SymbolDef>;
 
+/**
+ * What a Bun waiter's Worker calls (event_wait_worker.ts): each Worker
+ * loads its own table, and Bun keeps a loaded table's compiled call stubs
+ * after the Worker ends, so the table is kept to these two (the whole LIBC
+ * cost ~10 KB per Worker, never given back).
+ */
+export const LIBC_WAIT = {
+  __errno_location: LIBC.__errno_location,
+  epoll_wait: LIBC.epoll_wait,
+} as const satisfies Record<string, SymbolDef>;
+
 /** Signature of a native callback (a JS function C code calls). */
 export interface CallbackDef {
   /** Parameter types (no `buf`: C hands out pointers). */

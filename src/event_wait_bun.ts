@@ -45,6 +45,10 @@ export function createBunWaiter(): EventWaiter {
   return envWait() === "timer" ? new TimerWaiter() : new WorkerWaiter();
 }
 
+/** Idle waiter Workers (unref'd) of {@link WORKER}, reused before a new one is started. */
+const idleWorkers: BunWorker[] = [];
+const MAX_IDLE_WORKERS = 4;
+
 /** A Worker blocked in epoll_wait on our set; refs the process only while waiting. */
 export class WorkerWaiter extends EpollWaiter {
   readonly #url: URL;
@@ -65,7 +69,9 @@ export class WorkerWaiter extends EpollWaiter {
         Worker: new (url: URL) => BunWorker;
       }
     ).Worker;
-    const w = new W(this.#url);
+    const w =
+      (this.#url === WORKER ? idleWorkers.pop() : undefined) ??
+      new W(this.#url);
     w.onmessage = (e) => this.#done(e.data);
     w.onerror = (e) => this.#fail(e);
     return w;
@@ -131,8 +137,20 @@ export class WorkerWaiter extends EpollWaiter {
   }
 
   #shutdown(): void {
-    this.#worker?.terminate();
+    const w = this.#worker;
     this.#worker = null;
+    if (w) {
+      // Idle now (it answered, or never got a wait): kept for the next
+      // waiter unless enough are kept already. A Worker costs milliseconds
+      // to start, and Bun never gives back some of each one's memory.
+      w.onmessage = w.onerror = null;
+      if (this.#url !== WORKER || idleWorkers.length >= MAX_IDLE_WORKERS)
+        w.terminate();
+      else {
+        w.unref();
+        idleWorkers.push(w);
+      }
+    }
     this.set.close();
   }
 

@@ -3,7 +3,7 @@
  * in `epoll_wait` off the JS thread and posts the result. Messages in:
  * `{ epfd, timeout }`; out: the epoll_wait return value (or -errno).
  */
-import { errno, libc } from "../ffi/mod.ts";
+import { errno, libcWait } from "../ffi/mod.ts";
 
 const scope = globalThis as unknown as {
   onmessage: ((e: { data: { epfd: number; timeout: number } }) => void) | null;
@@ -15,6 +15,6 @@ const events = new Uint8Array(16 * 8);
 
 scope.onmessage = (e) => {
   const { epfd, timeout } = e.data;
-  const n = libc().epoll_wait(epfd, events, 8, timeout);
+  const n = libcWait().epoll_wait(epfd, events, 8, timeout);
   scope.postMessage(n < 0 ? -errno() : n);
 };
