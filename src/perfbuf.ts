@@ -111,8 +111,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #lenOf = -1;
   #lenArg: number | bigint = 0;
   #freeLater: Ptr | null = null;
-  /** The map fd (borrowed). */
-  readonly fd: number;
+  readonly #mapFd: number;
   /** Samples handed to callbacks (and yielded by iterators) so far. */
   consumed = 0;
   /** Samples the kernel dropped (all CPUs) because a ring was full. */
@@ -123,7 +122,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     struct: ViewClass | null,
     options: PerfBufferOptions,
   ) {
-    this.fd = fd;
+    this.#mapFd = fd;
     const short =
       options.short === undefined
         ? "error"
@@ -326,6 +325,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
    * call). Returns the number of samples.
    */
   consume(cb: PerfCallback<T>): number {
+    this.#check("consume");
     checkCallback(cb, "consume");
     return this.#drain(cb as PerfCallback<unknown>);
   }
@@ -345,6 +345,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
    */
   poll(cb: PerfCallback<T>, timeoutMs = -1): Promise<number> {
     try {
+      this.#check("poll");
       checkCallback(cb, "poll");
     } catch (e) {
       return Promise.reject(e);
@@ -413,6 +414,12 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   get epollFd(): number {
     this.#check("epollFd");
     return this.#wait().epollFd;
+  }
+
+  /** The map fd (borrowed from the map: do not close). */
+  get fd(): number {
+    this.#check("fd");
+    return this.#mapFd;
   }
 
   /** Number of per-CPU rings (one per online CPU). */

@@ -544,6 +544,7 @@ export class RingBuffer<T = RingRecord> {
 
   /** Map fds of every ring, in source order. */
   get fds(): readonly number[] {
+    this.#check("fds");
     return this.#rings.map((r) => r.fd);
   }
 
@@ -558,6 +559,7 @@ export class RingBuffer<T = RingRecord> {
 
   /** Bytes committed by producers and not consumed yet, over all rings. */
   get pending(): number {
+    this.#check("pending");
     let n = 0;
     for (const r of this.#rings) n += r.pending();
     return n;

@@ -1,11 +1,16 @@
 /**
  * Resource lifetime across the FFI boundary: many open/use/close cycles
- * leave fds, memory and programs as they were.
+ * leave fds, memory and programs as they were; everything closed (or whose
+ * object closed) raises ClosedError from every member.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT, isRoot, need } from "../_support/fixtures.ts";
+import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import { BpfMap } from "../../src/map.ts";
+import { BpfObject } from "../../src/object.ts";
+import { enableRunStats } from "../../src/program_info.ts";
+import { RingBuffer } from "../../src/ringbuf.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 
@@ -57,4 +62,209 @@ describe.skipIf(!root)("many cycles in a child process", () => {
       expect((u.rssKiB[1] - u.rssKiB[0]) / 1024).toBeLessThan(mib);
     }, 120_000);
   }
+});
+
+/**
+ * Every public method and property of a closed thing (or of one whose
+ * owning object closed), enumerated from the prototype chain and own
+ * fields, so that a method added later is covered without editing this
+ * table: each must raise ClosedError (a rejected promise for async ones,
+ * at the first `next()` for iterators). `args` gives arguments that pass a
+ * method's own argument checks (default: none). Only what is plain JS state
+ * with no native resource behind it may still answer (`allowed`).
+ */
+const ALWAYS_ALLOWED = new Set<PropertyKey>([
+  "constructor",
+  "close",
+  "closed",
+  Symbol.dispose,
+  // plain JS state, kept after close
+  "name",
+  "description",
+  "sectionName",
+  "logHandler",
+  "ringCount",
+  "consumed",
+  "lost",
+  "loaded",
+  "loadFailed",
+  "standalone",
+  "mode",
+  "pinnedPath",
+]);
+const PIN = "/sys/fs/bpf/tsbpf-lifetime-never";
+const ARGS: Record<string, unknown[]> = {
+  program: ["produce"],
+  map: ["rb"],
+  ringBuffer: ["rb"],
+  perfBuffer: ["events"],
+  attachTracepoint: ["syscalls", "sys_enter_getpid"],
+  attachRawTracepoint: ["sys_enter"],
+  attachKprobe: ["do_nanosleep"],
+  attachUprobe: [{ binaryPath: "/bin/true", symbol: "main" }],
+  attachUsdt: [{ binaryPath: "/bin/true", provider: "p", name: "n" }],
+  attachXdp: [1],
+  attachTc: [1, "ingress"],
+  attachTcx: [1],
+  attachNetns: ["/proc/self/ns/net"],
+  attachSockmap: [3],
+  attachCgroup: ["/sys/fs/cgroup"],
+  attachPerfEvent: [3],
+  pin: [PIN],
+  unpin: [PIN],
+  get: [0],
+  set: [0, 1],
+  delete: [0],
+  has: [0],
+  lookupAndDelete: [0],
+  push: [1],
+  mayContain: [1],
+  forEach: [() => {}],
+  setMany: [[[0, 1]]],
+  deleteMany: [[0]],
+  withTypes: [{ key: "u32", value: "u32" }],
+  update: [{ fd: 3 }],
+  consume: [() => {}],
+  consumeRaw: [() => {}],
+  poll: [() => {}, 0],
+  pollRaw: [() => {}, 0],
+  add: [3],
+};
+
+/** Names of the public members of `o`: its prototypes' and its own fields. */
+function publicMembers(o: object): PropertyKey[] {
+  const keys = new Set<PropertyKey>(Object.keys(o));
+  for (
+    let p = Object.getPrototypeOf(o);
+    p && p !== Object.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
+    for (const k of Reflect.ownKeys(p)) keys.add(k);
+  }
+  return [...keys];
+}
+
+/** What using `key` of `o` gives: "ok", or the error's class name and message. */
+async function outcome(o: object, key: PropertyKey): Promise<string> {
+  try {
+    let r = Reflect.get(o, key, o) as unknown;
+    if (typeof r === "function") {
+      r = (r as (...a: unknown[]) => unknown).apply(o, ARGS[String(key)] ?? []);
+    }
+    if (r instanceof Promise) r = await r;
+    const it = r as { next?: () => unknown } | null;
+    if (it && typeof it.next === "function") await it.next();
+    return "ok";
+  } catch (e) {
+    return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+  }
+}
+
+/** Members of `o` that do not raise ClosedError (minus `allowed`). */
+async function answering(
+  o: object,
+  allowed: readonly PropertyKey[] = [],
+): Promise<string[]> {
+  const bad: string[] = [];
+  for (const key of publicMembers(o)) {
+    if (ALWAYS_ALLOWED.has(key) || allowed.includes(key)) continue;
+    const r = await outcome(o, key);
+    if (!r.startsWith("ClosedError")) bad.push(`${String(key)} → ${r}`);
+  }
+  return bad;
+}
+
+describe.skipIf(!root)("after close", () => {
+  // Internal to the library (not in mod.ts's documented surface).
+  const INTERNAL = ["handle", "loadedHandle", "adoptLink", "releaseLink"];
+
+  it("every member of an object, its programs, maps, globals and readers is a ClosedError", async () => {
+    const obj = BpfObject.open(fixture("ringbuf"));
+    obj.load();
+    const prog = obj.program("produce");
+    const map = obj.map("ringbuf.bss");
+    const globals = obj.globalVariables;
+    const rb = obj.ringBuffer("rb");
+    const rbLibbpf = obj.ringBuffer("rb", null, { mode: "libbpf" });
+    obj.close();
+    expect(await answering(obj, INTERNAL)).toEqual([]);
+    expect(await answering(prog)).toEqual([]);
+    expect(await answering(map, INTERNAL)).toEqual([]);
+    // Names and descriptions come from the BTF copy: nothing native.
+    expect(
+      await answering(globals, ["names", "describe", "has", "release"]),
+    ).toEqual([]);
+    expect(await answering(rb)).toEqual([]);
+    expect(await answering(rbLibbpf)).toEqual([]);
+  });
+
+  it("every member of a program, map or reader closed on its own is a ClosedError", async () => {
+    using obj = BpfObject.open(fixture("ringbuf"));
+    obj.load();
+    const prog = obj.program("produce");
+    const map = obj.map("ringbuf.bss");
+    const rb = obj.ringBuffer("rb");
+    prog.close();
+    map.close();
+    rb.close();
+    expect(await answering(prog)).toEqual([]);
+    expect(await answering(map, INTERNAL)).toEqual([]);
+    expect(await answering(rb)).toEqual([]);
+  });
+
+  it("every member of a perf buffer reader is a ClosedError, closed itself or with its object", async () => {
+    const obj = BpfObject.open(fixture("perfbuf"));
+    obj.load();
+    const own = obj.perfBuffer("events");
+    own.close();
+    const withObject = obj.perfBuffer("events");
+    obj.close();
+    expect(await answering(own)).toEqual([]);
+    expect(await answering(withObject)).toEqual([]);
+    // The error names what was called, before any argument check.
+    await expect(own.poll(() => {})).rejects.toThrow(/^poll: .* closed/);
+    expect(() => own.consume(null as never)).toThrow(/^consume: .* closed/);
+  });
+
+  it("every member of a link is a ClosedError, closed itself or with its object", async () => {
+    const obj = BpfObject.open(fixture("attach"));
+    for (const p of obj.programs) p.autoload = p.name === "on_sys_enter";
+    obj.load();
+    const prog = obj.program("on_sys_enter");
+    const own = prog.attachRawTracepoint("sys_enter");
+    own.close();
+    const withObject = prog.attachRawTracepoint("sys_enter");
+    obj.close();
+    expect(await answering(own)).toEqual([]);
+    expect(await answering(withObject)).toEqual([]);
+  });
+
+  it("every member of a standalone map and of its reader is a ClosedError", async () => {
+    const hash = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u32",
+      maxEntries: 4,
+    });
+    hash.close();
+    // A closed standalone map remembers its pin path: plain JS state.
+    expect(await answering(hash, [...INTERNAL, "pinPath", "isPinned"])).toEqual(
+      [],
+    );
+    const ring = BpfMap.create({ type: "ringbuf", maxEntries: 4096 });
+    const rb = RingBuffer.open(ring);
+    rb.close();
+    ring.close();
+    expect(await answering(rb)).toEqual([]);
+  });
+
+  it("run statistics: close is all there is, and it is idempotent", () => {
+    const stats = enableRunStats();
+    stats.close();
+    stats.close();
+    expect(stats.closed).toBe(true);
+    expect(publicMembers(stats).filter((k) => !ALWAYS_ALLOWED.has(k))).toEqual(
+      [],
+    );
+  });
 });
