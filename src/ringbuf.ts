@@ -314,9 +314,17 @@ export class RingBuffer<T = RingRecord> {
       this.#mode === "mmap" && MappedRing.fits(size)
         ? new MappedRing(fd, size, struct, short)
         : new LibbpfRing(fd, size, struct, short);
+    // Watched now, as libbpf's ring_buffer__add does: the fd is borrowed,
+    // and by a first wait its number may be closed or another file's. The
+    // epoll set then holds the ring's file itself.
+    try {
+      (this.#waiter ??= createWaiter()).add(fd);
+    } catch (e) {
+      ring.close();
+      throw e;
+    }
     this.#rings.push(ring);
     this.#mapIds.push(info.id);
-    this.#waiter?.add(fd);
     return this as RingBuffer<unknown>;
   }
 
@@ -390,14 +398,9 @@ export class RingBuffer<T = RingRecord> {
     return this.#drain(Delivery.Raw, cb as unknown as AnyCallback);
   }
 
-  /** The waiter, created on first wait (Bun's starts a Worker lazily). */
+  /** The waiter, made with the first ring (Bun's starts a Worker lazily). */
   #wait(): EventWaiter {
-    if (!this.#waiter) {
-      const w = createWaiter();
-      for (const r of this.#rings) w.add(r.fd);
-      this.#waiter = w;
-    }
-    return this.#waiter;
+    return this.#waiter!;
   }
 
   /**

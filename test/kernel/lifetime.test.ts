@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
 import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
@@ -267,4 +268,31 @@ describe.skipIf(!root)("after close", () => {
       [],
     );
   });
+});
+
+describe.skipIf(!root)("borrowed fds", () => {
+  for (const mode of ["mmap", "libbpf"] as const) {
+    it(`a ring reader waits on its rings after the fd it was given is closed (${mode})`, async () => {
+      // libbpf's ring_buffer__add watches the fd at once; a reader that
+      // did so only at its first wait watched whatever the number was by
+      // then (EBADF, or another file).
+      using obj = BpfObject.open(fixture("ringbuf"));
+      obj.load();
+      const fd = libc().dup(obj.map("rb").fd);
+      using rb = RingBuffer.open(fd, null, { mode });
+      libc().close(fd);
+      obj.globals.arg_count = 3;
+      const later = setTimeout(
+        () => obj.program("produce").testRun({ data: new Uint8Array(64) }),
+        50,
+      );
+      try {
+        let n = 0;
+        expect(await rb.poll(() => void n++, 5000)).toBe(3);
+        expect(n).toBe(3);
+      } finally {
+        clearTimeout(later);
+      }
+    });
+  }
 });
