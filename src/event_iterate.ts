@@ -95,6 +95,26 @@ export function checkCallback(cb: unknown, what: string): void {
   }
 }
 
+/**
+ * Throws BpfTypeError unless `map` is a map (a `BpfMap`: something with a
+ * name and a type) or an fd (a non-negative integer).
+ */
+export function checkMapArg(map: unknown, what: string, kind: string): void {
+  const ok =
+    typeof map === "number"
+      ? Number.isInteger(map) && map >= 0 && map <= 0x7fffffff
+      : typeof map === "object" &&
+        map !== null &&
+        typeof (map as { name?: unknown }).name === "string" &&
+        "type" in map &&
+        "fd" in map;
+  if (!ok) {
+    throw new BpfTypeError(
+      `${what}: give the ${kind} map (a BpfMap) or its fd, got ${describeValue(map)}`,
+    );
+  }
+}
+
 /** What a reader lends {@link iterateDetached}. */
 export interface IterationSource {
   /** True once the reader is closed. */

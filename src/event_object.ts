@@ -11,7 +11,9 @@ import type { Btf } from "./btf/btf.ts";
 import type { ViewClass } from "./btf/views.ts";
 import type { BpfMap } from "./map.ts";
 import type { ObjectOwner } from "./owner.ts";
+import { BpfTypeError } from "./errors.ts";
 import { checkShort } from "./event_struct.ts";
+import { describeValue } from "./map_codecs.ts";
 import { PerfBuffer, type PerfBufferOptions } from "./perfbuf.ts";
 import {
   RingBuffer,
@@ -91,7 +93,17 @@ export function openObjectRingBuffer(
   struct: ViewClass | null | undefined,
   options: RingBufferOptions = {},
 ): RingBuffer<unknown> {
+  obj.handle("ringBuffer");
   const list = typeof names === "string" ? [names] : names;
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((n) => typeof n === "string")
+  ) {
+    throw new BpfTypeError(
+      `obj.ringBuffer: give a ring buffer map's name, or several in an array, got ${describeValue(names)}`,
+    );
+  }
   const given =
     options.short === undefined
       ? undefined
@@ -116,6 +128,12 @@ export function openObjectPerfBuffer(
   struct: ViewClass | null | undefined,
   options: PerfBufferOptions = {},
 ): PerfBuffer<unknown> {
+  obj.handle("perfBuffer");
+  if (typeof name !== "string") {
+    throw new BpfTypeError(
+      `obj.perfBuffer: give the perf_event_array map's name, got ${describeValue(name)}`,
+    );
+  }
   const map = obj.map(name);
   return owned(obj, (onClose) =>
     PerfBuffer.open(map, struct ?? null, { ...options, onClose }),

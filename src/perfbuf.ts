@@ -39,6 +39,7 @@ import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import {
   FairTurns,
   checkCallback,
+  checkMapArg,
   detached,
   iterateDetached,
   pollOnce,
@@ -209,6 +210,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     struct: ViewClass | null = null,
     options: PerfBufferOptions = {},
   ): PerfBuffer<unknown> {
+    checkMapArg(map, "PerfBuffer", "perf_event_array");
     checkStructArg(struct, "perf buffer");
     if (typeof map !== "number" && map.type !== PERF_EVENT_ARRAY)
       throw new BpfTypeError(

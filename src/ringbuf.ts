@@ -36,6 +36,7 @@ import { type ShortRecords, checkShort } from "./event_struct.ts";
 import {
   FairTurns,
   checkCallback,
+  checkMapArg,
   detached,
   iterateDetached,
   pollOnce,
@@ -280,6 +281,7 @@ export class RingBuffer<T = RingRecord> {
     struct: ViewClass | null,
     short: ShortRecords,
   ): RingBuffer<unknown> {
+    checkMapArg(map, "RingBuffer", "ringbuf");
     checkStructArg(struct, "ring buffer");
     let fd: number;
     if (typeof map === "number") fd = map;

@@ -17,6 +17,8 @@ import {
 } from "../../src/errors.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
+import { PerfBuffer } from "../../src/perfbuf.ts";
+import { RingBuffer } from "../../src/ringbuf.ts";
 import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
@@ -226,6 +228,27 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
     expect(() => p.perfBuffer(perfName, null, { onLost: any(5) })).toThrow(
       /onLost must be a function/,
     );
+  });
+
+  it("event readers name what they take instead of a map", () => {
+    using o = BpfObject.open(fixture("ringbuf"));
+    o.load();
+    for (const bad of [undefined, null, "rb", 1.5, -1, {}]) {
+      expect(() => RingBuffer.open(any(bad))).toThrow(
+        /RingBuffer: give the ringbuf map \(a BpfMap\) or its fd, got/,
+      );
+      expect(() => PerfBuffer.open(any(bad))).toThrow(BpfTypeError);
+    }
+    for (const bad of [undefined, null, 5, {}, [], [1]]) {
+      expect(() => o.ringBuffer(any(bad))).toThrow(
+        /obj.ringBuffer: give a ring buffer map's name/,
+      );
+    }
+    expect(() => o.perfBuffer(any(undefined))).toThrow(
+      /obj.perfBuffer: give the perf_event_array map's name, got undefined/,
+    );
+    using rb = o.ringBuffer("rb");
+    expect(() => rb.add(any(undefined))).toThrow(BpfTypeError);
   });
 });
 

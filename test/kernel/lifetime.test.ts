@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import { ClosedError } from "../../src/errors.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
 import { enableRunStats } from "../../src/program_info.ts";
@@ -197,6 +198,11 @@ describe.skipIf(!root)("after close", () => {
     ).toEqual([]);
     expect(await answering(rb)).toEqual([]);
     expect(await answering(rbLibbpf)).toEqual([]);
+    // Closed comes first, whatever the arguments.
+    for (const bad of [undefined, 5]) {
+      expect(() => obj.ringBuffer(bad as never)).toThrow(ClosedError);
+      expect(() => obj.perfBuffer(bad as never)).toThrow(ClosedError);
+    }
   });
 
   it("every member of a program, map or reader closed on its own is a ClosedError", async () => {
