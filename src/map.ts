@@ -1317,6 +1317,16 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     return this.#ready(what);
   }
 
+  /**
+   * After encoding a key or value: a getter of the caller's object may have
+   * closed the map meanwhile, and `s.fd` be another map's by now (fd
+   * numbers are reused), whose larger value the kernel would write past
+   * our buffer. ClosedError then, before the syscall.
+   */
+  #still(s: Live, what: string): void {
+    if (this.#live !== s || this.#owner?.closed) this.#ready(what);
+  }
+
   #keyed(s: Live, what: string): void {
     if (s.keyArg === null) {
       if (!isKeyless(s.type)) throw this.#noElements(s, what);
@@ -1366,6 +1376,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     if (s === undefined || this.#owner?.closed) s = this.#ready("get");
     if (s.keyArg === null) this.#keyed(s, "get");
     s.key.write(s.keyDv, s.keyBuf, 0, key);
+    this.#still(s, "get");
     const err = F.bpf_map_lookup_elem(s.fd, s.keyArg, s.valArg);
     if (err !== 0) {
       if (err === -ENOENT) return undefined;
@@ -1413,6 +1424,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     s.key.write(s.keyDv, s.keyBuf, 0, key);
     if (s.perCpu) this.#writeValue(s, s.valDv, s.valBuf, 0, value);
     else s.value.write(s.valDv, s.valBuf, 0, value);
+    this.#still(s, "set");
     const err = F.bpf_map_update_elem_u32(s.fd, s.keyArg, s.valArg, f);
     if (err !== 0)
       throw this.#fail("bpf_map_update_elem", err, s, { flags: f });
@@ -1436,6 +1448,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     const s = this.#state("delete");
     this.#keyed(s, "delete");
     s.key.write(s.keyDv, s.keyBuf, 0, key);
+    this.#still(s, "delete");
     const err = F.bpf_map_delete_elem(s.fd, s.keyArg);
     if (err === 0) return true;
     if (err === -ENOENT) return false;
@@ -1447,6 +1460,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     const s = this.#state("has");
     if (s.keyArg === null) this.#keyed(s, "has");
     s.key.write(s.keyDv, s.keyBuf, 0, key);
+    this.#still(s, "has");
     const err = F.bpf_map_lookup_elem(s.fd, s.keyArg, s.valArg);
     if (err === 0) return true;
     if (err === -ENOENT) return false;
@@ -1460,6 +1474,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   lookupAndDelete(key: K | Uint8Array): V | undefined {
     const s = this.#state("lookupAndDelete");
     if (s.keyArg !== null) s.key.write(s.keyDv, s.keyBuf, 0, key);
+    this.#still(s, "lookupAndDelete");
     const err = F.bpf_map_lookup_and_delete_elem(s.fd, s.keyArg, s.valArg);
     if (err !== 0) {
       if (err === -ENOENT) return undefined;
@@ -1474,6 +1489,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     this.#keyless(s, "push");
     const f = flags === undefined ? 0 : this.#flags(flags);
     this.#writeValue(s, s.valDv, s.valBuf, 0, value);
+    this.#still(s, "push");
     const err = F.bpf_map_update_elem_u32(s.fd, null, s.valArg, f);
     if (err !== 0)
       throw this.#fail("bpf_map_update_elem", err, s, { what: " (push)" });
@@ -1516,6 +1532,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       );
     }
     this.#writeValue(s, s.valDv, s.valBuf, 0, value);
+    this.#still(s, "mayContain");
     const err = F.bpf_map_lookup_elem(s.fd, null, s.valArg);
     if (err === 0) return true;
     if (err === -ENOENT) return false;
@@ -1742,6 +1759,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     let batch = (f & ~BPF_F_LOCK) === 0;
     const flush = () => {
       if (n === 0) return;
+      // The input ran in between: closed by it → ClosedError before the
+      // syscall, as `s.fd` may be another map's by now (see #chunks).
+      this.#state("setMany");
       const r = batch ? updateBatch(s, keys, vals, n, f) : null;
       if (r === null) {
         batch = false;
@@ -1815,6 +1835,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     let deleted = 0;
     let batch = true;
     const flush = () => {
+      this.#state("deleteMany"); // closed by the input: see setMany
       let from = 0;
       while (from < n) {
         const part = buf.subarray(from * s.keySize, n * s.keySize);

@@ -4,6 +4,8 @@
  * object closed) raises ClosedError from every member.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
@@ -301,4 +303,90 @@ describe.skipIf(!root)("borrowed fds", () => {
       }
     });
   }
+});
+
+describe.skipIf(!root)("closed while in use", () => {
+  const hash = () =>
+    BpfMap.create({ type: "hash", key: "u32", value: "u64", maxEntries: 64 });
+
+  it("setMany/deleteMany whose input closes the map: ClosedError, and another map on its fd is left alone", () => {
+    for (const op of ["setMany", "deleteMany"] as const) {
+      const a = hash();
+      for (let i = 0; i < 8; i++) a.set(i, 1n);
+      const fd = a.fd;
+      let b: BpfMap | undefined;
+      function* input(): Generator<[number, bigint] & number> {
+        for (let i = 0; i < 8; i++) {
+          if (i === 4) {
+            a.close();
+            // Takes the closed map's fd number.
+            b = hash();
+            for (let k = 0; k < 8; k++) b.set(k, 7n);
+          }
+          yield (op === "setMany" ? [i, 2n] : i) as never;
+        }
+      }
+      try {
+        expect(() =>
+          op === "setMany" ? a.setMany(input()) : a.deleteMany(input()),
+        ).toThrow(ClosedError);
+        expect(b!.fd).toBe(fd);
+        expect(b!.count()).toBe(8);
+        expect([...b!.values()]).toEqual(Array(8).fill(7n));
+      } finally {
+        a.close();
+        b?.close();
+      }
+    }
+  });
+  it("a key or value whose getter closes the map: ClosedError before the syscall, never another map's memory", () => {
+    // In a child: before the fix the lookup ran on the closed map's fd,
+    // by then a map with 4 KiB values, which the kernel wrote into the
+    // 8-byte value buffer (heap overflow; Bun crashed).
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-life-"));
+    const script = join(dir, "child.ts");
+    writeFileSync(
+      script,
+      `
+      import { BpfMap } from ${JSON.stringify(join(ROOT, "src/map.ts"))};
+      const spec = { type: "hash", key: { id: "u32", pad: "u32" }, maxEntries: 8 } as const;
+      const out: string[] = [];
+      for (const op of ["get", "set", "delete", "has", "lookupAndDelete"]) {
+        const a = BpfMap.create({ ...spec, value: { x: "u64" } });
+        a.set({ id: 1, pad: 0 }, { x: 5n });
+        const fd = a.fd;
+        let b: BpfMap | undefined;
+        const key = {
+          get id() {
+            a.close();
+            b = BpfMap.create({ ...spec, value: 4096 });
+            b.set(new Uint8Array(8), new Uint8Array(4096).fill(7));
+            return 0;
+          },
+          pad: 0,
+        };
+        let r: string;
+        try {
+          op === "set" ? a.set(key, { x: 1n }) : (a as any)[op](key);
+          r = "ran";
+        } catch (e) {
+          r = (e as Error).name;
+        }
+        const kept = b!.fd === fd && b!.count() === 1 && b!.get(new Uint8Array(8))![0] === 7;
+        out.push(op + ":" + r + ":" + kept);
+        b!.close();
+      }
+      console.log(out.join(" "));
+    `,
+    );
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const r = deno
+      ? spawnSync(deno.execPath(), ["run", "-A", script], { encoding: "utf8" })
+      : spawnSync(process.execPath, [script], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stdout.trim()).toBe(
+      "get:ClosedError:true set:ClosedError:true delete:ClosedError:true has:ClosedError:true lookupAndDelete:ClosedError:true",
+    );
+    expect(r.status).toBe(0);
+  });
 });
