@@ -95,6 +95,9 @@ export class Globals {
   // and for .rodata after load a private copy (frozen, so it cannot change).
   readonly #views = new Map<BpfMap, { loaded: boolean; view: DataView }>();
   readonly #liveCache = new Map<string, object>();
+  // Writes in progress: encoding a value runs the caller's getters and
+  // valueOf, which may close the object under the memory being written.
+  #writing = 0;
 
   /** @internal Made by `BpfObject.globals`. */
   constructor(owner: GlobalsOwner) {
@@ -265,24 +268,26 @@ export class Globals {
         }
         const v = Reflect.get(r, key, r);
         if (typeof v === "function") {
-          return (...args: unknown[]) => {
-            const t = resolve(key === "$set");
-            return Reflect.apply(
-              t[key] as (...a: unknown[]) => unknown,
-              t,
-              args,
-            );
-          };
+          return (...args: unknown[]) =>
+            this.#write(() => {
+              const t = resolve(key === "$set");
+              return Reflect.apply(
+                t[key] as (...a: unknown[]) => unknown,
+                t,
+                args,
+              );
+            });
         }
         return wrap(key, v);
       },
-      set: (_t, key, value) => {
-        const r = resolve(true);
-        if (!(key in r)) {
-          throw new BpfTypeError(`${where} has no member '${String(key)}'`);
-        }
-        return Reflect.set(r, key, value, r);
-      },
+      set: (_t, key, value) =>
+        this.#write(() => {
+          const r = resolve(true);
+          if (!(key in r)) {
+            throw new BpfTypeError(`${where} has no member '${String(key)}'`);
+          }
+          return Reflect.set(r, key, value, r);
+        }),
       has: (_t, key) => key in resolve(false),
       ownKeys: () => Reflect.ownKeys(resolve(false)),
       getOwnPropertyDescriptor: (_t, key) => {
@@ -299,11 +304,31 @@ export class Globals {
   set(name: string, value: unknown): void {
     this.#check(`write global '${name}'`);
     const slot = this.#slot(name);
-    const region = this.#region(slot, true);
-    // Encode into a scratch copy first: a bad value must not half-write.
-    const tmp = region.slice(slot.offset, slot.offset + slot.size);
-    slot.codec.encode(value, tmp, 0);
-    region.set(tmp, slot.offset);
+    this.#write(() => {
+      const region = this.#region(slot, true);
+      // Encode into a scratch copy first: a bad value must not half-write.
+      const tmp = region.slice(slot.offset, slot.offset + slot.size);
+      slot.codec.encode(value, tmp, 0);
+      region.set(tmp, slot.offset);
+    });
+  }
+
+  /**
+   * @internal True while a write runs (the object then closes once it is
+   * done, see `BpfObject.close`).
+   */
+  get writing(): boolean {
+    return this.#writing > 0;
+  }
+
+  /** Runs a write, counted in `writing`. */
+  #write<T>(fn: () => T): T {
+    this.#writing++;
+    try {
+      return fn();
+    } finally {
+      this.#writing--;
+    }
   }
 
   /** @internal Unmaps the live views (the object is closing). */

@@ -420,16 +420,18 @@ export class BpfObject implements ObjectOwner {
   /**
    * Destroys every link still attached (pinned ones stay in the kernel),
    * unmaps globals and frees the object; idempotent. Called from a libbpf
-   * log handler (libbpf is then mid-call on the object), it is deferred to
-   * a microtask: the object closes once the code running that libbpf call
-   * has returned (until then `closed` is still false).
+   * log handler (libbpf is then mid-call on the object), or from a getter
+   * of a value being written to a global, it is deferred to a microtask:
+   * the object closes once the code running that call has returned (until
+   * then `closed` is still false).
    */
   close(): void {
     const ptr = this.#ptr;
     if (ptr === null) return;
-    // From a log handler, libbpf is mid-call on this object: freeing it now
-    // would pull the memory from under libbpf. Close once the call is done.
-    if (inLibbpfLogHandler()) {
+    // From a log handler, libbpf is mid-call on this object; from a global's
+    // write, the value is being encoded into the object's memory. Freeing
+    // it now would pull that memory from under them: close once done.
+    if (inLibbpfLogHandler() || this.#globals?.writing) {
       queueMicrotask(() => this.close());
       return;
     }

@@ -196,7 +196,13 @@ describe.skipIf(!root)("after close", () => {
     expect(await answering(map, INTERNAL)).toEqual([]);
     // Names and descriptions come from the BTF copy: nothing native.
     expect(
-      await answering(globals, ["names", "describe", "has", "release"]),
+      await answering(globals, [
+        "names",
+        "describe",
+        "has",
+        "release",
+        "writing",
+      ]),
     ).toEqual([]);
     expect(await answering(rb)).toEqual([]);
     expect(await answering(rbLibbpf)).toEqual([]);
@@ -387,6 +393,45 @@ describe.skipIf(!root)("closed while in use", () => {
     expect(r.stdout.trim()).toBe(
       "get:ClosedError:true set:ClosedError:true delete:ClosedError:true has:ClosedError:true lookupAndDelete:ClosedError:true",
     );
+    expect(r.status).toBe(0);
+  });
+  it("a global's value whose getter closes the object: the write lands, then the object closes (it crashed both runtimes)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-life-"));
+    const script = join(dir, "child.ts");
+    writeFileSync(
+      script,
+      `
+      import { BpfObject } from ${JSON.stringify(join(ROOT, "src/object.ts"))};
+      const out: string[] = [];
+      for (const load of [false, true]) {
+        const o = BpfObject.open(${JSON.stringify(fixture("globals"))});
+        if (load) o.load();
+        const g = o.globals as Record<string, unknown>;
+        g.pair_val = {
+          get a() {
+            o.close();
+            // Reuses freed memory, so a write into it would show.
+            const junk = [];
+            for (let i = 0; i < 1000; i++) junk.push(new Uint8Array(4096));
+            return 9;
+          },
+          b: 3n,
+        };
+        const during = o.closed;
+        const pair = o.globals.pair_val as { a: number; b: bigint };
+        out.push(\`\${load ? "loaded" : "open"}:\${during}:\${pair.a}:\${pair.b}\`);
+        await Promise.resolve();
+        out.push(String(o.closed));
+      }
+      console.log(out.join(" "));
+    `,
+    );
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const r = deno
+      ? spawnSync(deno.execPath(), ["run", "-A", script], { encoding: "utf8" })
+      : spawnSync(process.execPath, [script], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stdout.trim()).toBe("open:false:9:3 true loaded:false:9:3 true");
     expect(r.status).toBe(0);
   });
 });
