@@ -4,15 +4,25 @@
  * object closed) raises ClosedError from every member.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { generateSkeleton } from "../../codegen/skeleton.ts";
 import { libc } from "../../ffi/mod.ts";
 import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
 import { ClosedError } from "../../src/errors.ts";
+import type { BpfLink } from "../../src/link.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
+import type { BpfProgram } from "../../src/program.ts";
 import { enableRunStats } from "../../src/program_info.ts";
 import { RingBuffer } from "../../src/ringbuf.ts";
 
@@ -149,11 +159,18 @@ function publicMembers(o: object): PropertyKey[] {
 }
 
 /** What using `key` of `o` gives: "ok", or the error's class name and message. */
-async function outcome(o: object, key: PropertyKey): Promise<string> {
+async function outcome(
+  o: object,
+  key: PropertyKey,
+  args: Record<string, unknown[]> = ARGS,
+): Promise<string> {
   try {
     let r = Reflect.get(o, key, o) as unknown;
     if (typeof r === "function") {
-      r = (r as (...a: unknown[]) => unknown).apply(o, ARGS[String(key)] ?? []);
+      r = (r as (...a: unknown[]) => unknown).apply(
+        o,
+        args[String(key)] ?? ARGS[String(key)] ?? [],
+      );
     }
     if (r instanceof Promise) r = await r;
     const it = r as { next?: () => unknown } | null;
@@ -168,11 +185,12 @@ async function outcome(o: object, key: PropertyKey): Promise<string> {
 async function answering(
   o: object,
   allowed: readonly PropertyKey[] = [],
+  args?: Record<string, unknown[]>,
 ): Promise<string[]> {
   const bad: string[] = [];
   for (const key of publicMembers(o)) {
     if (ALWAYS_ALLOWED.has(key) || allowed.includes(key)) continue;
-    const r = await outcome(o, key);
+    const r = await outcome(o, key, args);
     if (!r.startsWith("ClosedError")) bad.push(`${String(key)} → ${r}`);
   }
   return bad;
@@ -271,6 +289,52 @@ describe.skipIf(!root)("after close", () => {
     rb.close();
     ring.close();
     expect(await answering(rb)).toEqual([]);
+  });
+
+  it("every member of a closed generated skeleton, its typed maps, readers and globals is a ClosedError", async () => {
+    const dir = join(ROOT, "build/test", `lifetime-skel-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "skel.ts");
+    writeFileSync(
+      file,
+      generateSkeleton(readFileSync(fixture("skeleton")), {
+        fileName: "skeleton.bpf.o",
+        importFrom: join(ROOT, "mod.ts"),
+      }),
+    );
+    try {
+      const m = (await import(pathToFileURL(file).href)) as {
+        load(): Record<string, unknown> & { close(): void };
+      };
+      const skel = m.load();
+      const maps = skel.maps as Record<string, object>;
+      const readers = skel.ringBuffers as Record<string, object>;
+      const touched = [maps.counts!, maps.seen!, readers.events!];
+      skel.close();
+      skel.close();
+      // Its records of maps, programs and readers are plain JS; it has no
+      // perf buffer to name (perfBuffer(name) says so, closed or not).
+      const plain = ["object", "maps", "programs", "ringBuffers", "globals"];
+      expect(
+        await answering(skel, [...plain, "perfBuffers", "perfBuffer"], {
+          ringBuffer: ["events2"],
+        }),
+      ).toEqual([]);
+      for (const t of touched) expect(await answering(t, ["map"])).toEqual([]);
+      // Those not touched before close, and every global.
+      for (const rec of [maps, readers, skel.globals as object]) {
+        const open = Object.keys(rec).filter(
+          (k) =>
+            !(rec === maps && ["counts", "seen"].includes(k)) &&
+            !(rec === readers && k === "events"),
+        );
+        for (const k of open) {
+          expect(await outcome(rec, k)).toMatch(/^ClosedError/);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("run statistics: close is all there is, and it is idempotent", () => {
@@ -433,5 +497,115 @@ describe.skipIf(!root)("closed while in use", () => {
     rmSync(dir, { recursive: true, force: true });
     expect(r.stdout.trim()).toBe("open:false:9:3 true loaded:false:9:3 true");
     expect(r.status).toBe(0);
+  });
+});
+
+describe.skipIf(!root)("close order", () => {
+  it("a link or reader disposed after its object, and every close twice, is quiet", () => {
+    let link: BpfLink;
+    let rb: RingBuffer;
+    let prog: BpfProgram;
+    let map: BpfMap;
+    {
+      using obj = BpfObject.open(fixture("attach"));
+      for (const p of obj.programs) p.autoload = p.name === "on_sys_enter";
+      obj.load();
+      prog = obj.program("on_sys_enter");
+      map = obj.map("attach.bss");
+      link = prog.attachRawTracepoint("sys_enter");
+      obj.close();
+      obj.close();
+    }
+    {
+      using obj = BpfObject.open(fixture("ringbuf"));
+      obj.load();
+      rb = obj.ringBuffer("rb");
+    }
+    for (const x of [link, rb, prog, map]) {
+      expect(x.closed).toBe(true);
+      x.close();
+      x[Symbol.dispose]();
+    }
+    // `using` in declaration order: the object is disposed first here.
+    {
+      using obj = BpfObject.open(fixture("ringbuf"));
+      obj.load();
+      using reader = obj.ringBuffer("rb");
+      using ownMap = BpfMap.create({ type: "ringbuf", maxEntries: 4096 });
+      using own = RingBuffer.open(ownMap);
+      void reader;
+      void own;
+    }
+  });
+});
+
+describe.skipIf(!root)("garbage collection mid-call", () => {
+  const gc = () => {
+    const g = globalThis as { Bun?: { gc(b: boolean): void }; gc?: () => void };
+    if (g.Bun) g.Bun.gc(true);
+    else g.gc?.();
+    // Without --expose-gc (deno test), enough garbage to force collections.
+    const junk: Uint8Array[] = [];
+    for (let i = 0; i < 2000; i++) junk.push(new Uint8Array(1024));
+  };
+
+  it("collections inside record callbacks, log handlers and between batches change nothing", async () => {
+    for (const mode of ["libbpf", "mmap"] as const) {
+      // Opened from bytes that are dropped at once: libbpf reads its copy.
+      const obj = BpfObject.open(
+        new Uint8Array(readFileSync(fixture("ringbuf"))),
+      );
+      gc();
+      obj.load();
+      try {
+        const rb = obj.ringBuffer("rb", null, { mode });
+        obj.globals.arg_count = 40;
+        obj.globals.arg_fixed_len = 8; // 40 fit in the ring
+        obj.program("produce").testRun({ data: new Uint8Array(64) });
+        const seqs: number[] = [];
+        rb.consume((r) => {
+          seqs.push(new DataView(r.buffer, r.byteOffset).getUint32(0, true));
+          if (seqs.length % 8 === 0) gc();
+        });
+        expect(seqs).toEqual([...Array(40).keys()]);
+      } finally {
+        obj.close();
+      }
+    }
+    let lines = 0;
+    const bad = BpfObject.open(fixture("bad_verifier"), {
+      logHandler: () => {
+        lines++;
+        gc();
+      },
+    });
+    try {
+      expect(() => bad.load()).toThrow(/verifier/);
+      expect(lines).toBeGreaterThan(0);
+    } finally {
+      bad.close();
+    }
+    using m = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u64",
+      maxEntries: 2048,
+    });
+    m.setMany(
+      (function* () {
+        for (let i = 0; i < 2000; i++) {
+          if (i % 500 === 0) gc();
+          yield [i, BigInt(i)] as [number, bigint];
+        }
+      })(),
+    );
+    let sum = 0n;
+    let n = 0;
+    for (const [, v] of m.entries({ batchSize: 64 })) {
+      sum += v;
+      if (++n % 256 === 0) gc();
+    }
+    expect(n).toBe(2000);
+    expect(sum).toBe(BigInt((1999 * 2000) / 2));
   });
 });
