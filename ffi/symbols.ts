@@ -426,6 +426,8 @@ export const LIBC = {
   open: { args: ["buf", "i32", "u32"], result: "i32" },
   close: { args: ["i32"], result: "i32" },
   dup: { args: ["i32"], result: "i32" },
+  /** fcntl(fd, cmd, int arg): the int-argument commands (F_DUPFD_CLOEXEC). */
+  fcntl: { args: ["i32", "i32", "i32"], result: "i32" },
   read: { args: ["i32", "buf", "usize"], result: "i64" },
   write: { args: ["i32", "buf", "usize"], result: "i64" },
   /** (initval, flags) → fd */

@@ -78,6 +78,8 @@ const PERF_EVENT_ARRAY = "perf_event_array";
 // Initial sample buffer; it grows to the next power of 2 on a larger sample
 // (perf samples are < 64 KiB: perf_event_header.size is a u16).
 const SCRATCH_MIN = 512;
+// fcntl command (uapi/linux/fcntl.h: F_LINUX_SPECIFIC_BASE + 6)
+const F_DUPFD_CLOEXEC = 1030;
 
 /** A reader of a perf event array's per-CPU rings. */
 export class PerfBuffer<T = Uint8Array | AnyStructView> {
@@ -113,6 +115,8 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #lenArg: number | bigint = 0;
   #freeLater: Ptr | null = null;
   readonly #mapFd: number;
+  // Our duplicate of the map fd, which libbpf's perf buffer holds.
+  #ownFd = -1;
   /** Samples handed to callbacks (and yielded by iterators) so far. */
   consumed = 0;
   /** Samples the kernel dropped (all CPUs) because a ring was full. */
@@ -161,9 +165,27 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
         }
       },
     );
+    // libbpf keeps the map fd and, in perf_buffer__free, deletes each CPU's
+    // entry through it: with the caller's fd, closed by then and its number
+    // another map's, that deleted that map's keys 0..n-1. Our own copy.
+    const own = libc().fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) {
+      const e = errno();
+      this.#sample.close();
+      this.#lostCb.close();
+      throw bpfError(
+        "fcntl(F_DUPFD_CLOEXEC)",
+        e,
+        { kind: "other" },
+        {
+          detail: `cannot duplicate map fd ${fd}`,
+        },
+      );
+    }
+    this.#ownFd = own;
     const L = libbpf();
     const pb = L.perf_buffer__new(
-      fd,
+      own,
       pages,
       this.#sample.ptr,
       this.#lostCb.ptr,
@@ -174,6 +196,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       const e = errno();
       this.#sample.close();
       this.#lostCb.close();
+      libc().close(own);
       throw bpfError(
         "perf_buffer__new",
         e,
@@ -451,6 +474,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #free(pb: Ptr): void {
     this.#freeLater = null;
     libbpf().perf_buffer__free(pb);
+    libc().close(this.#ownFd);
     this.#sample.close();
     this.#lostCb.close();
   }

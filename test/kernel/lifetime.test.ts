@@ -24,6 +24,7 @@ import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
 import type { BpfProgram } from "../../src/program.ts";
 import { enableRunStats } from "../../src/program_info.ts";
+import { PerfBuffer } from "../../src/perfbuf.ts";
 import { RingBuffer } from "../../src/ringbuf.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
@@ -349,6 +350,26 @@ describe.skipIf(!root)("after close", () => {
 });
 
 describe.skipIf(!root)("borrowed fds", () => {
+  it("closing a perf reader leaves alone the map that took the number of the fd it was given", () => {
+    // libbpf's perf_buffer__free deletes each CPU's entry through the map
+    // fd it was given: keys 0..n-1 of whatever map has that number now.
+    using obj = BpfObject.open(fixture("perfbuf"));
+    obj.load();
+    const fd = libc().dup(obj.map("events").fd);
+    const pb = PerfBuffer.open(fd);
+    libc().close(fd);
+    using victim = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u32",
+      maxEntries: 8,
+    });
+    expect(victim.fd).toBe(fd);
+    for (let i = 0; i < 4; i++) victim.set(i, 100 + i);
+    pb.close();
+    expect([...victim.keys()].sort()).toEqual([0, 1, 2, 3]);
+  });
+
   for (const mode of ["mmap", "libbpf"] as const) {
     it(`a ring reader waits on its rings after the fd it was given is closed (${mode})`, async () => {
       // libbpf's ring_buffer__add watches the fd at once; a reader that
