@@ -173,10 +173,13 @@ export function onLibbpfLoaded(fn: (lib: Lib<typeof LIBBPF>) => void): void {
   if (libbpfCache) fn(libbpfCache.lib);
 }
 
+let libbpfRefused: FfiError | undefined;
+
 /** The libbpf symbol table (loaded on first call). */
 export function libbpf(): Lib<typeof LIBBPF> {
   if (libbpfCache) return libbpfCache.lib;
-  libbpfCache = loadTable(
+  if (libbpfRefused) throw libbpfRefused;
+  const loaded = loadTable(
     "libbpf",
     libbpfCandidates(),
     LIBBPF,
@@ -189,8 +192,74 @@ export function libbpf(): Lib<typeof LIBBPF> {
       );
     },
   );
+  libbpfRefused = claimLibbpfPrint(loaded.lib);
+  if (libbpfRefused) throw libbpfRefused;
+  libbpfCache = loaded;
   onLoaded?.(libbpfCache.lib);
   return libbpfCache.lib;
+}
+
+/**
+ * libbpf's print function is one per process, and a JS callback can run
+ * only on the thread (isolate) that made it: once a second JS thread (a
+ * Worker, or the main thread after a Worker) installed its own, libbpf
+ * called it from the first thread, or after its Worker ended, and the
+ * process crashed. So the first JS thread to load libbpf keeps it: when
+ * the print function is not libbpf's own (its default lives in libbpf's
+ * image), another thread has it, and this one gets an FfiError. On success
+ * the print function is left NULL (silent) until the log router sets ours.
+ */
+function claimLibbpfPrint(lib: Lib<typeof LIBBPF>): FfiError | undefined {
+  const prev = lib.libbpf_set_print(null);
+  if (prev === null) return undefined;
+  const maps = readProcFile("/proc/self/maps");
+  // Without /proc there is no telling: keep the old behaviour (take it).
+  if (maps === "") return undefined;
+  const b = backend();
+  const own = mappingOf(b.address(lib.libbpf_version_string()), maps);
+  if (own !== null && mappingOf(b.address(prev), maps) === own) {
+    return undefined;
+  }
+  lib.libbpf_set_print(prev);
+  return new FfiError(
+    "libbpf is in use by another JavaScript thread of this process (a Worker, or the main thread)",
+    {
+      hint: "libbpf's log callback is process-wide, and a JavaScript callback runs only on the thread that made it: use tsbpf from one thread of a process",
+    },
+  );
+}
+
+/** The file path of the /proc/self/maps line whose range holds `address`. */
+function mappingOf(address: bigint, maps: string): string | null {
+  for (const line of maps.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (!m) continue;
+    if (address >= BigInt(`0x${m[1]}`) && address < BigInt(`0x${m[2]}`))
+      return m[3]!;
+  }
+  return null;
+}
+
+/** A /proc file's text, through libc (no runtime permission needed). */
+function readProcFile(path: string): string {
+  const c = libc();
+  const fd = c.open(cstr(path), 0o2000000 /* O_RDONLY | O_CLOEXEC */, 0);
+  if (fd < 0) return "";
+  const chunks: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const buf = new Uint8Array(64 * 1024);
+      const n = Number(c.read(fd, buf, buf.length));
+      if (n <= 0) break;
+      chunks.push(buf.subarray(0, n));
+    }
+  } finally {
+    c.close(fd);
+  }
+  const dec = new TextDecoder();
+  return (
+    chunks.map((x) => dec.decode(x, { stream: true })).join("") + dec.decode()
+  );
 }
 
 /** Path libbpf was loaded from (as given to dlopen). */

@@ -630,3 +630,66 @@ describe.skipIf(!root)("garbage collection mid-call", () => {
     expect(sum).toBe(BigInt((1999 * 2000) / 2));
   });
 });
+
+describe.skipIf(!root)("threads", () => {
+  it("a Worker refused libbpf while the main thread has it: an FfiError, never a crash once it ends", () => {
+    // libbpf has one print function per process. A Worker that installed
+    // its own JS callback over the main thread's left libbpf calling it
+    // from the main thread after the Worker ended: both runtimes crashed.
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-life-"));
+    const worker = join(dir, "worker.ts");
+    const script = join(dir, "child.ts");
+    const mod = JSON.stringify(join(ROOT, "mod.ts"));
+    writeFileSync(
+      worker,
+      `
+      import { BpfObject } from ${mod};
+      let r = "loaded";
+      try {
+        using o = BpfObject.open(${JSON.stringify(fixture("minimal"))});
+        o.load();
+      } catch (e) {
+        r = (e as Error).name + ": " + (e as Error).message;
+      }
+      postMessage(r);
+    `,
+    );
+    writeFileSync(
+      script,
+      `
+      import { BpfObject } from ${mod};
+      const first = BpfObject.open(${JSON.stringify(fixture("minimal"))});
+      first.load();
+      first.close();
+      const w = new Worker(new URL(${JSON.stringify(pathToFileURL(worker).href)}).href, { type: "module" });
+      const said = await new Promise<string>((r) => (w.onmessage = (e) => r(e.data)));
+      w.terminate();
+      await new Promise((r) => setTimeout(r, 100));
+      // libbpf prints a verifier log through the print function now.
+      const bad = BpfObject.open(${JSON.stringify(fixture("bad_verifier"))});
+      let main = "loaded";
+      try {
+        bad.load();
+      } catch (e) {
+        main = (e as Error).name + " " + ((e as { verifierLog?: string }).verifierLog ?? "").length;
+      }
+      bad.close();
+      console.log(JSON.stringify({ said, main }));
+    `,
+    );
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const r = deno
+      ? spawnSync(deno.execPath(), ["run", "-A", script], { encoding: "utf8" })
+      : spawnSync(process.execPath, [script], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+      said: string;
+      main: string;
+    };
+    expect(out.said).toMatch(
+      /^FfiError: libbpf is in use by another JavaScript thread/,
+    );
+    expect(out.main).toMatch(/^BpfVerifierError [1-9]/);
+  });
+});
