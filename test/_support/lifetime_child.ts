@@ -93,6 +93,35 @@ const scenarios: Record<string, (i: number) => void | Promise<unknown>> = {
   },
 };
 
+/** Links of one loaded object attached and closed: raw_tp, uprobe, tracepoint. */
+let linkObj: BpfObject | undefined;
+scenarios.links = (i) => {
+  if (!linkObj) {
+    linkObj = BpfObject.open(attachPath);
+    for (const p of linkObj.programs)
+      p.autoload = ["on_sys_enter", "on_uprobe", "on_getpid"].includes(p.name);
+    linkObj.load();
+  }
+  const raw = linkObj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+  void raw.info();
+  raw.close();
+  // Detaching a uprobe or tracepoint costs the kernel ~60-140 ms (RCU):
+  // only some cycles. libc's getpid is in its dynamic symbol table.
+  if (i % 25 === 0) {
+    linkObj
+      .program("on_uprobe")
+      .attachUprobe({ binaryPath: libcPath(), symbol: "getpid" })
+      .close();
+    linkObj.program("on_getpid").attach().close();
+  }
+};
+
+/** The libc this process runs with. */
+function libcPath(): string {
+  const maps = readFileSync("/proc/self/maps", "utf8");
+  return /\s(\/\S*\/libc\.so\.6)$/m.exec(maps)?.[1] ?? "libc.so.6";
+}
+
 /** A ring reader that waits once (Bun: a waiter Worker), then closes. */
 const waitMap = BpfMap.create({ type: "ringbuf", maxEntries: 4096 });
 scenarios.waiters = async () => {
@@ -115,6 +144,7 @@ for (let i = 0; i < cycles; i++) {
 gc();
 const after = { fds: fds(), rssKiB: rssKiB() };
 waitMap.close();
+linkObj?.close();
 console.log(
   JSON.stringify({
     fds: [before.fds, after.fds],

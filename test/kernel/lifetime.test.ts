@@ -63,6 +63,7 @@ describe.skipIf(!root)("many cycles in a child process", () => {
   const cases: [string, number, number, number][] = [
     // scenario, cycles, warm-up cycles, RSS growth bound (MiB)
     ["object", 500, 50, 10],
+    ["links", 300, 20, 6],
     ["readers", 100, 20, 8],
     ["maps", 5000, 2000, 6],
     // Bun: each reader's first wait used to start a Worker that loaded all
