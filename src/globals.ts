@@ -67,7 +67,8 @@ export interface GlobalsOwner {
 }
 
 interface Slot extends GlobalVariable {
-  readonly map: BpfMap;
+  /** Its section's map (a handle the caller closed is replaced: see #mapOf). */
+  map: BpfMap;
   readonly codec: Codec;
   /** Structs, unions and non-char arrays: read as live views (see `#live`). */
   readonly cell: Cell | null;
@@ -90,10 +91,11 @@ function isGlobalDataSection(name: string): boolean {
 export class Globals {
   readonly #owner: GlobalsOwner;
   readonly #slots = new Map<string, Slot>();
-  readonly #mapped = new Map<BpfMap, MappedMemory>();
+  // Keyed by map name: a handle may be replaced (#mapOf), the map is one.
+  readonly #mapped = new Map<string, MappedMemory>();
   // DataViews of each section: libbpf's copy before load, the mmap after,
   // and for .rodata after load a private copy (frozen, so it cannot change).
-  readonly #views = new Map<BpfMap, { loaded: boolean; view: DataView }>();
+  readonly #views = new Map<string, { loaded: boolean; view: DataView }>();
   readonly #liveCache = new Map<string, object>();
   // Writes in progress: encoding a value runs the caller's getters and
   // valueOf, which may close the object under the memory being written.
@@ -157,9 +159,25 @@ export class Globals {
     }
   }
 
+  /**
+   * `slot`'s map handle, replaced by the object's current one when the
+   * caller closed it (`obj.map(name).close()` closes a handle, not the map).
+   */
+  #mapOf(slot: Slot): BpfMap {
+    if (slot.map.closed && !this.#owner.closed) {
+      const name = slot.map.name;
+      const fresh = this.#owner.maps.find((m) => m.name === name);
+      if (fresh) {
+        for (const s of this.#slots.values())
+          if (s.map.name === name) s.map = fresh;
+      }
+    }
+    return slot.map;
+  }
+
   /** The bytes of a section: libbpf's copy before load, the kernel's after. */
   #region(slot: Slot, forWrite: boolean): Uint8Array {
-    const map = slot.map;
+    const map = this.#mapOf(slot);
     if (!this.#owner.loaded) {
       const sizeBuf = new BigUint64Array(1);
       const p = libbpf().bpf_map__initial_value(
@@ -171,7 +189,7 @@ export class Globals {
       }
       return viewMemory(p, Number(sizeBuf[0]));
     }
-    let m = this.#mapped.get(map);
+    let m = this.#mapped.get(map.name);
     if (!m) {
       const size = map.valueSize;
       const len = Math.ceil(size / pageSize()) * pageSize();
@@ -183,7 +201,7 @@ export class Globals {
         );
       }
       m = mapped;
-      this.#mapped.set(map, m);
+      this.#mapped.set(map.name, m);
     }
     if (forWrite && slot.readonly) {
       throw new StateError(
@@ -217,12 +235,12 @@ export class Globals {
     this.#check(what);
     const loaded = this.#owner.loaded;
     if (forWrite && loaded && slot.readonly) this.#region(slot, true); // throws
-    const cached = this.#views.get(slot.map);
+    const cached = this.#views.get(slot.map.name);
     if (cached && cached.loaded === loaded) return cached.view;
     let bytes = this.#region(slot, false);
     if (loaded && slot.readonly) bytes = bytes.slice();
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#views.set(slot.map, { loaded, view });
+    this.#views.set(slot.map.name, { loaded, view });
     return view;
   }
 

@@ -88,6 +88,10 @@ export class BpfObject implements ObjectOwner {
   readonly #links = new Set<OwnedLink>();
   #programs: BpfProgram[];
   #maps: BpfMap[];
+  // The libbpf pointers behind #programs and #maps, in the same order: a
+  // handle closed on its own is replaced by a fresh one over the same.
+  readonly #programPtrs: Ptr[] = [];
+  readonly #mapPtrs: Ptr[] = [];
   #btf: Btf | undefined;
   #globals: Globals | undefined;
   #globalsProxy: Record<string, unknown> | undefined;
@@ -112,6 +116,7 @@ export class BpfObject implements ObjectOwner {
       p;
       p = L.bpf_object__next_program(ptr, p)
     ) {
+      this.#programPtrs.push(p);
       this.#programs.push(new BpfProgram(this, p));
     }
     this.#maps = [];
@@ -120,6 +125,7 @@ export class BpfObject implements ObjectOwner {
       m;
       m = L.bpf_object__next_map(ptr, m)
     ) {
+      this.#mapPtrs.push(m);
       this.#maps.push(new BpfMap(this, m));
     }
   }
@@ -249,54 +255,62 @@ export class BpfObject implements ObjectOwner {
   /** Every program, in ELF order. */
   get programs(): readonly BpfProgram[] {
     this.handle("programs");
-    return this.#programs;
+    return this.#openPrograms();
   }
 
   /** Every map, including the global-data maps (`<obj>.bss`, ...). */
   get maps(): readonly BpfMap[] {
     this.handle("maps");
-    return this.#maps;
+    return this.#openMaps();
+  }
+
+  // A handle closed on its own is replaced: the program or map lives on
+  // (and load, globals and ring buffer set-up go through every one).
+  #openPrograms(): BpfProgram[] {
+    const list = this.#programs;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i]!.closed)
+        list[i] = new BpfProgram(this, this.#programPtrs[i]!);
+    }
+    return list;
+  }
+
+  #openMaps(): BpfMap[] {
+    const list = this.#maps;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i]!.closed) list[i] = new BpfMap(this, this.#mapPtrs[i]!);
+    }
+    return list;
   }
 
   /** The program named `name` (its C function name). */
   program(name: string): BpfProgram {
     this.handle(`program('${name}')`);
-    const i = this.#programs.findIndex((p) => p.name === name);
-    if (i < 0) {
+    const programs = this.#openPrograms();
+    const p = programs.find((x) => x.name === name);
+    if (!p) {
       throw new NotFoundError(
         "program",
         name,
-        this.#programs.map((p) => p.name),
+        programs.map((x) => x.name),
       );
     }
-    // A handle closed on its own is replaced: the program itself lives on.
-    if (this.#programs[i]!.closed) {
-      const ptr = libbpf().bpf_object__find_program_by_name(
-        this.#ptr!,
-        cstr(name),
-      );
-      if (ptr) this.#programs[i] = new BpfProgram(this, ptr);
-    }
-    return this.#programs[i]!;
+    return p;
   }
 
   /** The map named `name`. */
   map(name: string): BpfMap {
     this.handle(`map('${name}')`);
-    const i = this.#maps.findIndex((x) => x.name === name);
-    if (i < 0) {
+    const maps = this.#openMaps();
+    const m = maps.find((x) => x.name === name);
+    if (!m) {
       throw new NotFoundError(
         "map",
         name,
-        this.#maps.map((x) => x.name),
+        maps.map((x) => x.name),
       );
     }
-    // A handle closed on its own is replaced: the map itself lives on.
-    if (this.#maps[i]!.closed) {
-      const ptr = libbpf().bpf_object__find_map_by_name(this.#ptr!, cstr(name));
-      if (ptr) this.#maps[i] = new BpfMap(this, ptr);
-    }
-    return this.#maps[i]!;
+    return m;
   }
 
   /**
@@ -359,7 +373,7 @@ export class BpfObject implements ObjectOwner {
     }
     // Before libbpf, which creates a pin path's parent directories and only
     // then finds it off bpffs (and allows one load attempt).
-    for (const m of this.#maps) {
+    for (const m of this.#openMaps()) {
       const path = m.pinPath;
       if (path !== null) checkPinPath("bpf_object__load", path, m.name);
     }

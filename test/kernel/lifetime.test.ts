@@ -523,6 +523,24 @@ describe.skipIf(!root)("closed while in use", () => {
 });
 
 describe.skipIf(!root)("close order", () => {
+  it("a program or map handle closed on its own leaves the object whole: its lists, load, globals and ring buffers", () => {
+    using obj = BpfObject.open(fixture("ringbuf"));
+    obj.map("ringbuf.bss").close();
+    obj.map("rb").close();
+    obj.program("produce").close();
+    expect(obj.maps.every((m) => !m.closed)).toBe(true);
+    expect(obj.programs.every((p) => !p.closed)).toBe(true);
+    for (const p of obj.programs) p.autoload = true;
+    obj.globals.arg_count = 2;
+    obj.load(); // read every map's pin path and the ring buffer's sizes
+    // Globals keep their own handles: closing the caller's changes nothing.
+    obj.map("ringbuf.bss").close();
+    expect(obj.globals.arg_count).toBe(2);
+    using rb = obj.ringBuffer("rb");
+    obj.program("produce").testRun({ data: new Uint8Array(64) });
+    expect(rb.consume(() => {})).toBe(2);
+  });
+
   it("a link or reader disposed after its object, and every close twice, is quiet", () => {
     let link: BpfLink;
     let rb: RingBuffer;
