@@ -359,16 +359,19 @@ describe.skipIf(!root)("borrowed fds", () => {
     const fd = libc().dup(obj.map("events").fd);
     const pb = PerfBuffer.open(fd);
     libc().close(fd);
+    // Sizes, not types: a typed map would load a BTF object first, which
+    // would take the fd number.
     using victim = BpfMap.create({
       type: "hash",
-      key: "u32",
-      value: "u32",
+      key: 4,
+      value: 4,
       maxEntries: 8,
     });
     expect(victim.fd).toBe(fd);
-    for (let i = 0; i < 4; i++) victim.set(i, 100 + i);
+    const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+    for (let i = 0; i < 4; i++) victim.set(u32(i), u32(100 + i));
     pb.close();
-    expect([...victim.keys()].sort()).toEqual([0, 1, 2, 3]);
+    expect([...victim.keys()].map((k) => k[0]).sort()).toEqual([0, 1, 2, 3]);
   });
 
   for (const mode of ["mmap", "libbpf"] as const) {
@@ -441,17 +444,22 @@ describe.skipIf(!root)("closed while in use", () => {
       script,
       `
       import { BpfMap } from ${JSON.stringify(join(ROOT, "src/map.ts"))};
+      import { closeSync, openSync } from "node:fs";
       const spec = { type: "hash", key: { id: "u32", pad: "u32" }, maxEntries: 8 } as const;
       const out: string[] = [];
       for (const op of ["get", "set", "delete", "has", "lookupAndDelete"]) {
         const a = BpfMap.create({ ...spec, value: { x: "u64" } });
         a.set({ id: 1, pad: 0 }, { x: 5n });
+        // a's BTF object was loaded first and closed after: fill the fd
+        // number it freed, so that b takes a's.
+        const hole = openSync("/dev/null", "r");
         const fd = a.fd;
         let b: BpfMap | undefined;
         const key = {
           get id() {
             a.close();
-            b = BpfMap.create({ ...spec, value: 4096 });
+            // Sizes, not types: no BTF object to take the fd number first.
+            b = BpfMap.create({ type: "hash", key: 8, value: 4096, maxEntries: 8 });
             b.set(new Uint8Array(8), new Uint8Array(4096).fill(7));
             return 0;
           },
@@ -467,6 +475,7 @@ describe.skipIf(!root)("closed while in use", () => {
         const kept = b!.fd === fd && b!.count() === 1 && b!.get(new Uint8Array(8))![0] === 7;
         out.push(op + ":" + r + ":" + kept);
         b!.close();
+        closeSync(hole);
       }
       console.log(out.join(" "));
     `,
