@@ -1397,6 +1397,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       );
     }
     s.key.write(s.keyDv, s.keyBuf, 0, key);
+    this.#still(s, "get");
     const err = F.bpf_map_lookup_elem_flags(
       s.fd,
       s.keyArg,

@@ -447,7 +447,7 @@ describe.skipIf(!root)("closed while in use", () => {
       import { closeSync, openSync } from "node:fs";
       const spec = { type: "hash", key: { id: "u32", pad: "u32" }, maxEntries: 8 } as const;
       const out: string[] = [];
-      for (const op of ["get", "set", "delete", "has", "lookupAndDelete"]) {
+      for (const op of ["get", "get(flags)", "set", "delete", "has", "lookupAndDelete"]) {
         const a = BpfMap.create({ ...spec, value: { x: "u64" } });
         a.set({ id: 1, pad: 0 }, { x: 5n });
         // a's BTF object was loaded first and closed after: fill the fd
@@ -467,7 +467,7 @@ describe.skipIf(!root)("closed while in use", () => {
         };
         let r: string;
         try {
-          op === "set" ? a.set(key, { x: 1n }) : (a as any)[op](key);
+          op === "set" ? a.set(key, { x: 1n }) : op === "get(flags)" ? a.get(key, 0) : (a as any)[op](key);
           r = "ran";
         } catch (e) {
           r = (e as Error).name;
@@ -486,7 +486,7 @@ describe.skipIf(!root)("closed while in use", () => {
       : spawnSync(process.execPath, [script], { encoding: "utf8" });
     rmSync(dir, { recursive: true, force: true });
     expect(r.stdout.trim()).toBe(
-      "get:ClosedError:true set:ClosedError:true delete:ClosedError:true has:ClosedError:true lookupAndDelete:ClosedError:true",
+      "get:ClosedError:true get(flags):ClosedError:true set:ClosedError:true delete:ClosedError:true has:ClosedError:true lookupAndDelete:ClosedError:true",
     );
     expect(r.status).toBe(0);
   });
