@@ -91,6 +91,7 @@ import {
   updateFlags,
 } from "./map_types.ts";
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
+import { checkPinOf } from "./pin_owner.ts";
 
 export { mapTypeId, mapTypeName, type MapType } from "./map_types.ts";
 
@@ -917,6 +918,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       const pins = this.#own.pins;
       if (path === undefined && pins.length === 0)
         throw new StateError(`unpin: map '${this.name}' is not pinned`);
+      // Its own pins only: unlink() removes whatever is at the path.
+      if (path !== undefined && !pins.includes(path))
+        checkPinOf(path, "bpf-map", this.id, `map '${this.name}'`);
       for (const at of path === undefined ? [...pins].reverse() : [path]) {
         try {
           unlinkSync(at);
@@ -932,6 +936,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       return;
     }
     const p = this.loadedHandle("unpin");
+    // libbpf unlinks a path it is given when the map has no pin path.
+    if (path !== undefined && path !== this.pinPath)
+      checkPinOf(path, "bpf-map", this.id, `map '${this.name}'`);
     clearLibbpfLog();
     const err = libbpf().bpf_map__unpin(
       p,

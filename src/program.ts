@@ -28,7 +28,6 @@ import {
   libbpfLinkBackend,
   usdtLinkBackend,
 } from "./link.ts";
-import { bpfFdKind, describeFdKind } from "./fd_kind.ts";
 import { describeValue } from "./map_codecs.ts";
 import { type ObjectOwner, notLoadedReason } from "./owner.ts";
 import { type PerfEventOptions, openPerfEvent } from "./perf_event.ts";
@@ -43,6 +42,7 @@ import {
 import { type IterOptions, iterLinkInfo, iterTargetOption } from "./iter.ts";
 import { type NetfilterOptions, createNetfilterLink } from "./netfilter.ts";
 import { objectInfo } from "./obj_info.ts";
+import { checkPinOf } from "./pin_owner.ts";
 import { type ProgramInfo, programInfo } from "./program_info.ts";
 import {
   BPF_TCX_EGRESS,
@@ -1182,40 +1182,13 @@ export class BpfProgram {
       throw new StateError(`program '${this.name}' is not pinned: pass a path`);
     }
     // libbpf unlinks whatever is at the path: make sure it pins this program.
-    if (target !== this.#pinned) this.#checkPinOf(target);
+    if (target !== this.#pinned)
+      checkPinOf(target, "bpf-prog", this.id, `program '${this.name}'`);
     clearLibbpfLog();
     const err = libbpf().bpf_program__unpin(p, cstr(target));
     if (err < 0)
       throw bpfError("bpf_program__unpin", err, { kind: "pin", path: target });
     if (target === this.#pinned) this.#pinned = null;
-  }
-
-  /** Throws unless `path` is a pin of this program. */
-  #checkPinOf(path: string): void {
-    clearLibbpfLog();
-    const fd = libbpf().bpf_obj_get(cstr(path));
-    if (fd < 0) {
-      throw bpfError("bpf_obj_get", fd, { kind: "pin", path }, { log: "" });
-    }
-    try {
-      const kind = bpfFdKind(fd);
-      if (kind !== undefined && kind !== "bpf-prog") {
-        throw new StateError(
-          `unpin: ${path} is ${describeFdKind(kind)} pinned on bpffs, not a pin of program '${this.name}'`,
-        );
-      }
-      // struct bpf_prog_info starts with type, id.
-      const id = new DataView(
-        objectInfo(fd, new Uint8Array(8)).buffer,
-      ).getUint32(4, true);
-      if (id !== this.id) {
-        throw new StateError(
-          `unpin: ${path} pins another program (id ${id}), not '${this.name}' (id ${this.id})`,
-        );
-      }
-    } finally {
-      libc().close(fd);
-    }
   }
 
   /** Where `pin()` pinned it, or null. */

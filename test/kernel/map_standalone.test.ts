@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
@@ -941,6 +941,52 @@ describe.skipIf(!root)("pinning", () => {
       m.unpin();
       expect([existsSync(a), existsSync(b)]).toEqual([false, false]);
       expect([m.isPinned, m.pinPath]).toEqual([false, null]);
+    },
+  );
+
+  it.skipIf(!bpffs)(
+    "unpin(path) removes only a pin of that map: another map's or program's pin, or a file off bpffs, stays",
+    () => {
+      mkdirSync(PIN_DIR, { recursive: true });
+      const spec = { type: "hash", key: "u32", value: "u32", maxEntries: 1 };
+      using m = BpfMap.create(spec as never);
+      using other = BpfMap.create(spec as never);
+      using obj = BpfObject.open(fixture("maps"));
+      obj.load();
+      const [otherPin, progPin] = [`${PIN_DIR}/other`, `${PIN_DIR}/prog`];
+      const file = join(mkdtempSync(join(tmpdir(), "tsbpf-unpin-")), "file");
+      writeFileSync(file, "keep");
+      other.pin(otherPin);
+      obj.programs[0]!.pin(progPin);
+      try {
+        // A standalone map, and an object's map that has no pin path.
+        for (const map of [m, obj.map("stats")]) {
+          const e = thrown(() => map.unpin(otherPin));
+          expect(e).toBeInstanceOf(StateError);
+          expect(e.message).toMatch(
+            new RegExp(`pins another map \\(id \\d+\\), not '${map.name}'`),
+          );
+          expect(thrown(() => map.unpin(progPin)).message).toMatch(
+            /is a program pinned on bpffs, not a pin of map/,
+          );
+          expect(thrown(() => map.unpin(file))).toBeInstanceOf(BpfError);
+        }
+        expect([existsSync(otherPin), existsSync(progPin)]).toEqual([
+          true,
+          true,
+        ]);
+        expect(existsSync(file)).toBe(true);
+        // The map's own pin, made elsewhere, is its to remove.
+        using again = BpfMap.fromPinned(otherPin);
+        m.pin(`${PIN_DIR}/m`);
+        again.unpin(otherPin);
+        expect(existsSync(otherPin)).toBe(false);
+        m.unpin(`${PIN_DIR}/m`);
+      } finally {
+        rmSync(dirname(file), { recursive: true, force: true });
+        if (existsSync(otherPin)) other.unpin(otherPin);
+        obj.programs[0]!.unpin(progPin);
+      }
     },
   );
 
