@@ -51,41 +51,66 @@ const EOPNOTSUPP = 95;
 // union bpf_attr's link_create up to netfilter { pf, hooknum, priority, flags }.
 const ATTR_SIZE = 32;
 
-/** Checks `o`, then links `progFd` to its hook; returns the link fd. */
+/**
+ * `options` checked, as a plain copy: each of the caller's getters runs
+ * once, here, before the program's fd is read (a getter may close the
+ * program's object, and its fd number be another program's by the call).
+ */
+export function checkNetfilterOptions(options: unknown): NetfilterOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new BpfTypeError(
+      `attachNetfilter needs options: { family, hook, priority, defrag? }, got ${describeValue(options)}`,
+    );
+  }
+  const { family, hook, priority, defrag } = options as Record<string, unknown>;
+  if (typeof family !== "string" || !Object.hasOwn(FAMILIES, family)) {
+    throw new BpfTypeError(
+      `attachNetfilter: family is "ipv4" or "ipv6", got ${describeValue(family)}`,
+    );
+  }
+  if (typeof hook !== "string" || !Object.hasOwn(HOOKS, hook)) {
+    throw new BpfTypeError(
+      `attachNetfilter: hook is ${Object.keys(HOOKS)
+        .map((h) => `"${h}"`)
+        .join(", ")}, got ${describeValue(hook)}`,
+    );
+  }
+  if (
+    !(
+      typeof priority === "number" &&
+      Number.isInteger(priority) &&
+      priority > -(2 ** 31) &&
+      priority < 2 ** 31 - 1
+    )
+  ) {
+    throw new BpfTypeError(
+      `attachNetfilter: priority is an integer between -2^31 and 2^31-1 (both excluded: the kernel keeps them for its own first and last hooks), got ${describeValue(priority)}`,
+    );
+  }
+  if (defrag !== undefined && typeof defrag !== "boolean") {
+    throw new BpfTypeError(
+      `attachNetfilter: defrag is true or false, got ${describeValue(defrag)}`,
+    );
+  }
+  return {
+    family: family as NetfilterOptions["family"],
+    hook: hook as NetfilterHook,
+    priority,
+    defrag,
+  };
+}
+
+/**
+ * Links `progFd` to the hook of `o` (checked by `checkNetfilterOptions`);
+ * returns the link fd.
+ */
 export function createNetfilterLink(
   progFd: number,
   o: NetfilterOptions,
   detail: string,
   wrongType: () => string | undefined,
 ): number {
-  if (typeof o !== "object" || o === null) {
-    throw new BpfTypeError(
-      `attachNetfilter needs options: { family, hook, priority, defrag? }, got ${describeValue(o)}`,
-    );
-  }
-  if (!Object.hasOwn(FAMILIES, o.family)) {
-    throw new BpfTypeError(
-      `attachNetfilter: family is "ipv4" or "ipv6", got ${describeValue(o.family)}`,
-    );
-  }
-  if (!Object.hasOwn(HOOKS, o.hook)) {
-    throw new BpfTypeError(
-      `attachNetfilter: hook is ${Object.keys(HOOKS)
-        .map((h) => `"${h}"`)
-        .join(", ")}, got ${describeValue(o.hook)}`,
-    );
-  }
   const p = o.priority;
-  if (!(Number.isInteger(p) && p > -(2 ** 31) && p < 2 ** 31 - 1)) {
-    throw new BpfTypeError(
-      `attachNetfilter: priority is an integer between -2^31 and 2^31-1 (both excluded: the kernel keeps them for its own first and last hooks), got ${describeValue(p)}`,
-    );
-  }
-  if (o.defrag !== undefined && typeof o.defrag !== "boolean") {
-    throw new BpfTypeError(
-      `attachNetfilter: defrag is true or false, got ${describeValue(o.defrag)}`,
-    );
-  }
   const attr = new Uint8Array(ATTR_SIZE);
   const v = new DataView(attr.buffer);
   v.setUint32(0, progFd, true);

@@ -40,7 +40,11 @@ import {
   unknownIfindexHint,
 } from "./tc.ts";
 import { type IterOptions, iterLinkInfo, iterTargetOption } from "./iter.ts";
-import { type NetfilterOptions, createNetfilterLink } from "./netfilter.ts";
+import {
+  type NetfilterOptions,
+  checkNetfilterOptions,
+  createNetfilterLink,
+} from "./netfilter.ts";
 import { objectInfo } from "./obj_info.ts";
 import { checkPinOf } from "./pin_owner.ts";
 import { type ProgramInfo, programInfo } from "./program_info.ts";
@@ -805,12 +809,14 @@ export class BpfProgram {
    * return value is the verdict (NF_ACCEPT 1, NF_DROP 0). Detached on close.
    */
   attachNetfilter(options: NetfilterOptions): BpfLink {
+    this.#loadedHandle("attachNetfilter");
+    // The options first: their getters may close the object.
+    const o = checkNetfilterOptions(options);
     const fd = this.fd;
-    const o = options as Partial<NetfilterOptions> | null;
-    const what = `netfilter ${o?.family}/${o?.hook} priority ${o?.priority}${o?.defrag ? " defrag" : ""}`;
+    const what = `netfilter ${o.family}/${o.hook} priority ${o.priority}${o.defrag ? " defrag" : ""}`;
     const linkFd = createNetfilterLink(
       fd,
-      options,
+      o,
       `program '${this.name}' (${what})`,
       () =>
         this.#wrongType(["netfilter"], "attachNetfilter", 'SEC("netfilter")'),

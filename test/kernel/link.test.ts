@@ -1012,6 +1012,40 @@ describe.skipIf(!root)("BpfLink", () => {
     ).toThrow(/attachNetfilter attaches SEC\("netfilter"\) programs/);
   });
 
+  it("attachNetfilter whose options close the object: ClosedError, and the program that took its fd stays unattached", () => {
+    const obj = BpfObject.open(fixture("netfilter"));
+    obj.load();
+    const prog = obj.program("count_packets");
+    let other: BpfObject | undefined;
+    const options = {
+      family: "ipv4" as const,
+      hook: "output" as const,
+      get priority() {
+        if (!obj.closed) {
+          obj.close();
+          // Takes the closed program's fd number, or tries to.
+          other = BpfObject.open(fixture("netfilter"));
+          other.load();
+        }
+        return 100;
+      },
+    };
+    try {
+      expect(() => prog.attachNetfilter(options)).toThrow(ClosedError);
+      const theirs = other!.program("count_packets");
+      // Not attached: a second attach at the same hook and priority works.
+      using link = theirs.attachNetfilter({
+        family: "ipv4",
+        hook: "output",
+        priority: 100,
+      });
+      expect(link.info().type).toBe("netfilter");
+    } finally {
+      obj.close();
+      other?.close();
+    }
+  });
+
   it.skipIf(!hasCgroup2)(
     "a directory that is not cgroup v2 gets the cgroup2 hint",
     () => {
