@@ -1656,6 +1656,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
    * Array maps cannot delete: read them with `entries()`, zero with `clear()`.
    */
   drain(options?: { readonly batchSize?: number }): [K, V][] {
+    // Before the map's state: a getter of the options may close the map.
+    const batchSize = options?.batchSize;
     const s = this.#state("drain");
     this.#keyed(s, "drain");
     if (isArrayLike(s.type)) {
@@ -1666,7 +1668,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         },
       );
     }
-    const size = this.#batchSize("drain", s, options?.batchSize);
+    const size = this.#batchSize("drain", s, batchSize);
     const out: [K, V][] = [];
     const take = (c: Chunk) => {
       for (let i = 0; i < c.count; i++)

@@ -434,6 +434,29 @@ describe.skipIf(!root)("closed while in use", () => {
       }
     }
   });
+  it("drain whose options close the map: ClosedError, and another map on its fd keeps its entries", () => {
+    const a = hash();
+    for (let i = 0; i < 8; i++) a.set(i, 1n);
+    const fd = a.fd;
+    let b: BpfMap | undefined;
+    const options = {
+      get batchSize() {
+        a.close();
+        // Takes the closed map's fd number.
+        b = hash();
+        for (let k = 0; k < 8; k++) b.set(k, 7n);
+        return 4;
+      },
+    };
+    try {
+      expect(() => a.drain(options)).toThrow(ClosedError);
+      expect(b!.fd).toBe(fd);
+      expect(b!.count()).toBe(8);
+    } finally {
+      a.close();
+      b?.close();
+    }
+  });
   it("a key or value whose getter closes the map: ClosedError before the syscall, never another map's memory", () => {
     // In a child: before the fix the lookup ran on the closed map's fd,
     // by then a map with 4 KiB values, which the kernel wrote into the
