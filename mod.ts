@@ -69,6 +69,7 @@ export type { PerfEventOptions } from "./src/perf_event.ts";
 export {
   BpfMap,
   type CreateOptions,
+  type DrainOptions,
   type IterateOptions,
   type MapTypes,
   type ValueOfSpec,

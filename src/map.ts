@@ -231,6 +231,12 @@ export interface IterateOptions {
   readonly lock?: boolean;
 }
 
+/** Options of `drain()`. */
+export interface DrainOptions {
+  /** Entries per batch (default: ~256 KiB of buffers; capped as for `entries()`). */
+  readonly batchSize?: number;
+}
+
 /** Largest batch `entries()` asks for: 2^20 entries, and 64 MiB of buffers. */
 const MAX_BATCH = 1 << 20;
 const MAX_BATCH_BYTES = 64 << 20;
@@ -1655,7 +1661,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
    * delete, between which a program's update of that entry is lost.
    * Array maps cannot delete: read them with `entries()`, zero with `clear()`.
    */
-  drain(options?: { readonly batchSize?: number }): [K, V][] {
+  drain(options?: DrainOptions): [K, V][] {
     // Before the map's state: a getter of the options may close the map.
     const batchSize = options?.batchSize;
     const s = this.#state("drain");

@@ -6,7 +6,7 @@
  * the types the skeleton declares.
  */
 import { BpfTypeError } from "./errors.ts";
-import type { BpfMap } from "./map.ts";
+import type { BpfMap, DrainOptions, IterateOptions } from "./map.ts";
 import type { UpdateFlags } from "./map_types.ts";
 import { describeValue } from "./map_codecs.ts";
 
@@ -118,15 +118,16 @@ export function recordArrayBytes(
 
 /** A map's element API, whatever its own typing. */
 interface ElementMap {
-  get(key: unknown): unknown;
+  get(key: unknown, flags?: number): unknown;
   set(key: unknown, value: unknown, flags?: never): void;
   delete(key: unknown): boolean;
   has(key: unknown): boolean;
-  keys(): Iterable<unknown>;
+  keys(options?: IterateOptions): Iterable<unknown>;
+  entries(options?: IterateOptions): Iterable<[unknown, unknown]>;
   clear(): void;
   count(): number;
   lookupAndDelete(key: unknown): unknown;
-  drain(): [unknown, unknown][];
+  drain(options?: DrainOptions): [unknown, unknown][];
   setMany(entries: Iterable<readonly [unknown, unknown]>, flags?: never): void;
   deleteMany(keys: Iterable<unknown>): number;
   push(value: unknown, flags?: never): void;
@@ -153,27 +154,30 @@ export interface SkeletonMap<K, V, KIn = K, VIn = V> extends SkeletonMapBase {
   /** Reads and deletes `key` in one step, or undefined when absent. */
   lookupAndDelete(key: KIn): V | undefined;
   /** Takes every entry out and returns them (see `BpfMap.drain`). */
-  drain(): [K, V][];
+  drain(options?: DrainOptions): [K, V][];
   /** Writes many entries (batched where the kernel can). */
   setMany(entries: Iterable<readonly [KIn, VIn]>, flags?: SetFlags): void;
   /** Deletes many keys; returns how many were there. */
   deleteMany(keys: Iterable<KIn>): number;
   /** How many keys the map holds. */
   count(): number;
-  /** The value at `key`, or undefined. */
-  get(key: KIn): V | undefined;
+  /**
+   * The value at `key`, or undefined. `flags` BPF_F_LOCK reads a value
+   * with a `struct bpf_spin_lock` whole, under its lock.
+   */
+  get(key: KIn, flags?: number): V | undefined;
   /** Writes `value` at `key` (flags as for `BpfMap.set`). */
   set(key: KIn, value: VIn, flags?: SetFlags): void;
   /** Removes `key`; false when it was absent. */
   delete(key: KIn): boolean;
   /** True when `key` is present. */
   has(key: KIn): boolean;
-  /** Every key. */
-  keys(): IterableIterator<K>;
-  /** Every value. */
-  values(): IterableIterator<V>;
-  /** Every `[key, value]`. */
-  entries(): IterableIterator<[K, V]>;
+  /** Every key (options as for `BpfMap.entries`). */
+  keys(options?: IterateOptions): IterableIterator<K>;
+  /** Every value (`{ lock: true }`: each read under its bpf_spin_lock). */
+  values(options?: IterateOptions): IterableIterator<V>;
+  /** Every `[key, value]` (`{ lock: true }`: read under the values' lock). */
+  entries(options?: IterateOptions): IterableIterator<[K, V]>;
   /** Same as `entries()`. */
   [Symbol.iterator](): IterableIterator<[K, V]>;
 }
@@ -182,25 +186,25 @@ export interface SkeletonMap<K, V, KIn = K, VIn = V> extends SkeletonMapBase {
 export interface PerCpuSkeletonMap<K, V, KIn = K, VIn = V>
   extends SkeletonMapBase {
   /** Takes every entry out and returns them (see `BpfMap.drain`). */
-  drain(): [K, V[]][];
+  drain(options?: DrainOptions): [K, V[]][];
   /** Deletes many keys; returns how many were there. */
   deleteMany(keys: Iterable<KIn>): number;
   /** How many keys the map holds. */
   count(): number;
-  /** The values at `key`, one per possible CPU, or undefined. */
-  get(key: KIn): V[] | undefined;
+  /** The values at `key`, one per possible CPU, or undefined (`flags` as for `get`). */
+  get(key: KIn, flags?: number): V[] | undefined;
   /** Writes one value per possible CPU, or the same value to all. */
   set(key: KIn, value: VIn | readonly VIn[], flags?: SetFlags): void;
   /** Removes `key`; false when it was absent. */
   delete(key: KIn): boolean;
   /** True when `key` is present. */
   has(key: KIn): boolean;
-  /** Every key. */
-  keys(): IterableIterator<K>;
+  /** Every key (options as for `BpfMap.entries`). */
+  keys(options?: IterateOptions): IterableIterator<K>;
   /** Every key's per-CPU values. */
-  values(): IterableIterator<V[]>;
+  values(options?: IterateOptions): IterableIterator<V[]>;
   /** Every `[key, per-CPU values]`. */
-  entries(): IterableIterator<[K, V[]]>;
+  entries(options?: IterateOptions): IterableIterator<[K, V[]]>;
   /** Same as `entries()`. */
   [Symbol.iterator](): IterableIterator<[K, V[]]>;
 }
@@ -307,8 +311,8 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
       : this.#v.out(v);
   }
 
-  get(key: unknown): unknown {
-    return this.#out(this.#m.get(this.#k.in(key)));
+  get(key: unknown, flags?: number): unknown {
+    return this.#out(this.#m.get(this.#k.in(key), flags));
   }
 
   #in(value: unknown): unknown {
@@ -341,9 +345,9 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
     return this.#out(this.#m.lookupAndDelete(this.#k.in(key)));
   }
 
-  drain(): [unknown, unknown][] {
+  drain(options?: DrainOptions): [unknown, unknown][] {
     return this.#m
-      .drain()
+      .drain(options)
       .map(([k, v]) => [this.#k.out(k), this.#out(v)] as [unknown, unknown]);
   }
 
@@ -366,20 +370,19 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
     return this.#m.deleteMany(mapIter(keys, (k) => this.#k.in(k)));
   }
 
-  keys(): IterableIterator<unknown> {
-    return mapIter(this.#m.keys(), (k) => this.#k.out(k));
+  keys(options?: IterateOptions): IterableIterator<unknown> {
+    return mapIter(this.#m.keys(options), (k) => this.#k.out(k));
   }
 
-  values(): IterableIterator<unknown> {
-    return mapIter(this.entries(), (e) => e[1]);
+  values(options?: IterateOptions): IterableIterator<unknown> {
+    return mapIter(this.entries(options), (e) => e[1]);
   }
 
-  *entries(): IterableIterator<[unknown, unknown]> {
-    // Keys first, then lookups: an element deleted meanwhile is skipped.
-    for (const k of [...this.#m.keys()]) {
-      const v = this.#m.get(k);
-      if (v !== undefined) yield [this.#k.out(k), this.#out(v)];
-    }
+  entries(options?: IterateOptions): IterableIterator<[unknown, unknown]> {
+    return mapIter(
+      this.#m.entries(options),
+      ([k, v]) => [this.#k.out(k), this.#out(v)] as [unknown, unknown],
+    );
   }
 
   [Symbol.iterator](): IterableIterator<[unknown, unknown]> {

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateSkeleton } from "../../codegen/skeleton.ts";
 import { BpfObject } from "../../src/object.ts";
-import { BpfTypeError, StateError } from "../../src/errors.ts";
+import { BpfError, BpfTypeError, StateError } from "../../src/errors.ts";
+import { BPF_F_LOCK } from "../../src/map_types.ts";
 import { fixture, isRoot, need, ROOT } from "../_support/fixtures.ts";
 
 const OBJ = fixture("skeleton");
@@ -82,6 +83,26 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         let bytesAfter = 0n;
         for (const p of skel.maps.pcpu.get(0)) bytesAfter += p.bytes;
         expect(bytesAfter).toBe(25n);
+        // BpfMap's options pass through: BPF_F_LOCK reaches the kernel
+        // (which refuses it for a value without a bpf_spin_lock), and
+        // drain's batchSize is checked.
+        const noLock =
+          /BPF_F_LOCK needs a value type with a struct bpf_spin_lock/;
+        expect(() => skel.maps.counts.get(7, BPF_F_LOCK)).toThrow(noLock);
+        expect(() => skel.maps.pcpu.get(0, BPF_F_LOCK)).toThrow(BpfError);
+        expect(() => [...skel.maps.counts.entries({ lock: true })]).toThrow(
+          noLock,
+        );
+        expect(() => [...skel.maps.counts.keys({ batchSize: 0 })]).toThrow(
+          /batchSize must be a positive integer/,
+        );
+        expect(() => [...skel.maps.counts.values({ lock: true })]).toThrow(
+          noLock,
+        );
+        expect(() => skel.maps.counts.drain({ batchSize: 0 })).toThrow(
+          /batchSize must be a positive integer/,
+        );
+        expect([...skel.maps.counts.entries()]).toEqual([[7, 4n]]);
         expect(() => (skel.globals.min_seq = 9)).toThrow(StateError);
         expect(() => skel.ringBuffer("counts")).toThrow(/ring buffer/);
       } finally {
