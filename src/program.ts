@@ -694,11 +694,11 @@ export class BpfProgram {
         `attachTc: direction must be "ingress" or "egress", got ${String(direction)}`,
       );
     }
-    checkTcOptions(options);
+    const checked = checkTcOptions(options);
     const ifindex = ifindexOf(ifnameOrIndex);
     const fd = this.fd;
     const backend = withLibbpfLog(this.#owner.logHandler, () =>
-      attachTc(fd, ifindex, direction, options, {
+      attachTc(fd, ifindex, direction, checked, {
         detail: `program '${this.name}' (tc ${direction} ${ifnameOrIndex})`,
         hint: (e) =>
           this.#wrongType(

@@ -57,30 +57,37 @@ export interface TcOptions {
   readonly handle?: number;
 }
 
-/** Checks tc options as libbpf and the kernel take them, else BpfTypeError. */
-export function checkTcOptions(options: TcOptions): void {
+/**
+ * `options` checked as libbpf and the kernel take them (else
+ * BpfTypeError), as a plain copy: each getter runs once, and what is
+ * checked is what reaches libbpf (inherited getters too, which a spread
+ * would drop).
+ */
+export function checkTcOptions(options: TcOptions): TcOptions {
   if (typeof options !== "object" || options === null) {
     throw new BpfTypeError(
       `attachTc: options are { priority?, handle? }, got ${describeValue(options)}`,
     );
   }
-  for (const [key, max, range] of [
-    ["priority", 0xffff, "0 to 65535"],
-    ["handle", 0xffffffff, "0 to 2^32-1"],
+  const { priority, handle } = options;
+  for (const [key, x, max, range] of [
+    ["priority", priority, 0xffff, "0 to 65535"],
+    ["handle", handle, 0xffffffff, "0 to 2^32-1"],
   ] as const) {
-    const x = options[key];
     if (x !== undefined && !(Number.isInteger(x) && x >= 0 && x <= max)) {
       throw new BpfTypeError(
         `attachTc: ${key} must be an integer from ${range} (0: the kernel picks), got ${describeValue(x)}`,
       );
     }
   }
+  return { priority, handle };
 }
 
 /**
- * Attaches `progFd` as a direct-action tc filter; returns the link backend
- * whose `destroy()` undoes it. A failure's message takes `explain.detail`,
- * and its hint `explain.hint(errno)`.
+ * Attaches `progFd` as a direct-action tc filter with `options` (as
+ * `checkTcOptions` returns them); returns the link backend whose
+ * `destroy()` undoes it. A failure's message takes `explain.detail`, and
+ * its hint `explain.hint(errno)`.
  */
 export function attachTc(
   progFd: number,
@@ -106,7 +113,11 @@ export function attachTc(
   if (created === 0) state.created = true;
   hooks.set(ifindex, state);
 
-  const opts = optsStruct({ progFd, ...options });
+  const opts = optsStruct({
+    progFd,
+    priority: options.priority,
+    handle: options.handle,
+  });
   const err = L.bpf_tc_attach(hook, opts);
   if (err < 0) {
     const e = bpfError(

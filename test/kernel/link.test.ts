@@ -784,6 +784,30 @@ describe.skipIf(!root)("BpfLink", () => {
     ).not.toMatch(/xdp/);
   });
 
+  it("attachTc takes the options it checked, read once: getters of a class instance, and one that changes", () => {
+    using obj = openAttach();
+    const tc = obj.program("on_tc");
+    class Options {
+      reads = 0;
+      get priority(): number {
+        // 70000 on a second read: only the checked value may reach libbpf.
+        return this.reads++ === 0 ? 7 : 70000;
+      }
+    }
+    const options = new Options();
+    const link = tc.attachTc("lo", "ingress", options);
+    try {
+      expect(options.reads).toBe(1);
+      expect(
+        execFileSync("tc", ["filter", "show", "dev", "lo", "ingress"], {
+          encoding: "utf8",
+        }),
+      ).toMatch(/pref 7 bpf/);
+    } finally {
+      link.close();
+    }
+  });
+
   it("explains an unknown interface", () => {
     using obj = openAttach();
     expect(() => obj.program("xdp_filter").attachXdp("nosuchif0")).toThrow(
