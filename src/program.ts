@@ -472,11 +472,13 @@ export class BpfProgram {
     if (options.symbol === undefined && options.offset === undefined) {
       throw new BpfTypeError("attachUprobe needs a symbol or an offset");
     }
-    for (const [key, min, max] of [
-      ["offset", 0, Number.MAX_SAFE_INTEGER],
-      ["pid", -1, 0x7fffffff],
+    // Each read once: what is checked is what libbpf gets (a getter read
+    // again inside the call could give another value, or close the object).
+    const { offset, pid } = options;
+    for (const [key, x, min, max] of [
+      ["offset", offset, 0, Number.MAX_SAFE_INTEGER],
+      ["pid", pid, -1, 0x7fffffff],
     ] as const) {
-      const x = options[key];
       if (
         x !== undefined &&
         !(Number.isSafeInteger(x) && x >= min && x <= max)
@@ -495,7 +497,7 @@ export class BpfProgram {
     v.setUint8(24, options.retprobe ? 1 : 0);
     v.setBigUint64(32, fname ? addressOf(fname) : 0n, true);
     const path = cstr(options.binaryPath);
-    const what = `${options.retprobe ? "uretprobe" : "uprobe"} ${options.binaryPath}:${options.symbol ?? ""}${options.offset ? `+${options.offset}` : ""}`;
+    const what = `${options.retprobe ? "uretprobe" : "uprobe"} ${options.binaryPath}:${options.symbol ?? ""}${offset ? `+${offset}` : ""}`;
     const link = this.#link(
       "bpf_program__attach_uprobe_opts",
       what,
@@ -503,9 +505,9 @@ export class BpfProgram {
       (L, p) =>
         L.bpf_program__attach_uprobe_opts(
           p,
-          options.pid ?? -1,
+          pid ?? -1,
           path,
-          options.offset ?? 0,
+          offset ?? 0,
           opts,
         ),
       (e) => {

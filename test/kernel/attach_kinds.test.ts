@@ -78,6 +78,23 @@ describe.skipIf(!root)("more attach kinds", () => {
     libc().getppid();
     expect(obj.globals.uprobe_hits).toBe(5n);
     expect(obj.globals.uprobe_cookie).toBe(0xfeed_f00d_dead_beefn);
+    again.close();
+    // The pid and offset libbpf gets are the ones checked, read once: a
+    // getter read again could hand it an unchecked value (here a pid that
+    // names no process).
+    let reads = 0;
+    const self = libc().getpid();
+    using once = obj.program("on_getppid").attachUprobe({
+      binaryPath: "libc.so.6",
+      symbol: "getppid",
+      get pid() {
+        return reads++ === 0 ? self : 0x7ffffff0;
+      },
+    });
+    expect(reads).toBe(1);
+    libc().getppid();
+    expect(obj.globals.uprobe_hits).toBe(6n);
+    once.close();
     void again;
   });
 
