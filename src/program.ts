@@ -379,6 +379,10 @@ export class BpfProgram {
     if (t === "struct_ops") {
       return `struct_ops programs run through their ops table: register the SEC(".struct_ops") map that names '${this.name}' with map.attachStructOps()`;
     }
+    // Typed by section_types.ts so that the object loads; no attach of its own.
+    if (/^netkit\//.test(this.sectionName)) {
+      return `SEC("${this.sectionName}"): tsbpf cannot attach netkit programs yet (a netkit link on a netkit device, Linux ≥ 6.7): attachTcx(ifname, { direction }) runs '${this.name}' as a tcx program instead (their verdicts are the same)`;
+    }
     const how =
       t === "xdp"
         ? "attachXdp(ifname)"

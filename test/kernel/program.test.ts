@@ -395,6 +395,21 @@ describe.skipIf(!root)("BpfProgram", () => {
     );
   });
 
+  it("a netkit program (typed by tsbpf, which has no netkit attach) loads, and attach() says what it can do", () => {
+    using obj = BpfObject.open(fixture("netkit"));
+    const prog = obj.program("nk_next");
+    expect(prog.type).toBe("sched_cls");
+    obj.load();
+    const hint = (thrown(() => prog.attach()) as BpfError).hint;
+    expect(hint).not.toMatch(/names no attach target|attachTc\(/);
+    expect(hint).toBe(
+      "SEC(\"netkit/primary\"): tsbpf cannot attach netkit programs yet (a netkit link on a netkit device, Linux ≥ 6.7): attachTcx(ifname, { direction }) runs 'nk_next' as a tcx program instead (their verdicts are the same)",
+    );
+    // As the hint says (the kernel takes sched_cls programs on tcx hooks).
+    using link = prog.attachTcx("lo", { direction: "ingress" });
+    expect(link.info().type).toBe("tcx");
+  });
+
   it("attaching a program left out of load() is a StateError", () => {
     using obj = BpfObject.open(fixture("attach"));
     obj.program("on_kprobe").autoload = false;
