@@ -202,12 +202,18 @@ function testRunShape(type: ProgramType): TestRunShape {
   return "packet";
 }
 
+/**
+ * Where each program is pinned, by object and program pointer: one state
+ * for every handle of a program (a handle closed on its own is replaced by
+ * a new one over the same program, see BpfObject).
+ */
+const programPins = new WeakMap<ObjectOwner, Map<Ptr, string>>();
+
 /** A program of a `BpfObject`. */
 export class BpfProgram {
   readonly #owner: ObjectOwner;
   readonly #ptr: Ptr;
   #closed = false;
-  #pinned: string | null = null;
   /** Function name in the C source. */
   readonly name: string;
   /** ELF section, e.g. `tp/syscalls/sys_enter_getpid`. */
@@ -245,6 +251,17 @@ export class BpfProgram {
       );
     }
     return p;
+  }
+
+  get #pinned(): string | null {
+    return programPins.get(this.#owner)?.get(this.#ptr) ?? null;
+  }
+
+  set #pinned(path: string | null) {
+    let pins = programPins.get(this.#owner);
+    if (!pins) programPins.set(this.#owner, (pins = new Map()));
+    if (path === null) pins.delete(this.#ptr);
+    else pins.set(this.#ptr, path);
   }
 
   /** True once this handle or its object is closed. */

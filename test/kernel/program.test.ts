@@ -256,6 +256,30 @@ describe.skipIf(!root)("BpfProgram", () => {
     }
   });
 
+  it.skipIf(!bpffs)(
+    "a program's pin outlives a handle closed on its own: the next handle knows it",
+    () => {
+      using obj = openAttach();
+      mkdirSync(PIN_DIR, { recursive: true });
+      const path = `${PIN_DIR}/xdp_filter`;
+      {
+        using prog = obj.program("xdp_filter");
+        prog.pin(path);
+      }
+      const again = obj.program("xdp_filter");
+      expect(again.closed).toBe(false);
+      expect(again.pinnedPath).toBe(path);
+      // Still one pin at a time: a second would be orphaned.
+      expect(() => again.pin(`${PIN_DIR}/second`)).toThrow(
+        /is pinned at .*xdp_filter already: unpin\(\) it first/,
+      );
+      again.unpin();
+      expect(existsSync(path)).toBe(false);
+      expect(existsSync(`${PIN_DIR}/second`)).toBe(false);
+      expect(obj.program("xdp_filter").pinnedPath).toBeNull();
+    },
+  );
+
   it("explains a pin outside bpffs", () => {
     using obj = openAttach();
     let err: unknown;
