@@ -479,13 +479,27 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         "BpfMap.create needs options: { type, key, value, maxEntries }",
       );
     }
-    const type = mapTypeId(options.type);
+    // Each option read once (a getter runs once): what is checked is what
+    // the kernel gets. The inner map's fd is read last, after every other
+    // getter has run (one may have closed that map).
+    const o = {
+      type: options.type,
+      name: options.name,
+      key: options.key,
+      value: options.value,
+      maxEntries: options.maxEntries,
+      flags: options.flags,
+      numaNode: options.numaNode,
+      mapExtra: options.mapExtra,
+      innerMap: options.innerMap,
+    };
+    const type = mapTypeId(o.type);
     if (type === undefined) {
       // BPF_MAP_TYPE_LRU_HASH, "LRU_HASH" → "lru_hash"
-      const near = String(options.type)
+      const near = String(o.type)
         .toLowerCase()
         .replace(/^bpf_map_type_/, "");
-      throw new BpfTypeError(`unknown map type '${options.type}'`, {
+      throw new BpfTypeError(`unknown map type '${o.type}'`, {
         hint:
           mapTypeId(near) !== undefined
             ? `use '${near}' (the enum bpf_map_type name, lower case, without BPF_MAP_TYPE_)`
@@ -493,61 +507,43 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       });
     }
     // Unnamed maps get their type as name: it shows in bpftool and errors.
-    const name = options.name ?? options.type.slice(0, 15);
+    const name = o.name ?? o.type.slice(0, 15);
     checkMapName(name);
     const ctx = (role: "key" | "value"): CodecContext => ({
       map: name,
       role,
     });
     const key =
-      options.key === undefined
-        ? undefined
-        : codecOfSpec(options.key, ctx("key"));
-    const mapOfMaps = isMapOfMaps(options.type);
-    if (mapOfMaps && options.innerMap === undefined) {
+      o.key === undefined ? undefined : codecOfSpec(o.key, ctx("key"));
+    const mapOfMaps = isMapOfMaps(o.type);
+    if (mapOfMaps && o.innerMap === undefined) {
       throw new BpfTypeError(
-        `${options.type} needs innerMap: a map like the ones it will hold`,
+        `${o.type} needs innerMap: a map like the ones it will hold`,
       );
     }
-    let innerMapFd: number | undefined;
-    if (mapOfMaps) {
-      const inner: unknown = options.innerMap;
-      const fd =
-        typeof inner === "object" && inner !== null
-          ? (inner as HasFd).fd // a closed BpfMap throws ClosedError here
-          : undefined;
-      if (!(typeof fd === "number" && Number.isInteger(fd) && fd >= 0)) {
-        throw new BpfTypeError(
-          `${options.type}: innerMap must be a BpfMap (or an object with its fd), got ${describeValue(inner)}`,
-        );
-      }
-      innerMapFd = fd;
-    }
     const value =
-      options.value === undefined
-        ? undefined
-        : codecOfSpec(options.value, ctx("value"));
+      o.value === undefined ? undefined : codecOfSpec(o.value, ctx("value"));
     if (
-      !Number.isInteger(options.maxEntries) ||
-      options.maxEntries < 0 ||
-      options.maxEntries > 0xffffffff
+      !Number.isInteger(o.maxEntries) ||
+      o.maxEntries < 0 ||
+      o.maxEntries > 0xffffffff
     ) {
       throw new BpfTypeError(
-        `maxEntries must be an integer from 0 to 2^32-1, got ${options.maxEntries}`,
+        `maxEntries must be an integer from 0 to 2^32-1, got ${o.maxEntries}`,
       );
     }
     for (const [key, max] of [
       ["flags", 0xffffffff],
       ["numaNode", 0xffffffff],
     ] as const) {
-      const x = options[key];
+      const x = o[key];
       if (x !== undefined && !(Number.isInteger(x) && x >= 0 && x <= max)) {
         throw new BpfTypeError(
           `BpfMap.create: ${key} must be an integer from 0 to 2^32-1, got ${describeValue(x)}`,
         );
       }
     }
-    const extra = options.mapExtra;
+    const extra = o.mapExtra;
     if (
       extra !== undefined &&
       !(typeof extra === "bigint"
@@ -558,23 +554,36 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         `BpfMap.create: mapExtra must be a u64 (bigint or safe integer), got ${describeValue(extra)}`,
       );
     }
+    let innerMapFd: number | undefined;
+    if (mapOfMaps) {
+      const inner: unknown = o.innerMap;
+      const fd =
+        typeof inner === "object" && inner !== null
+          ? (inner as HasFd).fd // a closed BpfMap throws ClosedError here
+          : undefined;
+      if (!(typeof fd === "number" && Number.isInteger(fd) && fd >= 0)) {
+        throw new BpfTypeError(
+          `${o.type}: innerMap must be a BpfMap (or an object with its fd), got ${describeValue(inner)}`,
+        );
+      }
+      innerMapFd = fd;
+    }
     const args = {
       type,
       name,
       keySize: key?.size ?? 0,
       // Inner maps and tail call targets are fds in, ids out: 4 bytes.
-      valueSize:
-        mapOfMaps || options.type === "prog_array" ? 4 : (value?.size ?? 0),
-      maxEntries: options.maxEntries,
-      flags: options.flags ?? 0,
+      valueSize: mapOfMaps || o.type === "prog_array" ? 4 : (value?.size ?? 0),
+      maxEntries: o.maxEntries,
+      flags: o.flags ?? 0,
       innerMapFd,
-      numaNode: options.numaNode,
-      mapExtra: options.mapExtra,
+      numaNode: o.numaNode,
+      mapExtra: o.mapExtra,
     };
     // Keyed maps carry their types as BTF, as libbpf's do.
     const btf =
       key !== undefined && value !== undefined && !mapOfMaps
-        ? loadMapBtf(options.key, options.value)
+        ? loadMapBtf(o.key, o.value)
         : undefined;
     let fd: number;
     try {
@@ -583,17 +592,16 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       // A map type that takes no BTF (or not of this shape): again
       // without, as libbpf retries (libbpf.c bpf_object__create_map).
       // Local storage maps need it: their error is the one to report.
-      if (!btf || !(e instanceof BpfError) || STORAGE_KEY[options.type])
-        throw e;
+      if (!btf || !(e instanceof BpfError) || STORAGE_KEY[o.type]) throw e;
       fd = createMapFd(args);
     } finally {
       if (btf) closeFd(btf.fd);
     }
     // The kernel keeps these in the fd's mode, not in the map's info.
-    const access = (options.flags ?? 0) & (MAP_FLAGS.rdonly | MAP_FLAGS.wronly);
+    const access = (o.flags ?? 0) & (MAP_FLAGS.rdonly | MAP_FLAGS.wronly);
     return BpfMap.#adopt(
       fd,
-      { key: options.key, value: options.value },
+      { key: o.key, value: o.value },
       false,
       null,
       access,

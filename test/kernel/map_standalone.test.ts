@@ -139,6 +139,39 @@ describe.skipIf(!root)("BpfMap.create", () => {
     }
   });
 
+  it("reads each option once, the inner map's fd last: what is checked is what the kernel gets", () => {
+    let reads = 0;
+    using m = BpfMap.create({
+      type: "hash",
+      key: "u32",
+      value: "u32",
+      // 2^40 on a second read: never checked, it reached the kernel.
+      get maxEntries() {
+        return reads++ === 0 ? 8 : 2 ** 40;
+      },
+    });
+    expect([reads, m.maxEntries]).toEqual([1, 8]);
+    // A getter that closes the inner map: ClosedError, not a map made
+    // with whatever has that fd number by then.
+    const inner = BpfMap.create({
+      type: "array",
+      key: "u32",
+      value: "u32",
+      maxEntries: 1,
+    });
+    expect(() =>
+      BpfMap.create({
+        type: "hash_of_maps",
+        key: "u32",
+        innerMap: inner,
+        get maxEntries() {
+          inner.close();
+          return 4;
+        },
+      }),
+    ).toThrow(ClosedError);
+  });
+
   it("rejects bad names and attributes with clear errors", () => {
     expect(() =>
       BpfMap.create({
