@@ -10,8 +10,6 @@ import type { EventWaiter } from "./event_wait.ts";
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 1;
 const EPOLL_CLOEXEC = 0o2000000;
-// asm-generic/errno-base.h
-const EEXIST = 17;
 // eventfd(2) flags
 const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
@@ -58,13 +56,9 @@ export class EpollSet {
     v.setUint32(4, tag, true);
     v.setUint32(8, 0, true);
     if (libc().epoll_ctl(this.epollFd, EPOLL_CTL_ADD, fd, this.#ctl) < 0) {
-      const e = errno();
-      // Watched already (a reader of the same map twice): level-triggered,
-      // one registration wakes for both.
-      if (e === EEXIST) return;
       throw bpfError(
         "epoll_ctl",
-        e,
+        errno(),
         { kind: "other" },
         {
           detail: `cannot watch fd ${fd}`,
