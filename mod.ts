@@ -121,12 +121,15 @@ export {
   type PerCpuSkeletonMap,
   type RecordArraySpec,
   type RecordClass,
+  type SkeletonAttachOptions,
   type SkeletonBase,
   type SkeletonBloomFilter,
   type SkeletonMap,
   type SkeletonMapSpec,
   type SkeletonQueue,
+  type SkeletonLinks,
   type SkeletonSpec,
+  type SkippedProgram,
   type ValueSpec,
 } from "./src/skeleton.ts";
 /**

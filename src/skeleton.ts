@@ -9,11 +9,15 @@
  * loaded, where .rodata globals are readonly and `load` is gone.
  */
 import { fileURLToPath } from "node:url";
-import type { BpfLink } from "./link.ts";
 import type { BpfMap } from "./map.ts";
 import { BpfObject, type OpenOptions } from "./object.ts";
 import type { BpfProgram } from "./program.ts";
-import { BpfError, BpfTypeError, NotFoundError, StateError } from "./errors.ts";
+import { BpfTypeError, NotFoundError, StateError } from "./errors.ts";
+import {
+  attachSkeleton,
+  type SkeletonAttachOptions,
+  type SkeletonLinks,
+} from "./skeleton_attach.ts";
 import {
   type EventReader,
   type RecordClass,
@@ -27,6 +31,11 @@ import {
   type SkeletonQueue,
 } from "./skeleton_map.ts";
 
+export {
+  type SkeletonAttachOptions,
+  type SkeletonLinks,
+  type SkippedProgram,
+} from "./skeleton_attach.ts";
 export {
   type PerCpuSkeletonMap,
   type RecordArraySpec,
@@ -118,16 +127,15 @@ export interface LoadedSkeleton<M, P, R, PB, G>
   readonly globals: G;
   /**
    * Attaches every program whose autoload is on by its section name
-   * (`prog.attach()`), skipping sections libbpf cannot attach by name
-   * alone (xdp, tc: use `programs.x.attachXdp(...)`), and registers every
+   * (`prog.attach()`), as libbpf's attach_skeleton, and registers every
    * struct_ops map (`map.attachStructOps()`); the links belong to the
-   * object.
+   * object. Sections libbpf cannot attach by name alone (xdp, tc, cgroup,
+   * a bare SEC("uprobe")...) are listed in the result's `skipped`, each
+   * with how to attach it. A program the kernel refuses throws (closing
+   * the links made so far), unless `onError: "skip"` lists it there too.
    */
-  attach(): BpfLink[];
+  attach(options?: SkeletonAttachOptions): SkeletonLinks;
 }
-
-// errno (asm-generic/errno.h)
-const EOPNOTSUPP = 95;
 
 function decodeBase64(s: string): Uint8Array {
   let bin: string;
@@ -242,31 +250,8 @@ class Skeleton {
     return this;
   }
 
-  attach(): BpfLink[] {
-    const links: BpfLink[] = [];
-    for (const p of this.object.programs) {
-      if (!p.autoload) continue;
-      try {
-        links.push(p.attach());
-      } catch (e) {
-        // libbpf has no automatic attach for sections such as "xdp" or
-        // "tc" (bpf_program__attach: EOPNOTSUPP); those attach by hand.
-        if (e instanceof BpfError && e.errno === EOPNOTSUPP) continue;
-        for (const l of links) l.close();
-        throw e;
-      }
-    }
-    // struct_ops programs run through their table: register each table.
-    for (const m of this.object.maps) {
-      if (m.type !== "struct_ops") continue;
-      try {
-        links.push(m.attachStructOps());
-      } catch (e) {
-        for (const l of links) l.close();
-        throw e;
-      }
-    }
-    return links;
+  attach(options?: SkeletonAttachOptions): SkeletonLinks {
+    return attachSkeleton(this.object, options);
   }
 
   close(): void {

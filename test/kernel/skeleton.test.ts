@@ -260,6 +260,76 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       }
     });
 
+    it("attach() skips programs without an automatic attach point, each with its reason", async () => {
+      const skel = (await mod(embedded)).load();
+      try {
+        const links = skel.attach();
+        expect(links.length).toBe(1);
+        expect(links.skipped).toEqual([
+          {
+            program: "delete",
+            section: "xdp",
+            reason: expect.stringMatching(/attachXdp/),
+          },
+        ]);
+      } finally {
+        skel.close();
+      }
+    });
+
+    it("attach() throws a kernel's refusal (EOPNOTSUPP too) unless told to skip it", async () => {
+      // kprobe.multi names its target: libbpf attaches it on its own, so an
+      // EOPNOTSUPP is the kernel refusing (no CONFIG_FPROBE / kprobes), not
+      // "nothing to attach".
+      const obj = join(TMP, "kprobe_kinds.skel.ts");
+      writeFileSync(
+        obj,
+        generateSkeleton(readFileSync(fixture("kprobe_kinds")), {
+          fileName: "kprobe_kinds.bpf.o",
+        }),
+      );
+      const open = async () => {
+        const s = (await mod(obj)).open();
+        s.programs.on_getppid.autoload = false;
+        return s.load();
+      };
+      let skel = await open();
+      try {
+        let links;
+        try {
+          links = skel.attach();
+        } catch (e) {
+          expect(e).toBeInstanceOf(BpfError);
+          expect((e as Error).message).toContain("on_nanosleep_multi");
+        }
+        // Where the kernel takes kprobe_multi links, the program attached.
+        if (links) expect(links.length).toBe(1);
+      } finally {
+        skel.close();
+      }
+      skel = await open();
+      try {
+        const links = skel.attach({ onError: "skip" });
+        if (links.length === 0) {
+          expect(links.skipped).toEqual([
+            {
+              program: "on_getppid",
+              section: "ksyscall/getppid",
+              reason: "autoload is off",
+            },
+            {
+              program: "on_nanosleep_multi",
+              section: "kprobe.multi/do_nanosleep*",
+              reason: expect.stringContaining("EOPNOTSUPP"),
+              error: expect.any(BpfError),
+            },
+          ]);
+        }
+      } finally {
+        skel.close();
+      }
+    });
+
     it("load() failing leaves nothing open", async () => {
       const m = await mod(embedded);
       const skel = m.open();

@@ -1,0 +1,115 @@
+/**
+ * A skeleton's `attach()`, as libbpf's bpf_object__attach_skeleton: every
+ * autoloaded program whose SEC() name gives its attach point is attached;
+ * the others are left to the caller, each with the reason. A kernel that
+ * refuses a program libbpf can attach on its own is an error, as in libbpf,
+ * whatever its errno (EOPNOTSUPP included).
+ */
+import type { BpfLink } from "./link.ts";
+import type { BpfObject } from "./object.ts";
+import { BpfError, BpfTypeError } from "./errors.ts";
+
+/** A program `attach()` did not attach, and why. */
+export interface SkippedProgram {
+  /** Program name. */
+  readonly program: string;
+  /** Its SEC() name. */
+  readonly section: string;
+  /** Why it was not attached, and how to attach it. */
+  readonly reason: string;
+  /** The kernel's or libbpf's refusal (only with `onError: "skip"`). */
+  readonly error?: BpfError;
+}
+
+/** Options of a skeleton's `attach()`. */
+export interface SkeletonAttachOptions {
+  /**
+   * "throw" (default): a program the kernel refuses fails the whole call
+   * (the links made so far are closed), as libbpf's attach_skeleton does.
+   * "skip": it is listed in `skipped` with its error, and the rest attach.
+   */
+  readonly onError?: "throw" | "skip";
+}
+
+/** The links `attach()` made (owned by the object), and what it skipped. */
+export type SkeletonLinks = BpfLink[] & {
+  /** Programs left for the caller to attach, in object order. */
+  readonly skipped: readonly SkippedProgram[];
+};
+
+// errno (asm-generic/errno.h)
+const EOPNOTSUPP = 95;
+
+/**
+ * SEC() prefixes libbpf (1.1 to 1.6) attaches on its own when a target
+ * follows the slash (libbpf.c section_defs with an attach_fn; the bare
+ * forms such as SEC("kprobe") or SEC("uprobe") it skips).
+ */
+const AUTO_ATTACH =
+  /^(k(ret)?probe|u(ret)?probe(\.s)?|k(ret)?syscall|usdt(\.s)?|tp|tracepoint|raw_tp(\.w)?|raw_tracepoint(\.w)?|tp_btf|fentry(\.s)?|fexit(\.s)?|fmod_ret(\.s)?|lsm(\.s)?|iter(\.s)?|k(ret)?probe\.multi|u(ret)?probe\.multi(\.s)?|kprobe\.session|uprobe\.session(\.s)?)\/./;
+
+/** True when libbpf attaches SEC(`section`) by itself: a failure is a refusal. */
+export function autoAttaches(section: string): boolean {
+  return AUTO_ATTACH.test(section);
+}
+
+/** Attaches what `object`'s sections allow; see {@link SkeletonAttachOptions}. */
+export function attachSkeleton(
+  object: BpfObject,
+  options: SkeletonAttachOptions = {},
+): SkeletonLinks {
+  const onError = options.onError ?? "throw";
+  if (onError !== "throw" && onError !== "skip") {
+    throw new BpfTypeError(
+      `attach: onError is "throw" or "skip", got ${String(onError)}`,
+    );
+  }
+  const links: BpfLink[] = [];
+  const skipped: SkippedProgram[] = [];
+  const fail = (e: unknown): never => {
+    for (const l of links) l.close();
+    throw e;
+  };
+  for (const p of object.programs) {
+    const section = p.sectionName;
+    if (!p.autoload) {
+      skipped.push({ program: p.name, section, reason: "autoload is off" });
+      continue;
+    }
+    // struct_ops programs run through their table, registered below.
+    if (p.type === "struct_ops") continue;
+    try {
+      links.push(p.attach());
+    } catch (e) {
+      if (!(e instanceof BpfError)) fail(e);
+      const err = e as BpfError;
+      if (err.errno === EOPNOTSUPP && !autoAttaches(section)) {
+        // libbpf has no attach point for this section (xdp, tc, cgroup,
+        // a bare SEC("uprobe")...): the caller attaches it by hand.
+        const reason = err.hint ?? `SEC("${section}") names no attach point`;
+        skipped.push({ program: p.name, section, reason });
+      } else if (onError === "skip") {
+        skipped.push({
+          program: p.name,
+          section,
+          reason: err.message,
+          error: err,
+        });
+      } else {
+        fail(err);
+      }
+    }
+  }
+  for (const m of object.maps) {
+    if (m.type !== "struct_ops") continue;
+    try {
+      links.push(m.attachStructOps());
+    } catch (e) {
+      fail(e);
+    }
+  }
+  return Object.defineProperty(links, "skipped", {
+    value: Object.freeze(skipped),
+    enumerable: false,
+  }) as SkeletonLinks;
+}
