@@ -114,6 +114,7 @@ export {
 } from "./src/libbpf_log.ts";
 export { Errno, errnoMessage, errnoName } from "./src/errno.ts";
 export {
+  type DrainOptions,
   type EmbeddedObject,
   type LoadedSkeleton,
   type OpenedSkeleton,

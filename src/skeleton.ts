@@ -37,6 +37,7 @@ export {
   type SkippedProgram,
 } from "./skeleton_attach.ts";
 export {
+  type DrainOptions,
   type PerCpuSkeletonMap,
   type RecordArraySpec,
   type RecordClass,

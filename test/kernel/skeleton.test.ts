@@ -6,7 +6,7 @@ import { generateSkeleton } from "../../codegen/skeleton.ts";
 import { BpfObject } from "../../src/object.ts";
 import { BpfError, BpfTypeError, StateError } from "../../src/errors.ts";
 import { BPF_F_LOCK } from "../../src/map_types.ts";
-import { fixture, isRoot, need, ROOT } from "../_support/fixtures.ts";
+import { fixture, isRoot, need, ROOT, thrown } from "../_support/fixtures.ts";
 
 const OBJ = fixture("skeleton");
 const TMP = join(ROOT, "build/test", `skeleton-kernel-${process.pid}`);
@@ -325,6 +325,55 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
             },
           ]);
         }
+      } finally {
+        skel.close();
+      }
+    });
+
+    it("typed maps pass lookup flags and iteration options on (BPF_F_LOCK, lock, batchSize)", async () => {
+      const file = join(TMP, "maps.skel.ts");
+      writeFileSync(
+        file,
+        generateSkeleton(readFileSync(fixture("maps")), {
+          fileName: "maps.bpf.o",
+        }),
+      );
+      const skel = (await mod(file)).open();
+      try {
+        skel.programs.on_getppid.autoload = false;
+        skel.load();
+        const locked = skel.maps.locked;
+        locked.set(1, { a: 1n, b: 2n }, BPF_F_LOCK);
+        locked.set(3, { a: 3n, b: 4n }, BPF_F_LOCK);
+        const v = locked.get(1, BPF_F_LOCK);
+        expect(v.constructor.name).toBe("LockedPair");
+        expect([v.a, v.b]).toEqual([1n, 2n]);
+        // The flags reach the kernel: a lookup flag it does not take fails.
+        expect(thrown(() => locked.get(1, 8))).toBeInstanceOf(BpfError);
+        const counts = skel.maps.counts;
+        counts.set(1, 1n);
+        expect(thrown(() => counts.get(1, BPF_F_LOCK))).toBeInstanceOf(
+          BpfError,
+        );
+        for (const batch of [true, false]) {
+          const all = [...locked.entries({ lock: true, batch })].map(
+            ([k, x]: Skel) => [k, x.a, x.b],
+          );
+          expect(all.sort()).toEqual([
+            [1, 1n, 2n],
+            [3, 3n, 4n],
+          ]);
+          expect([...locked.keys({ lock: true, batch })].sort()).toEqual([
+            1, 3,
+          ]);
+          expect(
+            [...locked.values({ lock: true, batch })].map((x: Skel) => x.b),
+          ).toHaveLength(2);
+        }
+        expect(() => [...counts.entries({ lock: true })]).toThrow(BpfError);
+        expect(() => [...counts.values({ lock: true })]).toThrow(BpfError);
+        expect(() => counts.drain({ batchSize: 0 })).toThrow(BpfTypeError);
+        expect(counts.drain({ batchSize: 1 })).toEqual([[1, 1n]]);
       } finally {
         skel.close();
       }
