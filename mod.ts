@@ -116,6 +116,7 @@ export { Errno, errnoMessage, errnoName } from "./src/errno.ts";
 export {
   type DrainOptions,
   type EmbeddedObject,
+  type GlobalArray,
   type LoadedSkeleton,
   type OpenedSkeleton,
   openSkeleton,

@@ -15,7 +15,12 @@ import {
   type MapInfo,
   type ObjectInfo,
 } from "./object_info.ts";
-import { structName, type ValueType, valueType } from "./skeleton_types.ts";
+import {
+  globalType,
+  structName,
+  type ValueType,
+  valueType,
+} from "./skeleton_types.ts";
 import { generateTypes } from "./types.ts";
 
 /** Map types whose values are kernel objects: an fd in, an id out. */
@@ -339,11 +344,15 @@ class SkeletonWriter {
       `export interface ${name} {`,
     ];
     for (const g of this.info.globals) {
-      let v = this.value(g.type);
+      let v = globalType(g.type, (c) => this.classes.get(c));
       // An array of structs reads as a fresh array of live views:
       // assigning to one of its elements would write nothing.
       if (v.length !== undefined) v = { ...v, ts: `readonly ${v.ts}` };
       const ro = loaded && g.readonly ? "readonly " : "";
+      // A constant array's elements are constant too.
+      if (ro && v.ts.startsWith("$tsbpf.GlobalArray<")) {
+        v = { ...v, ts: `Readonly<${v.ts}>` };
+      }
       lines.push(
         `  /** \`${docText(String(g.type))} ${docText(g.name)}\` in ${docText(g.section)}. */`,
         // A setter taking a wider type than its getter needs accessor syntax.

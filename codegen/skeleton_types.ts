@@ -158,3 +158,38 @@ export function structName(t: BtfType | undefined): string | undefined {
     ? r.name
     : undefined;
 }
+
+/**
+ * The type of global variable `t`: as `valueType`, except that arrays of
+ * elements wider than a byte read as live views (src/globals.ts: every
+ * aggregate is a view of the section's memory), typed
+ * `$tsbpf.GlobalArray<element>`; nested arrays nest them.
+ */
+export function globalType(
+  t: BtfType,
+  classOf: (cName: string) => string | undefined,
+): ValueType {
+  const live = liveArray(t);
+  return live ?? valueType(t, classOf);
+}
+
+/** A non-struct array global's view type; undefined for other globals. */
+function liveArray(t: BtfType): ValueType | undefined {
+  const r = safeResolve(t);
+  if (r?.kind !== "array") return undefined;
+  const e = safeResolve(r.element);
+  if (!e) return undefined;
+  let elem: { ts: string; input: string } | undefined;
+  if (e.kind === "array") elem = liveArray(e);
+  else if (e.kind !== "int" || e.size !== 1) {
+    const es = scalar(e);
+    const ts = es && tsOfScalar(es);
+    if (ts) elem = { ts, input: ts === "bigint" ? "bigint | number" : ts };
+  }
+  if (!elem) return undefined;
+  return {
+    ts: `$tsbpf.GlobalArray<${elem.ts}>`,
+    input: `ArrayLike<${elem.input}> | Uint8Array`,
+    spec: JSON.stringify(String(t)),
+  };
+}

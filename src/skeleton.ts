@@ -9,6 +9,7 @@
  * loaded, where .rodata globals are readonly and `load` is gone.
  */
 import { fileURLToPath } from "node:url";
+import type { ArrayView } from "./btf/cells.ts";
 import type { BpfMap } from "./map.ts";
 import { BpfObject, type OpenOptions } from "./object.ts";
 import type { BpfProgram } from "./program.ts";
@@ -46,6 +47,12 @@ export {
   type SkeletonQueue,
   type ValueSpec,
 } from "./skeleton_map.ts";
+
+/**
+ * A global C array (of anything but bytes or structs) as a skeleton gives
+ * it: a live view of the variable's memory, indexable (`a[i]`, `a[i] = x`).
+ */
+export type GlobalArray<T> = ArrayView<T> & { [i: number]: T };
 
 /** A BPF object embedded in a generated module. */
 export interface EmbeddedObject {

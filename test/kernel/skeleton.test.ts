@@ -7,6 +7,7 @@ import { BpfObject } from "../../src/object.ts";
 import { BpfError, BpfTypeError, StateError } from "../../src/errors.ts";
 import { BPF_F_LOCK } from "../../src/map_types.ts";
 import { fixture, isRoot, need, ROOT, thrown } from "../_support/fixtures.ts";
+import { ArrayView } from "../../src/btf/cells.ts";
 
 const OBJ = fixture("skeleton");
 const TMP = join(ROOT, "build/test", `skeleton-kernel-${process.pid}`);
@@ -374,6 +375,51 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         expect(() => [...counts.values({ lock: true })]).toThrow(BpfError);
         expect(() => counts.drain({ batchSize: 0 })).toThrow(BpfTypeError);
         expect(counts.drain({ batchSize: 1 })).toEqual([[1, 1n]]);
+      } finally {
+        skel.close();
+      }
+    });
+
+    it("globals in .rodata.*, arrays of every kind, .kconfig and .ksyms externs reach the program", async () => {
+      const file = join(TMP, "skeleton_globals.skel.ts");
+      writeFileSync(
+        file,
+        generateSkeleton(readFileSync(fixture("skeleton_globals")), {
+          fileName: "skeleton_globals.bpf.o",
+        }),
+      );
+      const skel = (await mod(file)).open();
+      try {
+        expect(skel.globals.scale).toBe(2);
+        expect(skel.globals.limits).toBeInstanceOf(ArrayView);
+        expect([...skel.globals.limits]).toEqual([10n, 20n, 30n]);
+        expect(skel.globals.grid[1][2]).toBe(6);
+        skel.globals.scale = 3;
+        skel.globals.limits = [100n, 200n, 300n];
+        skel.globals.slots[3] = 8;
+        skel.globals.pairs = [
+          { a: 9, b: 10n },
+          { a: 11, b: 12n },
+        ];
+        skel.globals.grid[1][2] = 60;
+        skel.load();
+        const links = skel.attach();
+        expect(links.length).toBe(1);
+        const { spawnSync } = await import("node:child_process");
+        spawnSync("sh", ["-c", "echo $PPID"]);
+        // 3 * (100 + 300) + 8 + 12, then small[0] + flags[0] + grid[1][2] + colors[1]
+        expect(skel.globals.seen_sum).toBe(1220n - 1n + 1n + 60n + 2n);
+        expect(skel.globals.seen_syscall).toBe(1);
+        const [maj, min] = readFileSync("/proc/sys/kernel/osrelease", "utf8")
+          .split(".")
+          .map(Number);
+        expect(skel.globals.seen_version >> 8).toBe((maj! << 8) | min!);
+        expect(skel.globals.seen_ksym).not.toBe(0n);
+        // A live view: an element written after load reaches the program.
+        skel.globals.slots[3] = 108;
+        spawnSync("sh", ["-c", "echo $PPID"]);
+        expect(skel.globals.seen_sum).toBe(1382n);
+        expect(() => (skel.globals.limits[0] = 1n)).toThrow(StateError);
       } finally {
         skel.close();
       }

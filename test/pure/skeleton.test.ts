@@ -241,6 +241,53 @@ loaded.maps.stats.set({ pid: "1" }, { count: 1n }); // @error field type
   }, 120_000);
 });
 
+describe("array globals", () => {
+  it("are typed as the live views they read as (scalar, enum, float and nested arrays)", () => {
+    writeFileSync(
+      join(TMP, "globals.skel.ts"),
+      generateSkeleton(readFileSync(fixture("skeleton_globals")), {
+        fileName: "skeleton_globals.bpf.o",
+      }),
+    );
+    const good = `import type { ArrayView } from "tsbpf";
+import { open } from "./globals.skel.ts";
+const skel = open();
+const slots: ArrayView<number> = skel.globals.slots;
+skel.globals.slots[1] = 5;
+void slots;
+skel.globals.slots = [1, 2, 3, 4];
+skel.globals.slots = new Uint32Array(4);
+const l: bigint = skel.globals.limits[0]!;
+skel.globals.limits = [1n, 2n, 3n];
+const row: ArrayView<number> = skel.globals.grid.get(1);
+const cell: number = skel.globals.grid[1]![2]!;
+skel.globals.grid = [[1, 2, 3], [4, 5, 6]];
+const f: number[] = skel.globals.fl.toArray() as number[];
+const c: number = skel.globals.colors.get(0);
+const loaded = skel.load();
+const still: bigint = loaded.globals.limits.get(2);
+void [l, row, cell, f, c, still];
+`;
+    const bad = `import { open } from "./globals.skel.ts";
+const skel = open();
+skel.globals.slots.subarray(1); // @error a live view, not a Uint32Array
+skel.globals.grid.byteLength; // @error not bytes
+skel.globals.limits = ["x"]; // @error element type
+const loaded = skel.load();
+loaded.globals.limits[0] = 1n; // @error .rodata after load
+`;
+    writeFileSync(join(TMP, "globals_good.ts"), good);
+    writeFileSync(join(TMP, "globals_bad.ts"), bad);
+    const ok = tsc(["globals.skel.ts", "globals_good.ts"]);
+    expect(ok.out).toBe("");
+    const ko = tsc(["globals_bad.ts"]);
+    const errLines = [
+      ...ko.out.matchAll(/globals_bad\.ts\((\d+),\d+\): error/g),
+    ].map((m) => Number(m[1]));
+    expect([...new Set(errLines)]).toEqual(linesWith(bad, "// @error"));
+  }, 120_000);
+});
+
 describe("examples' committed skeletons", () => {
   const dirs = readdirSync(join(ROOT, "examples"), { withFileTypes: true })
     .filter((d) => d.isDirectory() && !d.name.startsWith("_"))
