@@ -173,15 +173,26 @@ export function globalType(
   return live ?? valueType(t, classOf);
 }
 
-/** A non-struct array global's view type; undefined for other globals. */
-function liveArray(t: BtfType): ValueType | undefined {
+/**
+ * A non-struct array global's view type; undefined for other globals.
+ * At the top, arrays of bytes (u8, s8, _Bool, char) are decoded copies,
+ * not views; inside a view every array is a view but char[N], a string.
+ */
+function liveArray(t: BtfType, top = true): ValueType | undefined {
   const r = safeResolve(t);
   if (r?.kind !== "array") return undefined;
   const e = safeResolve(r.element);
   if (!e) return undefined;
   let elem: { ts: string; input: string } | undefined;
-  if (e.kind === "array") elem = liveArray(e);
-  else if (e.kind !== "int" || e.size !== 1) {
+  if (e.kind === "array") {
+    const inner = safeResolve(e.element);
+    elem =
+      inner?.kind === "int" &&
+      inner.size === 1 &&
+      (inner.encoding.char || inner.name === "char")
+        ? { ts: "string", input: "string" }
+        : liveArray(e, false);
+  } else if (!top || e.kind !== "int" || e.size !== 1) {
     const es = scalar(e);
     const ts = es && tsOfScalar(es);
     if (ts) elem = { ts, input: ts === "bigint" ? "bigint | number" : ts };
@@ -189,7 +200,7 @@ function liveArray(t: BtfType): ValueType | undefined {
   if (!elem) return undefined;
   return {
     ts: `$tsbpf.GlobalArray<${elem.ts}>`,
-    input: `ArrayLike<${elem.input}> | Uint8Array`,
+    input: `ArrayLike<${elem.input}>${top ? " | Uint8Array" : ""}`,
     spec: JSON.stringify(String(t)),
   };
 }

@@ -402,13 +402,20 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
           { a: 11, b: 12n },
         ];
         skel.globals.grid[1][2] = 60;
+        expect(skel.globals.mat[1][3]).toBe(8);
+        expect(skel.globals.names[1]).toBe("cd");
+        skel.globals.mat[1][3] = 80;
+        skel.globals.names = ["ab", "A"];
         skel.load();
         const links = skel.attach();
         expect(links.length).toBe(1);
         const { spawnSync } = await import("node:child_process");
         spawnSync("sh", ["-c", "echo $PPID"]);
-        // 3 * (100 + 300) + 8 + 12, then small[0] + flags[0] + grid[1][2] + colors[1]
-        expect(skel.globals.seen_sum).toBe(1220n - 1n + 1n + 60n + 2n);
+        // 3 * (100 + 300) + 8 + 12, then small[0] + flags[0] + grid[1][2]
+        // + colors[1] + mat[1][3] + names[1][0]
+        expect(skel.globals.seen_sum).toBe(
+          1220n - 1n + 1n + 60n + 2n + 80n + 65n,
+        );
         expect(skel.globals.seen_syscall).toBe(1);
         const [maj, min] = readFileSync("/proc/sys/kernel/osrelease", "utf8")
           .split(".")
@@ -418,7 +425,7 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         // A live view: an element written after load reaches the program.
         skel.globals.slots[3] = 108;
         spawnSync("sh", ["-c", "echo $PPID"]);
-        expect(skel.globals.seen_sum).toBe(1382n);
+        expect(skel.globals.seen_sum).toBe(1527n);
         expect(() => (skel.globals.limits[0] = 1n)).toThrow(StateError);
       } finally {
         skel.close();

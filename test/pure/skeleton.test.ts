@@ -264,15 +264,21 @@ const cell: number = skel.globals.grid[1]![2]!;
 skel.globals.grid = [[1, 2, 3], [4, 5, 6]];
 const f: number[] = skel.globals.fl.toArray() as number[];
 const c: number = skel.globals.colors.get(0);
+const byte: number = skel.globals.mat[1]![3]!;
+skel.globals.mat[0]![0] = 7;
+skel.globals.mat = [[1, 2, 3, 4], [5, 6, 7, 8]];
+const name: string = skel.globals.names[1]!;
+skel.globals.names = ["x", "y"];
 const loaded = skel.load();
 const still: bigint = loaded.globals.limits.get(2);
-void [l, row, cell, f, c, still];
+void [l, row, cell, f, c, still, byte, name];
 `;
     const bad = `import { open } from "./globals.skel.ts";
 const skel = open();
 skel.globals.slots.subarray(1); // @error a live view, not a Uint32Array
 skel.globals.grid.byteLength; // @error not bytes
 skel.globals.limits = ["x"]; // @error element type
+skel.globals.names.byteLength; // @error strings, not bytes
 const loaded = skel.load();
 loaded.globals.limits[0] = 1n; // @error .rodata after load
 `;
