@@ -146,6 +146,24 @@ export function valueType(
         spec: JSON.stringify(`${es}[${r.length}]`),
       };
     }
+    // src/btf/codec.ts decodes other arrays (of _Bool, of arrays) to arrays.
+    if (es === "bool") {
+      return {
+        ts: "boolean[]",
+        input: "readonly boolean[] | Uint8Array",
+        spec: JSON.stringify(String(t)),
+      };
+    }
+    if (e?.kind === "array") {
+      const inner = valueType(e, () => undefined);
+      if (!inner.spec.startsWith("{")) {
+        return {
+          ts: `${inner.ts}[]`,
+          input: `readonly (${inner.input})[] | Uint8Array`,
+          spec: JSON.stringify(String(t)),
+        };
+      }
+    }
   }
   return raw(r);
 }

@@ -404,6 +404,7 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         skel.globals.grid[1][2] = 60;
         expect(skel.globals.mat[1][3]).toBe(8);
         expect(skel.globals.names[1]).toBe("cd");
+        expect(skel.globals.flags).toEqual([true, false]);
         skel.globals.mat[1][3] = 80;
         skel.globals.names = ["ab", "A"];
         skel.load();
