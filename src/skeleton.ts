@@ -220,6 +220,8 @@ class Skeleton {
       lazyRecord(
         spec.maps.filter((m) => m.kind === kind).map((m) => m.name),
         (name) => {
+          // Closed before it was ever loaded: closed is what to say.
+          if (object.closed) object.handle(`${kind}Buffer('${name}')`);
           if (!object.loaded) {
             throw new StateError(
               `${kind === "ring" ? "ring" : "perf"} buffer '${name}' can be read only after load()`,

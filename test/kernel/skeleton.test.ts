@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateSkeleton } from "../../codegen/skeleton.ts";
 import { BpfObject } from "../../src/object.ts";
-import { BpfError, BpfTypeError, StateError } from "../../src/errors.ts";
+import {
+  BpfError,
+  BpfTypeError,
+  ClosedError,
+  StateError,
+} from "../../src/errors.ts";
 import { BPF_F_LOCK } from "../../src/map_types.ts";
 import { fixture, isRoot, need, ROOT, thrown } from "../_support/fixtures.ts";
 import { ArrayView } from "../../src/btf/cells.ts";
@@ -431,6 +436,18 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       } finally {
         skel.close();
       }
+    });
+
+    it("a skeleton closed before load says closed, not 'only after load', for its readers", async () => {
+      const skel = (await mod(embedded)).open();
+      skel.close();
+      expect(() => skel.ringBuffers.events).toThrow(ClosedError);
+      expect(() => skel.ringBuffer("events2")).toThrow(ClosedError);
+      expect(() => skel.maps.counts).toThrow(ClosedError);
+      expect(() => skel.programs.delete).toThrow(ClosedError);
+      expect(() => skel.globals.min_seq).toThrow(ClosedError);
+      expect(() => skel.load()).toThrow(ClosedError);
+      expect(() => skel.attach()).toThrow(ClosedError);
     });
 
     it("load() failing leaves nothing open", async () => {
