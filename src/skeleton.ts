@@ -138,7 +138,7 @@ export interface LoadedSkeleton<M, P, R, PB, G>
    * (`prog.attach()`), as libbpf's attach_skeleton, and registers every
    * struct_ops map (`map.attachStructOps()`); the links belong to the
    * object. Sections libbpf cannot attach by name alone (xdp, tc, cgroup,
-   * a bare SEC("uprobe")...) are listed in the result's `skipped`, each
+   * a bare SEC("uprobe"), map and cgroup iterators...) are listed in the result's `skipped`, each
    * with how to attach it. A program the kernel refuses throws (closing
    * the links made so far), unless `onError: "skip"` lists it there too.
    */

@@ -8,6 +8,7 @@
 import type { BpfLink } from "./link.ts";
 import type { BpfObject } from "./object.ts";
 import { BpfError, BpfTypeError } from "./errors.ts";
+import { iterTargetOption } from "./iter.ts";
 
 /** A program `attach()` did not attach, and why. */
 export interface SkippedProgram {
@@ -78,6 +79,19 @@ export function attachSkeleton(
     }
     // struct_ops programs run through their table, registered below.
     if (p.type === "struct_ops") continue;
+    // libbpf attaches every iterator with no target, which the kernel
+    // refuses for those that walk one map or start at one cgroup (EBADF,
+    // EINVAL): such a program is the caller's to attach, as xdp is.
+    const target = iterTargetOption(section);
+    if (target === "map" || target === "cgroup") {
+      const how = target === "map" ? "{ map }" : "{ cgroup: { path } }";
+      skipped.push({
+        program: p.name,
+        section,
+        reason: `SEC("${section}") walks a ${target} it cannot name: attach it with attachIter(${how})`,
+      });
+      continue;
+    }
     try {
       links.push(p.attach());
     } catch (e) {

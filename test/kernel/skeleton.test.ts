@@ -450,6 +450,42 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       expect(() => skel.attach()).toThrow(ClosedError);
     });
 
+    it("attach() attaches iterators that walk everything and skips those that need a map or a cgroup", async () => {
+      const file = join(TMP, "iter.skel.ts");
+      writeFileSync(
+        file,
+        generateSkeleton(readFileSync(fixture("iter")), {
+          fileName: "iter.bpf.o",
+        }),
+      );
+      const skel = (await mod(file)).load();
+      try {
+        const links = skel.attach();
+        expect(links.map((l: Skel) => l.description)).toEqual(["iter/task"]);
+        expect(
+          links.skipped.map((s: Skel) => [s.program, s.reason, s.error]),
+        ).toEqual([
+          [
+            "dump_elems",
+            expect.stringMatching(/attachIter\(\{ map \}\)/),
+            undefined,
+          ],
+          [
+            "dump_cgroup",
+            expect.stringMatching(/attachIter\(\{ cgroup/),
+            undefined,
+          ],
+          [
+            "dump_sockmap",
+            expect.stringMatching(/attachIter\(\{ map \}\)/),
+            undefined,
+          ],
+        ]);
+      } finally {
+        skel.close();
+      }
+    });
+
     it("load() failing leaves nothing open", async () => {
       const m = await mod(embedded);
       const skel = m.open();
