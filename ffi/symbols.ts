@@ -93,6 +93,8 @@ export const LIBBPF = {
   bpf_program__fd: { args: ["ptr"], result: "i32" },
   bpf_program__autoload: { args: ["ptr"], result: "bool" },
   bpf_program__set_autoload: { args: ["ptr", "bool"], result: "i32" },
+  bpf_program__autoattach: { args: ["ptr"], result: "bool" },
+  bpf_program__set_autoattach: { args: ["ptr", "bool"], result: "void" },
   bpf_program__insn_cnt: { args: ["ptr"], result: "usize" },
   /** (prog, char *log_buf, size_t log_size) → int */
   bpf_program__set_log_buf: { args: ["ptr", "buf", "usize"], result: "i32" },

@@ -300,6 +300,24 @@ export class BpfProgram {
   }
 
   /**
+   * Whether a skeleton's `attach()` attaches this program (default true;
+   * libbpf's autoattach, which bpf_object__attach_skeleton honours). Off,
+   * the program still loads, to be attached by hand.
+   */
+  get autoattach(): boolean {
+    return libbpf().bpf_program__autoattach(this.#handle("autoattach"));
+  }
+  set autoattach(on: boolean) {
+    const p = this.#handle("autoattach");
+    if (typeof on !== "boolean") {
+      throw new BpfTypeError(
+        `autoattach of '${this.name}' is true or false, got ${typeof on}`,
+      );
+    }
+    libbpf().bpf_program__set_autoattach(p, on);
+  }
+
+  /**
    * The kernel's id of the loaded program (`bpftool prog show id N`; what
    * a prog_array lookup returns).
    */

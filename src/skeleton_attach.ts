@@ -77,6 +77,10 @@ export function attachSkeleton(
       skipped.push({ program: p.name, section, reason: "autoload is off" });
       continue;
     }
+    if (!p.autoattach) {
+      skipped.push({ program: p.name, section, reason: "autoattach is off" });
+      continue;
+    }
     // struct_ops programs run through their table, registered below.
     if (p.type === "struct_ops") continue;
     // libbpf attaches every iterator with no target, which the kernel

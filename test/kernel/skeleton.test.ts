@@ -486,6 +486,36 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       }
     });
 
+    it("attach() leaves programs whose autoattach is off loaded and unattached, as libbpf does", async () => {
+      const skel = (await mod(embedded)).open();
+      try {
+        expect(skel.programs.on_getppid.autoattach).toBe(true);
+        skel.programs.on_getppid.autoattach = false;
+        skel.load();
+        expect(skel.programs.on_getppid.autoattach).toBe(false);
+        const links = skel.attach();
+        expect(links.length).toBe(0);
+        expect(links.skipped[0]).toEqual({
+          program: "delete",
+          section: "xdp",
+          reason: expect.stringMatching(/attachXdp/),
+        });
+        expect(links.skipped[1]).toEqual({
+          program: "on_getppid",
+          section: "tracepoint/syscalls/sys_enter_getppid",
+          reason: "autoattach is off",
+        });
+        // Still loaded: it attaches by hand.
+        skel.programs.on_getppid.attach().close();
+        expect(() => (skel.programs.on_getppid.autoattach = 1)).toThrow(
+          BpfTypeError,
+        );
+      } finally {
+        skel.close();
+      }
+      expect(() => skel.programs.on_getppid.autoattach).toThrow(ClosedError);
+    });
+
     it("load() failing leaves nothing open", async () => {
       const m = await mod(embedded);
       const skel = m.open();
