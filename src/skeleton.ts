@@ -10,6 +10,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { ArrayView } from "./btf/cells.ts";
+import type { BpfLink } from "./link.ts";
 import type { BpfMap } from "./map.ts";
 import { BpfObject, type OpenOptions } from "./object.ts";
 import type { BpfProgram } from "./program.ts";
@@ -141,6 +142,7 @@ export interface LoadedSkeleton<M, P, R, PB, G>
    * a bare SEC("uprobe"), map and cgroup iterators...) are listed in the result's `skipped`, each
    * with how to attach it. A program the kernel refuses throws (closing
    * the links made so far), unless `onError: "skip"` lists it there too.
+   * Called again, it keeps the links still open and attaches the rest.
    */
   attach(options?: SkeletonAttachOptions): SkeletonLinks;
 }
@@ -199,6 +201,8 @@ class Skeleton {
   readonly perfBuffers: Record<string, EventReader>;
   readonly globals: Record<string, unknown>;
   readonly #readers: Closable[] = [];
+  // The links attach() made (owned by the object), by program or map.
+  readonly #links = new Map<string, BpfLink>();
 
   constructor(object: BpfObject, spec: SkeletonSpec) {
     this.object = object;
@@ -261,7 +265,7 @@ class Skeleton {
   }
 
   attach(options?: SkeletonAttachOptions): SkeletonLinks {
-    return attachSkeleton(this.object, options);
+    return attachSkeleton(this.object, this.#links, options);
   }
 
   close(): void {

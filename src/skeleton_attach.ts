@@ -54,9 +54,15 @@ export function autoAttaches(section: string): boolean {
   return AUTO_ATTACH.test(section);
 }
 
-/** Attaches what `object`'s sections allow; see {@link SkeletonAttachOptions}. */
+/**
+ * Attaches what `object`'s sections allow; see {@link SkeletonAttachOptions}.
+ * `held`: the links earlier calls made, by program or map name; a program
+ * or table whose link is still open keeps it (libbpf's attach_skeleton
+ * skips a program whose link is set), and the new ones are added.
+ */
 export function attachSkeleton(
   object: BpfObject,
+  held: Map<string, BpfLink>,
   options: SkeletonAttachOptions = {},
 ): SkeletonLinks {
   const onError = options.onError ?? "throw";
@@ -66,10 +72,26 @@ export function attachSkeleton(
     );
   }
   const links: BpfLink[] = [];
+  const made: string[] = [];
   const skipped: SkippedProgram[] = [];
   const fail = (e: unknown): never => {
-    for (const l of links) l.close();
+    for (const key of made) {
+      held.get(key)!.close();
+      held.delete(key);
+    }
     throw e;
+  };
+  /** The open link of `key` from an earlier call, if any. */
+  const kept = (key: string): boolean => {
+    const l = held.get(key);
+    if (!l || l.closed) return false;
+    links.push(l);
+    return true;
+  };
+  const add = (key: string, link: BpfLink) => {
+    held.set(key, link);
+    made.push(key);
+    links.push(link);
   };
   for (const p of object.programs) {
     const section = p.sectionName;
@@ -96,8 +118,9 @@ export function attachSkeleton(
       });
       continue;
     }
+    if (kept(`program ${p.name}`)) continue;
     try {
-      links.push(p.attach());
+      add(`program ${p.name}`, p.attach());
     } catch (e) {
       if (!(e instanceof BpfError)) fail(e);
       const err = e as BpfError;
@@ -119,9 +142,9 @@ export function attachSkeleton(
     }
   }
   for (const m of object.maps) {
-    if (m.type !== "struct_ops") continue;
+    if (m.type !== "struct_ops" || kept(`map ${m.name}`)) continue;
     try {
-      links.push(m.attachStructOps());
+      add(`map ${m.name}`, m.attachStructOps());
     } catch (e) {
       fail(e);
     }

@@ -516,6 +516,25 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       expect(() => skel.programs.on_getppid.autoattach).toThrow(ClosedError);
     });
 
+    it("attach() again keeps the links it made and attaches only what has none, as libbpf does", async () => {
+      const skel = (await mod(embedded)).load();
+      try {
+        const first = skel.attach();
+        expect(first.length).toBe(1);
+        const again = skel.attach();
+        expect(again.length).toBe(1);
+        expect(again[0]).toBe(first[0]);
+        // A link closed by hand is made again.
+        first[0].close();
+        const third = skel.attach();
+        expect(third.length).toBe(1);
+        expect(third[0]).not.toBe(first[0]);
+        expect(third[0].closed).toBe(false);
+      } finally {
+        skel.close();
+      }
+    });
+
     it("load() failing leaves nothing open", async () => {
       const m = await mod(embedded);
       const skel = m.open();
