@@ -185,8 +185,15 @@ export interface SkeletonMap<K, V, KIn = K, VIn = V> extends SkeletonMapBase {
 /** A per-CPU map: one value per possible CPU. */
 export interface PerCpuSkeletonMap<K, V, KIn = K, VIn = V>
   extends SkeletonMapBase {
+  /** Reads and deletes `key` in one step (per-CPU hash maps), or undefined when absent. */
+  lookupAndDelete(key: KIn): V[] | undefined;
   /** Takes every entry out and returns them (see `BpfMap.drain`). */
   drain(options?: DrainOptions): [K, V[]][];
+  /** Writes many entries, each one value per CPU or one for all (batched where the kernel can). */
+  setMany(
+    entries: Iterable<readonly [KIn, VIn | readonly VIn[]]>,
+    flags?: SetFlags,
+  ): void;
   /** Deletes many keys; returns how many were there. */
   deleteMany(keys: Iterable<KIn>): number;
   /** How many keys the map holds. */

@@ -380,6 +380,14 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         expect(() => [...counts.values({ lock: true })]).toThrow(BpfError);
         expect(() => counts.drain({ batchSize: 0 })).toThrow(BpfTypeError);
         expect(counts.drain({ batchSize: 1 })).toEqual([[1, 1n]]);
+        const pcpu = skel.maps.pcpu_hash;
+        pcpu.setMany([
+          [1, 3n],
+          [2, 4n],
+        ]);
+        const cpus = pcpu.get(1).length;
+        expect(pcpu.lookupAndDelete(1)).toEqual(Array(cpus).fill(3n));
+        expect(pcpu.has(1)).toBe(false);
       } finally {
         skel.close();
       }
