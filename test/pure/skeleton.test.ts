@@ -298,6 +298,62 @@ loaded.globals.limits[0] = 1n; // @error .rodata after load
   }, 120_000);
 });
 
+describe("hostile names", () => {
+  // Each placeholder of fixtures/hostile_names.bpf.c, overwritten in place
+  // (same byte length) with text that would run or break out if pasted.
+  const PAYLOADS = [
+    '"]});globalThis.PWN=1;//',
+    "*/globalThis.PWN=1;/*\n",
+    "`${globalThis.PWN=1}`\u2028'",
+    '\\"};globalThis.PWN=1;({ @x',
+    "\n}\nglobalThis.PWN=1;\n{",
+  ];
+  const enc = new TextEncoder();
+  function patched(seed: number): { bytes: Uint8Array; names: string[] } {
+    const bytes = new Uint8Array(readFileSync(fixture("hostile_names")));
+    const text = new TextDecoder("latin1").decode(bytes);
+    const found = [...new Set(text.match(/PLACEHOLDER_[A-Z]+_0+/g))];
+    const names = found.map((ph, i) => {
+      let p = PAYLOADS[(i + seed) % PAYLOADS.length]!;
+      while (enc.encode(p).length < ph.length) p += "x";
+      while (enc.encode(p).length > ph.length) p = p.slice(0, -1);
+      // A cut UTF-8 sequence is padded again.
+      while (enc.encode(p).length < ph.length) p += "y";
+      const to = enc.encode(p);
+      for (let at = text.indexOf(ph); at >= 0; at = text.indexOf(ph, at + 1))
+        bytes.set(to, at);
+      return p;
+    });
+    return { bytes, names };
+  }
+
+  it("never run, and type-check, whatever the ELF and BTF names hold", async () => {
+    for (let seed = 0; seed < PAYLOADS.length; seed++) {
+      const { bytes, names } = patched(seed);
+      const src = generateSkeleton(bytes, {
+        fileName: "hostile_names.bpf.o",
+        importFrom: "../../../mod.ts",
+      });
+      const info = describeObject(bytes, "hostile_names.bpf.o");
+      // The names reach the skeleton unchanged.
+      const seen = [
+        ...info.maps.map((m) => m.name),
+        ...info.programs.map((p) => p.name),
+        ...info.globals.map((g) => g.name),
+      ];
+      expect(seen.filter((n) => names.includes(n)).length).toBe(seen.length);
+      const file = `hostile_${seed}.skel.ts`;
+      writeFileSync(join(TMP, file), src);
+      const r = tsc([file]);
+      expect(r.out).toBe("");
+      delete (globalThis as { PWN?: number }).PWN;
+      const m = await import(pathToFileURL(join(TMP, file)).href);
+      expect(typeof m.open).toBe("function");
+      expect((globalThis as { PWN?: number }).PWN).toBeUndefined();
+    }
+  }, 120_000);
+});
+
 describe("examples' committed skeletons", () => {
   const dirs = readdirSync(join(ROOT, "examples"), { withFileTypes: true })
     .filter((d) => d.isDirectory() && !d.name.startsWith("_"))
