@@ -349,9 +349,18 @@ class SkeletonWriter {
       // assigning to one of its elements would write nothing.
       if (v.length !== undefined) v = { ...v, ts: `readonly ${v.ts}` };
       const ro = loaded && g.readonly ? "readonly " : "";
-      // A constant array's elements are constant too.
+      // A constant array's elements and a constant struct's fields are
+      // constant too (the runtime refuses their writes).
       if (ro && v.ts.startsWith("$tsbpf.GlobalArray<")) {
         v = { ...v, ts: `Readonly<${v.ts}>` };
+      } else if (ro && v.cls) {
+        v = {
+          ...v,
+          ts:
+            v.length === undefined
+              ? `Readonly<${v.cls}>`
+              : `readonly Readonly<${v.cls}>[]`,
+        };
       }
       lines.push(
         `  /** \`${docText(String(g.type))} ${docText(g.name)}\` in ${docText(g.section)}. */`,

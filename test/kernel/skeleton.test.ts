@@ -426,9 +426,9 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         const { spawnSync } = await import("node:child_process");
         spawnSync("sh", ["-c", "echo $PPID"]);
         // 3 * (100 + 300) + 8 + 12, then small[0] + flags[0] + grid[1][2]
-        // + colors[1] + mat[1][3] + names[1][0]
+        // + colors[1] + mat[1][3] + names[1][0] + rpair.b
         expect(skel.globals.seen_sum).toBe(
-          1220n - 1n + 1n + 60n + 2n + 80n + 65n,
+          1220n - 1n + 1n + 60n + 2n + 80n + 65n + 6n,
         );
         expect(skel.globals.seen_syscall).toBe(1);
         const [maj, min] = readFileSync("/proc/sys/kernel/osrelease", "utf8")
@@ -439,7 +439,8 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         // A live view: an element written after load reaches the program.
         skel.globals.slots[3] = 108;
         spawnSync("sh", ["-c", "echo $PPID"]);
-        expect(skel.globals.seen_sum).toBe(1527n);
+        expect(skel.globals.seen_sum).toBe(1533n);
+        expect(() => (skel.globals.rpair.b = 1n)).toThrow(StateError);
         expect(() => (skel.globals.limits[0] = 1n)).toThrow(StateError);
       } finally {
         skel.close();

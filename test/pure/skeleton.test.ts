@@ -274,7 +274,8 @@ skel.globals.names = ["x", "y"];
 const bits: boolean[] = skel.globals.flags;
 skel.globals.flags = [false, true];
 const loaded = skel.load();
-const still: bigint = loaded.globals.limits.get(2);
+const still: bigint = loaded.globals.limits.get(2) + loaded.globals.rpair.b;
+skel.globals.rpair.b = 7n;
 void [l, row, cell, f, c, still, byte, name, bits];
 `;
     const bad = `import { open } from "./globals.skel.ts";
@@ -285,6 +286,7 @@ skel.globals.limits = ["x"]; // @error element type
 skel.globals.names.byteLength; // @error strings, not bytes
 const loaded = skel.load();
 loaded.globals.limits[0] = 1n; // @error .rodata after load
+loaded.globals.rpair.b = 1n; // @error a .rodata struct's field after load
 `;
     writeFileSync(join(TMP, "globals_good.ts"), good);
     writeFileSync(join(TMP, "globals_bad.ts"), bad);
