@@ -2,7 +2,8 @@
  * What a skeleton is made of, read from a BPF object file without libbpf:
  * its maps (with key/value BTF types from the `.maps` section), programs
  * (functions in program sections) and global variables (`.bss`, `.data`,
- * `.rodata` and their custom `.data.*`/`.rodata.*` variants).
+ * `.rodata` and their custom `.data.*`/`.rodata.*` variants, and the
+ * `.kconfig` externs libbpf fills in at load).
  */
 import { Btf } from "../src/btf/btf.ts";
 import type { BtfType, Datasec, Struct, Var } from "../src/btf/types.ts";
@@ -128,7 +129,7 @@ function isStructOpsSection(name: string): boolean {
 }
 
 function isDataSection(name: string): boolean {
-  return /^\.(bss|data|rodata)(\..+)?$/.test(name);
+  return /^\.(bss|data|rodata)(\..+)?$/.test(name) || name === ".kconfig";
 }
 
 /** Reads the maps, programs and globals of a BPF object file's bytes. */
@@ -163,7 +164,7 @@ export function describeObject(
         globals.push({
           name: v.name,
           section: sec.name,
-          readonly: sec.name.startsWith(".rodata"),
+          readonly: sec.name.startsWith(".rodata") || sec.name === ".kconfig",
           type: v.type,
         });
       }

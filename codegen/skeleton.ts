@@ -348,7 +348,9 @@ class SkeletonWriter {
       // An array of structs reads as a fresh array of live views:
       // assigning to one of its elements would write nothing.
       if (v.length !== undefined) v = { ...v, ts: `readonly ${v.ts}` };
-      const ro = loaded && g.readonly ? "readonly " : "";
+      // libbpf sets .kconfig externs itself (at load: read them after).
+      const kconfig = g.section === ".kconfig";
+      const ro = (loaded || kconfig) && g.readonly ? "readonly " : "";
       // A constant array's elements and a constant struct's fields are
       // constant too (the runtime refuses their writes).
       if (ro && v.ts.startsWith("$tsbpf.GlobalArray<")) {
@@ -363,7 +365,7 @@ class SkeletonWriter {
         };
       }
       lines.push(
-        `  /** \`${docText(String(g.type))} ${docText(g.name)}\` in ${docText(g.section)}. */`,
+        `  /** \`${docText(String(g.type))} ${docText(g.name)}\` in ${docText(g.section)}${kconfig ? " (libbpf sets it at load)" : ""}. */`,
         // A setter taking a wider type than its getter needs accessor syntax.
         ro || v.input === v.ts
           ? `  ${ro}${propertyKey(g.name)}: ${v.ts};`

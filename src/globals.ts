@@ -1,6 +1,7 @@
 /**
  * `obj.globals`: the object's global variables (.rodata, .data, .bss and
- * custom .data.* / .rodata.* sections) by name, typed from BTF.
+ * custom .data.* / .rodata.* sections, and the .kconfig externs, read-only
+ * once libbpf has filled them in at load) by name, typed from BTF.
  *
  * - Before load, reads and writes go to libbpf's own copy of each section
  *   (`bpf_map__initial_value`): what is written there is what gets loaded.
@@ -84,8 +85,13 @@ function isAggregate(type: BtfType): boolean {
 }
 
 function isGlobalDataSection(name: string): boolean {
-  return /^\.(bss|data|rodata)(\..+)?$/.test(name);
+  return /^\.(bss|data|rodata)(\..+)?$/.test(name) || name === KCONFIG;
 }
+
+// libbpf's section of `extern ... __kconfig` variables: it fills them in
+// from the kernel's config at load (bpf_object__resolve_externs), then
+// freezes the map; before that its copy holds zeros.
+const KCONFIG = ".kconfig";
 
 /** The global variables of an object, read and written by name. */
 export class Globals {
@@ -136,6 +142,24 @@ export class Globals {
     return [...this.#slots.keys()];
   }
 
+  /**
+   * A .kconfig extern before load (zeros until libbpf fills it in), or any
+   * write to one (libbpf's, from the kernel's config): a StateError.
+   */
+  #kconfigGuard(slot: Slot, forWrite: boolean): void {
+    if (slot.section !== KCONFIG) return;
+    if (forWrite) {
+      throw new StateError(
+        `global '${slot.name}' is a .kconfig extern: libbpf sets it from the kernel's config at load, it cannot be written`,
+      );
+    }
+    if (!this.#owner.loaded) {
+      throw new StateError(
+        `global '${slot.name}' is a .kconfig extern: libbpf fills it in at load(), read it after`,
+      );
+    }
+  }
+
   /** Description of one global (NotFoundError when unknown). */
   describe(name: string): GlobalVariable {
     const { map: _m, codec: _c, ...info } = this.#slot(name);
@@ -177,6 +201,7 @@ export class Globals {
 
   /** The bytes of a section: libbpf's copy before load, the kernel's after. */
   #region(slot: Slot, forWrite: boolean): Uint8Array {
+    this.#kconfigGuard(slot, forWrite);
     const map = this.#mapOf(slot);
     if (!this.#owner.loaded) {
       const sizeBuf = new BigUint64Array(1);
@@ -233,6 +258,7 @@ export class Globals {
   #sectionView(slot: Slot, forWrite: boolean): DataView {
     const what = `${forWrite ? "write" : "read"} global '${slot.name}'`;
     this.#check(what);
+    this.#kconfigGuard(slot, forWrite);
     const loaded = this.#owner.loaded;
     if (forWrite && loaded && slot.readonly) this.#region(slot, true); // throws
     const cached = this.#views.get(slot.map.name);

@@ -404,6 +404,11 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       const skel = (await mod(file)).open();
       try {
         expect(skel.globals.scale).toBe(2);
+        // .kconfig externs: libbpf's to fill in at load.
+        expect(() => skel.globals.LINUX_KERNEL_VERSION).toThrow(StateError);
+        expect(() => (skel.globals.CONFIG_BPF_SYSCALL = false)).toThrow(
+          StateError,
+        );
         expect(skel.globals.limits).toBeInstanceOf(ArrayView);
         expect([...skel.globals.limits]).toEqual([10n, 20n, 30n]);
         expect(skel.globals.grid[1][2]).toBe(6);
@@ -431,6 +436,13 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
           1220n - 1n + 1n + 60n + 2n + 80n + 65n + 6n,
         );
         expect(skel.globals.seen_syscall).toBe(1);
+        expect(skel.globals.CONFIG_BPF_SYSCALL).toBe(true);
+        expect(skel.globals.LINUX_KERNEL_VERSION).toBe(
+          skel.globals.seen_version,
+        );
+        expect(() => (skel.globals.LINUX_KERNEL_VERSION = 1)).toThrow(
+          StateError,
+        );
         const [maj, min] = readFileSync("/proc/sys/kernel/osrelease", "utf8")
           .split(".")
           .map(Number);

@@ -272,11 +272,13 @@ skel.globals.mat = [[1, 2, 3, 4], [5, 6, 7, 8]];
 const name: string = skel.globals.names[1]!;
 skel.globals.names = ["x", "y"];
 const bits: boolean[] = skel.globals.flags;
+const version: number = skel.globals.LINUX_KERNEL_VERSION;
+const bpf: boolean = skel.globals.CONFIG_BPF_SYSCALL;
 skel.globals.flags = [false, true];
 const loaded = skel.load();
 const still: bigint = loaded.globals.limits.get(2) + loaded.globals.rpair.b;
 skel.globals.rpair.b = 7n;
-void [l, row, cell, f, c, still, byte, name, bits];
+void [l, row, cell, f, c, still, byte, name, bits, version, bpf];
 `;
     const bad = `import { open } from "./globals.skel.ts";
 const skel = open();
@@ -287,6 +289,7 @@ skel.globals.names.byteLength; // @error strings, not bytes
 const loaded = skel.load();
 loaded.globals.limits[0] = 1n; // @error .rodata after load
 loaded.globals.rpair.b = 1n; // @error a .rodata struct's field after load
+skel.globals.LINUX_KERNEL_VERSION = 1; // @error .kconfig is libbpf's to set
 `;
     writeFileSync(join(TMP, "globals_good.ts"), good);
     writeFileSync(join(TMP, "globals_bad.ts"), bad);
