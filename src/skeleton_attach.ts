@@ -47,7 +47,7 @@ const EOPNOTSUPP = 95;
  * forms such as SEC("kprobe") or SEC("uprobe") it skips).
  */
 const AUTO_ATTACH =
-  /^(k(ret)?probe|u(ret)?probe(\.s)?|k(ret)?syscall|usdt(\.s)?|tp|tracepoint|raw_tp(\.w)?|raw_tracepoint(\.w)?|tp_btf|fentry(\.s)?|fexit(\.s)?|fmod_ret(\.s)?|lsm(\.s)?|iter(\.s)?|k(ret)?probe\.multi|u(ret)?probe\.multi(\.s)?|kprobe\.session|uprobe\.session(\.s)?)\/./;
+  /^(k(ret)?probe|u(ret)?probe(\.s)?|k(ret)?syscall|usdt(\.s)?|tp|tracepoint|raw_tp(\.w)?|raw_tracepoint(\.w)?|tp_btf|fentry(\.s)?|fexit(\.s)?|fmod_ret(\.s)?|freplace|lsm(\.s)?|iter(\.s)?|k(ret)?probe\.multi|u(ret)?probe\.multi(\.s)?|kprobe\.session|uprobe\.session(\.s)?)\/./;
 
 /** True when libbpf attaches SEC(`section`) by itself: a failure is a refusal. */
 export function autoAttaches(section: string): boolean {

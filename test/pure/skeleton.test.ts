@@ -11,6 +11,7 @@ import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateSkeleton } from "../../codegen/skeleton.ts";
 import { describeObject } from "../../codegen/object_info.ts";
+import { autoAttaches } from "../../src/skeleton_attach.ts";
 import { fixture, ROOT } from "../_support/fixtures.ts";
 
 const BIN = join(ROOT, "node_modules/.bin");
@@ -301,6 +302,42 @@ skel.globals.LINUX_KERNEL_VERSION = 1; // @error .kconfig is libbpf's to set
     ].map((m) => Number(m[1]));
     expect([...new Set(errLines)]).toEqual(linesWith(bad, "// @error"));
   }, 120_000);
+});
+
+describe("autoAttaches", () => {
+  it("is true for the SEC() names libbpf attaches by themselves, with a target", () => {
+    for (const s of [
+      "tp/syscalls/sys_enter_getpid",
+      "tracepoint/sched/sched_switch",
+      "raw_tp/sys_enter",
+      "tp_btf/sched_switch",
+      "fentry/do_nanosleep",
+      "fexit.s/x",
+      "freplace/handler",
+      "lsm/file_open",
+      "iter/task",
+      "uprobe/libc.so.6:getppid",
+      "usdt/libc.so.6:libc:setjmp",
+      "ksyscall/getppid",
+      "kprobe.multi/do_*",
+    ])
+      expect([s, autoAttaches(s)]).toEqual([s, true]);
+    for (const s of [
+      "xdp",
+      "tc",
+      "tcx/ingress",
+      "netfilter",
+      "cgroup/connect4",
+      "lsm_cgroup/socket_bind",
+      "uprobe",
+      "kprobe",
+      "usdt",
+      "tp",
+      "struct_ops/init",
+      "syscall",
+    ])
+      expect([s, autoAttaches(s)]).toEqual([s, false]);
+  });
 });
 
 describe("hostile names", () => {
