@@ -193,8 +193,8 @@ export function globalType(
 
 /**
  * A non-struct array global's view type; undefined for other globals.
- * At the top, arrays of bytes (u8, s8, _Bool, char) are decoded copies,
- * not views; inside a view every array is a view but char[N], a string.
+ * A char[N] is a string (a copy); every other array, byte arrays too, is
+ * a view, and so are the arrays inside it, but char[N].
  */
 function liveArray(t: BtfType, top = true): ValueType | undefined {
   const r = safeResolve(t);
@@ -210,7 +210,12 @@ function liveArray(t: BtfType, top = true): ValueType | undefined {
       (inner.encoding.char || inner.name === "char")
         ? { ts: "string", input: "string" }
         : liveArray(e, false);
-  } else if (!top || e.kind !== "int" || e.size !== 1) {
+  } else if (
+    !top ||
+    e.kind !== "int" ||
+    e.size !== 1 ||
+    !(e.encoding.char || e.name === "char")
+  ) {
     const es = scalar(e);
     const ts = es && tsOfScalar(es);
     if (ts) elem = { ts, input: ts === "bigint" ? "bigint | number" : ts };

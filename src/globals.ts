@@ -23,7 +23,7 @@ import {
   viewMemory,
 } from "../ffi/mod.ts";
 import type { Btf } from "./btf/btf.ts";
-import type { Cell } from "./btf/cells.ts";
+import { type Cell, isCharType } from "./btf/cells.ts";
 import { type Codec, codecForType } from "./btf/codec.ts";
 import {
   type BtfType,
@@ -75,13 +75,15 @@ interface Slot extends GlobalVariable {
   readonly cell: Cell | null;
 }
 
-/** Structs, unions and arrays other than char[N] (those read as strings). */
+/**
+ * Structs, unions and arrays other than char[N] (those read as strings):
+ * byte arrays too, or an element written to one would land in a copy.
+ */
 function isAggregate(type: BtfType): boolean {
   const r = resolveType(type);
   if (r.kind === "struct" || r.kind === "union") return true;
   if (r.kind !== "array") return false;
-  const e = resolveType(r.element);
-  return !(e.kind === "int" && e.size === 1);
+  return !isCharType(r.element);
 }
 
 function isGlobalDataSection(name: string): boolean {

@@ -422,7 +422,16 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         skel.globals.grid[1][2] = 60;
         expect(skel.globals.mat[1][3]).toBe(8);
         expect(skel.globals.names[1]).toBe("cd");
-        expect(skel.globals.flags).toEqual([true, false]);
+        expect([...skel.globals.flags]).toEqual([true, false]);
+        // Byte arrays are live views like the others: an element write stays.
+        skel.globals.bytes_val[2] = 5;
+        skel.globals.small[0] = -7;
+        skel.globals.flags[1] = true;
+        expect([...skel.globals.bytes_val]).toEqual([0, 0, 5, 0, 0, 0, 0, 0]);
+        expect(skel.globals.small[0]).toBe(-7);
+        expect(skel.globals.flags.toArray()).toEqual([true, true]);
+        skel.globals.small[0] = -1;
+        skel.globals.flags[1] = false;
         skel.globals.mat[1][3] = 80;
         skel.globals.names = ["ab", "A"];
         skel.load();
