@@ -114,7 +114,6 @@ export {
 } from "./src/libbpf_log.ts";
 export { Errno, errnoMessage, errnoName } from "./src/errno.ts";
 export {
-  type DrainOptions,
   type EmbeddedObject,
   type GlobalArray,
   type LoadedSkeleton,

@@ -39,7 +39,6 @@ export {
   type SkippedProgram,
 } from "./skeleton_attach.ts";
 export {
-  type DrainOptions,
   type PerCpuSkeletonMap,
   type RecordArraySpec,
   type RecordClass,
