@@ -325,9 +325,15 @@ function globalsView(
         // names such as `then` and `toJSON` to runtimes and tooling.
         const v = object.globalVariables.get(name);
         if (!cls) return v;
-        return length === undefined
-          ? live(v)
-          : Array.from(v as Iterable<unknown>, live);
+        if (length === undefined) return live(v);
+        return structArray(
+          Array.from(v as Iterable<unknown>, live),
+          name,
+          (i, x) => {
+            const view = object.globalVariables.get(name) as unknown[];
+            view[i] = recordBytes(x, cls);
+          },
+        );
       },
       set(v: unknown) {
         object.globalVariables.set(
@@ -351,6 +357,36 @@ function globalsView(
       }
       return Reflect.set(target, key, value, receiver);
     },
+  });
+}
+
+/**
+ * An array of struct globals as read: `a[i] = x` writes element `i` of the
+ * object's memory (`write`); any other change (an index past the end,
+ * `push`, `length`, delete) is a BpfTypeError, not a change to a copy.
+ */
+function structArray(
+  elements: unknown[],
+  name: string,
+  write: (i: number, value: unknown) => void,
+): unknown[] {
+  const refuse = (key: PropertyKey): never => {
+    throw new BpfTypeError(
+      `global '${name}' has ${elements.length} elements: '${String(key)}' cannot be set, added or removed`,
+      { hint: `write an element (${name}[i] = ...) or the whole array` },
+    );
+  };
+  return new Proxy(elements, {
+    set(target, key, value) {
+      if (typeof key !== "string" || !/^(0|[1-9][0-9]*)$/.test(key))
+        return refuse(key);
+      const i = Number(key);
+      if (i >= target.length) return refuse(key);
+      write(i, value);
+      return true;
+    },
+    defineProperty: (_t, key) => refuse(key),
+    deleteProperty: (_t, key) => refuse(key),
   });
 }
 

@@ -393,6 +393,35 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       }
     });
 
+    it("an element written to an array of struct globals reaches the object's memory, or throws", async () => {
+      const m = (await mod(byPath)) as unknown as Record<string, Skel>;
+      const skel = m.open();
+      try {
+        const g = skel.globals;
+        g.cfgs[1] = { level: 7, flags: 9 };
+        expect(g.cfgs[1].toObject()).toEqual({ level: 7, flags: 9 });
+        skel.load();
+        g.cfgs[0] = new m.Config();
+        g.cfgs[1] = { level: 3 };
+        expect(g.cfgs.map((c: Skel) => c.toObject())).toEqual([
+          { level: 0, flags: 0 },
+          { level: 3, flags: 0 },
+        ]);
+        // Nothing is dropped quietly: a bad element, index or call throws.
+        expect(thrown(() => (g.cfgs[0] = 5))).toBeInstanceOf(BpfTypeError);
+        expect(thrown(() => (g.cfgs[0] = { levle: 1 }))).toBeInstanceOf(
+          BpfTypeError,
+        );
+        expect(thrown(() => (g.cfgs[2] = {}))).toBeInstanceOf(BpfTypeError);
+        expect(thrown(() => g.cfgs.push({}))).toBeInstanceOf(BpfTypeError);
+        expect(thrown(() => (g.cfgs.length = 0))).toBeInstanceOf(BpfTypeError);
+        expect(thrown(() => delete g.cfgs[0])).toBeInstanceOf(BpfTypeError);
+        expect(g.cfgs.map((c: Skel) => c.level)).toEqual([0, 3]);
+      } finally {
+        skel.close();
+      }
+    });
+
     it("globals in .rodata.*, arrays of every kind, .kconfig and .ksyms externs reach the program", async () => {
       const file = join(TMP, "skeleton_globals.skel.ts");
       writeFileSync(
