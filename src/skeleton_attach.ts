@@ -9,6 +9,7 @@ import type { BpfLink } from "./link.ts";
 import type { BpfObject } from "./object.ts";
 import { BpfError, BpfTypeError } from "./errors.ts";
 import { iterTargetOption } from "./iter.ts";
+import { describeValue } from "./map_codecs.ts";
 
 /** A program `attach()` did not attach, and why. */
 export interface SkippedProgram {
@@ -63,12 +64,17 @@ export function autoAttaches(section: string): boolean {
 export function attachSkeleton(
   object: BpfObject,
   held: Map<string, BpfLink>,
-  options: SkeletonAttachOptions = {},
+  options: SkeletonAttachOptions | undefined,
 ): SkeletonLinks {
-  const onError = options.onError ?? "throw";
+  if (options !== undefined && (typeof options !== "object" || !options)) {
+    throw new BpfTypeError(
+      `attach: options are { onError?: "throw" | "skip" }, got ${describeValue(options)}`,
+    );
+  }
+  const onError = options?.onError ?? "throw";
   if (onError !== "throw" && onError !== "skip") {
     throw new BpfTypeError(
-      `attach: onError is "throw" or "skip", got ${String(onError)}`,
+      `attach: onError is "throw" or "skip", got ${describeValue(onError)}`,
     );
   }
   const links: BpfLink[] = [];

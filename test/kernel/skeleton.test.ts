@@ -278,6 +278,14 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
             reason: expect.stringMatching(/attachXdp/),
           },
         ]);
+        // Options that are not { onError } are a typed error, not a
+        // TypeError from reading them or a silent default.
+        for (const bad of [null, "skip", { onError: "ignore" }]) {
+          const e = thrown(() => skel.attach(bad));
+          expect(e).toBeInstanceOf(BpfTypeError);
+          expect((e as Error).message).toMatch(/^attach: /);
+        }
+        expect(skel.attach().length).toBe(1);
       } finally {
         skel.close();
       }
