@@ -145,6 +145,15 @@ export class Globals {
   }
 
   /**
+   * @internal False for a .kconfig extern before load (reading it throws):
+   * enumerations (`Object.keys`, spread, JSON) leave it out until then.
+   */
+  listed(name: string): boolean {
+    const s = this.#slots.get(name);
+    return s !== undefined && (s.section !== KCONFIG || this.#owner.loaded);
+  }
+
+  /**
    * A .kconfig extern before load (zeros until libbpf fills it in), or any
    * write to one (libbpf's, from the kernel's config): a StateError.
    */
@@ -404,9 +413,9 @@ export function globalsProxy(g: Globals): Record<string, unknown> {
       return true;
     },
     has: (_t, key) => typeof key === "string" && g.has(key),
-    ownKeys: () => g.names(),
+    ownKeys: () => g.names().filter((n) => g.listed(n)),
     getOwnPropertyDescriptor(_t, key) {
-      if (typeof key !== "string" || !g.has(key)) return undefined;
+      if (typeof key !== "string" || !g.listed(key)) return undefined;
       return {
         value: g.get(key),
         writable: true,
@@ -424,7 +433,8 @@ export function globalsProxy(g: Globals): Record<string, unknown> {
  * assigned, never deleted or redefined (a proxy trap returning false
  * would surface as a bare TypeError).
  */
-function refuseShape(where: string, key: string | symbol): never {
+/** @internal The error for deleting or redefining a global. */
+export function refuseShape(where: string, key: string | symbol): never {
   throw new BpfTypeError(
     `${where}: '${String(key)}' cannot be deleted or redefined: globals mirror the object's data sections; assign a value instead`,
   );

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { ArrayView } from "./btf/cells.ts";
 import type { BpfLink } from "./link.ts";
 import type { BpfMap } from "./map.ts";
+import { refuseShape } from "./globals.ts";
 import { BpfObject, type OpenOptions } from "./object.ts";
 import type { BpfProgram } from "./program.ts";
 import { BpfTypeError, NotFoundError, StateError } from "./errors.ts";
@@ -320,6 +321,9 @@ function globalsView(
     };
     Object.defineProperty(out, name, {
       enumerable: true,
+      // Configurable, so that the proxy below may leave out a .kconfig
+      // extern before load; the proxy refuses redefining and deleting.
+      configurable: true,
       get() {
         // Through Globals, not the obj.globals proxy: that one leaves
         // names such as `then` and `toJSON` to runtimes and tooling.
@@ -347,16 +351,27 @@ function globalsView(
       },
     });
   }
-  Object.seal(out);
-  // Writing a global the object does not have names the ones it has
-  // (a sealed object alone throws a bare "not extensible" TypeError).
+  const names = Object.keys(out);
+  // Enumerations (spread, Object.entries, JSON) read every global they
+  // list: a .kconfig extern, unreadable before load, is listed after.
+  const listed = (key: string | symbol) =>
+    typeof key === "string" &&
+    Object.hasOwn(out, key) &&
+    (object.closed || object.globalVariables.listed(key));
+  // Writing a global the object does not have names the ones it has.
   return new Proxy(out, {
     set(target, key, value, receiver) {
-      if (typeof key === "string" && !(key in target)) {
-        throw new NotFoundError("global variable", key, Object.keys(target));
+      if (typeof key === "symbol") return refuseShape("globals", key);
+      if (!(key in target)) {
+        throw new NotFoundError("global variable", key, names);
       }
       return Reflect.set(target, key, value, receiver);
     },
+    ownKeys: () => names.filter(listed),
+    getOwnPropertyDescriptor: (target, key) =>
+      listed(key) ? Reflect.getOwnPropertyDescriptor(target, key) : undefined,
+    defineProperty: (_t, key) => refuseShape("globals", key),
+    deleteProperty: (_t, key) => refuseShape("globals", key),
   });
 }
 

@@ -220,6 +220,7 @@ describe.skipIf(!root)("after close", () => {
         "names",
         "describe",
         "has",
+        "listed",
         "release",
         "writing",
       ]),

@@ -446,6 +446,22 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         expect(() => (skel.globals.CONFIG_BPF_SYSCALL = false)).toThrow(
           StateError,
         );
+        // Until then they are left out of enumerations, which would read
+        // them: spreading or logging the globals before load still works.
+        const before = { ...skel.globals };
+        expect("LINUX_KERNEL_VERSION" in before).toBe(false);
+        expect(before.scale).toBe(2);
+        for (const change of [
+          () => delete skel.globals.scale,
+          () => Object.defineProperty(skel.globals, "x", { value: 1 }),
+          () => (skel.globals[Symbol.iterator] = 1),
+        ])
+          expect(thrown(change)).toBeInstanceOf(BpfTypeError);
+        const obj = skel.object;
+        expect(Object.keys(obj.globals)).not.toContain("CONFIG_BPF_SYSCALL");
+        expect(Object.entries(obj.globals).length).toBe(
+          Object.keys(skel.globals).length,
+        );
         expect(skel.globals.limits).toBeInstanceOf(ArrayView);
         expect([...skel.globals.limits]).toEqual([10n, 20n, 30n]);
         expect(skel.globals.grid[1][2]).toBe(6);
@@ -483,6 +499,10 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         );
         expect(skel.globals.seen_syscall).toBe(1);
         expect(skel.globals.CONFIG_BPF_SYSCALL).toBe(true);
+        expect({ ...skel.globals }.CONFIG_BPF_SYSCALL).toBe(true);
+        expect(Object.keys(skel.object.globals)).toContain(
+          "LINUX_KERNEL_VERSION",
+        );
         expect(skel.globals.LINUX_KERNEL_VERSION).toBe(
           skel.globals.seen_version,
         );
