@@ -586,6 +586,19 @@ export class ArrayView<T = unknown> implements Iterable<T> {
     for (let i = 0; i < this.length; i++) yield this.get(i);
   }
 
+  /** Logged (console.log, Node's util.inspect) as its plain elements. */
+  [Symbol.for("nodejs.util.inspect.custom")](): unknown {
+    return this.toArray();
+  }
+
+  /** Logged under Deno as its plain elements. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (v: unknown, o: unknown) => string,
+    options: unknown,
+  ): string {
+    return inspect(this.toArray(), options);
+  }
+
   private $check(i: number): void {
     if (!(Number.isInteger(i) && i >= 0 && i < this.length))
       throw new BtfTypeError(

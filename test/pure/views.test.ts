@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { Btf } from "../../src/btf/btf.ts";
 import {
   type BtfType,
@@ -309,6 +310,11 @@ describe("struct class API", () => {
     expect(() => (n.shorts[0] = 70000)).toThrow(BtfTypeError);
     n.shorts = [1, 2, 3, 4, 5];
     expect(n.shorts.toArray()).toEqual([1, 2, 3, 4, 5]);
+    // Logged as its elements, not as an empty object.
+    expect(inspect(n.shorts)).toBe("[ 1, 2, 3, 4, 5 ]");
+    expect(inspect(n.matrix).replace(/\s+/g, " ")).toMatch(
+      /^\[ \[ 0, 0, 0, 0 \],/,
+    );
     expect(() => (n.shorts = [1, 2])).toThrow(/an array of 5 elements/);
   });
 
