@@ -299,7 +299,11 @@ export class Globals {
         ? this.#live(slot, [...path, key])
         : v;
     const where = `global '${slot.name}'${path.map((k) => `.${String(k)}`).join("")}`;
-    return new Proxy(Object.create(null) as object, {
+    const target = shownAs(() => {
+      const r = resolve(false) as { toArray?(): unknown; toObject?(): unknown };
+      return r.toArray ? r.toArray() : r.toObject!();
+    });
+    return new Proxy(target, {
       get: (_t, key) => {
         const r = resolve(false);
         if (key === "$view") {
@@ -394,6 +398,33 @@ export class Globals {
   }
 }
 
+/**
+ * A proxy target that logs as `plain()`: Node's util.inspect, Bun's and
+ * Deno's console show a proxy by its target, bypassing the traps, so the
+ * target itself carries the inspect hooks (configurable: the traps need
+ * not report them). A global that cannot be read (closed) logs its error.
+ */
+function shownAs(plain: () => unknown): object {
+  const show = (): unknown => {
+    try {
+      return plain();
+    } catch (e) {
+      return `[${e instanceof Error ? e.message : String(e)}]`;
+    }
+  };
+  const target = Object.create(null) as object;
+  Object.defineProperty(target, Symbol.for("nodejs.util.inspect.custom"), {
+    value: show,
+    configurable: true,
+  });
+  Object.defineProperty(target, Symbol.for("Deno.customInspect"), {
+    value: (inspect: (v: unknown, o: unknown) => string, options: unknown) =>
+      inspect(show(), options),
+    configurable: true,
+  });
+  return target;
+}
+
 // Looked up by runtimes and tooling on any object; never globals.
 const PASS_THROUGH = new Set(["then", "toJSON", "constructor", "inspect"]);
 
@@ -402,7 +433,15 @@ const PASS_THROUGH = new Set(["then", "toJSON", "constructor", "inspect"]);
  * `Object.keys(globals)`, `"x" in globals`.
  */
 export function globalsProxy(g: Globals): Record<string, unknown> {
-  return new Proxy(Object.create(null) as Record<string, unknown>, {
+  const target = shownAs(() =>
+    Object.fromEntries(
+      g
+        .names()
+        .filter((n) => g.listed(n))
+        .map((n) => [n, g.get(n)]),
+    ),
+  ) as Record<string, unknown>;
+  return new Proxy(target, {
     get(_t, key) {
       if (typeof key === "symbol" || PASS_THROUGH.has(key)) return undefined;
       return g.get(key);

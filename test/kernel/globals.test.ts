@@ -2,6 +2,7 @@
  * obj.globals: typed initial values before load, live kernel values after
  * (through an mmap of the global-data maps), rodata rules, names.
  */
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import {
@@ -108,6 +109,17 @@ describe.skipIf(!root)("globals", () => {
     using obj = BpfObject.open(fixture("globals"));
     expect(() => (obj.globals.multiplier = "x")).toThrow(BtfTypeError);
     expect(obj.globals.multiplier).toBe(3);
+  });
+
+  it("logs as its values: the globals, array and struct globals (console.log showed empty objects)", () => {
+    const obj = BpfObject.open(fixture("skeleton_globals"));
+    const g = obj.globals as Record<string, unknown>;
+    expect(inspect(g.limits)).toBe("[ 10n, 20n, 30n ]");
+    expect(inspect(g.rpair)).toBe("{ a: 5, b: 6n }");
+    expect(inspect(g)).toMatch(/limits: \[ 10n, 20n, 30n \]/);
+    const limits = g.limits;
+    obj.close();
+    expect(inspect(limits)).toMatch(/is closed/);
   });
 
   it("is a ClosedError after close", () => {
