@@ -6,12 +6,11 @@
  *   bun test/_support/lifetime_child.ts waiters 1000
  *   deno run -A --v8-flags=--expose-gc test/_support/lifetime_child.ts ...
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { libc } from "../../ffi/mod.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
 import { RingBuffer } from "../../src/ringbuf.ts";
+import { ourPrograms } from "./bpftool.ts";
 import { fixture } from "./fixtures.ts";
 
 function gc(): void {
@@ -26,17 +25,6 @@ function gc(): void {
 const fds = () => readdirSync("/proc/self/fd").length;
 const rssKiB = () =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))![1]);
-
-/** Programs whose holders include this process (bpftool's "pids"). */
-function ourPrograms(): number {
-  const out = execFileSync("bpftool", ["prog", "list", "-j"], {
-    encoding: "utf8",
-  });
-  const pid = libc().getpid();
-  return (JSON.parse(out) as { pids?: { pid: number }[] }[]).filter((p) =>
-    p.pids?.some((x) => x.pid === pid),
-  ).length;
-}
 
 const ringObj = new Uint8Array(readFileSync(fixture("ringbuf")));
 const attachPath = fixture("attach");

@@ -2,7 +2,6 @@
  * BpfObject: open from path and bytes, introspection, load, configure
  * before load, close/dispose, bad input, and no leaks over many cycles.
  */
-import { execFileSync } from "node:child_process";
 import {
   existsSync,
   readFileSync,
@@ -24,21 +23,11 @@ import {
   TsbpfError,
 } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
+import { ourPrograms } from "../_support/bpftool.ts";
 import { withDanglingVar } from "../_support/corrupt_btf.ts";
 import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
-
-/** Programs this process holds, per bpftool (its "pids" field). */
-function ourPrograms(): number {
-  const out = execFileSync("bpftool", ["prog", "list", "-j"], {
-    encoding: "utf8",
-  });
-  const pid = libc().getpid();
-  return (JSON.parse(out) as { pids?: { pid: number }[] }[]).filter((p) =>
-    p.pids?.some((x) => x.pid === pid),
-  ).length;
-}
 
 /**
  * Entries in /sys/fs/bpf, minus those of other processes on this machine
