@@ -5,6 +5,7 @@
  * tsbpf's own readers check the ELF and every BTF type first.
  */
 import { Btf } from "./btf/btf.ts";
+import { describeElf } from "./elf/describe.ts";
 import { readElf } from "./elf/reader.ts";
 import { BtfError, ElfError } from "./errors.ts";
 
@@ -58,7 +59,7 @@ function checkBpfHeader(bytes: Uint8Array, source: string): void {
   if (machine !== EM_BPF || type !== ET_REL || bytes[4] !== 2) {
     const what =
       machine !== EM_BPF
-        ? `an ELF file for another machine (e_machine ${machine}), not BPF`
+        ? `${describeElf({ machine, type })}, not a BPF object`
         : type !== ET_REL
           ? `a BPF ELF file of type ${type}, not a relocatable object (ET_REL)`
           : "a 32-bit ELF file; BPF objects are ELF64";

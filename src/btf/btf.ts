@@ -7,7 +7,8 @@ import { BtfError, BtfNotFoundError, BtfTypeError } from "../errors.ts";
 import { existsSync } from "node:fs";
 import { readFileBytes } from "../io.ts";
 import { editDistance } from "./edit_distance.ts";
-import type { ByteOrder } from "../elf/types.ts";
+import { EM_BPF, type ByteOrder } from "../elf/types.ts";
+import { describeElf } from "../elf/describe.ts";
 import type { ElfFile } from "../elf/file.ts";
 import { isElf, readElf } from "../elf/reader.ts";
 import {
@@ -166,12 +167,18 @@ export class Btf implements TypeResolver, Iterable<BtfType> {
   static fromElf(elf: ElfFile, options?: BtfOptions): Btf {
     const sec = elf.section(".BTF");
     if (!sec) {
-      throw new BtfError(
-        `${options?.source ?? "the ELF object"} has no .BTF section`,
-        {
-          hint: "compile the BPF program with -g (clang -g -O2 -target bpf ...)",
-        },
-      );
+      const source = options?.source ?? "the ELF object";
+      if (elf.header.machine !== EM_BPF) {
+        throw new BtfError(
+          `${source} is ${describeElf(elf.header)}, not a BPF object, and has no .BTF section`,
+          {
+            hint: "give a BPF object (clang -g -O2 -target bpf -c prog.bpf.c) or raw BTF such as /sys/kernel/btf/vmlinux",
+          },
+        );
+      }
+      throw new BtfError(`${source} has no .BTF section`, {
+        hint: "compile the BPF program with -g (clang -g -O2 -target bpf ...)",
+      });
     }
     return new Btf(sec.data, options);
   }

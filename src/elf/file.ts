@@ -23,7 +23,7 @@ export class ElfFile {
     readonly sections: readonly ElfSection[],
     /** The `.symtab` entries by index (index 0 is the null symbol); empty when stripped. */
     readonly symbols: readonly ElfSymbol[],
-    /** Every REL/RELA section with its entries. */
+    /** Every static REL/RELA section (over `.symtab`) with its entries. */
     readonly relocationSections: readonly ElfRelocationSection[],
   ) {
     for (const s of sections)

@@ -7,6 +7,7 @@
 import { ElfError } from "../errors.ts";
 import { ElfFile } from "./file.ts";
 import {
+  SHF,
   SHN,
   SHT,
   type ByteOrder,
@@ -91,7 +92,7 @@ class Decoder {
     const sections = this.sections(header);
     const symtab = sections.find((s) => s.type === SHT.SYMTAB);
     const symbols = symtab ? this.symbols(symtab, sections) : [];
-    const relocs = this.relocations(sections, symbols.length);
+    const relocs = this.relocations(sections, symtab, symbols.length);
     return new ElfFile(this.bytes, header, sections, symbols, relocs);
   }
 
@@ -297,13 +298,26 @@ class Decoder {
     return out;
   }
 
+  /**
+   * The static relocation sections (those over `.symtab`). A linked
+   * executable or shared object also has dynamic ones (`.rela.dyn`,
+   * `.rela.plt`: allocated, over `.dynsym`, often applying to no section),
+   * which say nothing about a BPF object: skipped, not taken for corruption.
+   */
   relocations(
     sections: ElfSection[],
+    symtab: ElfSection | undefined,
     symbolCount: number,
   ): ElfRelocationSection[] {
     const out: ElfRelocationSection[] = [];
     for (const sec of sections) {
       if (sec.type !== SHT.REL && sec.type !== SHT.RELA) continue;
+      if (
+        sec.flags & SHF.ALLOC ||
+        sections[sec.link]?.type === SHT.DYNSYM ||
+        (symtab === undefined && sec.link === 0)
+      )
+        continue;
       const withAddends = sec.type === SHT.RELA;
       const min = withAddends ? RELA_SIZE : REL_SIZE;
       const entsize = sec.entsize || min;

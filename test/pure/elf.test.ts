@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { readElf, isElf } from "../../src/elf/reader.ts";
 import type { ElfFile } from "../../src/elf/file.ts";
 import { SHT, STB, STT } from "../../src/elf/types.ts";
-import { ElfError } from "../../src/errors.ts";
+import { Btf } from "../../src/btf/btf.ts";
+import { BtfError, ElfError } from "../../src/errors.ts";
 import { readFileBytes } from "../../src/io.ts";
 import { fixture, need, ROOT } from "../_support/fixtures.ts";
 
@@ -244,6 +245,44 @@ describe("ELF reader", () => {
           true,
         );
         compareWithReadelf(host, hostElf);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
+
+  it.skipIf(!need(hasClang && readelf !== "", "clang or readelf missing"))(
+    "reads a linked executable: its dynamic relocations are skipped, and a .BTF section in it is found",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsbpf-elf-"));
+      try {
+        const src = join(dir, "main.c");
+        writeFileSync(
+          src,
+          'extern int puts(const char *);\nint main(void) { return puts("hi"); }\n',
+        );
+        const exe = join(dir, "main");
+        execFileSync("clang", ["-fPIE", "-pie", src, "-o", exe]);
+        const elf = readElf(readFileBytes(exe));
+        expect(elf.sections.some((s) => s.name === ".rela.dyn")).toBe(true);
+        expect(elf.relocationSections).toEqual([]);
+        expect(() => Btf.fromFile(exe)).toThrow(BtfError);
+        expect(() => Btf.fromFile(exe)).toThrow(
+          /is an x86-64 executable or shared object, not a BPF object, and has no \.BTF section/,
+        );
+
+        const btf = join(dir, "types.btf");
+        writeFileSync(btf, readElf(readFileBytes(path)).section(".BTF")!.data);
+        const withBtf = join(dir, "main-btf");
+        execFileSync("llvm-objcopy", [
+          `--add-section=.BTF=${btf}`,
+          exe,
+          withBtf,
+        ]);
+        expect(Btf.fromFile(withBtf).type("exec_event").size).toBe(
+          Btf.fromFile(path).type("exec_event").size,
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
