@@ -233,6 +233,11 @@ export async function main(
     }
     const source = args.file.split("/").pop() ?? args.file;
     if (args.command === "skeleton") {
+      if (btfByteOrder(bytes)) {
+        throw new UsageError(
+          `${args.file} is raw BTF, not a BPF object: a skeleton is made from a .bpf.o; for the types of raw BTF, run 'tsbpf-gen types ${args.file}'`,
+        );
+      }
       // Loaded on demand: `types` on vmlinux should not pay for it.
       const { generateSkeleton } = await import("./skeleton.ts");
       text(

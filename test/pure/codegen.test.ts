@@ -473,6 +473,13 @@ describe("tsbpf-gen CLI", () => {
     expect(garbage.stderr.trim().split("\n")).toHaveLength(1);
     expect(garbage.stderr).not.toMatch(/\n\s+at /);
 
+    // A skeleton needs an object: raw BTF is pointed at `types`.
+    const rawSkel = cli("bun", ["skeleton", "/sys/kernel/btf/vmlinux"]);
+    expect(rawSkel.status).toBe(2);
+    expect(rawSkel.stderr).toMatch(
+      /is raw BTF, not a BPF object: .*run 'tsbpf-gen types \/sys\/kernel\/btf\/vmlinux'/,
+    );
+
     const usage = cli("bun", ["frobnicate"]);
     expect(usage.status).toBe(2);
     expect(cli("bun", ["--help"]).stdout).toMatch(
