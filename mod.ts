@@ -83,8 +83,11 @@ export {
   BPF_NOEXIST,
   MAP_FLAGS,
   type KnownMapType,
+  type LookupFlags,
+  type LookupOptions,
   type MapType,
   type UpdateFlags,
+  type UpdateOptions,
 } from "./src/map_types.ts";
 export type { MapInfo } from "./src/map_create.ts";
 export type { StackBuildIdFrame, TypeSpec } from "./src/map_codecs.ts";

@@ -72,6 +72,7 @@ import {
 } from "./map_create.ts";
 import {
   type KnownMapType,
+  type LookupFlags,
   type MapType,
   type PerCpuMapType,
   type UpdateFlags,
@@ -85,6 +86,7 @@ import {
   isMapOfMaps,
   isPerCpu,
   knownMapTypes,
+  lookupFlags,
   MAP_FLAGS,
   mapTypeId,
   mapTypeName,
@@ -1388,10 +1390,11 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /**
    * The value at `key`, or undefined when absent. Per-CPU: one per CPU.
-   * `flags` BPF_F_LOCK reads a value that holds a `struct bpf_spin_lock`
-   * under its lock, as a whole (else a program may change it mid-read).
+   * `flags` BPF_F_LOCK, or `{ lock: true }`, reads a value that holds a
+   * `struct bpf_spin_lock` under its lock, as a whole (else a program may
+   * change it mid-read).
    */
-  get(key: K | Uint8Array, flags?: number): V | undefined {
+  get(key: K | Uint8Array, flags?: LookupFlags): V | undefined {
     if (flags !== undefined) return this.#getWithFlags(key, flags);
     let s = this.#live;
     if (s === undefined || this.#owner?.closed) s = this.#ready("get");
@@ -1409,12 +1412,13 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   }
 
   // Apart from get(), whose hot path stays small.
-  #getWithFlags(key: K | Uint8Array, flags: number): V | undefined {
+  #getWithFlags(key: K | Uint8Array, options: LookupFlags): V | undefined {
     const s = this.#state("get");
     this.#keyed(s, "get");
-    if (!(Number.isInteger(flags) && flags >= 0 && flags <= 0xffffffff)) {
+    const flags = lookupFlags(options);
+    if (flags < 0) {
       throw new BpfTypeError(
-        `map '${this.name}': the flags of a lookup are BPF_F_LOCK or 0; got ${describeValue(flags)}`,
+        `map '${this.name}': the flags of a lookup are BPF_F_LOCK or 0, or { lock?: boolean }; got ${describeValue(options)}`,
       );
     }
     s.key.write(s.keyDv, s.keyBuf, 0, key);
@@ -1434,8 +1438,9 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /**
    * Stores `value` at `key`. `flags`: "any" (default, BPF_ANY), "noexist"
-   * (create only, else EEXIST), "exist" (update only, else ENOENT), or the
-   * BPF_* number. Per-CPU maps take an array (one per possible CPU) or one
+   * (create only, else EEXIST), "exist" (update only, else ENOENT), the
+   * BPF_* number, or options: `{ mode?: "any" | "noexist" | "exist", lock?: true }`
+   * (`lock`: BPF_F_LOCK, the value written whole under its bpf_spin_lock). Per-CPU maps take an array (one per possible CPU) or one
    * value for all CPUs; map-in-map takes a map or its fd.
    */
   set(key: K | Uint8Array, value: Writable<V>, flags?: UpdateFlags): void {
@@ -1456,7 +1461,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     const f = updateFlags(flags);
     if (f < 0 || f > 0xffffffff) {
       throw new BpfTypeError(
-        `map '${this.name}': flags must be "any", "noexist", "exist" or a BPF_* number; got ${describeValue(flags)}`,
+        `map '${this.name}': flags must be "any", "noexist", "exist", { mode?, lock? } or a BPF_* number; got ${describeValue(flags)}`,
       );
     }
     return f;

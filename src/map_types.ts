@@ -129,17 +129,70 @@ export const BPF_EXIST = 2;
 /** Update a spin-locked value under its lock. */
 export const BPF_F_LOCK = 4;
 
-/** Update flags by name, or the BPF_* number. */
-export type UpdateFlags = "any" | "noexist" | "exist" | number;
+/**
+ * Update flags as options: `{ lock: true }` is BPF_F_LOCK, `mode` the
+ * existence condition ("any" by default). `set(k, v, { mode: "exist", lock: true })`
+ * is `set(k, v, BPF_EXIST | BPF_F_LOCK)`.
+ */
+export interface UpdateOptions {
+  /** "any" (default, BPF_ANY), "noexist" (create only) or "exist" (update only). */
+  readonly mode?: "any" | "noexist" | "exist";
+  /** Write the value whole under its `struct bpf_spin_lock` (BPF_F_LOCK). */
+  readonly lock?: boolean;
+}
 
-/** The numeric value of update flags. */
+/** Update flags by name, as options, or the BPF_* number. */
+export type UpdateFlags = "any" | "noexist" | "exist" | number | UpdateOptions;
+
+/**
+ * Lookup flags as options: `get(key, { lock: true })` is
+ * `get(key, BPF_F_LOCK)`, as `entries({ lock: true })` reads under the lock.
+ */
+export interface LookupOptions {
+  /** Read the value whole under its `struct bpf_spin_lock` (BPF_F_LOCK). */
+  readonly lock?: boolean;
+}
+
+/** Lookup flags: BPF_F_LOCK (or 0) as a number, or as options. */
+export type LookupFlags = number | LookupOptions;
+
+const MODES = { any: BPF_ANY, noexist: BPF_NOEXIST, exist: BPF_EXIST };
+
+/**
+ * The `lock` of options: BPF_F_LOCK, 0, or -1 when `o` is not an object
+ * of only `keys` with a boolean (or absent) `lock`.
+ */
+function lockOption(o: unknown, keys: readonly string[]): number {
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return -1;
+  for (const k of Object.keys(o)) if (!keys.includes(k)) return -1;
+  const lock = (o as { lock?: unknown }).lock;
+  if (lock !== undefined && typeof lock !== "boolean") return -1;
+  return lock ? BPF_F_LOCK : 0;
+}
+
+/** The numeric value of update flags (-1 when they are none). */
 export function updateFlags(flags: UpdateFlags | undefined): number {
   if (flags === undefined || flags === "any") return BPF_ANY;
   if (flags === "noexist") return BPF_NOEXIST;
   if (flags === "exist") return BPF_EXIST;
-  if (typeof flags === "number" && Number.isInteger(flags) && flags >= 0)
-    return flags;
-  return -1;
+  if (typeof flags === "number")
+    return Number.isInteger(flags) && flags >= 0 && flags <= 0xffffffff
+      ? flags
+      : -1;
+  const lock = lockOption(flags, ["mode", "lock"]);
+  if (lock < 0) return -1;
+  const mode = (flags as UpdateOptions).mode ?? "any";
+  if (!Object.hasOwn(MODES, mode)) return -1;
+  return MODES[mode] | lock;
+}
+
+/** The numeric value of lookup flags (-1 when they are none). */
+export function lookupFlags(flags: LookupFlags): number {
+  if (typeof flags === "number")
+    return Number.isInteger(flags) && flags >= 0 && flags <= 0xffffffff
+      ? flags
+      : -1;
+  return lockOption(flags, ["lock"]);
 }
 
 /** Map creation flags (BPF_F_*, uapi/linux/bpf.h) by name. */

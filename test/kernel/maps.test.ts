@@ -614,6 +614,59 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     expect(listed.hint).toMatch(/BPF_F_LOCK needs a value type/);
   });
 
+  it("lock flags take options as iteration does: get(k, { lock: true }), set(k, v, { mode, lock }), setMany", () => {
+    using obj = BpfObject.open(fixture("maps"));
+    obj.program("on_getppid").autoload = false;
+    obj.load();
+    const m = obj.map("locked");
+    const ab = (x: unknown) => [(x as AnyStructView).a, (x as AnyStructView).b];
+    m.set(1, { a: 1n, b: 2n }, { lock: true });
+    expect(ab(m.get(1, { lock: true }))).toEqual([1n, 2n]);
+    expect(m.get(2, { lock: true })).toBeUndefined();
+    expect(ab(m.get(1, { lock: false }))).toEqual([1n, 2n]);
+    m.set(1, { a: 5n, b: 6n }, { mode: "exist", lock: true });
+    expect(ab(m.get(1, BPF_F_LOCK))).toEqual([5n, 6n]);
+    m.setMany([[3, { a: 3n, b: 4n }]], { lock: true });
+    expect(ab(m.get(3, { lock: true }))).toEqual([3n, 4n]);
+    // The mode reaches the kernel as BPF_EXIST/BPF_NOEXIST.
+    const absent = thrown(() =>
+      m.set(9, { a: 0n, b: 0n }, { mode: "exist", lock: true }),
+    ) as BpfError;
+    expect(absent.code).toBe("ENOENT");
+    const present = thrown(() =>
+      m.set(1, { a: 0n, b: 0n }, { mode: "noexist" }),
+    ) as BpfError;
+    expect(present.code).toBe("EEXIST");
+    expect(present.hint).toMatch(/only creates/);
+    // And the lock: a value without a bpf_spin_lock refuses it.
+    const counts = obj.map("counts");
+    counts.set(1, 1n);
+    for (const f of [
+      () => counts.get(1, { lock: true }),
+      () => counts.set(1, 2n, { lock: true }),
+    ]) {
+      const e = thrown(f) as BpfError;
+      expect(e.code).toBe("EINVAL");
+      expect(e.hint).toMatch(/BPF_F_LOCK needs a value type/);
+    }
+    // Options that are not options are typed errors, and change nothing.
+    for (const bad of [
+      { lock: 1 },
+      { locked: true },
+      { mode: "sometimes" },
+      null,
+      [],
+    ]) {
+      expect(() => m.set(1, { a: 7n, b: 7n }, bad as never)).toThrow(
+        /flags must be "any", "noexist", "exist", \{ mode\?, lock\? \}/,
+      );
+    }
+    for (const bad of [{ lock: "yes" }, { mode: "exist" }, null]) {
+      expect(() => m.get(1, bad as never)).toThrow(BpfTypeError);
+    }
+    expect(ab(m.get(1))).toEqual([5n, 6n]);
+  });
+
   it("an operation a map type does not offer user space says so, not that the kernel lacks it", () => {
     using obj = BpfObject.open(fixture("maps"));
     obj.program("on_getppid").autoload = false;

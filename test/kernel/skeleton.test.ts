@@ -357,11 +357,22 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         skel.programs.on_getppid.autoload = false;
         skel.load();
         const locked = skel.maps.locked;
+        const counts0 = () => skel.maps.counts;
+        counts0().set(1, 1n);
         locked.set(1, { a: 1n, b: 2n }, BPF_F_LOCK);
         locked.set(3, { a: 3n, b: 4n }, BPF_F_LOCK);
         const v = locked.get(1, BPF_F_LOCK);
         expect(v.constructor.name).toBe("LockedPair");
         expect([v.a, v.b]).toEqual([1n, 2n]);
+        // The options spelling, as entries({ lock: true }) takes it.
+        locked.set(5, { a: 5n, b: 6n }, { mode: "noexist", lock: true });
+        const w = locked.get(5, { lock: true });
+        expect(w.constructor.name).toBe("LockedPair");
+        expect([w.a, w.b]).toEqual([5n, 6n]);
+        expect(locked.delete(5)).toBe(true);
+        expect(thrown(() => counts0().get(1, { lock: true }))).toBeInstanceOf(
+          BpfError,
+        );
         // The flags reach the kernel: a lookup flag it does not take fails.
         expect(thrown(() => locked.get(1, 8))).toBeInstanceOf(BpfError);
         const counts = skel.maps.counts;

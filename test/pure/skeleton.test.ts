@@ -194,6 +194,9 @@ skel.maps.counts.map.maxEntries = 128;
 const loaded = skel.load();
 loaded.maps.counts.set(1, 2n);
 const v: bigint | undefined = loaded.maps.counts.get(1);
+loaded.maps.counts.get(1, { lock: true });
+loaded.maps.counts.set(1, 2n, { mode: "exist", lock: true });
+loaded.maps.pcpu.get(0, { lock: false });
 const s: Stats | undefined = loaded.maps.stats.get({ pid: 1, nr: 2 });
 const per: bigint | undefined = loaded.maps.pcpu.get(0)?.[0]?.packets;
 loaded.maps.pcpu.setMany([[0, { packets: 1n }], [1, [{ bytes: 2n }]]]);
@@ -217,6 +220,8 @@ loaded.load(); // @error a loaded skeleton has no load()
 loaded.maps.nope; // @error no such map
 loaded.ringBuffer("counts"); // @error not a ring buffer
 loaded.maps.stats.set({ pid: "1" }, { count: 1n }); // @error field type
+loaded.maps.counts.get(1, { locked: true }); // @error not a lookup option
+loaded.maps.counts.set(1, 2n, { mode: "sometimes" }); // @error no such mode
 `;
     writeFileSync(join(TMP, "good.ts"), good);
     writeFileSync(join(TMP, "bad.ts"), bad);
