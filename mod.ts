@@ -51,6 +51,7 @@ export {
   type NetfilterOptions,
   type ProgramType,
   type TestRunOptions,
+  type TcAttachOptions,
   type TcxOptions,
   type TestRunResult,
   type UprobeOptions,

@@ -133,6 +133,12 @@ function u64Cookie(method: string, cookie: unknown): bigint {
   return cookie;
 }
 
+/** Options of {@link BpfProgram.attachTc} in its one-object form. */
+export interface TcAttachOptions extends TcOptions {
+  /** The hook: "ingress" or "egress". */
+  readonly direction: TcDirection;
+}
+
 /** Options of {@link BpfProgram.attachTcx}. */
 export interface TcxOptions {
   /** The hook; default from SEC("tcx/ingress") / SEC("tcx/egress"). */
@@ -723,16 +729,41 @@ export class BpfProgram {
   /**
    * Attaches a `SEC("tc")` program as a direct-action filter on an
    * interface's clsact qdisc (created if absent, removed on close if we
-   * created it). The link has no fd and cannot be pinned.
+   * created it). The link has no fd and cannot be pinned. The direction
+   * and options come positionally, `attachTc(ifname, "ingress", { priority })`,
+   * or in one object as `attachTcx` takes them,
+   * `attachTc(ifname, { direction: "ingress", priority })`.
    */
   attachTc(
     ifnameOrIndex: string | number,
     direction: TcDirection,
-    options: TcOptions = {},
+    options?: TcOptions,
+  ): BpfLink;
+  /** `attachTc(ifname, { direction, priority?, handle? })`: the options-object form. */
+  attachTc(ifnameOrIndex: string | number, options: TcAttachOptions): BpfLink;
+  attachTc(
+    ifnameOrIndex: string | number,
+    directionOrOptions: TcDirection | TcAttachOptions,
+    more?: TcOptions,
   ): BpfLink {
+    let direction: unknown = directionOrOptions;
+    // Not `??`: a null is refused by checkTcOptions, not taken for none.
+    let options: TcOptions = more === undefined ? {} : more;
+    if (typeof directionOrOptions === "object" && directionOrOptions !== null) {
+      if (more !== undefined) {
+        throw new BpfTypeError(
+          `attachTc: with an options object, everything goes in it: attachTc(ifname, { direction, priority?, handle? }), got a third argument ${describeValue(more)}`,
+        );
+      }
+      options = directionOrOptions;
+      direction = directionOrOptions.direction;
+    }
     if (direction !== "ingress" && direction !== "egress") {
       throw new BpfTypeError(
         `attachTc: direction must be "ingress" or "egress", got ${String(direction)}`,
+        {
+          hint: 'attachTc(ifname, "ingress" | "egress", { priority?, handle? }) or attachTc(ifname, { direction, priority?, handle? })',
+        },
       );
     }
     const checked = checkTcOptions(options);

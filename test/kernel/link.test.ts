@@ -808,6 +808,68 @@ describe.skipIf(!root)("BpfLink", () => {
     }
   });
 
+  // On a veth of its own: a clsact qdisc on lo is shared with whatever else
+  // attaches there, and the one who made it removes it with our filter.
+  it.skipIf(!hasIp)(
+    "attachTc takes its direction and options in one object too, as attachTcx does",
+    () => {
+      withVeth((ifname) => {
+        using obj = openAttach();
+        const tc = obj.program("on_tc");
+        const show = (what: string, dir?: string) =>
+          execFileSync(
+            "tc",
+            [what, "show", "dev", ifname, ...(dir ? [dir] : [])],
+            {
+              encoding: "utf8",
+            },
+          );
+        let reads = 0;
+        const options = {
+          get direction() {
+            // "sideways" on a second read: only the checked value may be used.
+            return reads++ === 0 ? ("egress" as const) : ("sideways" as never);
+          },
+          priority: 9,
+        };
+        const link = tc.attachTc(ifname, options);
+        try {
+          expect(reads).toBe(1);
+          expect(show("filter", "egress")).toMatch(/pref 9 bpf/);
+          expect(show("filter", "ingress")).not.toMatch(/on_tc/);
+        } finally {
+          link.close();
+        }
+        expect(show("qdisc")).not.toMatch(/clsact/);
+        const attach = tc.attachTc as (...args: unknown[]) => unknown;
+        for (const [args, message] of [
+          [
+            [{ priority: 1 }],
+            /direction must be "ingress" or "egress", got undefined/,
+          ],
+          [
+            [{ direction: "sideways" }],
+            /direction must be "ingress" or "egress"/,
+          ],
+          [
+            [{ direction: "ingress", priority: 70000 }],
+            /priority must be an integer from 0 to 65535/,
+          ],
+          [
+            [{ direction: "ingress" }, { priority: 1 }],
+            /everything goes in it/,
+          ],
+        ] as const) {
+          const e = thrown(() => attach.call(tc, ifname, ...args));
+          expect(e).toBeInstanceOf(BpfTypeError);
+          expect((e as Error).message).toMatch(message);
+        }
+        // Nothing was attached: no clsact qdisc was made.
+        expect(show("qdisc")).not.toMatch(/clsact/);
+      });
+    },
+  );
+
   it("explains an unknown interface", () => {
     using obj = openAttach();
     expect(() => obj.program("xdp_filter").attachXdp("nosuchif0")).toThrow(
