@@ -140,8 +140,9 @@ export interface LoadedSkeleton<M, P, R, PB, G>
    * struct_ops map (`map.attachStructOps()`); the links belong to the
    * object. Sections libbpf cannot attach by name alone (xdp, tc, cgroup,
    * a bare SEC("uprobe"), map and cgroup iterators...) are listed in the result's `skipped`, each
-   * with how to attach it. A program the kernel refuses throws (closing
-   * the links made so far), unless `onError: "skip"` lists it there too.
+   * with how to attach it. A program or struct_ops table the kernel
+   * refuses throws (closing the links made so far), unless
+   * `onError: "skip"` lists it there too (a table with `map` set).
    * Called again, it keeps the links still open and attaches the rest.
    */
   attach(options?: SkeletonAttachOptions): SkeletonLinks;

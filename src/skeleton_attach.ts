@@ -11,12 +11,17 @@ import { BpfError, BpfTypeError } from "./errors.ts";
 import { iterTargetOption } from "./iter.ts";
 import { describeValue } from "./map_codecs.ts";
 
-/** A program `attach()` did not attach, and why. */
+/**
+ * A program `attach()` did not attach, and why; or, with `map` set, a
+ * struct_ops table it did not register (`onError: "skip"` only).
+ */
 export interface SkippedProgram {
-  /** Program name. */
+  /** Program name (a struct_ops table: its map name, as `map`). */
   readonly program: string;
-  /** Its SEC() name. */
+  /** Its SEC() name (a struct_ops table: ".struct_ops" or ".struct_ops.link"). */
   readonly section: string;
+  /** The struct_ops map whose registration the kernel refused. */
+  readonly map?: string;
   /** Why it was not attached, and how to attach it. */
   readonly reason: string;
   /** The kernel's or libbpf's refusal (only with `onError: "skip"`). */
@@ -26,9 +31,10 @@ export interface SkippedProgram {
 /** Options of a skeleton's `attach()`. */
 export interface SkeletonAttachOptions {
   /**
-   * "throw" (default): a program the kernel refuses fails the whole call
-   * (the links made so far are closed), as libbpf's attach_skeleton does.
-   * "skip": it is listed in `skipped` with its error, and the rest attach.
+   * "throw" (default): a program or struct_ops table the kernel refuses
+   * fails the whole call (the links made so far are closed), as libbpf's
+   * attach_skeleton does. "skip": it is listed in `skipped` with its
+   * error (a table with `map` set), and the rest attach.
    */
   readonly onError?: "throw" | "skip";
 }
@@ -41,6 +47,8 @@ export type SkeletonLinks = BpfLink[] & {
 
 // errno (asm-generic/errno.h)
 const EOPNOTSUPP = 95;
+// A struct_ops map of SEC(".struct_ops.link") (uapi/linux/bpf.h).
+const BPF_F_LINK = 1 << 13;
 
 /**
  * SEC() prefixes libbpf (1.1 to 1.6) attaches on its own when a target
@@ -152,7 +160,18 @@ export function attachSkeleton(
     try {
       add(`map ${m.name}`, m.attachStructOps());
     } catch (e) {
-      fail(e);
+      // A kernel refusal (a congestion control of that name registered
+      // already: EEXIST); not a state error such as a table unregistered
+      // before, which the kernel never sees.
+      if (!(e instanceof BpfError) || onError !== "skip") fail(e);
+      const err = e as BpfError;
+      skipped.push({
+        program: m.name,
+        map: m.name,
+        section: m.flags & BPF_F_LINK ? ".struct_ops.link" : ".struct_ops",
+        reason: err.message,
+        error: err,
+      });
     }
   }
   return Object.defineProperty(links, "skipped", {

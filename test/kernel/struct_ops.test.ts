@@ -111,6 +111,51 @@ describe.skipIf(!root)("struct_ops", () => {
     }
   });
 
+  it('skeleton attach(): a table the kernel refuses throws, or is listed in skipped with onError: "skip"', async () => {
+    const dir = join(ROOT, "build/test", `struct-ops-skip-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    try {
+      const file = join(dir, "struct_ops.skel.ts");
+      writeFileSync(
+        file,
+        generateSkeleton(readFileSync(fixture("struct_ops")), {
+          fileName: "struct_ops.bpf.o",
+          path: "../../fixtures/struct_ops.bpf.o",
+          importFrom: "../../../mod.ts",
+        }),
+      );
+      const skelModule = await import(pathToFileURL(file).href);
+      // Another object holds the congestion control's name: the kernel
+      // refuses a second one of that name (EEXIST).
+      using holder = openCc();
+      const held = holder.map("tsbpf_cc").attachStructOps();
+      using skel = skelModule.load();
+      const refused = thrown(() => skel.attach()) as BpfError;
+      expect(refused).toBeInstanceOf(BpfError);
+      expect(refused.code).toBe("EEXIST");
+      const links = skel.attach({ onError: "skip" });
+      expect(links).toHaveLength(0);
+      expect(links.skipped).toHaveLength(1);
+      const [s] = links.skipped;
+      expect([s.program, s.map, s.section]).toEqual([
+        "tsbpf_cc",
+        "tsbpf_cc",
+        ".struct_ops",
+      ]);
+      expect(s.error).toBeInstanceOf(BpfError);
+      expect(s.error.code).toBe("EEXIST");
+      expect(s.reason).toBe(s.error.message);
+      // Once the name is free, a later attach() registers the table.
+      held.close();
+      const again: BpfLink[] = skel.attach();
+      expect(again.map((l) => l.description)).toEqual(["struct_ops tsbpf_cc"]);
+      expect(available()).toContain(CC);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(available()).not.toContain(CC);
+  });
+
   it("explains what cannot be done", () => {
     const unloaded = BpfObject.open(fixture("struct_ops"));
     try {
