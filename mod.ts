@@ -118,12 +118,14 @@ export {
 } from "./src/libbpf_log.ts";
 export { Errno, errnoMessage, errnoName } from "./src/errno.ts";
 export {
+  type DeepReadonly,
   type EmbeddedObject,
   type GlobalArray,
   type LoadedSkeleton,
   type OpenedSkeleton,
   openSkeleton,
   type PerCpuSkeletonMap,
+  type ReadonlyArrayView,
   type RecordArraySpec,
   type RecordClass,
   type SkeletonAttachOptions,

@@ -352,16 +352,17 @@ class SkeletonWriter {
       const kconfig = g.section === ".kconfig";
       const ro = (loaded || kconfig) && g.readonly ? "readonly " : "";
       // A constant array's elements and a constant struct's fields are
-      // constant too (the runtime refuses their writes).
+      // constant too, however deeply nested (the runtime refuses their
+      // writes).
       if (ro && v.ts.startsWith("$tsbpf.GlobalArray<")) {
-        v = { ...v, ts: `Readonly<${v.ts}>` };
+        v = { ...v, ts: `$tsbpf.DeepReadonly<${v.ts}>` };
       } else if (ro && v.cls) {
         v = {
           ...v,
           ts:
             v.length === undefined
-              ? `Readonly<${v.cls}>`
-              : `readonly Readonly<${v.cls}>[]`,
+              ? `$tsbpf.DeepReadonly<${v.cls}>`
+              : `readonly $tsbpf.DeepReadonly<${v.cls}>[]`,
         };
       }
       lines.push(

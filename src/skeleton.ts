@@ -40,6 +40,10 @@ export {
   type SkippedProgram,
 } from "./skeleton_attach.ts";
 export {
+  type DeepReadonly,
+  type ReadonlyArrayView,
+} from "./skeleton_readonly.ts";
+export {
   type PerCpuSkeletonMap,
   type RecordArraySpec,
   type RecordClass,

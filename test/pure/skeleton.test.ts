@@ -311,6 +311,83 @@ skel.globals.LINUX_KERNEL_VERSION = 1; // @error .kconfig is libbpf's to set
   }, 120_000);
 });
 
+describe("constant globals", () => {
+  it("are readonly however deep once loaded: nested struct fields and array elements (@ts-expect-error under tsc and deno check)", () => {
+    writeFileSync(
+      join(TMP, "rodata.skel.ts"),
+      generateSkeleton(readFileSync(fixture("skeleton_rodata")), {
+        fileName: "skeleton_rodata.bpf.o",
+      }),
+    );
+    // Each @ts-expect-error fails the check if its line compiles; the
+    // reads and the opened skeleton's writes must compile.
+    const src = `import { open, type Inner } from "./rodata.skel.ts";
+const skel = open();
+skel.globals.rcfg.in.x = 1;
+skel.globals.rcfg.in.arr[0] = 2;
+skel.globals.rcfg.ins.get(1).arr.set(0, 3);
+skel.globals.rcfg.vals[1]![1] = 4n;
+skel.globals.rgrid[1]![2] = 5;
+skel.globals.rinners[0]!.arr[1] = 6;
+const loaded = skel.load();
+const g = loaded.globals;
+const reads: (number | bigint | string)[] = [
+  g.rcfg.a, g.rcfg.in.x, g.rcfg.in.arr[1]!, g.rcfg.in.arr.get(2),
+  g.rcfg.ins.get(1).x, g.rcfg.ins[0]!.arr[2]!, g.rcfg.vals[1]![0]!,
+  g.rcfg.vals.get(0).get(1), g.rcfg.name, g.rgrid[1]![2]!, g.rgrid.length,
+  g.rinners[1]!.arr[0]!, ...g.rgrid.get(0), g.rcfg.in.toObject().x,
+];
+for (const row of g.rgrid) void row[0];
+const inner: Readonly<{ x: number }> = g.rinners[0]!;
+void [reads, inner, g.rcfg.in.arr.toArray(), g.rgrid.toArray()];
+// @ts-expect-error a field of a .rodata struct
+g.rcfg.a = 1;
+// @ts-expect-error a nested struct's field
+g.rcfg.in.x = 1;
+// @ts-expect-error an array field's element
+g.rcfg.in.arr[0] = 2;
+// @ts-expect-error an array field has no set()
+g.rcfg.in.arr.set(0, 2);
+// @ts-expect-error an element of an array of structs, a field of it
+g.rcfg.ins[1]!.x = 3;
+// @ts-expect-error the same through get()
+g.rcfg.ins.get(1).arr[0] = 3;
+// @ts-expect-error a nested array's element
+g.rcfg.vals[1]![1] = 4n;
+// @ts-expect-error a 2-D array global's element
+g.rgrid[1]![2] = 5;
+// @ts-expect-error its row's set()
+g.rgrid.get(1).set(2, 5);
+// @ts-expect-error the global array's own element
+g.rgrid[0] = g.rgrid[1]!;
+// @ts-expect-error an element of an array of .rodata structs
+g.rinners[0]!.x = 6;
+// @ts-expect-error an array inside one
+g.rinners[0]!.arr[1] = 6;
+// @ts-expect-error a string field
+g.rcfg.name = "x";
+// @ts-expect-error iteration hands out readonly rows
+for (const row of g.rgrid) row[0] = 1;
+// .data stays writable at every level.
+g.wcfg.in.arr[0] = 1;
+g.wcfg.ins.get(1).x = 2;
+const plain: Inner = skel.globals.rinners[0]!;
+void plain;
+`;
+    writeFileSync(join(TMP, "rodata_use.ts"), src);
+    const ok = tsc(["rodata.skel.ts", "rodata_use.ts"]);
+    expect(ok.out).toBe("");
+    expect(ok.status).toBe(0);
+    const deno = spawnSync(
+      join(BIN, "deno"),
+      ["check", "-q", join(TMP, "rodata_use.ts")],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(deno.stderr).toBe("");
+    expect(deno.status).toBe(0);
+  }, 120_000);
+});
+
 describe("autoAttaches", () => {
   it("is true for the SEC() names libbpf attaches by themselves, with a target", () => {
     for (const s of [
