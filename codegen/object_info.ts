@@ -69,6 +69,11 @@ export interface ObjectInfo {
   readonly maps: readonly MapInfo[];
   readonly programs: readonly ProgramInfo[];
   readonly globals: readonly GlobalInfo[];
+  /**
+   * The data sections with a BTF DATASEC (.bss, .data, .rodata, their
+   * custom variants, .kconfig), in BTF order: libbpf makes each one map.
+   */
+  readonly dataSections: readonly string[];
 }
 
 /** `int (*type)[N]` (what `__uint(type, N)` declares) → N. */
@@ -149,12 +154,15 @@ export function describeObject(
 
   const maps: Omit<MapInfo, "event">[] = [];
   const globals: GlobalInfo[] = [];
+  const dataSections: string[] = [];
   for (let id = 1; id <= btf.count; id++) {
     if (btf.kindOf(id) !== "datasec") continue;
     const sec = btf.typeById(id) as Datasec;
     const isMaps = sec.name === ".maps";
     const isOps = isStructOpsSection(sec.name);
     if (!isMaps && !isOps && !isDataSection(sec.name)) continue;
+    if (!isMaps && !isOps && !dataSections.includes(sec.name))
+      dataSections.push(sec.name);
     for (const vs of sec.vars) {
       const v = vs.type as Var;
       if (v.kind !== "var" || !v.name) continue;
@@ -204,5 +212,6 @@ export function describeObject(
     maps: withEvents,
     programs,
     globals: globals.filter((g) => !streams.has(g.name)),
+    dataSections,
   };
 }

@@ -149,6 +149,8 @@ class SkeletonWriter {
   private readonly classes: Map<string, string>;
   private readonly typesText: string;
   private readonly names = new NameAllocator();
+  /** The global-data maps: property key and section. */
+  private readonly dataMaps: { key: string; section: string }[] = [];
 
   constructor(
     private readonly info: ObjectInfo,
@@ -169,6 +171,21 @@ class SkeletonWriter {
     // The module's own exports.
     this.names.reserve("open");
     this.names.reserve("load");
+    // As bpftool names them in a C skeleton (`skel->maps.rodata_cfg`); where
+    // that is a map's name already, by the section's own name, which no C
+    // identifier can be (else left out).
+    const taken = new Set(info.maps.map((m) => m.name));
+    for (const section of info.dataSections) {
+      const ident = section.replace(/^\./, "").replace(/[^A-Za-z0-9_]/g, "_");
+      const key = !taken.has(ident)
+        ? ident
+        : !taken.has(section)
+          ? section
+          : null;
+      if (key === null) continue;
+      taken.add(key);
+      this.dataMaps.push({ key, section });
+    }
   }
 
   private value(t: Parameters<typeof valueType>[0]): ValueType {
@@ -317,6 +334,12 @@ class SkeletonWriter {
               : `$tsbpf.SkeletonMap<${k.ts}, ${v.ts}, ${k.input}, ${v.input}>`;
       lines.push(`  ${this.mapDoc(m)}`, `  readonly ${prop}: ${type};`);
     }
+    for (const d of this.dataMaps) {
+      lines.push(
+        `  /** The global-data map of \`${docText(d.section)}\` (libbpf's, one value: the section; \`globals\` reads and writes its variables by name). */`,
+        `  readonly ${propertyKey(d.key)}: $tsbpf.BpfMap;`,
+      );
+    }
     lines.push("}", "");
     this.out.push(lines.join("\n"));
   }
@@ -434,6 +457,11 @@ class SkeletonWriter {
         if (m.perCpu) fields.push("perCpu: true");
       }
       lines.push(`    { ${fields.join(", ")} },`);
+    }
+    for (const d of this.dataMaps) {
+      lines.push(
+        `    { name: ${JSON.stringify(d.key)}, kind: "data", section: ${JSON.stringify(d.section)} },`,
+      );
     }
     lines.push(
       "  ],",

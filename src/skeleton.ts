@@ -70,10 +70,13 @@ export interface SkeletonMapSpec {
   /** Map name. */
   readonly name: string;
   /**
-   * "ring"/"perf" for event streams, "struct_ops" for an ops table (both
-   * given as the plain `BpfMap`); otherwise a keyed map.
+   * "ring"/"perf" for event streams, "struct_ops" for an ops table, "data"
+   * for the global-data map of `section` (all given as the plain
+   * `BpfMap`); otherwise a keyed map.
    */
-  readonly kind?: "ring" | "perf" | "struct_ops";
+  readonly kind?: "ring" | "perf" | "struct_ops" | "data";
+  /** The data section of a "data" map (".bss", ".rodata.cfg", ...). */
+  readonly section?: string;
   /** Key type (keyed maps). */
   readonly key?: ValueSpec;
   /** Value type (keyed maps). */
@@ -216,6 +219,7 @@ class Skeleton {
       spec.maps.map((m) => m.name),
       (name) => {
         const m = mapSpecs.get(name)!;
+        if (m.kind === "data") return dataMap(object, m.section ?? name);
         const map = object.map(name);
         if (m.kind) return map;
         if (m.keyless) return skeletonQueue(map, m.value);
@@ -287,6 +291,26 @@ class Skeleton {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * The map libbpf made for data section `section`: the one whose value type
+ * is that section's DATASEC (its name is libbpf's, `<obj>.bss` or
+ * `.rodata.cfg`, and differs between libbpf versions).
+ */
+function dataMap(object: BpfObject, section: string): BpfMap {
+  const btf = object.btf;
+  const maps = object.maps;
+  for (const map of maps) {
+    const id = map.btfValueTypeId;
+    if (id && btf.kindOf(id) === "datasec" && btf.typeById(id).name === section)
+      return map;
+  }
+  throw new NotFoundError(
+    "map of data section",
+    section,
+    maps.map((m) => m.name),
+  );
 }
 
 function pick<T>(rec: Record<string, T>, name: string, what: string): T {

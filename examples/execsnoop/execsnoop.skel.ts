@@ -27,6 +27,10 @@ const $OBJECT: URL = new URL("../../build/examples/execsnoop/execsnoop.bpf.o", i
 export interface ExecsnoopMaps {
   /** `ringbuf` map `events` (read it through the skeleton's event readers). */
   readonly events: $tsbpf.BpfMap;
+  /** The global-data map of `.bss` (libbpf's, one value: the section; `globals` reads and writes its variables by name). */
+  readonly bss: $tsbpf.BpfMap;
+  /** The global-data map of `.rodata` (libbpf's, one value: the section; `globals` reads and writes its variables by name). */
+  readonly rodata: $tsbpf.BpfMap;
 }
 
 /** The programs of `execsnoop.bpf.o`. */
@@ -74,6 +78,8 @@ const $SPEC: $tsbpf.SkeletonSpec = {
   name: "execsnoop",
   maps: [
     { name: "events", kind: "ring", event: ExecEvent },
+    { name: "bss", kind: "data", section: ".bss" },
+    { name: "rodata", kind: "data", section: ".rodata" },
   ],
   programs: ["handle_exec"],
   globals: ["dropped", "min_pid"],

@@ -44,6 +44,8 @@ export interface SyscountMaps {
   readonly start: $tsbpf.SkeletonMap<number, SyscallStart, number, SyscallStart | Partial<SyscallStartObject> | Uint8Array>;
   /** `hash` map `stats`: `struct syscall_key` → `struct syscall_stats`, 10240 entries. */
   readonly stats: $tsbpf.SkeletonMap<SyscallKey, SyscallStats, SyscallKey | Partial<SyscallKeyObject> | Uint8Array, SyscallStats | Partial<SyscallStatsObject> | Uint8Array>;
+  /** The global-data map of `.rodata` (libbpf's, one value: the section; `globals` reads and writes its variables by name). */
+  readonly rodata: $tsbpf.BpfMap;
 }
 
 /** The programs of `syscount.bpf.o`. */
@@ -86,6 +88,7 @@ const $SPEC: $tsbpf.SkeletonSpec = {
   maps: [
     { name: "start", key: "u32", value: SyscallStart },
     { name: "stats", key: SyscallKey, value: SyscallStats },
+    { name: "rodata", kind: "data", section: ".rodata" },
   ],
   programs: ["sys_enter", "sys_exit"],
   globals: ["filter_pid"],

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { generateSkeleton } from "../../codegen/skeleton.ts";
+import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
 import {
   BpfError,
@@ -533,6 +534,70 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         expect(() => (skel.globals.limits[0] = 1n)).toThrow(StateError);
       } finally {
         skel.close();
+      }
+    });
+
+    it("maps has the global-data maps, as libbpf's skeletons (maps.bss, maps.rodata_cfg...), by section where a map has the name", async () => {
+      const file = join(TMP, "data_maps.skel.ts");
+      writeFileSync(
+        file,
+        generateSkeleton(readFileSync(fixture("skeleton_globals")), {
+          fileName: "skeleton_globals.bpf.o",
+        }),
+      );
+      const skel = (await mod(file)).open();
+      try {
+        const btf = skel.object.btf;
+        const sectionOf = (m: Skel) => btf.typeById(m.btfValueTypeId).name;
+        for (const [key, section] of [
+          ["bss", ".bss"],
+          ["data", ".data"],
+          ["rodata", ".rodata"],
+          ["rodata_cfg", ".rodata.cfg"],
+          ["kconfig", ".kconfig"],
+        ]) {
+          const m = skel.maps[key];
+          expect(m).toBeInstanceOf(BpfMap);
+          expect([key, m.type, sectionOf(m)]).toEqual([key, "array", section]);
+          expect(skel.object.maps.map((x: Skel) => x.name)).toContain(m.name);
+        }
+        // libbpf names a custom section's map after the section itself.
+        expect(skel.maps.rodata_cfg.name).toBe(".rodata.cfg");
+        skel.load();
+        // The map is the globals' memory.
+        skel.globals.seen_sum = 0x1234n;
+        const bss = skel.maps.bss.get(0) as Uint8Array;
+        const at = skel.object.globalVariables.describe("seen_sum").offset;
+        expect(
+          new DataView(bss.buffer, bss.byteOffset).getBigUint64(at, true),
+        ).toBe(0x1234n);
+        expect(skel.maps.rodata.frozen).toBe(true);
+      } finally {
+        skel.close();
+      }
+      // fixtures/skeleton_rodata.bpf.c has a map named bss.
+      const file2 = join(TMP, "data_maps_clash.skel.ts");
+      writeFileSync(
+        file2,
+        generateSkeleton(readFileSync(fixture("skeleton_rodata")), {
+          fileName: "skeleton_rodata.bpf.o",
+        }),
+      );
+      const other = (await mod(file2)).load();
+      try {
+        other.maps.bss.set(0, 5n);
+        expect(other.maps.bss.get(0)).toBe(5n);
+        const bss = other.maps[".bss"];
+        expect(bss).toBeInstanceOf(BpfMap);
+        expect(other.object.btf.typeById(bss.btfValueTypeId).name).toBe(".bss");
+        expect(Object.keys(other.maps)).toEqual([
+          "bss",
+          ".bss",
+          "data",
+          "rodata",
+        ]);
+      } finally {
+        other.close();
       }
     });
 

@@ -388,6 +388,44 @@ void plain;
   }, 120_000);
 });
 
+describe("global-data maps", () => {
+  it("are in maps, named as bpftool names them (maps.rodata_cfg), by section where a map has the name, and type-check", () => {
+    const globals = generateSkeleton(
+      readFileSync(fixture("skeleton_globals")),
+      {
+        fileName: "skeleton_globals.bpf.o",
+      },
+    );
+    for (const key of ["bss", "data", "kconfig", "rodata", "rodata_cfg"])
+      expect(globals).toContain(`  readonly ${key}: $tsbpf.BpfMap;`);
+    expect(globals).toContain(
+      '{ name: "rodata_cfg", kind: "data", section: ".rodata.cfg" }',
+    );
+    // .ksyms has no map.
+    expect(globals).not.toContain("ksyms: $tsbpf.BpfMap");
+    // skeleton_rodata has a map named bss.
+    const rodata = generateSkeleton(readFileSync(fixture("skeleton_rodata")), {
+      fileName: "skeleton_rodata.bpf.o",
+    });
+    expect(rodata).toContain("  readonly bss: $tsbpf.SkeletonMap<");
+    expect(rodata).toContain('  readonly ".bss": $tsbpf.BpfMap;');
+    writeFileSync(join(TMP, "data_maps.skel.ts"), rodata);
+    writeFileSync(
+      join(TMP, "data_maps_use.ts"),
+      `import { load } from "./data_maps.skel.ts";
+const skel = load();
+const frozen: boolean = skel.maps.rodata.frozen;
+const n: bigint | undefined = skel.maps.bss.get(0);
+const fd: number = skel.maps[".bss"].fd + skel.maps.data.fd;
+void [frozen, n, fd];
+`,
+    );
+    const ok = tsc(["data_maps.skel.ts", "data_maps_use.ts"]);
+    expect(ok.out).toBe("");
+    expect(ok.status).toBe(0);
+  }, 120_000);
+});
+
 describe("autoAttaches", () => {
   it("is true for the SEC() names libbpf attaches by themselves, with a target", () => {
     for (const s of [
