@@ -75,6 +75,7 @@ describe.skipIf(!need(npm, "no npm: the package tests pack with it"))(
         "package/codegen/tsbpf-gen",
         "package/README.md",
         "package/LICENSE",
+        "package/CHANGELOG.md",
       ]) {
         expect(files).toContain(f);
       }
