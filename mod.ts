@@ -60,6 +60,12 @@ export {
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";
 export { KernelSymbols, type ResolvedAddress } from "./src/ksyms.ts";
+export {
+  TracePipe,
+  type TracePipeOptions,
+  tracePipe,
+} from "./src/trace_pipe.ts";
+export { parseTraceLine, type TraceLine } from "./src/trace_line.ts";
 export { type LinkInfo, type LinkType } from "./src/link_info.ts";
 export {
   type ProgramInfo,

@@ -25,7 +25,12 @@ export type FailContext =
   | { kind: "map-update" }
   | { kind: "attach" }
   | { kind: "cgroup"; path: string }
+  | { kind: "tracefs"; path: string }
   | { kind: "other" };
+
+/** What to do when tracefs is not mounted. */
+export const TRACEFS_MOUNT_HINT =
+  "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing";
 
 /** The tracefs directory libbpf uses, or null when tracefs is not mounted. */
 export function tracefsDir(): string | null {
@@ -159,8 +164,18 @@ function hintFor(errno: number, ctx: FailContext): string | undefined {
   const name = errnoName(errno);
   if (ctx.kind === "tracepoint" && name === "ENOENT") {
     return tracefsDir() === null
-      ? "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing"
+      ? TRACEFS_MOUNT_HINT
       : `no tracepoint ${ctx.category}/${ctx.name}: see ${tracefsDir()}/events/${ctx.category}/`;
+  }
+  if (ctx.kind === "tracefs") {
+    if (name === "ENOENT") {
+      return tracefsDir() === null
+        ? TRACEFS_MOUNT_HINT
+        : `no ${ctx.path}: the kernel was built without it (CONFIG_TRACING)`;
+    }
+    if ((name === "EPERM" || name === "EACCES") && !isRoot()) {
+      return `tracefs is root's: run as root to read ${ctx.path}`;
+    }
   }
   if (ctx.kind === "kprobe") {
     if (!kprobesAvailable()) {

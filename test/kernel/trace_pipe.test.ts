@@ -1,0 +1,299 @@
+/**
+ * Reading trace_pipe (src/trace_pipe.ts): a real bpf_printk line
+ * (fixtures/printk.bpf.c, on getppid of this process, with a cookie of this
+ * run) arrives parsed; abort, close and leaving a loop end a pending wait
+ * and free every fd; no tracefs, or no root, is a BpfError with the fix.
+ * trace_pipe is machine-wide and consuming: other lines come through, and
+ * another reader may take ours, so the tests trigger until they see theirs.
+ */
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
+import { BpfError, BpfTypeError, ClosedError } from "../../src/errors.ts";
+import type { BpfLink } from "../../src/link.ts";
+import { BpfObject } from "../../src/object.ts";
+import type { TraceLine } from "../../src/trace_line.ts";
+import { tracePipe } from "../../src/trace_pipe.ts";
+import {
+  ROOT,
+  fixture,
+  isRoot,
+  need,
+  usableUnprivileged,
+} from "../_support/fixtures.ts";
+
+const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
+const tracefs =
+  root &&
+  need(
+    existsSync("/sys/kernel/tracing/trace_pipe") ||
+      existsSync("/sys/kernel/debug/tracing/trace_pipe"),
+    "tracefs not mounted (mount -t tracefs tracefs /sys/kernel/tracing)",
+  );
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/** What this process's fds point to (trace_pipe, anon_inode:[eventpoll] ...). */
+function fdTargets(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      out.push(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // the directory's own fd, closed by now
+    }
+  }
+  return out;
+}
+
+/** How many fds of each kind a trace_pipe reader holds: the pipe, epoll, eventfd. */
+function readerFds(): Record<string, number> {
+  const t = fdTargets();
+  const n = (s: string) => t.filter((x) => x.includes(s)).length;
+  return {
+    trace_pipe: n("trace_pipe"),
+    eventpoll: n("[eventpoll]"),
+    eventfd: n("[eventfd]"),
+  };
+}
+
+/** Resolves once `cond` holds, or fails after `ms`. */
+async function eventually(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe.skipIf(!tracefs)("tracePipe", () => {
+  let obj: BpfObject;
+  let link: BpfLink;
+  const pid = tracefs ? libc().getpid() : 0;
+  // A cookie of this run: another process's lines never match it.
+  const cookie = BigInt(Date.now()) * 1000n + BigInt(pid % 1000);
+  const mine = (l: TraceLine) =>
+    l.event === "bpf_trace_printk" &&
+    l.message.startsWith(`tsbpf-trace-pipe cookie=${cookie} `);
+
+  /**
+   * Reads until a line of ours (getppid() every 20 ms meanwhile: another
+   * reader may take a line), then leaves the loop (which closes the pipe).
+   */
+  async function readOurLine(): Promise<TraceLine> {
+    const ac = new AbortController();
+    const timer = setInterval(() => libc().getppid(), 20);
+    const limit = setTimeout(() => ac.abort(), 15_000);
+    try {
+      const pipe = tracePipe({ signal: ac.signal });
+      for await (const line of pipe) {
+        if (mine(line)) {
+          expect(pipe.closed).toBe(false);
+          return line;
+        }
+      }
+      throw new Error("no line of ours within 15 s");
+    } finally {
+      clearInterval(timer);
+      clearTimeout(limit);
+    }
+  }
+
+  beforeAll(() => {
+    obj = BpfObject.open(fixture("printk"));
+    obj.globals.target_pid = pid;
+    obj.globals.cookie = cookie;
+    obj.load();
+    link = obj.program("on_getppid").attach();
+  });
+  afterAll(() => {
+    link?.close();
+    obj?.close();
+  });
+
+  it("yields a bpf_printk line, parsed", async () => {
+    const line = await readOurLine();
+    const comm = readFileSync(
+      `/proc/self/task/${line.pid}/comm`,
+      "utf8",
+    ).trim();
+    expect(["<...>", comm]).toContain(line.task);
+    // A thread of ours (Deno runs tests off the main thread): pid is the tid.
+    expect(existsSync(`/proc/self/task/${line.pid}`)).toBe(true);
+    expect(line.cpu).toBeGreaterThan(-1);
+    expect(typeof line.flags).toBe("string");
+    expect(line.timestamp).toBeGreaterThan(0);
+    expect(line.message).toMatch(
+      new RegExp(`^tsbpf-trace-pipe cookie=${cookie} seq=\\d+$`),
+    );
+    expect(line.raw).toContain(line.message);
+  });
+
+  it("leaving the loop, abort and close free the pipe, epoll and eventfd fds", async () => {
+    // One reader first: Bun's waiter Worker (kept idle afterwards for the
+    // next reader) has fds of its own.
+    await readOurLine();
+    const before = readerFds();
+    expect(before.trace_pipe).toBe(0);
+
+    // break
+    await readOurLine();
+    await eventually(() => readerFds().eventpoll === before.eventpoll);
+    expect(readerFds()).toEqual(before);
+
+    // abort while waiting (nothing of ours comes: the wait is pending)
+    const ac = new AbortController();
+    const pipe = tracePipe({ signal: ac.signal });
+    expect(readerFds().trace_pipe).toBe(1);
+    const loop = (async () => {
+      let n = 0;
+      for await (const _ of pipe) n++;
+      return n;
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    const t = performance.now();
+    ac.abort();
+    await loop;
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(pipe.closed).toBe(true);
+    await eventually(() => readerFds().eventpoll === before.eventpoll);
+    expect(readerFds()).toEqual(before);
+
+    // close() from outside, while a loop waits
+    {
+      using p = tracePipe();
+      const loop2 = (async () => {
+        for await (const _ of p);
+      })();
+      await new Promise((r) => setTimeout(r, 50));
+      p.close();
+      await loop2;
+    }
+    await eventually(() => readerFds().eventpoll === before.eventpoll);
+    expect(readerFds()).toEqual(before);
+  });
+
+  it("read() returns what is there without waiting; closed is an error", async () => {
+    using pipe = tracePipe();
+    const t = performance.now();
+    expect(Array.isArray(pipe.read())).toBe(true);
+    expect(performance.now() - t).toBeLessThan(500);
+    let got: TraceLine | undefined;
+    for (let i = 0; i < 200 && !got; i++) {
+      libc().getppid();
+      await new Promise((r) => setTimeout(r, 10));
+      got = pipe.read().find(mine);
+    }
+    expect(existsSync(`/proc/self/task/${got?.pid}`)).toBe(true);
+    pipe.close();
+    expect(() => pipe.read()).toThrow(ClosedError);
+    pipe.close(); // idempotent
+    // A closed pipe's iteration ends at once.
+    for await (const _ of pipe) throw new Error("yielded after close");
+  });
+
+  it("an aborted signal gives a closed pipe; bad options are BpfTypeErrors", async () => {
+    const pipe = tracePipe({ signal: AbortSignal.abort() });
+    expect(pipe.closed).toBe(true);
+    for await (const _ of pipe) throw new Error("yielded after abort");
+    expect(readerFds().trace_pipe).toBe(0);
+    const bad = [null, 5, { signal: "soon" }, { signal: {} }];
+    for (const o of bad) {
+      expect(() => tracePipe(o as never)).toThrow(BpfTypeError);
+    }
+    expect(readerFds().trace_pipe).toBe(0);
+  });
+});
+
+// In a child: without tracefs (a private mount namespace), or as nobody.
+const hasUnshare = need(
+  existsSync("/usr/bin/unshare"),
+  "no unshare (util-linux) for a private mount namespace",
+);
+const unprivileged =
+  root &&
+  need(existsSync("/usr/bin/setpriv"), "no setpriv (util-linux)") &&
+  need(
+    usableUnprivileged(),
+    "uid 65534 cannot read this checkout or run the runtime (a clone under a 0700 directory?)",
+  );
+
+interface ChildResult {
+  ok: boolean;
+  name?: string;
+  code?: string;
+  message?: string;
+  hint?: string;
+}
+
+/** Runs test/_support/trace_pipe_child.ts under this runtime, after `wrap`. */
+function child(wrap: string[]): ChildResult {
+  const home = mkdtempSync("/tmp/tsbpf-trace-pipe-");
+  chmodSync(home, 0o777);
+  try {
+    const script = `${ROOT}/test/_support/trace_pipe_child.ts`;
+    const runtime = isDeno
+      ? [process.execPath, "run", "-A", "--no-lock", script]
+      : [process.execPath, "run", script];
+    const r = spawnSync(wrap[0]!, [...wrap.slice(1), ...runtime], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        DENO_DIR: `${home}/deno`,
+        BUN_INSTALL_CACHE_DIR: `${home}/bun`,
+        TMPDIR: home,
+      },
+    });
+    const last = r.stdout.trim().split("\n").pop() ?? "";
+    try {
+      return JSON.parse(last) as ChildResult;
+    } catch {
+      throw new Error(`child printed no result: ${r.stdout}\n${r.stderr}`);
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!root)("tracePipe errors", () => {
+  it.skipIf(!hasUnshare)("tracefs not mounted: says the mount command", () => {
+    const r = child([
+      "unshare",
+      "-m",
+      "sh",
+      "-c",
+      'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; exec "$@"',
+      "--",
+    ]);
+    expect(r.ok).toBe(false);
+    expect(r.name).toBe(BpfError.name);
+    expect(r.code).toBe("ENOENT");
+    expect(r.message).toMatch(/cannot open \/sys\/kernel\/tracing\/trace_pipe/);
+    expect(r.hint).toBe(
+      "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing",
+    );
+  });
+
+  it.skipIf(!unprivileged)("not root: says tracefs is root's", () => {
+    const r = child([
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+    ]);
+    expect(r.ok).toBe(false);
+    expect(r.name).toBe(BpfError.name);
+    expect(r.code).toMatch(/^(EACCES|EPERM)$/);
+    expect(r.hint).toMatch(/tracefs is root's: run as root to read/);
+  });
+});
