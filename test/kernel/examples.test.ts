@@ -149,6 +149,12 @@ const CASES: Case[] = [
     needsTracefs: true,
   },
   {
+    name: "hello",
+    expect:
+      /\d+\.\d{6}\s+\S+\s+\d+\s+Hello, World! \S+ \(pid \d+\) calls execve/,
+    needsTracefs: true,
+  },
+  {
     name: "xdp-counter",
     args: ["--interval", "0.5"],
     expect: /ICMP\s+\d+\s+\d+/,
