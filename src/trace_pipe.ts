@@ -37,6 +37,8 @@ const READ_SIZE = 8192;
 const MAX_READS = 64;
 /** Lines an iteration yields between checks for a due event-loop turn. */
 const TURN_CHECK = 1024;
+/** Longest sleep between waits that find nothing (see the iterator). */
+const MAX_IDLE_MS = 50;
 
 /** Options of {@link tracePipe}. */
 export interface TracePipeOptions {
@@ -65,6 +67,8 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
   #head = 0;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = () => this.close();
+  /** Ends the iterator's sleep between idle waits, if it sleeps. */
+  #endSleep: (() => void) | null = null;
 
   /** @internal Use {@link tracePipe}. */
   constructor(path: string, fd: number, signal?: AbortSignal) {
@@ -100,10 +104,12 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
   async *[Symbol.asyncIterator](): AsyncGenerator<TraceLine, void, undefined> {
     const turns = new FairTurns();
     let n = 0;
+    let idle = 0;
     try {
       while (this.#fd >= 0) {
         const line = this.#next();
         if (line !== undefined) {
+          idle = 0;
           yield line;
           if (++n === TURN_CHECK) {
             await turns.after(n);
@@ -113,6 +119,12 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
         }
         await turns.after(n);
         n = 0;
+        // Waits that end at once with nothing to read (the `block` option
+        // makes trace_pipe always poll ready; another reader may take the
+        // lines): after two, sleep between them, which also gives timers
+        // (an AbortSignal.timeout) the event-loop turns a resolved wait is not.
+        if (++idle > 2)
+          await this.#sleep(Math.min(MAX_IDLE_MS, 2 ** (idle - 3)));
         if (this.#fd < 0) break;
         await this.#wait().wait(-1);
       }
@@ -163,6 +175,20 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
     }
   }
 
+  /** Resolves after `ms`, or at once when the pipe closes. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#endSleep = null;
+        resolve();
+      }, ms);
+      this.#endSleep = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
   /** The waiter, with the pipe's fd in its epoll set (made on first wait). */
   #wait(): EventWaiter {
     if (!this.#waiter) {
@@ -190,6 +216,8 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#queue = [];
     this.#head = 0;
+    this.#endSleep?.();
+    this.#endSleep = null;
     // Waiter first: it wakes a native wait that has our fd in its set.
     this.#waiter?.close();
     this.#waiter = null;

@@ -10,19 +10,22 @@ import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   readlinkSync,
   rmSync,
+  rmdirSync,
+  writeFileSync,
 } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { libc } from "../../ffi/mod.ts";
+import { cstr, libc } from "../../ffi/mod.ts";
 import { BpfError, BpfTypeError, ClosedError } from "../../src/errors.ts";
 import type { BpfLink } from "../../src/link.ts";
 import { BpfObject } from "../../src/object.ts";
 import type { TraceLine } from "../../src/trace_line.ts";
-import { tracePipe } from "../../src/trace_pipe.ts";
+import { TracePipe, tracePipe } from "../../src/trace_pipe.ts";
 import {
   ROOT,
   fixture,
@@ -212,6 +215,53 @@ describe.skipIf(!tracefs)("tracePipe", () => {
     expect(readerFds().trace_pipe).toBe(0);
   });
 });
+
+/** The tracefs directory, for a tracing instance of a test's own. */
+const TRACEFS = existsSync("/sys/kernel/tracing/instances")
+  ? "/sys/kernel/tracing"
+  : "/sys/kernel/debug/tracing";
+
+describe.skipIf(!tracefs)(
+  "TracePipe over a tracing instance of its own",
+  () => {
+    const dir = `${TRACEFS}/instances/tsbpf-trace-pipe-${process.pid}`;
+    let pipe: TracePipe | undefined;
+    /** A TracePipe over the instance's trace_pipe (not the machine's). */
+    const openInstance = (signal?: AbortSignal) => {
+      const path = `${dir}/trace_pipe`;
+      const fd = libc().open(cstr(path), 0o4000 | 0o2000000, 0);
+      expect(fd).toBeGreaterThan(-1);
+      return (pipe = new TracePipe(path, fd, signal));
+    };
+
+    beforeAll(() => mkdirSync(dir));
+    afterAll(() => {
+      pipe?.close();
+      rmdirSync(dir);
+    });
+
+    it("with the block option (poll always ready, reads EAGAIN): waits without spinning, abort ends it", async () => {
+      // options/block: "reading trace_pipe will not block when polled", so
+      // every wait returns at once with nothing to read. An iteration that
+      // went straight back to waiting starved the event loop: its
+      // AbortSignal.timeout never fired, at 100 % of a core.
+      writeFileSync(`${dir}/options/block`, "1");
+      const p = openInstance(AbortSignal.timeout(500));
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const got: string[] = [];
+      setTimeout(() => writeFileSync(`${dir}/trace_marker`, "marked\n"), 100);
+      for await (const line of p) got.push(line.message);
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      expect(got).toEqual(["marked"]);
+      expect(wall).toBeLessThan(2000);
+      // Polled from timers at most every 50 ms: a few % of a core at most.
+      expect((cpu.user + cpu.system) / 1000 / wall).toBeLessThan(0.25);
+      expect(p.closed).toBe(true);
+    });
+  },
+);
 
 // In a child: without tracefs (a private mount namespace), or as nobody.
 const hasUnshare = need(
