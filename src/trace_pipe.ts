@@ -4,6 +4,7 @@
  * async iterable of parsed lines that waits without blocking the event loop.
  */
 import { cstr, errno, libc } from "../ffi/mod.ts";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { bpfError } from "./bpf_error.ts";
 import { BpfTypeError, ClosedError } from "./errors.ts";
 import { FairTurns } from "./event_iterate.ts";
@@ -18,6 +19,7 @@ const O_CLOEXEC = 0o2000000;
 const EINTR = 4;
 const EAGAIN = 11;
 const ENOENT = 2;
+const EBUSY = 16;
 
 /**
  * Where trace_pipe is, in the order libbpf looks for tracefs: its own
@@ -50,10 +52,10 @@ export interface TracePipeOptions {
  * An open trace_pipe. `for await (const line of pipe)` yields its lines as
  * they come; leaving the loop (`break`, a throw, the signal) closes it.
  *
- * trace_pipe is one machine-wide, consuming stream: every reader takes the
- * lines it reads from all the others, and the lines of every event enabled
- * in tracefs come through it, not only `bpf_printk`'s. Filter on `pid`,
- * `event` or `message`.
+ * trace_pipe is one machine-wide, consuming stream: the lines of every
+ * event enabled in tracefs come through it, not only `bpf_printk`'s (filter
+ * on `pid`, `event` or `message`), and since Linux 6.5 one reader at a time
+ * may open it: close a pipe when done.
  */
 export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
   /** The trace_pipe file this reads. */
@@ -241,9 +243,10 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
  * ```
  *
  * Throws a `BpfError` with the fix when tracefs is not mounted
- * (`mount -t tracefs tracefs /sys/kernel/tracing`) or not readable (root
- * only). An already aborted `signal` gives a closed pipe, which yields
- * nothing.
+ * (`mount -t tracefs tracefs /sys/kernel/tracing`), not readable (root
+ * only), or another reader has trace_pipe open (`EBUSY`: its hint names
+ * that process). An already aborted `signal` gives a closed pipe, which
+ * yields nothing.
  */
 export function tracePipe(options: TracePipeOptions = {}): TracePipe {
   if (typeof options !== "object" || options === null) {
@@ -269,7 +272,10 @@ export function tracePipe(options: TracePipeOptions = {}): TracePipe {
         "open",
         e,
         { kind: "tracefs", path },
-        { detail: `cannot open ${path}` },
+        {
+          detail: `cannot open ${path}`,
+          hint: e === EBUSY ? busyHint(path) : undefined,
+        },
       );
     }
   }
@@ -279,4 +285,62 @@ export function tracePipe(options: TracePipeOptions = {}): TracePipe {
     { kind: "tracefs", path: first },
     { detail: `cannot open ${first}` },
   );
+}
+
+/**
+ * What to do when trace_pipe is busy. Since Linux 6.5 the kernel lets one
+ * file at a time read a trace buffer's trace_pipe (kernel/trace/trace.c
+ * open_pipe_on_cpu: EBUSY), the per-CPU ones included: names who has it.
+ */
+function busyHint(path: string): string {
+  const self = String(libc().getpid());
+  const who = traceReaders(path.slice(0, -"/trace_pipe".length));
+  const one = "the kernel allows one reader at a time";
+  if (who.some((w) => w.pid === self)) {
+    return `this process (pid ${self}) reads ${path} already, through another TracePipe: close that one first (${one})`;
+  }
+  if (who.length > 0) {
+    const names = who.map((w) => `pid ${w.pid} (${w.comm})`).join(", ");
+    return `${names} reads ${path} already, and ${one}: end that reader and retry`;
+  }
+  return `another process reads ${path} already, and ${one}: end that reader and retry (fuser -v ${path} names it)`;
+}
+
+/**
+ * The processes with a trace_pipe of tracefs `dir` open, found in
+ * /proc/<pid>/fd; [] when that cannot be read.
+ */
+function traceReaders(dir: string): { pid: string; comm: string }[] {
+  const found: { pid: string; comm: string }[] = [];
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return found;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or not ours to see
+    }
+    const reads = fds.some((fd) => {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        return target.startsWith(dir) && target.endsWith("/trace_pipe");
+      } catch {
+        return false;
+      }
+    });
+    if (!reads) continue;
+    let comm = "?";
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      // exited meanwhile
+    }
+    found.push({ pid, comm });
+  }
+  return found;
 }

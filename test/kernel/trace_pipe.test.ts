@@ -6,7 +6,7 @@
  * trace_pipe is machine-wide and consuming: other lines come through, and
  * another reader may take ours, so the tests trigger until they see theirs.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -44,12 +44,32 @@ const tracefs =
   );
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
+/**
+ * Whether trace_pipe is free: since Linux 6.5 one reader at a time may
+ * open it, so while another process reads it these tests cannot.
+ */
+function tracePipeFree(): boolean {
+  try {
+    tracePipe().close();
+    return true;
+  } catch (e) {
+    if ((e as BpfError).code !== "EBUSY") throw e;
+    return need(false, `trace_pipe is busy: ${(e as BpfError).hint}`);
+  }
+}
+const free = tracefs && tracePipeFree();
+
 /** What this process's fds point to (trace_pipe, anon_inode:[eventpoll] ...). */
 function fdTargets(): string[] {
+  return fdTargetsOf("self");
+}
+
+/** What the fds of process `pid` point to. */
+function fdTargetsOf(pid: number | "self"): string[] {
   const out: string[] = [];
-  for (const fd of readdirSync("/proc/self/fd")) {
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
-      out.push(readlinkSync(`/proc/self/fd/${fd}`));
+      out.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
     } catch {
       // the directory's own fd, closed by now
     }
@@ -77,7 +97,7 @@ async function eventually(cond: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-describe.skipIf(!tracefs)("tracePipe", () => {
+describe.skipIf(!free)("tracePipe", () => {
   let obj: BpfObject;
   let link: BpfLink;
   const pid = tracefs ? libc().getpid() : 0;
@@ -201,6 +221,50 @@ describe.skipIf(!tracefs)("tracePipe", () => {
     pipe.close(); // idempotent
     // A closed pipe's iteration ends at once.
     for await (const _ of pipe) throw new Error("yielded after close");
+  });
+
+  it("one reader at a time: a second is a BpfError (EBUSY) naming who reads", async () => {
+    const first = tracePipe();
+    let second;
+    try {
+      second = tracePipe();
+    } catch (e) {
+      second = e as BpfError;
+    } finally {
+      first.close();
+    }
+    if (!(second instanceof BpfError)) {
+      // Before Linux 6.5 readers could share trace_pipe.
+      second.close();
+      need(false, "this kernel lets two readers open trace_pipe");
+      return;
+    }
+    expect(second.code).toBe("EBUSY");
+    expect(second.hint).toMatch(
+      new RegExp(
+        `^this process \\(pid ${pid}\\) reads .*trace_pipe already, through another TracePipe: close that one first`,
+      ),
+    );
+    // Another process: named with its command.
+    const path = first.path;
+    const cat = spawn("cat", [path], { stdio: ["ignore", "ignore", "ignore"] });
+    try {
+      // cat has opened it once one of its fds points there.
+      await eventually(() => fdTargetsOf(cat.pid!).includes(path));
+      const err = (() => {
+        try {
+          tracePipe().close();
+        } catch (e) {
+          return e as BpfError;
+        }
+      })();
+      expect(err?.code).toBe("EBUSY");
+      expect(err?.hint).toContain(`pid ${cat.pid} (cat) reads ${path} already`);
+    } finally {
+      cat.kill();
+      await new Promise((r) => cat.on("exit", r));
+    }
+    tracePipe().close(); // free again
   });
 
   it("an aborted signal gives a closed pipe; bad options are BpfTypeErrors", async () => {
