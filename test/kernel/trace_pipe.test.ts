@@ -2,9 +2,11 @@
  * Reading trace_pipe (src/trace_pipe.ts): a real bpf_printk line
  * (fixtures/printk.bpf.c, on getppid of this process, with a cookie of this
  * run) arrives parsed; abort, close and leaving a loop end a pending wait
- * and free every fd; no tracefs, or no root, is a BpfError with the fix.
- * trace_pipe is machine-wide and consuming: other lines come through, and
- * another reader may take ours, so the tests trigger until they see theirs.
+ * and free every fd; no tracefs, no root, or a second reader is a BpfError
+ * with the fix. trace_pipe is machine-wide and consuming: other lines come
+ * through, and before Linux 6.5 another reader could take ours, so the
+ * tests trigger until they see theirs. While another process reads it
+ * (one reader at a time since 6.5), they skip, naming it.
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
@@ -109,7 +111,8 @@ describe.skipIf(!free)("tracePipe", () => {
 
   /**
    * Reads until a line of ours (getppid() every 20 ms meanwhile: another
-   * reader may take a line), then leaves the loop (which closes the pipe).
+   * reader could take a line before 6.5), then leaves the loop (which
+   * closes the pipe).
    */
   async function readOurLine(): Promise<TraceLine> {
     const ac = new AbortController();
