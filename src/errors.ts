@@ -210,6 +210,31 @@ export class NotFoundError extends TsbpfError {
 /** A key or value of the wrong size or shape for a map, or a bad argument. */
 export class BpfTypeError extends TsbpfError {}
 
+/**
+ * `map.drain()` failed after it had taken entries out of the map. They are
+ * no longer in the map: they are here, so nothing is lost. `cause` is what
+ * failed: a later batch's `BpfError`, a `ClosedError` (the map was closed
+ * meanwhile), or the error decoding an entry (e.g. a struct class's
+ * `from()` threw). No entry is taken out of the map after the failure.
+ */
+export class DrainError<K = unknown, V = unknown> extends TsbpfError {
+  /** The entries taken out and decoded, in the order they were taken. */
+  readonly entries: [K, V][];
+  /** Entries taken out whose key or value could not be decoded, as bytes. */
+  readonly undecoded: { key: Uint8Array; value: Uint8Array }[];
+
+  constructor(
+    message: string,
+    entries: [K, V][],
+    undecoded: { key: Uint8Array; value: Uint8Array }[],
+    options: { hint?: string; cause: unknown },
+  ) {
+    super(message, options);
+    this.entries = entries;
+    this.undecoded = undecoded;
+  }
+}
+
 /** The operation is not possible at this stage (e.g. set rodata after load). */
 export class StateError extends TsbpfError {}
 

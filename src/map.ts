@@ -30,6 +30,7 @@ import {
   BpfTypeError,
   BtfError,
   ClosedError,
+  DrainError,
   StateError,
   TsbpfError,
 } from "./errors.ts";
@@ -1673,6 +1674,12 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
    * kernel has none for the type (lpm_trie, devmap_hash) a lookup then a
    * delete, between which a program's update of that entry is lost.
    * Array maps cannot delete: read them with `entries()`, zero with `clear()`.
+   *
+   * A failure after entries were taken out (a later batch's syscall, the
+   * map closed meanwhile, a key or value that does not decode) takes no
+   * more and throws a {@link DrainError}: its `entries` are those taken,
+   * `undecoded` the bytes of those that did not decode, `cause` the
+   * failure. A failure before any was taken throws as it is.
    */
   drain(options?: DrainOptions): [K, V][] {
     // Before the map's state: a getter of the options may close the map.
@@ -1688,50 +1695,122 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       );
     }
     const size = this.#batchSize("drain", s, batchSize);
-    const out: [K, V][] = [];
-    const take = (c: Chunk) => {
+    const t = new Taken<K, V>();
+    const take = (c: Chunk): boolean => {
       for (let i = 0; i < c.count; i++)
-        out.push([
-          s.key.read(c.keysView, c.keys, i * s.keySize) as K,
-          this.#readValue(s, c.valuesView, c.values, i * s.valueBytes),
-        ]);
+        this.#keep(
+          t,
+          s,
+          c.keysView,
+          c.keys,
+          i * s.keySize,
+          c.valuesView,
+          c.values,
+          i * s.valueBytes,
+        );
+      // A decoder (a struct class's from()) may have closed the map: its
+      // fd number may be another map's by now.
+      if (!t.failed) t.attempt(() => this.#still(s, "drain"));
+      return !t.failed;
     };
     let batched: boolean;
     try {
       batched = takeChunks(s, size, take);
     } catch (e) {
-      if (e instanceof BpfError) throw this.#fail(e.op, -e.errno, s);
-      throw e;
+      t.attempt(() => {
+        throw e instanceof BpfError ? this.#fail(e.op, -e.errno, s) : e;
+      });
+      batched = true;
     }
-    if (batched) return out;
-    const keys: Uint8Array[] = [];
-    for (const [, c] of this.#chunks("drain", { batchSize: size }))
-      for (let i = 0; i < c.count; i++)
-        keys.push(c.keys.slice(i * s.keySize, (i + 1) * s.keySize));
-    let atomic = true;
-    for (const k of keys) {
-      let err = atomic
-        ? F.bpf_map_lookup_and_delete_elem(s.fd, k, s.valArg)
-        : -ENOTSUPP;
-      if (err === -ENOTSUPP || err === -EOPNOTSUPP) {
-        atomic = false;
-        err = F.bpf_map_lookup_elem(s.fd, k, s.valArg);
-        if (err !== 0 && err !== -ENOENT)
-          throw this.#fail("bpf_map_lookup_elem", err, s);
-        if (err === 0) {
-          err = F.bpf_map_delete_elem(s.fd, k);
-          if (err !== 0 && err !== -ENOENT)
-            throw this.#fail("bpf_map_delete_elem", err, s);
+    if (!batched) {
+      const keys: Uint8Array[] = [];
+      for (const [, c] of this.#chunks("drain", { batchSize: size }))
+        for (let i = 0; i < c.count; i++)
+          keys.push(c.keys.slice(i * s.keySize, (i + 1) * s.keySize));
+      let atomic = true;
+      for (const k of keys) {
+        // Nothing more once one failed; and a decoder (a struct class's
+        // from()) may have closed the map.
+        if (t.failed || !t.attempt(() => this.#still(s, "drain"))) break;
+        let err = atomic
+          ? F.bpf_map_lookup_and_delete_elem(s.fd, k, s.valArg)
+          : -ENOTSUPP;
+        if (err === -ENOTSUPP || err === -EOPNOTSUPP) {
+          atomic = false;
+          err = F.bpf_map_lookup_elem(s.fd, k, s.valArg);
+          if (err === 0) {
+            err = F.bpf_map_delete_elem(s.fd, k);
+            if (err !== 0 && err !== -ENOENT) {
+              t.attempt(() => {
+                throw this.#fail("bpf_map_delete_elem", err, s);
+              });
+              break;
+            }
+          } else if (err !== -ENOENT) {
+            t.attempt(() => {
+              throw this.#fail("bpf_map_lookup_elem", err, s);
+            });
+            break;
+          }
+        } else if (err !== 0 && err !== -ENOENT) {
+          t.attempt(() => {
+            throw this.#fail("bpf_map_lookup_and_delete_elem", err, s);
+          });
+          break;
         }
-      } else if (err !== 0 && err !== -ENOENT)
-        throw this.#fail("bpf_map_lookup_and_delete_elem", err, s);
-      if (err === -ENOENT) continue; // deleted meanwhile
-      out.push([
-        s.key.read(new DataView(k.buffer), k, 0) as K,
-        this.#readValue(s, s.valDv, s.valBuf, 0),
-      ]);
+        if (err === -ENOENT) continue; // deleted meanwhile
+        this.#keep(t, s, new DataView(k.buffer), k, 0, s.valDv, s.valBuf, 0);
+      }
     }
-    return out;
+    if (t.failed) throw this.#drainError(t);
+    return t.entries;
+  }
+
+  /** Decodes one entry drain() took into `t` (its bytes, when it does not decode). */
+  #keep(
+    t: Taken<K, V>,
+    s: Live,
+    kdv: DataView,
+    kb: Uint8Array,
+    koff: number,
+    vdv: DataView,
+    vb: Uint8Array,
+    voff: number,
+  ): void {
+    // Both checked before either is kept: an entry is in one list only.
+    let entry: [K, V];
+    try {
+      entry = [
+        s.key.read(kdv, kb, koff) as K,
+        this.#readValue(s, vdv, vb, voff),
+      ];
+    } catch (e) {
+      t.undecoded.push({
+        key: kb.slice(koff, koff + s.keySize),
+        value: vb.slice(voff, voff + s.valueBytes),
+      });
+      t.attempt(() => {
+        throw e;
+      });
+      return;
+    }
+    t.entries.push(entry);
+  }
+
+  /** The error of a drain that failed: as it is when nothing was taken. */
+  #drainError(t: Taken<K, V>): unknown {
+    const n = t.entries.length + t.undecoded.length;
+    if (n === 0) return t.cause;
+    const why = t.cause instanceof Error ? t.cause.message : String(t.cause);
+    return new DrainError(
+      `drain: map '${this.name}': failed after taking ${n} entr${n === 1 ? "y" : "ies"} out of it: ${why}`,
+      t.entries,
+      t.undecoded,
+      {
+        cause: t.cause,
+        hint: `the entries taken are no longer in the map: they are on the error, as err.entries${t.undecoded.length ? ` (and the ${t.undecoded.length} that did not decode as bytes in err.undecoded)` : ""}; the rest are still in the map`,
+      },
+    );
   }
 
   /** Same as `entries()`. */
@@ -1985,5 +2064,27 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** What a drain() has taken out of its map so far, and what stopped it. */
+class Taken<K, V> {
+  readonly entries: [K, V][] = [];
+  readonly undecoded: { key: Uint8Array; value: Uint8Array }[] = [];
+  failed = false;
+  cause: unknown = undefined;
+
+  /** Runs `f`; a throw is kept as the cause (the first one). True when it did not throw. */
+  attempt(f: () => void): boolean {
+    try {
+      f();
+      return true;
+    } catch (e) {
+      if (!this.failed) {
+        this.failed = true;
+        this.cause = e;
+      }
+      return false;
+    }
   }
 }

@@ -195,14 +195,14 @@ export function* lookupChunks(
 /**
  * Reads and deletes every entry with BPF_MAP_LOOKUP_AND_DELETE_BATCH,
  * handing each chunk to `take` as soon as it is out of the map (valid
- * during the call only). Returns false when the kernel has no such batch
- * op for the map type (hash maps only have it): nothing was read or
- * deleted then.
+ * during the call only); `take` returning false stops before the next
+ * batch. Returns false when the kernel has no such batch op for the map
+ * type (hash maps only have it): nothing was read or deleted then.
  */
 export function takeChunks(
   m: RawMap,
   size: number,
-  take: (chunk: Chunk) => void,
+  take: (chunk: Chunk) => boolean,
 ): boolean {
   const L = libbpf();
   const b = new Buffers(m, size);
@@ -238,7 +238,7 @@ export function takeChunks(
         { detail: `map '${m.name}'` },
       );
     first = false;
-    if (n > 0) take(b.chunk(n));
+    if (n > 0 && !take(b.chunk(n))) return true;
     if (err === -ENOENT) return true;
     const t = inTok;
     inTok = outTok;

@@ -5,7 +5,7 @@
  * strings and arrays pass through: the map's own BTF codecs already give
  * the types the skeleton declares.
  */
-import { BpfTypeError } from "./errors.ts";
+import { BpfTypeError, DrainError } from "./errors.ts";
 import type { BpfMap, DrainOptions, IterateOptions } from "./map.ts";
 import type { LookupFlags, UpdateFlags } from "./map_types.ts";
 import { describeValue } from "./map_codecs.ts";
@@ -356,9 +356,17 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
   }
 
   drain(options?: DrainOptions): [unknown, unknown][] {
-    return this.#m
-      .drain(options)
-      .map(([k, v]) => [this.#k.out(k), this.#out(v)] as [unknown, unknown]);
+    const entry = ([k, v]: [unknown, unknown]) =>
+      [this.#k.out(k), this.#out(v)] as [unknown, unknown];
+    try {
+      return this.#m.drain(options).map(entry);
+    } catch (e) {
+      // The entries it took, as this map hands entries out.
+      if (e instanceof DrainError)
+        for (let i = 0; i < e.entries.length; i++)
+          e.entries[i] = entry(e.entries[i]!);
+      throw e;
+    }
   }
 
   setMany(

@@ -28,6 +28,7 @@ import {
   BpfError,
   BpfTypeError,
   ClosedError,
+  DrainError,
   StateError,
 } from "../../src/errors.ts";
 import { BpfMap, possibleCpus } from "../../src/map.ts";
@@ -786,6 +787,169 @@ describe.skipIf(!root)("batch iteration and bulk writes", () => {
     using q = BpfMap.create({ type: "queue", value: "u32", maxEntries: 2 });
     expect(() => q.drain()).toThrow(/use push\/pop\/peek/);
     expect(() => trie.drain({ batchSize: 0 })).toThrow(BpfTypeError);
+  });
+
+  it("drain() that fails after taking entries loses none: a DrainError carries them, and it takes no more", () => {
+    // A value class of the user's own (the shape generated classes have):
+    // its from() is user code, run for each entry drain() decodes.
+    let onFrom = (_n: number) => {};
+    let calls = 0;
+    class Counter {
+      static readonly size = 8;
+      static readonly typeName = "counter";
+      readonly $view: DataView;
+      readonly $offset: number;
+      constructor(
+        view: DataView = new DataView(new ArrayBuffer(8)),
+        byteOffset = 0,
+      ) {
+        this.$view = view;
+        this.$offset = byteOffset;
+      }
+      static from(bytes: Uint8Array): Counter {
+        // (bytes is drain()'s own copy of the value)
+        onFrom(++calls);
+        return new Counter(new DataView(bytes.buffer, bytes.byteOffset, 8));
+      }
+      get n(): bigint {
+        return this.$view.getBigUint64(this.$offset, true);
+      }
+      $bytes(): Uint8Array {
+        return new Uint8Array(this.$view.buffer, this.$view.byteOffset, 8);
+      }
+      $set(_k: string, v: unknown): void {
+        this.$view.setBigUint64(this.$offset, v as bigint, true);
+      }
+      $get(_k: string): unknown {
+        return this.n;
+      }
+      $repoint(view: DataView, byteOffset: number): this {
+        (this as { $view: DataView }).$view = view;
+        (this as { $offset: number }).$offset = byteOffset;
+        return this;
+      }
+      toObject(): { n: bigint } {
+        return { n: this.n };
+      }
+    }
+    const spec = {
+      type: "hash",
+      key: "u32",
+      value: Counter,
+      maxEntries: 64,
+    } as const;
+    const fill = (m: BpfMap<number, Counter>) => {
+      for (let i = 0; i < 20; i++) {
+        const c = new Counter();
+        c.$set("n", BigInt(i) * 10n);
+        m.set(i, c);
+      }
+    };
+    const kv = (e: [number, Counter]) => [e[0], e[1].n] as const;
+
+    // The value of the 5th entry does not decode: the 4 before it and the
+    // rest of its batch come back (its bytes too); nothing more is taken.
+    {
+      using m = BpfMap.create(spec) as BpfMap<number, Counter>;
+      fill(m);
+      calls = 0;
+      onFrom = (n) => {
+        if (n === 5) throw new RangeError("counter 5 is corrupt");
+      };
+      const e = thrown(() => m.drain({ batchSize: 3 })) as DrainError<
+        number,
+        Counter
+      >;
+      onFrom = () => {};
+      expect(e).toBeInstanceOf(DrainError);
+      expect((e.cause as Error).message).toBe("counter 5 is corrupt");
+      // Batches of up to 3 (a hash batch ends at a bucket's end).
+      const taken = e.entries.length + 1;
+      expect(e.message).toContain(`failed after taking ${taken} entries`);
+      expect(e.entries.length).toBeGreaterThan(3);
+      expect(e.entries.length).toBeLessThan(7);
+      expect(e.undecoded.length).toBe(1);
+      const bad = e.undecoded[0]!;
+      const badKey = new DataView(bad.key.buffer).getUint32(0, true);
+      expect(new DataView(bad.value.buffer).getBigUint64(0, true)).toBe(
+        BigInt(badKey) * 10n,
+      );
+      for (const [k, v] of e.entries.map(kv)) expect(v).toBe(BigInt(k) * 10n);
+      // Taken + left = all 20, each once.
+      const left = [...m.keys()];
+      const all = [...e.entries.map(([k]) => k), badKey, ...left];
+      expect(all.length).toBe(20);
+      expect(new Set(all).size).toBe(20);
+    }
+
+    // The map closed by the decoder: ClosedError as the cause, and the map
+    // that took its fd number keeps its entries (the next batch ran on it).
+    {
+      const a = BpfMap.create(spec) as BpfMap<number, Counter>;
+      fill(a);
+      const fd = a.fd;
+      let b: BpfMap | undefined;
+      calls = 0;
+      onFrom = (n) => {
+        if (n !== 2) return;
+        a.close();
+        // Sizes, not types: no BTF object to take the fd number first.
+        b = BpfMap.create({ type: "hash", key: 4, value: 8, maxEntries: 64 });
+        for (let k = 0; k < 20; k++)
+          b.set(new Uint8Array([k, 0, 0, 0]), new Uint8Array(8).fill(7));
+      };
+      try {
+        const e = thrown(() => a.drain({ batchSize: 4 })) as DrainError<
+          number,
+          Counter
+        >;
+        onFrom = () => {};
+        expect(e).toBeInstanceOf(DrainError);
+        expect(e.cause).toBeInstanceOf(ClosedError);
+        expect(e.entries.length).toBeGreaterThan(1);
+        for (const [k, v] of e.entries.map(kv)) expect(v).toBe(BigInt(k) * 10n);
+        expect(b!.fd).toBe(fd);
+        expect(b!.count()).toBe(20);
+      } finally {
+        onFrom = () => {};
+        a.close();
+        b?.close();
+      }
+    }
+
+    // Entry by entry (lpm_trie: no batch op): the same.
+    {
+      using trie = BpfMap.create({
+        type: "lpm_trie",
+        key: { prefixlen: "u32", data: "u32" },
+        value: Counter,
+        maxEntries: 16,
+        flags: MAP_FLAGS.noPrealloc,
+      });
+      for (let i = 0; i < 10; i++) {
+        const c = new Counter();
+        c.$set("n", BigInt(i));
+        trie.set({ prefixlen: 32, data: i }, c);
+      }
+      calls = 0;
+      onFrom = (n) => {
+        if (n === 3) throw new RangeError("counter 3 is corrupt");
+      };
+      const e = thrown(() => trie.drain()) as DrainError;
+      onFrom = () => {};
+      expect(e).toBeInstanceOf(DrainError);
+      expect([e.entries.length, e.undecoded.length, trie.count()]).toEqual([
+        2, 1, 7,
+      ]);
+    }
+
+    // A failure before anything was taken is thrown as it is.
+    {
+      using m = BpfMap.create(spec) as BpfMap<number, Counter>;
+      fill(m);
+      m.close();
+      expect(thrown(() => m.drain())).toBeInstanceOf(ClosedError);
+    }
   });
 
   it("deleteMany skips absent keys and counts the deleted", () => {
