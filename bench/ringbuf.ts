@@ -33,6 +33,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BpfObject } from "../src/object.ts";
+import type { RingBuffer, RingRecord } from "../src/ringbuf.ts";
 import { median } from "./_stats.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -84,33 +85,54 @@ prog.pin(`${PIN}-prog`);
 obj.map("rb").pin(`${PIN}-map`);
 
 const Rec = obj.btf.struct("bench_rec");
-const raw = obj.ringBuffer("rb", null);
-const typed = obj.ringBuffer("rb", Rec);
+// One reader of a map at a time (a second one is refused): the untyped and
+// the typed reader take turns, opened outside the timed sections.
+let rawReader: RingBuffer<RingRecord> | null = null;
+let typedReader: RingBuffer<InstanceType<typeof Rec>> | null = null;
+function closeReaders(): void {
+  rawReader?.close();
+  typedReader?.close();
+  rawReader = typedReader = null;
+}
+function raw(): RingBuffer<RingRecord> {
+  if (!rawReader) {
+    closeReaders();
+    rawReader = obj.ringBuffer("rb", null);
+  }
+  return rawReader;
+}
+function typed(): RingBuffer<InstanceType<typeof Rec>> {
+  if (!typedReader) {
+    closeReaders();
+    typedReader = obj.ringBuffer("rb", Rec);
+  }
+  return typedReader;
+}
 
 let sink = 0;
 let seqSink = 0n;
 // bench_rec: seq u64 @0, pid u32 @16, cpu u32 @20.
 const drainForms = {
   "consumeRaw, seq (u32 read)": () =>
-    raw.consumeRaw((v, off) => {
+    raw().consumeRaw((v, off) => {
       sink += v.getUint32(off, true);
     }),
   "consume, struct view, pid": () =>
-    typed.consume((r) => {
+    typed().consume((r) => {
       sink += r.pid;
     }),
   "consumeRaw, DataView 3 fields": () =>
-    raw.consumeRaw((v, off) => {
+    raw().consumeRaw((v, off) => {
       seqSink = v.getBigUint64(off, true);
       sink += v.getUint32(off + 16, true) + v.getUint32(off + 20, true);
     }),
   "consume, struct view 3 fields": () =>
-    typed.consume((r) => {
+    typed().consume((r) => {
       seqSink = r.seq;
       sink += r.pid + r.cpu;
     }),
   "consume (Uint8Array)": () =>
-    raw.consume((b) => {
+    raw().consume((b) => {
       sink += (b as Uint8Array)[0]!;
     }),
 };
@@ -121,6 +143,8 @@ function drainTs(form: Form): number {
   let best = Infinity;
   for (let r = 0; r < REPS; r++) {
     prog.testRun({ data: PKT });
+    if (form.includes("struct view")) typed();
+    else raw();
     const t0 = performance.now();
     const n = drainForms[form]();
     const ns = ((performance.now() - t0) * 1e6) / n;
@@ -218,6 +242,8 @@ async function e2eTs(form: E2eForm): Promise<E2e> {
     if (first === 0) first = performance.now();
     acc += v.getUint32(off, true);
   };
+  if (form === "struct") typed();
+  else raw();
   let done = false;
   const producer = runProducer().then(() => {
     done = true;
@@ -227,10 +253,10 @@ async function e2eTs(form: E2eForm): Promise<E2e> {
   while (count < expected) {
     const n =
       form === "raw"
-        ? await raw.pollRaw(onRaw, 50)
+        ? await raw().pollRaw(onRaw, 50)
         : form === "bytes"
-          ? await raw.poll(onBytes as (r: unknown) => void, 50)
-          : await typed.poll(onStruct, 50);
+          ? await raw().poll(onBytes as (r: unknown) => void, 50)
+          : await typed().poll(onStruct, 50);
     const t = performance.now();
     if (n > 0) {
       count += n;
@@ -253,7 +279,7 @@ const fmtRate = (perSec: number) => `${(perSec / 1e6).toFixed(2)} M/s`;
 
 try {
   // --- (a) drain only --------------------------------------------------------
-  raw.consume(() => {});
+  raw().consume(() => {});
   const cNs: number[] = [];
   const tsNs = Object.fromEntries(
     Object.keys(drainForms).map((f) => [f, [] as number[]]),
@@ -315,7 +341,7 @@ try {
   for (let round = 0; round < E2E_ROUNDS; round++) {
     for (let k = 0; k < order.length; k++) {
       const which = order[(round + k) % order.length]!;
-      raw.consume(() => {});
+      raw().consume(() => {});
       results[which].push(
         show(which, which === "c" ? await e2eC() : await e2eTs(which)),
       );
@@ -342,13 +368,14 @@ try {
   );
 
   // --- (d) waiting: idle CPU and wake-up latency --------------------------------
-  raw.consume(() => {});
+  raw().consume(() => {});
   obj.globals.arg_count = 1;
   const cpuMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  closeReaders();
   const iterating = obj.ringBuffer("rb", null);
   const ac = new AbortController();
   let producedAt = 0;

@@ -35,6 +35,7 @@ import {
   checkStructArg,
 } from "./btf/views.ts";
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
+import { claimEventMap, releaseEventMap } from "./event_claims.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import {
   FairTurns,
@@ -51,6 +52,7 @@ import {
   checkShort,
 } from "./event_struct.ts";
 import type { BpfMap } from "./map.ts";
+import { objectInfo } from "./obj_info.ts";
 import type { Detached, EventsOptions } from "./ringbuf.ts";
 
 /** Options of {@link PerfBuffer.open}. */
@@ -80,6 +82,22 @@ const PERF_EVENT_ARRAY = "perf_event_array";
 const SCRATCH_MIN = 512;
 // fcntl command (uapi/linux/fcntl.h: F_LINUX_SPECIFIC_BASE + 6)
 const F_DUPFD_CLOEXEC = 1030;
+// enum bpf_map_type; struct bpf_map_info: type @0, id @4 (uapi/linux/bpf.h)
+const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
+const MAP_INFO_HEAD = 8;
+
+/** The kernel id of perf_event_array map `fd`; null for anything else (libbpf says what). */
+function perfMapId(fd: number): number | null {
+  let info: DataView;
+  try {
+    info = new DataView(objectInfo(fd, new Uint8Array(MAP_INFO_HEAD)).buffer);
+  } catch {
+    return null;
+  }
+  return info.getUint32(0, true) === BPF_MAP_TYPE_PERF_EVENT_ARRAY
+    ? info.getUint32(4, true)
+    : null;
+}
 
 /** A reader of a perf event array's per-CPU rings. */
 export class PerfBuffer<T = Uint8Array | AnyStructView> {
@@ -115,6 +133,8 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #lenArg: number | bigint = 0;
   #freeLater: Ptr | null = null;
   readonly #mapFd: number;
+  // The map id this reader claimed (see event_claims.ts), or null.
+  readonly #mapId: number | null;
   // Our duplicate of the map fd, which libbpf's perf buffer holds.
   #ownFd = -1;
   /** Samples handed to callbacks (and yielded by iterators) so far. */
@@ -126,6 +146,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     fd: number,
     struct: ViewClass | null,
     options: PerfBufferOptions,
+    what: string,
   ) {
     this.#mapFd = fd;
     const short =
@@ -149,6 +170,9 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     const pages = options.pageCount ?? 64;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0)
       throw new BpfTypeError(`pageCount must be a power of 2, got ${pages}`);
+    // Before perf_buffer__new, which would take another reader's slots.
+    const id = (this.#mapId = perfMapId(fd));
+    if (id !== null) claimEventMap(id, this, "perf", what);
     this.#sample = nativeCallback(
       CALLBACKS.perf_buffer_sample,
       (_c, cpu, data, size) => this.#onSample(cpu, data!, size),
@@ -173,6 +197,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       const e = errno();
       this.#sample.close();
       this.#lostCb.close();
+      if (id !== null) releaseEventMap(id, this);
       throw bpfError(
         "fcntl(F_DUPFD_CLOEXEC)",
         e,
@@ -197,6 +222,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       this.#sample.close();
       this.#lostCb.close();
       libc().close(own);
+      if (id !== null) releaseEventMap(id, this);
       throw bpfError(
         "perf_buffer__new",
         e,
@@ -212,7 +238,10 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       this.#fds.push(L.perf_buffer__buffer_fd(pb, i));
   }
 
-  /** A reader of `map`, decoding samples to `struct` views when given. */
+  /**
+   * A reader of `map`, decoding samples to `struct` views when given.
+   * StateError when another live PerfBuffer of this process reads the map.
+   */
   static open<V extends StructView>(
     map: BpfMap | number,
     struct: ViewClass<V>,
@@ -249,6 +278,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       typeof map === "number" ? map : map.fd,
       struct,
       options,
+      typeof map === "number" ? `map fd ${map}` : `map '${map.name}'`,
     );
   }
 
@@ -477,6 +507,8 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     libc().close(this.#ownFd);
     this.#sample.close();
     this.#lostCb.close();
+    // Only now: perf_buffer__free has just emptied the map's slots.
+    if (this.#mapId !== null) releaseEventMap(this.#mapId, this);
   }
 
   /** Same as `close()`. */

@@ -31,6 +31,7 @@ import {
   checkStructArg,
 } from "./btf/views.ts";
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
+import { claimEventMap, releaseEventMap } from "./event_claims.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { type ShortRecords, checkShort } from "./event_struct.ts";
 import {
@@ -196,7 +197,9 @@ export class RingBuffer<T = RingRecord> {
 
   /**
    * A reader over `sources` (one or several ring buffer maps, each with an
-   * optional struct class its records decode to).
+   * optional struct class its records decode to). A map another live
+   * reader of this process reads is a StateError: one reader per map (see
+   * {@link RingBuffer.add} to read several).
    */
   static open<V extends StructView>(
     source: RingMap,
@@ -248,7 +251,8 @@ export class RingBuffer<T = RingRecord> {
    * Adds another ring buffer map; its records reach callbacks with
    * `source` = its index. `short`: what a record shorter than `struct`
    * becomes, "error" (default) or "zero-pad" (see {@link ShortRecords}).
-   * Returns the reader (typed as the union).
+   * Returns the reader (typed as the union). StateError when another live
+   * reader of this process reads the map.
    */
   add<V extends StructView>(
     map: RingMap,
@@ -311,18 +315,21 @@ export class RingBuffer<T = RingRecord> {
           hint: "add each ring buffer map once: one reader drains all of a map's records",
         },
       );
+    claimEventMap(info.id, this, "ring", describe(map));
     const size = info.maxEntries;
-    const ring =
-      this.#mode === "mmap" && MappedRing.fits(size)
-        ? new MappedRing(fd, size, struct, short)
-        : new LibbpfRing(fd, size, struct, short);
-    // Watched now, as libbpf's ring_buffer__add does: the fd is borrowed,
-    // and by a first wait its number may be closed or another file's. The
-    // epoll set then holds the ring's file itself.
+    let ring: Ring | null = null;
     try {
+      ring =
+        this.#mode === "mmap" && MappedRing.fits(size)
+          ? new MappedRing(fd, size, struct, short)
+          : new LibbpfRing(fd, size, struct, short);
+      // Watched now, as libbpf's ring_buffer__add does: the fd is borrowed,
+      // and by a first wait its number may be closed or another file's. The
+      // epoll set then holds the ring's file itself.
       (this.#waiter ??= createWaiter()).add(fd);
     } catch (e) {
-      ring.close();
+      ring?.close();
+      releaseEventMap(info.id, this);
       throw e;
     }
     this.#rings.push(ring);
@@ -591,6 +598,7 @@ export class RingBuffer<T = RingRecord> {
     this.#ahead.length = this.#aheadRing.length = 0;
     this.#next = 0;
     for (const r of this.#rings) r.close();
+    for (const id of this.#mapIds) releaseEventMap(id, this);
     this.#onClose?.();
   }
 

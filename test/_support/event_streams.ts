@@ -3,7 +3,7 @@
  * by its own syscalls (does it leave the event loop its turns?), and child
  * scripts run in this runtime (does the process exit, or crash?).
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,4 +73,24 @@ export function runChild(
       resolve({ code, ms: performance.now() - t0, out });
     });
   });
+}
+
+/**
+ * Runs `body` as a child script to its end, blocking this process
+ * (records a test's own reader holds stay where they are meanwhile).
+ * Returns its stdout, trimmed, or throws with its stderr.
+ */
+export function runChildSync(body: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "tsbpf-rb-"));
+  const script = join(dir, "child.ts");
+  writeFileSync(script, body);
+  const [cmd, args] = runtimeCommand(script);
+  try {
+    const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 8000 });
+    if (r.status !== 0)
+      throw new Error(`child exited ${r.status}: ${r.stderr}`);
+    return r.stdout.trim();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

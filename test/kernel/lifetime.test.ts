@@ -209,7 +209,7 @@ describe.skipIf(!root)("after close", () => {
     const map = obj.map("ringbuf.bss");
     const globals = obj.globalVariables;
     const rb = obj.ringBuffer("rb");
-    const rbLibbpf = obj.ringBuffer("rb", null, { mode: "libbpf" });
+    const rbLibbpf = obj.ringBuffer("rb2", null, { mode: "libbpf" });
     obj.close();
     expect(await answering(obj, INTERNAL)).toEqual([]);
     expect(await answering(prog)).toEqual([]);

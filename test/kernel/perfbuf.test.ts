@@ -6,9 +6,11 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BpfTypeError, ClosedError } from "../../src/errors.ts";
+import { BpfTypeError, ClosedError, StateError } from "../../src/errors.ts";
+import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
-import { ROOT, fixture, isRoot, need } from "../_support/fixtures.ts";
+import { PerfBuffer } from "../../src/perfbuf.ts";
+import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 import {
   runChild,
   selfTraced,
@@ -50,6 +52,7 @@ describe.skipIf(!root)("PerfBuffer", () => {
         expect(cpu).toBe(rcpu);
         expect(x3).toBe(BigInt(seq * 3));
       }
+      pb.close(); // one reader of a map at a time
       const raw = obj.perfBuffer("events");
       produce(obj, 1);
       raw.consume((b) => {
@@ -94,6 +97,35 @@ describe.skipIf(!root)("PerfBuffer", () => {
       expect(pb.lost).toBe(failed);
       expect(lost.reduce((a, [, n]) => a + n, 0)).toBe(failed);
       expect(got + pb.lost).toBe(1000 + extra);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("refuses a second live reader of a perf_event_array in this process: it would take the first's per-CPU slots", () => {
+    const obj = perfObject();
+    try {
+      const map = obj.map("events");
+      const first = obj.perfBuffer("events");
+      using again = BpfMap.fromId(map.id);
+      for (const open of [
+        () => obj.perfBuffer("events"),
+        () => PerfBuffer.open(again),
+        () => PerfBuffer.open(again.fd),
+      ]) {
+        const e = thrown(open);
+        expect(e).toBeInstanceOf(StateError);
+        expect(e.message).toContain("is already read by another PerfBuffer");
+        expect((e as StateError).hint).toMatch(/close the other reader first/);
+      }
+      // The first still gets every sample (before, the second took the
+      // map's slots, and closing it emptied them).
+      produce(obj, 5);
+      expect(first.consume(() => {})).toBe(5);
+      first.close();
+      using second = PerfBuffer.open(again);
+      produce(obj, 4);
+      expect(second.consume(() => {})).toBe(4);
     } finally {
       obj.close();
     }
@@ -266,6 +298,7 @@ describe.skipIf(!root)("PerfBuffer", () => {
       expect(seqs).toEqual([0, 2, 4, 6]);
       expect(shortOnes).toEqual([1, 3, 5, 7]);
       expect(pb.consume(() => {})).toBe(0);
+      pb.close();
 
       const padded = obj.perfBuffer("events", Rec, { short: "zero-pad" });
       produce(obj, 4, "produce_short");

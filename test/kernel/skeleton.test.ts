@@ -83,6 +83,10 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         const bs: number[] = [];
         skel.ringBuffer("events2").consume((e: Skel) => void bs.push(e.a));
         expect(bs).toEqual([1, 2, 3]);
+        // The skeleton's reader is the map's one reader in this process.
+        expect(() => skel.object.ringBuffer("events2")).toThrow(
+          /already read by another RingBuffer/,
+        );
         // A field write on a struct global reaches the kernel after load.
         skel.globals.cfg.level = 10;
         expect(skel.globals.cfg.level).toBe(10);
