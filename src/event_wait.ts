@@ -32,6 +32,11 @@ export interface EventWaiter {
   /** Watches `fd` for readability. */
   add(fd: number): void;
   /**
+   * Keeps `epollFd` readable (and waits "ready") while `held`: the reader
+   * holds records in user space that no kernel ring reports any more.
+   */
+  hold(held: boolean): void;
+  /**
    * Resolves "ready" when a watched fd is readable, "timeout" after
    * `timeoutMs` (< 0: never), "woken" after `wake()` or `close()`. One
    * wait at a time.

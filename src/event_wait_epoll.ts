@@ -23,6 +23,8 @@ export const EPOLL_EVENT_SIZE =
 export const MAX_EVENTS = 8;
 /** epoll data value marking the wake-up eventfd. */
 const WAKE_TAG = 0xffffffff;
+/** epoll data value marking the eventfd readable while records are held. */
+const HELD_TAG = 0xfffffffe;
 
 /** Outcome of one wait. */
 export type WaitResult = "ready" | "timeout" | "woken";
@@ -31,6 +33,12 @@ export type WaitResult = "ready" | "timeout" | "woken";
 export class EpollSet {
   readonly epollFd: number;
   readonly wakeFd: number;
+  /**
+   * Readable while the reader holds records in user space that no kernel
+   * ring reports any more (see {@link hold}).
+   */
+  readonly heldFd: number;
+  #held = false;
   readonly #events = new Uint8Array(EPOLL_EVENT_SIZE * MAX_EVENTS);
   readonly #eventsView = new DataView(this.#events.buffer);
   readonly #ctl = new Uint8Array(EPOLL_EVENT_SIZE);
@@ -47,7 +55,20 @@ export class EpollSet {
       c.close(this.epollFd);
       throw bpfError("eventfd", e);
     }
-    this.#add(this.wakeFd, WAKE_TAG);
+    this.heldFd = c.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (this.heldFd < 0) {
+      const e = errno();
+      c.close(this.epollFd);
+      c.close(this.wakeFd);
+      throw bpfError("eventfd", e);
+    }
+    try {
+      this.#add(this.wakeFd, WAKE_TAG);
+      this.#add(this.heldFd, HELD_TAG);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
   }
 
   #add(fd: number, tag: number): void {
@@ -105,6 +126,22 @@ export class EpollSet {
     );
   }
 
+  /**
+   * Keeps the epoll fd readable while `held` (the reader holds records it
+   * took out of a ring: libbpf consumes each as it hands it over, and a
+   * kernel ring reports only what it still has). A syscall only when the
+   * state changes.
+   */
+  hold(held: boolean): void {
+    if (held === this.#held || this.#closed) return;
+    this.#held = held;
+    if (held) {
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      libc().write(this.heldFd, one, 8);
+    } else libc().read(this.heldFd, this.#counter, 8);
+  }
+
   /** Makes the eventfd readable: interrupts a blocked epoll_wait. */
   wake(): void {
     if (this.#closed) return;
@@ -119,6 +156,7 @@ export class EpollSet {
     this.#closed = true;
     libc().close(this.epollFd);
     libc().close(this.wakeFd);
+    libc().close(this.heldFd);
   }
 }
 
@@ -146,6 +184,10 @@ export abstract class EpollWaiter implements EventWaiter {
   /** Ends a pending wait with "woken" (the eventfd wakes the native wait). */
   wake(): void {
     this.set.wake();
+  }
+  /** Keeps the epoll fd readable while the reader holds records. */
+  hold(held: boolean): void {
+    this.set.hold(held);
   }
   abstract wait(timeoutMs: number): Promise<WaitResult>;
   abstract close(): void;

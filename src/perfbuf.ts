@@ -371,6 +371,9 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       this.#cb = null;
       this.#error = null;
       if (this.#freeLater !== null) this.#free(this.#freeLater);
+      // Samples libbpf handed over past a stop wait in the queue, and the
+      // per-CPU rings report none: keep epollFd readable meanwhile.
+      this.#waiter?.hold(this.#queue.size > 0);
     }
   }
 
@@ -389,6 +392,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     if (!this.#waiter) {
       const w = createWaiter();
       for (const fd of this.#fds) w.add(fd);
+      w.hold(this.#queue.size > 0);
       this.#waiter = w;
     }
     return this.#waiter;
@@ -465,7 +469,12 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     return this.events();
   }
 
-  /** Epoll fd readable when a CPU ring has data, for users' own loops. */
+  /**
+   * Epoll fd readable when a CPU ring has data, or while samples libbpf
+   * handed over past a stop (a callback returning false, an iteration
+   * ended early) wait in the reader; for users' own loops: wait on it,
+   * then `consume`. A CPU ring reports each wake-up once (perf_poll).
+   */
   get epollFd(): number {
     this.#check("epollFd");
     return this.#wait().epollFd;

@@ -360,8 +360,24 @@ export class RingBuffer<T = RingRecord> {
     } finally {
       this.#delivering = false;
       this.consumed += n;
+      this.#syncHeld();
     }
     return n;
+  }
+
+  /**
+   * Keeps epollFd readable while a libbpf-mode ring holds records it took
+   * out of the kernel ring (which then reports none): a caller waiting on
+   * epollFd would otherwise sleep with records pending.
+   */
+  #syncHeld(): void {
+    let held = false;
+    for (const r of this.#rings)
+      if (r.held()) {
+        held = true;
+        break;
+      }
+    this.#waiter?.hold(held);
   }
 
   /** True while a consume/poll hands records to its callback. */
@@ -471,16 +487,20 @@ export class RingBuffer<T = RingRecord> {
    */
   #yieldOne(take: (record: unknown) => boolean): void {
     this.#notDelivering("an iteration's next()");
-    if (this.#next === this.#ahead.length) this.#peekAhead();
-    const i = this.#next;
-    if (i === this.#ahead.length) return;
-    const r = this.#ahead[i];
-    this.#ahead[i] = undefined;
-    this.#next++;
-    this.#rings[this.#aheadRing[i]!]!.commit();
-    if (r instanceof Failed) throw r.error;
-    this.consumed++;
-    take(r);
+    try {
+      if (this.#next === this.#ahead.length) this.#peekAhead();
+      const i = this.#next;
+      if (i === this.#ahead.length) return;
+      const r = this.#ahead[i];
+      this.#ahead[i] = undefined;
+      this.#next++;
+      this.#rings[this.#aheadRing[i]!]!.commit();
+      if (r instanceof Failed) throw r.error;
+      this.consumed++;
+      take(r);
+    } finally {
+      this.#syncHeld();
+    }
   }
 
   #peekAhead(): void {
@@ -561,8 +581,10 @@ export class RingBuffer<T = RingRecord> {
   }
 
   /**
-   * An epoll fd that is readable when any ring has data (and once on
-   * close), for users with their own event loops. Owned by the reader.
+   * An epoll fd that is readable while the reader has records to give: a
+   * ring has data, or (libbpf mode) records an iteration took out of a
+   * ring wait in the reader; and once on close. For users with their own
+   * event loops: wait on it, then `consume`. Owned by the reader.
    */
   get epollFd(): number {
     this.#check("epollFd");

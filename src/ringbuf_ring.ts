@@ -101,6 +101,11 @@ export interface Ring {
   readonly stopped: boolean;
   /** Bytes committed but not consumed yet. */
   pending(): number;
+  /**
+   * True while records taken out of the kernel ring wait in user space
+   * (libbpf mode): the map fd no longer reports them readable.
+   */
+  held(): boolean;
   /** Unmaps / frees; later drains return 0. */
   close(): void;
 }
@@ -216,6 +221,11 @@ export class MappedRing implements Ring {
     }
     this.#cons[0] = pos >>> 0;
     this.#pos = pos;
+  }
+
+  held(): boolean {
+    // Peeked records stay in the ring until committed: the kernel reports them.
+    return false;
   }
 
   pending(): number {
@@ -555,6 +565,10 @@ export class LibbpfRing implements Ring {
       this.#error = e;
       return STOP;
     }
+  }
+
+  held(): boolean {
+    return this.#queue.size > 0;
   }
 
   pending(): number {

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
 import { BpfTypeError, ClosedError, StateError } from "../../src/errors.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
@@ -140,6 +141,41 @@ describe.skipIf(!root)("PerfBuffer", () => {
       expect(pb.consume((r) => (seqs.push(r.seq), seqs.length < 3))).toBe(3);
       expect(pb.consume((r) => void seqs.push(r.seq))).toBe(7);
       expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      obj.close();
+    }
+  });
+
+  it("epollFd stays readable while samples libbpf handed over past a stop wait in the reader", async () => {
+    const events = new Uint8Array(16 * 8);
+    const readable = (fd: number) => libc().epoll_wait(fd, events, 8, 0) > 0;
+    // A perf fd reports each wake-up once (perf_poll swaps its state to 0):
+    // let the wake-ups of a produce() go first.
+    const settle = (fd: number) => {
+      for (let i = 0; i < 10 && readable(fd); i++);
+    };
+    const obj = perfObject();
+    try {
+      using pb = obj.perfBuffer("events");
+      const epfd = pb.epollFd;
+      produce(obj, 10);
+      settle(epfd);
+      let k = 0;
+      // perf_buffer__consume empties every CPU's ring: 7 wait in the reader.
+      expect(pb.consume(() => ++k < 3)).toBe(3);
+      expect(readable(epfd)).toBe(true);
+      expect(await pb.poll(() => {}, 0)).toBe(7);
+      expect(readable(epfd)).toBe(false);
+      // The same when the waiter comes after the samples were held.
+      produce(obj, 4);
+      settle(epfd);
+      k = 0;
+      pb.consume(() => ++k < 2);
+      let n = 0;
+      for await (const _ of pb) if (++n === 1) break;
+      expect(readable(epfd)).toBe(true);
+      expect(pb.consume(() => {})).toBe(1);
+      expect(readable(epfd)).toBe(false);
     } finally {
       obj.close();
     }

@@ -9,6 +9,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { libc } from "../../ffi/mod.ts";
 import { BpfTypeError, ClosedError, StateError } from "../../src/errors.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
@@ -583,6 +584,38 @@ describe.skipIf(!root)("RingBuffer", () => {
         produce(obj, 2);
         expect(await second.poll(() => {}, 1000)).toBe(2);
         void other;
+      } finally {
+        obj.close();
+      }
+    }
+  });
+
+  it("epollFd stays readable while the reader holds records it took out of the ring (libbpf mode), and while records wait in the ring", async () => {
+    const events = new Uint8Array(16 * 8);
+    const readable = (fd: number) => libc().epoll_wait(fd, events, 8, 0) > 0;
+    for (const mode of ["mmap", "libbpf"] as const) {
+      const obj = ringObject();
+      try {
+        using rb = obj.ringBuffer("rb", null, { mode });
+        expect(readable(rb.epollFd)).toBe(false);
+        produce(obj, 10);
+        expect(readable(rb.epollFd)).toBe(true);
+        // An iteration ended early: libbpf mode has the other 7 in its
+        // queue (the kernel ring is empty), mmap mode in the ring.
+        let n = 0;
+        for await (const _ of rb) if (++n === 3) break;
+        expect([mode, readable(rb.epollFd)]).toEqual([mode, true]);
+        // A caller's own loop: waits on epollFd, then drains.
+        expect(rb.consume(() => {})).toBe(7);
+        expect([mode, readable(rb.epollFd)]).toEqual([mode, false]);
+        // Stopped by its callback: the rest stay readable, and a poll()
+        // takes them without waiting.
+        produce(obj, 4);
+        let k = 0;
+        expect(rb.consume(() => ++k < 2)).toBe(2);
+        expect(readable(rb.epollFd)).toBe(true);
+        expect(await rb.poll(() => {}, 0)).toBe(2);
+        expect(readable(rb.epollFd)).toBe(false);
       } finally {
         obj.close();
       }

@@ -12,6 +12,7 @@ const readyWaiter: EventWaiter = {
   epollFd: -1,
   waiting: false,
   add() {},
+  hold() {},
   wait: () => Promise.resolve("ready"),
   wake() {},
   close() {},
