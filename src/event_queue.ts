@@ -48,10 +48,14 @@ export class RecordQueue {
     return this.#off.length - this.#cursor;
   }
 
-  /** Bytes of the records queued (payload only). */
-  get bytes(): number {
+  /**
+   * Bytes the records queued took in a BPF ring buffer: each its length
+   * plus the 8-byte header, rounded up to 8 (kernel/bpf/ringbuf.c).
+   */
+  get ringBytes(): number {
     let n = 0;
-    for (let i = this.#head; i < this.#len.length; i++) n += this.#len[i]!;
+    for (let i = this.#head; i < this.#len.length; i++)
+      n += (this.#len[i]! + 15) & ~7;
     return n;
   }
 

@@ -591,7 +591,13 @@ export class RingBuffer<T = RingRecord> {
     return this.#wait().epollFd;
   }
 
-  /** Bytes committed by producers and not consumed yet, over all rings. */
+  /**
+   * Bytes the reader has yet to give, over all rings: what producers
+   * committed to a ring and nobody consumed, plus (libbpf mode) records
+   * taken out of a ring that wait in the reader; each record counted as
+   * the ring holds it (length + 8-byte header, rounded up to 8). 0 when
+   * there is nothing to read.
+   */
   get pending(): number {
     this.#check("pending");
     let n = 0;

@@ -493,6 +493,11 @@ export class LibbpfRing implements Ring {
   readonly #memcpy = libc().memcpy_from;
   // Deno passes a usize fast as a bigint; Bun's u64_fast wants a number.
   readonly #bigLen = runtimeName() === "deno";
+  // The consumer and producer pages, read-only, for pending() (libbpf 1.1
+  // has no ring__avail_data_size); null if they cannot be mapped.
+  #positions: MappedMemory | null = null;
+  #words: Uint32Array = new Uint32Array(0);
+  #producerWord = 0;
 
   constructor(
     fd: number,
@@ -516,6 +521,19 @@ export class LibbpfRing implements Ring {
       throw bpfError("ring_buffer__new", e);
     }
     this.#rb = rb;
+    // Any read-only range of the ring maps (kernel/bpf/ringbuf.c,
+    // ringbuf_map_mmap_kern): consumer_pos at 0, producer_pos a page on.
+    const page = pageSize();
+    const m = mmap(fd, 2 * page, PROT_READ, MAP_SHARED, 0);
+    if (m) {
+      this.#positions = m;
+      this.#words = new Uint32Array(
+        m.bytes.buffer,
+        m.bytes.byteOffset,
+        page / 2,
+      );
+      this.#producerWord = page / 4;
+    }
   }
 
   /** Makes the record buffer at least `size` bytes (and the views over it). */
@@ -572,9 +590,18 @@ export class LibbpfRing implements Ring {
   }
 
   pending(): number {
-    // libbpf 1.1 has no ring__avail_data_size (1.3+): report "unknown" as
-    // 0, plus what peek() took out.
-    return this.#queue.bytes;
+    if (this.#closed) return 0;
+    let n = this.#queue.ringBytes;
+    const w = this.#words;
+    if (w.length > 0) {
+      // Plain loads, as ring__avail_data_size does with acquire loads: a
+      // count, stale by what producers do meanwhile (and on hosts without
+      // x86's ordering, by a little more).
+      const p = this.#producerWord;
+      const ahead = w[p]! + w[p + 1]! * TWO32 - (w[0]! + w[1]! * TWO32);
+      if (ahead > 0 && ahead <= this.size) n += ahead;
+    }
+    return n;
   }
 
   peek(cb: PeekCallback, source: number): number {
@@ -679,6 +706,9 @@ export class LibbpfRing implements Ring {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.clear();
+    this.#words = new Uint32Array(0);
+    this.#positions?.unmap();
+    this.#positions = null;
     // Closed from a callback: libbpf is still inside ring_buffer__consume.
     if (!this.#draining) this.#free();
   }
