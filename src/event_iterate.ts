@@ -61,11 +61,19 @@ export async function pollOnce(
 ): Promise<number> {
   const timeout = waitTimeout(timeoutMs);
   let n = source.drain();
-  if (n === 0) {
-    if (timeout === 0) return 0;
-    await source.waiter().wait(timeout);
-    if (source.closed()) return 0;
-    n = source.drain();
+  if (n === 0 && timeout !== 0) {
+    // Until records come or the time is up: a wait can end early (joined
+    // to another caller's shorter wait, woken for another's abort, or
+    // ready with only discarded records to drain).
+    const end = timeout < 0 ? Infinity : performance.now() + timeout;
+    for (;;) {
+      const left = end - performance.now();
+      if (left <= 0) break;
+      await source.waiter().wait(left === Infinity ? -1 : Math.ceil(left));
+      if (source.closed()) return 0;
+      n = source.drain();
+      if (n > 0) break;
+    }
   }
   await turns.after(n);
   return n;

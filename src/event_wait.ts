@@ -52,7 +52,7 @@ export interface EventWaiter {
 class NonblockingWaiter extends EpollWaiter {
   wait(timeoutMs: number): Promise<WaitResult> {
     if (this.closing) return Promise.resolve("woken");
-    if (this.pending) return this.pending;
+    if (this.pending) return this.joinPending(timeoutMs);
     const set = this.set;
     const buf = set.eventsBuffer();
     this.pending = libc()

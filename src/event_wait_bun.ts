@@ -118,7 +118,7 @@ export class WorkerWaiter extends EpollWaiter {
 
   wait(timeoutMs: number): Promise<WaitResult> {
     if (this.closing) return Promise.resolve("woken");
-    if (this.pending) return this.pending;
+    if (this.pending) return this.joinPending(timeoutMs);
     // Ready already: skip the message round trip.
     const now = this.set.check();
     if (now !== "timeout" || timeoutMs === 0) return Promise.resolve(now);
@@ -173,7 +173,7 @@ export class TimerWaiter extends EpollWaiter {
 
   wait(timeoutMs: number): Promise<WaitResult> {
     if (this.closing) return Promise.resolve("woken");
-    if (this.pending) return this.pending;
+    if (this.pending) return this.joinPending(timeoutMs);
     const first = this.set.check();
     if (first !== "timeout" || timeoutMs === 0) return Promise.resolve(first);
     const start = performance.now();

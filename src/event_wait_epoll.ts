@@ -191,4 +191,19 @@ export abstract class EpollWaiter implements EventWaiter {
   }
   abstract wait(timeoutMs: number): Promise<WaitResult>;
   abstract close(): void;
+
+  /**
+   * A wait that joins the pending one (one native wait at a time) but
+   * still ends after its own `timeoutMs`: the pending wait may have been
+   * asked for with a longer one, or none.
+   */
+  protected joinPending(timeoutMs: number): Promise<WaitResult> {
+    const pending = this.pending!;
+    if (timeoutMs < 0) return pending;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<WaitResult>((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    return Promise.race([pending, timedOut]).finally(() => clearTimeout(timer));
+  }
 }

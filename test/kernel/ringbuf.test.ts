@@ -671,6 +671,32 @@ describe.skipIf(!root)("RingBuffer", () => {
     }
   });
 
+  it("polls waiting at once each keep their own timeout: a short one ends in time, an unbounded one waits for records", async () => {
+    const obj = ringObject();
+    try {
+      for (const mode of ["mmap", "libbpf"] as const) {
+        using rb = obj.ringBuffer("rb", null, { mode });
+        // Joined to a longer wait: it waited for that one (3 s).
+        const long = rb.poll(() => {}, 3000);
+        let t0 = performance.now();
+        expect(await rb.poll(() => {}, 100)).toBe(0);
+        expect(performance.now() - t0).toBeLessThan(1000);
+        produce(obj, 1);
+        expect(await long).toBe(1);
+        // Joined to a shorter wait: it gave up with it, records or not.
+        const short = rb.poll(() => {}, 50);
+        const unbounded = rb.poll(() => {}, -1);
+        t0 = performance.now();
+        setTimeout(() => produce(obj, 2), 300);
+        expect(await short).toBe(0);
+        expect(await unbounded).toBe(2);
+        expect(performance.now() - t0).toBeGreaterThan(250);
+      }
+    } finally {
+      obj.close();
+    }
+  });
+
   it("iterates detached records; close and abort end a waiting iterator", async () => {
     const obj = ringObject();
     try {
