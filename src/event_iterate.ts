@@ -58,25 +58,44 @@ export async function pollOnce(
   source: PollSource,
   timeoutMs: number,
   turns: FairTurns,
+  signal?: AbortSignal,
 ): Promise<number> {
   const timeout = waitTimeout(timeoutMs);
+  checkSignal(signal, "poll");
+  if (signal?.aborted) return 0;
   let n = source.drain();
   if (n === 0 && timeout !== 0) {
-    // Until records come or the time is up: a wait can end early (joined
-    // to another caller's shorter wait, woken for another's abort, or
-    // ready with only discarded records to drain).
-    const end = timeout < 0 ? Infinity : performance.now() + timeout;
-    for (;;) {
-      const left = end - performance.now();
-      if (left <= 0) break;
-      await source.waiter().wait(left === Infinity ? -1 : Math.ceil(left));
-      if (source.closed()) return 0;
-      n = source.drain();
-      if (n > 0) break;
+    const waiter = source.waiter();
+    const onAbort = () => waiter.wake();
+    signal?.addEventListener("abort", onAbort);
+    try {
+      // Until records come, the time is up or `signal` aborts: a wait can
+      // end early (joined to another caller's shorter wait, woken for
+      // another's abort, or ready with only discarded records to drain).
+      const end = timeout < 0 ? Infinity : performance.now() + timeout;
+      for (;;) {
+        const left = end - performance.now();
+        if (left <= 0) break;
+        await waiter.wait(left === Infinity ? -1 : Math.ceil(left));
+        if (source.closed() || signal?.aborted) return 0;
+        n = source.drain();
+        if (n > 0) break;
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
   }
   await turns.after(n);
   return n;
+}
+
+/** Throws BpfTypeError unless `signal` is an AbortSignal or absent. */
+function checkSignal(signal: unknown, what: string): void {
+  if (signal != null && !(signal instanceof AbortSignal)) {
+    throw new BpfTypeError(
+      `${what}: signal is an AbortSignal (e.g. AbortSignal.timeout(ms)), got ${typeof signal}`,
+    );
+  }
 }
 
 /**
@@ -162,11 +181,7 @@ export async function* iterateDetached<D>(
     got = true;
     return false;
   };
-  if (signal != null && !(signal instanceof AbortSignal)) {
-    throw new BpfTypeError(
-      `events: signal is an AbortSignal (e.g. AbortSignal.timeout(ms)), got ${typeof signal}`,
-    );
-  }
+  checkSignal(signal, "events");
   const onAbort = () => waiter.wake();
   signal?.addEventListener("abort", onAbort);
   const turns = new FairTurns();

@@ -401,8 +401,14 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   /**
    * Drains; if nothing was there, waits (without blocking the event loop)
    * up to `timeoutMs` (< 0: no limit) and drains. Resolves to the count.
+   * `options.signal` ends the wait when it aborts (resolving 0); an
+   * aborted one drains nothing.
    */
-  poll(cb: PerfCallback<T>, timeoutMs = -1): Promise<number> {
+  poll(
+    cb: PerfCallback<T>,
+    timeoutMs = -1,
+    options: EventsOptions = {},
+  ): Promise<number> {
     try {
       this.#check("poll");
       checkCallback(cb, "poll");
@@ -417,6 +423,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       },
       timeoutMs,
       this.#turns,
+      options?.signal,
     );
   }
 

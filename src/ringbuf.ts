@@ -114,9 +114,9 @@ export interface RingBufferOptions {
   readonly onClose?: () => void;
 }
 
-/** Options of {@link RingBuffer.events}. */
+/** Options of `events()` and `poll()` of ring and perf buffer readers. */
 export interface EventsOptions {
-  /** Ends the iteration when aborted. */
+  /** Ends the iteration, or the poll's wait (resolving 0), when aborted. */
   readonly signal?: AbortSignal;
 }
 
@@ -433,11 +433,16 @@ export class RingBuffer<T = RingRecord> {
    * event loop) until a record arrives or `timeoutMs` passes (< 0: no
    * limit), then drains. Resolves to the number of records (0 on timeout
    * or when the reader is closed meanwhile). The throughput path:
-   * `while (open) await rb.poll(cb, 100)`.
+   * `while (open) await rb.poll(cb, 100)`. `options.signal` ends the wait
+   * when it aborts (resolving 0); an aborted one drains nothing.
    */
-  poll(cb: RecordCallback<T>, timeoutMs = -1): Promise<number> {
+  poll(
+    cb: RecordCallback<T>,
+    timeoutMs = -1,
+    options: EventsOptions = {},
+  ): Promise<number> {
     if (this.#closed) return this.#rejectClosed("poll");
-    return this.#poll(-1, cb as unknown as AnyCallback, timeoutMs);
+    return this.#poll(-1, cb as unknown as AnyCallback, timeoutMs, options);
   }
 
   // A closed reader's poll rejects (like an async function would) rather
@@ -449,15 +454,25 @@ export class RingBuffer<T = RingRecord> {
   }
 
   /** {@link poll} with the zero-allocation callback of {@link consumeRaw}. */
-  pollRaw(cb: RawRecordCallback, timeoutMs = -1): Promise<number> {
+  pollRaw(
+    cb: RawRecordCallback,
+    timeoutMs = -1,
+    options: EventsOptions = {},
+  ): Promise<number> {
     if (this.#closed) return this.#rejectClosed("pollRaw");
-    return this.#poll(Delivery.Raw, cb as unknown as AnyCallback, timeoutMs);
+    return this.#poll(
+      Delivery.Raw,
+      cb as unknown as AnyCallback,
+      timeoutMs,
+      options,
+    );
   }
 
   #poll(
     mode: Delivery | -1,
     cb: AnyCallback,
     timeoutMs: number,
+    options: EventsOptions,
   ): Promise<number> {
     try {
       checkCallback(cb, mode === Delivery.Raw ? "pollRaw" : "poll");
@@ -472,6 +487,7 @@ export class RingBuffer<T = RingRecord> {
       },
       timeoutMs,
       this.#turns,
+      options?.signal,
     );
   }
 

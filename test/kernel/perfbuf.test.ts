@@ -402,6 +402,23 @@ describe.skipIf(!root)("PerfBuffer", () => {
     }
   });
 
+  it("an AbortSignal ends a poll's wait (0), and an aborted one drains nothing", async () => {
+    const obj = perfObject();
+    try {
+      using pb = obj.perfBuffer("events");
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 50);
+      const t0 = performance.now();
+      expect(await pb.poll(() => {}, -1, { signal: ac.signal })).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      produce(obj, 2);
+      expect(await pb.poll(() => {}, -1, { signal: ac.signal })).toBe(0);
+      expect(await pb.poll(() => {}, 1000)).toBe(2);
+    } finally {
+      obj.close();
+    }
+  });
+
   it("refuses a drain from inside a sample callback (a close() after it freed the rings under libbpf: SIGSEGV)", async () => {
     // In a child: before the fix the process died in perf_buffer__consume.
     const { code, out } = await runChild(`

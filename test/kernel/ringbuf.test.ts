@@ -697,6 +697,29 @@ describe.skipIf(!root)("RingBuffer", () => {
     }
   });
 
+  it("an AbortSignal ends a poll's wait (0), an aborted one drains nothing, and anything else is refused", async () => {
+    const obj = ringObject();
+    try {
+      for (const mode of ["mmap", "libbpf"] as const) {
+        using rb = obj.ringBuffer("rb", null, { mode });
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(), 50);
+        const t0 = performance.now();
+        expect(await rb.poll(() => {}, -1, { signal: ac.signal })).toBe(0);
+        expect(performance.now() - t0).toBeLessThan(2000);
+        produce(obj, 2);
+        expect(await rb.pollRaw(() => {}, -1, { signal: ac.signal })).toBe(0);
+        expect(await rb.poll(() => {}, -1, { signal: undefined })).toBe(2);
+        const e = await rb
+          .poll(() => {}, 10, { signal: 5 as never })
+          .catch((e: unknown) => e);
+        expect(e).toBeInstanceOf(BpfTypeError);
+      }
+    } finally {
+      obj.close();
+    }
+  });
+
   it("iterates detached records; close and abort end a waiting iterator", async () => {
     const obj = ringObject();
     try {
