@@ -139,7 +139,12 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #ownFd = -1;
   /** Samples handed to callbacks (and yielded by iterators) so far. */
   consumed = 0;
-  /** Samples the kernel dropped (all CPUs) because a ring was full. */
+  /**
+   * Samples the kernel dropped (all CPUs) because a ring was full. The
+   * kernel reports a loss with the next sample it writes to that CPU's
+   * ring (a PERF_RECORD_LOST ahead of it: kernel/events/ring_buffer.c,
+   * perf_output_begin), so `lost` and `onLost` learn of it only then.
+   */
   lost = 0;
 
   private constructor(
