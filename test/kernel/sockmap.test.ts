@@ -5,11 +5,21 @@
  * counts what they send, for a real connection.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  rmdirSync,
+} from "node:fs";
 import { release } from "node:os";
 import { describe, expect, it } from "vitest";
+import { libbpf } from "../../ffi/mod.ts";
 import { BpfError, BpfTypeError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
+import { attachToSockmapWithoutLink } from "../../src/sockmap.ts";
 import {
   buildTcpPair,
   fixture,
@@ -34,6 +44,20 @@ function kernelAtLeast(major: number, minor: number): boolean {
     .split(".")
     .map((x) => parseInt(x, 10));
   return a > major || (a === major && b >= minor);
+}
+
+// open(2) flag as /proc/self/fdinfo shows it (octal; uapi asm-generic/fcntl.h)
+const O_CLOEXEC = 0o2000000;
+
+/** This process's BPF fds (readdir's own fd is gone by the readlink). */
+function bpfFds(): string[] {
+  return readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith("anon_inode:bpf");
+    } catch {
+      return false;
+    }
+  });
 }
 
 function openSockmap(): BpfObject {
@@ -107,5 +131,35 @@ describe.skipIf(!root)("sockmap", () => {
     // By section name alone it cannot attach: the error names the way.
     const byName = thrown(() => obj.program("count_msg").attach());
     expect((byName as BpfError).hint).toMatch(/attachSockmap\(map\)/);
+  });
+
+  it("without kernel links (before 6.10): its own fds are close-on-exec and closed on detach", () => {
+    using obj = openSockmap();
+    const socks = obj.map("socks");
+    const prog = obj.program("count_msg");
+    const before = new Set(bpfFds());
+    const backend = attachToSockmapWithoutLink(
+      prog.fd,
+      socks.fd,
+      7,
+      "",
+      undefined,
+    );
+    const added = bpfFds().filter((fd) => !before.has(fd));
+    // A copy of the program's fd and one of the map's, and nothing else.
+    expect(
+      added.map((fd) => readlinkSync(`/proc/self/fd/${fd}`)).sort(),
+    ).toEqual(["anon_inode:bpf-map", "anon_inode:bpf-prog"]);
+    for (const fd of added) {
+      const flags = /^flags:\s*([0-7]+)$/m.exec(
+        readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"),
+      )![1]!;
+      expect(parseInt(flags, 8) & O_CLOEXEC).toBe(O_CLOEXEC);
+    }
+    backend.destroy();
+    const after = new Set(bpfFds());
+    expect(added.filter((fd) => after.has(fd))).toEqual([]);
+    // Detached: nothing left to detach.
+    expect(libbpf().bpf_prog_detach2(prog.fd, socks.fd, 7)).toBe(-2); // ENOENT
   });
 });
