@@ -16,6 +16,7 @@ import {
 import { bpfFdKind, describeFdKind } from "./fd_kind.ts";
 import { describeValue } from "./map_codecs.ts";
 import { type LinkInfo, linkInfo } from "./link_info.ts";
+import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
 
@@ -114,6 +115,11 @@ export function fdLinkBackend(linkFd: number): LinkBackend {
   };
 }
 
+/** Destroys the backend of a link without an object, once the link is collected. */
+function destroyBackend(backend: LinkBackend): void {
+  backend.destroy();
+}
+
 /** Link types whose program BPF_LINK_UPDATE swaps (the kernel's update_prog). */
 const UPDATABLE: ReadonlySet<string> = new Set([
   "cgroup",
@@ -130,6 +136,9 @@ export class BpfLink implements OwnedLink {
   #backend: LinkBackend | null;
   #owner: ObjectOwner | null;
   #pinned: string | null = null;
+  #detached = false;
+  /** Released once collected (see #guard). */
+  #guarded = false;
   /** What it attaches, e.g. `tracepoint syscalls/sys_enter_getpid`. */
   readonly description: string;
 
@@ -143,6 +152,21 @@ export class BpfLink implements OwnedLink {
     this.#owner = owner;
     this.description = description;
     owner?.adoptLink(this);
+  }
+
+  /**
+   * A link without an object (opened from a pin) is released if dropped
+   * unclosed while pinned or detached: closing its fd then changes
+   * nothing in the kernel. Unpinned and attached, it is kept (leaked)
+   * instead: garbage collection never detaches.
+   */
+  #guard(): void {
+    const b = this.#backend;
+    if (this.#owner || !b) return;
+    const release = this.#pinned !== null || this.#detached;
+    if (release && !this.#guarded) releaseOnCollect(this, b, destroyBackend);
+    else if (!release && this.#guarded) cancelRelease(b);
+    this.#guarded = release;
   }
 
   #live(what: string): LinkBackend {
@@ -165,7 +189,8 @@ export class BpfLink implements OwnedLink {
   /**
    * Opens the link pinned at `path` (by this or another process): to see
    * what it attaches, `update()` its program, `detach()` it, or `unpin()`
-   * it. `close()` leaves it pinned and attached.
+   * it. `close()` leaves it pinned and attached (so does dropping it: its
+   * fd is closed once it is garbage-collected, unless it was unpinned).
    */
   static fromPinned(path: string): BpfLink {
     clearLibbpfLog();
@@ -198,6 +223,7 @@ export class BpfLink implements OwnedLink {
       `pinned ${type} link ${path}`,
     );
     link.#pinned = path;
+    link.#guard();
     return link;
   }
 
@@ -268,6 +294,8 @@ export class BpfLink implements OwnedLink {
             : undefined,
       });
     }
+    this.#detached = true;
+    this.#guard();
   }
 
   /** Where the link is pinned, or null. */
@@ -290,6 +318,7 @@ export class BpfLink implements OwnedLink {
     }
     b.pin(path);
     this.#pinned = path;
+    this.#guard();
   }
 
   /** Removes the pin (the link stays attached while this object is open). */
@@ -298,6 +327,7 @@ export class BpfLink implements OwnedLink {
     if (this.#pinned === null) return;
     b.unpin(this.#pinned);
     this.#pinned = null;
+    this.#guard();
   }
 
   /**
@@ -358,6 +388,7 @@ export class BpfLink implements OwnedLink {
     const b = this.#backend;
     if (!b) return;
     this.#backend = null;
+    if (this.#guarded) cancelRelease(b);
     this.#owner?.releaseLink(this);
     this.#owner = null;
     b.destroy();

@@ -34,6 +34,7 @@ import {
   StateError,
   TsbpfError,
 } from "./errors.ts";
+import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import { BpfLink } from "./link.ts";
 import { registerStructOps } from "./struct_ops.ts";
@@ -280,6 +281,12 @@ interface Standalone {
   readonly pins: string[];
 }
 
+/** Closes a standalone map's fd (by `close()`, or once its handle is collected). */
+function closeStandalone(own: Standalone): void {
+  closeFd(own.fd);
+  own.fd = -1;
+}
+
 /**
  * A bad element of a bulk call's input, as a BpfTypeError that says which
  * one (`where`) and what the call had done already (`done`); other errors
@@ -468,7 +475,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /**
    * Creates a map owned by this process (not by any object); `close()` it,
-   * or `using m = BpfMap.create(...)`.
+   * or `using m = BpfMap.create(...)`. (A standalone map dropped unclosed
+   * has its fd closed once garbage-collected: a safety net, not a way.)
    *
    * ```ts
    * using counts = BpfMap.create({ type: "hash", key: "u32", value: "u64", maxEntries: 1024 });
@@ -650,8 +658,10 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         }
       }
       const pins = pinnedAt === null ? [] : [pinnedAt];
-      const m = new BpfMap(null, null, { fd, info, btf, pins }, types);
+      const own: Standalone = { fd, info, btf, pins };
+      const m = new BpfMap(null, null, own, types);
       if (types) m.#ready("open");
+      releaseOnCollect(m, own, closeStandalone);
       return m;
     } catch (e) {
       closeFd(fd);
@@ -2056,8 +2066,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     this.#closed = true;
     this.#live = undefined;
     if (this.#own) {
-      closeFd(this.#own.fd);
-      this.#own.fd = -1;
+      cancelRelease(this.#own);
+      closeStandalone(this.#own);
     }
   }
 

@@ -37,6 +37,7 @@ import {
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { claimEventMap, releaseEventMap } from "./event_claims.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
+import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
 import {
   FairTurns,
   checkCallback,
@@ -99,16 +100,50 @@ function perfMapId(fd: number): number | null {
     : null;
 }
 
+/**
+ * What a reader owns: libbpf's perf buffer, our map fd, the callbacks,
+ * the waiter and the claim on the map (event_claims.ts, held by these
+ * parts, not the reader, so that a reader dropped unclosed is collected).
+ */
+interface ReaderParts {
+  pb: Ptr | null;
+  ownFd: number;
+  readonly sample: NativeCallback;
+  readonly lost: NativeCallback;
+  waiter: EventWaiter | null;
+  /** The map id claimed, or null. */
+  readonly mapId: number | null;
+}
+
+/** Frees libbpf's perf buffer, our map fd, the callbacks and the claim. */
+function freeRings(parts: ReaderParts): void {
+  if (parts.pb !== null) libbpf().perf_buffer__free(parts.pb);
+  parts.pb = null;
+  if (parts.ownFd >= 0) libc().close(parts.ownFd);
+  parts.ownFd = -1;
+  parts.sample.close();
+  parts.lost.close();
+  // Only now: perf_buffer__free has just emptied the map's slots.
+  if (parts.mapId !== null) releaseEventMap(parts.mapId, parts);
+}
+
+/** What `close()` does natively, for a reader collected unclosed. */
+function releaseParts(parts: ReaderParts): void {
+  // Waiters first: their epoll set holds the perf fds libbpf closes.
+  parts.waiter?.close();
+  freeRings(parts);
+}
+
 /** A reader of a perf event array's per-CPU rings. */
 export class PerfBuffer<T = Uint8Array | AnyStructView> {
   #pb: Ptr | null;
   readonly #decoder: StructDecoder | null;
-  readonly #sample: NativeCallback;
-  readonly #lostCb: NativeCallback;
+  readonly #parts: ReaderParts;
+  /** The reader while perf_buffer__consume runs (see #callbacks). */
+  readonly #current: { reader: PerfBuffer<unknown> | null } = { reader: null };
   readonly #onLost: ((cpu: number, count: number) => void) | undefined;
   readonly #onClose: (() => void) | undefined;
   readonly #fds: number[] = [];
-  #waiter: EventWaiter | null = null;
   #cb: PerfCallback<unknown> | null = null;
   #n = 0;
   #stopped = false;
@@ -131,12 +166,9 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   readonly #bigLen = runtimeName() === "deno";
   #lenOf = -1;
   #lenArg: number | bigint = 0;
-  #freeLater: Ptr | null = null;
+  // Closed from a sample callback: free once the drain returns.
+  #freeLater = false;
   readonly #mapFd: number;
-  // The map id this reader claimed (see event_claims.ts), or null.
-  readonly #mapId: number | null;
-  // Our duplicate of the map fd, which libbpf's perf buffer holds.
-  #ownFd = -1;
   /** Samples handed to callbacks (and yielded by iterators) so far. */
   consumed = 0;
   /**
@@ -175,34 +207,32 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     const pages = options.pageCount ?? 64;
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0)
       throw new BpfTypeError(`pageCount must be a power of 2, got ${pages}`);
+    const [sample, lost] = PerfBuffer.#callbacks(this.#current);
+    const parts: ReaderParts = {
+      pb: null,
+      ownFd: -1,
+      sample,
+      lost,
+      waiter: null,
+      mapId: perfMapId(fd),
+    };
     // Before perf_buffer__new, which would take another reader's slots.
-    const id = (this.#mapId = perfMapId(fd));
-    if (id !== null) claimEventMap(id, this, "perf", what);
-    this.#sample = nativeCallback(
-      CALLBACKS.perf_buffer_sample,
-      (_c, cpu, data, size) => this.#onSample(cpu, data!, size),
-    );
-    this.#lostCb = nativeCallback(
-      CALLBACKS.perf_buffer_lost,
-      (_c, cpu, cnt) => {
-        const n = Number(cnt);
-        this.lost += n;
-        try {
-          this.#onLost?.(cpu, n);
-        } catch (e) {
-          this.#error ??= e;
-        }
-      },
-    );
+    if (parts.mapId !== null) {
+      try {
+        claimEventMap(parts.mapId, parts, "perf", what);
+      } catch (e) {
+        sample.close();
+        lost.close();
+        throw e;
+      }
+    }
     // libbpf keeps the map fd and, in perf_buffer__free, deletes each CPU's
     // entry through it: with the caller's fd, closed by then and its number
     // another map's, that deleted that map's keys 0..n-1. Our own copy.
     const own = libc().fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (own < 0) {
       const e = errno();
-      this.#sample.close();
-      this.#lostCb.close();
-      if (id !== null) releaseEventMap(id, this);
+      freeRings(parts);
       throw bpfError(
         "fcntl(F_DUPFD_CLOEXEC)",
         e,
@@ -212,22 +242,12 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
         },
       );
     }
-    this.#ownFd = own;
     const L = libbpf();
-    const pb = L.perf_buffer__new(
-      own,
-      pages,
-      this.#sample.ptr,
-      this.#lostCb.ptr,
-      null,
-      null,
-    );
+    const pb = L.perf_buffer__new(own, pages, sample.ptr, lost.ptr, null, null);
+    parts.ownFd = own;
     if (pb === null) {
       const e = errno();
-      this.#sample.close();
-      this.#lostCb.close();
-      libc().close(own);
-      if (id !== null) releaseEventMap(id, this);
+      freeRings(parts);
       throw bpfError(
         "perf_buffer__new",
         e,
@@ -237,7 +257,10 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
         },
       );
     }
-    this.#pb = pb;
+    this.#pb = parts.pb = pb;
+    this.#parts = parts;
+    // Dropped unclosed: what it owns goes once the reader is collected.
+    releaseOnCollect(this, this.#parts, releaseParts);
     const cnt = Number(L.perf_buffer__buffer_cnt(pb));
     for (let i = 0; i < cnt; i++)
       this.#fds.push(L.perf_buffer__buffer_fd(pb, i));
@@ -285,6 +308,36 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       options,
       typeof map === "number" ? `map fd ${map}` : `map '${map.name}'`,
     );
+  }
+
+  /**
+   * The native callbacks, reaching the reader through `current`, which
+   * holds it only while perf_buffer__consume runs (the only call that
+   * calls them): a callback keeps its function alive until closed, and a
+   * reader it held for good could never be collected.
+   */
+  static #callbacks(current: {
+    reader: PerfBuffer<unknown> | null;
+  }): [NativeCallback, NativeCallback] {
+    return [
+      nativeCallback(CALLBACKS.perf_buffer_sample, (_c, cpu, data, size) => {
+        const r = current.reader;
+        if (r !== null) r.#onSample(cpu, data!, size);
+      }),
+      nativeCallback(CALLBACKS.perf_buffer_lost, (_c, cpu, cnt) => {
+        const r = current.reader;
+        if (r !== null) r.#onLostSamples(cpu, Number(cnt));
+      }),
+    ];
+  }
+
+  #onLostSamples(cpu: number, n: number): void {
+    this.lost += n;
+    try {
+      this.#onLost?.(cpu, n);
+    } catch (e) {
+      this.#error ??= e;
+    }
   }
 
   /** Makes the sample buffer at least `size` bytes (and the view over it). */
@@ -364,7 +417,13 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
         if (q.stopped) this.#stopped = true;
       }
       if (!this.#stopped && this.#pb !== null) {
-        const err = libbpf().perf_buffer__consume(pb);
+        this.#current.reader = this;
+        let err: number;
+        try {
+          err = libbpf().perf_buffer__consume(pb);
+        } finally {
+          this.#current.reader = null;
+        }
         if (err < 0 && this.#error === null)
           throw bpfError("perf_buffer__consume", err);
       }
@@ -375,10 +434,10 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
       this.consumed += this.#n;
       this.#cb = null;
       this.#error = null;
-      if (this.#freeLater !== null) this.#free(this.#freeLater);
+      if (this.#freeLater) this.#free();
       // Samples libbpf handed over past a stop wait in the queue, and the
       // per-CPU rings report none: keep epollFd readable meanwhile.
-      this.#waiter?.hold(this.#queue.size > 0);
+      this.#parts.waiter?.hold(this.#queue.size > 0);
     }
   }
 
@@ -394,13 +453,14 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
   }
 
   #wait(): EventWaiter {
-    if (!this.#waiter) {
+    const parts = this.#parts;
+    if (!parts.waiter) {
       const w = createWaiter();
       for (const fd of this.#fds) w.add(fd);
       w.hold(this.#queue.size > 0);
-      this.#waiter = w;
+      parts.waiter = w;
     }
-    return this.#waiter;
+    return parts.waiter;
   }
 
   /**
@@ -513,23 +573,19 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     const pb = this.#pb;
     if (pb === null) return;
     this.#pb = null;
+    cancelRelease(this.#parts);
     // Waiters first: their epoll set holds the perf fds libbpf is about to close.
-    this.#waiter?.close();
+    this.#parts.waiter?.close();
     this.#queue.clear();
     // Closed from a sample callback: libbpf is still walking its rings.
-    if (this.#draining) this.#freeLater = pb;
-    else this.#free(pb);
+    if (this.#draining) this.#freeLater = true;
+    else this.#free();
     this.#onClose?.();
   }
 
-  #free(pb: Ptr): void {
-    this.#freeLater = null;
-    libbpf().perf_buffer__free(pb);
-    libc().close(this.#ownFd);
-    this.#sample.close();
-    this.#lostCb.close();
-    // Only now: perf_buffer__free has just emptied the map's slots.
-    if (this.#mapId !== null) releaseEventMap(this.#mapId, this);
+  #free(): void {
+    this.#freeLater = false;
+    freeRings(this.#parts);
   }
 
   /** Same as `close()`. */

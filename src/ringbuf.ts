@@ -33,6 +33,7 @@ import {
 import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { claimEventMap, releaseEventMap } from "./event_claims.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
+import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
 import { type ShortRecords, checkShort } from "./event_struct.ts";
 import {
   FairTurns,
@@ -172,14 +173,32 @@ function describe(map: RingMap): string {
   return typeof map === "number" ? `map fd ${map}` : `map '${map.name}'`;
 }
 
+/**
+ * What a reader owns: its rings, its waiter, and its claims on the maps
+ * (event_claims.ts, held by these parts, not the reader, so that a reader
+ * dropped unclosed can be collected and its maps read again).
+ */
+interface ReaderParts {
+  readonly rings: Ring[];
+  /** The kernel map id of each ring, by index. */
+  readonly mapIds: number[];
+  waiter: EventWaiter | null;
+}
+
+/** Ends the waits, frees the rings and the claims (by `close()`, or once collected). */
+function releaseParts(parts: ReaderParts): void {
+  parts.waiter?.close();
+  for (const r of parts.rings) r.close();
+  for (const id of parts.mapIds) releaseEventMap(id, parts);
+}
+
 /** A reader of one or more BPF ring buffers. */
 export class RingBuffer<T = RingRecord> {
-  readonly #rings: Ring[] = [];
-  /** The kernel map id of each ring, by index. */
-  readonly #mapIds: number[] = [];
+  readonly #parts: ReaderParts = { rings: [], mapIds: [], waiter: null };
+  readonly #rings: Ring[] = this.#parts.rings;
+  readonly #mapIds: number[] = this.#parts.mapIds;
   readonly #mode: "mmap" | "libbpf";
   #onClose: (() => void) | undefined;
-  #waiter: EventWaiter | null = null;
   #closed = false;
   readonly #turns = new FairTurns(0);
   // Detached copies of records an iteration peeked at (still in their
@@ -193,6 +212,8 @@ export class RingBuffer<T = RingRecord> {
 
   private constructor(mode: "mmap" | "libbpf") {
     this.#mode = mode;
+    // Dropped unclosed: the rings and waiter go once the reader is collected.
+    releaseOnCollect(this, this.#parts, releaseParts);
   }
 
   /**
@@ -315,7 +336,7 @@ export class RingBuffer<T = RingRecord> {
           hint: "add each ring buffer map once: one reader drains all of a map's records",
         },
       );
-    claimEventMap(info.id, this, "ring", describe(map));
+    claimEventMap(info.id, this.#parts, "ring", describe(map));
     const size = info.maxEntries;
     let ring: Ring | null = null;
     try {
@@ -326,10 +347,10 @@ export class RingBuffer<T = RingRecord> {
       // Watched now, as libbpf's ring_buffer__add does: the fd is borrowed,
       // and by a first wait its number may be closed or another file's. The
       // epoll set then holds the ring's file itself.
-      (this.#waiter ??= createWaiter()).add(fd);
+      (this.#parts.waiter ??= createWaiter()).add(fd);
     } catch (e) {
       ring?.close();
-      releaseEventMap(info.id, this);
+      releaseEventMap(info.id, this.#parts);
       throw e;
     }
     this.#rings.push(ring);
@@ -377,7 +398,7 @@ export class RingBuffer<T = RingRecord> {
         held = true;
         break;
       }
-    this.#waiter?.hold(held);
+    this.#parts.waiter?.hold(held);
   }
 
   /** True while a consume/poll hands records to its callback. */
@@ -425,7 +446,7 @@ export class RingBuffer<T = RingRecord> {
 
   /** The waiter, made with the first ring (Bun's starts a Worker lazily). */
   #wait(): EventWaiter {
-    return this.#waiter!;
+    return this.#parts.waiter!;
   }
 
   /**
@@ -638,11 +659,10 @@ export class RingBuffer<T = RingRecord> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#waiter?.close();
+    cancelRelease(this.#parts);
     this.#ahead.length = this.#aheadRing.length = 0;
     this.#next = 0;
-    for (const r of this.#rings) r.close();
-    for (const id of this.#mapIds) releaseEventMap(id, this);
+    releaseParts(this.#parts);
     this.#onClose?.();
   }
 

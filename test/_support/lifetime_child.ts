@@ -6,9 +6,11 @@
  *   bun test/_support/lifetime_child.ts waiters 1000
  *   deno run -A --v8-flags=--expose-gc test/_support/lifetime_child.ts ...
  */
-import { readFileSync, readdirSync } from "node:fs";
-import { BpfMap } from "../../src/map.ts";
+import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { BpfLink } from "../../src/link.ts";
+import { BpfMap, possibleCpus } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
+import { PerfBuffer } from "../../src/perfbuf.ts";
 import { RingBuffer } from "../../src/ringbuf.ts";
 import { ourPrograms } from "./bpftool.ts";
 import { fixture } from "./fixtures.ts";
@@ -20,6 +22,14 @@ function gc(): void {
   };
   if (g.Bun) g.Bun.gc(true);
   else g.gc?.();
+}
+
+/** A full collection, then a turn of the event loop for the finalizers. */
+async function collect(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 const fds = () => readdirSync("/proc/self/fd").length;
@@ -110,6 +120,78 @@ function libcPath(): string {
   return /\s(\/\S*\/libc\.so\.6)$/m.exec(maps)?.[1] ?? "libc.so.6";
 }
 
+/**
+ * Standalone handles dropped without close(): each is released once
+ * collected. A map created, one opened by id and one from a pin; ring
+ * readers of both modes (having waited: Bun starts a Worker) and a perf
+ * reader over long-lived maps; a link opened from a pin.
+ */
+const PIN_DIR = `/sys/fs/bpf/tsbpf-lifetime-${process.pid}`;
+let dropObj: BpfObject | undefined;
+const dropRing = BpfMap.create({ type: "ringbuf", maxEntries: 4096 });
+const dropPerf = BpfMap.create({
+  type: "perf_event_array",
+  key: "u32",
+  value: "u32",
+  maxEntries: possibleCpus(),
+});
+/** The object whose link and map are pinned for the dropped handles. */
+function pinned(): void {
+  if (dropObj) return;
+  mkdirSync(PIN_DIR);
+  dropObj = BpfObject.open(attachPath);
+  for (const p of dropObj.programs) p.autoload = p.name === "on_sys_enter";
+  dropObj.load();
+  const link = dropObj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+  link.pin(`${PIN_DIR}/link`);
+  dropObj.maps[0]!.pin(`${PIN_DIR}/map`);
+}
+const smallMap = () =>
+  BpfMap.create({ type: "hash", key: "u32", value: "u32", maxEntries: 8 });
+
+scenarios.dropped = async (i) => {
+  pinned();
+  const m = smallMap();
+  m.set(1, 1);
+  void BpfMap.fromId(m.id).get(1);
+  void BpfMap.fromPinned(`${PIN_DIR}/map`).type;
+  void BpfLink.fromPinned(`${PIN_DIR}/link`).info();
+  const rb = RingBuffer.open(dropRing, null, {
+    mode: i % 2 ? "libbpf" : "mmap",
+  });
+  rb.consume(() => {});
+  if (i % 10 === 0) await rb.poll(() => {}, 0);
+  const pb = PerfBuffer.open(dropPerf);
+  pb.consume(() => {});
+  if (i % 10 === 0) await pb.poll(() => {}, 0);
+};
+
+/**
+ * The same handles closed, then collected: the fd numbers they had, taken
+ * by new maps meanwhile, stay those maps' (a handle collected after
+ * close() closes nothing).
+ */
+scenarios.closed = async (i) => {
+  pinned();
+  (() => {
+    smallMap().close();
+    const m = smallMap();
+    BpfMap.fromId(m.id).close();
+    m.close();
+    BpfMap.fromPinned(`${PIN_DIR}/map`).close();
+    BpfLink.fromPinned(`${PIN_DIR}/link`).close();
+    RingBuffer.open(dropRing, null, {
+      mode: i % 2 ? "libbpf" : "mmap",
+    }).close();
+    PerfBuffer.open(dropPerf).close();
+  })();
+  const takers = Array.from({ length: 16 }, smallMap);
+  await collect();
+  // EBADF here if a collected handle closed its old number again.
+  for (const t of takers) t.info();
+  for (const t of takers) t.close();
+};
+
 /** A ring reader that waits once (Bun: a waiter Worker), then closes. */
 const waitMap = BpfMap.create({ type: "ringbuf", maxEntries: 4096 });
 scenarios.waiters = async () => {
@@ -123,16 +205,20 @@ const run = scenarios[name!];
 if (!run) throw new Error(`unknown scenario ${name}`);
 const cycles = Number(cyclesArg ?? 500);
 for (let i = 0; i < Number(warmArg ?? 50); i++) await run(i);
-gc();
+await collect();
 const before = { fds: fds(), rssKiB: rssKiB() };
 for (let i = 0; i < cycles; i++) {
   await run(i);
-  if (i % 100 === 99) gc();
+  if (i % 100 === 99) await collect();
 }
-gc();
+await collect();
 const after = { fds: fds(), rssKiB: rssKiB() };
 waitMap.close();
 linkObj?.close();
+dropRing.close();
+dropPerf.close();
+dropObj?.close();
+rmSync(PIN_DIR, { recursive: true, force: true });
 console.log(
   JSON.stringify({
     fds: [before.fds, after.fds],

@@ -15,6 +15,7 @@ import {
   rmSync,
   rmdirSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -631,6 +632,74 @@ describe.skipIf(!root)("BpfLink", () => {
       expect(res.grew).toBe(true); // and the program stayed attached
     },
   );
+
+  it("a link opened from a pin and dropped: collected, its fd is closed while pinned, kept (attached) once unpinned", () => {
+    const url = (p: string) =>
+      JSON.stringify(new URL(`../../${p}`, import.meta.url).href);
+    const dir = `${PIN_DIR}-gc`;
+    const script = `
+      import { readdirSync, readlinkSync } from "node:fs";
+      import { BpfLink } from ${url("src/link.ts")};
+      import { BpfObject } from ${url("src/object.ts")};
+      import { libc } from ${url("ffi/mod.ts")};
+      const collect = async () => {
+        for (let i = 0; i < 3; i++) {
+          if (globalThis.Bun) Bun.gc(true); else globalThis.gc();
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      };
+      const linkFds = () => readdirSync("/proc/self/fd").filter((fd) => {
+        try { return /bpf.link/.test(readlinkSync("/proc/self/fd/" + fd)); } catch { return false; }
+      }).length;
+      const obj = BpfObject.open(${JSON.stringify(fixture("attach"))});
+      for (const p of obj.programs) p.autoload = p.name === "on_sys_enter";
+      obj.load();
+      const own = obj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+      own.pin(${JSON.stringify(`${dir}/link`)});
+      const base = linkFds();
+      (() => {
+        for (let i = 0; i < 20; i++) BpfLink.fromPinned(${JSON.stringify(`${dir}/link`)}).info();
+      })();
+      await collect();
+      const pinnedLeft = linkFds() - base;
+      (() => BpfLink.fromPinned(${JSON.stringify(`${dir}/link`)}).unpin())();
+      own.close(); // now only the dropped handle's fd holds the link
+      await collect();
+      const before = obj.globals.raw_tp_hits;
+      for (let i = 0; i < 3; i++) libc().getpid();
+      const grew = obj.globals.raw_tp_hits > before;
+      console.log(JSON.stringify({ pinnedLeft, grew, kept: linkFds() }));
+      obj.close();
+    `;
+    const file = join(mkdtempSync(join(tmpdir(), "tsbpf-link-")), "gc.ts");
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(file, script);
+      const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+      const r = deno
+        ? spawnSync(
+            deno.execPath(),
+            ["run", "-A", "--v8-flags=--expose-gc", file],
+            { encoding: "utf8", timeout: 60_000 },
+          )
+        : spawnSync(process.execPath, [file], {
+            encoding: "utf8",
+            timeout: 60_000,
+          });
+      expect(r.stderr).toBe("");
+      const res = JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+        pinnedLeft: number;
+        grew: boolean;
+        kept: number;
+      };
+      expect(res.pinnedLeft).toBeLessThanOrEqual(1); // not 20
+      expect(res.grew).toBe(true); // unpinned and dropped: still attached
+      expect(res.kept).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(join(file, ".."), { recursive: true, force: true });
+    }
+  });
 
   it.skipIf(!hasIp)(
     "attaches XDP (default and skb mode) and detaches on close",
