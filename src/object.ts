@@ -171,6 +171,11 @@ export class BpfObject implements ObjectOwner {
     const L = libbpfWithLog();
     const source =
       typeof pathOrBytes === "string" ? pathOrBytes : "BPF object bytes";
+    // libbpf opens what was checked: the file read once, not again by
+    // bpf_object__open_file (a file replaced in between could reach
+    // libbpf unchecked, and libbpf 1.1 crashes on some bad BTF).
+    let bytes: Uint8Array;
+    let name = options.name;
     if (typeof pathOrBytes === "string") {
       if (!existsSync(pathOrBytes)) {
         throw bpfError(
@@ -182,9 +187,13 @@ export class BpfObject implements ObjectOwner {
           },
         );
       }
-      checkObjectBytes(readFileBytes(pathOrBytes), pathOrBytes);
+      bytes = readFileBytes(pathOrBytes);
+      checkObjectBytes(bytes, pathOrBytes);
+      name ??= objectNameOf(pathOrBytes);
     } else {
       checkObjectBytes(pathOrBytes, source);
+      // libbpf reads the ELF from this memory: our own copy, kept alive.
+      bytes = pathOrBytes.slice();
     }
     const keep: unknown[] = [];
     const opts = new Uint8Array(OPEN_OPTS_SIZE);
@@ -196,20 +205,14 @@ export class BpfObject implements ObjectOwner {
       keep.push(b);
       v.setBigUint64(off, addressOf(b), true);
     };
-    str(8, options.name);
+    str(8, name);
     str(24, options.pinRoot);
     str(40, options.kconfig);
     str(48, options.btfCustomPath);
-    let bytes: Uint8Array | undefined;
-    if (typeof pathOrBytes !== "string") {
-      // libbpf reads the ELF from this memory: keep our own copy alive.
-      bytes = pathOrBytes.slice();
-      keep.push(bytes);
-    }
+    // libbpf reads the ELF from this memory until load: keep it alive.
+    keep.push(bytes);
     const ptr = withLibbpfLog(options.logHandler, () =>
-      bytes
-        ? L.bpf_object__open_mem(bytes, bytes.length, opts)
-        : L.bpf_object__open_file(cstr(pathOrBytes as string), opts),
+      L.bpf_object__open_mem(bytes, bytes.length, opts),
     );
     if (ptr === null) throw openError(errno(), source);
     return new BpfObject(ptr, keep, options.logHandler);
@@ -467,6 +470,17 @@ export class BpfObject implements ObjectOwner {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * The name libbpf gives an object opened from `path` (bpf_object__new):
+ * the file name up to its first dot. Given as object_name, it is used
+ * as is (libbpf then cuts nothing).
+ */
+function objectNameOf(path: string): string {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  const dot = base.indexOf(".");
+  return dot < 0 ? base : base.slice(0, dot);
 }
 
 function openError(e: number, source: string): BpfError {

@@ -4,12 +4,14 @@
  */
 import {
   existsSync,
+  mkdtempSync,
   readFileSync,
   readdirSync,
   readlinkSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
@@ -99,6 +101,38 @@ describe.skipIf(!root)("BpfObject", () => {
       expect(obj.program("xdp_pass").fd).toBeGreaterThan(0);
     } finally {
       obj.close();
+    }
+  });
+
+  it("opens a path from the bytes it checked, named as libbpf names the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-open-"));
+    try {
+      for (const [file, name, data] of [
+        ["globals.bpf.o", "globals", "globals.data"],
+        [
+          "a_very_long_object_name.v2.bpf.o",
+          "a_very_long_obj",
+          "a_very_l.data",
+        ],
+        ["noext", "noext", "noext.data"],
+      ]) {
+        const path = join(dir, file!);
+        writeFileSync(path, readFileSync(fixture("globals")));
+        const log: string[] = [];
+        using obj = BpfObject.open(path, {
+          logHandler: (_level, line) => void log.push(line),
+        });
+        // libbpf took our bytes: a file replaced after the check is never opened.
+        expect(log.join("")).toMatch(/loading object '[^']+' from buffer/);
+        expect(log.join("")).not.toContain(path);
+        expect(obj.name).toBe(name);
+        expect(obj.maps.map((m) => m.name)).toContain(data);
+        // The given name wins, as for bytes.
+        using named = BpfObject.open(path, { name: "given" });
+        expect(named.name).toBe("given");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
