@@ -17,6 +17,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   type MappedMemory,
+  errno,
   libbpf,
   mmap,
   pageSize,
@@ -42,6 +43,7 @@ import type { BpfMap } from "./map.ts";
 
 // BPF_F_RDONLY_PROG (uapi/linux/bpf.h): libbpf sets it on .rodata maps.
 const BPF_F_RDONLY_PROG = 1 << 7;
+const EPERM = 1;
 
 /** One global variable. */
 export interface GlobalVariable {
@@ -73,6 +75,8 @@ interface Slot extends GlobalVariable {
   readonly codec: Codec;
   /** Structs, unions and non-char arrays: read as live views (see `#live`). */
   readonly cell: Cell | null;
+  /** Its map is frozen (BPF_MAP_FREEZE): mapped read-only, writes refused. */
+  frozen?: boolean;
 }
 
 /**
@@ -173,7 +177,7 @@ export class Globals {
 
   /** Description of one global (NotFoundError when unknown). */
   describe(name: string): GlobalVariable {
-    const { map: _m, codec: _c, ...info } = this.#slot(name);
+    const { map: _m, codec: _c, frozen: _f, ...info } = this.#slot(name);
     return info;
   }
 
@@ -229,8 +233,14 @@ export class Globals {
     if (!m) {
       const size = map.valueSize;
       const len = Math.ceil(size / pageSize()) * pageSize();
-      const prot = slot.readonly ? PROT_READ : PROT_READ | PROT_WRITE;
-      const mapped = mmap(map.fd, len, prot);
+      const ro = slot.readonly || slot.frozen;
+      let mapped = mmap(map.fd, len, ro ? PROT_READ : PROT_READ | PROT_WRITE);
+      // The kernel refuses a frozen map a writable mapping (EPERM): frozen
+      // by map.freeze(), or by whoever shares the map (a pin).
+      if (!mapped && !ro && errno() === EPERM) {
+        mapped = mmap(map.fd, len, PROT_READ);
+        if (mapped) this.#markFrozen(map.name);
+      }
       if (!mapped) {
         throw new StateError(
           `cannot mmap global data map '${map.name}' (created without BPF_F_MMAPABLE?)`,
@@ -242,6 +252,11 @@ export class Globals {
     if (forWrite && slot.readonly) {
       throw new StateError(
         `global '${slot.name}' is in ${slot.section}, constant once loaded: set it before obj.load()`,
+      );
+    }
+    if (forWrite && slot.frozen) {
+      throw new StateError(
+        `global '${slot.name}' is in ${slot.section}, whose map '${map.name}' is frozen (BPF_MAP_FREEZE): user space can only read it; BPF programs still write it`,
       );
     }
     return m.bytes;
@@ -271,7 +286,8 @@ export class Globals {
     this.#check(what);
     this.#kconfigGuard(slot, forWrite);
     const loaded = this.#owner.loaded;
-    if (forWrite && loaded && slot.readonly) this.#region(slot, true); // throws
+    // Throws for a read-only slot (.rodata, or a map frozen since).
+    if (forWrite && loaded) this.#region(slot, true);
     const cached = this.#views.get(slot.map.name);
     if (cached && cached.loaded === loaded) return cached.view;
     let bytes = this.#region(slot, false);
@@ -388,6 +404,31 @@ export class Globals {
     } finally {
       this.#writing--;
     }
+  }
+
+  #markFrozen(mapName: string): void {
+    for (const s of this.#slots.values())
+      if (s.map.name === mapName) s.frozen = true;
+  }
+
+  /**
+   * @internal Before map `mapName` is frozen: unmaps the globals' writable
+   * mapping of it, which the kernel counts as a writer (freezing is EBUSY
+   * while one is live). Raw memory never escapes the globals, so nothing
+   * dangles: the next access maps it again, read-only once frozen.
+   */
+  releaseMapping(mapName: string): void {
+    const m = this.#mapped.get(mapName);
+    if (!m) return;
+    if (this.writing) {
+      throw new StateError(
+        `freeze: map '${mapName}' cannot be frozen from inside a write to one of its globals (a getter or valueOf of the value)`,
+        { hint: "freeze it after the write returns" },
+      );
+    }
+    this.#views.delete(mapName);
+    this.#mapped.delete(mapName);
+    m.unmap();
   }
 
   /** @internal Unmaps the live views (the object is closing). */

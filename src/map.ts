@@ -834,10 +834,14 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
    * Freezes the map for user space (BPF_MAP_FREEZE): from then on no
    * process can write it through the bpf syscall, by any fd; BPF programs
    * still can. It cannot be undone; freezing a frozen map does nothing.
-   * libbpf freezes `.rodata` this way.
+   * libbpf freezes `.rodata` this way. A global-data map (`.data`,
+   * `.bss`) can be frozen after load: its globals then read live and
+   * refuse writes.
    */
   freeze(): void {
     const fd = this.fd;
+    // The globals' writable mapping of it counts as a writer (EBUSY).
+    this.#owner?.releaseGlobalsMapping(this.name);
     clearLibbpfLog();
     const err = libbpf().bpf_map_freeze(fd);
     if (err < 0) {
@@ -849,7 +853,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         detail: `map '${this.name}'`,
         hint:
           e === EBUSY
-            ? "the map is memory-mapped writable (an mmapable array whose mapping is still live): unmap it first"
+            ? "the map is memory-mapped writable elsewhere (another process, or another object's globals sharing it through a pin): the kernel freezes a map only once no writable mapping of it is left, so close those first"
             : e === ENOTSUPP || e === EOPNOTSUPP
               ? "this map cannot be frozen: struct_ops maps and values with a bpf_spin_lock, bpf_timer or kptr are refused"
               : e === EPERM

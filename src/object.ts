@@ -238,6 +238,11 @@ export class BpfObject implements ObjectOwner {
     this.#links.delete(link);
   }
 
+  /** @internal */
+  releaseGlobalsMapping(name: string): void {
+    this.#globals?.releaseMapping(name);
+  }
+
   // --- state ---------------------------------------------------------------
 
   /** True once `load()` succeeded. */

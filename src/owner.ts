@@ -34,4 +34,9 @@ export interface ObjectOwner {
   adoptLink(link: OwnedLink): void;
   /** Forgets a link that closed itself. */
   releaseLink(link: OwnedLink): void;
+  /**
+   * Unmaps the globals' writable mapping of map `name`, if any, so the
+   * kernel lets it be frozen (StateError during a write to a global).
+   */
+  releaseGlobalsMapping(name: string): void;
 }

@@ -98,6 +98,66 @@ describe.skipIf(!root)("globals", () => {
     expect(obj.globals.signed_val).toBe(-9n);
   });
 
+  it("freezes a global-data map the globals have mapped: they read live and refuse writes (EBUSY before)", () => {
+    if (!tracefs) return;
+    using obj = BpfObject.open(fixture("globals"));
+    const g = obj.globals;
+    g.target_pid = libc().getpid();
+    obj.load();
+    using _link = obj.program("count_getppid").attach();
+    const bss = obj.maps.find((m) => m.name.endsWith(".bss"))!;
+    const data = obj.maps.find((m) => m.name.endsWith(".data"))!;
+    g.counter = 5n; // maps .bss writable
+    const pair = g.pair_val as { a: number };
+    pair.a = 9; // and .data
+    bss.freeze();
+    data.freeze();
+    expect(bss.frozen && data.frozen).toBe(true);
+    // BPF programs still write it, and the globals read it live.
+    libc().getppid();
+    expect(g.counter).toBe(6n);
+    expect(pair.a).toBe(9);
+    const write = (() => {
+      try {
+        g.counter = 1n;
+      } catch (e) {
+        return e;
+      }
+    })() as StateError;
+    expect(write).toBeInstanceOf(StateError);
+    expect(write.message).toMatch(/map '.*\.bss' is frozen/);
+    expect(() => (pair.a = 1)).toThrow(/is frozen/);
+    expect(() => (g.multiplier = 1)).toThrow(/is frozen/);
+    expect(g.counter).toBe(6n);
+    // Other sections stay writable.
+    g.custom_val = 8;
+    expect(g.custom_val).toBe(8);
+    expect(obj.globalVariables.describe("counter").readonly).toBe(false);
+  });
+
+  it("a map frozen from inside a write to one of its globals: a StateError, the write lands", () => {
+    using obj = BpfObject.open(fixture("globals"));
+    obj.load();
+    const data = obj.maps.find((m) => m.name.endsWith(".data"))!;
+    obj.globals.multiplier = 1; // maps .data writable
+    let refused: unknown;
+    obj.globals.pair_val = {
+      get a() {
+        try {
+          data.freeze();
+        } catch (e) {
+          refused = e;
+        }
+        return 2;
+      },
+      b: 3n,
+    };
+    expect(refused).toBeInstanceOf(StateError);
+    expect((obj.globals.pair_val as { a: number }).a).toBe(2);
+    data.freeze(); // after it: fine
+    expect(() => (obj.globals.multiplier = 3)).toThrow(/is frozen/);
+  });
+
   it("names the globals there are for an unknown one", () => {
     using obj = BpfObject.open(fixture("globals"));
     expect(() => obj.globals.nope).toThrow(NotFoundError);

@@ -205,7 +205,13 @@ async function answering(
 
 describe.skipIf(!root)("after close", () => {
   // Internal to the library (not in mod.ts's documented surface).
-  const INTERNAL = ["handle", "loadedHandle", "adoptLink", "releaseLink"];
+  const INTERNAL = [
+    "handle",
+    "loadedHandle",
+    "adoptLink",
+    "releaseLink",
+    "releaseGlobalsMapping",
+  ];
 
   it("every member of an object, its programs, maps, globals and readers is a ClosedError", async () => {
     const obj = BpfObject.open(fixture("ringbuf"));
@@ -227,6 +233,7 @@ describe.skipIf(!root)("after close", () => {
         "has",
         "listed",
         "release",
+        "releaseMapping",
         "writing",
       ]),
     ).toEqual([]);
