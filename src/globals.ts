@@ -104,7 +104,7 @@ export class Globals {
   readonly #owner: GlobalsOwner;
   readonly #slots = new Map<string, Slot>();
   // Keyed by map name: a handle may be replaced (#mapOf), the map is one.
-  readonly #mapped = new Map<string, MappedMemory>();
+  readonly #mapped: Map<string, MappedMemory>;
   // DataViews of each section: libbpf's copy before load, the mmap after,
   // and for .rodata after load a private copy (frozen, so it cannot change).
   readonly #views = new Map<string, { loaded: boolean; view: DataView }>();
@@ -113,9 +113,13 @@ export class Globals {
   // valueOf, which may close the object under the memory being written.
   #writing = 0;
 
-  /** @internal Made by `BpfObject.globals`. */
-  constructor(owner: GlobalsOwner) {
+  /**
+   * @internal Made by `BpfObject.globals`, which keeps `mapped` (the
+   * mappings made) to unmap them if it is collected unclosed.
+   */
+  constructor(owner: GlobalsOwner, mapped = new Map<string, MappedMemory>()) {
     this.#owner = owner;
+    this.#mapped = mapped;
     const btf = owner.btf;
     for (const map of owner.maps) {
       const id = map.btfValueTypeId;

@@ -4,10 +4,13 @@
  * open → configure (autoload, map sizes and pins, globals) → `load()` →
  * attach / use → `close()`. `using obj = BpfObject.open(...)` closes it.
  * Closing destroys every link still attached and frees everything; any
- * later use of the object or what it handed out is a ClosedError.
+ * later use of the object or what it handed out is a ClosedError. An
+ * object dropped unclosed is freed once garbage-collected, unless a link
+ * or reader is open on it (garbage collection never detaches).
  */
 import { existsSync } from "node:fs";
 import {
+  type MappedMemory,
   type Ptr,
   addressOf,
   cstr,
@@ -23,6 +26,7 @@ import {
   ftraceFunctionsDenied,
   reasonLine,
 } from "./bpf_error.ts";
+import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
 import { readFileBytes } from "./io.ts";
 import { checkObjectBytes } from "./object_check.ts";
 import { errnoName } from "./errno.ts";
@@ -79,9 +83,34 @@ const OPEN_OPTS_SIZE = 80;
 const BEGIN_LOG = "-- BEGIN PROG LOAD LOG --\n";
 const END_LOG = "-- END PROG LOAD LOG --";
 
+/** What an object owns natively, for its release if collected unclosed. */
+interface ObjectParts {
+  readonly ptr: Ptr;
+  /** What libbpf reads from until it is closed (the ELF, option strings). */
+  readonly keepAlive: unknown[];
+  /** The globals' mappings of its maps. */
+  readonly mapped: Map<string, MappedMemory>;
+  /** Links and readers open on it (see releaseParts). */
+  links: number;
+}
+
+/**
+ * Frees an object collected unclosed, unless a link or reader was still
+ * open on it: then it is kept (leaked) whole, its attachments with it, as
+ * garbage collection never detaches.
+ */
+function releaseParts(parts: ObjectParts): void {
+  if (parts.links > 0) return;
+  for (const m of parts.mapped.values()) m.unmap();
+  parts.mapped.clear();
+  libbpf().bpf_object__close(parts.ptr);
+  parts.keepAlive.length = 0;
+}
+
 /** A BPF object: its programs, maps and global variables. */
 export class BpfObject implements ObjectOwner {
   #ptr: Ptr | null;
+  readonly #parts: ObjectParts;
   #loaded = false;
   #loadAttempted = false;
   readonly #keepAlive: unknown[];
@@ -107,6 +136,7 @@ export class BpfObject implements ObjectOwner {
   ) {
     this.#ptr = ptr;
     this.#keepAlive = keepAlive;
+    this.#parts = { ptr, keepAlive, mapped: new Map(), links: 0 };
     this.logHandler = logHandler;
     const L = libbpf();
     this.name = readCString(L.bpf_object__name(ptr));
@@ -128,6 +158,7 @@ export class BpfObject implements ObjectOwner {
       this.#mapPtrs.push(m);
       this.#maps.push(new BpfMap(this, m));
     }
+    releaseOnCollect(this, this.#parts, releaseParts);
   }
 
   /**
@@ -231,11 +262,13 @@ export class BpfObject implements ObjectOwner {
   /** @internal */
   adoptLink(link: OwnedLink): void {
     this.#links.add(link);
+    this.#parts.links = this.#links.size;
   }
 
   /** @internal */
   releaseLink(link: OwnedLink): void {
     this.#links.delete(link);
+    this.#parts.links = this.#links.size;
   }
 
   /** @internal */
@@ -353,7 +386,7 @@ export class BpfObject implements ObjectOwner {
   get globals(): Record<string, unknown> {
     this.handle("globals");
     if (!this.#globalsProxy) {
-      this.#globals = new Globals(this);
+      this.#globals = new Globals(this, this.#parts.mapped);
       this.#globalsProxy = globalsProxy(this.#globals);
     }
     return this.#globalsProxy;
@@ -466,6 +499,7 @@ export class BpfObject implements ObjectOwner {
     }
     this.#links.clear();
     this.#globals?.release();
+    cancelRelease(this.#parts);
     this.#ptr = null;
     libbpf().bpf_object__close(ptr);
     this.#keepAlive.length = 0;

@@ -167,6 +167,25 @@ scenarios.dropped = async (i) => {
 };
 
 /**
+ * Objects dropped unclosed with nothing open on them: loaded (their
+ * globals mapped), not loaded, and one whose link was closed. Each is
+ * freed once collected.
+ */
+scenarios.objects = (i) => {
+  const loaded = BpfObject.open(
+    i % 2 ? attachPath : new Uint8Array(readFileSync(attachPath)),
+  );
+  for (const p of loaded.programs) p.autoload = p.name === "on_sys_enter";
+  loaded.load();
+  void loaded.globals.raw_tp_hits;
+  BpfObject.open(attachPath);
+  const linked = BpfObject.open(attachPath);
+  for (const p of linked.programs) p.autoload = p.name === "on_sys_enter";
+  linked.load();
+  linked.program("on_sys_enter").attachRawTracepoint("sys_enter").close();
+};
+
+/**
  * The same handles closed, then collected: the fd numbers they had, taken
  * by new maps meanwhile, stay those maps' (a handle collected after
  * close() closes nothing).

@@ -176,6 +176,46 @@ function gc(): void {
   else g.gc?.();
 }
 
+/** A repository module's URL, quoted, for a script's import. */
+const srcUrl = (p: string) =>
+  JSON.stringify(new URL(`../../${p}`, import.meta.url).href);
+
+/** `collect()` for a script: full collections, then turns for finalizers. */
+const COLLECT = `
+  const collect = async () => {
+    for (let i = 0; i < 3; i++) {
+      if (globalThis.Bun) Bun.gc(true); else globalThis.gc();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };`;
+
+/**
+ * Runs `script` in a child of this runtime that can force collections
+ * (Deno: --expose-gc) and returns the JSON of its last line.
+ */
+function runCollecting(script: string): unknown {
+  const dir = mkdtempSync(join(tmpdir(), "tsbpf-link-"));
+  const file = join(dir, "gc.ts");
+  try {
+    writeFileSync(file, script);
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const r = deno
+      ? spawnSync(
+          deno.execPath(),
+          ["run", "-A", "--v8-flags=--expose-gc", file],
+          { encoding: "utf8", timeout: 60_000 },
+        )
+      : spawnSync(process.execPath, [file], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+    expect(r.stderr).toBe("");
+    return JSON.parse(r.stdout.trim().split("\n").pop()!);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe.skipIf(!root)("BpfLink", () => {
   afterEach(() => rmSync(PIN_DIR, { recursive: true, force: true }));
 
@@ -634,20 +674,13 @@ describe.skipIf(!root)("BpfLink", () => {
   );
 
   it("a link opened from a pin and dropped: collected, its fd is closed while pinned, kept (attached) once unpinned", () => {
-    const url = (p: string) =>
-      JSON.stringify(new URL(`../../${p}`, import.meta.url).href);
     const dir = `${PIN_DIR}-gc`;
     const script = `
       import { readdirSync, readlinkSync } from "node:fs";
-      import { BpfLink } from ${url("src/link.ts")};
-      import { BpfObject } from ${url("src/object.ts")};
-      import { libc } from ${url("ffi/mod.ts")};
-      const collect = async () => {
-        for (let i = 0; i < 3; i++) {
-          if (globalThis.Bun) Bun.gc(true); else globalThis.gc();
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      };
+      import { BpfLink } from ${srcUrl("src/link.ts")};
+      import { BpfObject } from ${srcUrl("src/object.ts")};
+      import { libc } from ${srcUrl("ffi/mod.ts")};
+      ${COLLECT}
       const linkFds = () => readdirSync("/proc/self/fd").filter((fd) => {
         try { return /bpf.link/.test(readlinkSync("/proc/self/fd/" + fd)); } catch { return false; }
       }).length;
@@ -671,23 +704,9 @@ describe.skipIf(!root)("BpfLink", () => {
       console.log(JSON.stringify({ pinnedLeft, grew, kept: linkFds() }));
       obj.close();
     `;
-    const file = join(mkdtempSync(join(tmpdir(), "tsbpf-link-")), "gc.ts");
     mkdirSync(dir, { recursive: true });
     try {
-      writeFileSync(file, script);
-      const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-      const r = deno
-        ? spawnSync(
-            deno.execPath(),
-            ["run", "-A", "--v8-flags=--expose-gc", file],
-            { encoding: "utf8", timeout: 60_000 },
-          )
-        : spawnSync(process.execPath, [file], {
-            encoding: "utf8",
-            timeout: 60_000,
-          });
-      expect(r.stderr).toBe("");
-      const res = JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+      const res = runCollecting(script) as {
         pinnedLeft: number;
         grew: boolean;
         kept: number;
@@ -697,8 +716,36 @@ describe.skipIf(!root)("BpfLink", () => {
       expect(res.kept).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
-      rmSync(join(file, ".."), { recursive: true, force: true });
     }
+  });
+
+  it("an object dropped with a link attached: collected, it stays loaded and attached", () => {
+    const res = runCollecting(`
+      import { BpfMap } from ${srcUrl("src/map.ts")};
+      import { BpfObject } from ${srcUrl("src/object.ts")};
+      import { libc } from ${srcUrl("ffi/mod.ts")};
+      ${COLLECT}
+      let bssId = 0;
+      let collected = false;
+      const reg = new FinalizationRegistry(() => { collected = true; });
+      (() => {
+        const obj = BpfObject.open(${JSON.stringify(fixture("attach"))});
+        for (const p of obj.programs) p.autoload = p.name === "on_sys_enter";
+        obj.load();
+        obj.program("on_sys_enter").attachRawTracepoint("sys_enter");
+        const bss = obj.maps.find((m) => m.name.endsWith(".bss"));
+        bssId = bss.id;
+        reg.register(obj, 0);
+      })();
+      await collect();
+      const bss = BpfMap.fromId(bssId); // ENOENT had the object been freed
+      const before = bss.get(0).slice();
+      for (let i = 0; i < 3; i++) libc().getpid();
+      const ran = bss.get(0).some((b, i) => b !== before[i]);
+      console.log(JSON.stringify({ collected, ran }));
+    `) as { collected: boolean; ran: boolean };
+    expect(res.collected).toBe(true);
+    expect(res.ran).toBe(true);
   });
 
   it.skipIf(!hasIp)(
