@@ -156,14 +156,31 @@ scenarios.dropped = async (i) => {
   void BpfMap.fromId(m.id).get(1);
   void BpfMap.fromPinned(`${PIN_DIR}/map`).type;
   void BpfLink.fromPinned(`${PIN_DIR}/link`).info();
-  const rb = RingBuffer.open(dropRing, null, {
-    mode: i % 2 ? "libbpf" : "mmap",
-  });
+  // One live reader per map: a dropped reader holds its map until it is
+  // collected. Most cycles read maps of their own (dropped too); every
+  // tenth reads the long-lived maps after a collection, which has to have
+  // released the previous readers' claims on them.
+  const shared = i % 10 === 0;
+  if (shared) await collect();
+  const rb = RingBuffer.open(
+    shared ? dropRing : BpfMap.create({ type: "ringbuf", maxEntries: 4096 }),
+    null,
+    { mode: i % 2 ? "libbpf" : "mmap" },
+  );
   rb.consume(() => {});
-  if (i % 10 === 0) await rb.poll(() => {}, 0);
-  const pb = PerfBuffer.open(dropPerf);
+  if (shared) await rb.poll(() => {}, 0);
+  const pb = PerfBuffer.open(
+    shared
+      ? dropPerf
+      : BpfMap.create({
+          type: "perf_event_array",
+          key: "u32",
+          value: "u32",
+          maxEntries: possibleCpus(),
+        }),
+  );
   pb.consume(() => {});
-  if (i % 10 === 0) await pb.poll(() => {}, 0);
+  if (shared) await pb.poll(() => {}, 0);
 };
 
 /**
