@@ -7,6 +7,8 @@ const $OBJECT: URL = new URL("../../build/examples/hello/hello.bpf.o", import.me
 
 /** The maps of `hello.bpf.o`, typed from their `__type(key/value)`. */
 export interface HelloMaps {
+  /** The global-data map of `.rodata` (libbpf's, one value: the section; `globals` reads and writes its variables by name). */
+  readonly rodata: $tsbpf.BpfMap;
 }
 
 /** The programs of `hello.bpf.o`. */
@@ -41,6 +43,7 @@ export type HelloLoaded = $tsbpf.LoadedSkeleton<HelloMaps, HelloPrograms, HelloR
 const $SPEC: $tsbpf.SkeletonSpec = {
   name: "hello",
   maps: [
+    { name: "rodata", kind: "data", section: ".rodata" },
   ],
   programs: ["say_hello"],
   globals: [],
