@@ -320,6 +320,62 @@ describe.skipIf(!root)("RingBuffer", () => {
     }
   });
 
+  it("gives timers their turns while a BUSY record blocks the ring (iterator and poll)", async () => {
+    // The ring polls readable from reserve on (producer_pos moved), but a
+    // BUSY record delivers nothing: a reader waiting again at once would
+    // spin in promise jobs, and no timer (an abort's) would fire until it
+    // is committed.
+    const obj = ringObject();
+    const pin = `/sys/fs/bpf/tsbpf-test-rb-busy-wait-${process.pid}`;
+    const prog = obj.program("produce_busy");
+    try {
+      const rb = obj.ringBuffer("rb", obj.btf.struct("small_rec"));
+      obj.globals.arg_spin_ns = 1_000_000_000n; // as long as bpf_loop lets it
+      prog.pin(pin);
+      for (const how of ["events", "poll"] as const) {
+        const child = spawn(producerBin(), [pin, "1"], { stdio: "ignore" });
+        const exited = new Promise<number | null>((r) => child.on("exit", r));
+        // Until A is reserved and held: bytes pending, nothing to deliver.
+        const t0 = performance.now();
+        while (rb.pending === 0 && performance.now() - t0 < 5000)
+          await new Promise((r) => setTimeout(r, 1));
+        expect(rb.pending).toBeGreaterThan(0);
+        let timerAt = 0;
+        const ticked = new Promise<void>((r) =>
+          setTimeout(() => {
+            timerAt = performance.now();
+            r();
+          }, 20),
+        );
+        const t1 = performance.now();
+        const got: number[] = [];
+        if (how === "events") {
+          for await (const r of rb.events({
+            signal: AbortSignal.timeout(20),
+          }))
+            got.push(r.seq as number);
+        } else {
+          await rb.poll((r) => void got.push(r.seq), 20);
+        }
+        await ticked;
+        // Within the hold (bpf_loop's 8M steps: over 100 ms here), not
+        // after the commit.
+        expect(timerAt - t1).toBeLessThan(80);
+        expect(rb.pending).toBeGreaterThan(0);
+        expect(got).toEqual([]);
+        expect(await exited).toBe(0);
+        expect(rb.consume(() => {})).toBe(2);
+      }
+    } finally {
+      try {
+        prog.unpin(pin);
+      } catch {
+        // not pinned
+      }
+      obj.close();
+    }
+  });
+
   it("publishes consumer_pos after a drain, also one stopped early", () => {
     const obj = ringObject();
     try {
