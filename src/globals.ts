@@ -181,8 +181,16 @@ export class Globals {
 
   /** Description of one global (NotFoundError when unknown). */
   describe(name: string): GlobalVariable {
-    const { map: _m, codec: _c, frozen: _f, ...info } = this.#slot(name);
-    return info;
+    // Field by field: a slot carries internals (map, codec, cell, frozen).
+    const s = this.#slot(name);
+    return {
+      name: s.name,
+      section: s.section,
+      offset: s.offset,
+      size: s.size,
+      readonly: s.readonly,
+      typeName: s.typeName,
+    };
   }
 
   /** True when the object has a global named `name`. */

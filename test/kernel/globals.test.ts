@@ -48,6 +48,23 @@ describe.skipIf(!root)("globals", () => {
     expect(obj.globalVariables.describe("pair_val").offset).toBeGreaterThan(0);
   });
 
+  it("describe() gives only the documented fields", () => {
+    using obj = BpfObject.open(fixture("globals"));
+    // pair_val is a struct: internally it has a cell for live views.
+    const d = obj.globalVariables.describe("pair_val");
+    expect(Object.keys(d).sort()).toEqual(
+      ["name", "offset", "readonly", "section", "size", "typeName"].sort(),
+    );
+    expect(d).toEqual({
+      name: "pair_val",
+      section: ".data",
+      offset: d.offset,
+      size: 16,
+      readonly: false,
+      typeName: "struct pair",
+    });
+  });
+
   it("reads typed initial values before load", () => {
     using obj = BpfObject.open(fixture("globals"));
     const g = obj.globals;
