@@ -135,8 +135,8 @@ function u64Cookie(method: string, cookie: unknown): bigint {
 
 /** Options of {@link BpfProgram.attachTc} in its one-object form. */
 export interface TcAttachOptions extends TcOptions {
-  /** The hook: "ingress" or "egress". */
-  readonly direction: TcDirection;
+  /** The hook; default from SEC("tc/ingress") / SEC("tc/egress"). */
+  readonly direction?: TcDirection;
 }
 
 /** Options of {@link BpfProgram.attachTcx}. */
@@ -732,18 +732,20 @@ export class BpfProgram {
    * created it). The link has no fd and cannot be pinned. The direction
    * and options come positionally, `attachTc(ifname, "ingress", { priority })`,
    * or in one object as `attachTcx` takes them,
-   * `attachTc(ifname, { direction: "ingress", priority })`.
+   * `attachTc(ifname, { direction: "ingress", priority })`. Without a
+   * direction, `SEC("tc/ingress")`/`SEC("tc/egress")` gives it (a
+   * BpfTypeError for a section that names none, e.g. `SEC("tc")`).
    */
   attachTc(
     ifnameOrIndex: string | number,
-    direction: TcDirection,
+    direction?: TcDirection,
     options?: TcOptions,
   ): BpfLink;
-  /** `attachTc(ifname, { direction, priority?, handle? })`: the options-object form. */
+  /** `attachTc(ifname, { direction?, priority?, handle? })`: the options-object form. */
   attachTc(ifnameOrIndex: string | number, options: TcAttachOptions): BpfLink;
   attachTc(
     ifnameOrIndex: string | number,
-    directionOrOptions: TcDirection | TcAttachOptions,
+    directionOrOptions?: TcDirection | TcAttachOptions,
     more?: TcOptions,
   ): BpfLink {
     let direction: unknown = directionOrOptions;
@@ -758,6 +760,7 @@ export class BpfProgram {
       options = directionOrOptions;
       direction = directionOrOptions.direction;
     }
+    if (direction === undefined) direction = this.#tcSectionDirection();
     if (direction !== "ingress" && direction !== "egress") {
       throw new BpfTypeError(
         `attachTc: direction must be "ingress" or "egress", got ${String(direction)}`,
@@ -786,6 +789,24 @@ export class BpfProgram {
       }),
     );
     return this.#fdLink(`tc ${direction} ${ifnameOrIndex}`, backend);
+  }
+
+  /**
+   * The direction SEC("tc/ingress") / SEC("tc/egress") give (libbpf ≥ 1.3,
+   * or tsbpf before load, sets their expected attach type to a tcx hook;
+   * the netlink attach ignores it), else a BpfTypeError.
+   */
+  #tcSectionDirection(): TcDirection {
+    const p = this.#loadedHandle("attachTc");
+    const expected = libbpf().bpf_program__expected_attach_type(p);
+    if (expected === BPF_TCX_INGRESS) return "ingress";
+    if (expected === BPF_TCX_EGRESS) return "egress";
+    throw new BpfTypeError(
+      `attachTc: SEC("${this.sectionName}") names no direction (only SEC("tc/ingress") and SEC("tc/egress") do): give one`,
+      {
+        hint: 'attachTc(ifname, "ingress" | "egress", { priority?, handle? }) or attachTc(ifname, { direction, priority?, handle? })',
+      },
+    );
   }
 
   /**

@@ -959,10 +959,7 @@ describe.skipIf(!root)("BpfLink", () => {
         expect(show("qdisc")).not.toMatch(/clsact/);
         const attach = tc.attachTc as (...args: unknown[]) => unknown;
         for (const [args, message] of [
-          [
-            [{ priority: 1 }],
-            /direction must be "ingress" or "egress", got undefined/,
-          ],
+          [[{ priority: 1 }], /SEC\("tc"\) names no direction/],
           [
             [{ direction: "sideways" }],
             /direction must be "ingress" or "egress"/,
@@ -982,6 +979,46 @@ describe.skipIf(!root)("BpfLink", () => {
         }
         // Nothing was attached: no clsact qdisc was made.
         expect(show("qdisc")).not.toMatch(/clsact/);
+      });
+    },
+  );
+
+  it.skipIf(!hasIp)(
+    'attachTc takes its direction from SEC("tc/ingress") and SEC("tc/egress") when none is given',
+    () => {
+      withVeth((ifname) => {
+        using obj = BpfObject.open(fixture("tcx"));
+        obj.load();
+        const show = (dir: string) =>
+          execFileSync("tc", ["filter", "show", "dev", ifname, dir], {
+            encoding: "utf8",
+          });
+        using _i = obj.program("tc_in_count").attachTc(ifname);
+        using _e = obj.program("tc_eg_count").attachTc(ifname, { priority: 5 });
+        expect(show("ingress")).toMatch(/tc_in_count/);
+        expect(show("ingress")).not.toMatch(/tc_eg_count/);
+        expect(show("egress")).toMatch(/pref 5 bpf .*tc_eg_count/s);
+        expect(show("egress")).not.toMatch(/tc_in_count/);
+        // A direction given wins over the section's.
+        using _x = obj
+          .program("tc_in_count")
+          .attachTc(ifname, "egress", { priority: 6 });
+        expect(show("egress")).toMatch(/pref 6 bpf .*tc_in_count/s);
+        // SEC("tc") names none: a BpfTypeError saying how to give one.
+        using tcObj = openAttach();
+        const tc = tcObj.program("on_tc");
+        for (const attach of [
+          () => tc.attachTc(ifname),
+          () => tc.attachTc(ifname, { priority: 1 }),
+        ]) {
+          const e = thrown(attach) as BpfTypeError;
+          expect(e).toBeInstanceOf(BpfTypeError);
+          expect(e.message.split("\n")[0]).toBe(
+            'attachTc: SEC("tc") names no direction (only SEC("tc/ingress") and SEC("tc/egress") do): give one',
+          );
+          expect(e.hint).toMatch(/attachTc\(ifname, "ingress" \| "egress"/);
+        }
+        expect(show("ingress")).not.toMatch(/on_tc/);
       });
     },
   );
