@@ -239,6 +239,11 @@ export interface IterateOptions {
 export interface DrainOptions {
   /** Entries per batch (default: ~256 KiB of buffers; capped as for `entries()`). */
   readonly batchSize?: number;
+  /**
+   * Take each value under its `struct bpf_spin_lock` (BPF_F_LOCK), whole:
+   * hash maps of values that hold one.
+   */
+  readonly lock?: boolean;
 }
 
 /** Largest batch `entries()` asks for: 2^20 entries, and 64 MiB of buffers. */
@@ -1511,18 +1516,60 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /**
    * Reads and deletes `key` in one step (hash maps: kernel ≥ 5.14), or
-   * undefined when absent.
+   * undefined when absent. `flags` BPF_F_LOCK, or `{ lock: true }`, takes
+   * a value that holds a `struct bpf_spin_lock` under its lock, as a whole
+   * (hash maps only: no other map type that deletes holds such values).
    */
-  lookupAndDelete(key: K | Uint8Array): V | undefined {
+  lookupAndDelete(key: K | Uint8Array, flags?: LookupFlags): V | undefined {
     const s = this.#state("lookupAndDelete");
+    let f = 0;
+    if (flags !== undefined) {
+      f = lookupFlags(flags);
+      if (f < 0) {
+        throw new BpfTypeError(
+          `lookupAndDelete: map '${this.name}': the flags of a lookup-and-delete are BPF_F_LOCK or 0, or { lock?: boolean }; got ${describeValue(flags)}`,
+        );
+      }
+      this.#lockable("lookupAndDelete", s, f);
+    }
     if (s.keyArg !== null) s.key.write(s.keyDv, s.keyBuf, 0, key);
     this.#still(s, "lookupAndDelete");
-    const err = F.bpf_map_lookup_and_delete_elem(s.fd, s.keyArg, s.valArg);
+    const err = f
+      ? F.bpf_map_lookup_and_delete_elem_flags(
+          s.fd,
+          s.keyArg,
+          s.valArg,
+          BigInt(f),
+        )
+      : F.bpf_map_lookup_and_delete_elem(s.fd, s.keyArg, s.valArg);
     if (err !== 0) {
       if (err === -ENOENT) return undefined;
-      throw this.#fail("bpf_map_lookup_and_delete_elem", err, s);
+      throw this.#fail(
+        f
+          ? "bpf_map_lookup_and_delete_elem_flags"
+          : "bpf_map_lookup_and_delete_elem",
+        err,
+        s,
+        f ? { flags: f } : undefined,
+      );
     }
     return this.#readValue(s, s.valDv, s.valBuf, 0);
+  }
+
+  /**
+   * BPF_F_LOCK in `flags` of a lookup-and-delete on a map other than a
+   * hash map: a BpfTypeError. The kernel (≥ 5.14) takes the flag on the
+   * hash family only, and of those only BPF_MAP_TYPE_HASH may have a
+   * bpf_spin_lock in its values (kernel/bpf/syscall.c map_check_btf).
+   */
+  #lockable(what: string, s: Live, flags: number): void {
+    if ((flags & BPF_F_LOCK) === 0 || s.type === "hash") return;
+    throw new BpfTypeError(
+      `${what}: map '${this.name}' is a ${s.type} map: { lock: true } (BPF_F_LOCK) takes hash maps only`,
+      {
+        hint: "of the map types that delete, only hash maps hold values with a struct bpf_spin_lock: leave the lock out",
+      },
+    );
   }
 
   /** Queue/stack maps: adds `value` (flags BPF_EXIST: overwrite the oldest when full). */
@@ -1698,6 +1745,13 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
   drain(options?: DrainOptions): [K, V][] {
     // Before the map's state: a getter of the options may close the map.
     const batchSize = options?.batchSize;
+    const lockOption = options?.lock;
+    if (lockOption !== undefined && typeof lockOption !== "boolean") {
+      throw new BpfTypeError(
+        `drain: map '${this.name}': lock must be a boolean, got ${describeValue(lockOption)}`,
+      );
+    }
+    const lock = lockOption ? BPF_F_LOCK : 0;
     const s = this.#state("drain");
     this.#keyed(s, "drain");
     if (isArrayLike(s.type)) {
@@ -1708,8 +1762,10 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         },
       );
     }
+    this.#lockable("drain", s, lock);
     const size = this.#batchSize("drain", s, batchSize);
     const t = new Taken<K, V>();
+    const lockFlags = lock ? { flags: lock } : undefined;
     const take = (c: Chunk): boolean => {
       for (let i = 0; i < c.count; i++)
         this.#keep(
@@ -1729,10 +1785,12 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     };
     let batched: boolean;
     try {
-      batched = takeChunks(s, size, take);
+      batched = takeChunks(s, size, take, lock);
     } catch (e) {
       t.attempt(() => {
-        throw e instanceof BpfError ? this.#fail(e.op, -e.errno, s) : e;
+        throw e instanceof BpfError
+          ? this.#fail(e.op, -e.errno, s, lockFlags)
+          : e;
       });
       batched = true;
     }
@@ -1746,12 +1804,21 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
         // Nothing more once one failed; and a decoder (a struct class's
         // from()) may have closed the map.
         if (t.failed || !t.attempt(() => this.#still(s, "drain"))) break;
-        let err = atomic
-          ? F.bpf_map_lookup_and_delete_elem(s.fd, k, s.valArg)
-          : -ENOTSUPP;
+        let err = !atomic
+          ? -ENOTSUPP
+          : lock
+            ? F.bpf_map_lookup_and_delete_elem_flags(
+                s.fd,
+                k,
+                s.valArg,
+                BigInt(lock),
+              )
+            : F.bpf_map_lookup_and_delete_elem(s.fd, k, s.valArg);
         if (err === -ENOTSUPP || err === -EOPNOTSUPP) {
           atomic = false;
-          err = F.bpf_map_lookup_elem(s.fd, k, s.valArg);
+          err = lock
+            ? F.bpf_map_lookup_elem_flags(s.fd, k, s.valArg, BigInt(lock))
+            : F.bpf_map_lookup_elem(s.fd, k, s.valArg);
           if (err === 0) {
             err = F.bpf_map_delete_elem(s.fd, k);
             if (err !== 0 && err !== -ENOENT) {
@@ -1762,13 +1829,18 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
             }
           } else if (err !== -ENOENT) {
             t.attempt(() => {
-              throw this.#fail("bpf_map_lookup_elem", err, s);
+              throw this.#fail("bpf_map_lookup_elem", err, s, lockFlags);
             });
             break;
           }
         } else if (err !== 0 && err !== -ENOENT) {
           t.attempt(() => {
-            throw this.#fail("bpf_map_lookup_and_delete_elem", err, s);
+            throw this.#fail(
+              "bpf_map_lookup_and_delete_elem",
+              err,
+              s,
+              lockFlags,
+            );
           });
           break;
         }

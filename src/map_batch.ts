@@ -198,11 +198,13 @@ export function* lookupChunks(
  * during the call only); `take` returning false stops before the next
  * batch. Returns false when the kernel has no such batch op for the map
  * type (hash maps only have it): nothing was read or deleted then.
+ * `elemFlags`: BPF_F_LOCK takes each value under its bpf_spin_lock.
  */
 export function takeChunks(
   m: RawMap,
   size: number,
   take: (chunk: Chunk) => boolean,
+  elemFlags = 0,
 ): boolean {
   const L = libbpf();
   const b = new Buffers(m, size);
@@ -211,7 +213,7 @@ export function takeChunks(
   let outTok = new Uint8Array(tokLen);
   const count = new Uint32Array(1);
   const countBytes = new Uint8Array(count.buffer);
-  const opts = batchOpts();
+  const opts = batchOpts(elemFlags);
   let first = true;
   for (;;) {
     count[0] = b.size;

@@ -126,7 +126,7 @@ interface ElementMap {
   entries(options?: IterateOptions): Iterable<[unknown, unknown]>;
   clear(): void;
   count(): number;
-  lookupAndDelete(key: unknown): unknown;
+  lookupAndDelete(key: unknown, flags?: LookupFlags): unknown;
   drain(options?: DrainOptions): [unknown, unknown][];
   setMany(entries: Iterable<readonly [unknown, unknown]>, flags?: never): void;
   deleteMany(keys: Iterable<unknown>): number;
@@ -151,8 +151,11 @@ export interface SkeletonMapBase {
 
 /** A map with typed keys and values. `KIn`/`VIn`: what writes accept. */
 export interface SkeletonMap<K, V, KIn = K, VIn = V> extends SkeletonMapBase {
-  /** Reads and deletes `key` in one step, or undefined when absent. */
-  lookupAndDelete(key: KIn): V | undefined;
+  /**
+   * Reads and deletes `key` in one step, or undefined when absent
+   * (`{ lock: true }`: under the value's bpf_spin_lock).
+   */
+  lookupAndDelete(key: KIn, flags?: LookupFlags): V | undefined;
   /** Takes every entry out and returns them (see `BpfMap.drain`). */
   drain(options?: DrainOptions): [K, V][];
   /** Writes many entries (batched where the kernel can). */
@@ -351,8 +354,8 @@ class TypedMap implements SkeletonMap<unknown, unknown> {
     return this.#m.count();
   }
 
-  lookupAndDelete(key: unknown): unknown {
-    return this.#out(this.#m.lookupAndDelete(this.#k.in(key)));
+  lookupAndDelete(key: unknown, flags?: LookupFlags): unknown {
+    return this.#out(this.#m.lookupAndDelete(this.#k.in(key), flags));
   }
 
   drain(options?: DrainOptions): [unknown, unknown][] {

@@ -667,6 +667,73 @@ describe.skipIf(!root)("object maps: pinning and read-only errors", () => {
     expect(ab(m.get(1))).toEqual([5n, 6n]);
   });
 
+  it("lookupAndDelete and drain take { lock: true } (BPF_F_LOCK) on a hash map of spin-locked values", () => {
+    using obj = BpfObject.open(fixture("maps"));
+    obj.program("on_getppid").autoload = false;
+    obj.load();
+    const m = obj.map("locked");
+    const ab = (x: unknown) => [(x as AnyStructView).a, (x as AnyStructView).b];
+    m.set(1, { a: 1n, b: 2n });
+    m.set(2, { a: 3n, b: 4n });
+    expect(ab(m.lookupAndDelete(1, { lock: true }))).toEqual([1n, 2n]);
+    expect(m.has(1)).toBe(false);
+    expect(m.lookupAndDelete(1, { lock: true })).toBeUndefined();
+    expect(ab(m.lookupAndDelete(2, BPF_F_LOCK))).toEqual([3n, 4n]);
+    expect(m.count()).toBe(0);
+    m.set(1, { a: 1n, b: 2n });
+    m.set(3, { a: 5n, b: 6n });
+    const drained = m
+      .drain({ lock: true })
+      .map(([k, v]) => [k, ...ab(v)])
+      .sort();
+    expect(drained).toEqual([
+      [1, 1n, 2n],
+      [3, 5n, 6n],
+    ]);
+    expect(m.count()).toBe(0);
+    // A value without a bpf_spin_lock: the kernel's EINVAL, explained; the
+    // entry stays in the map.
+    const counts = obj.map("counts");
+    counts.set(1, 1n);
+    for (const f of [
+      () => counts.lookupAndDelete(1, { lock: true }),
+      () => counts.drain({ lock: true }),
+    ]) {
+      const e = thrown(f) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect(e.code).toBe("EINVAL");
+      expect(e.hint).toMatch(/BPF_F_LOCK needs a value type/);
+    }
+    expect(counts.get(1)).toBe(1n);
+    // Map types that cannot hold a bpf_spin_lock or cannot lookup-and-delete
+    // one: a typed error before the kernel is asked; nothing taken.
+    obj.map("lru").set(1, 1);
+    obj.map("queue").push(7);
+    for (const [f, type] of [
+      [() => obj.map("lru").lookupAndDelete(1, { lock: true }), "lru_hash"],
+      [() => obj.map("lru").drain({ lock: true }), "lru_hash"],
+      [() => obj.map("pcpu_hash").drain({ lock: true }), "percpu_hash"],
+      [
+        () => obj.map("queue").lookupAndDelete(null as never, BPF_F_LOCK),
+        "queue",
+      ],
+    ] as const) {
+      const e = thrown(f) as BpfTypeError;
+      expect(e).toBeInstanceOf(BpfTypeError);
+      expect(e.message).toContain(`is a ${type} map`);
+      expect(e.message).toMatch(/lock.*hash maps only/);
+    }
+    expect(obj.map("lru").get(1)).toBe(1);
+    expect(obj.map("queue").peek()).toBe(7);
+    // Options that are not options.
+    for (const bad of [{ lock: 1 }, { locked: true }, "lock", null]) {
+      expect(() => m.lookupAndDelete(1, bad as never)).toThrow(
+        /the flags of a lookup-and-delete are BPF_F_LOCK or 0, or \{ lock\?: boolean \}/,
+      );
+    }
+    expect(() => m.drain({ lock: "yes" } as never)).toThrow(BpfTypeError);
+  });
+
   it("an operation a map type does not offer user space says so, not that the kernel lacks it", () => {
     using obj = BpfObject.open(fixture("maps"));
     obj.program("on_getppid").autoload = false;
