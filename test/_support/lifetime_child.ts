@@ -240,21 +240,28 @@ const [name, cyclesArg, warmArg] = process.argv.slice(2);
 const run = scenarios[name!];
 if (!run) throw new Error(`unknown scenario ${name}`);
 const cycles = Number(cyclesArg ?? 500);
-for (let i = 0; i < Number(warmArg ?? 50); i++) await run(i);
-await collect();
-const before = { fds: fds(), rssKiB: rssKiB() };
-for (let i = 0; i < cycles; i++) {
-  await run(i);
-  if (i % 100 === 99) await collect();
+// Whatever happens, nothing pinned (a pinned link keeps its program
+// attached) outlives the child.
+let before: { fds: number; rssKiB: number };
+let after: typeof before;
+try {
+  for (let i = 0; i < Number(warmArg ?? 50); i++) await run(i);
+  await collect();
+  before = { fds: fds(), rssKiB: rssKiB() };
+  for (let i = 0; i < cycles; i++) {
+    await run(i);
+    if (i % 100 === 99) await collect();
+  }
+  await collect();
+  after = { fds: fds(), rssKiB: rssKiB() };
+} finally {
+  waitMap.close();
+  linkObj?.close();
+  dropRing.close();
+  dropPerf.close();
+  dropObj?.close();
+  rmSync(PIN_DIR, { recursive: true, force: true });
 }
-await collect();
-const after = { fds: fds(), rssKiB: rssKiB() };
-waitMap.close();
-linkObj?.close();
-dropRing.close();
-dropPerf.close();
-dropObj?.close();
-rmSync(PIN_DIR, { recursive: true, force: true });
 console.log(
   JSON.stringify({
     fds: [before.fds, after.fds],
