@@ -39,10 +39,16 @@ export interface SkeletonAttachOptions {
   readonly onError?: "throw" | "skip";
 }
 
-/** The links `attach()` made (owned by the object), and what it skipped. */
+/**
+ * The links `attach()` made (owned by the object), and what it skipped.
+ * Disposable: `using links = skel.attach()` detaches them at the end of the
+ * block (the object stays loaded, and `attach()` makes them again).
+ */
 export type SkeletonLinks = BpfLink[] & {
   /** Programs left for the caller to attach, in object order. */
   readonly skipped: readonly SkippedProgram[];
+  /** Closes (detaches) every link in the list, also those an earlier call made; idempotent. */
+  [Symbol.dispose](): void;
 };
 
 // errno (asm-generic/errno.h)
@@ -174,8 +180,13 @@ export function attachSkeleton(
       });
     }
   }
-  return Object.defineProperty(links, "skipped", {
-    value: Object.freeze(skipped),
-    enumerable: false,
+  return Object.defineProperties(links, {
+    skipped: { value: Object.freeze(skipped), enumerable: false },
+    [Symbol.dispose]: {
+      value: () => {
+        for (const l of links) l.close();
+      },
+      enumerable: false,
+    },
   }) as SkeletonLinks;
 }

@@ -271,6 +271,31 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       }
     });
 
+    it("attach()'s links are disposable: \`using links = skel.attach()\` detaches them at the end of the block", async () => {
+      const skel = (await mod(embedded)).load();
+      try {
+        const { spawnSync } = await import("node:child_process");
+        let kept;
+        {
+          using links = skel.attach();
+          expect(links.length).toBe(1);
+          kept = [...links];
+        }
+        expect(kept[0].closed).toBe(true);
+        const before = skel.globals.toString;
+        spawnSync("sh", ["-c", "echo $PPID"]);
+        expect(skel.globals.toString).toBe(before);
+        // attach() makes them again, and the object stays usable.
+        using again = skel.attach();
+        expect(again.length).toBe(1);
+        expect(again[0]).not.toBe(kept[0]);
+        spawnSync("sh", ["-c", "echo $PPID"]);
+        expect(skel.globals.toString).toBeGreaterThan(before);
+      } finally {
+        skel.close();
+      }
+    });
+
     it("attach() skips programs without an automatic attach point, each with its reason", async () => {
       const skel = (await mod(embedded)).load();
       try {
