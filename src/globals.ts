@@ -35,6 +35,7 @@ import {
 import { cellOf } from "./btf/views.ts";
 import {
   BpfTypeError,
+  BtfTypeError,
   ClosedError,
   NotFoundError,
   StateError,
@@ -326,7 +327,7 @@ export class Globals {
       v !== null && typeof v === "object"
         ? this.#live(slot, [...path, key])
         : v;
-    const where = `global '${slot.name}'${path.map((k) => `.${String(k)}`).join("")}`;
+    const where = `global '${slot.name}'${path.map((k) => (typeof k === "string" && /^\d+$/.test(k) ? `[${k}]` : `.${String(k)}`)).join("")}`;
     const target = shownAs(() => {
       const r = resolve(false) as { toArray?(): unknown; toObject?(): unknown };
       return r.toArray ? r.toArray() : r.toObject!();
@@ -358,10 +359,8 @@ export class Globals {
           return (...args: unknown[]) =>
             this.#write(() => {
               const t = resolve(key === "$set");
-              return Reflect.apply(
-                t[key] as (...a: unknown[]) => unknown,
-                t,
-                args,
+              return naming(where, () =>
+                Reflect.apply(t[key] as (...a: unknown[]) => unknown, t, args),
               );
             });
         }
@@ -373,7 +372,7 @@ export class Globals {
           if (!(key in r)) {
             throw new BpfTypeError(`${where} has no member '${String(key)}'`);
           }
-          return Reflect.set(r, key, value, r);
+          return naming(where, () => Reflect.set(r, key, value, r));
         }),
       has: (_t, key) => key in resolve(false),
       ownKeys: () => Reflect.ownKeys(resolve(false)),
@@ -395,7 +394,7 @@ export class Globals {
       const region = this.#region(slot, true);
       // Encode into a scratch copy first: a bad value must not half-write.
       const tmp = region.slice(slot.offset, slot.offset + slot.size);
-      slot.codec.encode(value, tmp, 0);
+      slot.codec.encode(value, tmp, 0, `global '${name}'`);
       region.set(tmp, slot.offset);
     });
   }
@@ -448,6 +447,22 @@ export class Globals {
     this.#views.clear();
     for (const m of this.#mapped.values()) m.unmap();
     this.#mapped.clear();
+  }
+}
+
+/**
+ * Runs `fn`; a value it refuses (a BtfTypeError from a view's setter, which
+ * names only the C type) is raised again with `where`, the global, in front.
+ */
+function naming<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof BtfTypeError)) throw e;
+    throw new BtfTypeError(`${where}: ${e.message}`, {
+      hint: e.hint,
+      cause: e,
+    });
   }
 }
 

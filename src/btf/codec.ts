@@ -32,9 +32,15 @@ export interface Codec<T = unknown> {
   /**
    * Writes `value` at `offset` of `into`. A Uint8Array of exactly `size`
    * bytes is always accepted as the encoded form. Throws BtfTypeError
-   * describing what was expected.
+   * describing what was expected; `what` names the target in it (default
+   * "value of type <description>").
    */
-  encode(value: T | Uint8Array, into: Uint8Array, offset?: number): void;
+  encode(
+    value: T | Uint8Array,
+    into: Uint8Array,
+    offset?: number,
+    what?: string,
+  ): void;
 }
 
 type TypedArrayCtor = {
@@ -115,13 +121,13 @@ function makeCodec(type: BtfType, cell: Cell, options?: ViewOptions): Codec {
       checkRoom(`decoding ${description}`, size, bytes, offset);
       return decodeAt(dataView(bytes), offset, bytes);
     },
-    encode(value, into, offset = 0) {
+    encode(value, into, offset = 0, what = `value of type ${description}`) {
       checkRoom(`encoding ${description}`, size, into, offset);
       if (value instanceof Uint8Array && value.length === size) {
         into.set(value, offset);
         return;
       }
-      cell.write(dataView(into), offset, value, `value of type ${description}`);
+      cell.write(dataView(into), offset, value, what);
     },
   };
 }
@@ -167,8 +173,12 @@ export function codecForLayout(
 function viewClassCodec(cls: ViewClass): Codec {
   const { size } = cls;
   const description = cls.typeName || "(anonymous struct)";
-  const what = `value of type ${description}`;
-  const write = (value: unknown, into: Uint8Array, offset: number) => {
+  const write = (
+    value: unknown,
+    into: Uint8Array,
+    offset: number,
+    what: string,
+  ) => {
     const dst = into.subarray(offset, offset + size);
     const src = value as Partial<StructView> | null;
     if (typeof src?.$bytes === "function") {
@@ -196,7 +206,7 @@ function viewClassCodec(cls: ViewClass): Codec {
       checkRoom(`decoding ${description}`, size, bytes, offset);
       return cls.from(bytes.slice(offset, offset + size));
     },
-    encode(value, into, offset = 0) {
+    encode(value, into, offset = 0, what = `value of type ${description}`) {
       checkRoom(`encoding ${description}`, size, into, offset);
       if (value instanceof Uint8Array) {
         if (value.length !== size)
@@ -207,7 +217,7 @@ function viewClassCodec(cls: ViewClass): Codec {
         return;
       }
       try {
-        write(value, into, offset);
+        write(value, into, offset, what);
       } catch (e) {
         if (!(e instanceof TypeError)) throw e;
         throw new BtfTypeError(`${what}: ${e.message}`, { cause: e });

@@ -13,7 +13,7 @@ import {
   StateError,
 } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 import { existsSync } from "node:fs";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
@@ -186,6 +186,36 @@ describe.skipIf(!root)("globals", () => {
     using obj = BpfObject.open(fixture("globals"));
     expect(() => (obj.globals.multiplier = "x")).toThrow(BtfTypeError);
     expect(obj.globals.multiplier).toBe(3);
+  });
+
+  it("a badly typed value's error names the global it was for (the message named only its C type)", () => {
+    using obj = BpfObject.open(fixture("globals"));
+    const o = obj.globals as Record<string, any>;
+    const e = thrown(() => (o.target_pid = -1));
+    expect(e).toBeInstanceOf(BtfTypeError);
+    expect(e.message).toMatch(
+      /^global 'target_pid': expected .*0\.\.4294967295.*got -1$/,
+    );
+    expect(() => (o.pair_val = { a: -1 })).toThrow(
+      /^global 'pair_val'\.a: expected __u32/,
+    );
+    expect(() => (o.pair_val.a = -1)).toThrow(
+      /^global 'pair_val': field 'a' of struct pair: expected __u32/,
+    );
+    expect(o.target_pid).toBe(0);
+    expect(o.pair_val.a).toBe(1);
+    using arrays = BpfObject.open(fixture("skeleton_globals"));
+    const g = arrays.globals as Record<string, any>;
+    expect(() => (g.slots[1] = "x")).toThrow(/^global 'slots': element \[1\]/);
+    expect(() => g.slots.set(0, -1)).toThrow(/^global 'slots': element \[0\]/);
+    expect(() => (g.pairs[0].a = -1)).toThrow(
+      /^global 'pairs'\[0\]: field 'a' of struct pair/,
+    );
+    expect(() => (g.pairs[0].nope = 1)).toThrow(
+      /^global 'pairs'\[0\] has no member 'nope'/,
+    );
+    expect(g.slots[1]).toBe(2);
+    expect(g.pairs[0].a).toBe(1);
   });
 
   it("logs as its values: the globals, array and struct globals (console.log showed empty objects)", () => {
