@@ -22,8 +22,8 @@ import type { ObjectOwner, OwnedLink } from "./owner.ts";
 
 /** How a link is held natively: a libbpf `bpf_link`, a bare link fd, or tc. */
 export interface LinkBackend {
-  /** The kernel link fd. */
-  fd(): number;
+  /** The kernel link fd; `what` names the call that needs it, in errors. */
+  fd(what?: string): number;
   /** Pins the link at `path` on a bpffs. */
   pin(path: string): void;
   /** Removes the pin made by `pin()`. */
@@ -66,7 +66,7 @@ export function withoutLinkFd(
   };
   return {
     destroy: base.destroy,
-    fd: () => none("fd"),
+    fd: (what = "fd") => none(what),
     pin: () => none("pin"),
     unpin: () => none("unpin"),
   };
@@ -176,6 +176,11 @@ export class BpfLink implements OwnedLink {
     return this.#backend;
   }
 
+  /** The link fd for call `what` (which errors name). */
+  #fd(what: string): number {
+    return this.#live(what).fd(what);
+  }
+
   /** True once closed (by `close()` or by closing its object). */
   get closed(): boolean {
     return this.#backend === null;
@@ -183,7 +188,7 @@ export class BpfLink implements OwnedLink {
 
   /** The kernel link fd (owned by the link: do not close it). */
   get fd(): number {
-    return this.#live("fd").fd();
+    return this.#fd("fd");
   }
 
   /**
@@ -229,12 +234,12 @@ export class BpfLink implements OwnedLink {
 
   /** What the kernel reports: id, type and the attached program's id. */
   info(): LinkInfo {
-    return linkInfo(this.#live("info").fd());
+    return linkInfo(this.#fd("info"));
   }
 
   /** The kernel's id of this link (`bpftool link show id N`). */
   get id(): number {
-    return this.info().id;
+    return linkInfo(this.#fd("id")).id;
   }
 
   /**
@@ -242,7 +247,7 @@ export class BpfLink implements OwnedLink {
    * moment detached (BPF_LINK_UPDATE): how a new version takes over.
    */
   update(program: { readonly fd: number }): void {
-    const linkFd = this.#live("update").fd();
+    const linkFd = this.#fd("update");
     const progFd = (program as { fd?: unknown } | null)?.fd;
     if (
       !(
@@ -282,7 +287,7 @@ export class BpfLink implements OwnedLink {
    * stays open, attached to nothing, until closed.
    */
   detach(): void {
-    const linkFd = this.#live("detach").fd();
+    const linkFd = this.#fd("detach");
     clearLibbpfLog();
     const err = libbpf().bpf_link_detach(linkFd);
     if (err < 0) {
@@ -336,7 +341,7 @@ export class BpfLink implements OwnedLink {
    * call walks the kernel objects afresh.
    */
   readBytes(): Uint8Array {
-    const linkFd = this.#live("readBytes").fd();
+    const linkFd = this.#fd("readBytes");
     const c = libc();
     const iterFd = libbpf().bpf_iter_create(linkFd);
     if (iterFd < 0) {

@@ -134,7 +134,7 @@ export function attachTc(
   const handle = v.getUint32(20, true);
   const priority = v.getUint32(24, true);
   return {
-    fd: () => noLinkFd("fd"),
+    fd: (what = "fd") => noLinkFd(what),
     pin: () => noLinkFd("pin"),
     unpin: () => noLinkFd("unpin"),
     destroy() {

@@ -333,6 +333,7 @@ describe.skipIf(!root)("BpfLink", () => {
       // libbpf's USDT link has no kernel link: its "fd" was 0 (stdin).
       expect(() => link.fd).toThrow(UnsupportedError);
       expect(() => link.info()).toThrow(UnsupportedError);
+      expect(() => link.info()).toThrow(/^info: a USDT link/);
       expect(() => link.pin(`${PIN_DIR}/usdt-auto`)).toThrow(/no link fd/);
       link.close();
       expect(link.closed).toBe(true);
@@ -790,6 +791,22 @@ describe.skipIf(!root)("BpfLink", () => {
         expect(show("ingress")).toMatch(/on_tc/);
         expect(show("egress")).toMatch(/pref 7/);
         expect(() => ing.fd).toThrow(UnsupportedError);
+        // Each call names itself, not the fd it needed ("fd: ..." from info()).
+        const calls: [string, () => unknown][] = [
+          ["info", () => ing.info()],
+          ["id", () => ing.id],
+          ["update", () => ing.update(prog)],
+          ["detach", () => ing.detach()],
+        ];
+        for (const [op, call] of calls) {
+          const e = thrown(call);
+          expect(e).toBeInstanceOf(UnsupportedError);
+          expect(e.message).toMatch(
+            new RegExp(
+              `^${op}: tc filters attached through netlink have no link fd`,
+            ),
+          );
+        }
         ing.close();
         expect(show("ingress")).not.toMatch(/on_tc/);
         expect(
