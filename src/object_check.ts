@@ -32,7 +32,23 @@ export function checkObjectBytes(bytes: Uint8Array, source: string): void {
       cause: e,
     });
   }
-  if (!elf.section(".BTF")) return;
+  if (!elf.section(".BTF")) {
+    // libbpf reads SEC(".maps") and SEC(".struct_ops") definitions from
+    // BTF: without it, its open fails with ENOENT ("BTF is required") or
+    // EINVAL, and no word of -g.
+    const needs = [".maps", ".struct_ops", ".struct_ops.link"].filter((n) =>
+      elf.section(n),
+    );
+    if (needs.length) {
+      throw new BtfError(
+        `${source} has no BTF (no .BTF section), which its ${needs.map((n) => `SEC("${n}")`).join(" and ")} definitions need`,
+        {
+          hint: "compile it with -g (clang -g -O2 -target bpf -c prog.bpf.c): -g gives the object its BTF",
+        },
+      );
+    }
+    return;
+  }
   try {
     Btf.fromElf(elf, { source }).checkAll();
   } catch (e) {

@@ -26,7 +26,7 @@ import {
 } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { ourPrograms } from "../_support/bpftool.ts";
-import { withDanglingVar } from "../_support/corrupt_btf.ts";
+import { withDanglingVar, withoutBtf } from "../_support/corrupt_btf.ts";
 import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
@@ -240,6 +240,14 @@ describe.skipIf(!root)("BpfObject", () => {
       rmSync(path, { force: true });
     }
     expect(() => BpfObject.open("/nonexistent/x.bpf.o")).toThrow(/ENOENT/);
+    // Built without -g: libbpf says ENOENT ("BTF is required") with no
+    // hint; the maps of SEC(".maps") need BTF, so the fix is -g.
+    const noBtf = thrown(() =>
+      BpfObject.open(withoutBtf(readFileSync(fixture("maps")))),
+    );
+    expect(noBtf).toBeInstanceOf(BtfError);
+    expect(noBtf.message).toMatch(/has no BTF .* SEC\("\.maps"\)/);
+    expect((noBtf as BtfError).hint).toMatch(/clang -g /);
     // A directory, or a file we may not read: a TsbpfError naming the path.
     const dir = dirname(fixture("minimal"));
     expect(() => BpfObject.open(dir)).toThrow(TsbpfError);
