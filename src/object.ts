@@ -9,6 +9,7 @@
  * or reader is open on it (garbage collection never detaches).
  */
 import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import {
   type MappedMemory,
   type Ptr,
@@ -162,19 +163,29 @@ export class BpfObject implements ObjectOwner {
   }
 
   /**
-   * Opens a BPF object from a file path or from its bytes. Nothing reaches
-   * the kernel until `load()`.
+   * Opens a BPF object from a file path, a `file:` URL (a file beside the
+   * script: `new URL("./prog.bpf.o", import.meta.url)`) or its bytes.
+   * Nothing reaches the kernel until `load()`.
    */
   static open(
-    pathOrBytes: string | Uint8Array,
+    pathOrBytes: string | URL | Uint8Array,
     options: OpenOptions = {},
   ): BpfObject {
+    if (pathOrBytes instanceof URL) {
+      if (pathOrBytes.protocol !== "file:") {
+        throw new BpfTypeError(
+          `BpfObject.open takes a file: URL, got ${pathOrBytes.href}`,
+          { hint: "fetch the object's bytes and pass them as a Uint8Array" },
+        );
+      }
+      pathOrBytes = fileURLToPath(pathOrBytes);
+    }
     if (
       typeof pathOrBytes !== "string" &&
       !(pathOrBytes instanceof Uint8Array)
     ) {
       throw new BpfTypeError(
-        `BpfObject.open takes a path or the bytes (Uint8Array) of a .bpf.o, got ${pathOrBytes === null ? "null" : typeof pathOrBytes}`,
+        `BpfObject.open takes a path, a file: URL or the bytes (Uint8Array) of a .bpf.o, got ${pathOrBytes === null ? "null" : typeof pathOrBytes}`,
       );
     }
     options ??= {};

@@ -42,7 +42,7 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
 
   it("opening: not a path or bytes, null options", () => {
     expect(() => BpfObject.open(any(null))).toThrow(
-      /BpfObject.open takes a path or the bytes/,
+      /BpfObject.open takes a path, a file: URL or the bytes/,
     );
     expect(() => BpfObject.open(any(5))).toThrow(BpfTypeError);
     // null options mean none, as undefined does.

@@ -12,11 +12,13 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import { pathToFileURL } from "node:url";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
 import {
   BpfError,
+  BpfTypeError,
   BtfError,
   ClosedError,
   ElfError,
@@ -102,6 +104,24 @@ describe.skipIf(!root)("BpfObject", () => {
     } finally {
       obj.close();
     }
+  });
+
+  it("opens a file: URL, as a script names a file beside it (new URL(..., import.meta.url))", () => {
+    const url = pathToFileURL(fixture("minimal"));
+    {
+      using obj = BpfObject.open(url);
+      expect(obj.name).toBe("minimal");
+      obj.load();
+      expect(obj.program("xdp_pass").fd).toBeGreaterThan(0);
+    }
+    const http = thrown(() =>
+      BpfObject.open(new URL("https://example.com/x.bpf.o")),
+    );
+    expect(http).toBeInstanceOf(BpfTypeError);
+    expect(http.message).toMatch(/file: URL.*https:/);
+    expect(() => BpfObject.open(new URL("./nope.bpf.o", url))).toThrow(
+      /no such file .*nope\.bpf\.o.*ENOENT/,
+    );
   });
 
   it("opens a path from the bytes it checked, named as libbpf names the file", () => {
