@@ -152,7 +152,9 @@ export interface LoadedSkeleton<M, P, R, PB, G>
    * `onError: "skip"` lists it there too (a table with `map` set).
    * Called again, it keeps the links still open and attaches the rest.
    */
-  attach(options?: SkeletonAttachOptions): SkeletonLinks;
+  attach(
+    options?: SkeletonAttachOptions,
+  ): SkeletonLinks<Extract<keyof P | keyof M, string>>;
 }
 
 function decodeBase64(s: string): Uint8Array {

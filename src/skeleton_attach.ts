@@ -44,9 +44,15 @@ export interface SkeletonAttachOptions {
  * Disposable: `using links = skel.attach()` detaches them at the end of the
  * block (the object stays loaded, and `attach()` makes them again).
  */
-export type SkeletonLinks = BpfLink[] & {
+export type SkeletonLinks<N extends string = string> = BpfLink[] & {
   /** Programs left for the caller to attach, in object order. */
   readonly skipped: readonly SkippedProgram[];
+  /**
+   * The same links by program name (and struct_ops table by map name), as
+   * libbpf's `skel->links.<prog>`: `links.byName.handle_exec?.info()`.
+   * A program with no link (skipped) is absent.
+   */
+  readonly byName: Readonly<Partial<Record<N, BpfLink>>>;
   /** Closes (detaches) every link in the list, also those an earlier call made; idempotent. */
   [Symbol.dispose](): void;
 };
@@ -92,6 +98,13 @@ export function attachSkeleton(
     );
   }
   const links: BpfLink[] = [];
+  // Names are BTF's, hostile maybe ("__proto__"): no prototype, defined.
+  const byName = Object.create(null) as Record<string, BpfLink>;
+  const named = (name: string, link: BpfLink) =>
+    Object.defineProperty(byName, name, {
+      value: link,
+      enumerable: true,
+    });
   const made: string[] = [];
   const skipped: SkippedProgram[] = [];
   const fail = (e: unknown): never => {
@@ -101,17 +114,20 @@ export function attachSkeleton(
     }
     throw e;
   };
-  /** The open link of `key` from an earlier call, if any. */
-  const kept = (key: string): boolean => {
-    const l = held.get(key);
+  /** The open link of `name` (`kind` "program" or "map") from an earlier call, if any. */
+  const kept = (kind: string, name: string): boolean => {
+    const l = held.get(`${kind} ${name}`);
     if (!l || l.closed) return false;
     links.push(l);
+    named(name, l);
     return true;
   };
-  const add = (key: string, link: BpfLink) => {
+  const add = (kind: string, name: string, link: BpfLink) => {
+    const key = `${kind} ${name}`;
     held.set(key, link);
     made.push(key);
     links.push(link);
+    named(name, link);
   };
   for (const p of object.programs) {
     const section = p.sectionName;
@@ -138,9 +154,9 @@ export function attachSkeleton(
       });
       continue;
     }
-    if (kept(`program ${p.name}`)) continue;
+    if (kept("program", p.name)) continue;
     try {
-      add(`program ${p.name}`, p.attach());
+      add("program", p.name, p.attach());
     } catch (e) {
       if (!(e instanceof BpfError)) fail(e);
       const err = e as BpfError;
@@ -162,9 +178,9 @@ export function attachSkeleton(
     }
   }
   for (const m of object.maps) {
-    if (m.type !== "struct_ops" || kept(`map ${m.name}`)) continue;
+    if (m.type !== "struct_ops" || kept("map", m.name)) continue;
     try {
-      add(`map ${m.name}`, m.attachStructOps());
+      add("map", m.name, m.attachStructOps());
     } catch (e) {
       // A kernel refusal (a congestion control of that name registered
       // already: EEXIST); not a state error such as a table unregistered
@@ -182,6 +198,7 @@ export function attachSkeleton(
   }
   return Object.defineProperties(links, {
     skipped: { value: Object.freeze(skipped), enumerable: false },
+    byName: { value: Object.freeze(byName), enumerable: false },
     [Symbol.dispose]: {
       value: () => {
         for (const l of links) l.close();

@@ -321,6 +321,25 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       }
     });
 
+    it("attach()'s links are also by program name (byName), skipped ones absent, kept ones again", async () => {
+      const skel = (await mod(embedded)).load();
+      try {
+        const links = skel.attach();
+        expect(Object.keys(links.byName)).toEqual(["on_getppid"]);
+        expect(links.byName.on_getppid).toBe(links[0]);
+        expect(links.byName.on_getppid!.info().programId).toBe(
+          skel.programs.on_getppid.id,
+        );
+        expect(links.byName.delete).toBeUndefined();
+        // Not an own list of the array: spread and JSON stay the links.
+        expect(Object.keys(links)).toEqual(["0"]);
+        const again = skel.attach();
+        expect(again.byName.on_getppid).toBe(links.byName.on_getppid);
+      } finally {
+        skel.close();
+      }
+    });
+
     it("attach() throws a kernel's refusal (EOPNOTSUPP too) unless told to skip it", async () => {
       // kprobe.multi names its target: libbpf attaches it on its own, so an
       // EOPNOTSUPP is the kernel refusing (no CONFIG_FPROBE / kprobes), not

@@ -389,7 +389,7 @@ void plain;
 });
 
 describe("global-data maps", () => {
-  it("are in maps, named as bpftool names them (maps.rodata_cfg), by section where a map has the name, and type-check", () => {
+  it("are in maps, named as bpftool names them (maps.rodata_cfg), by section where a map has the name, and type-check (with attach()'s byName)", () => {
     const globals = generateSkeleton(
       readFileSync(fixture("skeleton_globals")),
       {
@@ -418,6 +418,12 @@ const frozen: boolean = skel.maps.rodata.frozen;
 const n: bigint | undefined = skel.maps.bss.get(0);
 const fd: number = skel.maps[".bss"].fd + skel.maps.data.fd;
 void [frozen, n, fd];
+// attach()'s links by program name, typed.
+const links = skel.attach();
+const link: { readonly closed: boolean } | undefined = links.byName.on_getppid;
+// @ts-expect-error no program or map of that name
+void links.byName.on_getpid;
+void link;
 `,
     );
     const ok = tsc(["data_maps.skel.ts", "data_maps_use.ts"]);
