@@ -54,6 +54,7 @@ import {
   typeNewerSection,
 } from "./section_types.ts";
 import { SOCKMAP_ATTACH_TYPES, attachToSockmap } from "./sockmap.ts";
+import { missingBinaryHint } from "./uprobe_target.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
 
 export type { ProgramType };
@@ -115,11 +116,6 @@ export interface UsdtOptions {
   readonly pid?: number;
   /** bpf_usdt_cookie() value. */
   readonly cookie?: bigint;
-}
-
-/** True for a path (not a bare soname libbpf searches for) that does not exist. */
-function missingBinary(path: string): boolean {
-  return path.includes("/") && !existsSync(path);
 }
 
 /** An attach cookie: a u64 bigint (default 0n), else BpfTypeError. */
@@ -562,8 +558,8 @@ export class BpfProgram {
           'SEC("uprobe/...") and SEC("uretprobe/...")',
         );
         if (wrong) return wrong;
-        if (missingBinary(options.binaryPath))
-          return `no such file ${options.binaryPath}`;
+        const missing = missingBinaryHint(options.binaryPath);
+        if (missing) return missing;
         if (e !== ENOENT) return undefined;
         return options.symbol
           ? `no function '${options.symbol}' in ${options.binaryPath}'s symbol tables (check \`nm -D\`; a stripped binary needs an offset)`
@@ -605,13 +601,12 @@ export class BpfProgram {
       { kind: "attach" },
       (L, p) => L.bpf_program__attach_usdt(p, pid, path, provider, name, opts),
       (e) =>
-        missingBinary(options.binaryPath)
-          ? `no such file ${options.binaryPath}`
-          : e === ENOENT
-            ? `no USDT probe ${options.provider}:${options.name} in ${options.binaryPath}: list them with readelf -n ${options.binaryPath} (stapsdt notes)`
-            : e === 22 && this.sectionName.split("/")[0] !== "usdt"
-              ? `program '${this.name}' is in SEC("${this.sectionName}"): USDT programs need SEC("usdt")`
-              : undefined,
+        missingBinaryHint(options.binaryPath) ??
+        (e === ENOENT
+          ? `no USDT probe ${options.provider}:${options.name} in ${options.binaryPath}: list them with readelf -n ${options.binaryPath} (stapsdt notes)`
+          : e === 22 && this.sectionName.split("/")[0] !== "usdt"
+            ? `program '${this.name}' is in SEC("${this.sectionName}"): USDT programs need SEC("usdt")`
+            : undefined),
       usdtLinkBackend,
     );
   }
