@@ -54,7 +54,7 @@ import {
   typeNewerSection,
 } from "./section_types.ts";
 import { SOCKMAP_ATTACH_TYPES, attachToSockmap } from "./sockmap.ts";
-import { missingBinaryHint } from "./uprobe_target.ts";
+import { goneProcessHint, missingBinaryHint } from "./uprobe_target.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
 
 export type { ProgramType };
@@ -63,6 +63,7 @@ export type { NetfilterHook, NetfilterOptions } from "./netfilter.ts";
 
 // errno (asm-generic/errno-base.h)
 const ENOENT = 2;
+const ESRCH = 3;
 const EBUSY = 16;
 const EEXIST = 17;
 const EBADF = 9;
@@ -560,6 +561,7 @@ export class BpfProgram {
         if (wrong) return wrong;
         const missing = missingBinaryHint(options.binaryPath);
         if (missing) return missing;
+        if (e === ESRCH) return goneProcessHint(pid);
         if (e !== ENOENT) return undefined;
         return options.symbol
           ? `no function '${options.symbol}' in ${options.binaryPath}'s symbol tables (check \`nm -D\`; a stripped binary needs an offset)`
@@ -600,13 +602,16 @@ export class BpfProgram {
       `usdt ${options.binaryPath}:${options.provider}:${options.name}`,
       { kind: "attach" },
       (L, p) => L.bpf_program__attach_usdt(p, pid, path, provider, name, opts),
-      (e) =>
-        missingBinaryHint(options.binaryPath) ??
-        (e === ENOENT
+      (e) => {
+        const missing = missingBinaryHint(options.binaryPath);
+        if (missing) return missing;
+        if (e === ESRCH) return goneProcessHint(pid);
+        return e === ENOENT
           ? `no USDT probe ${options.provider}:${options.name} in ${options.binaryPath}: list them with readelf -n ${options.binaryPath} (stapsdt notes)`
           : e === 22 && this.sectionName.split("/")[0] !== "usdt"
             ? `program '${this.name}' is in SEC("${this.sectionName}"): USDT programs need SEC("usdt")`
-            : undefined),
+            : undefined;
+      },
       usdtLinkBackend,
     );
   }

@@ -72,3 +72,13 @@ export function missingBinaryHint(binaryPath: string): string | undefined {
     : ": give its path (absolute, or ./name for one in the current directory)";
   return `libbpf found no '${binaryPath}': a name without a "/" is searched for in ${where}${local}`;
 }
+
+/**
+ * A hint for ESRCH from a uprobe or USDT attach with `pid`: the kernel
+ * found no such process (perf_event_open), usually one that has exited.
+ */
+export function goneProcessHint(pid: number | undefined): string | undefined {
+  if (pid === undefined || pid <= 0 || existsSync(`/proc/${pid}`))
+    return undefined;
+  return `no process ${pid} (it has exited, or never existed): a uprobe with a pid traces a live process only; start the attach before the process ends, or leave pid out (-1) to trace every process running the binary`;
+}

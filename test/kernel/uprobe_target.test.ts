@@ -3,12 +3,31 @@
  * libbpf cannot find by name, a symbol it cannot resolve, a process that
  * has exited.
  */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BpfError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
-import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
+import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
+const hasCc = need(
+  spawnSync("sh", ["-c", "command -v cc"]).status === 0,
+  "no C compiler (cc) to build the USDT target",
+);
+
+/** Runs `fn` with test/_support/usdt_target.c built; removes the binary after. */
+function withUsdtTarget<T>(fn: (exe: string) => T): T {
+  const dir = `${ROOT}/build/test`;
+  mkdirSync(dir, { recursive: true });
+  const exe = `${dir}/uprobe_target_usdt_${process.pid}`;
+  execFileSync("cc", ["-O2", `${ROOT}/test/_support/usdt_target.c`, "-o", exe]);
+  try {
+    return fn(exe);
+  } finally {
+    rmSync(exe, { force: true });
+  }
+}
 
 /** The attach fixture loaded (its kprobe left out: kprobes may be compiled out). */
 function openAttach(): BpfObject {
@@ -60,5 +79,36 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
     ) as BpfError;
     expect(e).toBeInstanceOf(BpfError);
     expect(e.hint).toMatch(/libbpf found no 'tsbpf-no-such-program'/);
+  });
+
+  it("a pid that has exited: ESRCH with a hint saying so, for uprobe and USDT", () => {
+    // A pid that existed and is gone: a child that ran and was reaped.
+    const gone = spawnSync("true").pid;
+    using obj = openAttach();
+    const e = thrown(() =>
+      obj.program("on_uprobe").attachUprobe({
+        binaryPath: "libc.so.6",
+        symbol: "getppid",
+        pid: gone,
+      }),
+    ) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.code).toBe("ESRCH");
+    expect(e.hint).toMatch(new RegExp(`no process ${gone} \\(it has exited`));
+    if (!hasCc) return;
+    using usdt = BpfObject.open(fixture("usdt"));
+    usdt.load();
+    const u = withUsdtTarget((exe) =>
+      thrown(() =>
+        usdt.program("on_tick").attachUsdt({
+          binaryPath: exe,
+          provider: "tsbpf",
+          name: "tick",
+          pid: gone,
+        }),
+      ),
+    ) as BpfError;
+    expect(u.code).toBe("ESRCH");
+    expect(u.hint).toMatch(new RegExp(`no process ${gone} \\(it has exited`));
   });
 });
