@@ -605,7 +605,9 @@ export class BpfProgram {
       (e) => {
         const missing = missingBinaryHint(options.binaryPath);
         if (missing) return missing;
-        if (e === ESRCH) return goneProcessHint(pid);
+        // libbpf 1.1 also fails with ESRCH when the object lacks the maps
+        // of <bpf/usdt.bpf.h> ("failed to find USDT support BPF maps").
+        if (e === ESRCH) return goneProcessHint(pid) ?? this.#usdtSupportHint();
         return e === ENOENT
           ? `no USDT probe ${options.provider}:${options.name} in ${options.binaryPath}: list them with readelf -n ${options.binaryPath} (stapsdt notes)`
           : e === 22 && this.sectionName.split("/")[0] !== "usdt"
@@ -614,6 +616,14 @@ export class BpfProgram {
       },
       usdtLinkBackend,
     );
+  }
+
+  #usdtSupportHint(): string {
+    const section =
+      this.sectionName.split("/")[0] === "usdt"
+        ? ""
+        : ` and put the program in SEC("usdt") (it is in SEC("${this.sectionName}"))`;
+    return `the object has no USDT support maps (__bpf_usdt_specs, __bpf_usdt_ip_to_spec_id): #include <bpf/usdt.bpf.h> in its C source, which declares them, and write the program with BPF_USDT()${section}`;
   }
 
   /** Attaches an fentry/fexit/fmod_ret/tp_btf program to its BTF target. */

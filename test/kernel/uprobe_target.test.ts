@@ -111,4 +111,20 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
     expect(u.code).toBe("ESRCH");
     expect(u.hint).toMatch(new RegExp(`no process ${gone} \\(it has exited`));
   });
+
+  it("attachUsdt of a program whose object lacks <bpf/usdt.bpf.h>: the hint says to include it", () => {
+    if (!hasCc) return;
+    using obj = openAttach(); // attach.bpf.c includes no usdt.bpf.h
+    const e = withUsdtTarget((exe) =>
+      thrown(() =>
+        obj.program("on_uprobe").attachUsdt({
+          binaryPath: exe,
+          provider: "tsbpf",
+          name: "tick",
+        }),
+      ),
+    ) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.hint).toMatch(/#include <bpf\/usdt.bpf.h>.*SEC\("usdt"\)/);
+  });
 });
