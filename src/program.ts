@@ -54,7 +54,11 @@ import {
   typeNewerSection,
 } from "./section_types.ts";
 import { SOCKMAP_ATTACH_TYPES, attachToSockmap } from "./sockmap.ts";
-import { goneProcessHint, missingBinaryHint } from "./uprobe_target.ts";
+import {
+  goneProcessHint,
+  missingBinaryHint,
+  resolveFunction,
+} from "./uprobe_target.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
 
 export type { ProgramType };
@@ -93,7 +97,13 @@ const O_RDONLY_DIRECTORY = 0o200000;
 export interface UprobeOptions {
   /** Executable or library, absolute or a soname libbpf resolves ("libc.so.6"). */
   readonly binaryPath: string;
-  /** Function to probe (resolved by libbpf from the ELF symbol table). */
+  /**
+   * Function to probe, from the binary's `.symtab` or `.dynsym`: a name
+   * (`"malloc"`; of a versioned one, its default version `realpath@@GLIBC_2.3`)
+   * or a name with its version (`"realpath@GLIBC_2.2.5"`, as `nm -D` prints
+   * it). An IFUNC (e.g. libc's `strlen`, `memcpy`) is refused: it is the
+   * resolver, run once at load; probe the implementation it picks instead.
+   */
   readonly symbol?: string;
   /** Byte offset in the file (added to the symbol's when both are given). */
   readonly offset?: number;
@@ -516,7 +526,7 @@ export class BpfProgram {
     }
     // Each read once: what is checked is what libbpf gets (a getter read
     // again inside the call could give another value, or close the object).
-    const { offset, pid } = options;
+    const { binaryPath, offset, pid, symbol } = options;
     for (const [key, x, min, max] of [
       ["offset", offset, 0, Number.MAX_SAFE_INTEGER],
       ["pid", pid, -1, 0x7fffffff],
@@ -531,17 +541,38 @@ export class BpfProgram {
       }
     }
     const cookie = u64Cookie("attachUprobe", options.cookie);
+    // cstr checks both are strings without NUL before they are used.
+    const path = cstr(binaryPath);
+    const symbolBuf = symbol ? cstr(symbol) : null;
+    const op = "bpf_program__attach_uprobe_opts";
+    const what = `${options.retprobe ? "uretprobe" : "uprobe"} ${binaryPath}:${symbol ?? ""}${offset ? `+${offset}` : ""}`;
+    // libbpf 1.1 knows no symbol versions: it refuses realpath@@GLIBC_2.3,
+    // finds plain realpath ambiguous, and skips an IFUNC for a hidden old
+    // version of the name (memcpy@GLIBC_2.2.5). Found here, libbpf gets the
+    // offset; it looks up the name itself only in a file not read here.
+    const target = symbol ? resolveFunction(binaryPath, symbol) : undefined;
+    if (target && "problem" in target) {
+      this.#loadedHandle(op); // not loaded or closed: that error first
+      throw bpfError(
+        op,
+        ENOENT,
+        { kind: "attach" },
+        {
+          log: "",
+          detail: `program '${this.name}' (${what})`,
+          hint: this.#uprobeTypeHint() ?? target.problem,
+        },
+      );
+    }
     const opts = new Uint8Array(UPROBE_OPTS_SIZE);
     const v = new DataView(opts.buffer);
-    const fname = options.symbol ? cstr(options.symbol) : null;
+    const fname = target ? null : symbolBuf;
     v.setBigUint64(0, BigInt(UPROBE_OPTS_SIZE), true);
     v.setBigUint64(16, cookie, true);
     v.setUint8(24, options.retprobe ? 1 : 0);
     v.setBigUint64(32, fname ? addressOf(fname) : 0n, true);
-    const path = cstr(options.binaryPath);
-    const what = `${options.retprobe ? "uretprobe" : "uprobe"} ${options.binaryPath}:${options.symbol ?? ""}${offset ? `+${offset}` : ""}`;
     const link = this.#link(
-      "bpf_program__attach_uprobe_opts",
+      op,
       what,
       { kind: "attach" },
       (L, p) =>
@@ -549,27 +580,31 @@ export class BpfProgram {
           p,
           pid ?? -1,
           path,
-          offset ?? 0,
+          (target?.fileOffset ?? 0) + (offset ?? 0),
           opts,
         ),
       (e) => {
-        const wrong = this.#wrongType(
-          ["kprobe"],
-          "attachUprobe",
-          'SEC("uprobe/...") and SEC("uretprobe/...")',
-        );
+        const wrong = this.#uprobeTypeHint();
         if (wrong) return wrong;
-        const missing = missingBinaryHint(options.binaryPath);
+        const missing = missingBinaryHint(binaryPath);
         if (missing) return missing;
         if (e === ESRCH) return goneProcessHint(pid);
         if (e !== ENOENT) return undefined;
-        return options.symbol
-          ? `no function '${options.symbol}' in ${options.binaryPath}'s symbol tables (check \`nm -D\`; a stripped binary needs an offset)`
+        return symbol && !target
+          ? `no function '${symbol}' in ${binaryPath}'s symbol tables (check \`nm -D\`; a stripped binary needs an offset)`
           : undefined;
       },
     );
     void fname; // kept alive until here: libbpf reads func_name during the call
     return link;
+  }
+
+  #uprobeTypeHint(): string | undefined {
+    return this.#wrongType(
+      ["kprobe"],
+      "attachUprobe",
+      'SEC("uprobe/...") and SEC("uretprobe/...")',
+    );
   }
 
   /**

@@ -1,10 +1,26 @@
 /**
- * Why a uprobe or USDT attach could not find its target: the binary (found
- * the way libbpf finds a bare name) and the process. Only for hints: libbpf
- * does the real lookup.
+ * A uprobe or USDT attach's target: the binary (found the way libbpf finds a
+ * bare name), the function (by name and version, for libbpf 1.1, which does
+ * not know versions) and, for hints, the process.
  */
-import { accessSync, constants, existsSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+} from "node:fs";
 import process from "node:process";
+import type { ElfFile } from "./elf/file.ts";
+import {
+  type ElfFunction,
+  findFunctions,
+  functionLabel,
+} from "./elf/functions.ts";
+import { isElf, readElf } from "./elf/reader.ts";
+import { SHT } from "./elf/types.ts";
 
 /**
  * libbpf's `arch_specific_lib_paths()` for the architectures tsbpf runs on
@@ -81,4 +97,142 @@ export function goneProcessHint(pid: number | undefined): string | undefined {
   if (pid === undefined || pid <= 0 || existsSync(`/proc/${pid}`))
     return undefined;
   return `no process ${pid} (it has exited, or never existed): a uprobe with a pid traces a live process only; start the attach before the process ends, or leave pid out (-1) to trace every process running the binary`;
+}
+
+/** What {@link resolveFunction} found: an offset to attach at, or why none. */
+export type FunctionTarget =
+  | { readonly fileOffset: number; readonly label: string }
+  | { readonly problem: string };
+
+/**
+ * Finds `symbol` in `binaryPath` much as newer libbpf does, for libbpf 1.1,
+ * which neither takes a version (`realpath@@GLIBC_2.3`) nor picks among
+ * versions (`realpath` is then ambiguous): a versioned name matches that
+ * version; a bare one matches its only definition, else its default
+ * version. An IFUNC is refused: a uprobe there would fire in its resolver,
+ * once per process at load. Undefined when the binary cannot be read as ELF.
+ */
+export function resolveFunction(
+  binaryPath: string,
+  symbol: string,
+): FunctionTarget | undefined {
+  const path = resolveBinary(binaryPath);
+  if (path === undefined) return undefined;
+  let file: ElfFile;
+  let all: ElfFunction[];
+  try {
+    file = readElf(readSymbolSections(path));
+    all = findFunctions(file, symbol);
+  } catch {
+    return undefined; // not ELF, unreadable, corrupt: libbpf's error stands
+  }
+  const at = symbol.indexOf("@");
+  const bare = at < 0 ? symbol : symbol.slice(0, at);
+  const wanted = at < 0 ? undefined : symbol.slice(at).replace(/^@@?/, "");
+  let found = all.filter(
+    (f) =>
+      wanted === undefined ||
+      (f.version === wanted &&
+        (!symbol.startsWith("@@", at) || f.defaultVersion)),
+  );
+  const offsets = (fs: ElfFunction[]) => new Set(fs.map((f) => f.fileOffset));
+  if (wanted === undefined && offsets(found).size > 1) {
+    // The default version, else the one global definition over weak ones.
+    const defaults = found.filter((f) => f.version && f.defaultVersion);
+    const strong = found.filter((f) => !f.weak);
+    found =
+      offsets(defaults).size === 1
+        ? defaults
+        : offsets(strong).size === 1
+          ? strong
+          : [];
+    if (found.length === 0) {
+      return {
+        problem: `'${bare}' has several definitions in ${path} (${list(all)}), none of them the default version: name one (name@VERSION), or attach by offset`,
+      };
+    }
+  }
+  if (found.length === 0) {
+    if (all.length > 0) {
+      return {
+        problem: `${path} has no '${symbol}'; it has ${list(all)}`,
+      };
+    }
+    const stripped = file.symbols.length === 0;
+    return {
+      problem: stripped
+        ? `no function '${bare}' in ${path}: it is stripped (no .symtab) and its dynamic symbols (\`nm -D ${path}\`) do not have it; attach by offset (from a build with symbols or its debug info)`
+        : `no function '${bare}' in ${path}'s symbol tables (\`nm ${path}\`, \`nm -D ${path}\`)`,
+    };
+  }
+  const f = found[0]!;
+  if (f.ifunc) {
+    return {
+      problem: `'${functionLabel(f)}' in ${path} is an IFUNC: a resolver run once at load, which picks an implementation (e.g. an AVX2 variant), so a uprobe on it would not see calls; attach to the implementation by its name or offset (\`nm\` with debug symbols lists them)`,
+    };
+  }
+  return { fileOffset: f.fileOffset, label: functionLabel(f) };
+}
+
+/** `a@@V (0x1f0), a@W (0x2e0)`: the definitions with their file offsets. */
+function list(fs: readonly ElfFunction[]): string {
+  const seen = new Map<number, string>();
+  for (const f of fs) {
+    const label = `${functionLabel(f)}${f.ifunc ? " (IFUNC)" : ""}`;
+    if (!seen.has(f.fileOffset) || f.version !== undefined)
+      seen.set(f.fileOffset, label);
+  }
+  return [...seen]
+    .map(([off, label]) => `${label} at offset 0x${off.toString(16)}`)
+    .join(", ");
+}
+
+/** Section types {@link readSymbolSections} reads: symbols, names, versions. */
+const SYMBOL_SECTIONS: ReadonlySet<number> = new Set([
+  SHT.SYMTAB,
+  SHT.DYNSYM,
+  SHT.STRTAB,
+  SHT.GNU_VERSYM,
+  SHT.GNU_VERDEF,
+]);
+
+/**
+ * The bytes of an ELF64 file with only its headers and symbol, string and
+ * version sections read in, the rest left zero: a binary can be 100 MB, its
+ * symbols a few (the engines allocate a large zeroed buffer lazily).
+ */
+function readSymbolSections(path: string): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const bytes = new Uint8Array(size);
+    const read = (off: number, len: number) => {
+      if (off >= 0 && len > 0 && off + len <= size)
+        readSync(fd, bytes, off, len, off);
+    };
+    read(0, Math.min(64, size));
+    if (!isElf(bytes) || bytes[4] !== 2 || size < 64) return bytes;
+    const v = new DataView(bytes.buffer);
+    const le = bytes[5] === 1;
+    const shoff = Number(v.getBigUint64(40, le));
+    const shentsize = v.getUint16(58, le);
+    const shnum = v.getUint16(60, le);
+    if (shnum === 0 || shentsize < 64) {
+      read(64, size - 64); // extended numbering: read it all
+      return bytes;
+    }
+    read(shoff, shnum * shentsize);
+    for (let i = 0; i < shnum; i++) {
+      const at = shoff + i * shentsize;
+      if (at + 64 > size) break;
+      if (!SYMBOL_SECTIONS.has(v.getUint32(at + 4, le))) continue;
+      read(
+        Number(v.getBigUint64(at + 24, le)),
+        Number(v.getBigUint64(at + 32, le)),
+      );
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -41,6 +41,16 @@ export function readElf(bytes: Uint8Array): ElfFile {
   return new Decoder(bytes).file();
 }
 
+/**
+ * The entries of a symbol table section of `file` other than its `.symtab`
+ * (which `file.symbols` holds), e.g. `.dynsym`. Throws `ElfError` when malformed.
+ */
+export function readSymbolTable(file: ElfFile, table: ElfSection): ElfSymbol[] {
+  const d = new Decoder(file.bytes);
+  d.le = file.byteOrder === "le";
+  return d.symbols(table, file.sections as ElfSection[]);
+}
+
 class Decoder {
   readonly view: DataView;
   le = true;

@@ -22,6 +22,8 @@ export const SHT = {
   REL: 9,
   DYNSYM: 11,
   SYMTAB_SHNDX: 18,
+  GNU_VERDEF: 0x6ffffffd,
+  GNU_VERSYM: 0x6fffffff,
   LLVM_ADDRSIG: 0x6fff4c03,
 } as const;
 
@@ -55,6 +57,7 @@ export const STT = {
   FUNC: 2,
   SECTION: 3,
   FILE: 4,
+  GNU_IFUNC: 10,
 } as const;
 
 /** `e_machine` of BPF objects. */

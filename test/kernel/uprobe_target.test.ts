@@ -3,7 +3,7 @@
  * libbpf cannot find by name, a symbol it cannot resolve, a process that
  * has exited.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BpfError } from "../../src/errors.ts";
@@ -15,6 +15,47 @@ const hasCc = need(
   spawnSync("sh", ["-c", "command -v cc"]).status === 0,
   "no C compiler (cc) to build the USDT target",
 );
+
+/**
+ * A program that waits for a line on stdin, then calls realpath() argv[1]
+ * times: built with `cc` from the source below, `strip`ped when asked.
+ */
+const REALPATH_CALLER = `
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  char line[8], out[PATH_MAX];
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  for (int i = atoi(argv[1]); i > 0; i--) realpath("/tmp", out);
+  return 0;
+}
+`;
+
+/** Runs `fn` with {@link REALPATH_CALLER} built (stripped if asked); removes it after. */
+function withRealpathCaller<T>(
+  fn: (exe: string) => Promise<T>,
+  stripped = false,
+): Promise<T> {
+  const dir = `${ROOT}/build/test`;
+  mkdirSync(dir, { recursive: true });
+  const exe = `${dir}/realpath_caller_${process.pid}`;
+  execFileSync("cc", ["-O0", "-x", "c", "-", "-o", exe], {
+    input: REALPATH_CALLER,
+  });
+  if (stripped) execFileSync("strip", [exe]);
+  return fn(exe).finally(() => rmSync(exe, { force: true }));
+}
+
+/** Runs `exe n` and lets it go at once; resolves when it has exited 0. */
+async function run(exe: string, n: number): Promise<void> {
+  const child = spawn(exe, [String(n)], {
+    stdio: ["pipe", "ignore", "inherit"],
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", r));
+  child.stdin!.end("go\n");
+  expect(await exited).toBe(0);
+}
 
 /** Runs `fn` with test/_support/usdt_target.c built; removes the binary after. */
 function withUsdtTarget<T>(fn: (exe: string) => T): T {
@@ -127,4 +168,78 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
     expect(e).toBeInstanceOf(BpfError);
     expect(e.hint).toMatch(/#include <bpf\/usdt.bpf.h>.*SEC\("usdt"\)/);
   });
+
+  it.skipIf(!hasCc)(
+    "a versioned libc function: a bare name attaches to its default version, name@VERSION to that version",
+    async () => {
+      using obj = openAttach();
+      // libc has realpath@@GLIBC_2.3 and the old realpath@GLIBC_2.2.5;
+      // libbpf 1.1 called the bare name ambiguous (LIBBPF_ERRNO__FORMAT).
+      using bare = obj.program("on_uprobe").attachUprobe({
+        binaryPath: "libc.so.6",
+        symbol: "realpath",
+      });
+      await withRealpathCaller((exe) => run(exe, 3));
+      const afterBare = obj.globals.uprobe_hits as bigint;
+      expect(afterBare).toBeGreaterThanOrEqual(3n);
+      bare.close();
+      // The old version is a different function: a new program calls none of it.
+      using old = obj.program("on_uprobe").attachUprobe({
+        binaryPath: "libc.so.6",
+        symbol: "realpath@GLIBC_2.2.5",
+      });
+      using current = obj.program("on_uretprobe").attachUprobe({
+        binaryPath: "libc.so.6",
+        symbol: "realpath@@GLIBC_2.3",
+        retprobe: true,
+      });
+      await withRealpathCaller((exe) => run(exe, 2));
+      expect(obj.globals.uretprobe_hits as bigint).toBeGreaterThanOrEqual(2n);
+      void old;
+      const e = thrown(() =>
+        obj.program("on_uprobe").attachUprobe({
+          binaryPath: "libc.so.6",
+          symbol: "realpath@@GLIBC_2.2.5", // exists, but not as the default
+        }),
+      ) as BpfError;
+      expect(e.code).toBe("ENOENT");
+      expect(e.hint).toMatch(
+        /realpath@@GLIBC_2.3 at offset 0x[0-9a-f]+, realpath@GLIBC_2.2.5 at offset/,
+      );
+    },
+  );
+
+  it("an IFUNC (memcpy, strlen) is refused with a hint, not attached to its resolver or an old version", () => {
+    using obj = openAttach();
+    for (const symbol of ["memcpy", "strlen"]) {
+      const e = thrown(() =>
+        obj
+          .program("on_uprobe")
+          .attachUprobe({ binaryPath: "libc.so.6", symbol }),
+      ) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect(e.code).toBe("ENOENT");
+      expect(e.hint).toMatch(
+        new RegExp(`'${symbol}@@GLIBC_[0-9.]+' in .*libc.so.6 is an IFUNC`),
+      );
+    }
+  });
+
+  it.skipIf(!hasCc)(
+    "a stripped binary without the function: the hint says it is stripped",
+    async () => {
+      using obj = openAttach();
+      await withRealpathCaller(async (exe) => {
+        const e = thrown(() =>
+          obj
+            .program("on_uprobe")
+            .attachUprobe({ binaryPath: exe, symbol: "main" }),
+        ) as BpfError;
+        expect(e.code).toBe("ENOENT");
+        expect(e.hint).toMatch(
+          /it is stripped \(no \.symtab\).*attach by offset/,
+        );
+      }, true);
+    },
+  );
 });

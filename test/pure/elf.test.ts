@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readElf, isElf } from "../../src/elf/reader.ts";
 import type { ElfFile } from "../../src/elf/file.ts";
+import { findFunctions, functionLabel } from "../../src/elf/functions.ts";
 import { SHT, STB, STT } from "../../src/elf/types.ts";
 import { Btf } from "../../src/btf/btf.ts";
 import { BtfError, ElfError } from "../../src/errors.ts";
@@ -310,5 +311,40 @@ describe("ELF reader", () => {
     const b32 = bytes.slice();
     b32[4] = 1;
     expect(() => readElf(b32)).toThrow(/ELF64/);
+  });
+});
+
+const LIBC = "/lib/x86_64-linux-gnu/libc.so.6";
+describe.skipIf(
+  !need(
+    readelf !== "" && existsSync(LIBC),
+    `no readelf, or no ${LIBC}, to compare findFunctions with`,
+  ),
+)("findFunctions (uprobe targets by name and version)", () => {
+  it("gives libc's versions and IFUNCs as readelf --dyn-syms does", () => {
+    const file = readElf(readFileBytes(LIBC));
+    const lines = run(["--dyn-syms", LIBC]).split("\n");
+    for (const name of ["realpath", "memcpy", "strlen", "malloc"]) {
+      // "  827: 000000000003d560  1966 FUNC  GLOBAL DEFAULT 16 realpath@@GLIBC_2.3"
+      const want = lines
+        .map((l) => l.trim().split(/\s+/))
+        .filter(
+          (f) =>
+            f.length >= 8 &&
+            f[6] !== "UND" &&
+            (f[3] === "FUNC" || f[3] === "IFUNC") &&
+            f[7]!.split("@")[0] === name,
+        )
+        .map((f) => `${f[7]} ${f[3]} ${BigInt(`0x${f[1]}`)}`)
+        .sort();
+      const got = findFunctions(file, name)
+        .filter((f) => f.table === ".dynsym")
+        .map(
+          (f) =>
+            `${functionLabel(f)} ${f.ifunc ? "IFUNC" : "FUNC"} ${f.address}`,
+        )
+        .sort();
+      expect(got).toEqual(want);
+    }
   });
 });
