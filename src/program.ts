@@ -93,6 +93,13 @@ const ITER_ATTACH_OPTS_SIZE = 24;
 const TEST_RUN_OPTS_SIZE = 80;
 const O_RDONLY_DIRECTORY = 0o200000;
 
+/**
+ * SEC("u[ret]probe[.s]/binary:function[+offset]"): libbpf's format, whose
+ * binary has no ":", with "@" allowed in the function for a version.
+ */
+const UPROBE_SECTION =
+  /^u(ret)?probe(?:\.s)?\/([^:]+):([A-Za-z0-9_.@]+)(?:\+(0x[0-9a-fA-F]+|[1-9][0-9]*|0))?$/;
+
 /** Options of {@link BpfProgram.attachUprobe}. */
 export interface UprobeOptions {
   /** Executable or library, absolute or a soname libbpf resolves ("libc.so.6"). */
@@ -382,6 +389,17 @@ export class BpfProgram {
 
   /** Attaches by section name (SEC("tp/..."), "xdp"... needs a full spec). */
   attach(): BpfLink {
+    // SEC("uprobe/binary:function[+offset]") as libbpf parses it, attached
+    // through attachUprobe for its symbol lookup (versions, IFUNCs).
+    const up = UPROBE_SECTION.exec(this.sectionName);
+    if (up) {
+      return this.attachUprobe({
+        binaryPath: up[2]!,
+        symbol: up[3]!,
+        offset: up[4] === undefined ? undefined : Number(up[4]),
+        retprobe: up[1] === "ret",
+      });
+    }
     const ctx = this.#contextFromSection();
     return this.#link(
       "bpf_program__attach",

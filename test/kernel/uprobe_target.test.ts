@@ -242,4 +242,27 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
       }, true);
     },
   );
+
+  it.skipIf(!hasCc)(
+    'attach() of SEC("uprobe/libc.so.6:realpath") takes the default version; of an IFUNC, refuses with the hint',
+    async () => {
+      using obj = BpfObject.open(fixture("uprobe_sections"));
+      obj.load();
+      await withRealpathCaller(async (exe) => {
+        const child = spawn(exe, ["4"], {
+          stdio: ["pipe", "ignore", "inherit"],
+        });
+        const exited = new Promise<number | null>((r) => child.on("exit", r));
+        obj.globals.target_pid = child.pid!; // other processes call it too
+        // libbpf 1.1 failed here with LIBBPF_ERRNO__FORMAT, "ambiguous match".
+        using _l = obj.program("on_realpath").attach();
+        child.stdin!.end("go\n");
+        expect(await exited).toBe(0);
+      });
+      expect(obj.globals.realpath_hits).toBe(4n);
+      const e = thrown(() => obj.program("on_memcpy").attach()) as BpfError;
+      expect(e).toBeInstanceOf(BpfError);
+      expect(e.hint).toMatch(/'memcpy@@GLIBC_[0-9.]+' in .* is an IFUNC/);
+    },
+  );
 });
