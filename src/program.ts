@@ -400,6 +400,17 @@ export class BpfProgram {
         retprobe: up[1] === "ret",
       });
     }
+    // SEC("usdt/binary:provider:name"): through attachUsdt for its hints.
+    const usdt = /^usdt(?:\.s)?\/([^:]+):([^:]+):([^:]+)$/.exec(
+      this.sectionName,
+    );
+    if (usdt) {
+      return this.attachUsdt({
+        binaryPath: usdt[1]!,
+        provider: usdt[2]!,
+        name: usdt[3]!,
+      });
+    }
     const ctx = this.#contextFromSection();
     return this.#link(
       "bpf_program__attach",

@@ -244,7 +244,7 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
   );
 
   it.skipIf(!hasCc)(
-    'attach() of SEC("uprobe/libc.so.6:realpath") takes the default version; of an IFUNC, refuses with the hint',
+    'attach() of SEC("uprobe/libc.so.6:realpath") takes the default version; of an IFUNC, refuses with the hint; of SEC("usdt/...") of a missing binary, says so',
     async () => {
       using obj = BpfObject.open(fixture("uprobe_sections"));
       obj.load();
@@ -263,6 +263,11 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
       const e = thrown(() => obj.program("on_memcpy").attach()) as BpfError;
       expect(e).toBeInstanceOf(BpfError);
       expect(e.hint).toMatch(/'memcpy@@GLIBC_[0-9.]+' in .* is an IFUNC/);
+      const u = thrown(() =>
+        obj.program("on_missing_tick").attach(),
+      ) as BpfError;
+      expect(u).toBeInstanceOf(BpfError);
+      expect(u.hint).toMatch(/libbpf found no 'tsbpf-no-such-program'/);
     },
   );
 });
