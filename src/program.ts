@@ -57,6 +57,7 @@ import { SOCKMAP_ATTACH_TYPES, attachToSockmap } from "./sockmap.ts";
 import {
   goneProcessHint,
   missingBinaryHint,
+  notElfHint,
   resolveFunction,
 } from "./uprobe_target.ts";
 import { type ProgramType, programTypeName } from "./program_types.ts";
@@ -615,7 +616,7 @@ export class BpfProgram {
       (e) => {
         const wrong = this.#uprobeTypeHint();
         if (wrong) return wrong;
-        const missing = missingBinaryHint(binaryPath);
+        const missing = missingBinaryHint(binaryPath) ?? notElfHint(binaryPath);
         if (missing) return missing;
         if (e === ESRCH) return goneProcessHint(pid);
         if (e !== ENOENT) return undefined;
@@ -667,7 +668,9 @@ export class BpfProgram {
       { kind: "attach" },
       (L, p) => L.bpf_program__attach_usdt(p, pid, path, provider, name, opts),
       (e) => {
-        const missing = missingBinaryHint(options.binaryPath);
+        const missing =
+          missingBinaryHint(options.binaryPath) ??
+          notElfHint(options.binaryPath);
         if (missing) return missing;
         // libbpf 1.1 also fails with ESRCH when the object lacks the maps
         // of <bpf/usdt.bpf.h> ("failed to find USDT support BPF maps").

@@ -11,6 +11,7 @@ import {
   fstatSync,
   openSync,
   readSync,
+  statSync,
 } from "node:fs";
 import process from "node:process";
 import type { ElfFile } from "./elf/file.ts";
@@ -235,4 +236,35 @@ function readSymbolSections(path: string): Uint8Array {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A hint when `binaryPath` is found but is no ELF file a probe can go in: a
+ * directory, a script (its interpreter is the binary to probe), other data.
+ * libbpf says "BPF object format invalid" or "Bad file descriptor" there.
+ */
+export function notElfHint(binaryPath: string): string | undefined {
+  const path = resolveBinary(binaryPath);
+  if (path === undefined) return undefined;
+  let head: Uint8Array;
+  try {
+    if (statSync(path).isDirectory())
+      return `${path} is a directory: give the executable or library to probe`;
+    const fd = openSync(path, "r");
+    try {
+      head = new Uint8Array(256);
+      head = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined; // unreadable: libbpf's error says why
+  }
+  if (isElf(head)) return undefined;
+  if (head[0] === 0x23 && head[1] === 0x21) {
+    const line = new TextDecoder().decode(head).split("\n")[0]!;
+    const interpreter = line.slice(2).trim().split(/\s+/)[0] ?? "";
+    return `${path} is a script (${line}): probes go in an ELF binary, here its interpreter ${interpreter}`;
+  }
+  return `${path} is not an ELF file: probes go in an executable or shared library`;
 }

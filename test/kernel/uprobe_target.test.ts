@@ -4,7 +4,9 @@
  * has exited.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BpfError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
@@ -270,4 +272,36 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
       expect(u.hint).toMatch(/libbpf found no 'tsbpf-no-such-program'/);
     },
   );
+
+  it("a directory or a script as the binary: the hint says what it is, for uprobe and USDT", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsbpf-uprobe-"));
+    try {
+      const script = join(dir, "run.sh");
+      writeFileSync(script, "#!/bin/sh\necho hi\n", { mode: 0o755 });
+      using obj = openAttach();
+      using usdt = BpfObject.open(fixture("usdt"));
+      usdt.load();
+      for (const [path, want] of [
+        [dir, /is a directory/],
+        [script, /is a script \(#!\/bin\/sh\).*its interpreter \/bin\/sh/],
+      ] as const) {
+        const u = thrown(() =>
+          obj
+            .program("on_uprobe")
+            .attachUprobe({ binaryPath: path, symbol: "main" }),
+        ) as BpfError;
+        expect(u).toBeInstanceOf(BpfError);
+        expect(u.hint).toMatch(want);
+        const d = thrown(() =>
+          usdt
+            .program("on_tick")
+            .attachUsdt({ binaryPath: path, provider: "a", name: "b" }),
+        ) as BpfError;
+        expect(d).toBeInstanceOf(BpfError);
+        expect(d.hint).toMatch(want);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
