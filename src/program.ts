@@ -554,6 +554,13 @@ export class BpfProgram {
     if (options.symbol === undefined && options.offset === undefined) {
       throw new BpfTypeError("attachUprobe needs a symbol or an offset");
     }
+    // libbpf attaches it, but its BPF_USDT() arguments then all read 0: no
+    // USDT spec is registered for a plain uprobe.
+    if (/^usdt(\.s)?(\/|$)/.test(this.sectionName)) {
+      throw new BpfTypeError(
+        `attachUprobe: '${this.name}' is a USDT program (SEC("${this.sectionName}")): attach it with attachUsdt({ binaryPath, provider, name }); as a plain uprobe its BPF_USDT() arguments would all read 0`,
+      );
+    }
     // Each read once: what is checked is what libbpf gets (a getter read
     // again inside the call could give another value, or close the object).
     const { binaryPath, offset, pid, symbol } = options;

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BpfError } from "../../src/errors.ts";
+import { BpfError, BpfTypeError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
@@ -303,5 +303,18 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('attachUprobe of a SEC("usdt") program is refused: its arguments would read 0', () => {
+    using obj = BpfObject.open(fixture("usdt"));
+    obj.load();
+    const e = thrown(() =>
+      obj.program("on_tick").attachUprobe({
+        binaryPath: "libc.so.6",
+        symbol: "getppid",
+      }),
+    );
+    expect(e).toBeInstanceOf(BpfTypeError);
+    expect(e.message).toMatch(/'on_tick' is a USDT program .*attachUsdt/);
   });
 });
