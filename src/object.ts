@@ -350,8 +350,14 @@ export class BpfObject implements ObjectOwner {
     return p;
   }
 
-  /** The map named `name`. */
-  map(name: string): BpfMap {
+  /**
+   * The map named `name`. Keys and values are checked and decoded by the
+   * map's BTF at run time; `K` and `V` only say what the caller expects
+   * (`obj.map<number, bigint>("counts")`), unchecked, as in
+   * `querySelector<T>`. A skeleton (`tsbpf-gen skeleton`) types them from
+   * the BTF instead.
+   */
+  map<K = unknown, V = unknown>(name: string): BpfMap<K, V> {
     this.handle(`map('${name}')`);
     const maps = this.#openMaps();
     const m = maps.find((x) => x.name === name);
@@ -362,7 +368,7 @@ export class BpfObject implements ObjectOwner {
         maps.map((x) => x.name),
       );
     }
-    return m;
+    return m as BpfMap<K, V>;
   }
 
   /**

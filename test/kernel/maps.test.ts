@@ -151,6 +151,18 @@ describe.skipIf(!root)("object maps", () => {
     obj?.close();
   });
 
+  it("map<K, V>(name) says what the caller expects (typed entries, still checked at run time)", () => {
+    const arr = obj.map<number, bigint>("arr");
+    arr.set(1, 5n);
+    const v: bigint | undefined = arr.get(1);
+    expect(v).toBe(5n);
+    const sum: bigint = [...arr.values()].reduce((a, b) => a + b, 0n);
+    expect(sum).toBeGreaterThanOrEqual(5n);
+    // The map's BTF still decides: a wrong key is refused as before.
+    expect(() => obj.map<string, bigint>("arr").get("x")).toThrow(BpfTypeError);
+    arr.set(1, 0n);
+  });
+
   it("types a hash map from BTF: u32 → u64", () => {
     const m = obj.map("counts");
     expect(m.keyType).toBe("u32");
