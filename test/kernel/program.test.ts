@@ -419,6 +419,15 @@ describe.skipIf(!root)("BpfProgram", () => {
     );
   });
 
+  it("attach() of a perf_event program names the options form a profiler needs, per CPU", () => {
+    using obj = openAttach();
+    expect(
+      (thrown(() => obj.program("on_perf_event").attach()) as BpfError).hint,
+    ).toBe(
+      'SEC("perf_event") names no attach target: attach this perf_event program with attachPerfEvent({ type: "software", config: "cpu-clock", frequency: 99, cpu }) once per CPU (0 .. possibleCpus() - 1), or attachPerfEvent(fd) for a perf event you opened',
+    );
+  });
+
   it("a netkit program (typed by tsbpf, which has no netkit attach) loads, and attach() says what it can do", () => {
     using obj = BpfObject.open(fixture("netkit"));
     const prog = obj.program("nk_next");
