@@ -59,6 +59,7 @@ import {
   mapOfMapsCodec,
   progArrayCodec,
   stackBuildIdCodec,
+  stackIdCodec,
   stackTraceCodec,
 } from "./map_codecs.ts";
 import { loadMapBtf } from "./map_btf.ts";
@@ -1198,6 +1199,8 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       c = codecOfSpec("u32", ctx);
     }
     c ??= bytesCodec(size, ctx);
+    if (ctx.role === "key" && type === "stack_trace" && size === 4)
+      c = stackIdCodec(c, ctx);
     if (c.size !== size) {
       throw new BpfTypeError(
         `map '${this.name}': ${ctx.role} type ${c.description} is ${c.size} bytes but the map's ${ctx.role}s are ${size} bytes`,

@@ -442,3 +442,47 @@ export function mapOfMapsCodec(ctx: CodecContext): MapCodec {
 export function progArrayCodec(ctx: CodecContext): MapCodec {
   return fdValueCodec(ctx, "a program", "a BpfProgram or a program fd");
 }
+
+// Errors bpf_get_stackid() returns (kernel/bpf/stackmap.c) and what each means.
+const STACKID_ERRORS: Record<number, [name: string, hint: string]> = {
+  14: [
+    "EFAULT (Bad address)",
+    "there was no stack to take: a kernel thread has no user stack, and a user stack built without frame pointers may not unwind; skip keys whose stack id is negative",
+  ],
+  17: [
+    "EEXIST (File exists)",
+    "another stack holds this stack's hash bucket: a larger max_entries makes that rarer, and BPF_F_REUSE_STACKID makes the new stack replace the old one; skip keys whose stack id is negative",
+  ],
+  12: [
+    "ENOMEM (Cannot allocate memory)",
+    "the stack map is full: raise its max_entries, or delete() the stacks you have read; skip keys whose stack id is negative",
+  ],
+  22: [
+    "EINVAL (Invalid argument)",
+    "bpf_get_stackid() refused its flags (e.g. BPF_F_STACK_BUILD_ID on a map made without it); skip keys whose stack id is negative",
+  ],
+};
+
+/**
+ * Keys of a stack_trace map (stack ids, u32): `codec`, except that a
+ * negative id, which is an error bpf_get_stackid() returned and a program
+ * stored in its own map, is named as that error.
+ */
+export function stackIdCodec(codec: MapCodec, ctx: CodecContext): MapCodec {
+  return {
+    size: codec.size,
+    description: codec.description,
+    read: codec.read,
+    write(dv, buf, off, v) {
+      const n = typeof v === "bigint" ? Number(v) : v;
+      const known = typeof n === "number" ? STACKID_ERRORS[-n] : undefined;
+      if (known) {
+        throw new BpfTypeError(
+          `map '${ctx.map}': stack id ${String(v)} is not an id but the error bpf_get_stackid() returned: ${known[0]}`,
+          { hint: known[1] },
+        );
+      }
+      codec.write(dv, buf, off, v);
+    },
+  };
+}

@@ -367,6 +367,28 @@ describe.skipIf(!root)("object maps", () => {
     expect(m.delete(id)).toBe(true);
   });
 
+  it("stack trace maps: a negative stack id (bpf_get_stackid's error) is a BpfTypeError saying which error and what to do", () => {
+    const m = obj.map("stacks");
+    const efault = thrown(() => m.get(-14)) as BpfTypeError;
+    expect(efault).toBeInstanceOf(BpfTypeError);
+    expect(efault.message.split("\n")[0]).toBe(
+      "map 'stacks': stack id -14 is not an id but the error bpf_get_stackid() returned: EFAULT (Bad address)",
+    );
+    expect(efault.hint).toMatch(
+      /no stack to take.*skip keys whose stack id is negative/,
+    );
+    const eexist = thrown(() => m.has(-17)) as BpfTypeError;
+    expect(eexist.hint).toMatch(/max_entries.*BPF_F_REUSE_STACKID/);
+    expect((thrown(() => m.delete(-12)) as BpfTypeError).hint).toMatch(
+      /stack map is full/,
+    );
+    // Typed by hand, the same.
+    using typed = BpfMap.fromId(m.id, { key: "u32" });
+    expect(() => typed.get(-14)).toThrow(/stack id -14 is not an id/);
+    // Not an errno at all: the plain u32 message.
+    expect(() => m.get(-100000)).toThrow(/key must be u32/);
+  });
+
   it("stack trace maps of build ids (BPF_F_STACK_BUILD_ID): frames as build id + offset, or ip", () => {
     trigger(1);
     const id = Number(obj.globals.last_build_id_stack);
