@@ -3,7 +3,8 @@
  * stack trace (`bpf_get_stackid`, `bpf_get_stack`) or a profiler sample
  * into `function+offset`.
  */
-import { TsbpfError } from "./errors.ts";
+import { BpfTypeError, TsbpfError } from "./errors.ts";
+import { describeValue } from "./map_codecs.ts";
 import { readFileBytes } from "./io.ts";
 
 /** Farther than this past a symbol, an address is not in it. */
@@ -83,11 +84,7 @@ export class KernelSymbols {
    * offset into it; undefined below the first symbol or a MiB past one.
    */
   resolve(address: bigint): ResolvedAddress | undefined {
-    if (typeof address !== "bigint") {
-      throw new TsbpfError(
-        `KernelSymbols.resolve takes an address as a bigint, got ${typeof address}`,
-      );
-    }
+    if (typeof address !== "bigint") throw notAddress("resolve", address);
     const a = this.#addresses;
     let lo = 0;
     let hi = a.length - 1;
@@ -109,13 +106,19 @@ export class KernelSymbols {
 
   /** `name+0x1f`, `name+0x1f [module]`, or the address in hex when unknown. */
   format(address: bigint): string {
-    const r = this.resolve(address); // checks the type
+    if (typeof address !== "bigint") throw notAddress("format", address);
+    const r = this.resolve(address);
     if (!r) return `0x${address.toString(16)}`;
     return `${r.name}+0x${r.offset.toString(16)}${r.module ? ` [${r.module}]` : ""}`;
   }
 
   /** The address of the symbol called `name` (the lowest, when there are several). */
   address(name: string): bigint | undefined {
+    if (typeof name !== "string") {
+      throw new BpfTypeError(
+        `KernelSymbols.address takes a symbol name as a string, got ${describeValue(name)}`,
+      );
+    }
     if (!this.#byName) {
       this.#byName = new Map();
       for (let i = 0; i < this.#names.length; i++) {
@@ -125,4 +128,13 @@ export class KernelSymbols {
     }
     return this.#byName.get(name);
   }
+}
+
+function notAddress(method: string, v: unknown): BpfTypeError {
+  return new BpfTypeError(
+    `KernelSymbols.${method} takes an address as a bigint, got ${describeValue(v)}`,
+    {
+      hint: "stack frames (a stack_trace map's values) are bigints already; convert a number with BigInt(n)",
+    },
+  );
 }

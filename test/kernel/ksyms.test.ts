@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { libc } from "../../ffi/mod.ts";
-import { TsbpfError } from "../../src/errors.ts";
+import { BpfTypeError, TsbpfError } from "../../src/errors.ts";
 import { KernelSymbols } from "../../src/ksyms.ts";
 import { BpfObject } from "../../src/object.ts";
 import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
@@ -82,7 +82,12 @@ describe.skipIf(!root)("KernelSymbols", () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const ksyms = KernelSymbols.load();
-    expect(() => ksyms.resolve(123 as never)).toThrow(/as a bigint/);
+    // A wrong argument type is a BpfTypeError, as everywhere else.
+    expect(() => ksyms.resolve(123 as never)).toThrow(BpfTypeError);
+    expect(() => ksyms.format(123 as never)).toThrow(
+      /KernelSymbols.format takes an address as a bigint, got number 123/,
+    );
+    expect(() => ksyms.address(1 as never)).toThrow(BpfTypeError);
     // Far past the last symbol is in no symbol.
     expect(ksyms.resolve(0xffffffffffffff00n)).toBeUndefined();
   });
