@@ -73,6 +73,7 @@ export {
   enableRunStats,
 } from "./src/program_info.ts";
 export type { PerfEventOptions } from "./src/perf_event.ts";
+export { onlineCpus, parseCpuList } from "./src/cpus.ts";
 export {
   BpfMap,
   type CreateOptions,

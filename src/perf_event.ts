@@ -4,6 +4,7 @@
  * `struct perf_event_attr` and a perf_event_open(2) call.
  */
 import { errno, perfEventOpen } from "../ffi/mod.ts";
+import { readFileBytes } from "./io.ts";
 import { possibleCpus } from "./map.ts";
 import { bpfError } from "./bpf_error.ts";
 import { BpfTypeError } from "./errors.ts";
@@ -155,7 +156,7 @@ export function openPerfEvent(o: PerfEventOptions): number {
   }
   if (pid === -1 && cpu === -1) {
     throw new BpfTypeError(
-      "perf event: pid -1 (every process) needs a cpu: attach once per CPU (0 .. possibleCpus() - 1)",
+      "perf event: pid -1 (every process) needs a cpu: attach once for each cpu of onlineCpus()",
     );
   }
   const fd = perfEventOpen(attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -173,7 +174,7 @@ export function openPerfEvent(o: PerfEventOptions): number {
         e === 2 || e === 95
           ? `this machine has no such event${o.type === "hardware" ? " (virtual machines often have no hardware PMU)" : ""}: try type "software", config "cpu-clock"`
           : e === 19 || (e === 22 && cpu >= possibleCpus())
-            ? `no CPU ${cpu} (see /sys/devices/system/cpu/online)`
+            ? `CPU ${cpu} is not online (/sys/devices/system/cpu/online: ${onlineList()}): attach on the CPUs onlineCpus() lists`
             : e === 3
               ? `no process ${pid}`
               : e === 22 && o.frequency !== undefined
@@ -181,4 +182,15 @@ export function openPerfEvent(o: PerfEventOptions): number {
                 : undefined,
     },
   );
+}
+
+/** The online CPU list as the kernel writes it ("0-3,5"), for a hint. */
+function onlineList(): string {
+  try {
+    return new TextDecoder()
+      .decode(readFileBytes("/sys/devices/system/cpu/online"))
+      .trim();
+  } catch {
+    return "unknown";
+  }
 }

@@ -483,7 +483,7 @@ export class BpfProgram {
                     : t === "raw_tracepoint"
                       ? "attachRawTracepoint(name)"
                       : t === "perf_event"
-                        ? 'attachPerfEvent({ type: "software", config: "cpu-clock", frequency: 99, cpu }) once per CPU (0 .. possibleCpus() - 1), or attachPerfEvent(fd) for a perf event you opened'
+                        ? 'attachPerfEvent({ type: "software", config: "cpu-clock", frequency: 99, cpu }) for each cpu of onlineCpus(), or attachPerfEvent(fd) for a perf event you opened'
                         : t === "flow_dissector" || t === "sk_lookup"
                           ? "attachNetns(path)"
                           : t === "sk_msg" || t === "sk_skb"

@@ -27,6 +27,7 @@ import {
   ClosedError,
   UnsupportedError,
 } from "../../src/errors.ts";
+import { onlineCpus } from "../../src/cpus.ts";
 import { BpfLink } from "../../src/link.ts";
 import { BpfObject } from "../../src/object.ts";
 import { bpftoolHasLink } from "../_support/bpftool.ts";
@@ -1092,16 +1093,14 @@ describe.skipIf(!root)("BpfLink", () => {
   it("opens and attaches a perf event from options, once per CPU", () => {
     using obj = openAttach();
     const p = obj.program("on_perf_event");
-    const links = [0, 1]
-      .filter((cpu) => existsSync(`/sys/devices/system/cpu/cpu${cpu}`))
-      .map((cpu) =>
-        p.attachPerfEvent({
-          type: "software",
-          config: "cpu-clock",
-          frequency: 1000,
-          cpu,
-        }),
-      );
+    const links = onlineCpus().map((cpu) =>
+      p.attachPerfEvent({
+        type: "software",
+        config: "cpu-clock",
+        frequency: 1000,
+        cpu,
+      }),
+    );
     try {
       const end = performance.now() + 50;
       let x = 0;
@@ -1125,7 +1124,9 @@ describe.skipIf(!root)("BpfLink", () => {
         config: "cpu-clock",
         frequency: 99,
       }),
-    ).toThrow(/pid -1 \(every process\) needs a cpu/);
+    ).toThrow(
+      /pid -1 \(every process\) needs a cpu: attach once for each cpu of onlineCpus\(\)/,
+    );
     expect(() =>
       p.attachPerfEvent({ type: "software", config: "cpu-clok", period: 1 }),
     ).toThrow(/unknown software event 'cpu-clok': one of cpu-clock/);
@@ -1138,6 +1139,9 @@ describe.skipIf(!root)("BpfLink", () => {
     expect(e).toBeInstanceOf(BpfError);
     expect(e.message).toMatch(
       /cannot open software event 0 \(pid -1, cpu 4096\)/,
+    );
+    expect((e as BpfError).hint).toMatch(
+      /CPU 4096 is not online \(\/sys\/devices\/system\/cpu\/online: [0-9,-]+\): attach on the CPUs onlineCpus\(\) lists/,
     );
   });
 

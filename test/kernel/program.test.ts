@@ -424,7 +424,7 @@ describe.skipIf(!root)("BpfProgram", () => {
     expect(
       (thrown(() => obj.program("on_perf_event").attach()) as BpfError).hint,
     ).toBe(
-      'SEC("perf_event") names no attach target: attach this perf_event program with attachPerfEvent({ type: "software", config: "cpu-clock", frequency: 99, cpu }) once per CPU (0 .. possibleCpus() - 1), or attachPerfEvent(fd) for a perf event you opened',
+      'SEC("perf_event") names no attach target: attach this perf_event program with attachPerfEvent({ type: "software", config: "cpu-clock", frequency: 99, cpu }) for each cpu of onlineCpus(), or attachPerfEvent(fd) for a perf event you opened',
     );
   });
 
