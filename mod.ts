@@ -60,6 +60,8 @@ export {
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";
 export { KernelSymbols, type ResolvedAddress } from "./src/ksyms.ts";
+export { ProcessSymbols, type ResolvedUserAddress } from "./src/usyms.ts";
+export { CodeSymbols, type CodeSymbol } from "./src/elf/code_symbols.ts";
 export {
   TracePipe,
   type TracePipeOptions,
