@@ -319,6 +319,14 @@ function iterableArg(x: unknown, what: string, of: string): void {
   }
 }
 
+/**
+ * A delete's error that means "no such key". A stack map says E2BIG for an
+ * id past its buckets where its lookup says ENOENT (kernel/bpf/stackmap.c).
+ */
+function absent(err: number, s: Live): boolean {
+  return err === -ENOENT || (err === -E2BIG && s.type === "stack_trace");
+}
+
 let possibleCpusCache = 0;
 /**
  * Number of possible CPUs: per-CPU maps hold one value for each
@@ -1501,7 +1509,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     this.#still(s, "delete");
     const err = F.bpf_map_delete_elem(s.fd, s.keyArg);
     if (err === 0) return true;
-    if (err === -ENOENT) return false;
+    if (absent(err, s)) return false;
     throw this.#fail("bpf_map_delete_elem", err, s);
   }
 
@@ -2045,7 +2053,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
               buf.subarray(i * s.keySize),
             );
             if (err === 0) deleted++;
-            else if (err !== -ENOENT)
+            else if (!absent(err, s))
               throw this.#fail("bpf_map_delete_elem", err, s);
           }
           break;

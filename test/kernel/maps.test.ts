@@ -389,6 +389,15 @@ describe.skipIf(!root)("object maps", () => {
     expect(() => m.get(-100000)).toThrow(/key must be u32/);
   });
 
+  it("stack trace maps: an id past the map's buckets is absent for delete() and deleteMany(), as for get()", () => {
+    const m = obj.map("stacks");
+    // stackmap.c: lookup says ENOENT there, delete E2BIG.
+    expect(m.get(1 << 20)).toBeUndefined();
+    expect(m.has(1 << 20)).toBe(false);
+    expect(m.delete(1 << 20)).toBe(false);
+    expect(m.deleteMany([1 << 20, 2 ** 32 - 1])).toBe(0);
+  });
+
   it("stack trace maps of build ids (BPF_F_STACK_BUILD_ID): frames as build id + offset, or ip", () => {
     trigger(1);
     const id = Number(obj.globals.last_build_id_stack);
