@@ -38,6 +38,10 @@ export interface MapInfo {
   readonly maxEntries?: number;
   /** `map_flags` (BPF_F_*), when declared. */
   readonly flags?: number;
+  /** `key_size`, when declared (maps typed by size, not `__type`). */
+  readonly keySize?: number;
+  /** `value_size`, when declared. */
+  readonly valueSize?: number;
 }
 
 /** One program of the object. */
@@ -97,11 +101,15 @@ function mapInfo(v: Var): Omit<MapInfo, "event"> {
   let value: BtfType | undefined;
   let maxEntries: number | undefined;
   let flags: number | undefined;
+  let keySize: number | undefined;
+  let valueSize: number | undefined;
   if (def.kind === "struct") {
     for (const m of (def as Struct).members) {
       if (m.name === "type") typeId = uintField(m.type) ?? 0;
       else if (m.name === "max_entries") maxEntries = uintField(m.type);
       else if (m.name === "map_flags") flags = uintField(m.type);
+      else if (m.name === "key_size") keySize = uintField(m.type);
+      else if (m.name === "value_size") valueSize = uintField(m.type);
       else if (m.name === "key") key = typeField(m.type);
       else if (m.name === "value") value = typeField(m.type);
     }
@@ -115,6 +123,8 @@ function mapInfo(v: Var): Omit<MapInfo, "event"> {
     value,
     maxEntries,
     flags,
+    ...(keySize !== undefined && { keySize }),
+    ...(valueSize !== undefined && { valueSize }),
   };
 }
 

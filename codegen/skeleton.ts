@@ -37,6 +37,27 @@ const U32_INDEXED = new Set([
 /** Maps without keys: values go in and come out (or are tested). */
 const KEYLESS = new Set(["queue", "stack", "bloom_filter"]);
 
+/**
+ * What a key or value without `__type` holds, for a map's doc: what
+ * BpfMap decodes it as (src/map.ts, #codec), else its size.
+ */
+function untypedDoc(m: MapInfo, role: "key" | "value"): string {
+  const t = role === "key" ? m.key : m.value;
+  if (t) return `\`${docText(String(t))}\``;
+  const size = role === "key" ? m.keySize : m.valueSize;
+  if (m.type === "stack_trace") {
+    if (role === "key") return "`u32` (stack id)";
+    if (size === undefined) return "stack frames";
+    return (m.flags ?? 0) & BPF_F_STACK_BUILD_ID
+      ? `\`struct bpf_stack_build_id[${Math.floor(size / 32)}]\` (stack frames)`
+      : `\`u64[${Math.floor(size / 8)}]\` (stack frames)`;
+  }
+  if (role === "value" && m.type === "prog_array") return "a program (its id)";
+  if (role === "value" && FD_VALUED.has(m.type)) return "a map (its id)";
+  if (role === "key" && size === 4 && U32_INDEXED.has(m.type)) return "`u32`";
+  return size !== undefined ? `${size} bytes` : "?";
+}
+
 /** Options of {@link generateSkeleton}. */
 export interface SkeletonOptions {
   /** File name of the object, for names and comments (e.g. "execsnoop.bpf.o"). */
@@ -274,6 +295,14 @@ class SkeletonWriter {
 
   private mapDoc(m: MapInfo): string {
     const c = (t: MapInfo["key"]) => (t ? docText(String(t)) : "?");
+    if (
+      !KEYLESS.has(m.type) &&
+      (m.key === undefined || m.value === undefined)
+    ) {
+      const size =
+        m.maxEntries !== undefined ? `, ${m.maxEntries} entries` : "";
+      return `/** \`${docText(m.type)}\` map \`${docText(m.name)}\`: ${untypedDoc(m, "key")} → ${untypedDoc(m, "value")}${size}${m.perCpu ? " (one value per CPU)" : ""}. */`;
+    }
     const size = m.maxEntries !== undefined ? `, ${m.maxEntries} entries` : "";
     const cpu = m.perCpu ? " (one value per CPU)" : "";
     if (KEYLESS.has(m.type))

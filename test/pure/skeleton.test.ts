@@ -89,6 +89,27 @@ describe("describeObject: struct_ops", () => {
   });
 });
 
+describe("skeleton map docs", () => {
+  it("name what maps sized by key_size/value_size hold, not `?`", () => {
+    const skel = generateSkeleton(readFileSync(fixture("maps")), {
+      fileName: "maps.bpf.o",
+    });
+    expect(skel).toContain(
+      "/** `stack_trace` map `stacks`: `u32` (stack id) → `u64[127]` (stack frames), 128 entries. */",
+    );
+    expect(skel).toContain(
+      "/** `stack_trace` map `build_id_stacks`: `u32` (stack id) → `struct bpf_stack_build_id[32]` (stack frames), 16 entries. */",
+    );
+    expect(skel).toContain(
+      "/** `hash` map `raw`: 3 bytes → 5 bytes, 16 entries. */",
+    );
+    expect(skel).toContain(
+      "/** `array_of_maps` map `outer`: `__u32` → a map (its id), 4 entries. */",
+    );
+    expect(skel).not.toMatch(/`\?`/);
+  });
+});
+
 describe("tsbpf-gen skeleton", () => {
   it("is deterministic, in process and through the CLI under Bun and Deno", () => {
     expect(generateSkeleton(BYTES, { fileName: "skeleton.bpf.o" })).toBe(SKEL);
