@@ -1240,6 +1240,10 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     else if (e === EINVAL && op.includes("delete") && isArrayLike(s.type))
       hint =
         "array maps cannot delete elements (every index always exists): set it to zero, or clear() to zero them all";
+    else if (e === EINVAL && op.includes("update") && s.type === "stack_trace")
+      // kernel/bpf/stackmap.c: stack_map_update_elem is -EINVAL, always.
+      hint =
+        "a stack_trace map takes its stacks from bpf_get_stackid() only: user space can read and delete them, not write them";
     else if (e === EINVAL && isKeyless(s.type))
       hint = "queue/stack maps have no keys: use push/pop/peek";
     else if (e === EPERM) hint = this.#accessHint(op);

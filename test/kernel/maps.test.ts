@@ -398,6 +398,16 @@ describe.skipIf(!root)("object maps", () => {
     expect(m.deleteMany([1 << 20, 2 ** 32 - 1])).toBe(0);
   });
 
+  it("stack trace maps: set() is refused by the kernel, with a hint saying who writes stacks", () => {
+    const m = obj.map("stacks");
+    const e = thrown(() => m.set(0, new BigUint64Array([1n, 2n]))) as BpfError;
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e.code).toBe("EINVAL");
+    expect(e.hint).toBe(
+      "a stack_trace map takes its stacks from bpf_get_stackid() only: user space can read and delete them, not write them",
+    );
+  });
+
   it("stack trace maps of build ids (BPF_F_STACK_BUILD_ID): frames as build id + offset, or ip", () => {
     trigger(1);
     const id = Number(obj.globals.last_build_id_stack);
