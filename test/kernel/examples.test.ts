@@ -155,6 +155,13 @@ const CASES: Case[] = [
     needsTracefs: true,
   },
   {
+    name: "profile",
+    args: ["--interval", "0.5"],
+    // A stack's closing line, then its sample count.
+    expect:
+      /\n {4}- {16}\S.* \(\d+\)\n {8}\d+\n[\s\S]*\d+ samples, \d+ distinct stacks/,
+  },
+  {
     name: "xdp-counter",
     args: ["--interval", "0.5"],
     expect: /ICMP\s+\d+\s+\d+/,
