@@ -2,21 +2,26 @@
  * `ProcessSymbols`: the user-space addresses of one process (a user stack
  * from `bpf_get_stackid(ctx, map, BPF_F_USER_STACK)`, a uprobe's ip) turned
  * into `function+offset [file]`, from /proc/PID/maps and the symbols of the
- * mapped files. JIT-compiled code (JavaScript, Java) is in no file: it
- * stays an address.
+ * mapped files. JIT-compiled code (JavaScript, Java) is in no file: it is
+ * named from the process's perf map (/tmp/perf-PID.map) when its runtime
+ * writes one, else it stays an address.
  */
 import { CodeSymbols } from "./elf/code_symbols.ts";
 import { readElf } from "./elf/reader.ts";
 import { BpfTypeError, TsbpfError } from "./errors.ts";
 import { readFileBytes } from "./io.ts";
 import { describeValue } from "./map_codecs.ts";
+import { PerfMap } from "./perf_map.ts";
 
 /** Where a user address falls. */
 export interface ResolvedUserAddress {
-  /** The mapped file, as /proc/PID/maps names it. */
+  /**
+   * The mapped file, as /proc/PID/maps names it; for JIT-compiled code,
+   * the perf map that named it (/tmp/perf-PID.map).
+   */
   readonly file: string;
-  /** The offset in that file. */
-  readonly fileOffset: bigint;
+  /** The offset in the mapped file (not for JIT-compiled code). */
+  readonly fileOffset?: bigint;
   /** The function, when the file's symbols name one. */
   readonly name?: string;
   /** Bytes from the function's start (with `name`). */
@@ -44,6 +49,8 @@ const MAX_TABLES = 256;
 export class ProcessSymbols {
   readonly #pid: number;
   readonly #maps: Mapping[];
+  /** The perf map, once read (null: there is none). */
+  #perfMap: PerfMap | null | undefined;
 
   private constructor(pid: number, maps: Mapping[]) {
     this.#pid = pid;
@@ -102,7 +109,12 @@ export class ProcessSymbols {
   resolve(address: bigint): ResolvedUserAddress | undefined {
     if (typeof address !== "bigint") throw notAddress("resolve", address);
     const m = this.#maps.find((x) => address >= x.start && address < x.end);
-    if (!m) return undefined;
+    if (!m) {
+      const fn = this.#jit()?.resolve(address);
+      return (
+        fn && { file: this.#perfMapPath, name: fn.name, offset: fn.offset }
+      );
+    }
     const fileOffset = address - m.start + m.fileOffset;
     const syms = this.#symbols(m);
     const at = syms?.addressOf(fileOffset);
@@ -116,7 +128,8 @@ export class ProcessSymbols {
 
   /**
    * `name+0x1f [libc.so.6]`, `0x2d40 [libc.so.6]` (the file offset, when no
-   * symbol covers it), or the address in hex when no file is mapped there.
+   * symbol covers it), `name+0x1f [perf-PID.map]` for JIT-compiled code the
+   * perf map names, or the address in hex.
    */
   format(address: bigint): string {
     if (typeof address !== "bigint") throw notAddress("format", address);
@@ -125,7 +138,24 @@ export class ProcessSymbols {
     const file = r.file.slice(r.file.lastIndexOf("/") + 1);
     return r.name !== undefined
       ? `${r.name}+0x${r.offset!.toString(16)} [${file}]`
-      : `0x${r.fileOffset.toString(16)} [${file}]`;
+      : `0x${r.fileOffset!.toString(16)} [${file}]`;
+  }
+
+  get #perfMapPath(): string {
+    return `/tmp/perf-${this.#pid}.map`;
+  }
+
+  /** The process's perf map, read on the first address outside its files. */
+  #jit(): PerfMap | null {
+    if (this.#perfMap === undefined) {
+      try {
+        const bytes = readFileBytes(this.#perfMapPath);
+        this.#perfMap = PerfMap.parse(new TextDecoder().decode(bytes));
+      } catch {
+        this.#perfMap = null; // no JIT that writes one
+      }
+    }
+    return this.#perfMap;
   }
 
   #symbols(m: Mapping): CodeSymbols | undefined {

@@ -5,7 +5,7 @@
  * /proc/PID/maps and the files' symbols (.symtab, or .dynsym when stripped).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CodeSymbols,
@@ -105,12 +105,12 @@ describe.skipIf(!hasCc)("ProcessSymbols", () => {
       expect(r.name).toBeUndefined();
       // The file offset is where the unstripped program has the function.
       const own = CodeSymbols.of(readElf(readFileBytes(EXE)));
-      expect(own.resolve(own.addressOf(r.fileOffset)!)).toEqual({
+      expect(own.resolve(own.addressOf(r.fileOffset!)!)).toEqual({
         name: "hot_function",
         offset: 0n,
       });
       expect(syms.format(hot)).toBe(
-        `0x${r.fileOffset.toString(16)} [usyms_target_${process.pid}_stripped]`,
+        `0x${r.fileOffset!.toString(16)} [usyms_target_${process.pid}_stripped]`,
       );
       expect(syms.resolve(getpid)!.name).toBe("getpid");
       // A return address just past a function's end (its last instruction
@@ -124,6 +124,42 @@ describe.skipIf(!hasCc)("ProcessSymbols", () => {
         "hot_function",
       );
     } finally {
+      await stop(child);
+    }
+  });
+
+  it("JIT-compiled code outside any file: named from the process's perf map", async () => {
+    const [child] = await start(EXE);
+    const map = `/tmp/perf-${child.pid}.map`;
+    try {
+      // An address in no file: the stack, standing in for a JIT's code.
+      const stack = /^([0-9a-f]+)-[0-9a-f]+ .*\[stack\]$/m.exec(
+        readFileSync(`/proc/${child.pid}/maps`, "utf8"),
+      )!;
+      const base = BigInt(`0x${stack[1]}`);
+      const at = (n: bigint) => (base + n).toString(16);
+      // What node --perf-basic-prof writes; a later line for the same start
+      // (recompiled code) wins, and a half-written last line is skipped.
+      writeFileSync(
+        map,
+        `${at(0x100n)} 40 LazyCompile:~hotJs /app/main.js:3:1\n` +
+          `${at(0x100n)} 40 LazyCompile:*hotJs /app/main.js:3:1\n` +
+          `${at(0x200n)} 10 Builtin:ArrayForEach\n${at(0x300n)} 1`,
+      );
+      const syms = ProcessSymbols.load(child.pid!);
+      expect(syms.resolve(base + 0x110n)).toEqual({
+        file: map,
+        name: "LazyCompile:*hotJs /app/main.js:3:1",
+        offset: 0x10n,
+      });
+      expect(syms.format(base + 0x200n)).toBe(
+        `Builtin:ArrayForEach+0x0 [perf-${child.pid}.map]`,
+      );
+      // Past an entry's size, or in none: the address.
+      expect(syms.resolve(base + 0x140n)).toBeUndefined();
+      expect(syms.format(base + 0x300n)).toBe(`0x${at(0x300n)}`);
+    } finally {
+      rmSync(map, { force: true });
       await stop(child);
     }
   });
