@@ -6,6 +6,7 @@
 import { BpfTypeError, TsbpfError } from "./errors.ts";
 import { describeValue } from "./map_codecs.ts";
 import { readFileBytes } from "./io.ts";
+import { lastAtOrBelow } from "./sorted_search.ts";
 
 /** Farther than this past a symbol, an address is not in it. */
 const MAX_OFFSET = 1n << 20n;
@@ -86,14 +87,8 @@ export class KernelSymbols {
   resolve(address: bigint): ResolvedAddress | undefined {
     if (typeof address !== "bigint") throw notAddress("resolve", address);
     const a = this.#addresses;
-    let lo = 0;
-    let hi = a.length - 1;
-    if (hi < 0 || address < a[0]!) return undefined;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (a[mid]! <= address) lo = mid;
-      else hi = mid - 1;
-    }
+    const lo = lastAtOrBelow(a, address);
+    if (lo < 0) return undefined;
     // No function is a MiB long: past that it is beyond the table.
     if (address - a[lo]! >= MAX_OFFSET) return undefined;
     const module = this.#modules[lo];

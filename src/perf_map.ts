@@ -5,6 +5,7 @@
  * Node and Deno write one with `--perf-basic-prof`
  * (`deno run --v8-flags=--perf-basic-prof`).
  */
+import { lastAtOrBelow } from "./sorted_search.ts";
 
 /** A perf map's functions, for lookups by address. */
 export class PerfMap {
@@ -53,14 +54,8 @@ export class PerfMap {
   /** The function `address` is in, and the offset into it. */
   resolve(address: bigint): { name: string; offset: bigint } | undefined {
     const a = this.#starts;
-    let lo = 0;
-    let hi = a.length - 1;
-    if (hi < 0 || address < a[0]!) return undefined;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (a[mid]! <= address) lo = mid;
-      else hi = mid - 1;
-    }
+    const lo = lastAtOrBelow(a, address);
+    if (lo < 0) return undefined;
     if (address >= this.#ends[lo]!) return undefined;
     return { name: this.#names[lo]!, offset: address - a[lo]! };
   }

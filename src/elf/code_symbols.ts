@@ -4,13 +4,11 @@
  * by file offset. A profiler's user stack holds addresses in a process;
  * /proc/PID/maps turns one into a file offset, and this into a function.
  */
-import { ElfError } from "../errors.ts";
 import type { ElfFile } from "./file.ts";
+import { readSymbolTable } from "./reader.ts";
 import { SHF, SHN, SHT, STT } from "./types.ts";
+import { lastAtOrBelow } from "../sorted_search.ts";
 
-// Elf64_Sym: st_name u32, st_info u8, st_other u8, st_shndx u16, st_value u64, st_size u64.
-const SYM_SIZE = 24;
-const STT_GNU_IFUNC = 10;
 /** Past the end of a symbol without a size, an address is not in it. */
 const MAX_UNSIZED = 1n << 20n;
 
@@ -52,7 +50,7 @@ export class CodeSymbols {
       v: bigint,
       size: bigint,
     ) => {
-      if (type !== STT.FUNC && type !== STT_GNU_IFUNC) return;
+      if (type !== STT.FUNC && type !== STT.GNU_IFUNC) return;
       if (shndx === SHN.UNDEF || v === 0n || name === "") return;
       const had = rows.get(v);
       // Aliases share an address: keep the sized one, then the shorter name
@@ -67,7 +65,9 @@ export class CodeSymbols {
     for (const s of elf.symbols)
       add(s.name, s.type, s.sectionIndex, s.value, s.size);
     const dynsym = elf.sections.find((s) => s.type === SHT.DYNSYM);
-    if (dynsym) readDynsym(elf, dynsym.index, add);
+    if (dynsym)
+      for (const s of readSymbolTable(elf, dynsym))
+        add(s.name, s.type, s.sectionIndex, s.value, s.size);
     const sorted = [...rows].sort((a, b) =>
       a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
     );
@@ -100,59 +100,11 @@ export class CodeSymbols {
   /** The function at `address` (as symbols give addresses), or undefined. */
   resolve(address: bigint): CodeSymbol | undefined {
     const a = this.#addrs;
-    let lo = 0;
-    let hi = a.length - 1;
-    if (hi < 0 || address < a[0]!) return undefined;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (a[mid]! <= address) lo = mid;
-      else hi = mid - 1;
-    }
+    const lo = lastAtOrBelow(a, address);
+    if (lo < 0) return undefined;
     // At its very end is still in it: the return address of a call that
     // never returns (a function's last instruction) points there.
     if (address > this.#ends[lo]!) return undefined;
     return { name: this.#names[lo]!, offset: address - a[lo]! };
-  }
-}
-
-/** Decodes `.dynsym` (ElfFile decodes `.symtab` only). */
-function readDynsym(
-  elf: ElfFile,
-  index: number,
-  add: (
-    name: string,
-    type: number,
-    shndx: number,
-    v: bigint,
-    size: bigint,
-  ) => void,
-): void {
-  const sec = elf.sections[index]!;
-  const strtab = elf.sections[sec.link];
-  if (!strtab || strtab.type !== SHT.STRTAB) {
-    throw new ElfError(
-      `.dynsym links to section ${sec.link}: expected a string table`,
-      {
-        offset: sec.offset,
-      },
-    );
-  }
-  const d = sec.data;
-  const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
-  const strs = strtab.data;
-  const utf8 = new TextDecoder();
-  const le = elf.byteOrder === "le";
-  for (let at = SYM_SIZE; at + SYM_SIZE <= d.length; at += SYM_SIZE) {
-    const nameAt = dv.getUint32(at, le);
-    if (nameAt >= strs.length) continue;
-    let end = strs.indexOf(0, nameAt);
-    if (end < 0) end = strs.length;
-    add(
-      utf8.decode(strs.subarray(nameAt, end)),
-      dv.getUint8(at + 4) & 0xf,
-      dv.getUint16(at + 6, le),
-      dv.getBigUint64(at + 8, le),
-      dv.getBigUint64(at + 16, le),
-    );
   }
 }
