@@ -44,10 +44,16 @@ function progCount(names: readonly string[]): number {
   ).length;
 }
 
-function netnsList(): string[] {
+/**
+ * The network namespaces xdp-counter run as process `pid` made (and must
+ * have removed): only its own, as other processes may run the example.
+ */
+function netnsList(pid: number | undefined): string[] {
   return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
-    .filter((l) => l.startsWith("tsbpf-xdp-"));
+    .filter(
+      (l) => l === `tsbpf-xdp-${pid}` || l.startsWith(`tsbpf-xdp-${pid} `),
+    );
 }
 
 /** The command line running `examples/<name>/main.ts` under `rt`. */
@@ -204,7 +210,7 @@ describe.skipIf(!canRun)("examples", () => {
             3_000,
           ).catch(() => {});
           expect(progCount(names)).toBe(before);
-          expect(netnsList()).toEqual([]);
+          expect(netnsList(run.child.pid)).toEqual([]);
         },
         60_000,
       );
