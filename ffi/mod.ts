@@ -164,22 +164,25 @@ let libcCache: Lib<typeof LIBC> | undefined;
 let onLoaded: ((lib: Lib<typeof LIBBPF>) => void) | undefined;
 
 /**
- * Runs `fn` right after libbpf is loaded (at once if it already is). The
- * log router uses it so libbpf never prints to stderr on its own, whoever
- * loads libbpf first.
+ * Runs `fn` each time this thread takes libbpf (at once if it holds it).
+ * The log router uses it so libbpf never prints to stderr on its own,
+ * whoever loads libbpf first.
  */
 export function onLibbpfLoaded(fn: (lib: Lib<typeof LIBBPF>) => void): void {
   onLoaded = fn;
   if (libbpfCache) fn(libbpfCache.lib);
 }
 
-let libbpfRefused: FfiError | undefined;
+// The table stays loaded once opened; `libbpfCache` is set while this
+// thread holds libbpf (see claimLibbpfPrint).
+let libbpfLoaded:
+  | { lib: Lib<typeof LIBBPF>; path: string; absent: Set<string> }
+  | undefined;
 
 /** The libbpf symbol table (loaded on first call). */
 export function libbpf(): Lib<typeof LIBBPF> {
   if (libbpfCache) return libbpfCache.lib;
-  if (libbpfRefused) throw libbpfRefused;
-  const loaded = loadTable(
+  libbpfLoaded ??= loadTable(
     "libbpf",
     libbpfCandidates(),
     LIBBPF,
@@ -192,11 +195,71 @@ export function libbpf(): Lib<typeof LIBBPF> {
       );
     },
   );
-  libbpfRefused = claimLibbpfPrint(loaded.lib);
-  if (libbpfRefused) throw libbpfRefused;
-  libbpfCache = loaded;
+  // Not remembered when refused: the thread holding libbpf may end.
+  const refused = claimLibbpfPrint(libbpfLoaded.lib);
+  if (refused) throw refused;
+  libbpfCache = libbpfLoaded;
   onLoaded?.(libbpfCache.lib);
   return libbpfCache.lib;
+}
+
+/**
+ * Gives libbpf back: its print function goes back to NULL (silent) and the
+ * process-wide record of the thread holding it is cleared, so another
+ * JavaScript thread can take it. This thread's next `libbpf()` takes it
+ * again if it is free. For the end of a thread.
+ */
+export function releaseLibbpf(): void {
+  if (!libbpfCache) return;
+  libbpfCache.lib.libbpf_set_print(null);
+  libbpfCache = undefined;
+  const holder = readHolder();
+  const me = thisThread();
+  if (holder && holder.pid === me.pid && holder.tid === me.tid) {
+    libc().unsetenv(cstr(HOLDER_ENV));
+  }
+}
+
+/**
+ * Which thread holds libbpf, as "pid:tid", in the environment: the one
+ * store every thread of a process shares. The pid tells a child process,
+ * which inherits the variable, that the record is not about it.
+ */
+const HOLDER_ENV = "TSBPF_LIBBPF_THREAD";
+
+interface ThreadId {
+  readonly pid: number;
+  readonly tid: number;
+}
+
+function readHolder(): ThreadId | null {
+  const m = /^(\d+):(\d+)$/.exec(readCString(libc().getenv(cstr(HOLDER_ENV))));
+  return m ? { pid: Number(m[1]), tid: Number(m[2]) } : null;
+}
+
+let thisThreadCache: ThreadId | undefined;
+/** The calling thread's pid and tid (a JS thread never changes OS thread). */
+function thisThread(): ThreadId {
+  if (thisThreadCache) return thisThreadCache;
+  const pid = libc().getpid();
+  // /proc/thread-self/stat starts with the calling thread's id.
+  const tid = Number(/^\d+/.exec(readProcFile("/proc/thread-self/stat"))?.[0]);
+  return (thisThreadCache = { pid, tid: tid || pid });
+}
+
+/**
+ * False once thread `tid` of this process has exited: both runtimes run a
+ * Worker on a thread of its own, which exits when the Worker ends.
+ */
+function threadAlive(tid: number): boolean {
+  const fd = libc().open(
+    cstr(`/proc/self/task/${tid}/stat`),
+    0o2000000 /* O_RDONLY | O_CLOEXEC */,
+    0,
+  );
+  if (fd < 0) return errno() !== 2; /* ENOENT */
+  libc().close(fd);
+  return true;
 }
 
 /**
@@ -204,29 +267,64 @@ export function libbpf(): Lib<typeof LIBBPF> {
  * only on the thread (isolate) that made it: once a second JS thread (a
  * Worker, or the main thread after a Worker) installed its own, libbpf
  * called it from the first thread, or after its Worker ended, and the
- * process crashed. So the first JS thread to load libbpf keeps it: when
- * the print function is not libbpf's own (its default lives in libbpf's
- * image), another thread has it, and this one gets an FfiError. On success
- * the print function is left NULL (silent) until the log router sets ours.
+ * process crashed. So one JS thread at a time holds libbpf: the first to
+ * load it, until it ends or gives it back (`releaseLibbpf`). Another gets
+ * an FfiError, and may try again later. A holder that ended without
+ * giving it back (a Worker's terminate() runs none of its code) is seen
+ * by its thread being gone: its callback is replaced before libbpf can
+ * call it. On success the print function is left NULL (silent) until the
+ * log router sets ours.
  */
 function claimLibbpfPrint(lib: Lib<typeof LIBBPF>): FfiError | undefined {
+  const me = thisThread();
+  const holder = readHolder();
+  const otherHolder =
+    holder !== null && holder.pid === me.pid && holder.tid !== me.tid
+      ? holder.tid
+      : null;
   const prev = lib.libbpf_set_print(null);
-  if (prev === null) return undefined;
-  const maps = readProcFile("/proc/self/maps");
-  // Without /proc there is no telling: keep the old behaviour (take it).
-  if (maps === "") return undefined;
-  const b = backend();
-  const own = mappingOf(b.address(lib.libbpf_version_string()), maps);
-  if (own !== null && mappingOf(b.address(prev), maps) === own) {
-    return undefined;
+  let free: boolean;
+  if (prev === null) {
+    // Given back, or a holder between taking it and setting its callback.
+    free = otherHolder === null || !threadAlive(otherHolder);
+  } else if (isLibbpfOwn(lib, prev)) {
+    // Nobody set one since libbpf was loaded (Deno unloads it when the
+    // last isolate that opened it ends), whatever the record says.
+    free = true;
+  } else if (otherHolder !== null) {
+    free = !threadAlive(otherHolder);
+  } else {
+    // This thread's own (another copy of tsbpf here); without a record,
+    // set by something that is not tsbpf: leave it.
+    free = holder?.pid === me.pid;
   }
-  lib.libbpf_set_print(prev);
+  if (!free) {
+    lib.libbpf_set_print(prev);
+    return inUse(
+      otherHolder === null ? "another thread" : `thread ${otherHolder}`,
+    );
+  }
+  libc().setenv(cstr(HOLDER_ENV), cstr(`${me.pid}:${me.tid}`), 1);
+  return undefined;
+}
+
+function inUse(who: string): FfiError {
   return new FfiError(
-    "libbpf is in use by another JavaScript thread of this process (a Worker, or the main thread)",
+    `libbpf is in use by another JavaScript thread of this process (${who}: a Worker, or the main thread)`,
     {
-      hint: "libbpf's log callback is process-wide, and a JavaScript callback runs only on the thread that made it: use tsbpf from one thread of a process",
+      hint: "libbpf's log callback is process-wide, and a JavaScript callback runs only on the thread that made it: one thread at a time uses tsbpf. It is free again once that thread ends",
     },
   );
+}
+
+/** True when `print` lies in libbpf's own image (its default printer). */
+function isLibbpfOwn(lib: Lib<typeof LIBBPF>, print: Ptr): boolean {
+  const maps = readProcFile("/proc/self/maps");
+  // Without /proc there is no telling: keep the old behaviour (take it).
+  if (maps === "") return true;
+  const b = backend();
+  const own = mappingOf(b.address(lib.libbpf_version_string()), maps);
+  return own !== null && mappingOf(b.address(print), maps) === own;
 }
 
 /** The file path of the /proc/self/maps line whose range holds `address`. */

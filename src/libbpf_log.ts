@@ -113,22 +113,20 @@ export function inLibbpfLogHandler(): boolean {
 }
 
 function install(l: ReturnType<typeof libbpf>): void {
-  if (printer) return;
   // Module-level reference: the callback must never be collected while
-  // libbpf holds its pointer (for the life of the process).
-  printer = nativeCallback(CALLBACKS.libbpf_print, onPrint);
+  // libbpf holds its pointer (for as long as this thread holds libbpf).
+  printer ??= nativeCallback(CALLBACKS.libbpf_print, onPrint);
   l.libbpf_set_print(printer.ptr);
 }
 
-// Whoever loads libbpf first (loader, maps, ring buffers), the print
-// callback goes in right then: libbpf never prints to stderr on its own.
+// Each time this thread takes libbpf (loader, maps, ring buffers, or again
+// after giving it back), the print callback goes in right then: libbpf
+// never prints to stderr on its own.
 onLibbpfLoaded(install);
 
-/** Returns libbpf with the print callback installed (idempotent). */
+/** Returns libbpf with the print callback installed. */
 export function libbpfWithLog(): ReturnType<typeof libbpf> {
-  const l = libbpf();
-  install(l);
-  return l;
+  return libbpf();
 }
 
 /**
