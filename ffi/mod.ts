@@ -18,6 +18,7 @@ import { createDenoBackend } from "./deno.ts";
 import {
   type CallbackDef,
   LIBBPF,
+  LIBBPF_QUIET,
   LIBC,
   LIBC_WAIT,
   type NativeType,
@@ -157,32 +158,54 @@ function loadTable<T extends Record<string, SymbolDef>>(
 }
 
 let libbpfCache:
-  | { lib: Lib<typeof LIBBPF>; path: string; absent: Set<string> }
+  | {
+      /** What callers get: the functions that may print, guarded. */
+      lib: Lib<typeof LIBBPF>;
+      /** The bare functions. */
+      raw: Lib<typeof LIBBPF>;
+      path: string;
+      absent: Set<string>;
+    }
   | undefined;
 let libcCache: Lib<typeof LIBC> | undefined;
 
 let onLoaded: ((lib: Lib<typeof LIBBPF>) => void) | undefined;
 
 /**
- * Runs `fn` each time this thread takes libbpf (at once if it holds it).
- * The log router uses it so libbpf never prints to stderr on its own,
- * whoever loads libbpf first.
+ * Runs `fn` each time this thread takes libbpf's print function (at once
+ * if it holds it). The log router uses it so libbpf never prints to
+ * stderr on its own, whoever calls libbpf first.
  */
 export function onLibbpfLoaded(fn: (lib: Lib<typeof LIBBPF>) => void): void {
   onLoaded = fn;
-  if (libbpfCache) fn(libbpfCache.lib);
+  if (holding) fn(libbpfCache!.raw);
 }
 
-// The table stays loaded once opened; `libbpfCache` is set while this
-// thread holds libbpf (see claimLibbpfPrint).
-let libbpfLoaded:
-  | { lib: Lib<typeof LIBBPF>; path: string; absent: Set<string> }
-  | undefined;
+/** True while this thread holds libbpf's print function. */
+let holding = false;
 
-/** The libbpf symbol table (loaded on first call). */
+/**
+ * Takes libbpf's print function for this thread, or throws the FfiError
+ * saying which thread has it. Not remembered when refused: that thread
+ * may end, or give it back.
+ */
+function hold(raw: Lib<typeof LIBBPF>): void {
+  const refused = claimLibbpfPrint(raw);
+  if (refused) throw refused;
+  holding = true;
+  onLoaded?.(raw);
+}
+
+/**
+ * The libbpf symbol table (loaded on first call). The functions that
+ * never print (LIBBPF_QUIET: the syscall wrappers behind maps, ring
+ * buffer reading, ids and pins) work on every thread. Any other one first
+ * takes libbpf's print function for this thread: an FfiError while
+ * another JavaScript thread holds it.
+ */
 export function libbpf(): Lib<typeof LIBBPF> {
   if (libbpfCache) return libbpfCache.lib;
-  libbpfLoaded ??= loadTable(
+  const loaded = loadTable(
     "libbpf",
     libbpfCandidates(),
     LIBBPF,
@@ -195,24 +218,30 @@ export function libbpf(): Lib<typeof LIBBPF> {
       );
     },
   );
-  // Not remembered when refused: the thread holding libbpf may end.
-  const refused = claimLibbpfPrint(libbpfLoaded.lib);
-  if (refused) throw refused;
-  libbpfCache = libbpfLoaded;
-  onLoaded?.(libbpfCache.lib);
+  const raw = loaded.lib;
+  const guarded: Record<string, unknown> = { ...raw };
+  for (const key of Object.keys(LIBBPF)) {
+    if (LIBBPF_QUIET.has(key) || loaded.absent.has(key)) continue;
+    const fn = (raw as Record<string, (...a: unknown[]) => unknown>)[key]!;
+    guarded[key] = (...a: unknown[]) => {
+      if (!holding) hold(raw);
+      return fn(...a);
+    };
+  }
+  libbpfCache = { ...loaded, lib: guarded as Lib<typeof LIBBPF>, raw };
   return libbpfCache.lib;
 }
 
 /**
- * Gives libbpf back: its print function goes back to NULL (silent) and the
- * process-wide record of the thread holding it is cleared, so another
- * JavaScript thread can take it. This thread's next `libbpf()` takes it
- * again if it is free. For the end of a thread.
+ * Gives libbpf's print function back: NULL (silent) again, and the
+ * process-wide record of the thread holding it cleared, so another
+ * JavaScript thread can take it. This thread's next call of a function
+ * that may print takes it again if it is free. For the end of a thread.
  */
 export function releaseLibbpf(): void {
-  if (!libbpfCache) return;
-  libbpfCache.lib.libbpf_set_print(null);
-  libbpfCache = undefined;
+  if (!holding) return;
+  holding = false;
+  libbpfCache!.raw.libbpf_set_print(null);
   const holder = readHolder();
   const me = thisThread();
   if (holder && holder.pid === me.pid && holder.tid === me.tid) {

@@ -345,6 +345,7 @@ export const LIBBPF = {
     since: "1.2",
   },
   bpf_prog_get_fd_by_id: { args: ["u32"], result: "i32" },
+  bpf_btf_get_fd_by_id: { args: ["u32"], result: "i32" },
   bpf_map_get_fd_by_id: { args: ["u32"], result: "i32" },
   bpf_link_get_fd_by_id: { args: ["u32"], result: "i32" },
   bpf_prog_get_next_id: { args: ["u32", "buf"], result: "i32" },
@@ -406,6 +407,57 @@ export const LIBBPF = {
   /** (pb, buf_idx, void **buf, size_t *buf_size) → int */
   perf_buffer__buffer: { args: ["ptr", "i32", "buf", "buf"], result: "i32" },
 } as const satisfies Record<string, SymbolDef>;
+
+/**
+ * The libbpf functions that never print: bpf.c's thin syscall wrappers
+ * (no pr_warn/pr_debug there, libbpf 1.1 to 1.6), the version queries and
+ * libbpf_strerror. Any JavaScript thread may call them, whether it holds
+ * libbpf's print function or not (ffi/mod.ts); every other one may print,
+ * that is call the holding thread's JS callback, so only the holder may.
+ */
+export const LIBBPF_QUIET: ReadonlySet<string> = new Set<keyof typeof LIBBPF>([
+  "bpf_btf_get_fd_by_id",
+  "bpf_btf_load",
+  "bpf_enable_stats",
+  "bpf_iter_create",
+  "bpf_link_create",
+  "bpf_link_detach",
+  "bpf_link_get_fd_by_id",
+  "bpf_link_get_info_by_fd",
+  "bpf_link_get_next_id",
+  "bpf_link_update",
+  "bpf_map_create",
+  "bpf_map_delete_batch",
+  "bpf_map_delete_elem",
+  "bpf_map_delete_elem_flags",
+  "bpf_map_freeze",
+  "bpf_map_get_fd_by_id",
+  "bpf_map_get_info_by_fd",
+  "bpf_map_get_next_id",
+  "bpf_map_get_next_key",
+  "bpf_map_lookup_and_delete_batch",
+  "bpf_map_lookup_and_delete_elem",
+  "bpf_map_lookup_and_delete_elem_flags",
+  "bpf_map_lookup_batch",
+  "bpf_map_lookup_elem",
+  "bpf_map_lookup_elem_flags",
+  "bpf_map_update_batch",
+  "bpf_map_update_elem",
+  "bpf_obj_get",
+  "bpf_obj_get_info_by_fd",
+  "bpf_obj_pin",
+  "bpf_prog_attach",
+  "bpf_prog_detach2",
+  "bpf_prog_get_fd_by_id",
+  "bpf_prog_get_info_by_fd",
+  "bpf_prog_get_next_id",
+  "bpf_prog_test_run_opts",
+  "libbpf_strerror",
+  "libbpf_major_version",
+  "libbpf_minor_version",
+  "libbpf_version_string",
+  "libbpf_set_print",
+]);
 
 /** The few libc calls tsbpf needs (libc.so.6). */
 export const LIBC = {

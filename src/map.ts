@@ -334,9 +334,34 @@ let possibleCpusCache = 0;
  */
 export function possibleCpus(): number {
   if (possibleCpusCache) return possibleCpusCache;
-  const n = libbpf().libbpf_num_possible_cpus();
-  if (n <= 0) throw bpfError("libbpf_num_possible_cpus", n);
-  return (possibleCpusCache = n);
+  // Counted here as libbpf counts them: its function may print (on a
+  // failure), which only the thread holding libbpf may make it do.
+  const n = countCpuList(readSysfs(POSSIBLE_CPUS));
+  if (n > 0) return (possibleCpusCache = n);
+  const m = libbpf().libbpf_num_possible_cpus();
+  if (m <= 0) throw bpfError("libbpf_num_possible_cpus", m);
+  return (possibleCpusCache = m);
+}
+
+const POSSIBLE_CPUS = "/sys/devices/system/cpu/possible";
+
+/** The CPUs in a kernel cpu list such as "0-3,6" (0 when unreadable). */
+function countCpuList(list: string): number {
+  let n = 0;
+  for (const r of list.trim().split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(r);
+    if (!m) return 0;
+    n += Number(m[2] ?? m[1]) - Number(m[1]) + 1;
+  }
+  return n;
+}
+
+function readSysfs(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 let F: ReturnType<typeof libbpf>;

@@ -4,7 +4,7 @@
  * has one (for pinned maps and maps found by id).
  */
 import { readFileSync } from "node:fs";
-import { cstr, errno, libbpf, libc, viewMemory } from "../ffi/mod.ts";
+import { addressOf, cstr, errno, libbpf, libc } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import { Btf } from "./btf/btf.ts";
 import { BpfTypeError } from "./errors.ts";
@@ -255,21 +255,42 @@ function inRanges(n: number, list: string): boolean {
   });
 }
 
-/** The kernel BTF object `id` (the types a map was created with), or undefined. */
+// sizeof(struct bpf_btf_info) (uapi/linux/bpf.h): btf (u64), btf_size,
+// id, name (u64), name_len, kernel_btf.
+const BTF_INFO_SIZE = 32;
+
+/**
+ * The kernel BTF object `id` (the types a map was created with), or
+ * undefined. Read as libbpf's btf_get_from_fd does, through the syscall
+ * wrappers alone: they never print, so any thread may call this.
+ */
 export function kernelBtf(id: number): Btf | undefined {
   if (!id) return undefined;
   const L = libbpf();
-  const btf = L.btf__load_from_kernel_by_id(id);
-  if (btf === null) return undefined;
+  const fd = L.bpf_btf_get_fd_by_id(id);
+  if (fd < 0) return undefined;
   try {
-    const size = new Uint32Array(1);
-    const raw = L.btf__raw_data(btf, new Uint8Array(size.buffer));
-    if (raw === null) return undefined;
-    return Btf.fromBytes(viewMemory(raw, size[0]!).slice(), {
-      source: `kernel BTF object ${id}`,
-    });
+    const info = new Uint8Array(BTF_INFO_SIZE);
+    const v = new DataView(info.buffer);
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, BTF_INFO_SIZE, true);
+    if (L.bpf_obj_get_info_by_fd(fd, info, len) < 0) return undefined;
+    const size = v.getUint32(8, true);
+    if (size === 0) return undefined;
+    // Again with a buffer: the kernel copies the raw BTF into it.
+    const raw = new Uint8Array(size);
+    info.fill(0);
+    v.setBigUint64(0, addressOf(raw), true);
+    v.setUint32(8, size, true);
+    if (L.bpf_obj_get_info_by_fd(fd, info, len) < 0) return undefined;
+    return Btf.fromBytes(
+      raw.subarray(0, Math.min(size, v.getUint32(8, true))),
+      {
+        source: `kernel BTF object ${id}`,
+      },
+    );
   } finally {
-    L.btf__free(btf);
+    closeFd(fd);
   }
 }
 

@@ -47,4 +47,31 @@ describe.skipIf(!root)("Workers", () => {
     expect(out.during).toEqual(["FfiError", "FfiError"]);
     expect(out.main).toMatch(/^BpfVerifierError [1-9]/);
   }, 60_000);
+
+  it("a Worker reads a ring buffer (by fd) and maps (by id) while the main thread holds libbpf", () => {
+    // The Worker was refused libbpf as a whole: now only what may print
+    // (objects here) is refused, the syscall wrappers work on any thread.
+    const script = join(ROOT, "test/_support/thread_rings_child.ts");
+    const r = deno
+      ? spawnSync(deno.execPath(), ["run", "-A", script], {
+          encoding: "utf8",
+          timeout: 60_000,
+        })
+      : spawnSync(process.execPath, [script], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+      report: Record<string, unknown>;
+      main: string;
+    };
+    expect(out.report).toEqual({
+      hash: "49",
+      cpus: expect.any(Number),
+      object: "FfiError",
+      records: 5,
+    });
+    expect(out.main).toMatch(/^BpfVerifierError [1-9]/);
+  }, 60_000);
 });
