@@ -59,6 +59,7 @@ export {
   type XdpOptions,
 } from "./src/program.ts";
 export { BpfLink } from "./src/link.ts";
+export { closeAll } from "./src/thread_exit.ts";
 export { KernelSymbols, type ResolvedAddress } from "./src/ksyms.ts";
 export { ProcessSymbols, type ResolvedUserAddress } from "./src/usyms.ts";
 export { CodeSymbols, type CodeSymbol } from "./src/elf/code_symbols.ts";

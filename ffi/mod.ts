@@ -236,7 +236,7 @@ export function libbpf(): Lib<typeof LIBBPF> {
  * Gives libbpf's print function back: NULL (silent) again, and the
  * process-wide record of the thread holding it cleared, so another
  * JavaScript thread can take it. This thread's next call of a function
- * that may print takes it again if it is free. For the end of a thread.
+ * that may print takes it again if it is free. See src/thread_exit.ts.
  */
 export function releaseLibbpf(): void {
   if (!holding) return;
@@ -245,7 +245,10 @@ export function releaseLibbpf(): void {
   const holder = readHolder();
   const me = thisThread();
   if (holder && holder.pid === me.pid && holder.tid === me.tid) {
-    libc().unsetenv(cstr(HOLDER_ENV));
+    // Emptied, not unset: glibc reallocates the environment array when a
+    // variable is added (as it would be again after an unsetenv), under
+    // any other thread reading it at that moment.
+    libc().setenv(cstr(HOLDER_ENV), cstr(""), 1);
   }
 }
 
@@ -341,7 +344,7 @@ function inUse(who: string): FfiError {
   return new FfiError(
     `libbpf is in use by another JavaScript thread of this process (${who}: a Worker, or the main thread)`,
     {
-      hint: "libbpf's log callback is process-wide, and a JavaScript callback runs only on the thread that made it: one thread at a time uses tsbpf. It is free again once that thread ends",
+      hint: "libbpf's log callback is process-wide, and a JavaScript callback runs only on the thread that made it: one thread at a time loads objects (maps and ring buffers work on every thread). It is free again once that thread ends or calls closeAll()",
     },
   );
 }

@@ -523,7 +523,6 @@ export const LIBC = {
   /** The process-wide record of the thread holding libbpf (ffi/mod.ts). */
   getenv: { args: ["buf"], result: "ptr" },
   setenv: { args: ["buf", "buf", "i32"], result: "i32" },
-  unsetenv: { args: ["buf"], result: "i32" },
   /** (str, size, fmt, va_list): on x86_64 a va_list is a pointer to a 24-byte struct. */
   vsnprintf: { args: ["buf", "usize", "ptr", "buf"], result: "i32" },
   /** memcpy(dst buffer, src native pointer, n): copy native memory out. */

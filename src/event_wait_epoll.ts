@@ -29,6 +29,28 @@ const HELD_TAG = 0xfffffffe;
 /** Outcome of one wait. */
 export type WaitResult = "ready" | "timeout" | "woken";
 
+// This thread's sets not closed yet: a closed waiter's set stays open
+// until its pending native wait has returned.
+const openSets = new Set<EpollSet>();
+
+/** How many of this thread's epoll sets are still open. */
+export function openEpollSets(): number {
+  return openSets.size;
+}
+
+/**
+ * Wakes and closes every epoll set of this thread now, native waits
+ * pending or not: for a thread that ends, where the code that would close
+ * them once their wait returned never runs. A pending epoll_wait holds its
+ * own reference to the epoll file; the wake ends it.
+ */
+export function closeEpollSetsNow(): void {
+  for (const set of [...openSets]) {
+    set.wake();
+    set.close();
+  }
+}
+
 /** The epoll set and eventfd every strategy shares. */
 export class EpollSet {
   readonly epollFd: number;
@@ -69,6 +91,7 @@ export class EpollSet {
       this.close();
       throw e;
     }
+    openSets.add(this);
   }
 
   #add(fd: number, tag: number): void {
@@ -154,6 +177,7 @@ export class EpollSet {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    openSets.delete(this);
     libc().close(this.epollFd);
     libc().close(this.wakeFd);
     libc().close(this.heldFd);

@@ -124,6 +124,18 @@ function install(l: ReturnType<typeof libbpf>): void {
 // never prints to stderr on its own.
 onLibbpfLoaded(install);
 
+/**
+ * Frees the print callback, once libbpf no longer holds it (after
+ * `releaseLibbpf()`): Deno keeps a Worker's event loop (an eventfd and an
+ * epoll fd) while a callback made there is open.
+ */
+export function closeLibbpfLog(): void {
+  // From a log handler: the callback is running (kept, then).
+  if (inHandler > 0) return;
+  printer?.close();
+  printer = null;
+}
+
 /** Returns libbpf with the print callback installed. */
 export function libbpfWithLog(): ReturnType<typeof libbpf> {
   return libbpf();

@@ -17,6 +17,7 @@ import { bpfFdKind, describeFdKind } from "./fd_kind.ts";
 import { describeValue } from "./map_codecs.ts";
 import { type LinkInfo, linkInfo } from "./link_info.ts";
 import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
+import { trackOpen, untrackOpen } from "./thread_exit.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
 
@@ -151,7 +152,9 @@ export class BpfLink implements OwnedLink {
     this.#backend = backend;
     this.#owner = owner;
     this.description = description;
-    owner?.adoptLink(this);
+    // An object's links close with it; one without is closed on its own.
+    if (owner) owner.adoptLink(this);
+    else trackOpen(this);
   }
 
   /**
@@ -394,6 +397,7 @@ export class BpfLink implements OwnedLink {
     if (!b) return;
     this.#backend = null;
     if (this.#guarded) cancelRelease(b);
+    untrackOpen(this);
     this.#owner?.releaseLink(this);
     this.#owner = null;
     b.destroy();

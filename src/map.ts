@@ -35,6 +35,7 @@ import {
   TsbpfError,
 } from "./errors.ts";
 import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
+import { trackOpen, untrackOpen } from "./thread_exit.ts";
 import { clearLibbpfLog } from "./libbpf_log.ts";
 import { BpfLink } from "./link.ts";
 import { registerStructOps } from "./struct_ops.ts";
@@ -701,6 +702,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
       const m = new BpfMap(null, null, own, types);
       if (types) m.#ready("open");
       releaseOnCollect(m, own, closeStandalone);
+      trackOpen(m);
       return m;
     } catch (e) {
       closeFd(fd);
@@ -2183,6 +2185,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
     this.#live = undefined;
     if (this.#own) {
       cancelRelease(this.#own);
+      untrackOpen(this);
       closeStandalone(this.#own);
     }
   }

@@ -28,6 +28,7 @@ import {
   reasonLine,
 } from "./bpf_error.ts";
 import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
+import { trackOpen, untrackOpen } from "./thread_exit.ts";
 import { readFileBytes } from "./io.ts";
 import { checkObjectBytes } from "./object_check.ts";
 import { errnoName } from "./errno.ts";
@@ -160,6 +161,7 @@ export class BpfObject implements ObjectOwner {
       this.#maps.push(new BpfMap(this, m));
     }
     releaseOnCollect(this, this.#parts, releaseParts);
+    trackOpen(this);
   }
 
   /**
@@ -517,6 +519,7 @@ export class BpfObject implements ObjectOwner {
     this.#links.clear();
     this.#globals?.release();
     cancelRelease(this.#parts);
+    untrackOpen(this);
     this.#ptr = null;
     libbpf().bpf_object__close(ptr);
     this.#keepAlive.length = 0;

@@ -38,6 +38,7 @@ import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { claimEventMap, releaseEventMap } from "./event_claims.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
+import { trackOpen, untrackOpen } from "./thread_exit.ts";
 import {
   FairTurns,
   checkCallback,
@@ -261,6 +262,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     this.#parts = parts;
     // Dropped unclosed: what it owns goes once the reader is collected.
     releaseOnCollect(this, this.#parts, releaseParts);
+    trackOpen(this);
     const cnt = Number(L.perf_buffer__buffer_cnt(pb));
     for (let i = 0; i < cnt; i++)
       this.#fds.push(L.perf_buffer__buffer_fd(pb, i));
@@ -574,6 +576,7 @@ export class PerfBuffer<T = Uint8Array | AnyStructView> {
     if (pb === null) return;
     this.#pb = null;
     cancelRelease(this.#parts);
+    untrackOpen(this);
     // Waiters first: their epoll set holds the perf fds libbpf is about to close.
     this.#parts.waiter?.close();
     this.#queue.clear();

@@ -34,6 +34,7 @@ import { BpfTypeError, ClosedError, StateError } from "./errors.ts";
 import { claimEventMap, releaseEventMap } from "./event_claims.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { cancelRelease, releaseOnCollect } from "./gc_release.ts";
+import { trackOpen, untrackOpen } from "./thread_exit.ts";
 import { type ShortRecords, checkShort } from "./event_struct.ts";
 import {
   FairTurns,
@@ -214,6 +215,7 @@ export class RingBuffer<T = RingRecord> {
     this.#mode = mode;
     // Dropped unclosed: the rings and waiter go once the reader is collected.
     releaseOnCollect(this, this.#parts, releaseParts);
+    trackOpen(this);
   }
 
   /**
@@ -660,6 +662,7 @@ export class RingBuffer<T = RingRecord> {
     if (this.#closed) return;
     this.#closed = true;
     cancelRelease(this.#parts);
+    untrackOpen(this);
     this.#ahead.length = this.#aheadRing.length = 0;
     this.#next = 0;
     releaseParts(this.#parts);

@@ -11,6 +11,7 @@ import { FairTurns } from "./event_iterate.ts";
 import { type EventWaiter, createWaiter } from "./event_wait.ts";
 import { describeValue } from "./map_codecs.ts";
 import { type TraceLine, TraceLineSplitter } from "./trace_line.ts";
+import { trackOpen, untrackOpen } from "./thread_exit.ts";
 
 // asm-generic/fcntl.h, errno-base.h
 const O_RDONLY = 0;
@@ -78,6 +79,7 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
     this.#fd = fd;
     this.#signal = signal;
     signal?.addEventListener("abort", this.#onAbort);
+    if (fd >= 0) trackOpen(this);
   }
 
   /** True once closed (by `close()`, leaving a loop, or the signal). */
@@ -215,6 +217,7 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;
+    untrackOpen(this);
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#queue = [];
     this.#head = 0;

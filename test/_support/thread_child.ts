@@ -2,14 +2,17 @@
  * Runs Workers using tsbpf in a process of their own, for
  * test/kernel/threads.test.ts: `thread_child.ts <end> <cycles>`. Each
  * cycle a Worker opens an object, a link, a reader and a map, then ends
- * as `<end>` says (see thread_worker.ts). Then the main thread loads an
+ * as `<end>` says (see thread_worker.ts; "handover": the main thread
+ * loads an object and calls closeAll() first, and the Workers end with
+ * closeAll()). Then the main thread loads an
  * object whose verifier log libbpf prints (through the log callback).
- * Prints one JSON line: fds after the first and the last cycle, what the
+ * Prints one JSON line: fds (and threads) after the first and the last
+ * cycle, what the
  * Workers said, what the main thread got while a Worker held libbpf
  * (when it terminates them) and after.
  */
 import { readdirSync } from "node:fs";
-import { BpfObject } from "../../mod.ts";
+import { BpfObject, closeAll } from "../../mod.ts";
 import { fixture } from "./fixtures.ts";
 
 const args =
@@ -18,11 +21,20 @@ const args =
 const end = args[0]!;
 const cycles = Number(args[1] ?? 3);
 const fds = () => readdirSync("/proc/self/fd").length;
+const threads = () => readdirSync("/proc/self/task").length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// "handover": the main thread loads an object first, then gives libbpf
+// back (its object stays open) for Workers that end with closeAll().
+const first = end === "handover" ? BpfObject.open(fixture("minimal")) : null;
+first?.load();
+if (first) await closeAll();
+const workerEnd = end === "handover" ? "closeAll" : end;
 
 const said: string[] = [];
 const during: string[] = [];
 const counts: number[] = [];
+const threadCounts: number[] = [];
 for (let i = 0; i < cycles; i++) {
   const w = new Worker(new URL("./thread_worker.ts", import.meta.url).href, {
     type: "module",
@@ -31,7 +43,7 @@ for (let i = 0; i < cycles; i++) {
     w.addEventListener("close", () => r()),
   );
   const reply = new Promise<string>((r) => (w.onmessage = (e) => r(e.data)));
-  w.postMessage(end);
+  w.postMessage(workerEnd);
   said.push(await reply);
   if (end === "terminate") {
     // Refused while the Worker holds libbpf: an error to retry, not for good.
@@ -42,11 +54,19 @@ for (let i = 0; i < cycles; i++) {
       during.push((e as Error).name);
     }
   }
-  if (end === "terminate" || end === "closeAll") w.terminate();
-  // Deno fires no "close" on the parent's side: give the thread time.
+  if (end === "terminate" || workerEnd === "closeAll") w.terminate();
+  // Deno fires no "close" on the parent's side, and frees a Worker's own
+  // fds after its thread ended: wait until the count settles.
   await Promise.race([ended, sleep(500)]);
-  await sleep(50);
-  counts.push(fds());
+  let n = fds();
+  for (let t = 0; t < 20; t++) {
+    await sleep(50);
+    const now = fds();
+    if (now === n) break;
+    n = now;
+  }
+  counts.push(n);
+  threadCounts.push(threads());
 }
 
 const bad = BpfObject.open(fixture("bad_verifier"));
@@ -58,6 +78,14 @@ try {
   main = `${(e as Error).name} ${log.length}`;
 }
 bad.close();
+first?.close();
 console.log(
-  JSON.stringify({ first: counts[0], last: counts.at(-1), said, during, main }),
+  JSON.stringify({
+    first: counts[0],
+    last: counts.at(-1),
+    threads: [threadCounts[0], threadCounts.at(-1)],
+    said,
+    during,
+    main,
+  }),
 );

@@ -16,7 +16,7 @@ declare const self: {
 };
 
 const kept: unknown[] = [];
-self.onmessage = (e) => {
+self.onmessage = async (e) => {
   const end = e.data;
   try {
     const attach = tsbpf.BpfObject.open(fixture("attach"));
@@ -33,14 +33,15 @@ self.onmessage = (e) => {
     });
     map.set(1, 2n);
     kept.push(attach, rings, reader, map);
+    // A wait that times out, then one left pending (in Bun each runs on a
+    // waiter Worker of the reader's).
+    await reader.poll(() => {}, 20);
+    void reader.poll(() => {});
   } catch (err) {
     self.postMessage(`${(err as Error).name}: ${(err as Error).message}`);
     return;
   }
-  if (end === "closeAll") {
-    // Looked up by name: the module has it from the next commit on.
-    (tsbpf as unknown as { closeAll(): void }).closeAll();
-  }
+  if (end === "closeAll") await tsbpf.closeAll();
   self.postMessage("ready");
   if (end === "exit") {
     (

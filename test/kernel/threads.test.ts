@@ -14,6 +14,7 @@ const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
 interface Outcome {
   first: number;
   last: number;
+  threads: [number, number];
   said: string[];
   during: string[];
   main: string;
@@ -72,6 +73,41 @@ describe.skipIf(!root)("Workers", () => {
       object: "FfiError",
       records: 5,
     });
+    expect(out.main).toMatch(/^BpfVerifierError [1-9]/);
+  }, 60_000);
+  // Each cycle a Worker opens two objects, a link, a reader (with a wait
+  // pending) and a map: ~25 fds, all still open after it ended before.
+  const ends: [string, string, boolean][] = [
+    ["closeAll", "awaits closeAll() and is then terminated", true],
+    ["exit", "ends with process.exit()", true],
+    [
+      "self-close",
+      "ends with self.close() (Bun: Deno runs no code then)",
+      !deno,
+    ],
+  ];
+  for (const [end, what, runs] of ends) {
+    it.skipIf(
+      !need(runs, `${end}: Deno runs none of a Worker's code on self.close()`),
+    )(
+      `a Worker that ${what} leaves no fd or thread behind`,
+      () => {
+        const out = run(end, 5);
+        expect(out.said).toEqual(Array(5).fill("ready"));
+        // A runtime may keep a couple of its own (the lifetime tests' bound).
+        expect(out.last).toBeLessThanOrEqual(out.first + 2);
+        // Deno's blocking pool keeps an idle thread a while: one stuck in
+        // a Worker's wait would add one a cycle.
+        expect(out.threads[1]).toBeLessThanOrEqual(out.threads[0] + 2);
+        expect(out.main).toMatch(/^BpfVerifierError [1-9]/);
+      },
+      60_000,
+    );
+  }
+
+  it("the main thread's closeAll() gives libbpf to Workers, and takes it back after", () => {
+    const out = run("handover", 2);
+    expect(out.said).toEqual(["ready", "ready"]);
     expect(out.main).toMatch(/^BpfVerifierError [1-9]/);
   }, 60_000);
 });
