@@ -18,6 +18,7 @@
  */
 import { TsbpfError } from "../src/errors.ts";
 import { btfByteOrder } from "../src/btf/parse.ts";
+import { cSourceMessage } from "./c_source.ts";
 import { rawBtf } from "./type_graph.ts";
 import { hintRunOnce } from "./run_once.ts";
 import { writeTypeBytes } from "./types.ts";
@@ -232,6 +233,8 @@ export async function main(
       bytes = readFileBytes(args.file);
     }
     const source = args.file.split("/").pop() ?? args.file;
+    const cSource = cSourceMessage(bytes, args.file, args.command);
+    if (cSource) throw new UsageError(cSource);
     if (args.command === "skeleton") {
       if (btfByteOrder(bytes)) {
         throw new UsageError(

@@ -487,6 +487,22 @@ describe("tsbpf-gen CLI", () => {
     );
   }, 30_000);
 
+  it("a C source file: says it is C source and how to build the object", () => {
+    const src = join(TMP, "prog.bpf.c");
+    writeFileSync(src, "#include <linux/bpf.h>\nint x;\n");
+    for (const runtime of ["bun", "deno"] as const) {
+      for (const cmd of ["skeleton", "types"]) {
+        const r = cli(runtime, [cmd, src]);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toMatch(
+          /prog\.bpf\.c is C source, not a compiled BPF object: build it first: clang -g -O2 -target bpf -c \S*prog\.bpf\.c -o \S*prog\.bpf\.o/,
+        );
+        expect(r.stderr).toContain(`tsbpf-gen ${cmd} `);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      }
+    }
+  }, 30_000);
+
   it("accepts a raw BTF file (same output as the object's BTF)", () => {
     const raw = join(TMP, "raw.btf");
     writeFileSync(raw, btf.bytes);
