@@ -79,6 +79,36 @@ function owned<R extends { close(): void }>(
 }
 
 /**
+ * A struct smaller than the map's `__type(value, ...)` is refused: every
+ * record would decode as a prefix of itself without a word, most likely
+ * through the wrong class (a stale generated one, or another map's). A
+ * larger one is the header-plus-payload pattern (the map declares the
+ * header, records carry up to a whole struct); records shorter than it are
+ * reported one by one (see the `short` option), so it passes.
+ */
+function checkDeclaredSize(
+  obj: EventMapsOwner,
+  name: string,
+  declared: string,
+  struct: ViewClass,
+): void {
+  let size: number;
+  try {
+    size = obj.btf.struct(declared).size;
+  } catch {
+    return; // not a struct (e.g. a union or an int): nothing to compare
+  }
+  if (struct.size >= size) return;
+  const given = struct.typeName ? `struct ${struct.typeName}` : "the struct";
+  throw new BpfTypeError(
+    `obj.ringBuffer: ring buffer map '${name}' declares __type(value, struct ${declared}) (${size} bytes), but ${given} is ${struct.size} bytes: records would decode as a prefix of themselves`,
+    {
+      hint: `omit the struct to read records as struct ${declared}, pass the class generated for it, or read bytes with obj.ringBuffer("${name}", null) and decode them with ${struct.typeName || "Struct"}.from(record)`,
+    },
+  );
+}
+
+/**
  * `obj.ringBuffer(names, struct?)`: a reader of one or several ringbuf maps.
  * Without `struct`, each map's remembered event type decodes its records
  * (bytes when it has none), and records shorter than it come as bytes
@@ -110,8 +140,9 @@ export function openObjectRingBuffer(
       : checkShort(options.short, struct == null, "obj.ringBuffer");
   const sources: RingSource[] = list.map((name) => {
     const map = obj.map(name);
-    const typeName =
-      struct === undefined ? ringbufEventType(obj, name) : undefined;
+    const declared = ringbufEventType(obj, name);
+    if (struct && declared) checkDeclaredSize(obj, name, declared, struct);
+    const typeName = struct === undefined ? declared : undefined;
     if (typeName)
       return { map, struct: obj.btf.struct(typeName), short: given ?? "bytes" };
     return { map, struct: struct ?? null, short: given ?? "error" };

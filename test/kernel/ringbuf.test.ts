@@ -13,6 +13,7 @@ import { libc } from "../../ffi/mod.ts";
 import { BpfTypeError, ClosedError, StateError } from "../../src/errors.ts";
 import { BpfMap } from "../../src/map.ts";
 import { BpfObject } from "../../src/object.ts";
+import { layout } from "../../src/btf/layout.ts";
 import { RingBuffer } from "../../src/ringbuf.ts";
 import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 import {
@@ -232,6 +233,25 @@ describe.skipIf(!root)("RingBuffer", () => {
     expect(out).toContain("nested: StateError");
     expect(out).toContain("kept: true number number");
     expect(code).toBe(0);
+  });
+
+  it("refuses a struct smaller than the map's __type(value, ...)", () => {
+    using obj = ringObject();
+    // rb declares struct rec_head (16 bytes).
+    const Head8 = layout({ seq: "u32", len: "u32" }, { name: "head8" });
+    const e = thrown(() => obj.ringBuffer("rb", Head8));
+    expect(e).toBeInstanceOf(BpfTypeError);
+    expect(e.message).toMatch(
+      /'rb' declares __type\(value, struct rec_head\) \(16 bytes\), but struct head8 is 8 bytes/,
+    );
+    expect((e as BpfTypeError).hint).toMatch(/ringBuffer\("rb", null\)/);
+    // Every name of a list is checked; the refusal leaves no reader open.
+    expect(() => obj.ringBuffer(["rb2", "rb"], Head8)).toThrow(BpfTypeError);
+    // The same size (struct small_rec is 16 bytes too), a larger one
+    // (header plus payload), and rb2 (no declared type) pass.
+    obj.ringBuffer("rb", obj.btf.struct("small_rec")).close();
+    obj.ringBuffer("rb", obj.btf.struct("rec")).close();
+    obj.ringBuffer("rb2", Head8).close();
   });
 
   it("skips discarded records", () => {
