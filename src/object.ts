@@ -62,6 +62,7 @@ import type { RingBuffer, RingBufferOptions, RingRecord } from "./ringbuf.ts";
 import type { ObjectOwner, OwnedLink } from "./owner.ts";
 import { BpfProgram } from "./program.ts";
 import { unknownSectionHint } from "./section_types.ts";
+import { verifierHint } from "./verifier_hints.ts";
 
 /** Options of {@link BpfObject.open}. */
 export interface OpenOptions {
@@ -630,7 +631,9 @@ function loadError(
   // The verifier states its reason on the last line before the summary.
   const lines = verifierLog.split("\n").filter(Boolean);
   const summary = lines.findIndex((l) => l.startsWith("processed "));
-  const reason = lines[(summary < 0 ? lines.length : summary) - 1] ?? "";
+  const known = verifierHint(verifierLog);
+  const reason =
+    known?.reason ?? lines[(summary < 0 ? lines.length : summary) - 1] ?? "";
   const e = Math.abs(errCode);
   return new BpfVerifierError(
     "bpf_object__load",
@@ -638,7 +641,7 @@ function loadError(
     errnoName(e),
     `the verifier rejected program '${prog}' of '${objName}': ${reason}`,
     {
-      hint: "error.verifierLog holds the complete verifier output",
+      hint: `${known ? `${known.hint}; ` : ""}error.verifierLog holds the complete verifier output`,
       libbpfLog: log,
       verifierLog,
       program: prog === "?" ? undefined : prog,

@@ -103,6 +103,44 @@ describe.skipIf(!root)("BpfError", () => {
     }
   });
 
+  it("a common verifier rejection carries a hint saying what to change", () => {
+    /** The error loading only program `name` of fixture `file`. */
+    const reject = (file: string, name: string) => {
+      using obj = BpfObject.open(fixture(file));
+      for (const p of obj.programs) p.autoload = p.name === name;
+      const e = thrown(() => obj.load()) as BpfVerifierError;
+      expect(e).toBeInstanceOf(BpfVerifierError);
+      expect(e.hint).toMatch(/error\.verifierLog holds the complete/);
+      return e;
+    };
+    const nullValue = reject("verifier_hints", "null_value");
+    expect(nullValue.message).toMatch(/invalid mem access 'map_value_or_null'/);
+    expect(nullValue.hint).toMatch(
+      /^check the result of bpf_map_lookup_elem \(or the helper returning it\) for NULL before using it/,
+    );
+    expect(reject("verifier_hints", "no_bounds").hint).toMatch(
+      /^compare the end of what is read with the packet's end .*data_end/,
+    );
+    expect(reject("bad_verifier", "bad_prog").hint).toMatch(/data_end/);
+    const leak = reject("verifier_hints", "leak");
+    expect(leak.message).toMatch(/reference leak/);
+    expect(leak.hint).toMatch(/bpf_ringbuf_submit or bpf_ringbuf_discard/);
+    const loop = reject("verifier_hints", "forever");
+    // The reason is the loop, not the last line (the states it compared).
+    expect(loop.message).toMatch(
+      /: infinite loop detected at insn \d+ \(EINVAL\)/,
+    );
+    expect(loop.hint).toMatch(/constant upper bound, or use bpf_loop\(\)/);
+    const stack = reject("verifier_hints", "big_stack");
+    expect(stack.message).toMatch(
+      /combined stack size of \d+ calls is \d+\. Too large/,
+    );
+    expect(stack.hint).toMatch(/512 bytes of stack .*PERCPU_ARRAY/);
+    const gpl = reject("verifier_nogpl", "gpl_helper");
+    expect(gpl.message).toMatch(/GPL-restricted function/);
+    expect(gpl.hint).toMatch(/char LICENSE\[\] SEC\("license"\) = "GPL"/);
+  });
+
   it("gives all of a verifier log larger than libbpf's first 16 MiB buffer", () => {
     // libbpf 1.1 retries a failed load with a 16 MiB log buffer, doubling it
     // on ENOSPC (the kernel's log is then a truncated tail), and prints it
