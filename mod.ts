@@ -69,6 +69,12 @@ export {
   tracePipe,
 } from "./src/trace_pipe.ts";
 export { parseTraceLine, type TraceLine } from "./src/trace_line.ts";
+export {
+  type StopOnSignal,
+  type StopSignal,
+  type StopSignalOptions,
+  stopSignal,
+} from "./src/stop_signal.ts";
 export { type LinkInfo, type LinkType } from "./src/link_info.ts";
 export {
   type ProgramInfo,

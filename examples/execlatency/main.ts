@@ -7,9 +7,10 @@
  *   deno run --allow-ffi --allow-read --allow-env examples/execlatency/main.ts
  */
 import process from "node:process";
+import { stopSignal } from "../../mod.ts";
 import { options } from "../_lib/args.ts";
 import { requirePrivileges, requireTracefs } from "../_lib/preflight.ts";
-import { sleep, stopSignal } from "../_lib/stop.ts";
+import { sleep } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { open } from "./execlatency.skel.ts";
 
@@ -22,7 +23,10 @@ const opts = options(TOOL, "Measures fork→exec latency per process.", {
 await runTool(TOOL, "tracing", async () => {
   requirePrivileges(TOOL, "tracing");
   requireTracefs(TOOL);
-  const stop = stopSignal(opts.duration);
+  using stop = stopSignal({
+    timeout: (opts.duration ?? Infinity) * 1000,
+    stdoutClosed: true,
+  });
   const skel = open();
   try {
     skel.load().attach();

@@ -6,9 +6,9 @@
  *   deno run --allow-ffi --allow-read --allow-env examples/execsnoop/main.ts
  */
 import process from "node:process";
+import { stopSignal } from "../../mod.ts";
 import { options } from "../_lib/args.ts";
 import { requirePrivileges, requireTracefs } from "../_lib/preflight.ts";
-import { stopSignal } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { type ExecEvent, open } from "./execsnoop.skel.ts";
 
@@ -45,7 +45,10 @@ function format(e: ExecEvent): string {
 await runTool(TOOL, "tracing", async () => {
   requirePrivileges(TOOL, "tracing");
   requireTracefs(TOOL);
-  const stop = stopSignal(opts.duration);
+  using stop = stopSignal({
+    timeout: (opts.duration ?? Infinity) * 1000,
+    stdoutClosed: true,
+  });
   const skel = open();
   try {
     skel.globals.min_pid = opts["min-pid"] ?? 0;

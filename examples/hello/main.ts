@@ -8,10 +8,9 @@
  *   deno run --allow-ffi --allow-read --allow-env examples/hello/main.ts
  */
 import process from "node:process";
-import { tracePipe } from "../../mod.ts";
+import { stopSignal, tracePipe } from "../../mod.ts";
 import { options } from "../_lib/args.ts";
 import { requirePrivileges, requireTracefs } from "../_lib/preflight.ts";
-import { stopSignal } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { open } from "./hello.skel.ts";
 
@@ -23,7 +22,10 @@ const opts = options(TOOL, "Says hello on every exec(), via bpf_printk.", {
 await runTool(TOOL, "tracing", async () => {
   requirePrivileges(TOOL, "tracing");
   requireTracefs(TOOL);
-  const stop = stopSignal(opts.duration);
+  using stop = stopSignal({
+    timeout: (opts.duration ?? Infinity) * 1000,
+    stdoutClosed: true,
+  });
   const skel = open();
   try {
     skel.load().attach();

@@ -8,9 +8,10 @@
  */
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import { stopSignal } from "../../mod.ts";
 import { options } from "../_lib/args.ts";
 import { requirePrivileges } from "../_lib/preflight.ts";
-import { sleep, stopSignal } from "../_lib/stop.ts";
+import { sleep } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { open } from "./proccount.skel.ts";
 
@@ -32,7 +33,10 @@ function comm(pid: number): string {
 
 await runTool(TOOL, "tracing", async () => {
   requirePrivileges(TOOL, "tracing");
-  const stop = stopSignal(opts.duration);
+  using stop = stopSignal({
+    timeout: (opts.duration ?? Infinity) * 1000,
+    stdoutClosed: true,
+  });
   const skel = open();
   try {
     skel.load().attach();

@@ -6,9 +6,10 @@
  *   deno run --allow-ffi --allow-read --allow-env examples/runqlat/main.ts
  */
 import process from "node:process";
+import { stopSignal } from "../../mod.ts";
 import { options } from "../_lib/args.ts";
 import { requirePrivileges } from "../_lib/preflight.ts";
-import { sleep, stopSignal } from "../_lib/stop.ts";
+import { sleep } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { log2Histogram } from "./histogram.ts";
 import { open } from "./runqlat.skel.ts";
@@ -25,7 +26,10 @@ const opts = options(TOOL, "Summarizes run queue latency as a histogram.", {
 await runTool(TOOL, "tracing", async () => {
   // tp_btf programs attach through BTF, not tracefs.
   requirePrivileges(TOOL, "tracing");
-  const stop = stopSignal(opts.duration);
+  using stop = stopSignal({
+    timeout: (opts.duration ?? Infinity) * 1000,
+    stdoutClosed: true,
+  });
   const skel = open();
   try {
     skel.load().attach();

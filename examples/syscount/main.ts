@@ -6,9 +6,10 @@
  *   deno run --allow-ffi --allow-read --allow-env examples/syscount/main.ts
  */
 import process from "node:process";
+import { stopSignal } from "../../mod.ts";
 import { options } from "../_lib/args.ts";
 import { requirePrivileges, requireTracefs } from "../_lib/preflight.ts";
-import { sleep, stopSignal } from "../_lib/stop.ts";
+import { sleep } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { SYSCALLS } from "./syscall_table.ts";
 import { open } from "./syscount.skel.ts";
@@ -59,7 +60,10 @@ await runTool(TOOL, "tracing", async () => {
   const intervalMs = (opts.interval ?? 1) * 1000;
   const top = opts.top ?? 10;
   const clear = !opts["no-clear"] && process.stdout.isTTY === true;
-  const stop = stopSignal(opts.duration);
+  using stop = stopSignal({
+    timeout: (opts.duration ?? Infinity) * 1000,
+    stdoutClosed: true,
+  });
   const skel = open();
   try {
     skel.globals.filter_pid = opts.pid ?? 0;

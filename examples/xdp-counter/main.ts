@@ -7,9 +7,10 @@
  *   deno run --allow-ffi --allow-read --allow-write --allow-env --allow-run examples/xdp-counter/main.ts
  */
 import process from "node:process";
+import { stopSignal } from "../../mod.ts";
 import { options } from "../_lib/args.ts";
 import { requirePrivileges } from "../_lib/preflight.ts";
-import { sleep, stopSignal } from "../_lib/stop.ts";
+import { sleep } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { createTestNet } from "./netns.ts";
 import { open } from "./xdp-counter.skel.ts";
@@ -31,7 +32,10 @@ const PROTOCOLS: Record<number, string> = {
 
 await runTool(TOOL, "networking", async () => {
   requirePrivileges(TOOL, "networking");
-  const stop = stopSignal(opts.duration);
+  using stop = stopSignal({
+    timeout: (opts.duration ?? Infinity) * 1000,
+    stdoutClosed: true,
+  });
   const net = createTestNet(process.pid);
   const skel = open();
   try {
