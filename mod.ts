@@ -75,7 +75,30 @@ export {
   type StopSignalOptions,
   stopSignal,
 } from "./src/stop_signal.ts";
-export { type LinkInfo, type LinkType } from "./src/link_info.ts";
+export type {
+  AttachType,
+  CgroupLinkInfo,
+  DeviceLinkInfo,
+  IterLinkInfo,
+  KprobeLinkInfo,
+  KprobeMultiLinkInfo,
+  LinkInfo,
+  LinkType,
+  NetfilterLinkInfo,
+  NetnsLinkInfo,
+  OtherLinkInfo,
+  PerfEventLinkInfo,
+  PerfEventLinkInfoEvent,
+  PerfUnspecLinkInfo,
+  RawTracepointLinkInfo,
+  SockmapLinkInfo,
+  StructOpsLinkInfo,
+  TracepointLinkInfo,
+  TracingLinkInfo,
+  UprobeLinkInfo,
+  UprobeMultiLinkInfo,
+  XdpLinkInfo,
+} from "./src/link_info.ts";
 export {
   type ProgramInfo,
   RunStats,

@@ -235,7 +235,11 @@ export class BpfLink implements OwnedLink {
     return link;
   }
 
-  /** What the kernel reports: id, type and the attached program's id. */
+  /**
+   * What the kernel reports: id, type, the attached program's id, and the
+   * details of its type (`bpftool link show`), e.g. `if (info.type ===
+   * "xdp") info.ifindex`.
+   */
   info(): LinkInfo {
     return linkInfo(this.#fd("info"));
   }
