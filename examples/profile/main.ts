@@ -16,11 +16,12 @@ import {
   KernelSymbols,
   onlineCpus,
   ProcessSymbols,
+  stopSignal,
   TsbpfError,
 } from "../../mod.ts";
 import { options } from "../_lib/args.ts";
 import { requirePrivileges } from "../_lib/preflight.ts";
-import { sleep, stopSignal } from "../_lib/stop.ts";
+import { sleep } from "../_lib/stop.ts";
 import { runTool } from "../_lib/tool.ts";
 import { open, type SampleKey } from "./profile.skel.ts";
 
@@ -45,7 +46,10 @@ const EEXIST = -17;
 
 await runTool(TOOL, "tracing", async () => {
   requirePrivileges(TOOL, "tracing");
-  const stop = stopSignal(opts.duration);
+  using stop = stopSignal({
+    timeout: (opts.duration ?? Infinity) * 1000,
+    stdoutClosed: true,
+  });
   const ksyms = KernelSymbols.load();
   const skel = open();
   try {
