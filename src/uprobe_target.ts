@@ -122,8 +122,10 @@ export function resolveFunction(
   let file: ElfFile;
   let all: ElfFunction[];
   try {
-    file = readElf(readSymbolSections(path));
-    all = findFunctions(file, symbol);
+    const known = symbolFile(path);
+    file = known.file;
+    all = known.functions.get(symbol) ?? findFunctions(file, symbol);
+    known.functions.set(symbol, all);
   } catch {
     return undefined; // not ELF, unreadable, corrupt: libbpf's error stands
   }
@@ -196,6 +198,41 @@ const SYMBOL_SECTIONS: ReadonlySet<number> = new Set([
   SHT.GNU_VERSYM,
   SHT.GNU_VERDEF,
 ]);
+
+/** A binary read, and the definitions of each symbol looked up in it. */
+interface KnownFile {
+  readonly key: string;
+  readonly file: ElfFile;
+  readonly functions: Map<string, ElfFunction[]>;
+}
+
+/** Binaries read last, by path and identity: uprobes often attach to one library many times. */
+const recentFiles: KnownFile[] = [];
+const RECENT_FILES = 4;
+
+/**
+ * `path` read as ELF (its symbol sections only), from {@link recentFiles}
+ * while the file there is the same one (inode, size, mtime): each read
+ * allocates a buffer of the file's size, which the engines collect late.
+ */
+function symbolFile(path: string): KnownFile {
+  const st = statSync(path);
+  const key = `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const i = recentFiles.findIndex((r) => r.key === key);
+  if (i >= 0) {
+    const [hit] = recentFiles.splice(i, 1);
+    recentFiles.unshift(hit!);
+    return hit!;
+  }
+  const known = {
+    key,
+    file: readElf(readSymbolSections(path)),
+    functions: new Map<string, ElfFunction[]>(),
+  };
+  recentFiles.unshift(known);
+  recentFiles.length = Math.min(recentFiles.length, RECENT_FILES);
+  return known;
+}
 
 /**
  * The bytes of an ELF64 file with only its headers and symbol, string and

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BpfError, BpfTypeError } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
+import { resolveFunction } from "../../src/uprobe_target.ts";
 import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
@@ -317,4 +318,38 @@ describe.skipIf(!root)("uprobe and USDT targets", () => {
     expect(e).toBeInstanceOf(BpfTypeError);
     expect(e.message).toMatch(/'on_tick' is a USDT program .*attachUsdt/);
   });
+});
+
+describe("resolveFunction", () => {
+  it.skipIf(!hasCc)(
+    "reads a binary replaced at the same path again (the symbols of recent binaries are kept by inode, size and mtime)",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsbpf-uprobe-again-"));
+      try {
+        const lib = join(dir, "libtarget.so");
+        const build = (body: string) => {
+          const src = join(dir, "t.c");
+          writeFileSync(src, body);
+          const tmp = join(dir, "new.so");
+          execFileSync("cc", ["-shared", "-fPIC", "-O0", src, "-o", tmp]);
+          // A new file (new inode) at the old path, as a package upgrade does.
+          execFileSync("mv", ["-f", tmp, lib]);
+        };
+        build("int target(int x) { return x + 1; }\n");
+        const first = resolveFunction(lib, "target");
+        expect(first).toHaveProperty("fileOffset");
+        expect(resolveFunction(lib, "target")).toEqual(first);
+        expect(resolveFunction(lib, "other")).toHaveProperty("problem");
+        build(
+          "int pad(int x) { return x * 3 + 7; }\nint other(int x) { return x - 1; }\nint target(int x) { return x + 2; }\n",
+        );
+        const second = resolveFunction(lib, "target");
+        expect(second).toHaveProperty("fileOffset");
+        expect(second).not.toEqual(first);
+        expect(resolveFunction(lib, "other")).toHaveProperty("fileOffset");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
