@@ -8,7 +8,7 @@
 import { libbpf } from "../ffi/mod.ts";
 import { bpfError } from "./bpf_error.ts";
 import type { Btf } from "./btf/btf.ts";
-import type { ViewClass } from "./btf/views.ts";
+import { type ViewClass, checkStructArg } from "./btf/views.ts";
 import type { BpfMap } from "./map.ts";
 import type { ObjectOwner } from "./owner.ts";
 import { BpfTypeError } from "./errors.ts";
@@ -141,7 +141,11 @@ export function openObjectRingBuffer(
   const sources: RingSource[] = list.map((name) => {
     const map = obj.map(name);
     const declared = ringbufEventType(obj, name);
-    if (struct && declared) checkDeclaredSize(obj, name, declared, struct);
+    if (struct != null && declared) {
+      // A class, checked before its size is read.
+      checkStructArg(struct, "ring buffer");
+      checkDeclaredSize(obj, name, declared, struct);
+    }
     const typeName = struct === undefined ? declared : undefined;
     if (typeName)
       return { map, struct: obj.btf.struct(typeName), short: given ?? "bytes" };
