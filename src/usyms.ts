@@ -8,6 +8,7 @@
  */
 import { CodeSymbols } from "./elf/code_symbols.ts";
 import { readElf } from "./elf/reader.ts";
+import { readSymbolSections } from "./symbol_sections.ts";
 import { BpfTypeError, TsbpfError } from "./errors.ts";
 import { readFileBytes } from "./io.ts";
 import { describeValue } from "./map_codecs.ts";
@@ -172,7 +173,8 @@ export class ProcessSymbols {
       t = new Error(`cannot read ${m.path}`);
       for (const p of paths) {
         try {
-          t = CodeSymbols.of(readElf(readFileBytes(p)));
+          // The symbol sections only: bun and deno are 100 MB binaries.
+          t = CodeSymbols.of(readElf(readSymbolSections(p)));
           break;
         } catch (e) {
           t = e instanceof Error ? e : t;
