@@ -259,9 +259,27 @@ export function releaseLibbpf(): void {
  */
 const HOLDER_ENV = "TSBPF_LIBBPF_THREAD";
 
-interface ThreadId {
+/** An OS thread of a process. */
+export interface ThreadId {
   readonly pid: number;
   readonly tid: number;
+}
+
+/**
+ * A process-wide record shared by every JavaScript thread: the value of
+ * environment variable `name` ("" when unset).
+ */
+export function readProcessRecord(name: string): string {
+  return readCString(libc().getenv(cstr(name)));
+}
+
+/**
+ * Sets the process-wide record `name` (see {@link readProcessRecord}).
+ * Emptied, never unset: glibc reallocates the environment array when a
+ * variable is added, under any other thread reading it at that moment.
+ */
+export function writeProcessRecord(name: string, value: string): void {
+  libc().setenv(cstr(name), cstr(value), 1);
 }
 
 function readHolder(): ThreadId | null {
@@ -271,7 +289,7 @@ function readHolder(): ThreadId | null {
 
 let thisThreadCache: ThreadId | undefined;
 /** The calling thread's pid and tid (a JS thread never changes OS thread). */
-function thisThread(): ThreadId {
+export function thisThread(): ThreadId {
   if (thisThreadCache) return thisThreadCache;
   const pid = libc().getpid();
   // /proc/thread-self/stat starts with the calling thread's id.
@@ -283,7 +301,7 @@ function thisThread(): ThreadId {
  * False once thread `tid` of this process has exited: both runtimes run a
  * Worker on a thread of its own, which exits when the Worker ends.
  */
-function threadAlive(tid: number): boolean {
+export function threadAlive(tid: number): boolean {
   const fd = libc().open(
     cstr(`/proc/self/task/${tid}/stat`),
     0o2000000 /* O_RDONLY | O_CLOEXEC */,

@@ -75,6 +75,33 @@ describe.skipIf(!root)("Workers", () => {
     });
     expect(out.main).toMatch(/^BpfVerifierError [1-9]/);
   }, 60_000);
+  it("one reader per ring buffer map holds across threads: a Worker's second reader is refused, and a terminated Worker's no longer counts", () => {
+    // Each thread kept its own claims: a Worker read a map the main
+    // thread read, each taking records from under the other.
+    const script = join(ROOT, "test/_support/thread_claims_child.ts");
+    const r = deno
+      ? spawnSync(deno.execPath(), ["run", "-A", script], {
+          encoding: "utf8",
+          timeout: 60_000,
+        })
+      : spawnSync(process.execPath, [script], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<
+      string,
+      string
+    >;
+    expect(out.workerWhileMainReads).toMatch(
+      /^StateError: .*already read by another RingBuffer of thread \d+ of this process/,
+    );
+    expect(out.workerAfterMainClosed).toBe("opened");
+    expect(out.mainWhileWorkerReads).toMatch(
+      /^StateError: map 'rb' .*of thread \d+ of this process/,
+    );
+    expect(out.mainAfterWorkerTerminated).toBe("opened");
+  }, 60_000);
   // Each cycle a Worker opens two objects, a link, a reader (with a wait
   // pending) and a map: ~25 fds, all still open after it ended before.
   const ends: [string, string, boolean][] = [
