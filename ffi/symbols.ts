@@ -410,8 +410,8 @@ export const LIBBPF = {
 
 /**
  * The libbpf functions that never print: bpf.c's thin syscall wrappers
- * (no pr_warn/pr_debug there, libbpf 1.1 to 1.6), the version queries and
- * libbpf_strerror. Any JavaScript thread may call them, whether it holds
+ * (no pr_warn/pr_debug there, libbpf 1.1 to 1.6), the frees of objects,
+ * links and readers, the version queries and libbpf_strerror. Any JavaScript thread may call them, whether it holds
  * libbpf's print function or not (ffi/mod.ts); every other one may print,
  * that is call the holding thread's JS callback, so only the holder may.
  */
@@ -452,6 +452,13 @@ export const LIBBPF_QUIET: ReadonlySet<string> = new Set<keyof typeof LIBBPF>([
   "bpf_prog_get_info_by_fd",
   "bpf_prog_get_next_id",
   "bpf_prog_test_run_opts",
+  // The frees behind close(), which must work while another thread holds
+  // libbpf (after this one's closeAll()): nothing they reach prints but
+  // perf_buffer__free's warning that munmap of its own rings failed.
+  "bpf_link__destroy",
+  "bpf_object__close",
+  "perf_buffer__free",
+  "ring_buffer__free",
   "libbpf_strerror",
   "libbpf_major_version",
   "libbpf_minor_version",

@@ -102,6 +102,36 @@ describe.skipIf(!root)("Workers", () => {
     );
     expect(out.mainAfterWorkerTerminated).toBe("opened");
   }, 60_000);
+  it("after the main thread's closeAll(), its objects and readers close while a Worker holds libbpf", () => {
+    // close() called libbpf's frees through the print-ownership guard: an
+    // FfiError, and the object, its maps and the readers stayed open.
+    const script = join(ROOT, "test/_support/thread_close_child.ts");
+    const r = deno
+      ? spawnSync(deno.execPath(), ["run", "-A", script], {
+          encoding: "utf8",
+          timeout: 60_000,
+        })
+      : spawnSync(process.execPath, [script], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<
+      string,
+      unknown
+    >;
+    expect(out).toEqual({
+      worker: "loaded",
+      ringBuffer: "closed",
+      perfBuffer: "closed",
+      ringObject: "closed",
+      perfObject: "closed",
+      fdsFreed: expect.any(Number),
+    });
+    // Two objects' programs and maps, a ring's epoll fd and a perf
+    // buffer's per-CPU events.
+    expect(out.fdsFreed).toBeGreaterThanOrEqual(10);
+  }, 60_000);
   // Each cycle a Worker opens two objects, a link, a reader (with a wait
   // pending) and a map: ~25 fds, all still open after it ended before.
   const ends: [string, string, boolean][] = [
