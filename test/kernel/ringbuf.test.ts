@@ -360,14 +360,16 @@ describe.skipIf(!root)("RingBuffer", () => {
         while (rb.pending === 0 && performance.now() - t0 < 5000)
           await new Promise((r) => setTimeout(r, 1));
         expect(rb.pending).toBeGreaterThan(0);
-        let timerAt = 0;
+        // Whether A was still held when a 20 ms timer ran: a reader
+        // spinning in promise jobs would hold every timer back until A is
+        // committed and both records are taken (pending 0 by then).
+        let pendingAtTimer = -1;
         const ticked = new Promise<void>((r) =>
           setTimeout(() => {
-            timerAt = performance.now();
+            pendingAtTimer = rb.pending;
             r();
           }, 20),
         );
-        const t1 = performance.now();
         const got: number[] = [];
         if (how === "events") {
           for await (const r of rb.events({
@@ -378,13 +380,11 @@ describe.skipIf(!root)("RingBuffer", () => {
           await rb.poll((r) => void got.push(r.seq), 20);
         }
         await ticked;
-        // Within the hold (bpf_loop's 8M steps: over 100 ms here), not
-        // after the commit.
-        expect(timerAt - t1).toBeLessThan(80);
-        expect(rb.pending).toBeGreaterThan(0);
-        expect(got).toEqual([]);
+        expect(pendingAtTimer).toBeGreaterThan(0);
         expect(await exited).toBe(0);
-        expect(rb.consume(() => {})).toBe(2);
+        // Both records, whichever way they came (a loaded machine may run
+        // the abort late, after the commit).
+        expect(got.length + rb.consume(() => {})).toBe(2);
       }
     } finally {
       try {
