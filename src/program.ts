@@ -564,6 +564,13 @@ export class BpfProgram {
     // Each read once: what is checked is what libbpf gets (a getter read
     // again inside the call could give another value, or close the object).
     const { binaryPath, offset, pid, symbol } = options;
+    // An empty name would be taken for none: libbpf then probes at the
+    // offset alone (0: the ELF header) without a word.
+    if (symbol !== undefined && (typeof symbol !== "string" || symbol === "")) {
+      throw new BpfTypeError(
+        `attachUprobe: symbol is a function name (a non-empty string; leave it out to attach by offset alone), got ${describeValue(symbol)}`,
+      );
+    }
     for (const [key, x, min, max] of [
       ["offset", offset, 0, Number.MAX_SAFE_INTEGER],
       ["pid", pid, -1, 0x7fffffff],

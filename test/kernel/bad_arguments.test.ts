@@ -119,6 +119,18 @@ describe.skipIf(!root)("wrong arguments get typed errors", () => {
     expect(() => up.attachUprobe(any(undefined))).toThrow(
       /attachUprobe needs options/,
     );
+    // An empty symbol was taken for none: the probe went to file offset 0
+    // (the ELF header), attached without a word.
+    for (const offset of [undefined, 0, 16]) {
+      const e = thrown(() =>
+        up.attachUprobe({ binaryPath: "/bin/ls", symbol: "", offset }),
+      );
+      expect(e).toBeInstanceOf(BpfTypeError);
+      expect(e.message).toMatch(/attachUprobe: symbol is a function name/);
+    }
+    expect(() =>
+      up.attachUprobe({ binaryPath: "/bin/ls", symbol: any(5) }),
+    ).toThrow(/attachUprobe: symbol is a function name .*got number 5/);
     // A number cookie was a raw ToBigInt TypeError; -1n and 2^64 wrapped.
     for (const cookie of [5, -1n, 1n << 64n]) {
       expect(() =>
