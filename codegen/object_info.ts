@@ -8,7 +8,6 @@
 import { Btf } from "../src/btf/btf.ts";
 import type { BtfType, Datasec, Struct, Var } from "../src/btf/types.ts";
 import { resolveType } from "../src/btf/types.ts";
-import { ElfError } from "../src/errors.ts";
 import { readElf } from "../src/elf/reader.ts";
 import { SHF, STT } from "../src/elf/types.ts";
 import { isPerCpu, mapTypeName } from "../src/map_types.ts";
@@ -153,11 +152,8 @@ export function describeObject(
   fileName: string,
 ): ObjectInfo {
   const elf = readElf(bytes);
-  if (!elf.section(".BTF")) {
-    throw new ElfError(`${fileName} has no .BTF section`, {
-      hint: "compile the BPF program with -g (clang -g -O2 -target bpf ...)",
-    });
-  }
+  // Without .BTF, a BtfError that names a host executable for what it is,
+  // and tells a BPF object to be built with -g.
   const btf = Btf.fromElf(elf, { source: fileName });
   const base = fileName.split("/").pop() ?? fileName;
   const name = base.split(".")[0] || base;

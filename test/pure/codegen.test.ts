@@ -503,6 +503,20 @@ describe("tsbpf-gen CLI", () => {
     }
   }, 30_000);
 
+  it("an executable: named for what it is, not told to compile with -g", () => {
+    // `types` said so already; `skeleton` said "ls has no .BTF section",
+    // with a hint to build the BPF program with -g.
+    for (const cmd of ["skeleton", "types"]) {
+      const r = cli("bun", [cmd, "/bin/ls"]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(
+        /\bls is an? [\w-]+ executable.*, not a BPF object, and has no \.BTF section/,
+      );
+      expect(r.stderr).not.toMatch(/compile the BPF program with -g/);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  }, 30_000);
+
   it("accepts a raw BTF file (same output as the object's BTF)", () => {
     const raw = join(TMP, "raw.btf");
     writeFileSync(raw, btf.bytes);
