@@ -1871,14 +1871,21 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
             }
           } else if (err !== -ENOENT) {
             t.attempt(() => {
-              throw this.#fail("bpf_map_lookup_elem", err, s, lockFlags);
+              throw this.#fail(
+                lock ? "bpf_map_lookup_elem_flags" : "bpf_map_lookup_elem",
+                err,
+                s,
+                lockFlags,
+              );
             });
             break;
           }
         } else if (err !== 0 && err !== -ENOENT) {
           t.attempt(() => {
             throw this.#fail(
-              "bpf_map_lookup_and_delete_elem",
+              lock
+                ? "bpf_map_lookup_and_delete_elem_flags"
+                : "bpf_map_lookup_and_delete_elem",
               err,
               s,
               lockFlags,

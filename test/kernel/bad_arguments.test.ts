@@ -270,6 +270,25 @@ describe.skipIf(!root)(
     const hash = () =>
       BpfMap.create({ type: "hash", key: "u32", value: "u64", maxEntries: 8 });
 
+    it("a lock on values without a spin lock: the error names the call made, and the entry stays", () => {
+      using m = hash();
+      m.set(1, 5n);
+      for (const [take, op] of [
+        [() => m.lookupAndDelete(1, { lock: true }), "lookupAndDelete"],
+        [() => m.drain({ lock: true }), "drain"],
+      ] as const) {
+        const e = thrown(take) as BpfError;
+        expect(e).toBeInstanceOf(BpfError);
+        expect(e.code).toBe("EINVAL");
+        // drain's one-by-one path named the call without its flags.
+        expect(`${op}: ${e.message}`).toMatch(
+          /^\w+: bpf_map_lookup_and_delete_elem_flags: /,
+        );
+        expect(e.hint).toMatch(/struct bpf_spin_lock/);
+      }
+      expect([...m]).toEqual([[1, 5n]]);
+    });
+
     it("create and fromId check their numbers", () => {
       expect(() => BpfMap.create(any(undefined))).toThrow(
         /BpfMap.create needs options/,
