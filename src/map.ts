@@ -1736,6 +1736,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
    * it has been given, as with a JS Map: each entry still comes once.
    */
   entries(options?: IterateOptions): IterableIterator<[K, V]> {
+    checkOptionsArg(this.name, "entries", options, ITERATE_FIELDS);
     return new ChunkIterator(
       this.#chunks("entries", options),
       ENTRIES,
@@ -1745,6 +1746,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /** Every key. */
   keys(options?: IterateOptions): IterableIterator<K> {
+    checkOptionsArg(this.name, "keys", options, ITERATE_FIELDS);
     return new ChunkIterator(
       this.#chunks("keys", options),
       KEYS,
@@ -1754,6 +1756,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /** Every value. */
   values(options?: IterateOptions): IterableIterator<V> {
+    checkOptionsArg(this.name, "values", options, ITERATE_FIELDS);
     return new ChunkIterator(
       this.#chunks("values", options),
       VALUES,
@@ -1785,6 +1788,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
    * failure. A failure before any was taken throws as it is.
    */
   drain(options?: DrainOptions): [K, V][] {
+    checkOptionsArg(this.name, "drain", options, "{ batchSize?, lock? }");
     // Before the map's state: a getter of the options may close the map.
     const batchSize = options?.batchSize;
     const lockOption = options?.lock;
@@ -1955,6 +1959,7 @@ export class BpfMap<K = unknown, V = unknown> implements Iterable<[K, V]> {
 
   /** Calls `fn(value, key)` for every entry (no per-entry arrays). */
   forEach(fn: (value: V, key: K) => void, options?: IterateOptions): void {
+    checkOptionsArg(this.name, "forEach", options, ITERATE_FIELDS);
     for (const [s, c] of this.#chunks("forEach", options)) {
       for (let i = 0; i < c.count; i++)
         fn(
@@ -2223,4 +2228,24 @@ class Taken<K, V> {
       return false;
     }
   }
+}
+
+/** The fields of {@link IterateOptions}, for errors. */
+const ITERATE_FIELDS = "{ batch?, batchSize?, lock? }";
+
+/**
+ * Options of map `name`'s `what`: undefined or an object (`fields`), else
+ * a BpfTypeError: a number or string there was meant for something else
+ * (flags, a batch size), and reading fields off it would take it for none.
+ */
+function checkOptionsArg(
+  name: string,
+  what: string,
+  options: unknown,
+  fields: string,
+): void {
+  if (options === undefined || (typeof options === "object" && options)) return;
+  throw new BpfTypeError(
+    `${what}: map '${name}': options are ${fields}, got ${describeValue(options)}`,
+  );
 }

@@ -349,6 +349,26 @@ describe.skipIf(!root)(
       expect([...big.keys({ batchSize: 2 ** 20 })]).toEqual([1]);
     });
 
+    it("iteration and drain options that are no object are refused, not taken for none", () => {
+      using m = hash();
+      m.set(1, 1n);
+      for (const bad of [5, "x", null, true]) {
+        for (const call of [
+          () => m.entries(any(bad)),
+          () => m.keys(any(bad)),
+          () => m.values(any(bad)),
+          () => m.forEach(() => {}, any(bad)),
+          () => m.drain(any(bad)),
+        ]) {
+          const e = thrown(call);
+          expect(e).toBeInstanceOf(BpfTypeError);
+          expect((e as Error).message).toMatch(/options are \{ batch/);
+        }
+      }
+      // Nothing was taken out by a refused drain.
+      expect([...m.entries()]).toEqual([[1, 1n]]);
+    });
+
     it("withTypes that do not fit keep the map's types", () => {
       using m = hash();
       m.set(1, 5n);
