@@ -23,6 +23,7 @@ import {
   readCString,
 } from "../ffi/mod.ts";
 import { bpfError, checkPinPath } from "./bpf_error.ts";
+import { parseCpuList } from "./cpus.ts";
 import type { Btf } from "./btf/btf.ts";
 import type { StructView, ViewClass } from "./btf/views.ts";
 import {
@@ -337,7 +338,7 @@ export function possibleCpus(): number {
   if (possibleCpusCache) return possibleCpusCache;
   // Counted here as libbpf counts them: its function may print (on a
   // failure), which only the thread holding libbpf may make it do.
-  const n = countCpuList(readSysfs(POSSIBLE_CPUS));
+  const n = cpuCount(readSysfs(POSSIBLE_CPUS));
   if (n > 0) return (possibleCpusCache = n);
   const m = libbpf().libbpf_num_possible_cpus();
   if (m <= 0) throw bpfError("libbpf_num_possible_cpus", m);
@@ -346,15 +347,13 @@ export function possibleCpus(): number {
 
 const POSSIBLE_CPUS = "/sys/devices/system/cpu/possible";
 
-/** The CPUs in a kernel cpu list such as "0-3,6" (0 when unreadable). */
-function countCpuList(list: string): number {
-  let n = 0;
-  for (const r of list.trim().split(",")) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(r);
-    if (!m) return 0;
-    n += Number(m[2] ?? m[1]) - Number(m[1]) + 1;
+/** How many CPUs a kernel cpu list such as "0-3,6" names (0 when it is unreadable). */
+function cpuCount(list: string): number {
+  try {
+    return parseCpuList(list).length;
+  } catch {
+    return 0;
   }
-  return n;
 }
 
 function readSysfs(path: string): string {
