@@ -244,12 +244,8 @@ export function releaseLibbpf(): void {
   libbpfCache!.raw.libbpf_set_print(null);
   const holder = readHolder();
   const me = thisThread();
-  if (holder && holder.pid === me.pid && holder.tid === me.tid) {
-    // Emptied, not unset: glibc reallocates the environment array when a
-    // variable is added (as it would be again after an unsetenv), under
-    // any other thread reading it at that moment.
-    libc().setenv(cstr(HOLDER_ENV), cstr(""), 1);
-  }
+  if (holder && holder.pid === me.pid && holder.tid === me.tid)
+    writeProcessRecord(HOLDER_ENV, ""); // emptied, never unset (see there)
 }
 
 /**
@@ -283,7 +279,7 @@ export function writeProcessRecord(name: string, value: string): void {
 }
 
 function readHolder(): ThreadId | null {
-  const m = /^(\d+):(\d+)$/.exec(readCString(libc().getenv(cstr(HOLDER_ENV))));
+  const m = /^(\d+):(\d+)$/.exec(readProcessRecord(HOLDER_ENV));
   return m ? { pid: Number(m[1]), tid: Number(m[2]) } : null;
 }
 
@@ -354,7 +350,7 @@ function claimLibbpfPrint(lib: Lib<typeof LIBBPF>): FfiError | undefined {
       otherHolder === null ? "another thread" : `thread ${otherHolder}`,
     );
   }
-  libc().setenv(cstr(HOLDER_ENV), cstr(`${me.pid}:${me.tid}`), 1);
+  writeProcessRecord(HOLDER_ENV, `${me.pid}:${me.tid}`);
   return undefined;
 }
 
