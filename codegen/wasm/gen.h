@@ -1,0 +1,161 @@
+/*
+ * The type generator in C, compiled to WebAssembly (scripts/build-wasm.sh):
+ * a port of codegen/types.ts and what it uses, for the whole-BTF case of
+ * `tsbpf-gen types` (no --type, no --import, a base BTF). Its output is
+ * byte for byte the TypeScript generator's; test/pure/codegen_wasm.test.ts
+ * compares the two. Whatever this port does not handle (a name that is not
+ * a plain ASCII identifier, hostile or unusual BTF) ends in gen_bail(): the
+ * module traps and the caller runs the TypeScript generator instead, which
+ * stays the reference.
+ *
+ * No libc: freestanding clang, wasm32. Memory comes from a bump allocator
+ * that never frees (one run per instance).
+ */
+#ifndef TSBPF_GEN_H
+#define TSBPF_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* BTF kind numbers, as src/btf/wire.ts KIND. */
+enum {
+  K_VOID = 0,
+  K_INT = 1,
+  K_PTR = 2,
+  K_ARRAY = 3,
+  K_STRUCT = 4,
+  K_UNION = 5,
+  K_ENUM = 6,
+  K_FWD = 7,
+  K_TYPEDEF = 8,
+  K_VOLATILE = 9,
+  K_CONST = 10,
+  K_RESTRICT = 11,
+  K_FUNC = 12,
+  K_FUNC_PROTO = 13,
+  K_VAR = 14,
+  K_DATASEC = 15,
+  K_FLOAT = 16,
+  K_DECL_TAG = 17,
+  K_TYPE_TAG = 18,
+  K_ENUM64 = 19,
+};
+
+/* Stops the run: the module traps, the caller falls back to TypeScript. */
+#define gen_bail() __builtin_trap()
+
+/* --- util.c ------------------------------------------------------------ */
+
+/* `n` bytes, 16-aligned, zeroed (fresh memory is zero). Never freed. */
+void *gen_alloc(uint32_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/* A growable byte buffer: ByteOut (codegen/output.ts) without a sink. */
+typedef struct {
+  uint8_t *buf;
+  uint32_t pos;
+  uint32_t cap;
+} Bytes;
+
+void bytes_init(Bytes *b, uint32_t cap);
+/* Room for `n` more bytes at b->pos (re-read b->buf after it). */
+void bytes_reserve(Bytes *b, uint32_t n);
+void bytes_byte(Bytes *b, uint8_t c);
+void bytes_put(Bytes *b, const uint8_t *src, uint32_t n);
+/* A NUL-terminated ASCII literal. */
+void bytes_lit(Bytes *b, const char *s);
+/* A non-negative integer in decimal (as ByteOut.int / putUint). */
+void bytes_uint(Bytes *b, uint32_t n);
+/* Writes the decimal digits of `n` at `p`; returns the position after. */
+uint32_t put_uint(uint8_t *buf, uint32_t p, uint32_t n);
+
+/* IDENT of codegen/naming.ts: 1 may start a plain name, 2 may only follow. */
+extern const uint8_t IDENT[256];
+
+/* --- graph.c: codegen/type_graph.ts (RawGraph, its `flat`) -------------- */
+
+/*
+ * The graph as arrays indexed by type id (0..count) and member index: the
+ * `Flat` of codegen/type_graph.ts, built the way RawGraph.buildFlat builds
+ * it from the type section's words (host order, as typeWords gives them)
+ * and the record offsets (indexTypes). `strings` is the string section:
+ * a name offset indexes it directly.
+ */
+typedef struct {
+  int32_t count;
+  int8_t *kind;
+  int32_t *name;
+  uint32_t *size;
+  int32_t *ref;
+  uint32_t *len;
+  int32_t *vlen;
+  uint8_t *flag;
+  int32_t *intInfo;
+  int32_t *first;
+  int32_t *mName;
+  uint32_t *mType;
+  uint32_t *mBitOff;
+  uint8_t *mBitSize;
+  int32_t members;
+  const uint8_t *strings;
+  uint32_t stringsLen;
+} Flat;
+
+void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
+                const uint32_t *offsets, uint32_t count,
+                const uint8_t *strings, uint32_t stringsLen);
+
+/* --- naming.c: codegen/naming.ts (CNames, nameTable) -------------------- */
+
+typedef struct {
+  Bytes out;       /* the names' bytes, back to back */
+  int32_t *off;    /* per id: start in out.buf, -1 when none */
+  int32_t *len;    /* per id: length */
+  uint8_t *plain;  /* per id: 1 for a plain ASCII identifier */
+  int32_t *declarable; /* struct/union/enum ids, ascending */
+  int32_t nDeclarable;
+  int32_t *typedefs;   /* named typedef ids, ascending */
+  int32_t nTypedefs;
+} CNames;
+
+void name_table(const Flat *f, CNames *names);
+/* names.compare / names.same (plain names only; else gen_bail). */
+int32_t cnames_compare(const CNames *n, int32_t a, int32_t b);
+int cnames_same(const CNames *n, int32_t a, int32_t b);
+
+/* --- name_sort.c: codegen/name_sort.ts ---------------------------------- */
+
+/* `ids` sorted by (C name, kind rank, id), as sortByName: a new array. */
+int32_t *sort_by_name(const int32_t *ids, int32_t n, const CNames *names,
+                      const int8_t *kind);
+
+/* --- type_names.c: codegen/type_names.ts (TypeNames) -------------------- */
+
+typedef struct {
+  uint8_t *bytes; /* may move as it grows: keep offsets, not pointers */
+  uint32_t end;
+  uint32_t cap;
+  uint32_t at; /* where the last pascal/claim put its name */
+  uint32_t n;  /* its length */
+  int32_t *slotOff;
+  int32_t *slotLen;
+  int32_t *slotHash;
+  uint8_t *slotFlags;
+  uint32_t slots;
+  uint32_t used;
+} TypeNames;
+
+void tn_init(TypeNames *t);
+void tn_pascal(TypeNames *t, const CNames *names, int32_t id);
+void tn_claim(TypeNames *t, int composite);
+int tn_try_claim(TypeNames *t);
+
+/* --- member_types.c, types.c: codegen/member_types.ts, codegen/types.ts - */
+
+/* The module body after the prelude: classes, enums, aliases, $def tables, "$install();\n". */
+void generate(const Flat *f, Bytes *out);
+
+#endif

@@ -1,0 +1,2 @@
+/* Port of codegen/member_types.ts: to be written. */
+#include "gen.h"

@@ -1,0 +1,2 @@
+/* Port of codegen/naming.ts: to be written. */
+#include "gen.h"

@@ -1,0 +1,98 @@
+/**
+ * `tsbpf-gen types` for a whole BTF through the generator compiled to
+ * WebAssembly (codegen/wasm/*.c, built by scripts/build-wasm.sh): the same
+ * bytes as {@link writeTypeBytes}, several times faster on a cold start,
+ * where the TypeScript generator runs mostly in the JIT's lower tiers
+ * (vmlinux: 10 MB of output). The port covers the common input only; for
+ * anything else (a `--type` or `--import` option, split BTF, a name that
+ * is not a plain identifier, BTF it finds odd) it traps and the caller
+ * runs the TypeScript generator, which stays the reference.
+ */
+import { typeWords, indexTypes } from "../src/btf/parse.ts";
+import type { ByteSink } from "./output.ts";
+import type { RawBtf } from "./type_graph.ts";
+import { type GenerateOptions, inlineHead } from "./types.ts";
+import { WASM_BASE64 } from "./wasm/module.ts";
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  input(n: number): number;
+  run(
+    words: number,
+    nWords: number,
+    offsets: number,
+    count: number,
+    strings: number,
+    stringsLen: number,
+  ): number;
+  output(): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled module (compiled once per process). */
+function wasmModule(): WebAssembly.Module {
+  if (!compiled) {
+    const text = atob(WASM_BASE64);
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+/** True when the wasm generator takes this input and these options. */
+export function wasmTakes(btf: RawBtf, options: GenerateOptions): boolean {
+  return (
+    options.only === undefined &&
+    (options.importFrom === undefined || options.littleEndian === false) &&
+    btf.base === undefined &&
+    btf.firstId === 1
+  );
+}
+
+/**
+ * The module body (everything after {@link inlineHead}) for `btf` from the
+ * wasm generator, or undefined when it gave up (the caller then runs the
+ * TypeScript generator).
+ */
+export function wasmTypeBody(btf: RawBtf): Uint8Array | undefined {
+  const h = btf.header;
+  const words = btf.words ?? typeWords(btf.bytes, h, btf.byteOrder);
+  const offsets = btf.offsets ?? indexTypes(words, h.hdrLen + h.typeOff);
+  const strings = btf.strings.bytes;
+  const ex = new WebAssembly.Instance(wasmModule(), {})
+    .exports as unknown as Exports;
+  try {
+    const w = ex.input(words.byteLength);
+    const o = ex.input(offsets.byteLength);
+    const s = ex.input(strings.length);
+    const mem = ex.memory.buffer;
+    new Uint32Array(mem, w, words.length).set(words);
+    new Uint32Array(mem, o, offsets.length).set(offsets);
+    new Uint8Array(mem, s, strings.length).set(strings);
+    const n = ex.run(w, words.length, o, offsets.length, s, strings.length);
+    return new Uint8Array(ex.memory.buffer, ex.output(), n);
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * {@link writeTypeBytes} through the wasm generator: writes the module to
+ * `sink` and returns true, or writes nothing and returns false when the
+ * wasm generator does not take the input (see {@link wasmTakes}) or gave up.
+ */
+export function writeTypeBytesWasm(
+  btf: RawBtf,
+  options: GenerateOptions,
+  sink: ByteSink,
+): boolean {
+  if (!wasmTakes(btf, options)) return false;
+  const body = wasmTypeBody(btf);
+  if (!body) return false;
+  sink(new TextEncoder().encode(inlineHead(options)));
+  sink(body);
+  return true;
+}
