@@ -114,6 +114,9 @@ typedef struct {
 void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
                 const uint32_t *offsets, uint32_t count,
                 const uint8_t *strings, uint32_t stringsLen);
+/* RawGraph.wanted(): the struct, union, enum, enum64, typedef and var ids,
+   ascending; their number goes to *n. */
+int32_t *flat_wanted(const Flat *f, int32_t *n);
 
 /* --- naming.c: codegen/naming.ts (CNames, nameTable) -------------------- */
 
