@@ -19,6 +19,7 @@ __attribute__((export_name("run"))) uint32_t run(
   Flat f;
   flat_build(&f, words, nWords, offsets, count, strings, stringsLen);
   f.words = words;
+  f.nWords = nWords;
   f.offsets = offsets;
   bytes_init(&result, 1 << 20);
   generate(&f, &result);

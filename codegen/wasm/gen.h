@@ -108,6 +108,7 @@ typedef struct {
    * arrays leave out, are read from them (TypeGraph.paramType/paramName).
    */
   const uint32_t *words;
+  uint32_t nWords;
   const uint32_t *offsets;
 } Flat;
 

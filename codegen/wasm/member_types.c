@@ -246,9 +246,14 @@ static int param_named(const Flat *f, uint32_t off) {
   return f->strings[off] != 0;
 }
 
-/* Word position of function prototype `fp`'s parameter `i`. */
+/*
+ * Word position of function prototype `fp`'s parameter `i` (name, type);
+ * graph.c checks no record's parameters, so this does.
+ */
 static inline uint32_t param_pos(const Flat *f, uint32_t fp, uint32_t i) {
-  return f->offsets[fp - 1] + 3 + 2 * i;
+  uint32_t p = f->offsets[fp - 1] + 3 + 2 * i;
+  if (p < 3 || p >= f->nWords || f->nWords - p < 2) gen_bail();
+  return p;
 }
 
 /* Appends the name of `id` (`anon` when it has none); false unless plain. */
