@@ -228,15 +228,23 @@ static int32_t plain_length(const Flat *f, uint32_t off) {
 }
 
 /*
- * A name of the string path (TypeGraph.name/paramName): its plain length,
- * 0 for "". Anything else bails (docText might change it, or the string
- * table throws).
+ * A name of the string path (TypeGraph.name/paramName): its length, 0 for
+ * "". Names there need not be identifiers (`unsigned long`), but must be
+ * ASCII that docText leaves as it is: no control character, `@`, and no
+ * `*` or `/` (which could make `*` + `/` with the text around them).
+ * Anything else bails, as does an offset the string table throws on.
  */
 static uint32_t name_length(const Flat *f, uint32_t off) {
   if (off == 0) return 0;
-  int32_t n = plain_length(f, off);
-  if (n < 0) gen_bail();
-  return (uint32_t)n;
+  const uint8_t *s = f->strings;
+  uint32_t n = f->stringsLen;
+  if (off >= n) gen_bail();
+  uint32_t j = off;
+  for (; s[j]; j++) {
+    uint8_t c = s[j];
+    if (c < 0x20 || c >= 0x7f || c == '@' || c == '*' || c == '/') gen_bail();
+  }
+  return j - off;
 }
 
 /* paramName(...) !== "": the string table throws past its end. */
