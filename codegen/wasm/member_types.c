@@ -13,6 +13,9 @@
 
 #include "gen.h"
 
+/* Appends a string literal (its length known at compile time). */
+#define LIT(b, s) bytes_put((b), (const uint8_t *)(s), sizeof(s) - 1)
+
 /* Longest typedef/qualifier chain followed (hostile BTF may loop). */
 #define MAX_HOPS 64
 /* Most array dimensions mapped to views (hostile BTF may loop). */
@@ -295,15 +298,15 @@ static int func_ptr_into(MemberTypes *mt, uint32_t fp, int depth) {
   bytes_lit(snips, snips->buf[snips->pos - 1] == '*' ? "(*)(" : " (*)(");
   uint32_t n = (uint32_t)f->vlen[fp];
   if (n == 0 || (n == 1 && f->words[param_pos(f, fp, 0) + 1] == 0)) {
-    bytes_lit(snips, "void)");
+    LIT(snips, "void)");
     return 1;
   }
   for (uint32_t i = 0; i < n; i++) {
-    if (i > 0) bytes_lit(snips, ", ");
+    if (i > 0) LIT(snips, ", ");
     uint32_t p = param_pos(f, fp, i);
     uint32_t t = f->words[p + 1];
     if (i == n - 1 && t == 0)
-      bytes_lit(snips, "...");
+      LIT(snips, "...");
     else if (param_named(f, f->words[p]) ||
              !spell_into(mt, t, depth + 1))
       return 0;
@@ -328,7 +331,7 @@ static int spell_into(MemberTypes *mt, uint32_t id, int depth) {
   case -1:
     return 0;
   case K_VOID:
-    bytes_lit(snips, "void");
+    LIT(snips, "void");
     return 1;
   case K_PTR:
     // Function pointers are most of vmlinux's declarators: kept on the
@@ -337,7 +340,7 @@ static int spell_into(MemberTypes *mt, uint32_t id, int depth) {
       return func_ptr_into(mt, untagged(f, (uint32_t)f->ref[id]), depth);
     if (!qualified_base(f, (uint32_t)f->ref[id])) return 0;
     if (!spell_into(mt, (uint32_t)f->ref[id], depth + 1)) return 0;
-    bytes_lit(snips, " *");
+    LIT(snips, " *");
     return 1;
   case K_ARRAY: {
     int e = kind_of(f, untagged(f, (uint32_t)f->ref[id]));
@@ -575,9 +578,9 @@ static void whole_for(MemberTypes *mt, Access *a) {
   if (a->tailEnd) return;
   Bytes *snips = &mt->snips;
   a->tail = snips->pos;
-  bytes_lit(snips, ": ");
+  LIT(snips, ": ");
   bytes_put(snips, a->t, a->tLen);
-  bytes_lit(snips, ";\n");
+  LIT(snips, ";\n");
   a->tailEnd = snips->pos;
   a->code0 = snips->pos;
   bytes_put(snips, a->code, a->codeLen);
@@ -593,18 +596,18 @@ TypeInfo *mt_type_info(MemberTypes *mt, uint32_t t) {
   uint32_t bits = isInt ? (uint32_t)f->intInfo[r] : 0;
   Bytes *snips = &mt->snips;
   uint32_t start = snips->pos;
-  bytes_lit(snips, "  /** `");
+  LIT(snips, "  /** `");
   if (valid && spell_into(mt, t, 0))
-    bytes_lit(snips, "` @");
+    LIT(snips, "` @");
   else {
     // Invalid, or a declarator: through strings.
     snips->pos = start;
-    bytes_lit(snips, "  /** `");
+    LIT(snips, "  /** `");
     if (valid)
       mt_spelling_or_unknown(mt, (int32_t)t, snips);
     else
       bytes_byte(snips, '?');
-    bytes_lit(snips, "` @");
+    LIT(snips, "` @");
   }
   TypeInfo *ti = gen_alloc(sizeof(TypeInfo));
   mt->slot[t] = ti;

@@ -11,6 +11,47 @@
  */
 #include "gen.h"
 
+/*
+ * Copies `n` bytes (no overlap); short runs by 8-byte words, the last word
+ * overlapping the one before: a wasm engine runs memory.copy (what memcpy
+ * becomes) as a call, dear for the short runs a field is made of.
+ */
+static inline void copy_bytes(uint8_t *d, const uint8_t *s, uint32_t n) {
+  if (n > 64) {
+    memcpy(d, s, n);
+    return;
+  }
+  uint64_t x;
+  uint32_t y;
+  if (n >= 8) {
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      __builtin_memcpy(&x, s + i, 8);
+      __builtin_memcpy(d + i, &x, 8);
+    }
+    if (i < n) {
+      __builtin_memcpy(&x, s + n - 8, 8);
+      __builtin_memcpy(d + n - 8, &x, 8);
+    }
+  } else if (n >= 4) {
+    __builtin_memcpy(&y, s, 4);
+    __builtin_memcpy(d, &y, 4);
+    __builtin_memcpy(&y, s + n - 4, 4);
+    __builtin_memcpy(d + n - 4, &y, 4);
+  } else
+    for (uint32_t i = 0; i < n; i++) d[i] = s[i];
+}
+
+/* bytes_put, inline. */
+static inline void put(Bytes *b, const uint8_t *s, uint32_t n) {
+  if (b->cap - b->pos < n) bytes_reserve(b, n);
+  copy_bytes(b->buf + b->pos, s, n);
+  b->pos += n;
+}
+
+/* Appends a string literal (its length known at compile time). */
+#define LIT(b, s) put((b), (const uint8_t *)(s), sizeof(s) - 1)
+
 /* Deepest anonymous-member flattening (hostile BTF may nest itself). */
 #define MAX_FLATTEN 16
 /* FNV-1a, as nameHash does it. */
@@ -211,12 +252,12 @@ static int take(uint32_t off, uint32_t len, uint32_t h) {
 static void c_doc(Bytes *out, int32_t id) {
   const CNames *names = &G.names;
   if (!names->plain[id]) gen_bail();
-  bytes_put(out, names->out.buf + names->off[id], (uint32_t)names->len[id]);
+  put(out, names->out.buf + names->off[id], (uint32_t)names->len[id]);
 }
 
 /* Declaration `i`'s TypeScript name. */
 static void ts_name(Bytes *out, int32_t i) {
-  bytes_put(out, G.tn.bytes + G.tsAt[i], (uint32_t)G.tsLen[i]);
+  put(out, G.tn.bytes + G.tsAt[i], (uint32_t)G.tsLen[i]);
 }
 
 /* A value of an enumerator as String(n) gives it for a negative int32. */
@@ -250,27 +291,27 @@ static void put_64(Bytes *out, uint64_t v, int sign) {
 static void enum_head(int32_t i) {
   Bytes *o = G.o;
   int32_t id = G.order[i];
-  bytes_lit(o, "/** `enum ");
+  LIT(o, "/** `enum ");
   c_doc(o, id);
-  bytes_lit(o, "` (");
+  LIT(o, "` (");
   bytes_uint(o, G.f->size[id]);
-  bytes_lit(o, " bytes). */\nexport const ");
+  LIT(o, " bytes). */\nexport const ");
   ts_name(o, i);
-  bytes_lit(o, " = {\n");
+  LIT(o, " = {\n");
 }
 
 /* The end of enum declaration `i` and its value type. */
 static void enum_foot(int32_t i) {
   Bytes *o = G.o;
-  bytes_lit(o, "} as const;\n/** A value of `enum ");
+  LIT(o, "} as const;\n/** A value of `enum ");
   c_doc(o, G.order[i]);
-  bytes_lit(o, "`. */\nexport type ");
+  LIT(o, "`. */\nexport type ");
   ts_name(o, i);
-  bytes_lit(o, " = (typeof ");
+  LIT(o, " = (typeof ");
   ts_name(o, i);
-  bytes_lit(o, ")[keyof typeof ");
+  LIT(o, ")[keyof typeof ");
   ts_name(o, i);
-  bytes_lit(o, "];\n\n");
+  LIT(o, "];\n\n");
 }
 
 /* One enumerator the general way: any value; names "" and "__proto__". */
@@ -283,8 +324,8 @@ static void enumerator(int32_t id, int32_t m, uint32_t off, int32_t len,
                                                "__proto__"))) {
     // First wins, as in C a name can only be declared once.
     if (!take(off, (uint32_t)len, h)) return;
-    bytes_lit(o, "  ");
-    bytes_put(o, s + off, (uint32_t)len);
+    LIT(o, "  ");
+    put(o, s + off, (uint32_t)len);
   } else {
     // g.enumName: "" (no name, or an empty one), "__proto__", else bail.
     int empty;
@@ -299,14 +340,14 @@ static void enumerator(int32_t id, int32_t m, uint32_t off, int32_t len,
     if (empty) {
       if (G.takenEmpty) return;
       G.takenEmpty = 1;
-      bytes_lit(o, "  \"\"");
+      LIT(o, "  \"\"");
     } else {
       if (G.takenProto) return;
       G.takenProto = 1;
-      bytes_lit(o, "  [\"__proto__\"]");
+      LIT(o, "  [\"__proto__\"]");
     }
   }
-  bytes_lit(o, ": ");
+  LIT(o, ": ");
   uint32_t lo = f->mType[m];
   uint32_t hi = f->mBitOff[m];
   if (f->kind[id] == K_ENUM) {
@@ -321,7 +362,13 @@ static void enumerator(int32_t id, int32_t m, uint32_t off, int32_t len,
   bytes_lit(o, f->kind[id] == K_ENUM64 || f->size[id] == 8 ? "n,\n" : ",\n");
 }
 
-static void emit_enum(int32_t i) {
+/*
+ * The emitters of one declaration stay functions of their own (noinline):
+ * a wasm engine moves a function to its optimizing tier between calls, not
+ * in the middle of one (V8 has no OSR for wasm), and emit_all's one call
+ * lasts the whole run.
+ */
+__attribute__((noinline)) static void emit_enum(int32_t i) {
   const Flat *f = G.f;
   const uint8_t *s = f->strings;
   uint32_t slen = f->stringsLen;
@@ -359,13 +406,13 @@ static void emit_enum(int32_t i) {
       uint32_t p = o->pos;
       b[p++] = ' ';
       b[p++] = ' ';
-      memcpy(b + p, s + off, (uint32_t)len);
+      copy_bytes(b + p, s + off, (uint32_t)len);
       p += (uint32_t)len;
       b[p++] = ':';
       b[p++] = ' ';
       p = put_uint(b, p, lo);
       o->pos = p;
-      bytes_put(o, (const uint8_t *)tail, tailLen);
+      put(o, (const uint8_t *)tail, tailLen);
     } else
       enumerator(id, m, off, len, h);
   }
@@ -425,44 +472,44 @@ static void odd_field(int32_t mi, int64_t bitOffset, uint32_t off,
     a = r >= 0 ? mt_access_of(&G.mt, r, 0) : mt_access_of(&G.mt, 0, 0);
   const uint8_t *snips = G.mt.snips.buf;
   if (!reserved) {
-    bytes_put(o, snips + ti->pre, ti->preEnd - ti->pre);
+    put(o, snips + ti->pre, ti->preEnd - ti->pre);
     bytes_uint(o, byte);
     if (bitfield) {
-      bytes_lit(o, ", bit offset ");
+      LIT(o, ", bit offset ");
       bytes_uint(o, (uint32_t)bits);
-      bytes_lit(o, ", ");
+      LIT(o, ", ");
       bytes_uint(o, width);
-      bytes_lit(o, " bits");
+      LIT(o, " bits");
     }
-    bytes_lit(o, " */ declare ");
-    bytes_put(o, s + off, len);
+    LIT(o, " */ declare ");
+    put(o, s + off, len);
     if (!bitfield)
-      bytes_put(o, snips + ti->tail, ti->tailEnd - ti->tail);
+      put(o, snips + ti->tail, ti->tailEnd - ti->tail);
     else {
-      bytes_lit(o, ": ");
-      bytes_put(o, a->t, a->tLen);
-      bytes_lit(o, ";\n");
+      LIT(o, ": ");
+      put(o, a->t, a->tLen);
+      LIT(o, ";\n");
     }
   }
   bytes_byte(defs, '"');
-  bytes_put(defs, s + off, len);
+  put(defs, s + off, len);
   bytes_byte(defs, '"');
   bytes_byte(defs, ',');
   bytes_uint(defs, byte);
   bytes_byte(defs, ',');
   if (!bitfield)
-    bytes_put(defs, snips + ti->code, ti->codeEnd - ti->code);
+    put(defs, snips + ti->code, ti->codeEnd - ti->code);
   else {
-    bytes_put(defs, a->code, a->codeLen);
+    put(defs, a->code, a->codeLen);
     bytes_byte(defs, ',');
   }
   if (reserved) {
     Bytes *x = &G.extra;
-    bytes_lit(x, " \"");
-    bytes_put(x, s + off, len);
-    bytes_lit(x, "\": $PlainOf<");
-    bytes_put(x, a->t, a->tLen);
-    bytes_lit(x, ">;");
+    LIT(x, " \"");
+    put(x, s + off, len);
+    LIT(x, "\": $PlainOf<");
+    put(x, a->t, a->tLen);
+    LIT(x, ">;");
   }
 }
 
@@ -567,31 +614,31 @@ static void fields(int32_t top) {
     bytes_reserve(o, preLen + tailLen + (uint32_t)len + 32);
     uint8_t *ob = o->buf;
     uint32_t p = o->pos;
-    memcpy(ob + p, snips + pre, preLen);
+    copy_bytes(ob + p, snips + pre, preLen);
     p = put_uint(ob, p + preLen, byte);
-    memcpy(ob + p, " */ declare ", 12);
+    copy_bytes(ob + p, (const uint8_t *)" */ declare ", 12);
     p += 12;
-    memcpy(ob + p, s + off, (uint32_t)len);
+    copy_bytes(ob + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
-    memcpy(ob + p, snips + tail, tailLen);
+    copy_bytes(ob + p, snips + tail, tailLen);
     o->pos = p + tailLen;
     uint32_t code = ti->code, codeLen = ti->codeEnd - ti->code;
     bytes_reserve(defs, codeLen + (uint32_t)len + 32);
     uint8_t *db = defs->buf;
     p = defs->pos;
     db[p++] = '"';
-    memcpy(db + p, s + off, (uint32_t)len);
+    copy_bytes(db + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
     db[p++] = '"';
     db[p++] = ',';
     p = put_uint(db, p, byte);
     db[p++] = ',';
-    memcpy(db + p, snips + code, codeLen);
+    copy_bytes(db + p, snips + code, codeLen);
     defs->pos = p + codeLen;
   }
 }
 
-static void emit_class(int32_t i) {
+__attribute__((noinline)) static void emit_class(int32_t i) {
   const Flat *f = G.f;
   Bytes *o = G.o;
   Bytes *defs = &G.defs;
@@ -600,38 +647,38 @@ static void emit_class(int32_t i) {
   uint32_t size = f->size[id];
   bytes_lit(o, f->kind[id] == K_UNION ? "/** `union " : "/** `struct ");
   c_doc(o, id);
-  bytes_lit(o, "`, ");
+  LIT(o, "`, ");
   bytes_uint(o, size);
-  bytes_lit(o, " bytes. */\nexport class ");
+  LIT(o, " bytes. */\nexport class ");
   ts_name(o, i);
-  bytes_lit(o, " extends $Struct {\n");
-  bytes_lit(defs, "$def(");
+  LIT(o, " extends $Struct {\n");
+  LIT(defs, "$def(");
   ts_name(defs, i);
-  bytes_lit(defs, ", ");
+  LIT(defs, ", ");
   bytes_uint(defs, size);
-  bytes_lit(defs, ", \"");
-  bytes_put(defs, names->out.buf + names->off[id], (uint32_t)names->len[id]);
-  bytes_lit(defs, "\", [");
+  LIT(defs, ", \"");
+  put(defs, names->out.buf + names->off[id], (uint32_t)names->len[id]);
+  LIT(defs, "\", [");
   uint32_t mark = defs->pos;
   new_scope();
   G.extra.pos = 0;
   fields(id);
   // Each entry ends with a comma: the last one becomes the bracket.
   if (defs->pos > mark) defs->pos--;
-  bytes_lit(defs, "]);\n");
-  bytes_lit(o, "}\n/** {@link ");
+  LIT(defs, "]);\n");
+  LIT(o, "}\n/** {@link ");
   ts_name(o, i);
-  bytes_lit(o, "} as plain data. */\nexport type ");
+  LIT(o, "} as plain data. */\nexport type ");
   ts_name(o, i);
-  bytes_lit(o, "Object = $Plain<");
+  LIT(o, "Object = $Plain<");
   ts_name(o, i);
   bytes_byte(o, '>');
   if (G.extra.pos) {
-    bytes_lit(o, " & {");
-    bytes_put(o, G.extra.buf, G.extra.pos);
-    bytes_lit(o, " }");
+    LIT(o, " & {");
+    put(o, G.extra.buf, G.extra.pos);
+    LIT(o, " }");
   }
-  bytes_lit(o, ";\n\n");
+  LIT(o, ";\n\n");
 }
 
 /* Every declaration's class or enum. */
@@ -667,15 +714,15 @@ static void emit_aliases(void) {
     tn_pascal(tn, names, td);
     if (!tn_try_claim(tn)) continue;
     uint32_t at = tn->at, n = tn->n;
-    bytes_lit(o, "/** `typedef ");
+    LIT(o, "/** `typedef ");
     mt_spelling_or_unknown(&G.mt, target, o);
     bytes_byte(o, ' ');
     c_doc(o, td);
-    bytes_lit(o, "`. */\nexport { ");
+    LIT(o, "`. */\nexport { ");
     ts_name(o, G.declIndex[target] - 1);
-    bytes_lit(o, " as ");
-    bytes_put(o, tn->bytes + at, n);
-    bytes_lit(o, " };\n");
+    LIT(o, " as ");
+    put(o, tn->bytes + at, n);
+    LIT(o, " };\n");
     any = 1;
   }
   if (any) bytes_byte(o, '\n');
@@ -691,7 +738,11 @@ void generate(const Flat *f, Bytes *out) {
     SPECIAL[name_hash(RESERVED_MEMBERS[i]) & 1023] = 1;
   G.f = f;
   G.o = out;
-  bytes_init(&G.defs, 1 << 20);
+  // Room up front (vmlinux: 8 MB of declarations, 2 MB of tables from 3 MB
+  // of type words): growing by doubling would copy and touch twice as
+  // much. Room never written costs nothing.
+  bytes_reserve(out, f->nWords * 16 + (1 << 16));
+  bytes_init(&G.defs, f->nWords * 4 + (1 << 16));
   bytes_init(&G.extra, 256);
   G.declIndex = gen_alloc(((uint32_t)f->count + 1) * 4);
   G.onPath = gen_alloc((uint32_t)f->count + 1);
@@ -708,9 +759,9 @@ void generate(const Flat *f, Bytes *out) {
   emit_all();
   emit_aliases();
   if (G.defs.pos > 0) {
-    bytes_lit(out, "// Sizes, C names and field tables ((name, byte offset, "
+    LIT(out, "// Sizes, C names and field tables ((name, byte offset, "
                    "spec) triples); see $def.\n");
-    bytes_put(out, G.defs.buf, G.defs.pos);
-    bytes_lit(out, "$install();\n");
+    put(out, G.defs.buf, G.defs.pos);
+    LIT(out, "$install();\n");
   }
 }
