@@ -132,8 +132,15 @@ typedef struct {
   int32_t nTypedefs;
 } CNames;
 
+/*
+ * nameTable. Every name it keeps is ASCII: one that is not a plain
+ * identifier (plain[id] 0: bpf_printk's `func.____fmt` vars, the anonymous
+ * types named after them, odd names in an all-ASCII string section) has
+ * its bytes as TS's string has them; the emitter must take TS's string
+ * paths for those (propertyKey, JSON.stringify, docText...) or bail.
+ */
 void name_table(const Flat *f, CNames *names);
-/* names.compare / names.same (plain names only; else gen_bail). */
+/* names.compare / names.same: byte order, which is string order for ASCII. */
 int32_t cnames_compare(const CNames *n, int32_t a, int32_t b);
 int cnames_same(const CNames *n, int32_t a, int32_t b);
 

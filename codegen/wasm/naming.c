@@ -49,12 +49,16 @@ static int is_ascii_section(const Flat *f) {
   if (ascii_section < 0) {
     const uint8_t *s = f->strings;
     uint32_t sl = f->stringsLen, i = 0;
-    uint64_t any = 0;
-    for (; i + 8 <= sl; i += 8) {
-      uint64_t w;
-      memcpy(&w, s + i, 8);
-      any |= w;
+    uint64_t any = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (; i + 32 <= sl; i += 32) {
+      uint64_t w[4];
+      memcpy(w, s + i, 32);
+      any |= w[0];
+      a1 |= w[1];
+      a2 |= w[2];
+      a3 |= w[3];
     }
+    any |= a1 | a2 | a3;
     for (; i < sl; i++) any |= s[i];
     ascii_section = (any & 0x8080808080808080ull) == 0;
   }
