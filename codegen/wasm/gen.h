@@ -220,7 +220,10 @@ void mt_spelling_or_unknown(MemberTypes *mt, int32_t id, Bytes *out);
 
 /* --- types.c: codegen/types.ts ------------------------------------------ */
 
-/* The class name of struct/union `id` if it is declared (MemberTypes' classOf): its length, 0 if none. */
+/*
+ * MemberTypes' classOf: the class name of struct/union `id` when it is
+ * declared (its length; *name points into the TypeNames bytes), else 0.
+ */
 uint32_t gen_class_of(int32_t id, const uint8_t **name);
 
 /* The module body after the prelude: classes, enums, aliases, $def tables, "$install();\n". */

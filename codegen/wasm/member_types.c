@@ -368,7 +368,9 @@ static int spell_into(MemberTypes *mt, uint32_t id, int depth) {
   case K_UNION:
   case K_ENUM:
   case K_ENUM64:
-    bytes_lit(snips, k == K_UNION ? "union " : k == K_STRUCT ? "struct " : "enum ");
+    bytes_lit(snips, k == K_UNION    ? "union "
+                     : k == K_STRUCT ? "struct "
+                                     : "enum ");
     return name_into(mt, id, "(anon)");
   case K_FWD:
     bytes_lit(snips, f->flag[id] ? "union " : "struct ");
@@ -393,7 +395,9 @@ typedef struct {
   uint32_t n;
 } Str;
 
-static Str str_lit(const char *s) { return (Str){(const uint8_t *)s, lit_len(s)}; }
+static Str str_lit(const char *s) {
+  return (Str){(const uint8_t *)s, lit_len(s)};
+}
 
 /* The concatenation of `n` strings. */
 static Str str_cat(int n, ...) {
@@ -422,8 +426,9 @@ static Str str_uint(uint32_t v) {
 
 /* declParen (src/btf/spelling.ts): `(*x)` where a pointer declarator binds. */
 static Str decl_paren(Str decl) {
-  return decl.n && decl.p[0] == '*' ? str_cat(3, str_lit("("), decl, str_lit(")"))
-                                    : decl;
+  return decl.n && decl.p[0] == '*'
+             ? str_cat(3, str_lit("("), decl, str_lit(")"))
+             : decl;
 }
 
 /* declJoin: a base type and its declarator. */
@@ -672,7 +677,7 @@ double mt_size_of_resolved(MemberTypes *mt, int32_t t, int depth) {
   }
 }
 
-/* True when the name at `off` is "char" (the string table throws past its end). */
+/* True when the name at `off` is "char" (the string table throws past it). */
 static int is_char(const Flat *f, uint32_t off) {
   if (off == 0) return 0;
   if (off >= f->stringsLen) gen_bail();

@@ -14,9 +14,12 @@
 /*
  * Copies `n` bytes (no overlap); short runs by 8-byte words, the last word
  * overlapping the one before: a wasm engine runs memory.copy (what memcpy
- * becomes) as a call, dear for the short runs a field is made of.
+ * becomes) as a call, dear for the short runs a field is made of. Out of
+ * line, as the other helpers here: small functions are what the engines
+ * compile fast, and most of a cold run runs in their first tiers.
  */
-static inline void copy_bytes(uint8_t *d, const uint8_t *s, uint32_t n) {
+__attribute__((noinline)) static void copy_bytes(uint8_t *d, const uint8_t *s,
+                                                 uint32_t n) {
   if (n > 64) {
     memcpy(d, s, n);
     return;
@@ -42,11 +45,43 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) d[i] = s[i];
 }
 
-/* bytes_put, inline. */
-static inline void put(Bytes *b, const uint8_t *s, uint32_t n) {
+/* bytes_put for the pieces of a declaration (one copy of the code). */
+__attribute__((noinline)) static void put(Bytes *b, const uint8_t *s,
+                                          uint32_t n) {
   if (b->cap - b->pos < n) bytes_reserve(b, n);
   copy_bytes(b->buf + b->pos, s, n);
   b->pos += n;
+}
+
+/*
+ * put_uint without a loop below 10000 (most offsets and
+ * values), as output.ts's putUint.
+ */
+__attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
+                                                  uint32_t n) {
+  if (n < 10) {
+    b[p] = (uint8_t)('0' + n);
+    return p + 1;
+  }
+  if (n < 100) {
+    b[p] = (uint8_t)('0' + n / 10);
+    b[p + 1] = (uint8_t)('0' + n % 10);
+    return p + 2;
+  }
+  if (n < 1000) {
+    b[p] = (uint8_t)('0' + n / 100);
+    b[p + 1] = (uint8_t)('0' + n / 10 % 10);
+    b[p + 2] = (uint8_t)('0' + n % 10);
+    return p + 3;
+  }
+  if (n < 10000) {
+    b[p] = (uint8_t)('0' + n / 1000);
+    b[p + 1] = (uint8_t)('0' + n / 100 % 10);
+    b[p + 2] = (uint8_t)('0' + n / 10 % 10);
+    b[p + 3] = (uint8_t)('0' + n % 10);
+    return p + 4;
+  }
+  return put_uint(b, p, n);
 }
 
 /* Appends a string literal (its length known at compile time). */
@@ -207,7 +242,7 @@ static void new_scope(void) {
 }
 
 /* Doubles the name table, keeping the current scope's entries. */
-static void grow_scope(void) {
+__attribute__((noinline, cold)) static void grow_scope(void) {
   uint32_t old = G.hSize, size = old * 2, mask = size - 1;
   int32_t *st = G.hStamp, *hh = G.hHash, *ho = G.hOff;
   G.hStamp = gen_alloc(size * 4);
@@ -315,8 +350,8 @@ static void enum_foot(int32_t i) {
 }
 
 /* One enumerator the general way: any value; names "" and "__proto__". */
-static void enumerator(int32_t id, int32_t m, uint32_t off, int32_t len,
-                       uint32_t h) {
+__attribute__((noinline, cold)) static void
+enumerator(int32_t id, int32_t m, uint32_t off, int32_t len, uint32_t h) {
   const Flat *f = G.f;
   const uint8_t *s = f->strings;
   Bytes *o = G.o;
@@ -379,7 +414,8 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
   int32_t first = f->first[id];
   int sign = f->flag[id] == 1;
   int plainValues = f->kind[id] == K_ENUM;
-  const char *tail = f->kind[id] == K_ENUM64 || f->size[id] == 8 ? "n,\n" : ",\n";
+  const char *tail =
+      f->kind[id] == K_ENUM64 || f->size[id] == 8 ? "n,\n" : ",\n";
   uint32_t tailLen = tail[0] == 'n' ? 3 : 2;
   for (int32_t m = first, end = first + f->vlen[id]; m < end; m++) {
     int32_t soff = f->mName[m];
@@ -410,7 +446,7 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
       p += (uint32_t)len;
       b[p++] = ':';
       b[p++] = ' ';
-      p = put_uint(b, p, lo);
+      p = put_num(b, p, lo);
       o->pos = p;
       put(o, (const uint8_t *)tail, tailLen);
     } else
@@ -427,8 +463,9 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
  * checked for a clash. Adds the plain type's member of a reserved name to
  * G.extra.
  */
-static void odd_field(int32_t mi, int64_t bitOffset, uint32_t off,
-                      uint32_t len, uint32_t h, int taken) {
+__attribute__((noinline, cold)) static void
+odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
+          uint32_t h, int taken) {
   const Flat *f = G.f;
   const uint8_t *s = f->strings;
   Bytes *o = G.o;
@@ -615,7 +652,7 @@ static void fields(int32_t top) {
     uint8_t *ob = o->buf;
     uint32_t p = o->pos;
     copy_bytes(ob + p, snips + pre, preLen);
-    p = put_uint(ob, p + preLen, byte);
+    p = put_num(ob, p + preLen, byte);
     copy_bytes(ob + p, (const uint8_t *)" */ declare ", 12);
     p += 12;
     copy_bytes(ob + p, s + off, (uint32_t)len);
@@ -631,7 +668,7 @@ static void fields(int32_t top) {
     p += (uint32_t)len;
     db[p++] = '"';
     db[p++] = ',';
-    p = put_uint(db, p, byte);
+    p = put_num(db, p, byte);
     db[p++] = ',';
     copy_bytes(db + p, snips + code, codeLen);
     defs->pos = p + codeLen;
