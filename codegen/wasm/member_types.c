@@ -214,40 +214,33 @@ static int qualified_base(const Flat *f, uint32_t id) {
              : named(f, t);
 }
 
-/* plainLength (codegen/naming.ts) of the name at `off` of the strings. */
-static int32_t plain_length(const Flat *f, uint32_t off) {
-  const uint8_t *s = f->strings;
-  uint32_t n = f->stringsLen;
-  if (off >= n) return -1;
-  uint8_t c = s[off];
-  if (c == 0) return 0;
-  if (IDENT[c] != 1) return -1;
-  uint32_t j = off;
-  do {
-    if (++j >= n) return -1;
-    c = s[j];
-  } while (IDENT[c] > 0);
-  return c == 0 ? (int32_t)(j - off) : -1;
-}
-
 /*
- * A name of the string path (TypeGraph.name/paramName): its length, 0 for
- * "". Names there need not be identifiers (`unsigned long`), but must be
- * ASCII that docText leaves as it is: no control character, `@`, and no
- * `*` or `/` (which could make `*` + `/` with the text around them).
- * Anything else bails, as does an offset the string table throws on.
+ * Length of the name at `off` when it is ASCII that docText leaves as it
+ * is (no control character, `@`, and no `*` or `/`, which could make `*`
+ * + `/` with the text around them), 0 for ""; -1 otherwise or when `off`
+ * is past the string table.
  */
-static uint32_t name_length(const Flat *f, uint32_t off) {
+static int32_t doc_length(const Flat *f, uint32_t off) {
   if (off == 0) return 0;
   const uint8_t *s = f->strings;
-  uint32_t n = f->stringsLen;
-  if (off >= n) gen_bail();
+  if (off >= f->stringsLen) return -1;
   uint32_t j = off;
   for (; s[j]; j++) {
     uint8_t c = s[j];
-    if (c < 0x20 || c >= 0x7f || c == '@' || c == '*' || c == '/') gen_bail();
+    if (c < 0x20 || c >= 0x7f || c == '@' || c == '*' || c == '/') return -1;
   }
-  return j - off;
+  return (int32_t)(j - off);
+}
+
+/*
+ * A name of the string path (TypeGraph.name/paramName): names there need
+ * not be identifiers (`unsigned long`); any other than doc_length's
+ * bails, as does an offset the string table throws on.
+ */
+static uint32_t name_length(const Flat *f, uint32_t off) {
+  int32_t n = doc_length(f, off);
+  if (n < 0) gen_bail();
+  return (uint32_t)n;
 }
 
 /* paramName(...) !== "": the string table throws past its end. */
@@ -267,11 +260,17 @@ static inline uint32_t param_pos(const Flat *f, uint32_t fp, uint32_t i) {
   return p;
 }
 
-/* Appends the name of `id` (`anon` when it has none); false unless plain. */
+/*
+ * Appends the name of `id` (`anon` when it has none); false unless it is
+ * one docText keeps. TypeScript's nameInto takes plain identifiers only,
+ * leaving `unsigned int` (and pointers to it, arrays of it: a third of
+ * vmlinux's member types) to the string path; for the names doc_length
+ * takes both paths spell the same text, so here they stay on this one.
+ */
 static int name_into(MemberTypes *mt, uint32_t id, const char *anon) {
   const Flat *f = mt->f;
   uint32_t off = (uint32_t)f->name[id];
-  int32_t n = plain_length(f, off);
+  int32_t n = doc_length(f, off);
   if (n < 0) return 0;
   if (n == 0) {
     bytes_lit(&mt->snips, anon);
