@@ -18,6 +18,9 @@ __attribute__((export_name("run"))) uint32_t run(
     uint32_t count, const uint8_t *strings, uint32_t stringsLen) {
   Flat f;
   flat_build(&f, words, nWords, offsets, count, strings, stringsLen);
+  f.words = words;
+  f.nWords = nWords;
+  f.offsets = offsets;
   bytes_init(&result, 1 << 20);
   generate(&f, &result);
   return result.pos;

@@ -102,11 +102,22 @@ typedef struct {
   int32_t members;
   const uint8_t *strings;
   uint32_t stringsLen;
+  /*
+   * The type section words and record offsets as run() got them (set by
+   * run(), not flat_build): function prototypes' parameters, which the
+   * arrays leave out, are read from them (TypeGraph.paramType/paramName).
+   */
+  const uint32_t *words;
+  uint32_t nWords;
+  const uint32_t *offsets;
 } Flat;
 
 void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
                 const uint32_t *offsets, uint32_t count,
                 const uint8_t *strings, uint32_t stringsLen);
+/* RawGraph.wanted(): the struct, union, enum, enum64, typedef and var ids,
+   ascending; their number goes to *n. */
+int32_t *flat_wanted(const Flat *f, int32_t *n);
 
 /* --- naming.c: codegen/naming.ts (CNames, nameTable) -------------------- */
 
@@ -121,8 +132,15 @@ typedef struct {
   int32_t nTypedefs;
 } CNames;
 
+/*
+ * nameTable. Every name it keeps is ASCII: one that is not a plain
+ * identifier (plain[id] 0: bpf_printk's `func.____fmt` vars, the anonymous
+ * types named after them, odd names in an all-ASCII string section) has
+ * its bytes as TS's string has them; the emitter must take TS's string
+ * paths for those (propertyKey, JSON.stringify, docText...) or bail.
+ */
 void name_table(const Flat *f, CNames *names);
-/* names.compare / names.same (plain names only; else gen_bail). */
+/* names.compare / names.same: byte order, which is string order for ASCII. */
 int32_t cnames_compare(const CNames *n, int32_t a, int32_t b);
 int cnames_same(const CNames *n, int32_t a, int32_t b);
 
@@ -153,7 +171,60 @@ void tn_pascal(TypeNames *t, const CNames *names, int32_t id);
 void tn_claim(TypeNames *t, int composite);
 int tn_try_claim(TypeNames *t);
 
-/* --- member_types.c, types.c: codegen/member_types.ts, codegen/types.ts - */
+/* --- member_types.c: codegen/member_types.ts, codegen/access.ts -------- */
+
+/* An Access (codegen/access.ts): TypeScript type and field-table spec. */
+typedef struct {
+  const uint8_t *t;
+  uint32_t tLen;
+  const uint8_t *code;
+  uint32_t codeLen;
+  /* Its whole-member snippets in MemberTypes.snips (tailEnd 0: none yet). */
+  uint32_t tail, tailEnd, code0, codeEnd;
+} Access;
+
+/* The record of a member type id: MemberTypes.info's INFO numbers. */
+typedef struct {
+  uint32_t pre, preEnd; /* PRE: the doc start, "  / ** `<C spelling>` @" */
+  int32_t r;            /* what it resolves to, -1 if nothing */
+  int32_t intBits;      /* an int's bits, else -1 */
+  int32_t intOff;
+  int32_t intSize; /* at most 64 */
+  uint32_t tail, tailEnd; /* ": <type>;\n" */
+  uint32_t code, codeEnd; /* "<spec>," */
+} TypeInfo;
+
+typedef struct {
+  const Flat *f;
+  Bytes snips;
+  TypeInfo **slot; /* per id 0..count + 1 (count + 1: invalid) */
+  Access **access; /* accessOf's memo, per id 0..count */
+} MemberTypes;
+
+void mt_init(MemberTypes *mt, const Flat *f);
+/* typeInfo: the record of member type `t` (count + 1: invalid), made once. */
+TypeInfo *mt_type_info(MemberTypes *mt, uint32_t t);
+static inline TypeInfo *mt_info(MemberTypes *mt, uint32_t t) {
+  TypeInfo *ti = mt->slot[t];
+  return ti ? ti : mt_type_info(mt, t);
+}
+/* Follows typedefs and qualifiers; -1 if the chain loops or breaks. */
+int32_t mt_resolve(const Flat *f, uint32_t id);
+const Access *mt_access_of(MemberTypes *mt, int32_t t, int depth);
+/* The access of a bitfield, written into `a` (its text in `buf`, 48 bytes). */
+void mt_bitfield(MemberTypes *mt, int32_t t, uint32_t shift, uint32_t bits,
+                 Access *a, uint8_t *buf);
+double mt_size_of_resolved(MemberTypes *mt, int32_t t, int depth);
+/* Appends spellingOrUnknown(id) (docText'd: only plain names, else bail). */
+void mt_spelling_or_unknown(MemberTypes *mt, int32_t id, Bytes *out);
+
+/* --- types.c: codegen/types.ts ------------------------------------------ */
+
+/*
+ * MemberTypes' classOf: the class name of struct/union `id` when it is
+ * declared (its length; *name points into the TypeNames bytes), else 0.
+ */
+uint32_t gen_class_of(int32_t id, const uint8_t **name);
 
 /* The module body after the prelude: classes, enums, aliases, $def tables, "$install();\n". */
 void generate(const Flat *f, Bytes *out);

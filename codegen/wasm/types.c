@@ -1,3 +1,804 @@
-/* Port of codegen/types.ts: to be written. */
+/*
+ * Port of codegen/types.ts (Generator.run) for a whole base BTF, without
+ * the header and helper prelude (TypeScript writes those), `only`, split
+ * BTF and `importFrom`: names, selection (every declarable, every named
+ * typedef), order, TypeScript names, then the classes and enums, the
+ * aliases and the $def tables.
+ *
+ * Only plain names are written here: a name that needs a string escape
+ * (JSON.stringify, propertyKey, literalKey, docText that would change it)
+ * bails, as does anything TypeScript would throw on.
+ */
 #include "gen.h"
-void generate(const Flat *f, Bytes *out) { gen_bail(); }
+
+/*
+ * Copies `n` bytes (no overlap); short runs by 8-byte words, the last word
+ * overlapping the one before: a wasm engine runs memory.copy (what memcpy
+ * becomes) as a call, dear for the short runs a field is made of. Out of
+ * line, as the other helpers here: small functions are what the engines
+ * compile fast, and most of a cold run runs in their first tiers.
+ */
+__attribute__((noinline)) static void copy_bytes(uint8_t *d, const uint8_t *s,
+                                                 uint32_t n) {
+  if (n > 64) {
+    memcpy(d, s, n);
+    return;
+  }
+  uint64_t x;
+  uint32_t y;
+  if (n >= 8) {
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      __builtin_memcpy(&x, s + i, 8);
+      __builtin_memcpy(d + i, &x, 8);
+    }
+    if (i < n) {
+      __builtin_memcpy(&x, s + n - 8, 8);
+      __builtin_memcpy(d + n - 8, &x, 8);
+    }
+  } else if (n >= 4) {
+    __builtin_memcpy(&y, s, 4);
+    __builtin_memcpy(d, &y, 4);
+    __builtin_memcpy(&y, s + n - 4, 4);
+    __builtin_memcpy(d + n - 4, &y, 4);
+  } else
+    for (uint32_t i = 0; i < n; i++) d[i] = s[i];
+}
+
+/* bytes_put for the pieces of a declaration (one copy of the code). */
+__attribute__((noinline)) static void put(Bytes *b, const uint8_t *s,
+                                          uint32_t n) {
+  if (b->cap - b->pos < n) bytes_reserve(b, n);
+  copy_bytes(b->buf + b->pos, s, n);
+  b->pos += n;
+}
+
+/*
+ * put_uint without a loop below 10000 (most offsets and
+ * values), as output.ts's putUint.
+ */
+__attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
+                                                  uint32_t n) {
+  if (n < 10) {
+    b[p] = (uint8_t)('0' + n);
+    return p + 1;
+  }
+  if (n < 100) {
+    b[p] = (uint8_t)('0' + n / 10);
+    b[p + 1] = (uint8_t)('0' + n % 10);
+    return p + 2;
+  }
+  if (n < 1000) {
+    b[p] = (uint8_t)('0' + n / 100);
+    b[p + 1] = (uint8_t)('0' + n / 10 % 10);
+    b[p + 2] = (uint8_t)('0' + n % 10);
+    return p + 3;
+  }
+  if (n < 10000) {
+    b[p] = (uint8_t)('0' + n / 1000);
+    b[p + 1] = (uint8_t)('0' + n / 100 % 10);
+    b[p + 2] = (uint8_t)('0' + n / 10 % 10);
+    b[p + 3] = (uint8_t)('0' + n % 10);
+    return p + 4;
+  }
+  return put_uint(b, p, n);
+}
+
+/* Appends a string literal (its length known at compile time). */
+#define LIT(b, s) put((b), (const uint8_t *)(s), sizeof(s) - 1)
+
+/* Deepest anonymous-member flattening (hostile BTF may nest itself). */
+#define MAX_FLATTEN 16
+/* FNV-1a, as nameHash does it. */
+#define FNV_PRIME 0x01000193u
+#define FNV_BASIS 0x811c9dc5u
+
+/*
+ * Instance members of a struct view a field cannot take as a property
+ * (src/btf/reserved_names.ts RESERVED_MEMBERS; "__proto__" is one too).
+ */
+static const char *const RESERVED_MEMBERS[] = {
+    "$view",
+    "$offset",
+    "$bytes",
+    "$repoint",
+    "$get",
+    "$set",
+    "toObject",
+    "constructor",
+    "__proto__",
+    "__defineGetter__",
+    "__defineSetter__",
+    "__lookupGetter__",
+    "__lookupSetter__",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toString",
+    "toLocaleString",
+    "valueOf",
+};
+#define N_RESERVED (sizeof(RESERVED_MEMBERS) / sizeof(RESERVED_MEMBERS[0]))
+
+/*
+ * Low bits of the hashes of names that need a second look when they are
+ * plain identifiers: view members (reserved) and `__proto__` (enum keys).
+ * A hit only means "check the name"; misses are certain.
+ */
+static uint8_t SPECIAL[1024];
+
+static uint32_t name_hash(const char *s) {
+  uint32_t h = FNV_BASIS;
+  while (*s) h = (h ^ (uint8_t)*s++) * FNV_PRIME;
+  return h;
+}
+
+/* True when the `len` bytes at `p` are the NUL-terminated `lit`. */
+static int equals(const uint8_t *p, uint32_t len, const char *lit) {
+  uint32_t i = 0;
+  for (; i < len; i++)
+    if (!lit[i] || lit[i] != (char)p[i]) return 0;
+  return lit[i] == 0;
+}
+
+static int is_reserved(const uint8_t *p, uint32_t len) {
+  for (uint32_t i = 0; i < N_RESERVED; i++)
+    if (equals(p, len, RESERVED_MEMBERS[i])) return 1;
+  return 0;
+}
+
+/* One run of the generator (the TypeScript class's fields). */
+typedef struct {
+  const Flat *f;
+  CNames names;
+  TypeNames tn;
+  int32_t *order;
+  int32_t n;
+  /* Per declaration (by index in order): its TypeScript name in tn.bytes. */
+  int32_t *tsAt;
+  int32_t *tsLen;
+  /* 1 + index in order of each emitted type id; 0 for the rest. */
+  int32_t *declIndex;
+  MemberTypes mt;
+  Bytes *o;
+  /* The $def calls, written after every class is declared. */
+  Bytes defs;
+  /* The plain type's members of fields with reserved names (one class). */
+  Bytes extra;
+  /* Enumerator names taken the string way in this scope ("", "__proto__"). */
+  int takenEmpty, takenProto;
+  /* 1 for the ids on the current flattening path. */
+  uint8_t *onPath;
+  /* Saved (type, member, end, bit offset) of the outer levels. */
+  int32_t stack[4 * (MAX_FLATTEN + 1)];
+  /* Names taken in this class or enum: (hash, name offset), live at stamp. */
+  int32_t *hStamp;
+  int32_t *hHash;
+  int32_t *hOff;
+  uint32_t hSize;
+  uint32_t hCount;
+  int32_t stamp;
+} Gen;
+
+static Gen G;
+
+uint32_t gen_class_of(int32_t id, const uint8_t **name) {
+  int32_t i = G.declIndex[id];
+  if (i <= 0) return 0;
+  *name = G.tn.bytes + G.tsAt[i - 1];
+  return (uint32_t)G.tsLen[i - 1];
+}
+
+/* Names type `id`: its place in tn.bytes goes to at[id], len[id]. */
+static void claim_id(int32_t id, int32_t *at, int32_t *len) {
+  int k = G.f->kind[id];
+  tn_pascal(&G.tn, &G.names, id);
+  tn_claim(&G.tn, k == K_STRUCT || k == K_UNION);
+  at[id] = (int32_t)G.tn.at;
+  len[id] = (int32_t)G.tn.n;
+}
+
+/*
+ * Gives each declaration its TypeScript name, in output order, except
+ * that names starting with `_` come last: `sk_buff` is `SkBuff` and
+ * `__sk_buff` (sorted before it) `SkBuff_2`. Every declarable is selected
+ * here, so the order is the one sorted list.
+ */
+static void claim_all(void) {
+  const CNames *names = &G.names;
+  int32_t count = G.f->count;
+  int32_t *at = gen_alloc(((uint32_t)count + 1) * 4);
+  int32_t *len = gen_alloc(((uint32_t)count + 1) * 4);
+  int32_t *later = gen_alloc((uint32_t)G.n * 4 + 4);
+  int32_t nLater = 0;
+  for (int32_t i = 0; i < G.n; i++) {
+    int32_t id = G.order[i];
+    if (!names->plain[id]) gen_bail();
+    if (names->out.buf[names->off[id]] == '_')
+      later[nLater++] = id;
+    else
+      claim_id(id, at, len);
+  }
+  for (int32_t j = 0; j < nLater; j++) claim_id(later[j], at, len);
+  G.tsAt = gen_alloc((uint32_t)G.n * 4 + 4);
+  G.tsLen = gen_alloc((uint32_t)G.n * 4 + 4);
+  for (int32_t i = 0; i < G.n; i++) {
+    int32_t id = G.order[i];
+    G.tsAt[i] = at[id];
+    G.tsLen[i] = len[id];
+    G.declIndex[id] = i + 1;
+  }
+}
+
+/* --- Names taken in one class or enum ----------------------------------- */
+
+static void new_scope(void) {
+  if (++G.stamp == 0x7fffffff) {
+    memset(G.hStamp, 0, G.hSize * 4);
+    G.stamp = 1;
+  }
+  G.hCount = 0;
+  G.takenEmpty = G.takenProto = 0;
+}
+
+/* Doubles the name table, keeping the current scope's entries. */
+__attribute__((noinline, cold)) static void grow_scope(void) {
+  uint32_t old = G.hSize, size = old * 2, mask = size - 1;
+  int32_t *st = G.hStamp, *hh = G.hHash, *ho = G.hOff;
+  G.hStamp = gen_alloc(size * 4);
+  G.hHash = gen_alloc(size * 4);
+  G.hOff = gen_alloc(size * 4);
+  G.hSize = size;
+  for (uint32_t j = 0; j < old; j++) {
+    if (st[j] != G.stamp) continue;
+    uint32_t i = (uint32_t)hh[j] & mask;
+    while (G.hStamp[i] == G.stamp) i = (i + 1) & mask;
+    G.hStamp[i] = G.stamp;
+    G.hHash[i] = hh[j];
+    G.hOff[i] = ho[j];
+  }
+}
+
+/*
+ * Takes the identifier of `len` bytes at `off` of the strings (hash `h`);
+ * false when the scope already has it.
+ */
+static int take(uint32_t off, uint32_t len, uint32_t h) {
+  const uint8_t *s = G.f->strings;
+  int32_t stamp = G.stamp;
+  uint32_t mask = G.hSize - 1;
+  uint32_t i = h & mask;
+  for (; G.hStamp[i] == stamp; i = (i + 1) & mask) {
+    if (G.hHash[i] != (int32_t)h) continue;
+    uint32_t o = (uint32_t)G.hOff[i];
+    if (o == off) return 0;
+    if (memcmp(s + o, s + off, len) == 0 && s[o + len] == 0) return 0;
+  }
+  G.hStamp[i] = stamp;
+  G.hHash[i] = (int32_t)h;
+  G.hOff[i] = (int32_t)off;
+  if (++G.hCount * 2 > G.hSize) grow_scope();
+  return 1;
+}
+
+/* --- Output helpers ------------------------------------------------------ */
+
+/* The C name of `id` for a doc comment (plain, else bail). */
+static void c_doc(Bytes *out, int32_t id) {
+  const CNames *names = &G.names;
+  if (!names->plain[id]) gen_bail();
+  put(out, names->out.buf + names->off[id], (uint32_t)names->len[id]);
+}
+
+/* Declaration `i`'s TypeScript name. */
+static void ts_name(Bytes *out, int32_t i) {
+  put(out, G.tn.bytes + G.tsAt[i], (uint32_t)G.tsLen[i]);
+}
+
+/* A value of an enumerator as String(n) gives it for a negative int32. */
+static void put_int32(Bytes *out, int32_t v) {
+  if (v < 0) {
+    bytes_byte(out, '-');
+    bytes_uint(out, (uint32_t)0 - (uint32_t)v);
+  } else
+    bytes_uint(out, (uint32_t)v);
+}
+
+/* A 64-bit value in decimal, as String(bigint) (signed or not). */
+static void put_64(Bytes *out, uint64_t v, int sign) {
+  if (sign && (int64_t)v < 0) {
+    bytes_byte(out, '-');
+    v = (uint64_t)0 - v;
+  }
+  uint8_t t[20];
+  int i = 0;
+  do {
+    t[i++] = (uint8_t)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  bytes_reserve(out, 20);
+  while (i) out->buf[out->pos++] = t[--i];
+}
+
+/* --- Enums --------------------------------------------------------------- */
+
+/* The doc and first line of enum declaration `i`. */
+static void enum_head(int32_t i) {
+  Bytes *o = G.o;
+  int32_t id = G.order[i];
+  LIT(o, "/** `enum ");
+  c_doc(o, id);
+  LIT(o, "` (");
+  bytes_uint(o, G.f->size[id]);
+  LIT(o, " bytes). */\nexport const ");
+  ts_name(o, i);
+  LIT(o, " = {\n");
+}
+
+/* The end of enum declaration `i` and its value type. */
+static void enum_foot(int32_t i) {
+  Bytes *o = G.o;
+  LIT(o, "} as const;\n/** A value of `enum ");
+  c_doc(o, G.order[i]);
+  LIT(o, "`. */\nexport type ");
+  ts_name(o, i);
+  LIT(o, " = (typeof ");
+  ts_name(o, i);
+  LIT(o, ")[keyof typeof ");
+  ts_name(o, i);
+  LIT(o, "];\n\n");
+}
+
+/* One enumerator the general way: any value; names "" and "__proto__". */
+__attribute__((noinline, cold)) static void
+enumerator(int32_t id, int32_t m, uint32_t off, int32_t len, uint32_t h) {
+  const Flat *f = G.f;
+  const uint8_t *s = f->strings;
+  Bytes *o = G.o;
+  if (len > 0 && !(SPECIAL[h & 1023] && equals(s + off, (uint32_t)len,
+                                               "__proto__"))) {
+    // First wins, as in C a name can only be declared once.
+    if (!take(off, (uint32_t)len, h)) return;
+    LIT(o, "  ");
+    put(o, s + off, (uint32_t)len);
+  } else {
+    // g.enumName: "" (no name, or an empty one), "__proto__", else bail.
+    int empty;
+    if (len > 0)
+      empty = 0;
+    else if (off == 0)
+      empty = 1;
+    else if (off < f->stringsLen && s[off] == 0)
+      empty = 1;
+    else
+      gen_bail();
+    if (empty) {
+      if (G.takenEmpty) return;
+      G.takenEmpty = 1;
+      LIT(o, "  \"\"");
+    } else {
+      if (G.takenProto) return;
+      G.takenProto = 1;
+      LIT(o, "  [\"__proto__\"]");
+    }
+  }
+  LIT(o, ": ");
+  uint32_t lo = f->mType[m];
+  uint32_t hi = f->mBitOff[m];
+  if (f->kind[id] == K_ENUM) {
+    if (f->flag[id] == 1 && lo >= 0x80000000u)
+      put_int32(o, (int32_t)lo);
+    else
+      bytes_uint(o, lo);
+  } else if (hi == 0)
+    bytes_uint(o, lo);
+  else
+    put_64(o, (uint64_t)hi << 32 | lo, f->flag[id] == 1);
+  bytes_lit(o, f->kind[id] == K_ENUM64 || f->size[id] == 8 ? "n,\n" : ",\n");
+}
+
+/*
+ * The emitters of one declaration stay functions of their own (noinline):
+ * a wasm engine moves a function to its optimizing tier between calls, not
+ * in the middle of one (V8 has no OSR for wasm), and emit_all's one call
+ * lasts the whole run.
+ */
+__attribute__((noinline)) static void emit_enum(int32_t i) {
+  const Flat *f = G.f;
+  const uint8_t *s = f->strings;
+  uint32_t slen = f->stringsLen;
+  Bytes *o = G.o;
+  int32_t id = G.order[i];
+  enum_head(i);
+  new_scope();
+  int32_t first = f->first[id];
+  int sign = f->flag[id] == 1;
+  int plainValues = f->kind[id] == K_ENUM;
+  const char *tail =
+      f->kind[id] == K_ENUM64 || f->size[id] == 8 ? "n,\n" : ",\n";
+  uint32_t tailLen = tail[0] == 'n' ? 3 : 2;
+  for (int32_t m = first, end = first + f->vlen[id]; m < end; m++) {
+    int32_t soff = f->mName[m];
+    uint32_t off = (uint32_t)soff;
+    int32_t len = -1;
+    uint32_t h = FNV_BASIS;
+    if (soff > 0 && off < slen && IDENT[s[off]] == 1) {
+      uint32_t q = off;
+      uint8_t c = s[q];
+      do {
+        h = (h ^ c) * FNV_PRIME;
+        c = s[++q];
+      } while (IDENT[c] > 0);
+      if (c == 0) len = (int32_t)(q - off);
+    }
+    uint32_t lo = f->mType[m];
+    // A plain name and a 32-bit value (as most are), else the general way.
+    if (len > 0 && !SPECIAL[h & 1023] && plainValues &&
+        !(sign && lo >= 0x80000000u)) {
+      // First wins, as in C a name can only be declared once.
+      if (!take(off, (uint32_t)len, h)) continue;
+      bytes_reserve(o, (uint32_t)len + 16);
+      uint8_t *b = o->buf;
+      uint32_t p = o->pos;
+      b[p++] = ' ';
+      b[p++] = ' ';
+      copy_bytes(b + p, s + off, (uint32_t)len);
+      p += (uint32_t)len;
+      b[p++] = ':';
+      b[p++] = ' ';
+      p = put_num(b, p, lo);
+      o->pos = p;
+      put(o, (const uint8_t *)tail, tailLen);
+    } else
+      enumerator(id, m, off, len, h);
+  }
+  enum_foot(i);
+}
+
+/* --- Classes ------------------------------------------------------------- */
+
+/*
+ * A field the general way: a name that may be reserved, or a bitfield
+ * (`len` > 0: only plain names come here). `taken`: the name was already
+ * checked for a clash. Adds the plain type's member of a reserved name to
+ * G.extra.
+ */
+__attribute__((noinline, cold)) static void
+odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
+          uint32_t h, int taken) {
+  const Flat *f = G.f;
+  const uint8_t *s = f->strings;
+  Bytes *o = G.o;
+  Bytes *defs = &G.defs;
+  // First wins, as in the runtime views.
+  int reserved = 0;
+  if (!taken && !take(off, len, h)) return;
+  if (SPECIAL[h & 1023]) reserved = is_reserved(s + off, len);
+  uint32_t t = f->mType[mi];
+  if (!(t <= (uint32_t)f->count && f->kind[t] >= 0)) t = (uint32_t)f->count + 1;
+  TypeInfo *ti = mt_info(&G.mt, t);
+  int32_t r = ti->r;
+  int32_t intBits = ti->intBits;
+  uint32_t bitSize = f->mBitSize[mi];
+  int64_t bits = bitOffset;
+  // Without kind_flag, BTF encodes a bitfield in the int type itself.
+  if (intBits >= 0 && !bitSize) {
+    if (intBits != ti->intSize * 8 || ti->intOff) {
+      bitSize = (uint32_t)intBits;
+      bits += ti->intOff;
+    }
+  }
+  uint32_t byte = (uint32_t)(bits / 8);
+  int bitfield = bitSize > 0 || bits % 8 != 0;
+  Access bf;
+  uint8_t bfBuf[48];
+  const Access *a;
+  uint32_t width = 0;
+  if (bitfield) {
+    if (bitSize)
+      width = bitSize;
+    else if (r >= 0) {
+      double w = mt_size_of_resolved(&G.mt, r, 0) * 8;
+      // Keeps (shift + width + 7) >> 3 and the doc's number plain.
+      if (!(w < 2147483000.0)) gen_bail();
+      width = (uint32_t)w;
+    }
+    mt_bitfield(&G.mt, r, (uint32_t)(bits % 8), width, &bf, bfBuf);
+    a = &bf;
+  } else
+    a = r >= 0 ? mt_access_of(&G.mt, r, 0) : mt_access_of(&G.mt, 0, 0);
+  const uint8_t *snips = G.mt.snips.buf;
+  if (!reserved) {
+    put(o, snips + ti->pre, ti->preEnd - ti->pre);
+    bytes_uint(o, byte);
+    if (bitfield) {
+      LIT(o, ", bit offset ");
+      bytes_uint(o, (uint32_t)bits);
+      LIT(o, ", ");
+      bytes_uint(o, width);
+      LIT(o, " bits");
+    }
+    LIT(o, " */ declare ");
+    put(o, s + off, len);
+    if (!bitfield)
+      put(o, snips + ti->tail, ti->tailEnd - ti->tail);
+    else {
+      LIT(o, ": ");
+      put(o, a->t, a->tLen);
+      LIT(o, ";\n");
+    }
+  }
+  bytes_byte(defs, '"');
+  put(defs, s + off, len);
+  bytes_byte(defs, '"');
+  bytes_byte(defs, ',');
+  bytes_uint(defs, byte);
+  bytes_byte(defs, ',');
+  if (!bitfield)
+    put(defs, snips + ti->code, ti->codeEnd - ti->code);
+  else {
+    put(defs, a->code, a->codeLen);
+    bytes_byte(defs, ',');
+  }
+  if (reserved) {
+    Bytes *x = &G.extra;
+    LIT(x, " \"");
+    put(x, s + off, len);
+    LIT(x, "\": $PlainOf<");
+    put(x, a->t, a->tLen);
+    LIT(x, ">;");
+  }
+}
+
+/*
+ * Writes the members of struct/union `top`, flattening anonymous ones
+ * (with an explicit stack: one loop over every member reached); the plain
+ * type's members of reserved names go to G.extra.
+ */
+static void fields(int32_t top) {
+  const Flat *f = G.f;
+  const int32_t *first = f->first, *vlen = f->vlen, *mName = f->mName;
+  const uint32_t *mType = f->mType, *mBitOff = f->mBitOff;
+  const uint8_t *mBitSize = f->mBitSize;
+  uint32_t count = (uint32_t)f->count;
+  const uint8_t *s = f->strings;
+  uint32_t slen = f->stringsLen;
+  Bytes *o = G.o;
+  Bytes *defs = &G.defs;
+  uint8_t *onPath = G.onPath;
+  int32_t *stack = G.stack;
+  int32_t cur = top;
+  int32_t m = first[top];
+  int32_t end = m + vlen[top];
+  int64_t base = 0;
+  int depth = 0;
+  onPath[top] = 1;
+  for (;;) {
+    if (m >= end) {
+      onPath[cur] = 0;
+      if (depth == 0) break;
+      int q = 4 * --depth;
+      cur = stack[q];
+      m = stack[q + 1];
+      end = stack[q + 2];
+      base = stack[q + 3];
+      continue;
+    }
+    int32_t mi = m++;
+    int32_t soff = mName[mi];
+    uint32_t off = (uint32_t)soff;
+    // A plain identifier is copied from the string bytes (len > 0); else
+    // the member is anonymous (len 0) or its name is not plain (bail).
+    int32_t len = -1;
+    uint32_t h = FNV_BASIS;
+    if (soff == 0)
+      len = 0;
+    else if (soff > 0 && off < slen) {
+      uint32_t j = off;
+      uint8_t c = s[j];
+      if (IDENT[c] == 1) {
+        do {
+          h = (h ^ c) * FNV_PRIME;
+          c = s[++j];
+        } while (IDENT[c] > 0);
+        if (c == 0) len = (int32_t)(j - off);
+      } else if (c == 0)
+        len = 0; // memberName gives ""
+    }
+    if (len < 0) gen_bail(); // memberName: a string, or a throw
+    int64_t bitOffset = base + mBitOff[mi];
+    // Past 2^31 the saved offsets would wrap (an Int32Array stack).
+    if (bitOffset >= 0x80000000ll) gen_bail();
+    if (len == 0) {
+      int32_t inner = mt_resolve(f, mType[mi]);
+      int k = inner < 0 ? -1 : f->kind[inner];
+      if ((k == K_STRUCT || k == K_UNION) && depth < MAX_FLATTEN &&
+          onPath[inner] == 0) {
+        int q = 4 * depth++;
+        stack[q] = cur;
+        stack[q + 1] = m;
+        stack[q + 2] = end;
+        stack[q + 3] = (int32_t)base;
+        onPath[inner] = 1;
+        cur = inner;
+        m = first[inner];
+        end = m + vlen[inner];
+        base = bitOffset;
+      }
+      continue;
+    }
+    if (SPECIAL[h & 1023]) {
+      odd_field(mi, bitOffset, off, (uint32_t)len, h, 0);
+      continue;
+    }
+    // First wins, as in the runtime views.
+    if (!take(off, (uint32_t)len, h)) continue;
+    uint32_t t = mType[mi];
+    if (!(t <= count && f->kind[t] >= 0)) t = count + 1;
+    TypeInfo *ti = mt_info(&G.mt, t);
+    int32_t intBits = ti->intBits;
+    if (mBitSize[mi] != 0 || bitOffset % 8 != 0 ||
+        (intBits >= 0 && (intBits != ti->intSize * 8 || ti->intOff))) {
+      // A bitfield.
+      odd_field(mi, bitOffset, off, (uint32_t)len, h, 1);
+      continue;
+    }
+    // The common field, copied straight into the buffers.
+    uint32_t byte = (uint32_t)(bitOffset / 8);
+    const uint8_t *snips = G.mt.snips.buf;
+    uint32_t pre = ti->pre, preLen = ti->preEnd - ti->pre;
+    uint32_t tail = ti->tail, tailLen = ti->tailEnd - ti->tail;
+    bytes_reserve(o, preLen + tailLen + (uint32_t)len + 32);
+    uint8_t *ob = o->buf;
+    uint32_t p = o->pos;
+    copy_bytes(ob + p, snips + pre, preLen);
+    p = put_num(ob, p + preLen, byte);
+    copy_bytes(ob + p, (const uint8_t *)" */ declare ", 12);
+    p += 12;
+    copy_bytes(ob + p, s + off, (uint32_t)len);
+    p += (uint32_t)len;
+    copy_bytes(ob + p, snips + tail, tailLen);
+    o->pos = p + tailLen;
+    uint32_t code = ti->code, codeLen = ti->codeEnd - ti->code;
+    bytes_reserve(defs, codeLen + (uint32_t)len + 32);
+    uint8_t *db = defs->buf;
+    p = defs->pos;
+    db[p++] = '"';
+    copy_bytes(db + p, s + off, (uint32_t)len);
+    p += (uint32_t)len;
+    db[p++] = '"';
+    db[p++] = ',';
+    p = put_num(db, p, byte);
+    db[p++] = ',';
+    copy_bytes(db + p, snips + code, codeLen);
+    defs->pos = p + codeLen;
+  }
+}
+
+__attribute__((noinline)) static void emit_class(int32_t i) {
+  const Flat *f = G.f;
+  Bytes *o = G.o;
+  Bytes *defs = &G.defs;
+  const CNames *names = &G.names;
+  int32_t id = G.order[i];
+  uint32_t size = f->size[id];
+  bytes_lit(o, f->kind[id] == K_UNION ? "/** `union " : "/** `struct ");
+  c_doc(o, id);
+  LIT(o, "`, ");
+  bytes_uint(o, size);
+  LIT(o, " bytes. */\nexport class ");
+  ts_name(o, i);
+  LIT(o, " extends $Struct {\n");
+  LIT(defs, "$def(");
+  ts_name(defs, i);
+  LIT(defs, ", ");
+  bytes_uint(defs, size);
+  LIT(defs, ", \"");
+  put(defs, names->out.buf + names->off[id], (uint32_t)names->len[id]);
+  LIT(defs, "\", [");
+  uint32_t mark = defs->pos;
+  new_scope();
+  G.extra.pos = 0;
+  fields(id);
+  // Each entry ends with a comma: the last one becomes the bracket.
+  if (defs->pos > mark) defs->pos--;
+  LIT(defs, "]);\n");
+  LIT(o, "}\n/** {@link ");
+  ts_name(o, i);
+  LIT(o, "} as plain data. */\nexport type ");
+  ts_name(o, i);
+  LIT(o, "Object = $Plain<");
+  ts_name(o, i);
+  bytes_byte(o, '>');
+  if (G.extra.pos) {
+    LIT(o, " & {");
+    put(o, G.extra.buf, G.extra.pos);
+    LIT(o, " }");
+  }
+  LIT(o, ";\n\n");
+}
+
+/* Every declaration's class or enum. */
+static void emit_all(void) {
+  const int8_t *kind = G.f->kind;
+  for (int32_t i = 0; i < G.n; i++) {
+    int k = kind[G.order[i]];
+    if (k == K_STRUCT || k == K_UNION)
+      emit_class(i);
+    else
+      emit_enum(i);
+  }
+}
+
+/* `export { Foo as FooT }` for typedefs of emitted types, where free. */
+static void emit_aliases(void) {
+  const CNames *names = &G.names;
+  TypeNames *tn = &G.tn;
+  Bytes *o = G.o;
+  int32_t *emitted = gen_alloc((uint32_t)names->nTypedefs * 4 + 4);
+  int32_t ne = 0;
+  for (int32_t i = 0; i < names->nTypedefs; i++) {
+    int32_t td = names->typedefs[i];
+    int32_t target = mt_resolve(G.f, (uint32_t)td);
+    if (target >= 0 && G.declIndex[target] > 0) emitted[ne++] = td;
+  }
+  int32_t *sorted = sort_by_name(emitted, ne, names, G.f->kind);
+  int any = 0;
+  for (int32_t i = 0; i < ne; i++) {
+    int32_t td = sorted[i];
+    int32_t target = mt_resolve(G.f, (uint32_t)td);
+    if (cnames_same(names, target, td)) continue;
+    tn_pascal(tn, names, td);
+    if (!tn_try_claim(tn)) continue;
+    uint32_t at = tn->at, n = tn->n;
+    LIT(o, "/** `typedef ");
+    mt_spelling_or_unknown(&G.mt, target, o);
+    bytes_byte(o, ' ');
+    c_doc(o, td);
+    LIT(o, "`. */\nexport { ");
+    ts_name(o, G.declIndex[target] - 1);
+    LIT(o, " as ");
+    put(o, tn->bytes + at, n);
+    LIT(o, " };\n");
+    any = 1;
+  }
+  if (any) bytes_byte(o, '\n');
+}
+
+void generate(const Flat *f, Bytes *out) {
+  // The string section ends with a NUL (rawBtf checks it): name scans stop.
+  if (f->stringsLen == 0 || f->strings[f->stringsLen - 1] != 0) gen_bail();
+  // Known kinds only (indexTypes refuses others): KIND_NAMES has 20.
+  for (int32_t id = 1; id <= f->count; id++)
+    if ((uint8_t)f->kind[id] > K_ENUM64) gen_bail();
+  for (uint32_t i = 0; i < N_RESERVED; i++)
+    SPECIAL[name_hash(RESERVED_MEMBERS[i]) & 1023] = 1;
+  G.f = f;
+  G.o = out;
+  // Room up front (vmlinux: 8 MB of declarations, 2 MB of tables from 3 MB
+  // of type words): growing by doubling would copy and touch twice as
+  // much. Room never written costs nothing.
+  bytes_reserve(out, f->nWords * 16 + (1 << 16));
+  bytes_init(&G.defs, f->nWords * 4 + (1 << 16));
+  bytes_init(&G.extra, 256);
+  G.declIndex = gen_alloc(((uint32_t)f->count + 1) * 4);
+  G.onPath = gen_alloc((uint32_t)f->count + 1);
+  G.hSize = 1024;
+  G.hStamp = gen_alloc(G.hSize * 4);
+  G.hHash = gen_alloc(G.hSize * 4);
+  G.hOff = gen_alloc(G.hSize * 4);
+  mt_init(&G.mt, f);
+  tn_init(&G.tn);
+  name_table(f, &G.names);
+  G.n = G.names.nDeclarable;
+  G.order = sort_by_name(G.names.declarable, G.n, &G.names, f->kind);
+  claim_all();
+  emit_all();
+  emit_aliases();
+  if (G.defs.pos > 0) {
+    LIT(out, "// Sizes, C names and field tables ((name, byte offset, "
+                   "spec) triples); see $def.\n");
+    put(out, G.defs.buf, G.defs.pos);
+    LIT(out, "$install();\n");
+  }
+}
