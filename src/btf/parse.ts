@@ -1,12 +1,13 @@
 /**
- * BTF decoding: header validation, a one-pass index of type offsets over the
- * type section viewed as 32-bit words (host order; big-endian input is
- * byte-swapped once), and on-demand decoding of one type into the model of
- * `types.ts`. No string is decoded and no object allocated per type during
- * the index pass.
+ * BTF decoding after the header (header.ts): a one-pass index of type
+ * offsets over the type section viewed as 32-bit words (host order;
+ * big-endian input is byte-swapped once), and on-demand decoding of one
+ * type into the model of `types.ts`. No string is decoded and no object
+ * allocated per type during the index pass.
  */
 import { BtfError } from "../errors.ts";
 import type { ByteOrder } from "../elf/types.ts";
+import type { BtfHeader } from "./header.ts";
 import { StringTable } from "./strings.ts";
 import {
   ArrayType,
@@ -35,9 +36,6 @@ import {
   type TypeResolver,
 } from "./types.ts";
 import {
-  BTF_MAGIC,
-  BTF_VERSION,
-  HEADER_SIZE,
   INT_BOOL,
   INT_CHAR,
   INT_SIGNED,
@@ -49,94 +47,9 @@ import {
   TYPE_SIZE,
 } from "./wire.ts";
 
-/** The fields of `struct btf_header` (offsets relative to the header's end). */
-export interface BtfHeader {
-  readonly magic: number;
-  readonly version: number;
-  readonly flags: number;
-  /** Header length in bytes (24, or more for newer kernels). */
-  readonly hdrLen: number;
-  readonly typeOff: number;
-  readonly typeLen: number;
-  readonly strOff: number;
-  readonly strLen: number;
-}
+export { type BtfHeader, btfByteOrder, readHeader } from "./header.ts";
 
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** Detects the byte order of a BTF blob from its magic, or undefined when not BTF. */
-export function btfByteOrder(bytes: Uint8Array): ByteOrder | undefined {
-  if (bytes.length < 2) return undefined;
-  if (bytes[0] === 0x9f && bytes[1] === 0xeb) return "le";
-  if (bytes[0] === 0xeb && bytes[1] === 0x9f) return "be";
-  return undefined;
-}
-
-/** Reads and validates the header of a BTF blob. */
-export function readHeader(bytes: Uint8Array): {
-  header: BtfHeader;
-  byteOrder: ByteOrder;
-} {
-  const byteOrder = btfByteOrder(bytes);
-  if (!byteOrder) {
-    throw new BtfError(
-      `not BTF: expected magic 0x${BTF_MAGIC.toString(16)} (9f eb or eb 9f), found ${Array.from(bytes.subarray(0, 2), (b) => b.toString(16).padStart(2, "0")).join(" ") || "nothing"}`,
-      { offset: 0 },
-    );
-  }
-  if (bytes.length < HEADER_SIZE) {
-    throw new BtfError(
-      `truncated BTF: expected a ${HEADER_SIZE}-byte header, the input is ${bytes.length} bytes`,
-      { offset: 0 },
-    );
-  }
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const le = byteOrder === "le";
-  const header: BtfHeader = {
-    magic: BTF_MAGIC,
-    version: bytes[2],
-    flags: bytes[3],
-    hdrLen: v.getUint32(4, le),
-    typeOff: v.getUint32(8, le),
-    typeLen: v.getUint32(12, le),
-    strOff: v.getUint32(16, le),
-    strLen: v.getUint32(20, le),
-  };
-  if (header.version !== BTF_VERSION) {
-    throw new BtfError(
-      `unsupported BTF version ${header.version}: expected ${BTF_VERSION}`,
-      {
-        offset: 2,
-      },
-    );
-  }
-  if (header.hdrLen < HEADER_SIZE || header.hdrLen > bytes.length) {
-    throw new BtfError(
-      `BTF header length ${header.hdrLen}: expected at least ${HEADER_SIZE} and within the ${bytes.length}-byte input`,
-      { offset: 4 },
-    );
-  }
-  const body = bytes.length - header.hdrLen;
-  if (header.typeOff % 4 !== 0 || header.typeLen % 4 !== 0) {
-    throw new BtfError(
-      `type section (offset ${header.typeOff}, length ${header.typeLen}) is not 4-byte aligned`,
-      { offset: 8 },
-    );
-  }
-  if (header.typeOff + header.typeLen > body) {
-    throw new BtfError(
-      `type section (offset ${header.typeOff}, length ${header.typeLen}) extends past the end of the BTF data (${body} bytes after the header)`,
-      { offset: 8 },
-    );
-  }
-  if (header.strOff + header.strLen > body) {
-    throw new BtfError(
-      `string section (offset ${header.strOff}, length ${header.strLen}) extends past the end of the BTF data (${body} bytes after the header)`,
-      { offset: 16 },
-    );
-  }
-  return { header, byteOrder };
-}
 
 /** The type section as host-order 32-bit words (zero-copy when possible). */
 export function typeWords(
