@@ -24,13 +24,15 @@ import { type GenerateOptions, writeTypeBytes } from "../../codegen/types.ts";
 import { wasmTakes, writeTypeBytesWasm } from "../../codegen/wasm_types.ts";
 import { fixture, need, ROOT } from "../_support/fixtures.ts";
 import { prng } from "../_support/prng.ts";
+import { randomBtf } from "../_support/hostile_btf.ts";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 /** Fixtures whose names are made to break generated code: the wasm generator leaves them to TypeScript. */
 const MAY_FALL_BACK = new Set(["hostile_names.bpf.o"]);
 const SEED = 0x3a5e;
-const MUTATIONS = 400;
+const MUTATIONS = 1000;
 const TIME_BUDGET_MS = 6_000;
+const HOSTILE_ROUNDS = 300;
 
 /** Everything a byte writer hands its sink, in one array. */
 function collect(run: (sink: (b: Uint8Array) => void) => void): Uint8Array {
@@ -183,6 +185,31 @@ describe("wasm generator", () => {
     expect(wrong).toEqual([]);
     // Most mutations leave names plain: the port must take them.
     expect(compared).toBeGreaterThan(gaveUp);
+  });
+
+  it("on random BTF with hostile ASCII names writes what TypeScript writes, or gives up", () => {
+    const rand = prng(SEED);
+    const start = performance.now();
+    let compared = 0;
+    const wrong: string[] = [];
+    for (let round = 0; round < HOSTILE_ROUNDS; round++) {
+      if (performance.now() - start > TIME_BUDGET_MS) break;
+      const btf = Btf.fromBytes(randomBtf(rand, true).toBytes());
+      const options = { source: "fuzz */ globalThis.pwned = 1" };
+      const ts = tsOutput(btf, options);
+      const wasm = wasmOutput(btf, options);
+      if (!wasm) continue;
+      compared++;
+      if (ts instanceof Error)
+        wrong.push(
+          `round ${round}: TypeScript threw ${ts.message}, wasm wrote a module`,
+        );
+      else if (firstDifference(ts, wasm) !== "same")
+        wrong.push(`round ${round}: ${firstDifference(ts, wasm)}`);
+    }
+    expect(wrong).toEqual([]);
+    // Names that are identifiers (keywords, reserved members) stay on the wasm path.
+    expect(compared).toBeGreaterThan(0);
   });
 
   it("is what tsbpf-gen types runs for vmlinux, with the same output", async () => {
