@@ -53,10 +53,7 @@ __attribute__((noinline)) static void put(Bytes *b, const uint8_t *s,
   b->pos += n;
 }
 
-/*
- * put_uint without a loop below 10000 (most offsets and
- * values), as output.ts's putUint.
- */
+/* put_uint without a loop below 10000 (most offsets), as putUint. */
 __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
                                                   uint32_t n) {
   if (n < 10) {
