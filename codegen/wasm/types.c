@@ -84,6 +84,15 @@ __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
 /* Appends a string literal (its length known at compile time). */
 #define LIT(b, s) put((b), (const uint8_t *)(s), sizeof(s) - 1)
 
+/*
+ * Writes string literal `s` at buf + p, inline; the new position. The
+ * caller reserved room: a declaration's fixed text goes out with one
+ * reserve and no call per piece.
+ */
+#define WLIT(buf, p, s)                                                        \
+  (__builtin_memcpy((buf) + (p), (s), sizeof(s) - 1),                          \
+   (p) + (uint32_t)(sizeof(s) - 1))
+
 /* Deepest anonymous-member flattening (hostile BTF may nest itself). */
 #define MAX_FLATTEN 16
 /* FNV-1a, as nameHash does it. */
@@ -319,31 +328,48 @@ static void put_64(Bytes *out, uint64_t v, int sign) {
 
 /* --- Enums --------------------------------------------------------------- */
 
+/* The C name of declaration `id` (plain: docText and JSON keep it). */
+static const uint8_t *c_name(int32_t id, uint32_t *len) {
+  const CNames *names = &G.names;
+  if (!names->plain[id]) gen_bail();
+  *len = (uint32_t)names->len[id];
+  return names->out.buf + names->off[id];
+}
+
 /* The doc and first line of enum declaration `i`. */
 static void enum_head(int32_t i) {
   Bytes *o = G.o;
   int32_t id = G.order[i];
-  LIT(o, "/** `enum ");
-  c_doc(o, id);
-  LIT(o, "` (");
-  bytes_uint(o, G.f->size[id]);
-  LIT(o, " bytes). */\nexport const ");
-  ts_name(o, i);
-  LIT(o, " = {\n");
+  uint32_t cl, tl = (uint32_t)G.tsLen[i];
+  const uint8_t *cn = c_name(id, &cl);
+  bytes_reserve(o, cl + tl + 64);
+  uint8_t *b = o->buf;
+  uint32_t p = WLIT(b, o->pos, "/** `enum ");
+  copy_bytes(b + p, cn, cl);
+  p = WLIT(b, p + cl, "` (");
+  p = put_num(b, p, G.f->size[id]);
+  p = WLIT(b, p, " bytes). */\nexport const ");
+  copy_bytes(b + p, G.tn.bytes + G.tsAt[i], tl);
+  o->pos = WLIT(b, p + tl, " = {\n");
 }
 
 /* The end of enum declaration `i` and its value type. */
 static void enum_foot(int32_t i) {
   Bytes *o = G.o;
-  LIT(o, "} as const;\n/** A value of `enum ");
-  c_doc(o, G.order[i]);
-  LIT(o, "`. */\nexport type ");
-  ts_name(o, i);
-  LIT(o, " = (typeof ");
-  ts_name(o, i);
-  LIT(o, ")[keyof typeof ");
-  ts_name(o, i);
-  LIT(o, "];\n\n");
+  uint32_t cl, tl = (uint32_t)G.tsLen[i];
+  const uint8_t *cn = c_name(G.order[i], &cl);
+  const uint8_t *tn = G.tn.bytes + G.tsAt[i];
+  bytes_reserve(o, cl + 3 * tl + 96);
+  uint8_t *b = o->buf;
+  uint32_t p = WLIT(b, o->pos, "} as const;\n/** A value of `enum ");
+  copy_bytes(b + p, cn, cl);
+  p = WLIT(b, p + cl, "`. */\nexport type ");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, " = (typeof ");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, ")[keyof typeof ");
+  copy_bytes(b + p, tn, tl);
+  o->pos = WLIT(b, p + tl, "];\n\n");
 }
 
 /* One enumerator the general way: any value; names "" and "__proto__". */
@@ -676,37 +702,47 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   const Flat *f = G.f;
   Bytes *o = G.o;
   Bytes *defs = &G.defs;
-  const CNames *names = &G.names;
   int32_t id = G.order[i];
   uint32_t size = f->size[id];
-  bytes_lit(o, f->kind[id] == K_UNION ? "/** `union " : "/** `struct ");
-  c_doc(o, id);
-  LIT(o, "`, ");
-  bytes_uint(o, size);
-  LIT(o, " bytes. */\nexport class ");
-  ts_name(o, i);
-  LIT(o, " extends $Struct {\n");
-  LIT(defs, "$def(");
-  ts_name(defs, i);
-  LIT(defs, ", ");
-  bytes_uint(defs, size);
-  LIT(defs, ", \"");
-  put(defs, names->out.buf + names->off[id], (uint32_t)names->len[id]);
-  LIT(defs, "\", [");
-  uint32_t mark = defs->pos;
+  uint32_t cl, tl = (uint32_t)G.tsLen[i];
+  const uint8_t *cn = c_name(id, &cl);
+  const uint8_t *tn = G.tn.bytes + G.tsAt[i];
+  bytes_reserve(o, cl + tl + 80);
+  uint8_t *b = o->buf;
+  uint32_t p = f->kind[id] == K_UNION ? WLIT(b, o->pos, "/** `union ")
+                                      : WLIT(b, o->pos, "/** `struct ");
+  copy_bytes(b + p, cn, cl);
+  p = WLIT(b, p + cl, "`, ");
+  p = put_num(b, p, size);
+  p = WLIT(b, p, " bytes. */\nexport class ");
+  copy_bytes(b + p, tn, tl);
+  o->pos = WLIT(b, p + tl, " extends $Struct {\n");
+  bytes_reserve(defs, cl + tl + 48);
+  b = defs->buf;
+  p = WLIT(b, defs->pos, "$def(");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, ", ");
+  p = put_num(b, p, size);
+  p = WLIT(b, p, ", \"");
+  copy_bytes(b + p, cn, cl);
+  uint32_t mark = defs->pos = WLIT(b, p + cl, "\", [");
   new_scope();
   G.extra.pos = 0;
   fields(id);
   // Each entry ends with a comma: the last one becomes the bracket.
   if (defs->pos > mark) defs->pos--;
   LIT(defs, "]);\n");
-  LIT(o, "}\n/** {@link ");
-  ts_name(o, i);
-  LIT(o, "} as plain data. */\nexport type ");
-  ts_name(o, i);
-  LIT(o, "Object = $Plain<");
-  ts_name(o, i);
-  bytes_byte(o, '>');
+  bytes_reserve(o, 3 * tl + 80);
+  b = o->buf;
+  p = WLIT(b, o->pos, "}\n/** {@link ");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, "} as plain data. */\nexport type ");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, "Object = $Plain<");
+  copy_bytes(b + p, tn, tl);
+  p += tl;
+  b[p++] = '>';
+  o->pos = p;
   if (G.extra.pos) {
     LIT(o, " & {");
     put(o, G.extra.buf, G.extra.pos);
