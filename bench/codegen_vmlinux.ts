@@ -3,10 +3,10 @@
  * Deno) beside `bpftool btf dump file /sys/kernel/btf/vmlinux format c`
  * (whole process), interleaved, median of N; both write to a file. Then
  * what bounds it, per runtime (medians of N): process start-up with an
- * empty script, and in-process phases (module load, read + parse, generation
- * into a discarding sink, generation + write to a file, a second generation
- * in the same process: the first minus the second is JIT warm-up), the
- * generation split by the generator's own phases (its `phases` option). Then field reads:
+ * empty script, and in-process phases (module load, read + parse, the wasm
+ * generator into a discarding sink and into a file, then the TypeScript
+ * generator it falls back to, twice in the same process: the first minus
+ * the second is JIT warm-up, split by its own phases). Then field reads:
  * ns per 3-field read through `$repoint` on a reused instance, generated
  * class (helpers inlined, and imported from the runtime as skeletons do,
  * each in its own process) vs runtime view. Then, once and untimed, checks that the generated
@@ -62,37 +62,45 @@ function runner(rt: "bun" | "deno", script: string): string[] {
 /**
  * In-process phases, printed as one JSON line on stderr. Loads what the CLI
  * loads for raw BTF (no \`Btf\` class; no \`node:\` module under Deno, whose
- * Node layer alone costs more than parsing vmlinux) and the CLI's JIT hint,
- * then generates twice: the second run shows how much of the first is JIT
- * warm-up.
+ * Node layer alone costs more than parsing vmlinux), reads and parses,
+ * runs the wasm generator (what the CLI runs; "write" mode: into a file),
+ * then, in "discard" mode, the TypeScript generator it falls back to, twice
+ * (loaded with the CLI's JIT hint): the second run shows how much of the
+ * first is JIT warm-up.
  */
 const PHASES = `
 const t0 = performance.now();
 const { rawBtf } = await import(${JSON.stringify(join(ROOT, "codegen/type_graph.ts"))});
-const { writeTypeBytes } = await import(${JSON.stringify(join(ROOT, "codegen/types.ts"))});
-const { hintRunOnce } = await import(${JSON.stringify(join(ROOT, "codegen/run_once.ts"))});
-await hintRunOnce(); // as the CLI does
+const { writeTypeBytesWasm } = await import(${JSON.stringify(join(ROOT, "codegen/wasm_types.ts"))});
 const t1 = performance.now();
 const D = globalThis.Deno;
 const fs = D ? undefined : await import("node:fs");
 const args = D ? D.args : process.argv.slice(2);
 const btf = rawBtf(D ? D.readFileSync(${JSON.stringify(VMLINUX)}) : new Uint8Array(fs.readFileSync(${JSON.stringify(VMLINUX)})));
 const t2 = performance.now();
-const phases = [];
 let t3 = t2;
+const phases = [];
+let ts = 0, again = 0;
 if (args[0] === "discard") {
-  writeTypeBytes(btf, { source: "vmlinux", phases }, () => {});
+  if (!writeTypeBytesWasm(btf, { source: "vmlinux" }, () => {})) throw new Error("the wasm generator gave up");
   t3 = performance.now();
+  const { writeTypeBytes } = await import(${JSON.stringify(join(ROOT, "codegen/types.ts"))});
+  const { hintRunOnce } = await import(${JSON.stringify(join(ROOT, "codegen/run_once.ts"))});
+  await hintRunOnce(); // as the CLI does
+  const t4 = performance.now();
+  writeTypeBytes(btf, { source: "vmlinux", phases }, () => {});
+  const t5 = performance.now();
+  writeTypeBytes(btf, { source: "vmlinux" }, () => {});
+  ts = t5 - t4;
+  again = performance.now() - t5;
 } else {
   const f = D ? D.openSync(args[1], { write: true, create: true, truncate: true }) : fs.openSync(args[1], "w");
   const write = D ? (b) => { for (let o = 0; o < b.length; ) o += f.writeSync(b.subarray(o)); } : (b) => { for (let o = 0; o < b.length; ) o += fs.writeSync(f, b, o, b.length - o); };
-  writeTypeBytes(btf, { source: "vmlinux" }, write);
+  if (!writeTypeBytesWasm(btf, { source: "vmlinux" }, write)) throw new Error("the wasm generator gave up");
   if (D) f.close(); else fs.closeSync(f);
   t3 = performance.now();
 }
-writeTypeBytes(btf, { source: "vmlinux" }, () => {});
-const t4 = performance.now();
-console.error(JSON.stringify({ load: t1 - t0, parse: t2 - t1, gen: t3 - t2, again: t4 - t3, phases }));
+console.error(JSON.stringify({ load: t1 - t0, parse: t2 - t1, gen: t3 - t2, ts, again, phases }));
 `;
 
 /** ns per 3-field read through $repoint, generated class vs runtime view. */
@@ -172,6 +180,7 @@ try {
     const parse: number[] = [];
     const gen: number[] = [];
     const genWrite: number[] = [];
+    const ts: number[] = [];
     const again: number[] = [];
     const inGen: Record<string, number[]> = {};
     for (let i = 0; i < RUNS; i++) {
@@ -187,6 +196,7 @@ try {
           load.push(p.load);
           parse.push(p.parse);
           gen.push(p.gen);
+          ts.push(p.ts);
           again.push(p.again);
           for (const { name, ms } of p.phases) (inGen[name] ??= []).push(ms);
         } else genWrite.push(p.gen);
@@ -194,10 +204,12 @@ try {
     }
     const f = (xs: number[]) => median(xs).toFixed(1);
     console.log(
-      `  ${rt.padEnd(4)}  start-up (empty script) ${f(start)}  module load ${f(load)}  read+parse ${f(parse)}  generation ${f(gen)}  generation+write ${f(genWrite)}  generation again, same process (warm JIT) ${f(again)}`,
+      `  ${rt.padEnd(4)}  start-up (empty script) ${f(start)}  module load ${f(load)}  read+parse ${f(parse)}  wasm generation ${f(gen)}  wasm generation+write ${f(genWrite)}`,
     );
     console.log(
-      `        generation by phase: ${Object.entries(inGen)
+      `        TypeScript generator (the fallback) ${f(ts)}, again in the same process (warm JIT) ${f(again)}; by phase: ${Object.entries(
+        inGen,
+      )
         .map(([name, xs]) => `${name} ${f(xs)}`)
         .join("  ")}`,
     );

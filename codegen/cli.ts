@@ -21,7 +21,7 @@ import { btfByteOrder } from "../src/btf/parse.ts";
 import { cSourceMessage } from "./c_source.ts";
 import { rawBtf } from "./type_graph.ts";
 import { hintRunOnce } from "./run_once.ts";
-import { writeTypeBytes } from "./types.ts";
+import { writeTypeBytesWasm } from "./wasm_types.ts";
 
 const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--import SPEC] [--debug]
        tsbpf-gen skeleton FILE.bpf.o [--path PATH] [--import SPEC] [--debug]
@@ -253,23 +253,26 @@ export async function main(
       );
       return 0;
     }
-    await hintRunOnce();
     // Raw BTF (vmlinux) is read without the Btf class and what it imports;
     // ELF objects and kernel modules' split BTF go through it.
     const btf =
       btfByteOrder(bytes) && !isKernelModulePath(args.file)
         ? rawBtf(bytes)
         : (await import("../src/btf/btf.ts")).Btf.fromFile(args.file);
-    writeTypeBytes(
-      btf,
-      {
-        only: args.only,
-        littleEndian: btf.byteOrder !== "be",
-        source,
-        importFrom: args.importFrom,
-      },
-      (b) => h.write(1, b),
-    );
+    const options = {
+      only: args.only,
+      littleEndian: btf.byteOrder !== "be",
+      source,
+      importFrom: args.importFrom,
+    };
+    const out = (b: Uint8Array) => h.write(1, b);
+    // The wasm generator when it takes the input; else (or when it gives
+    // up) the TypeScript one, loaded only then.
+    if (!writeTypeBytesWasm(btf, options, out)) {
+      await hintRunOnce();
+      const { writeTypeBytes } = await import("./types.ts");
+      writeTypeBytes(btf, options, out);
+    }
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError;

@@ -11,7 +11,8 @@
 import { typeWords, indexTypes } from "../src/btf/parse.ts";
 import type { ByteSink } from "./output.ts";
 import type { RawBtf } from "./type_graph.ts";
-import { type GenerateOptions, inlineHead } from "./types.ts";
+import { inlineHead } from "./module_head.ts";
+import type { GenerateOptions } from "./types.ts";
 import { WASM_BASE64 } from "./wasm/module.ts";
 
 interface Exports {

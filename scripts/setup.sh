@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian machine (or an existing one):
-#  - Debian packages: clang, llvm, libbpf1, libbpf-dev, bpftool, gcc, iproute2
+#  - Debian packages: clang, llvm, lld (wasm-ld), libbpf1, libbpf-dev, bpftool,
+#    gcc, iproute2
 #    (and nodejs/npm when there is no Node at all)
 #  - npm devDependencies: bun, deno, vitest, typescript, prettier (node_modules/)
 #  - tracefs at /sys/kernel/tracing and bpffs at /sys/fs/bpf, when not mounted
@@ -17,7 +18,7 @@ fi
 
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in clang llvm libbpf1 libbpf-dev bpftool gcc libc6-dev iproute2 linux-libc-dev; do
+for pkg in clang llvm lld libbpf1 libbpf-dev bpftool gcc libc6-dev iproute2 linux-libc-dev; do
   have_pkg "$pkg" || missing+=("$pkg")
 done
 command -v node >/dev/null || missing+=(nodejs)
