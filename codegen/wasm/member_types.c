@@ -634,6 +634,8 @@ TypeInfo *mt_type_info(MemberTypes *mt, uint32_t t) {
   ti->tailEnd = a->tailEnd;
   ti->code = a->code0;
   ti->codeEnd = a->codeEnd;
+  // Room after the snippets: types.c copies them by whole words.
+  bytes_reserve(snips, 8);
   return ti;
 }
 

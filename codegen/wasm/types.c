@@ -45,6 +45,28 @@ __attribute__((noinline)) static void copy_bytes(uint8_t *d, const uint8_t *s,
     for (uint32_t i = 0; i < n; i++) d[i] = s[i];
 }
 
+/*
+ * Copies `n` bytes by whole 8-byte words: it writes up to 7 bytes past the
+ * end (the caller reserved them; the next write covers them) and reads as
+ * many past the source's end, which must stay inside its buffer: the
+ * string section (the run's later allocations follow it) or the snippets
+ * (mt_type_info leaves 8 bytes of room after them). For the runs of a
+ * field: no branch on their length but the loop's.
+ */
+static inline void copy_run(uint8_t *d, const uint8_t *s, uint32_t n) {
+  uint64_t x;
+  uint32_t i = 0;
+  do {
+    __builtin_memcpy(&x, s + i, 8);
+    __builtin_memcpy(d + i, &x, 8);
+  } while ((i += 8) < n);
+}
+
+/* Room for `n` more bytes in `b`, inline when there is. */
+static inline void room(Bytes *b, uint32_t n) {
+  if (b->cap - b->pos < n) bytes_reserve(b, n);
+}
+
 /* bytes_put for the pieces of a declaration (one copy of the code). */
 __attribute__((noinline)) static void put(Bytes *b, const uint8_t *s,
                                           uint32_t n) {
@@ -671,29 +693,28 @@ static void fields(int32_t top) {
     const uint8_t *snips = G.mt.snips.buf;
     uint32_t pre = ti->pre, preLen = ti->preEnd - ti->pre;
     uint32_t tail = ti->tail, tailLen = ti->tailEnd - ti->tail;
-    bytes_reserve(o, preLen + tailLen + (uint32_t)len + 32);
+    room(o, preLen + tailLen + (uint32_t)len + 48);
     uint8_t *ob = o->buf;
     uint32_t p = o->pos;
-    copy_bytes(ob + p, snips + pre, preLen);
+    copy_run(ob + p, snips + pre, preLen);
     p = put_num(ob, p + preLen, byte);
-    copy_bytes(ob + p, (const uint8_t *)" */ declare ", 12);
-    p += 12;
-    copy_bytes(ob + p, s + off, (uint32_t)len);
+    p = WLIT(ob, p, " */ declare ");
+    copy_run(ob + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
-    copy_bytes(ob + p, snips + tail, tailLen);
+    copy_run(ob + p, snips + tail, tailLen);
     o->pos = p + tailLen;
     uint32_t code = ti->code, codeLen = ti->codeEnd - ti->code;
-    bytes_reserve(defs, codeLen + (uint32_t)len + 32);
+    room(defs, codeLen + (uint32_t)len + 48);
     uint8_t *db = defs->buf;
     p = defs->pos;
     db[p++] = '"';
-    copy_bytes(db + p, s + off, (uint32_t)len);
+    copy_run(db + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
     db[p++] = '"';
     db[p++] = ',';
     p = put_num(db, p, byte);
     db[p++] = ',';
-    copy_bytes(db + p, snips + code, codeLen);
+    copy_run(db + p, snips + code, codeLen);
     defs->pos = p + codeLen;
   }
 }
