@@ -5,9 +5,11 @@
  * typedef), order, TypeScript names, then the classes and enums, the
  * aliases and the $def tables.
  *
- * Only plain names are written here: a name that needs a string escape
- * (JSON.stringify, propertyKey, literalKey, docText that would change it)
- * bails, as does anything TypeScript would throw on.
+ * Names are written as their bytes: member and enumerator names that are
+ * plain identifiers, C names that docText and JSON.stringify keep. A name
+ * that needs a string escape (JSON.stringify, propertyKey, literalKey,
+ * docText that would change it) bails, as does anything TypeScript would
+ * throw on.
  */
 #include "gen.h"
 
@@ -241,8 +243,9 @@ static void claim_all(void) {
   int32_t nLater = 0;
   for (int32_t i = 0; i < G.n; i++) {
     int32_t id = G.order[i];
-    if (!names->plain[id]) gen_bail();
-    if (names->out.buf[names->off[id]] == '_')
+    // names.get(id).startsWith("_"): every name is ASCII (see gen.h).
+    if (names->off[id] >= 0 && names->len[id] > 0 &&
+        names->out.buf[names->off[id]] == '_')
       later[nLater++] = id;
     else
       claim_id(id, at, len);
@@ -311,11 +314,32 @@ static int take(uint32_t off, uint32_t len, uint32_t h) {
 
 /* --- Output helpers ------------------------------------------------------ */
 
-/* The C name of `id` for a doc comment (plain, else bail). */
-static void c_doc(Bytes *out, int32_t id) {
+/*
+ * The C name of `id`, which goes out as its bytes in docs and as a JSON
+ * string: a plain identifier, or ASCII that docText and JSON.stringify
+ * both keep (no control character, `"`, `\`, `@` or `*`). Else bail.
+ */
+static const uint8_t *c_name(int32_t id, uint32_t *len) {
   const CNames *names = &G.names;
-  if (!names->plain[id]) gen_bail();
-  put(out, names->out.buf + names->off[id], (uint32_t)names->len[id]);
+  if (names->off[id] < 0) gen_bail();
+  const uint8_t *p = names->out.buf + names->off[id];
+  uint32_t n = (uint32_t)names->len[id];
+  if (!names->plain[id])
+    for (uint32_t i = 0; i < n; i++) {
+      uint8_t c = p[i];
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '@' ||
+          c == '*')
+        gen_bail();
+    }
+  *len = n;
+  return p;
+}
+
+/* The C name of `id` for a doc comment. */
+static void c_doc(Bytes *out, int32_t id) {
+  uint32_t n;
+  const uint8_t *p = c_name(id, &n);
+  put(out, p, n);
 }
 
 /* Declaration `i`'s TypeScript name. */
@@ -349,14 +373,6 @@ static void put_64(Bytes *out, uint64_t v, int sign) {
 }
 
 /* --- Enums --------------------------------------------------------------- */
-
-/* The C name of declaration `id` (plain: docText and JSON keep it). */
-static const uint8_t *c_name(int32_t id, uint32_t *len) {
-  const CNames *names = &G.names;
-  if (!names->plain[id]) gen_bail();
-  *len = (uint32_t)names->len[id];
-  return names->out.buf + names->off[id];
-}
 
 /* The doc and first line of enum declaration `i`. */
 static void enum_head(int32_t i) {
