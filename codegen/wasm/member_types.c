@@ -39,6 +39,12 @@ static const char *const KIND_NAMES[20] = {
     "type_tag", "enum64",
 };
 
+/* KIND_NAMES[k]; a kind past them (indexTypes refuses those) bails. */
+static const char *kind_name(int k) {
+  if (k < 0 || k > K_ENUM64) gen_bail();
+  return KIND_NAMES[k];
+}
+
 static uint32_t lit_len(const char *s) {
   uint32_t n = 0;
   while (s[n]) n++;
@@ -376,7 +382,7 @@ static int spell_into(MemberTypes *mt, uint32_t id, int depth) {
     return name_into(mt, id, "");
   default: {
     char anon[24] = "(anon ";
-    const char *kn = KIND_NAMES[k];
+    const char *kn = kind_name(k);
     uint32_t n = 6;
     while (*kn) anon[n++] = *kn++;
     anon[n++] = ')';
@@ -460,7 +466,7 @@ static Str base_name(const Flat *f, uint32_t id, int k) {
                    name);
   default:
     return name.n ? name
-                  : str_cat(3, str_lit("(anon "), str_lit(KIND_NAMES[k]),
+                  : str_cat(3, str_lit("(anon "), str_lit(kind_name(k)),
                             str_lit(")"));
   }
 }
@@ -628,6 +634,8 @@ TypeInfo *mt_type_info(MemberTypes *mt, uint32_t t) {
   ti->tailEnd = a->tailEnd;
   ti->code = a->code0;
   ti->codeEnd = a->codeEnd;
+  // Room after the snippets: types.c copies them by whole words.
+  bytes_reserve(snips, 8);
   return ti;
 }
 

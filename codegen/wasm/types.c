@@ -5,9 +5,11 @@
  * typedef), order, TypeScript names, then the classes and enums, the
  * aliases and the $def tables.
  *
- * Only plain names are written here: a name that needs a string escape
- * (JSON.stringify, propertyKey, literalKey, docText that would change it)
- * bails, as does anything TypeScript would throw on.
+ * Names are written as their bytes: member and enumerator names that are
+ * plain identifiers, C names that docText and JSON.stringify keep. A name
+ * that needs a string escape (JSON.stringify, propertyKey, literalKey,
+ * docText that would change it) bails, as does anything TypeScript would
+ * throw on.
  */
 #include "gen.h"
 
@@ -45,6 +47,28 @@ __attribute__((noinline)) static void copy_bytes(uint8_t *d, const uint8_t *s,
     for (uint32_t i = 0; i < n; i++) d[i] = s[i];
 }
 
+/*
+ * Copies `n` bytes by whole 8-byte words: it writes up to 7 bytes past the
+ * end (the caller reserved them; the next write covers them) and reads as
+ * many past the source's end, which must stay inside its buffer: the
+ * string section (the run's later allocations follow it) or the snippets
+ * (mt_type_info leaves 8 bytes of room after them). For the runs of a
+ * field: no branch on their length but the loop's.
+ */
+static inline void copy_run(uint8_t *d, const uint8_t *s, uint32_t n) {
+  uint64_t x;
+  uint32_t i = 0;
+  do {
+    __builtin_memcpy(&x, s + i, 8);
+    __builtin_memcpy(d + i, &x, 8);
+  } while ((i += 8) < n);
+}
+
+/* Room for `n` more bytes in `b`, inline when there is. */
+static inline void room(Bytes *b, uint32_t n) {
+  if (b->cap - b->pos < n) bytes_reserve(b, n);
+}
+
 /* bytes_put for the pieces of a declaration (one copy of the code). */
 __attribute__((noinline)) static void put(Bytes *b, const uint8_t *s,
                                           uint32_t n) {
@@ -53,10 +77,7 @@ __attribute__((noinline)) static void put(Bytes *b, const uint8_t *s,
   b->pos += n;
 }
 
-/*
- * put_uint without a loop below 10000 (most offsets and
- * values), as output.ts's putUint.
- */
+/* put_uint without a loop below 10000 (most offsets), as putUint. */
 __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
                                                   uint32_t n) {
   if (n < 10) {
@@ -86,6 +107,15 @@ __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
 
 /* Appends a string literal (its length known at compile time). */
 #define LIT(b, s) put((b), (const uint8_t *)(s), sizeof(s) - 1)
+
+/*
+ * Writes string literal `s` at buf + p, inline; the new position. The
+ * caller reserved room: a declaration's fixed text goes out with one
+ * reserve and no call per piece.
+ */
+#define WLIT(buf, p, s)                                                        \
+  (__builtin_memcpy((buf) + (p), (s), sizeof(s) - 1),                          \
+   (p) + (uint32_t)(sizeof(s) - 1))
 
 /* Deepest anonymous-member flattening (hostile BTF may nest itself). */
 #define MAX_FLATTEN 16
@@ -213,8 +243,9 @@ static void claim_all(void) {
   int32_t nLater = 0;
   for (int32_t i = 0; i < G.n; i++) {
     int32_t id = G.order[i];
-    if (!names->plain[id]) gen_bail();
-    if (names->out.buf[names->off[id]] == '_')
+    // names.get(id).startsWith("_"): every name is ASCII (see gen.h).
+    if (names->off[id] >= 0 && names->len[id] > 0 &&
+        names->out.buf[names->off[id]] == '_')
       later[nLater++] = id;
     else
       claim_id(id, at, len);
@@ -283,11 +314,32 @@ static int take(uint32_t off, uint32_t len, uint32_t h) {
 
 /* --- Output helpers ------------------------------------------------------ */
 
-/* The C name of `id` for a doc comment (plain, else bail). */
-static void c_doc(Bytes *out, int32_t id) {
+/*
+ * The C name of `id`, which goes out as its bytes in docs and as a JSON
+ * string: a plain identifier, or ASCII that docText and JSON.stringify
+ * both keep (no control character, `"`, `\`, `@` or `*`). Else bail.
+ */
+static const uint8_t *c_name(int32_t id, uint32_t *len) {
   const CNames *names = &G.names;
-  if (!names->plain[id]) gen_bail();
-  put(out, names->out.buf + names->off[id], (uint32_t)names->len[id]);
+  if (names->off[id] < 0) gen_bail();
+  const uint8_t *p = names->out.buf + names->off[id];
+  uint32_t n = (uint32_t)names->len[id];
+  if (!names->plain[id])
+    for (uint32_t i = 0; i < n; i++) {
+      uint8_t c = p[i];
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '@' ||
+          c == '*')
+        gen_bail();
+    }
+  *len = n;
+  return p;
+}
+
+/* The C name of `id` for a doc comment. */
+static void c_doc(Bytes *out, int32_t id) {
+  uint32_t n;
+  const uint8_t *p = c_name(id, &n);
+  put(out, p, n);
 }
 
 /* Declaration `i`'s TypeScript name. */
@@ -326,27 +378,36 @@ static void put_64(Bytes *out, uint64_t v, int sign) {
 static void enum_head(int32_t i) {
   Bytes *o = G.o;
   int32_t id = G.order[i];
-  LIT(o, "/** `enum ");
-  c_doc(o, id);
-  LIT(o, "` (");
-  bytes_uint(o, G.f->size[id]);
-  LIT(o, " bytes). */\nexport const ");
-  ts_name(o, i);
-  LIT(o, " = {\n");
+  uint32_t cl, tl = (uint32_t)G.tsLen[i];
+  const uint8_t *cn = c_name(id, &cl);
+  bytes_reserve(o, cl + tl + 64);
+  uint8_t *b = o->buf;
+  uint32_t p = WLIT(b, o->pos, "/** `enum ");
+  copy_bytes(b + p, cn, cl);
+  p = WLIT(b, p + cl, "` (");
+  p = put_num(b, p, G.f->size[id]);
+  p = WLIT(b, p, " bytes). */\nexport const ");
+  copy_bytes(b + p, G.tn.bytes + G.tsAt[i], tl);
+  o->pos = WLIT(b, p + tl, " = {\n");
 }
 
 /* The end of enum declaration `i` and its value type. */
 static void enum_foot(int32_t i) {
   Bytes *o = G.o;
-  LIT(o, "} as const;\n/** A value of `enum ");
-  c_doc(o, G.order[i]);
-  LIT(o, "`. */\nexport type ");
-  ts_name(o, i);
-  LIT(o, " = (typeof ");
-  ts_name(o, i);
-  LIT(o, ")[keyof typeof ");
-  ts_name(o, i);
-  LIT(o, "];\n\n");
+  uint32_t cl, tl = (uint32_t)G.tsLen[i];
+  const uint8_t *cn = c_name(G.order[i], &cl);
+  const uint8_t *tn = G.tn.bytes + G.tsAt[i];
+  bytes_reserve(o, cl + 3 * tl + 96);
+  uint8_t *b = o->buf;
+  uint32_t p = WLIT(b, o->pos, "} as const;\n/** A value of `enum ");
+  copy_bytes(b + p, cn, cl);
+  p = WLIT(b, p + cl, "`. */\nexport type ");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, " = (typeof ");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, ")[keyof typeof ");
+  copy_bytes(b + p, tn, tl);
+  o->pos = WLIT(b, p + tl, "];\n\n");
 }
 
 /* One enumerator the general way: any value; names "" and "__proto__". */
@@ -648,29 +709,28 @@ static void fields(int32_t top) {
     const uint8_t *snips = G.mt.snips.buf;
     uint32_t pre = ti->pre, preLen = ti->preEnd - ti->pre;
     uint32_t tail = ti->tail, tailLen = ti->tailEnd - ti->tail;
-    bytes_reserve(o, preLen + tailLen + (uint32_t)len + 32);
+    room(o, preLen + tailLen + (uint32_t)len + 48);
     uint8_t *ob = o->buf;
     uint32_t p = o->pos;
-    copy_bytes(ob + p, snips + pre, preLen);
+    copy_run(ob + p, snips + pre, preLen);
     p = put_num(ob, p + preLen, byte);
-    copy_bytes(ob + p, (const uint8_t *)" */ declare ", 12);
-    p += 12;
-    copy_bytes(ob + p, s + off, (uint32_t)len);
+    p = WLIT(ob, p, " */ declare ");
+    copy_run(ob + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
-    copy_bytes(ob + p, snips + tail, tailLen);
+    copy_run(ob + p, snips + tail, tailLen);
     o->pos = p + tailLen;
     uint32_t code = ti->code, codeLen = ti->codeEnd - ti->code;
-    bytes_reserve(defs, codeLen + (uint32_t)len + 32);
+    room(defs, codeLen + (uint32_t)len + 48);
     uint8_t *db = defs->buf;
     p = defs->pos;
     db[p++] = '"';
-    copy_bytes(db + p, s + off, (uint32_t)len);
+    copy_run(db + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
     db[p++] = '"';
     db[p++] = ',';
     p = put_num(db, p, byte);
     db[p++] = ',';
-    copy_bytes(db + p, snips + code, codeLen);
+    copy_run(db + p, snips + code, codeLen);
     defs->pos = p + codeLen;
   }
 }
@@ -679,37 +739,47 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   const Flat *f = G.f;
   Bytes *o = G.o;
   Bytes *defs = &G.defs;
-  const CNames *names = &G.names;
   int32_t id = G.order[i];
   uint32_t size = f->size[id];
-  bytes_lit(o, f->kind[id] == K_UNION ? "/** `union " : "/** `struct ");
-  c_doc(o, id);
-  LIT(o, "`, ");
-  bytes_uint(o, size);
-  LIT(o, " bytes. */\nexport class ");
-  ts_name(o, i);
-  LIT(o, " extends $Struct {\n");
-  LIT(defs, "$def(");
-  ts_name(defs, i);
-  LIT(defs, ", ");
-  bytes_uint(defs, size);
-  LIT(defs, ", \"");
-  put(defs, names->out.buf + names->off[id], (uint32_t)names->len[id]);
-  LIT(defs, "\", [");
-  uint32_t mark = defs->pos;
+  uint32_t cl, tl = (uint32_t)G.tsLen[i];
+  const uint8_t *cn = c_name(id, &cl);
+  const uint8_t *tn = G.tn.bytes + G.tsAt[i];
+  bytes_reserve(o, cl + tl + 80);
+  uint8_t *b = o->buf;
+  uint32_t p = f->kind[id] == K_UNION ? WLIT(b, o->pos, "/** `union ")
+                                      : WLIT(b, o->pos, "/** `struct ");
+  copy_bytes(b + p, cn, cl);
+  p = WLIT(b, p + cl, "`, ");
+  p = put_num(b, p, size);
+  p = WLIT(b, p, " bytes. */\nexport class ");
+  copy_bytes(b + p, tn, tl);
+  o->pos = WLIT(b, p + tl, " extends $Struct {\n");
+  bytes_reserve(defs, cl + tl + 48);
+  b = defs->buf;
+  p = WLIT(b, defs->pos, "$def(");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, ", ");
+  p = put_num(b, p, size);
+  p = WLIT(b, p, ", \"");
+  copy_bytes(b + p, cn, cl);
+  uint32_t mark = defs->pos = WLIT(b, p + cl, "\", [");
   new_scope();
   G.extra.pos = 0;
   fields(id);
   // Each entry ends with a comma: the last one becomes the bracket.
   if (defs->pos > mark) defs->pos--;
   LIT(defs, "]);\n");
-  LIT(o, "}\n/** {@link ");
-  ts_name(o, i);
-  LIT(o, "} as plain data. */\nexport type ");
-  ts_name(o, i);
-  LIT(o, "Object = $Plain<");
-  ts_name(o, i);
-  bytes_byte(o, '>');
+  bytes_reserve(o, 3 * tl + 80);
+  b = o->buf;
+  p = WLIT(b, o->pos, "}\n/** {@link ");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, "} as plain data. */\nexport type ");
+  copy_bytes(b + p, tn, tl);
+  p = WLIT(b, p + tl, "Object = $Plain<");
+  copy_bytes(b + p, tn, tl);
+  p += tl;
+  b[p++] = '>';
+  o->pos = p;
   if (G.extra.pos) {
     LIT(o, " & {");
     put(o, G.extra.buf, G.extra.pos);
@@ -768,9 +838,6 @@ static void emit_aliases(void) {
 void generate(const Flat *f, Bytes *out) {
   // The string section ends with a NUL (rawBtf checks it): name scans stop.
   if (f->stringsLen == 0 || f->strings[f->stringsLen - 1] != 0) gen_bail();
-  // Known kinds only (indexTypes refuses others): KIND_NAMES has 20.
-  for (int32_t id = 1; id <= f->count; id++)
-    if ((uint8_t)f->kind[id] > K_ENUM64) gen_bail();
   for (uint32_t i = 0; i < N_RESERVED; i++)
     SPECIAL[name_hash(RESERVED_MEMBERS[i]) & 1023] = 1;
   G.f = f;
