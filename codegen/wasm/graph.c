@@ -1,8 +1,12 @@
 /*
  * Port of codegen/type_graph.ts: RawGraph.buildFlat (the `Flat` arrays) and
- * RawGraph.wanted() for a base BTF (first id 1, no base). The TypeScript side
- * has validated the records (indexTypes); the bounds are checked again here
- * so that no read leaves the type section whatever the caller passes.
+ * RawGraph.wanted() for a base BTF (first id 1, no base), and before them
+ * what rawBtf does past readHeader (src/btf/parse.ts typeWords and
+ * indexTypes, the StringTable checks) for little-endian BTF: the TypeScript
+ * side validates only the header, and every check that TypeScript would
+ * throw on bails here, so that the TypeScript generator then runs and
+ * throws the same typed error. Bounds are checked again where the Flat is
+ * built so that no read leaves the type section whatever the caller passes.
  */
 #include "gen.h"
 
@@ -117,6 +121,84 @@ void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
     }
   }
   f->members = (int32_t)m;
+}
+
+/* Little-endian 32-bit field at byte `at` (wasm is little-endian). */
+static uint32_t le32(const uint8_t *b, uint32_t at) {
+  uint32_t v;
+  memcpy(&v, b + at, 4);
+  return v;
+}
+
+/*
+ * Words after a record's 12-byte header: EXTRA_FIXED[kind] + vlen *
+ * EXTRA_PER_VLEN[kind] (wire.ts extraSize); 255 marks an unknown kind.
+ */
+static const uint8_t EXTRA_PER_VLEN[32] = {
+    255, 0, 0, 0, 3, 3, 2, 0, 0, 0, 0, 0, 0, 2, 0, 3, 0, 0, 0, 3,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
+static const uint8_t EXTRA_FIXED[32] = {0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 1, 0, 0, 1, 0, 0};
+
+/* MAX_TYPE of src/btf/wire.ts (BTF_MAX_TYPE). */
+#define MAX_TYPE 0x000fffffu
+
+/*
+ * indexTypes: the word offset of every type record, in id order; *count
+ * gets their number. Bails where it throws (a truncated record, an
+ * unknown kind, more than MAX_TYPE types).
+ */
+static uint32_t *index_types(const uint32_t *w, uint32_t n, uint32_t *count) {
+  uint32_t *offsets = gen_alloc(4 * (n / 3 + 1));
+  uint32_t c = 0, pos = 0;
+  while (pos < n) {
+    if (n - pos < 3) gen_bail();
+    uint32_t info = w[pos + 1];
+    uint32_t k = (info >> 24) & 0x1f;
+    uint32_t m = EXTRA_PER_VLEN[k];
+    if (m == 255) gen_bail();
+    /* At most 3 + 3 + 3 * 0xffff words: no overflow in 32 bits. */
+    uint32_t need = 3 + EXTRA_FIXED[k] + m * (info & 0xffff);
+    if (n - pos < need) gen_bail();
+    offsets[c++] = pos;
+    pos += need;
+  }
+  if (c > MAX_TYPE) gen_bail();
+  *count = c;
+  return offsets;
+}
+
+void flat_read(Flat *f, const uint8_t *btf, uint32_t len) {
+  /* readHeader: little-endian magic 9f eb, version 1, sections in bounds. */
+  if (len < 24 || btf[0] != 0x9f || btf[1] != 0xeb || btf[2] != 1) gen_bail();
+  uint32_t hdrLen = le32(btf, 4), typeOff = le32(btf, 8);
+  uint32_t typeLen = le32(btf, 12), strOff = le32(btf, 16);
+  uint32_t strLen = le32(btf, 20);
+  if (hdrLen < 24 || hdrLen > len) gen_bail();
+  uint64_t body = len - hdrLen;
+  if (typeOff % 4 || typeLen % 4) gen_bail();
+  if ((uint64_t)typeOff + typeLen > body) gen_bail();
+  if ((uint64_t)strOff + strLen > body) gen_bail();
+  /* StringTable: a base BTF's strings start and end with a NUL byte. */
+  const uint8_t *strings = btf + hdrLen + strOff;
+  if (strLen > 0 && (strings[0] != 0 || strings[strLen - 1] != 0))
+    gen_bail();
+  /* typeWords: host order is little-endian; an odd header length leaves
+     the section unaligned, then it is copied. */
+  const uint8_t *sec = btf + hdrLen + typeOff;
+  const uint32_t *words = (const uint32_t *)sec;
+  uint32_t nWords = typeLen / 4;
+  if ((uintptr_t)sec & 3) {
+    uint32_t *copy = gen_alloc(typeLen);
+    memcpy(copy, sec, typeLen);
+    words = copy;
+  }
+  uint32_t count;
+  const uint32_t *offsets = index_types(words, nWords, &count);
+  flat_build(f, words, nWords, offsets, count, strings, strLen);
+  f->words = words;
+  f->nWords = nWords;
+  f->offsets = offsets;
 }
 
 #define WANTED_MASK                                                            \
