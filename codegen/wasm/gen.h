@@ -103,18 +103,15 @@ typedef struct {
   const uint8_t *strings;
   uint32_t stringsLen;
   /*
-   * The type section words and record offsets (set by flat_read, not
-   * flat_build): function prototypes' parameters, which the
-   * arrays leave out, are read from them (TypeGraph.paramType/paramName).
+   * The type section words and record offsets: function prototypes'
+   * parameters, which the arrays leave out, are read from them
+   * (TypeGraph.paramType/paramName).
    */
   const uint32_t *words;
   uint32_t nWords;
   const uint32_t *offsets;
 } Flat;
 
-void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
-                const uint32_t *offsets, uint32_t count,
-                const uint8_t *strings, uint32_t stringsLen);
 /*
  * The Flat of a little-endian base BTF blob (`len` bytes): validates what
  * rawBtf does past the header (bails where TypeScript would throw), indexes
