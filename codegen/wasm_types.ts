@@ -5,10 +5,10 @@
  * where the TypeScript generator runs mostly in the JIT's lower tiers
  * (vmlinux: 10 MB of output). The port covers the common input only; for
  * anything else (a `--type` or `--import` option, split BTF, a name that
- * is not a plain identifier, BTF it finds odd) it traps and the caller
+ * is not a plain identifier, big-endian or invalid BTF, BTF it finds odd)
+ * it traps and the caller
  * runs the TypeScript generator, which stays the reference.
  */
-import { typeWords, indexTypes } from "../src/btf/parse.ts";
 import type { ByteSink } from "./output.ts";
 import type { RawBtf } from "./type_graph.ts";
 import { inlineHead } from "./module_head.ts";
@@ -18,14 +18,7 @@ import { WASM_BASE64 } from "./wasm/module.ts";
 interface Exports {
   memory: WebAssembly.Memory;
   input(n: number): number;
-  run(
-    words: number,
-    nWords: number,
-    offsets: number,
-    count: number,
-    strings: number,
-    stringsLen: number,
-  ): number;
+  run(btf: number, len: number): number;
   output(): number;
 }
 
@@ -34,9 +27,18 @@ let compiled: WebAssembly.Module | undefined;
 /** The compiled module (compiled once per process). */
 function wasmModule(): WebAssembly.Module {
   if (!compiled) {
-    const text = atob(WASM_BASE64);
-    const bytes = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    // Native decoding where there is one (Bun, Deno, Node 25): the loop
+    // over atob's string runs cold and takes ~2 ms for the 44 kB module.
+    const fromBase64 = (
+      Uint8Array as { fromBase64?: (s: string) => Uint8Array<ArrayBuffer> }
+    ).fromBase64;
+    let bytes: Uint8Array<ArrayBuffer>;
+    if (fromBase64) bytes = fromBase64(WASM_BASE64);
+    else {
+      const text = atob(WASM_BASE64);
+      bytes = new Uint8Array(text.length);
+      for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    }
     compiled = new WebAssembly.Module(bytes);
   }
   return compiled;
@@ -48,7 +50,8 @@ export function wasmTakes(btf: RawBtf, options: GenerateOptions): boolean {
     options.only === undefined &&
     (options.importFrom === undefined || options.littleEndian === false) &&
     btf.base === undefined &&
-    btf.firstId === 1
+    btf.firstId === 1 &&
+    btf.byteOrder === "le"
   );
 }
 
@@ -58,21 +61,20 @@ export function wasmTakes(btf: RawBtf, options: GenerateOptions): boolean {
  * TypeScript generator).
  */
 export function wasmTypeBody(btf: RawBtf): Uint8Array | undefined {
+  // The blob as it is: the module checks and indexes the type section
+  // itself (rawBtf leaves that to first use), so nothing here reads it.
   const h = btf.header;
-  const words = btf.words ?? typeWords(btf.bytes, h, btf.byteOrder);
-  const offsets = btf.offsets ?? indexTypes(words, h.hdrLen + h.typeOff);
-  const strings = btf.strings.bytes;
+  const end = Math.max(
+    h.hdrLen + h.typeOff + h.typeLen,
+    h.hdrLen + h.strOff + h.strLen,
+  );
+  const blob = btf.bytes.subarray(0, end);
   const ex = new WebAssembly.Instance(wasmModule(), {})
     .exports as unknown as Exports;
   try {
-    const w = ex.input(words.byteLength);
-    const o = ex.input(offsets.byteLength);
-    const s = ex.input(strings.length);
-    const mem = ex.memory.buffer;
-    new Uint32Array(mem, w, words.length).set(words);
-    new Uint32Array(mem, o, offsets.length).set(offsets);
-    new Uint8Array(mem, s, strings.length).set(strings);
-    const n = ex.run(w, words.length, o, offsets.length, s, strings.length);
+    const p = ex.input(blob.length);
+    new Uint8Array(ex.memory.buffer, p, blob.length).set(blob);
+    const n = ex.run(p, blob.length);
     return new Uint8Array(ex.memory.buffer, ex.output(), n);
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) return undefined;

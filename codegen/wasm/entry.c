@@ -1,26 +1,22 @@
-/* What the wasm module exports: input buffers, one run, its output. */
+/* What the wasm module exports: an input buffer, one run, its output. */
 #include "gen.h"
 
 static Bytes result;
 
-/* Room for `n` input bytes (the caller copies words, offsets, strings in). */
+/* Room for `n` input bytes (the caller copies the BTF blob in). */
 __attribute__((export_name("input"))) void *input(uint32_t n) {
   return gen_alloc(n);
 }
 
 /*
- * Generates the module body for a base BTF: `words` (nWords, host order),
- * `offsets` (word index of each type record, ids 1..count) and the string
- * section. Returns the body's length; gen_output() gives where it is.
+ * Generates the module body for a little-endian base BTF blob of `len`
+ * bytes (header, type and string sections). Returns the body's length;
+ * output() gives where it is.
  */
-__attribute__((export_name("run"))) uint32_t run(
-    const uint32_t *words, uint32_t nWords, const uint32_t *offsets,
-    uint32_t count, const uint8_t *strings, uint32_t stringsLen) {
+__attribute__((export_name("run"))) uint32_t run(const uint8_t *btf,
+                                                 uint32_t len) {
   Flat f;
-  flat_build(&f, words, nWords, offsets, count, strings, stringsLen);
-  f.words = words;
-  f.nWords = nWords;
-  f.offsets = offsets;
+  flat_read(&f, btf, len);
   bytes_init(&result, 1 << 20);
   generate(&f, &result);
   return result.pos;

@@ -103,18 +103,21 @@ typedef struct {
   const uint8_t *strings;
   uint32_t stringsLen;
   /*
-   * The type section words and record offsets as run() got them (set by
-   * run(), not flat_build): function prototypes' parameters, which the
-   * arrays leave out, are read from them (TypeGraph.paramType/paramName).
+   * The type section words and record offsets: function prototypes'
+   * parameters, which the arrays leave out, are read from them
+   * (TypeGraph.paramType/paramName).
    */
   const uint32_t *words;
   uint32_t nWords;
   const uint32_t *offsets;
 } Flat;
 
-void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
-                const uint32_t *offsets, uint32_t count,
-                const uint8_t *strings, uint32_t stringsLen);
+/*
+ * The Flat of a little-endian base BTF blob (`len` bytes): validates what
+ * rawBtf does past the header (bails where TypeScript would throw), indexes
+ * the type records, builds the arrays and sets words, nWords and offsets.
+ */
+void flat_read(Flat *f, const uint8_t *btf, uint32_t len);
 /* RawGraph.wanted(): the struct, union, enum, enum64, typedef and var ids,
    ascending; their number goes to *n. */
 int32_t *flat_wanted(const Flat *f, int32_t *n);

@@ -1,76 +1,78 @@
 /*
  * Port of codegen/type_graph.ts: RawGraph.buildFlat (the `Flat` arrays) and
- * RawGraph.wanted() for a base BTF (first id 1, no base). The TypeScript side
- * has validated the records (indexTypes); the bounds are checked again here
- * so that no read leaves the type section whatever the caller passes.
+ * RawGraph.wanted() for a base BTF (first id 1, no base), and with them
+ * what rawBtf does past readHeader (src/btf/parse.ts typeWords and
+ * indexTypes, the StringTable checks) for little-endian BTF: the TypeScript
+ * side validates only the header, and every check that TypeScript would
+ * throw on bails here, so that the TypeScript generator then runs and
+ * throws the same typed error. One pass over the type section indexes the
+ * records and fills the arrays.
  */
 #include "gen.h"
 
-/* Words a record of kind `k` with `v` members reads, or 0 when unknown. */
-static uint32_t record_words(uint32_t k, uint32_t v) {
-  switch (k) {
-  case K_INT:
-    return 4;
-  case K_ARRAY:
-    return 6;
-  case K_STRUCT:
-  case K_UNION:
-  case K_ENUM64:
-    return 3 + 3 * v;
-  case K_ENUM:
-    return 3 + 2 * v;
-  default:
-    return 3;
-  }
+/* MAX_TYPE of src/btf/wire.ts (BTF_MAX_TYPE). */
+#define MAX_TYPE 0x000fffffu
+
+/*
+ * Words after a record's 12-byte header: EXTRA_FIXED[kind] + vlen *
+ * EXTRA_PER_VLEN[kind] (wire.ts extraSize); 255 marks an unknown kind.
+ */
+static const uint8_t EXTRA_PER_VLEN[32] = {
+    255, 0, 0, 0, 3, 3, 2, 0, 0, 0, 0, 0, 0, 2, 0, 3, 0, 0, 0, 3,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
+static const uint8_t EXTRA_FIXED[32] = {0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 1, 0, 0, 1, 0, 0};
+
+/* Little-endian 32-bit field at byte `at` (wasm is little-endian). */
+static uint32_t le32(const uint8_t *b, uint32_t at) {
+  uint32_t v;
+  memcpy(&v, b + at, 4);
+  return v;
 }
 
-void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
-                const uint32_t *offsets, uint32_t count,
-                const uint8_t *strings, uint32_t stringsLen) {
-  const uint32_t *w = words;
-  /* Ids are int32 everywhere (TS: MAX_TYPE bounds them far below). */
-  if (count > 0x7fffffe) gen_bail();
-  uint32_t n = count + 1;
-  /* A member or enumerator takes at least 2 words (as buildFlat). */
-  uint32_t cap = nWords >> 1;
-  f->count = (int32_t)count;
-  f->kind = gen_alloc(n);
-  f->name = gen_alloc(4 * n);
-  f->size = gen_alloc(4 * n);
-  f->ref = gen_alloc(4 * n);
-  f->len = gen_alloc(4 * n);
-  f->vlen = gen_alloc(4 * n);
-  f->flag = gen_alloc(n);
-  f->intInfo = gen_alloc(4 * n);
-  f->first = gen_alloc(4 * n);
-  f->mName = gen_alloc(4 * cap);
-  f->mType = gen_alloc(4 * cap);
-  f->mBitOff = gen_alloc(4 * cap);
-  f->mBitSize = gen_alloc(cap);
-  f->strings = strings;
-  f->stringsLen = stringsLen;
-  int8_t *kind = f->kind;
-  int32_t *name = f->name, *ref = f->ref, *vlen = f->vlen;
-  int32_t *intInfo = f->intInfo, *first = f->first, *mName = f->mName;
-  uint32_t *size = f->size, *len = f->len, *mType = f->mType;
-  uint32_t *mBitOff = f->mBitOff;
-  uint8_t *flag = f->flag, *mBitSize = f->mBitSize;
+/*
+ * indexTypes and buildFlat in one pass over the `n` words: the offset of
+ * every record (bailing where indexTypes throws: a truncated record, an
+ * unknown kind, more than MAX_TYPE types) and its arrays' entries.
+ */
+static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
+  /* Every record is at least 3 words, a member or enumerator 2. */
+  uint32_t ids = n / 3 + 2, cap = n >> 1;
+  uint32_t *offsets = gen_alloc(4 * ids);
+  int8_t *kind = f->kind = gen_alloc(ids);
+  int32_t *name = f->name = gen_alloc(4 * ids);
+  uint32_t *size = f->size = gen_alloc(4 * ids);
+  int32_t *ref = f->ref = gen_alloc(4 * ids);
+  uint32_t *len = f->len = gen_alloc(4 * ids);
+  int32_t *vlen = f->vlen = gen_alloc(4 * ids);
+  uint8_t *flag = f->flag = gen_alloc(ids);
+  int32_t *intInfo = f->intInfo = gen_alloc(4 * ids);
+  int32_t *first = f->first = gen_alloc(4 * ids);
+  int32_t *mName = f->mName = gen_alloc(4 * cap);
+  uint32_t *mType = f->mType = gen_alloc(4 * cap);
+  uint32_t *mBitOff = f->mBitOff = gen_alloc(4 * cap);
+  uint8_t *mBitSize = f->mBitSize = gen_alloc(cap);
   kind[0] = 0;
   ref[0] = -1;
-  uint32_t m = 0;
-  for (uint32_t i = 0, id = 1; i < count; i++, id++) {
-    uint32_t p = offsets[i];
-    if (p >= nWords || nWords - p < 3) gen_bail();
+  uint32_t id = 0, m = 0, p = 0;
+  while (p < n) {
+    if (n - p < 3) gen_bail();
     uint32_t info = w[p + 1];
     uint32_t k = (info >> 24) & 0x1f;
     uint32_t v = info & 0xffff;
+    uint32_t per = EXTRA_PER_VLEN[k];
+    if (per == 255) gen_bail();
+    /* At most 3 + 3 + 3 * 0xffff words: no overflow in 32 bits. */
+    uint32_t need = 3 + EXTRA_FIXED[k] + per * v;
+    if (n - p < need) gen_bail();
     uint32_t kf = info >> 31;
-    if (nWords - p < record_words(k, v)) gen_bail();
+    offsets[id++] = p;
     kind[id] = (int8_t)k;
     name[id] = (int32_t)w[p];
     flag[id] = (uint8_t)kf;
     vlen[id] = (int32_t)v;
     size[id] = k == K_PTR ? 8 : w[p + 2];
+    /* A reference as it is: ids past the count become -1 below. */
     ref[id] = -1;
     switch (k) {
     case K_INT: {
@@ -79,12 +81,10 @@ void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
                               (((enc >> 24) & 0xf) << 16));
       break;
     }
-    case K_ARRAY: {
-      uint32_t t = w[p + 3];
-      ref[id] = t <= count ? (int32_t)t : -1;
+    case K_ARRAY:
+      ref[id] = (int32_t)w[p + 3];
       len[id] = w[p + 5];
       break;
-    }
     case K_STRUCT:
     case K_UNION:
       if (cap - m < v) gen_bail();
@@ -98,25 +98,68 @@ void flat_build(Flat *f, const uint32_t *words, uint32_t nWords,
       }
       break;
     case K_ENUM:
-    case K_ENUM64: {
-      /* btf_enum: name, value; btf_enum64: name, low, high. */
-      int wide = k == K_ENUM64;
+      /* btf_enum: name, value. */
       if (cap - m < v) gen_bail();
       first[id] = (int32_t)m;
-      for (uint32_t j = 0, q = p + 3; j < v; j++, q += wide ? 3 : 2, m++) {
+      for (uint32_t j = 0, q = p + 3; j < v; j++, q += 2, m++) {
         mName[m] = (int32_t)w[q];
         mType[m] = w[q + 1];
-        if (wide) mBitOff[m] = w[q + 2];
       }
       break;
+    case K_ENUM64:
+      /* btf_enum64: name, low, high. */
+      if (cap - m < v) gen_bail();
+      first[id] = (int32_t)m;
+      for (uint32_t j = 0, q = p + 3; j < v; j++, q += 3, m++) {
+        mName[m] = (int32_t)w[q];
+        mType[m] = w[q + 1];
+        mBitOff[m] = w[q + 2];
+      }
+      break;
+    default:
+      ref[id] = (int32_t)w[p + 2];
     }
-    default: {
-      uint32_t t = w[p + 2];
-      ref[id] = t <= count ? (int32_t)t : -1;
-    }
-    }
+    p += need;
   }
+  if (id > MAX_TYPE) gen_bail();
+  /* References to ids past the count resolve to nothing. */
+  for (uint32_t i = 1; i <= id; i++)
+    if ((uint32_t)ref[i] > id) ref[i] = -1;
+  f->count = (int32_t)id;
   f->members = (int32_t)m;
+  f->offsets = offsets;
+}
+
+void flat_read(Flat *f, const uint8_t *btf, uint32_t len) {
+  /* readHeader: little-endian magic 9f eb, version 1, sections in bounds. */
+  if (len < 24 || btf[0] != 0x9f || btf[1] != 0xeb || btf[2] != 1) gen_bail();
+  uint32_t hdrLen = le32(btf, 4), typeOff = le32(btf, 8);
+  uint32_t typeLen = le32(btf, 12), strOff = le32(btf, 16);
+  uint32_t strLen = le32(btf, 20);
+  if (hdrLen < 24 || hdrLen > len) gen_bail();
+  uint64_t body = len - hdrLen;
+  if (typeOff % 4 || typeLen % 4) gen_bail();
+  if ((uint64_t)typeOff + typeLen > body) gen_bail();
+  if ((uint64_t)strOff + strLen > body) gen_bail();
+  /* StringTable: a base BTF's strings start and end with a NUL byte. */
+  const uint8_t *strings = btf + hdrLen + strOff;
+  if (strLen > 0 && (strings[0] != 0 || strings[strLen - 1] != 0))
+    gen_bail();
+  f->strings = strings;
+  f->stringsLen = strLen;
+  /* typeWords: host order is little-endian; an odd header length leaves
+     the section unaligned, then it is copied. */
+  const uint8_t *sec = btf + hdrLen + typeOff;
+  const uint32_t *words = (const uint32_t *)sec;
+  uint32_t nWords = typeLen / 4;
+  if ((uintptr_t)sec & 3) {
+    uint32_t *copy = gen_alloc(typeLen);
+    memcpy(copy, sec, typeLen);
+    words = copy;
+  }
+  f->words = words;
+  f->nWords = nWords;
+  index_and_fill(f, words, nWords);
 }
 
 #define WANTED_MASK                                                            \

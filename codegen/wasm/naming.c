@@ -205,8 +205,13 @@ static int32_t drain_use(Drain *d, int32_t id) {
   return r;
 }
 
-/* Names the members' anonymous types of every queued parent. */
-static void drain_run(Drain *d) {
+/*
+ * Names the anonymous types of `parent`'s members (queueing the composite
+ * ones). One call per parent, not one loop over all of them: engines
+ * compile a function for their faster tiers between calls (V8 has no OSR
+ * for wasm), so a cold run soon runs this compiled.
+ */
+__attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
   const Flat *f = d->f;
   CNames *names = d->names;
   const uint8_t *s = f->strings;
@@ -215,57 +220,59 @@ static void drain_run(Drain *d) {
   int32_t *off = names->off, *len = names->len;
   uint8_t *plain = names->plain;
   Bytes *out = &names->out;
-  while (d->head < d->tail) {
-    int32_t parent = d->queue[d->head++];
-    uint32_t k = 0;
-    int32_t m0 = f->first[parent];
-    for (int32_t i = 0, n = f->vlen[parent]; i < n; i++) {
-      int32_t mo = f->mName[m0 + i];
-      int unnamed;
-      if (mo == 0)
-        unnamed = 1;
-      else if (mo > 0 && (uint32_t)mo < sl)
-        unnamed = s[mo] == 0;
-      else
-        gen_bail(); /* TS: memberHasName throws on the offset */
-      uint32_t slot = unnamed ? k++ : 0;
-      uint32_t t = f->mType[m0 + i];
-      int32_t child = drain_use(d, t <= (uint32_t)count ? (int32_t)t : -1);
-      if (child < 0 || off[child] >= 0) continue;
-      /* Plain name length (0 when unnamed), or -1: TS asks the graph. */
-      int32_t ml = unnamed ? 0 : plain_length(s, sl, mo);
-      const uint8_t *mb = s + mo;
-      uint32_t mn = (uint32_t)ml;
-      /* As TS's byte path, or its setString of the same (ASCII) text. */
-      int fast = plain[parent] && (unnamed || ml > 0);
-      if (!unnamed && ml < 0) mb = ascii_name(f, mo, &mn);
-      /* parent + "__" + member, or + "__anon<k>", as bytes. */
-      uint32_t pl = (uint32_t)len[parent];
-      bytes_reserve(out, pl + 2 + (unnamed ? 4 + 10 : mn));
-      uint8_t *b = out->buf;
-      uint32_t po = (uint32_t)off[parent];
-      uint32_t p = out->pos;
-      memcpy(b + p, b + po, pl);
-      p += pl;
-      b[p++] = '_';
-      b[p++] = '_';
-      if (unnamed) {
-        b[p++] = 'a';
-        b[p++] = 'n';
-        b[p++] = 'o';
-        b[p++] = 'n';
-        p = put_uint(b, p, slot);
-      } else {
-        memcpy(b + p, mb, mn);
-        p += mn;
-      }
-      off[child] = (int32_t)out->pos;
-      len[child] = (int32_t)(p - out->pos);
-      plain[child] = fast ? 1 : (uint8_t)is_plain(b, out->pos, p - out->pos);
-      out->pos = p;
-      if (is_composite_kind(f->kind[child])) drain_queue(d, child);
+  uint32_t k = 0;
+  int32_t m0 = f->first[parent];
+  for (int32_t i = 0, n = f->vlen[parent]; i < n; i++) {
+    int32_t mo = f->mName[m0 + i];
+    int unnamed;
+    if (mo == 0)
+      unnamed = 1;
+    else if (mo > 0 && (uint32_t)mo < sl)
+      unnamed = s[mo] == 0;
+    else
+      gen_bail(); /* TS: memberHasName throws on the offset */
+    uint32_t slot = unnamed ? k++ : 0;
+    uint32_t t = f->mType[m0 + i];
+    int32_t child = drain_use(d, t <= (uint32_t)count ? (int32_t)t : -1);
+    if (child < 0 || off[child] >= 0) continue;
+    /* Plain name length (0 when unnamed), or -1: TS asks the graph. */
+    int32_t ml = unnamed ? 0 : plain_length(s, sl, mo);
+    const uint8_t *mb = s + mo;
+    uint32_t mn = (uint32_t)ml;
+    /* As TS's byte path, or its setString of the same (ASCII) text. */
+    int fast = plain[parent] && (unnamed || ml > 0);
+    if (!unnamed && ml < 0) mb = ascii_name(f, mo, &mn);
+    /* parent + "__" + member, or + "__anon<k>", as bytes. */
+    uint32_t pl = (uint32_t)len[parent];
+    bytes_reserve(out, pl + 2 + (unnamed ? 4 + 10 : mn));
+    uint8_t *b = out->buf;
+    uint32_t po = (uint32_t)off[parent];
+    uint32_t p = out->pos;
+    memcpy(b + p, b + po, pl);
+    p += pl;
+    b[p++] = '_';
+    b[p++] = '_';
+    if (unnamed) {
+      b[p++] = 'a';
+      b[p++] = 'n';
+      b[p++] = 'o';
+      b[p++] = 'n';
+      p = put_uint(b, p, slot);
+    } else {
+      memcpy(b + p, mb, mn);
+      p += mn;
     }
+    off[child] = (int32_t)out->pos;
+    len[child] = (int32_t)(p - out->pos);
+    plain[child] = fast ? 1 : (uint8_t)is_plain(b, out->pos, p - out->pos);
+    out->pos = p;
+    if (is_composite_kind(f->kind[child])) drain_queue(d, child);
   }
+}
+
+/* Names the members' anonymous types of every queued parent. */
+static void drain_run(Drain *d) {
+  while (d->head < d->tail) drain_parent(d, d->queue[d->head++]);
 }
 
 /* Gives `to` the name of `from` (the same bytes). */
@@ -275,11 +282,81 @@ static void share_name(CNames *names, int32_t to, int32_t from) {
   names->plain[to] = names->plain[from];
 }
 
+/*
+ * The last rule for a declarable still unnamed: `enum__<first>`, or
+ * `anon_<kind>__<id>` (whose members are named then, breadth first). A
+ * function per id for the engines' tiers (see drain_parent).
+ */
+__attribute__((noinline)) static void name_anon(Drain *d, int32_t id) {
+  const Flat *f = d->f;
+  CNames *names = d->names;
+  int k = f->kind[id];
+  if (k == K_ENUM || k == K_ENUM64) {
+    if (f->vlen[id] > 0) {
+      /*
+       * `enum__${g.enumName(id, 0)}`: TS reads it through Names.get,
+       * which for a section that is not all ASCII decodes with a budget
+       * (StringTable.get) that hostile offsets can exhaust: bail there.
+       */
+      if (!is_ascii_section(f)) gen_bail();
+      const uint8_t *s = f->strings;
+      int32_t eo = f->mName[f->first[id]];
+      int32_t el = plain_length(s, f->stringsLen, eo);
+      uint32_t en = (uint32_t)el;
+      const uint8_t *eb = s + (el > 0 ? eo : 0);
+      if (el < 0) eb = ascii_name(f, eo, &en);
+      set_joined(names, id, "enum__", eb, en, 0);
+    } else
+      set_joined(names, id, "anon_enum__", 0, 0, (uint32_t)id);
+  } else {
+    set_joined(names, id, k == K_STRUCT ? "anon_struct__" : "anon_union__", 0,
+               0, (uint32_t)id);
+    drain_push(d, id);
+    drain_run(d);
+  }
+}
+
+/* The lists nameTable's first pass sorts the wanted ids into. */
+typedef struct {
+  int32_t *declarable, *typedefs, *vars, *anon, *queue;
+  int32_t nd, nt, nv, na, nq;
+} Lists;
+
+/*
+ * Rule 1 for wanted `id`: its own name (plain, or the bytes of one that is
+ * not), and the lists it goes to. A function per id for the engines' tiers
+ * (see drain_parent).
+ */
+__attribute__((noinline)) static void name_own(const Flat *f, CNames *names,
+                                               Lists *l, int32_t id) {
+  int k = f->kind[id];
+  int32_t off = f->name[id];
+  int32_t n = plain_length(f->strings, f->stringsLen, off);
+  if (n > 0)
+    set_plain(names, id, f->strings, (uint32_t)off, (uint32_t)n);
+  else if (n < 0 && off != 0) {
+    /* TS: g.named(), then setString(g.name()) (or it throws). */
+    uint32_t ln;
+    const uint8_t *nb = ascii_name(f, off, &ln);
+    set_joined(names, id, "", nb, ln, 0);
+  }
+  int named = names->off[id] >= 0;
+  if (is_declarable_kind(k)) {
+    l->declarable[l->nd++] = id;
+    if (!named)
+      l->anon[l->na++] = id;
+    else if (is_composite_kind(k))
+      l->queue[l->nq++] = id;
+  } else if (named) {
+    if (k == K_TYPEDEF)
+      l->typedefs[l->nt++] = id;
+    else
+      l->vars[l->nv++] = id;
+  }
+}
+
 void name_table(const Flat *f, CNames *names) {
-  const uint8_t *s = f->strings;
-  uint32_t sl = f->stringsLen;
   const int8_t *kind = f->kind;
-  const int32_t *tName = f->name;
   uint32_t n1 = (uint32_t)f->count + 1;
   bytes_init(&names->out, 1 << 16);
   names->off = gen_alloc(4 * n1);
@@ -293,34 +370,9 @@ void name_table(const Flat *f, CNames *names) {
   int32_t *vars = gen_alloc(wb), *anon = gen_alloc(wb);
   /* Composite parents: the named ones now, typedef-named ones later. */
   int32_t *queue = gen_alloc(wb);
-  int32_t nd = 0, nt = 0, nv = 0, na = 0, nq = 0;
-  for (int32_t i = 0; i < nw; i++) {
-    int32_t id = wanted[i];
-    int k = kind[id];
-    int32_t off = tName[id];
-    int32_t n = plain_length(s, sl, off);
-    if (n > 0)
-      set_plain(names, id, s, (uint32_t)off, (uint32_t)n);
-    else if (n < 0 && off != 0) {
-      /* TS: g.named(), then setString(g.name()) (or it throws). */
-      uint32_t ln;
-      const uint8_t *nb = ascii_name(f, off, &ln);
-      set_joined(names, id, "", nb, ln, 0);
-    }
-    int named = names->off[id] >= 0;
-    if (is_declarable_kind(k)) {
-      declarable[nd++] = id;
-      if (!named)
-        anon[na++] = id;
-      else if (is_composite_kind(k))
-        queue[nq++] = id;
-    } else if (named) {
-      if (k == K_TYPEDEF)
-        typedefs[nt++] = id;
-      else
-        vars[nv++] = id;
-    }
-  }
+  Lists l = {declarable, typedefs, vars, anon, queue, 0, 0, 0, 0, 0};
+  for (int32_t i = 0; i < nw; i++) name_own(f, names, &l, wanted[i]);
+  int32_t nd = l.nd, nt = l.nt, nv = l.nv, na = l.na, nq = l.nq;
   names->declarable = declarable;
   names->nDeclarable = nd;
   names->typedefs = typedefs;
@@ -370,31 +422,6 @@ void name_table(const Flat *f, CNames *names) {
   }
   drain_run(&d);
 
-  for (int32_t i = 0; i < na; i++) {
-    int32_t id = anon[i];
-    if (names->off[id] >= 0) continue;
-    int k = kind[id];
-    if (k == K_ENUM || k == K_ENUM64) {
-      if (f->vlen[id] > 0) {
-        /*
-         * `enum__${g.enumName(id, 0)}`: TS reads it through Names.get,
-         * which for a section that is not all ASCII decodes with a budget
-         * (StringTable.get) that hostile offsets can exhaust: bail there.
-         */
-        if (!is_ascii_section(f)) gen_bail();
-        int32_t eo = f->mName[f->first[id]];
-        int32_t el = plain_length(s, sl, eo);
-        uint32_t en = (uint32_t)el;
-        const uint8_t *eb = s + (el > 0 ? eo : 0);
-        if (el < 0) eb = ascii_name(f, eo, &en);
-        set_joined(names, id, "enum__", eb, en, 0);
-      } else
-        set_joined(names, id, "anon_enum__", 0, 0, (uint32_t)id);
-    } else {
-      set_joined(names, id, k == K_STRUCT ? "anon_struct__" : "anon_union__",
-                 0, 0, (uint32_t)id);
-      drain_push(&d, id);
-      drain_run(&d);
-    }
-  }
+  for (int32_t i = 0; i < na; i++)
+    if (names->off[anon[i]] < 0) name_anon(&d, anon[i]);
 }

@@ -212,6 +212,53 @@ describe("wasm generator", () => {
     expect(compared).toBeGreaterThan(0);
   });
 
+  it("reads the blob as rawBtf does: unaligned sections, invalid type sections", async () => {
+    const blob = readElf(new Uint8Array(readFileSync(fixture("btf_types"))))
+      .section(".BTF")!
+      .data.slice();
+    const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset);
+    expect(view(blob).getUint32(4, true)).toBe(24);
+    const typeStart = 24 + view(blob).getUint32(8, true);
+    // A longer header: the type section is no longer 4-byte aligned.
+    const odd = new Uint8Array(blob.length + 1);
+    odd.set(blob.subarray(0, 24));
+    odd.set(blob.subarray(24), 25);
+    view(odd).setUint32(4, 25, true);
+    const ts = tsOutput(rawBtf(odd), {});
+    expect(ts).toBeInstanceOf(Uint8Array);
+    expect(
+      firstDifference(ts as Uint8Array, wasmOutput(rawBtf(odd), {})!),
+    ).toBe("same");
+    // Type sections the index pass refuses: TypeScript throws, wasm gives up.
+    const unknownKind = blob.slice();
+    unknownKind[typeStart + 7] = 25;
+    const truncated = blob.slice();
+    view(truncated).setUint32(12, view(blob).getUint32(12, true) - 4, true);
+    for (const [b, message] of [
+      [unknownKind, /^type 1 has unknown kind 25/],
+      [truncated, /^truncated BTF: type \d+ needs/],
+    ] as const) {
+      expect(() => rawBtf(b).count).toThrow(message);
+      expect(tsOutput(rawBtf(b), {})).toBeInstanceOf(Error);
+      expect(wasmOutput(rawBtf(b), {})).toBeUndefined();
+      // The CLI prints the parser's error, and no module.
+      const out: Uint8Array[] = [];
+      const err: string[] = [];
+      const code = await main(["types", "x.btf"], {
+        args: [],
+        read: () => b,
+        write: (fd, x) =>
+          fd === 1 ? out.push(x) : err.push(new TextDecoder().decode(x)),
+        setExitCode() {},
+      });
+      expect(code).toBe(1);
+      expect(out).toEqual([]);
+      expect(err.join("")).toMatch(
+        new RegExp(`^tsbpf-gen: ${message.source.slice(1)}`),
+      );
+    }
+  });
+
   it("is what tsbpf-gen types runs for vmlinux, with the same output", async () => {
     if (!need(existsSync(VMLINUX), `${VMLINUX} is missing`)) return;
     const btf = rawBtf(new Uint8Array(readFileSync(VMLINUX)));
