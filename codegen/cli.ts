@@ -17,10 +17,11 @@
  * @module
  */
 import { TsbpfError } from "../src/errors.ts";
-import { btfByteOrder } from "../src/btf/parse.ts";
+import { btfByteOrder } from "../src/btf/header.ts";
 import { cSourceMessage } from "./c_source.ts";
-import { rawBtf } from "./type_graph.ts";
-import { hintRunOnce } from "./run_once.ts";
+import type { ByteSink } from "./output.ts";
+import type { RawBtf } from "./type_graph.ts";
+import type { GenerateOptions } from "./types.ts";
 import { writeTypeBytesWasm } from "./wasm_types.ts";
 
 const USAGE = `Usage: tsbpf-gen types FILE [--type NAME]... [--import SPEC] [--debug]
@@ -200,6 +201,19 @@ function isKernelModulePath(path: string): boolean {
   );
 }
 
+/** The TypeScript generator (loaded only when the wasm one does not do it). */
+async function generate(
+  btf: RawBtf,
+  options: GenerateOptions,
+  out: ByteSink,
+): Promise<void> {
+  const { writeTypeBytes } = await import("./types.ts");
+  // After the generator's modules are loaded: they register their code.
+  const { hintRunOnce } = await import("./run_once.ts");
+  await hintRunOnce();
+  writeTypeBytes(btf, options, out);
+}
+
 /** One line: the message, with a hint folded in. */
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
@@ -253,26 +267,30 @@ export async function main(
       );
       return 0;
     }
-    // Raw BTF (vmlinux) is read without the Btf class and what it imports;
-    // ELF objects and kernel modules' split BTF go through it.
-    const btf =
-      btfByteOrder(bytes) && !isKernelModulePath(args.file)
-        ? rawBtf(bytes)
-        : (await import("../src/btf/btf.ts")).Btf.fromFile(args.file);
-    const options = {
+    const out = (b: Uint8Array) => h.write(1, b);
+    const options = (littleEndian: boolean): GenerateOptions => ({
       only: args.only,
-      littleEndian: btf.byteOrder !== "be",
+      littleEndian,
       source,
       importFrom: args.importFrom,
-    };
-    const out = (b: Uint8Array) => h.write(1, b);
-    // The wasm generator when it takes the input; else (or when it gives
-    // up) the TypeScript one, loaded only then.
-    if (!writeTypeBytesWasm(btf, options, out)) {
-      await hintRunOnce();
-      const { writeTypeBytes } = await import("./types.ts");
-      writeTypeBytes(btf, options, out);
+    });
+    // Raw BTF (vmlinux) goes to the wasm generator as it is, with nothing
+    // else loaded; when it does not take the input (or gives up), the
+    // TypeScript generator runs. ELF objects and kernel modules' split BTF
+    // go through the Btf class.
+    const order = btfByteOrder(bytes);
+    if (order && !isKernelModulePath(args.file)) {
+      const opts = options(order === "le");
+      if (!writeTypeBytesWasm(bytes, opts, out)) {
+        const { rawBtf } = await import("./type_graph.ts");
+        await generate(rawBtf(bytes), opts, out);
+      }
+      return 0;
     }
+    const { Btf } = await import("../src/btf/btf.ts");
+    const btf = Btf.fromFile(args.file);
+    const opts = options(btf.byteOrder !== "be");
+    if (!writeTypeBytesWasm(btf, opts, out)) await generate(btf, opts, out);
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError;

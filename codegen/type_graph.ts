@@ -39,13 +39,7 @@ export interface RawBtf {
   readonly offsets?: Uint32Array;
 }
 
-/**
- * Parses a base (not split) raw BTF blob as `Btf.fromBytes` does, without a
- * `Btf`. The header and string section are checked now; the type section
- * is indexed on first use of `words`, `offsets` or `count` (which then
- * throw `Btf.fromBytes`'s errors): the wasm generator, the CLI's path for
- * vmlinux, reads the blob's bytes and indexes them itself.
- */
+/** Parses a base (not split) raw BTF blob as `Btf.fromBytes` does, without a `Btf`. */
 export function rawBtf(bytes: Uint8Array): RawBtf {
   const { header, byteOrder } = readHeader(bytes);
   const strStart = header.hdrLen + header.strOff;
@@ -54,26 +48,17 @@ export function rawBtf(bytes: Uint8Array): RawBtf {
     undefined,
     strStart,
   );
-  let w: Uint32Array | undefined;
-  let off: Uint32Array | undefined;
-  const words = () => (w ??= typeWords(bytes, header, byteOrder));
-  const offsets = () =>
-    (off ??= indexTypes(words(), header.hdrLen + header.typeOff));
+  const words = typeWords(bytes, header, byteOrder);
+  const offsets = indexTypes(words, header.hdrLen + header.typeOff);
   return {
     bytes,
     header,
     byteOrder,
     strings,
     firstId: 1,
-    get words() {
-      return words();
-    },
-    get offsets() {
-      return offsets();
-    },
-    get count() {
-      return offsets().length;
-    },
+    count: offsets.length,
+    words,
+    offsets,
   };
 }
 

@@ -4,10 +4,9 @@
  * bytes as {@link writeTypeBytes}, several times faster on a cold start,
  * where the TypeScript generator runs mostly in the JIT's lower tiers
  * (vmlinux: 10 MB of output). The port covers the common input only; for
- * anything else (a `--type` or `--import` option, split BTF, a name that
- * is not a plain identifier, big-endian or invalid BTF, BTF it finds odd)
- * it traps and the caller
- * runs the TypeScript generator, which stays the reference.
+ * anything else (a `--type` or `--import` option, split or big-endian
+ * BTF, a name that needs escaping, invalid or odd BTF) it traps, and the
+ * caller runs the TypeScript generator, which stays the reference.
  */
 import type { ByteSink } from "./output.ts";
 import type { RawBtf } from "./type_graph.ts";
@@ -44,31 +43,37 @@ function wasmModule(): WebAssembly.Module {
   return compiled;
 }
 
-/** True when the wasm generator takes this input and these options. */
-export function wasmTakes(btf: RawBtf, options: GenerateOptions): boolean {
+/** True when the wasm generator takes these options (it writes whole modules with inlined helpers). */
+export function wasmTakesOptions(options: GenerateOptions): boolean {
   return (
     options.only === undefined &&
-    (options.importFrom === undefined || options.littleEndian === false) &&
-    btf.base === undefined &&
-    btf.firstId === 1 &&
-    btf.byteOrder === "le"
+    (options.importFrom === undefined || options.littleEndian === false)
   );
 }
 
 /**
- * The module body (everything after {@link inlineHead}) for `btf` from the
- * wasm generator, or undefined when it gave up (the caller then runs the
- * TypeScript generator).
+ * The BTF blob the wasm generator would read from `input`, or undefined
+ * when it does not take it: split BTF, big-endian BTF, or bytes that are
+ * not BTF at all (left to the TypeScript parser's errors).
  */
-export function wasmTypeBody(btf: RawBtf): Uint8Array | undefined {
-  // The blob as it is: the module checks and indexes the type section
-  // itself (rawBtf leaves that to first use), so nothing here reads it.
-  const h = btf.header;
-  const end = Math.max(
-    h.hdrLen + h.typeOff + h.typeLen,
-    h.hdrLen + h.strOff + h.strLen,
-  );
-  const blob = btf.bytes.subarray(0, end);
+function wasmInput(input: RawBtf | Uint8Array): Uint8Array | undefined {
+  if (input instanceof Uint8Array)
+    return input[0] === 0x9f && input[1] === 0xeb ? input : undefined;
+  return input.base === undefined &&
+    input.firstId === 1 &&
+    input.byteOrder === "le"
+    ? input.bytes
+    : undefined;
+}
+
+/**
+ * The module body (everything after {@link inlineHead}) from the wasm
+ * generator for a little-endian base BTF blob, or undefined when it gave
+ * up (the caller then runs the TypeScript generator). The module checks
+ * the header and indexes the type section itself, bailing wherever the
+ * TypeScript parser would throw.
+ */
+export function wasmTypeBody(blob: Uint8Array): Uint8Array | undefined {
   const ex = new WebAssembly.Instance(wasmModule(), {})
     .exports as unknown as Exports;
   try {
@@ -83,17 +88,19 @@ export function wasmTypeBody(btf: RawBtf): Uint8Array | undefined {
 }
 
 /**
- * {@link writeTypeBytes} through the wasm generator: writes the module to
- * `sink` and returns true, or writes nothing and returns false when the
- * wasm generator does not take the input (see {@link wasmTakes}) or gave up.
+ * {@link writeTypeBytes} through the wasm generator, for a BTF blob's bytes
+ * or a parsed one: writes the module to `sink` and returns true, or writes
+ * nothing and returns false when the wasm generator does not take the
+ * input or the options, or gave up.
  */
 export function writeTypeBytesWasm(
-  btf: RawBtf,
+  input: RawBtf | Uint8Array,
   options: GenerateOptions,
   sink: ByteSink,
 ): boolean {
-  if (!wasmTakes(btf, options)) return false;
-  const body = wasmTypeBody(btf);
+  const blob = wasmInput(input);
+  if (!blob || !wasmTakesOptions(options)) return false;
+  const body = wasmTypeBody(blob);
   if (!body) return false;
   sink(new TextEncoder().encode(inlineHead(options)));
   sink(body);
