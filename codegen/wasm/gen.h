@@ -229,7 +229,12 @@ void mt_spelling_or_unknown(MemberTypes *mt, int32_t id, Bytes *out);
  */
 uint32_t gen_class_of(int32_t id, const uint8_t **name);
 
-/* The module body after the prelude: classes, enums, aliases, $def tables, "$install();\n". */
-void generate(const Flat *f, Bytes *out);
+/*
+ * The module body after the prelude, in two buffers (initialized here):
+ * `out` gets the classes, enums and aliases, `tables` what follows them
+ * (the "// Sizes..." line, the $def calls and "$install();\n"; nothing when
+ * there is no $def).
+ */
+void generate(const Flat *f, Bytes *out, Bytes *tables);
 
 #endif

@@ -835,7 +835,12 @@ static void emit_aliases(void) {
   if (any) bytes_byte(o, '\n');
 }
 
-void generate(const Flat *f, Bytes *out) {
+/* The line before the $def calls. */
+static const char DEFS_HEAD[] =
+    "// Sizes, C names and field tables ((name, byte offset, spec) triples); "
+    "see $def.\n";
+
+void generate(const Flat *f, Bytes *out, Bytes *tables) {
   // The string section ends with a NUL (rawBtf checks it): name scans stop.
   if (f->stringsLen == 0 || f->strings[f->stringsLen - 1] != 0) gen_bail();
   for (uint32_t i = 0; i < N_RESERVED; i++)
@@ -844,9 +849,11 @@ void generate(const Flat *f, Bytes *out) {
   G.o = out;
   // Room up front (vmlinux: 8 MB of declarations, 2 MB of tables from 3 MB
   // of type words): growing by doubling would copy and touch twice as
-  // much. Room never written costs nothing.
-  bytes_reserve(out, f->nWords * 16 + (1 << 16));
+  // much. Room never written costs nothing. The tables stay in a buffer
+  // of their own, which the caller hands on after `out` (not copied).
+  bytes_init(out, f->nWords * 16 + (1 << 16));
   bytes_init(&G.defs, f->nWords * 4 + (1 << 16));
+  LIT(&G.defs, DEFS_HEAD);
   bytes_init(&G.extra, 256);
   G.declIndex = gen_alloc(((uint32_t)f->count + 1) * 4);
   G.onPath = gen_alloc((uint32_t)f->count + 1);
@@ -862,10 +869,10 @@ void generate(const Flat *f, Bytes *out) {
   claim_all();
   emit_all();
   emit_aliases();
-  if (G.defs.pos > 0) {
-    LIT(out, "// Sizes, C names and field tables ((name, byte offset, "
-                   "spec) triples); see $def.\n");
-    put(out, G.defs.buf, G.defs.pos);
-    LIT(out, "$install();\n");
-  }
+  // Any $def: the tables follow the declarations; else nothing does.
+  if (G.defs.pos > sizeof(DEFS_HEAD) - 1)
+    LIT(&G.defs, "$install();\n");
+  else
+    G.defs.pos = 0;
+  *tables = G.defs;
 }
