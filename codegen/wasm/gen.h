@@ -202,6 +202,8 @@ typedef struct {
   Bytes snips;
   TypeInfo **slot; /* per id 0..count + 1 (count + 1: invalid) */
   Access **access; /* accessOf's memo, per id 0..count */
+  TypeInfo *pool;  /* where the next record goes */
+  uint32_t poolLeft;
 } MemberTypes;
 
 void mt_init(MemberTypes *mt, const Flat *f);

@@ -117,10 +117,11 @@ static Access *string_access(uint32_t n) {
   return access_new((const uint8_t *)"string", 6, code, p);
 }
 
-/* `$ArrayView<e.t>`, `[n,e.code]`. */
+/* `$ArrayView<e.t>`, `[n,e.code]`: one allocation, written in place. */
 static Access *array_access(uint32_t n, const Access *e) {
-  uint32_t tLen = 11 + e->tLen + 1, codeLen = 1 + 10 + 1 + e->codeLen + 1;
-  uint8_t *t = gen_alloc(tLen + codeLen);
+  uint32_t tLen = 11 + e->tLen + 1, codeMax = 1 + 10 + 1 + e->codeLen + 1;
+  Access *a = gen_alloc(sizeof(Access) + tLen + codeMax);
+  uint8_t *t = (uint8_t *)(a + 1);
   uint8_t *code = t + tLen;
   memcpy(t, "$ArrayView<", 11);
   memcpy(t + 11, e->t, e->tLen);
@@ -132,7 +133,11 @@ static Access *array_access(uint32_t n, const Access *e) {
   memcpy(code + p, e->code, e->codeLen);
   p += e->codeLen;
   code[p++] = ']';
-  return access_new(t, tLen, code, p);
+  a->t = t;
+  a->tLen = tLen;
+  a->code = code;
+  a->codeLen = p;
+  return a;
 }
 
 /* bitfieldAccess into `a`, its texts in `buf`. */
@@ -160,7 +165,12 @@ static void bitfield_access(uint32_t shift, uint32_t bits, int sign, int wide,
 
 void mt_init(MemberTypes *mt, const Flat *f) {
   mt->f = f;
-  bytes_init(&mt->snips, 1 << 16);
+  mt->pool = 0;
+  mt->poolLeft = 0;
+  // Room up front (vmlinux: 0.6 MB of snippets for 126k types): growing by
+  // doubling would copy them and touch the pages of every smaller buffer.
+  // Room never written costs nothing.
+  bytes_init(&mt->snips, (uint32_t)f->count * 8 + (1 << 16));
   mt->slot = gen_alloc(((uint32_t)f->count + 2) * sizeof(TypeInfo *));
   mt->access = gen_alloc(((uint32_t)f->count + 1) * sizeof(Access *));
   static const char *const codes[5][2] = {
@@ -619,7 +629,13 @@ TypeInfo *mt_type_info(MemberTypes *mt, uint32_t t) {
       bytes_byte(snips, '?');
     LIT(snips, "` @");
   }
-  TypeInfo *ti = gen_alloc(sizeof(TypeInfo));
+  // From a block of records (one gen_alloc rounds each to 16 bytes).
+  if (mt->poolLeft == 0) {
+    mt->pool = gen_alloc(256 * sizeof(TypeInfo));
+    mt->poolLeft = 256;
+  }
+  TypeInfo *ti = mt->pool++;
+  mt->poolLeft--;
   mt->slot[t] = ti;
   ti->r = r;
   ti->intBits = isInt ? (int32_t)(bits & 0xff) : -1;
@@ -711,7 +727,13 @@ static Access *compute_access(MemberTypes *mt, int32_t t, int depth) {
   case K_UNION: {
     const uint8_t *cls;
     uint32_t n = gen_class_of(t, &cls);
-    return n ? access_new(cls, n, cls, n) : raw_access(f->size[t]);
+    if (!n) return raw_access(f->size[t]);
+    // Its texts are the class name, in place: every class is named before
+    // the first access is made, and TypeNames bytes are never freed.
+    Access *a = gen_alloc(sizeof(Access));
+    a->t = a->code = cls;
+    a->tLen = a->codeLen = n;
+    return a;
   }
   case K_ARRAY: {
     int32_t el = depth < MAX_DIMS ? mt_resolve(f, (uint32_t)f->ref[t]) : -1;

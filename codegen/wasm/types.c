@@ -219,46 +219,41 @@ uint32_t gen_class_of(int32_t id, const uint8_t **name) {
   return (uint32_t)G.tsLen[i - 1];
 }
 
-/* Names type `id`: its place in tn.bytes goes to at[id], len[id]. */
-static void claim_id(int32_t id, int32_t *at, int32_t *len) {
+/* Names declaration `i`: its place in tn.bytes goes to tsAt[i], tsLen[i]. */
+static void claim_id(int32_t i) {
+  int32_t id = G.order[i];
   int k = G.f->kind[id];
   tn_pascal(&G.tn, &G.names, id);
   tn_claim(&G.tn, k == K_STRUCT || k == K_UNION);
-  at[id] = (int32_t)G.tn.at;
-  len[id] = (int32_t)G.tn.n;
+  G.tsAt[i] = (int32_t)G.tn.at;
+  G.tsLen[i] = (int32_t)G.tn.n;
 }
 
 /*
  * Gives each declaration its TypeScript name, in output order, except
  * that names starting with `_` come last: `sk_buff` is `SkBuff` and
  * `__sk_buff` (sorted before it) `SkBuff_2`. Every declarable is selected
- * here, so the order is the one sorted list.
+ * here, so the order is the one sorted list. Names are kept by index in
+ * the order (not by id: tables per id are written sparsely, each write a
+ * fresh page).
  */
 static void claim_all(void) {
   const CNames *names = &G.names;
-  int32_t count = G.f->count;
-  int32_t *at = gen_alloc(((uint32_t)count + 1) * 4);
-  int32_t *len = gen_alloc(((uint32_t)count + 1) * 4);
   int32_t *later = gen_alloc((uint32_t)G.n * 4 + 4);
   int32_t nLater = 0;
-  for (int32_t i = 0; i < G.n; i++) {
-    int32_t id = G.order[i];
-    // names.get(id).startsWith("_"): every name is ASCII (see gen.h).
-    if (names->off[id] >= 0 && names->len[id] > 0 &&
-        names->out.buf[names->off[id]] == '_')
-      later[nLater++] = id;
-    else
-      claim_id(id, at, len);
-  }
-  for (int32_t j = 0; j < nLater; j++) claim_id(later[j], at, len);
   G.tsAt = gen_alloc((uint32_t)G.n * 4 + 4);
   G.tsLen = gen_alloc((uint32_t)G.n * 4 + 4);
   for (int32_t i = 0; i < G.n; i++) {
     int32_t id = G.order[i];
-    G.tsAt[i] = at[id];
-    G.tsLen[i] = len[id];
     G.declIndex[id] = i + 1;
+    // names.get(id).startsWith("_"): every name is ASCII (see gen.h).
+    if (names->off[id] >= 0 && names->len[id] > 0 &&
+        names->out.buf[names->off[id]] == '_')
+      later[nLater++] = i;
+    else
+      claim_id(i);
   }
+  for (int32_t j = 0; j < nLater; j++) claim_id(later[j]);
 }
 
 /* --- Names taken in one class or enum ----------------------------------- */
