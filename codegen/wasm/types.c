@@ -521,9 +521,10 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
   int32_t first = f->first[id];
   int sign = f->flag[id] == 1;
   int plainValues = f->kind[id] == K_ENUM;
-  const char *tail =
-      f->kind[id] == K_ENUM64 || f->size[id] == 8 ? "n,\n" : ",\n";
-  uint32_t tailLen = tail[0] == 'n' ? 3 : 2;
+  // The end of each line, "n,\n" or ",\n", as a word stored whole.
+  int big = f->kind[id] == K_ENUM64 || f->size[id] == 8;
+  uint32_t tail = big ? 'n' | ',' << 8 | '\n' << 16 : ',' | '\n' << 8;
+  uint32_t tailLen = big ? 3 : 2;
   for (int32_t m = first, end = first + f->vlen[id]; m < end; m++) {
     int32_t soff = f->mName[m];
     uint32_t off = (uint32_t)soff;
@@ -536,18 +537,20 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
         !(sign && lo >= 0x80000000u)) {
       // First wins, as in C a name can only be declared once.
       if (!take(off, (uint32_t)len, h)) continue;
-      bytes_reserve(o, (uint32_t)len + 16);
+      // "  ", the name (by words: up to 7 bytes over), ": ", at most 10
+      // digits, the end word.
+      room(o, (uint32_t)len + 24);
       uint8_t *b = o->buf;
       uint32_t p = o->pos;
       b[p++] = ' ';
       b[p++] = ' ';
-      copy_bytes(b + p, s + off, (uint32_t)len);
+      copy_run(b + p, s + off, (uint32_t)len);
       p += (uint32_t)len;
       b[p++] = ':';
       b[p++] = ' ';
       p = put_num(b, p, lo);
-      o->pos = p;
-      put(o, (const uint8_t *)tail, tailLen);
+      __builtin_memcpy(b + p, &tail, 4);
+      o->pos = p + tailLen;
     } else
       enumerator(id, m, off, len, h);
   }
