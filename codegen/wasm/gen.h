@@ -65,6 +65,11 @@ void bytes_init(Bytes *b, uint32_t cap);
 void bytes_reserve(Bytes *b, uint32_t n);
 void bytes_byte(Bytes *b, uint8_t c);
 void bytes_put(Bytes *b, const uint8_t *src, uint32_t n);
+/*
+ * Copies `n` bytes (no overlap), reading and writing only those: short
+ * runs by words, not memcpy (memory.copy, a call into the engine).
+ */
+void copy_bytes(uint8_t *d, const uint8_t *s, uint32_t n);
 /* A NUL-terminated ASCII literal. */
 void bytes_lit(Bytes *b, const char *s);
 /* A non-negative integer in decimal (as ByteOut.int / putUint). */

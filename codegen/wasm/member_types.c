@@ -28,6 +28,20 @@ lit_put(Bytes *b, const uint8_t *s, uint32_t n) {
   b->pos += n;
 }
 
+/* bytes_put by copy_bytes (short runs without memory.copy's call). */
+static void put_bytes(Bytes *b, const uint8_t *s, uint32_t n) {
+  if (b->cap - b->pos < n) bytes_reserve(b, n);
+  copy_bytes(b->buf + b->pos, s, n);
+  b->pos += n;
+}
+
+/* A NUL-terminated string, as bytes_lit. */
+static void put_str(Bytes *b, const char *s) {
+  uint32_t n = 0;
+  while (s[n]) n++;
+  put_bytes(b, (const uint8_t *)s, n);
+}
+
 /* Longest typedef/qualifier chain followed (hostile BTF may loop). */
 #define MAX_HOPS 64
 /* Most array dimensions mapped to views (hostile BTF may loop). */
@@ -70,8 +84,8 @@ static Access *access_new(const uint8_t *t, uint32_t tLen, const uint8_t *code,
                           uint32_t codeLen) {
   Access *a = gen_alloc(sizeof(Access) + tLen + codeLen);
   uint8_t *p = (uint8_t *)(a + 1);
-  memcpy(p, t, tLen);
-  memcpy(p + tLen, code, codeLen);
+  copy_bytes(p, t, tLen);
+  copy_bytes(p + tLen, code, codeLen);
   a->t = p;
   a->tLen = tLen;
   a->code = p + tLen;
@@ -135,14 +149,14 @@ static Access *array_access(uint32_t n, const Access *e) {
   Access *a = gen_alloc(sizeof(Access) + tLen + codeMax);
   uint8_t *t = (uint8_t *)(a + 1);
   uint8_t *code = t + tLen;
-  memcpy(t, "$ArrayView<", 11);
-  memcpy(t + 11, e->t, e->tLen);
+  __builtin_memcpy(t, "$ArrayView<", 11);
+  copy_bytes(t + 11, e->t, e->tLen);
   t[tLen - 1] = '>';
   uint32_t p = 0;
   code[p++] = '[';
   p = put_uint(code, p, n);
   code[p++] = ',';
-  memcpy(code + p, e->code, e->codeLen);
+  copy_bytes(code + p, e->code, e->codeLen);
   p += e->codeLen;
   code[p++] = ']';
   a->t = t;
@@ -157,7 +171,7 @@ static void bitfield_access(uint32_t shift, uint32_t bits, int sign, int wide,
                             int isBool, Access *a, uint8_t *buf) {
   const char *t = isBool ? "boolean" : wide ? "bigint" : "number";
   uint32_t tLen = lit_len(t);
-  memcpy(buf, t, tLen);
+  copy_bytes(buf, (const uint8_t *)t, tLen);
   uint8_t *code = buf + tLen;
   uint32_t p = 0;
   code[p++] = '"';
@@ -330,7 +344,7 @@ static int name_into(MemberTypes *mt, uint32_t id, const char *anon) {
   int32_t n = doc_length(f, off);
   if (n < 0) return 0;
   if (n == 0) {
-    bytes_lit(&mt->snips, anon);
+    put_str(&mt->snips, anon);
     return 1;
   }
   // By whole words (memcpy is a call in the engines): up to 7 bytes over,
@@ -427,7 +441,7 @@ static int spell_into(MemberTypes *mt, uint32_t id, int depth) {
   case K_VOLATILE:
   case K_RESTRICT:
     if (!named(f, (uint32_t)f->ref[id])) return 0;
-    bytes_lit(snips, KIND_NAMES[k]);
+    put_str(snips, KIND_NAMES[k]);
     bytes_byte(snips, ' ');
     return spell_into(mt, (uint32_t)f->ref[id], depth + 1);
   case K_TYPE_TAG:
@@ -489,7 +503,7 @@ static Str str_cat(int n, ...) {
   uint8_t *p = gen_alloc(len ? len : 1);
   uint32_t at = 0;
   for (int i = 0; i < n; i++) {
-    memcpy(p + at, parts[i].p, parts[i].n);
+    copy_bytes(p + at, parts[i].p, parts[i].n);
     at += parts[i].n;
   }
   return (Str){p, len};
@@ -649,7 +663,7 @@ void mt_spelling_or_unknown(MemberTypes *mt, int32_t id, Bytes *out) {
   Str s;
   if (!spelling(mt->f, (uint32_t)id, str_lit(""), 0, &steps, &s))
     s = str_lit("?");
-  bytes_put(out, s.p, s.n);
+  put_bytes(out, s.p, s.n);
 }
 
 /* --- typeInfo ------------------------------------------------------------ */
@@ -660,11 +674,11 @@ static void whole_for(MemberTypes *mt, Access *a) {
   Bytes *snips = &mt->snips;
   a->tail = snips->pos;
   LIT(snips, ": ");
-  bytes_put(snips, a->t, a->tLen);
+  put_bytes(snips, a->t, a->tLen);
   LIT(snips, ";\n");
   a->tailEnd = snips->pos;
   a->code0 = snips->pos;
-  bytes_put(snips, a->code, a->codeLen);
+  put_bytes(snips, a->code, a->codeLen);
   bytes_byte(snips, ',');
   a->codeEnd = snips->pos;
 }

@@ -14,40 +14,6 @@
 #include "gen.h"
 
 /*
- * Copies `n` bytes (no overlap); short runs by 8-byte words, the last word
- * overlapping the one before: a wasm engine runs memory.copy (what memcpy
- * becomes) as a call, dear for the short runs a field is made of. Out of
- * line, as the other helpers here: small functions are what the engines
- * compile fast, and most of a cold run runs in their first tiers.
- */
-__attribute__((noinline)) static void copy_bytes(uint8_t *d, const uint8_t *s,
-                                                 uint32_t n) {
-  if (n > 64) {
-    memcpy(d, s, n);
-    return;
-  }
-  uint64_t x;
-  uint32_t y;
-  if (n >= 8) {
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      __builtin_memcpy(&x, s + i, 8);
-      __builtin_memcpy(d + i, &x, 8);
-    }
-    if (i < n) {
-      __builtin_memcpy(&x, s + n - 8, 8);
-      __builtin_memcpy(d + n - 8, &x, 8);
-    }
-  } else if (n >= 4) {
-    __builtin_memcpy(&y, s, 4);
-    __builtin_memcpy(d, &y, 4);
-    __builtin_memcpy(&y, s + n - 4, 4);
-    __builtin_memcpy(d + n - 4, &y, 4);
-  } else
-    for (uint32_t i = 0; i < n; i++) d[i] = s[i];
-}
-
-/*
  * Copies `n` bytes by whole 8-byte words: it writes up to 7 bytes past the
  * end (the caller reserved them; the next write covers them) and reads as
  * many past the source's end, which must stay inside its buffer: the
@@ -105,8 +71,17 @@ __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
   return put_uint(b, p, n);
 }
 
-/* Appends a string literal (its length known at compile time). */
-#define LIT(b, s) put((b), (const uint8_t *)(s), sizeof(s) - 1)
+/*
+ * Appends a string literal, inline: with its constant length the copy
+ * becomes a few stores (no call).
+ */
+#define LIT(b, s) lit_put((b), (const uint8_t *)(s), sizeof(s) - 1)
+static inline __attribute__((always_inline)) void
+lit_put(Bytes *b, const uint8_t *s, uint32_t n) {
+  room(b, n);
+  __builtin_memcpy(b->buf + b->pos, s, n);
+  b->pos += n;
+}
 
 /*
  * Writes string literal `s` at buf + p, inline; the new position. The
@@ -426,7 +401,7 @@ static void enum_head(int32_t i) {
   int32_t id = G.order[i];
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(id, &cl);
-  bytes_reserve(o, cl + tl + 64);
+  room(o, cl + tl + 64);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "/** `enum ");
   copy_bytes(b + p, cn, cl);
@@ -443,7 +418,7 @@ static void enum_foot(int32_t i) {
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(G.order[i], &cl);
   const uint8_t *tn = G.tn.bytes + G.tsAt[i];
-  bytes_reserve(o, cl + 3 * tl + 96);
+  room(o, cl + 3 * tl + 96);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "} as const;\n/** A value of `enum ");
   copy_bytes(b + p, cn, cl);
@@ -775,7 +750,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(id, &cl);
   const uint8_t *tn = G.tn.bytes + G.tsAt[i];
-  bytes_reserve(o, cl + tl + 80);
+  room(o, cl + tl + 80);
   uint8_t *b = o->buf;
   uint32_t p = f->kind[id] == K_UNION ? WLIT(b, o->pos, "/** `union ")
                                       : WLIT(b, o->pos, "/** `struct ");
@@ -785,7 +760,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   p = WLIT(b, p, " bytes. */\nexport class ");
   copy_bytes(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, " extends $Struct {\n");
-  bytes_reserve(defs, cl + tl + 48);
+  room(defs, cl + tl + 48);
   b = defs->buf;
   p = WLIT(b, defs->pos, "$def(");
   copy_bytes(b + p, tn, tl);
@@ -800,7 +775,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   // Each entry ends with a comma: the last one becomes the bracket.
   if (defs->pos > mark) defs->pos--;
   LIT(defs, "]);\n");
-  bytes_reserve(o, 3 * tl + 80);
+  room(o, 3 * tl + 80);
   b = o->buf;
   p = WLIT(b, o->pos, "}\n/** {@link ");
   copy_bytes(b + p, tn, tl);
