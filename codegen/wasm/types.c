@@ -16,10 +16,12 @@
 /*
  * Copies `n` bytes by whole 8-byte words: it writes up to 7 bytes past the
  * end (the caller reserved them; the next write covers them) and reads as
- * many past the source's end, which must stay inside its buffer: the
- * string section (the run's later allocations follow it) or the snippets
- * (mt_type_info leaves 8 bytes of room after them). For the runs of a
- * field: no branch on their length but the loop's.
+ * many past the source's end, which must stay inside its buffer or
+ * memory: the string section, the C and TypeScript names (generate
+ * allocates a guard after them: later allocations follow them) or the
+ * snippets (mt_type_info leaves 8 bytes of room after them). For the runs
+ * of a field and the names of a declaration: no call, no branch on their
+ * length but the loop's.
  */
 static inline void copy_run(uint8_t *d, const uint8_t *s, uint32_t n) {
   uint64_t x;
@@ -69,6 +71,12 @@ __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
     return p + 4;
   }
   return put_uint(b, p, n);
+}
+
+/* bytes_uint by put_num (a bitfield's numbers). */
+static void put_number(Bytes *b, uint32_t n) {
+  room(b, 10);
+  b->pos = put_num(b->buf, b->pos, n);
 }
 
 /*
@@ -404,11 +412,11 @@ static void enum_head(int32_t i) {
   room(o, cl + tl + 64);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "/** `enum ");
-  copy_bytes(b + p, cn, cl);
+  copy_run(b + p, cn, cl);
   p = WLIT(b, p + cl, "` (");
   p = put_num(b, p, G.f->size[id]);
   p = WLIT(b, p, " bytes). */\nexport const ");
-  copy_bytes(b + p, G.tn.bytes + G.tsAt[i], tl);
+  copy_run(b + p, G.tn.bytes + G.tsAt[i], tl);
   o->pos = WLIT(b, p + tl, " = {\n");
 }
 
@@ -421,13 +429,13 @@ static void enum_foot(int32_t i) {
   room(o, cl + 3 * tl + 96);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "} as const;\n/** A value of `enum ");
-  copy_bytes(b + p, cn, cl);
+  copy_run(b + p, cn, cl);
   p = WLIT(b, p + cl, "`. */\nexport type ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, " = (typeof ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, ")[keyof typeof ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, "];\n\n");
 }
 
@@ -587,12 +595,12 @@ odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
   const uint8_t *snips = G.mt.snips.buf;
   if (!reserved) {
     put(o, snips + ti->pre, ti->preEnd - ti->pre);
-    bytes_uint(o, byte);
+    put_number(o, byte);
     if (bitfield) {
       LIT(o, ", bit offset ");
-      bytes_uint(o, (uint32_t)bits);
+      put_number(o, (uint32_t)bits);
       LIT(o, ", ");
-      bytes_uint(o, width);
+      put_number(o, width);
       LIT(o, " bits");
     }
     LIT(o, " */ declare ");
@@ -609,7 +617,7 @@ odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
   put(defs, s + off, len);
   bytes_byte(defs, '"');
   bytes_byte(defs, ',');
-  bytes_uint(defs, byte);
+  put_number(defs, byte);
   bytes_byte(defs, ',');
   if (!bitfield)
     put(defs, snips + ti->code, ti->codeEnd - ti->code);
@@ -754,20 +762,20 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   uint8_t *b = o->buf;
   uint32_t p = f->kind[id] == K_UNION ? WLIT(b, o->pos, "/** `union ")
                                       : WLIT(b, o->pos, "/** `struct ");
-  copy_bytes(b + p, cn, cl);
+  copy_run(b + p, cn, cl);
   p = WLIT(b, p + cl, "`, ");
   p = put_num(b, p, size);
   p = WLIT(b, p, " bytes. */\nexport class ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, " extends $Struct {\n");
   room(defs, cl + tl + 48);
   b = defs->buf;
   p = WLIT(b, defs->pos, "$def(");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, ", ");
   p = put_num(b, p, size);
   p = WLIT(b, p, ", \"");
-  copy_bytes(b + p, cn, cl);
+  copy_run(b + p, cn, cl);
   uint32_t mark = defs->pos = WLIT(b, p + cl, "\", [");
   new_scope();
   G.extra.pos = 0;
@@ -778,11 +786,11 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   room(o, 3 * tl + 80);
   b = o->buf;
   p = WLIT(b, o->pos, "}\n/** {@link ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, "} as plain data. */\nexport type ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, "Object = $Plain<");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p += tl;
   b[p++] = '>';
   o->pos = p;
@@ -873,6 +881,9 @@ void generate(const Flat *f, Bytes *out, Bytes *tables) {
   G.n = G.names.nDeclarable;
   G.order = sort_by_name(G.names.declarable, G.n, &G.names, f->kind);
   claim_all();
+  // Memory past every name copied by words (copy_run reads up to 7 bytes
+  // over their ends): the string section, the C and TypeScript names.
+  gen_alloc(16);
   emit_all();
   emit_aliases();
   // Any $def: the tables follow the declarations; else nothing does.
