@@ -73,6 +73,40 @@ __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
   return put_uint(b, p, n);
 }
 
+/* n / 10 by a multiplication (clang keeps i32.div_u for wasm). */
+static inline uint32_t div10(uint32_t n) {
+  return (uint32_t)(((uint64_t)n * 0xCCCCCCCDu) >> 35);
+}
+
+/*
+ * The decimal digits of `n` < 10000 as the bytes of a word, the first one
+ * lowest (one 8-byte store writes them); *len gets their number, 0 when
+ * `n` has more (then put_num writes it).
+ */
+static inline uint64_t small_digits(uint32_t n, uint32_t *len) {
+  if (n >= 10000) {
+    *len = 0;
+    return 0;
+  }
+  uint32_t a = div10(n), b = div10(a), c = div10(b);
+  uint64_t d0 = '0' + n - a * 10, d1 = '0' + a - b * 10, d2 = '0' + b - c * 10,
+           d3 = '0' + c;
+  if (n < 10) {
+    *len = 1;
+    return d0;
+  }
+  if (n < 100) {
+    *len = 2;
+    return d1 | d0 << 8;
+  }
+  if (n < 1000) {
+    *len = 3;
+    return d2 | d1 << 8 | d0 << 16;
+  }
+  *len = 4;
+  return d3 | d2 << 8 | d1 << 16 | d0 << 24;
+}
+
 /* bytes_uint by put_num (a bitfield's numbers). */
 static void put_number(Bytes *b, uint32_t n) {
   room(b, 10);
@@ -725,9 +759,17 @@ static void fields(int32_t top) {
     uint32_t tail = ti->tail, tailLen = ti->tailEnd - ti->tail;
     room(o, preLen + tailLen + (uint32_t)len + 48);
     uint8_t *ob = o->buf;
+    // The offset's digits, worked out once for both buffers.
+    uint32_t numLen;
+    uint64_t num = small_digits(byte, &numLen);
     uint32_t p = o->pos;
     copy_run(ob + p, snips + pre, preLen);
-    p = put_num(ob, p + preLen, byte);
+    p += preLen;
+    if (numLen) {
+      __builtin_memcpy(ob + p, &num, 8);
+      p += numLen;
+    } else
+      p = put_num(ob, p, byte);
     p = WLIT(ob, p, " */ declare ");
     copy_run(ob + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
@@ -742,7 +784,11 @@ static void fields(int32_t top) {
     p += (uint32_t)len;
     db[p++] = '"';
     db[p++] = ',';
-    p = put_num(db, p, byte);
+    if (numLen) {
+      __builtin_memcpy(db + p, &num, 8);
+      p += numLen;
+    } else
+      p = put_num(db, p, byte);
     db[p++] = ',';
     copy_run(db + p, snips + code, codeLen);
     defs->pos = p + codeLen;
