@@ -198,6 +198,9 @@ typedef struct {
   int32_t intBits;      /* an int's bits, else -1 */
   int32_t intOff;
   int32_t intSize; /* at most 64 */
+  /* 1 when the int's encoding makes any field of this type a bitfield. */
+  int32_t intBitfield;
+  /* Start and end pairs, adjacent: a reader may load each as one word. */
   uint32_t tail, tailEnd; /* ": <type>;\n" */
   uint32_t code, codeEnd; /* "<spec>," */
 } TypeInfo;

@@ -717,6 +717,8 @@ TypeInfo *mt_type_info(MemberTypes *mt, uint32_t t) {
   ti->intOff = (bits >> 8) & 0xff;
   // Clamped: any size past 32 bytes already differs from the bits / 8.
   ti->intSize = isInt ? (f->size[r] < 64 ? (int32_t)f->size[r] : 64) : 0;
+  ti->intBitfield = ti->intBits >= 0 &&
+                    (ti->intBits != ti->intSize * 8 || ti->intOff != 0);
   ti->pre = start;
   ti->preEnd = snips->pos;
   Access *a = r >= 0 ? (Access *)mt_access_of(mt, r, 0) : UNRESOLVED;

@@ -107,6 +107,14 @@ static inline uint64_t small_digits(uint32_t n, uint32_t *len) {
   return d3 | d2 << 8 | d1 << 16 | d0 << 24;
 }
 
+/* The start and length of the (start, end) pair at `p`, one load. */
+static inline void span(const uint32_t *p, uint32_t *start, uint32_t *len) {
+  uint64_t w;
+  __builtin_memcpy(&w, p, 8);
+  *start = (uint32_t)w;
+  *len = (uint32_t)(w >> 32) - (uint32_t)w;
+}
+
 /* bytes_uint by put_num (a bitfield's numbers). */
 static void put_number(Bytes *b, uint32_t n) {
   room(b, 10);
@@ -565,7 +573,13 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
       p += (uint32_t)len;
       b[p++] = ':';
       b[p++] = ' ';
-      p = put_num(b, p, lo);
+      uint32_t numLen;
+      uint64_t num = small_digits(lo, &numLen);
+      if (numLen) {
+        __builtin_memcpy(b + p, &num, 8);
+        p += numLen;
+      } else
+        p = put_num(b, p, lo);
       __builtin_memcpy(b + p, &tail, 4);
       o->pos = p + tailLen;
     } else
@@ -745,9 +759,7 @@ static void fields(int32_t top) {
     uint32_t t = mType[mi];
     if (!(t <= count && f->kind[t] >= 0)) t = count + 1;
     TypeInfo *ti = mt_info(&G.mt, t);
-    int32_t intBits = ti->intBits;
-    if (mBitSize[mi] != 0 || bitOffset % 8 != 0 ||
-        (intBits >= 0 && (intBits != ti->intSize * 8 || ti->intOff))) {
+    if (mBitSize[mi] != 0 || bitOffset % 8 != 0 || ti->intBitfield) {
       // A bitfield.
       odd_field(mi, bitOffset, off, (uint32_t)len, h, 1);
       continue;
@@ -755,8 +767,11 @@ static void fields(int32_t top) {
     // The common field, copied straight into the buffers.
     uint32_t byte = (uint32_t)(bitOffset / 8);
     const uint8_t *snips = G.mt.snips.buf;
-    uint32_t pre = ti->pre, preLen = ti->preEnd - ti->pre;
-    uint32_t tail = ti->tail, tailLen = ti->tailEnd - ti->tail;
+    // Each (start, end) pair loaded as one word (see TypeInfo).
+    uint32_t pre, preLen, tail, tailLen, code, codeLen;
+    span(&ti->pre, &pre, &preLen);
+    span(&ti->tail, &tail, &tailLen);
+    span(&ti->code, &code, &codeLen);
     room(o, preLen + tailLen + (uint32_t)len + 48);
     uint8_t *ob = o->buf;
     // The offset's digits, worked out once for both buffers.
@@ -775,7 +790,6 @@ static void fields(int32_t top) {
     p += (uint32_t)len;
     copy_run(ob + p, snips + tail, tailLen);
     o->pos = p + tailLen;
-    uint32_t code = ti->code, codeLen = ti->codeEnd - ti->code;
     room(defs, codeLen + (uint32_t)len + 48);
     uint8_t *db = defs->buf;
     p = defs->pos;
