@@ -18,7 +18,6 @@ interface Exports {
   memory: WebAssembly.Memory;
   input(n: number): number;
   run(btf: number, len: number): number;
-  output(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -68,19 +67,26 @@ function wasmInput(input: RawBtf | Uint8Array): Uint8Array | undefined {
 
 /**
  * The module body (everything after {@link inlineHead}) from the wasm
- * generator for a little-endian base BTF blob, or undefined when it gave
- * up (the caller then runs the TypeScript generator). The module checks
- * the header and indexes the type section itself, bailing wherever the
- * TypeScript parser would throw.
+ * generator for a little-endian base BTF blob, as the pieces to write one
+ * after the other (views of the instance's memory), or undefined when it
+ * gave up (the caller then runs the TypeScript generator). The module
+ * checks the header and indexes the type section itself, bailing wherever
+ * the TypeScript parser would throw. It writes the $def tables in a buffer
+ * of their own (vmlinux: 2 MB) rather than copy them after the
+ * declarations: they come as a second piece.
  */
-export function wasmTypeBody(blob: Uint8Array): Uint8Array | undefined {
+export function wasmTypeBody(blob: Uint8Array): Uint8Array[] | undefined {
   const ex = new WebAssembly.Instance(wasmModule(), {})
     .exports as unknown as Exports;
   try {
     const p = ex.input(blob.length);
     new Uint8Array(ex.memory.buffer, p, blob.length).set(blob);
-    const n = ex.run(p, blob.length);
-    return new Uint8Array(ex.memory.buffer, ex.output(), n);
+    const at = ex.run(p, blob.length);
+    // Four words: the declarations' address and length, the tables'.
+    const [a, n, b, m] = new Uint32Array(ex.memory.buffer, at, 4);
+    const body = [new Uint8Array(ex.memory.buffer, a, n)];
+    if (m! > 0) body.push(new Uint8Array(ex.memory.buffer, b, m));
+    return body;
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) return undefined;
     throw e;
@@ -103,6 +109,6 @@ export function writeTypeBytesWasm(
   const body = wasmTypeBody(blob);
   if (!body) return false;
   sink(new TextEncoder().encode(inlineHead(options)));
-  sink(body);
+  for (const piece of body) sink(piece);
   return true;
 }

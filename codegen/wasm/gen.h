@@ -65,6 +65,11 @@ void bytes_init(Bytes *b, uint32_t cap);
 void bytes_reserve(Bytes *b, uint32_t n);
 void bytes_byte(Bytes *b, uint8_t c);
 void bytes_put(Bytes *b, const uint8_t *src, uint32_t n);
+/*
+ * Copies `n` bytes (no overlap), reading and writing only those: short
+ * runs by words, not memcpy (memory.copy, a call into the engine).
+ */
+void copy_bytes(uint8_t *d, const uint8_t *s, uint32_t n);
 /* A NUL-terminated ASCII literal. */
 void bytes_lit(Bytes *b, const char *s);
 /* A non-negative integer in decimal (as ByteOut.int / putUint). */
@@ -193,6 +198,9 @@ typedef struct {
   int32_t intBits;      /* an int's bits, else -1 */
   int32_t intOff;
   int32_t intSize; /* at most 64 */
+  /* 1 when the int's encoding makes any field of this type a bitfield. */
+  int32_t intBitfield;
+  /* Start and end pairs, adjacent: a reader may load each as one word. */
   uint32_t tail, tailEnd; /* ": <type>;\n" */
   uint32_t code, codeEnd; /* "<spec>," */
 } TypeInfo;
@@ -202,6 +210,8 @@ typedef struct {
   Bytes snips;
   TypeInfo **slot; /* per id 0..count + 1 (count + 1: invalid) */
   Access **access; /* accessOf's memo, per id 0..count */
+  TypeInfo *pool;  /* where the next record goes */
+  uint32_t poolLeft;
 } MemberTypes;
 
 void mt_init(MemberTypes *mt, const Flat *f);
@@ -229,7 +239,12 @@ void mt_spelling_or_unknown(MemberTypes *mt, int32_t id, Bytes *out);
  */
 uint32_t gen_class_of(int32_t id, const uint8_t **name);
 
-/* The module body after the prelude: classes, enums, aliases, $def tables, "$install();\n". */
-void generate(const Flat *f, Bytes *out);
+/*
+ * The module body after the prelude, in two buffers (initialized here):
+ * `out` gets the classes, enums and aliases, `tables` what follows them
+ * (the "// Sizes..." line, the $def calls and "$install();\n"; nothing when
+ * there is no $def).
+ */
+void generate(const Flat *f, Bytes *out, Bytes *tables);
 
 #endif

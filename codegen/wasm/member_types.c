@@ -14,7 +14,33 @@
 #include "gen.h"
 
 /* Appends a string literal (its length known at compile time). */
-#define LIT(b, s) bytes_put((b), (const uint8_t *)(s), sizeof(s) - 1)
+#define LIT(b, s) lit_put((b), (const uint8_t *)(s), sizeof(s) - 1)
+
+/*
+ * Appends `n` bytes, inline: with a literal's constant length the copy
+ * becomes a few stores (bytes_put's memcpy of a variable length is a call
+ * into the engine for memory.copy).
+ */
+static inline __attribute__((always_inline)) void
+lit_put(Bytes *b, const uint8_t *s, uint32_t n) {
+  if (b->cap - b->pos < n) bytes_reserve(b, n);
+  __builtin_memcpy(b->buf + b->pos, s, n);
+  b->pos += n;
+}
+
+/* bytes_put by copy_bytes (short runs without memory.copy's call). */
+static void put_bytes(Bytes *b, const uint8_t *s, uint32_t n) {
+  if (b->cap - b->pos < n) bytes_reserve(b, n);
+  copy_bytes(b->buf + b->pos, s, n);
+  b->pos += n;
+}
+
+/* A NUL-terminated string, as bytes_lit. */
+static void put_str(Bytes *b, const char *s) {
+  uint32_t n = 0;
+  while (s[n]) n++;
+  put_bytes(b, (const uint8_t *)s, n);
+}
 
 /* Longest typedef/qualifier chain followed (hostile BTF may loop). */
 #define MAX_HOPS 64
@@ -58,8 +84,8 @@ static Access *access_new(const uint8_t *t, uint32_t tLen, const uint8_t *code,
                           uint32_t codeLen) {
   Access *a = gen_alloc(sizeof(Access) + tLen + codeLen);
   uint8_t *p = (uint8_t *)(a + 1);
-  memcpy(p, t, tLen);
-  memcpy(p + tLen, code, codeLen);
+  copy_bytes(p, t, tLen);
+  copy_bytes(p + tLen, code, codeLen);
   a->t = p;
   a->tLen = tLen;
   a->code = p + tLen;
@@ -117,22 +143,27 @@ static Access *string_access(uint32_t n) {
   return access_new((const uint8_t *)"string", 6, code, p);
 }
 
-/* `$ArrayView<e.t>`, `[n,e.code]`. */
+/* `$ArrayView<e.t>`, `[n,e.code]`: one allocation, written in place. */
 static Access *array_access(uint32_t n, const Access *e) {
-  uint32_t tLen = 11 + e->tLen + 1, codeLen = 1 + 10 + 1 + e->codeLen + 1;
-  uint8_t *t = gen_alloc(tLen + codeLen);
+  uint32_t tLen = 11 + e->tLen + 1, codeMax = 1 + 10 + 1 + e->codeLen + 1;
+  Access *a = gen_alloc(sizeof(Access) + tLen + codeMax);
+  uint8_t *t = (uint8_t *)(a + 1);
   uint8_t *code = t + tLen;
-  memcpy(t, "$ArrayView<", 11);
-  memcpy(t + 11, e->t, e->tLen);
+  __builtin_memcpy(t, "$ArrayView<", 11);
+  copy_bytes(t + 11, e->t, e->tLen);
   t[tLen - 1] = '>';
   uint32_t p = 0;
   code[p++] = '[';
   p = put_uint(code, p, n);
   code[p++] = ',';
-  memcpy(code + p, e->code, e->codeLen);
+  copy_bytes(code + p, e->code, e->codeLen);
   p += e->codeLen;
   code[p++] = ']';
-  return access_new(t, tLen, code, p);
+  a->t = t;
+  a->tLen = tLen;
+  a->code = code;
+  a->codeLen = p;
+  return a;
 }
 
 /* bitfieldAccess into `a`, its texts in `buf`. */
@@ -140,7 +171,7 @@ static void bitfield_access(uint32_t shift, uint32_t bits, int sign, int wide,
                             int isBool, Access *a, uint8_t *buf) {
   const char *t = isBool ? "boolean" : wide ? "bigint" : "number";
   uint32_t tLen = lit_len(t);
-  memcpy(buf, t, tLen);
+  copy_bytes(buf, (const uint8_t *)t, tLen);
   uint8_t *code = buf + tLen;
   uint32_t p = 0;
   code[p++] = '"';
@@ -160,7 +191,12 @@ static void bitfield_access(uint32_t shift, uint32_t bits, int sign, int wide,
 
 void mt_init(MemberTypes *mt, const Flat *f) {
   mt->f = f;
-  bytes_init(&mt->snips, 1 << 16);
+  mt->pool = 0;
+  mt->poolLeft = 0;
+  // Room up front (vmlinux: 0.6 MB of snippets for 126k types): growing by
+  // doubling would copy them and touch the pages of every smaller buffer.
+  // Room never written costs nothing.
+  bytes_init(&mt->snips, (uint32_t)f->count * 8 + (1 << 16));
   mt->slot = gen_alloc(((uint32_t)f->count + 2) * sizeof(TypeInfo *));
   mt->access = gen_alloc(((uint32_t)f->count + 1) * sizeof(Access *));
   static const char *const codes[5][2] = {
@@ -220,6 +256,30 @@ static int qualified_base(const Flat *f, uint32_t id) {
              : named(f, t);
 }
 
+/* Bytes of a word: all 1s, all high bits. */
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+
+/* The high bit of each byte of 7-bit `x` that is `c`. */
+static inline uint64_t is_byte(uint64_t x, uint8_t c) {
+  uint64_t z = x ^ c * ONES;
+  return ~((z + 0x7f * ONES) | z);
+}
+
+/*
+ * The high bit of each byte of `w` that doc_length refuses (a NUL is one):
+ * eight bytes tested at once, as 7-bit bytes (no addition carries into the
+ * next byte; the high bits count as refused). A byte at a time was a
+ * bounds-checked load and five compares per byte in the baseline tiers.
+ */
+static inline uint64_t not_doc(uint64_t w) {
+  uint64_t x = w & ~HIGH;
+  uint64_t control = ~(x + (0x80 - 0x20) * ONES); // x < 0x20
+  return (w | control | is_byte(x, '@') | is_byte(x, '*') | is_byte(x, '/') |
+          is_byte(x, 0x7f)) &
+         HIGH;
+}
+
 /*
  * Length of the name at `off` when it is ASCII that docText leaves as it
  * is (no control character, `@`, and no `*` or `/`, which could make `*`
@@ -228,14 +288,19 @@ static int qualified_base(const Flat *f, uint32_t id) {
  */
 static int32_t doc_length(const Flat *f, uint32_t off) {
   if (off == 0) return 0;
-  const uint8_t *s = f->strings;
   if (off >= f->stringsLen) return -1;
-  uint32_t j = off;
-  for (; s[j]; j++) {
-    uint8_t c = s[j];
-    if (c < 0x20 || c >= 0x7f || c == '@' || c == '*' || c == '/') return -1;
+  // By whole 8-byte words (see not_doc): the section ends with a NUL, the
+  // run's later allocations follow it.
+  const uint8_t *p = f->strings + off;
+  for (uint32_t i = 0;; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, p + i, 8);
+    uint64_t bad = not_doc(w);
+    if (bad == 0) continue;
+    // The name ends at the first byte docText would change: a NUL.
+    uint32_t k = (uint32_t)__builtin_ctzll(bad) >> 3;
+    return (w >> (8 * k) & 0xff) == 0 ? (int32_t)(i + k) : -1;
   }
-  return (int32_t)(j - off);
 }
 
 /*
@@ -279,10 +344,21 @@ static int name_into(MemberTypes *mt, uint32_t id, const char *anon) {
   int32_t n = doc_length(f, off);
   if (n < 0) return 0;
   if (n == 0) {
-    bytes_lit(&mt->snips, anon);
+    put_str(&mt->snips, anon);
     return 1;
   }
-  bytes_put(&mt->snips, f->strings + off, (uint32_t)n);
+  // By whole words (memcpy is a call in the engines): up to 7 bytes over,
+  // into the room reserved, from inside the string section.
+  Bytes *b = &mt->snips;
+  bytes_reserve(b, (uint32_t)n + 8);
+  const uint8_t *src = f->strings + off;
+  uint8_t *dst = b->buf + b->pos;
+  for (uint32_t i = 0; i < (uint32_t)n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, src + i, 8);
+    __builtin_memcpy(dst + i, &w, 8);
+  }
+  b->pos += (uint32_t)n;
   return 1;
 }
 
@@ -300,7 +376,10 @@ static int func_ptr_into(MemberTypes *mt, uint32_t fp, int depth) {
   // Returning a function pointer nests declarators: the string path.
   if (is_func_ptr(f, (uint32_t)f->ref[fp])) return 0;
   if (!spell_into(mt, (uint32_t)f->ref[fp], depth + 1)) return 0;
-  bytes_lit(snips, snips->buf[snips->pos - 1] == '*' ? "(*)(" : " (*)(");
+  if (snips->buf[snips->pos - 1] == '*')
+    LIT(snips, "(*)(");
+  else
+    LIT(snips, " (*)(");
   uint32_t n = (uint32_t)f->vlen[fp];
   if (n == 0 || (n == 1 && f->words[param_pos(f, fp, 0) + 1] == 0)) {
     LIT(snips, "void)");
@@ -362,7 +441,7 @@ static int spell_into(MemberTypes *mt, uint32_t id, int depth) {
   case K_VOLATILE:
   case K_RESTRICT:
     if (!named(f, (uint32_t)f->ref[id])) return 0;
-    bytes_lit(snips, KIND_NAMES[k]);
+    put_str(snips, KIND_NAMES[k]);
     bytes_byte(snips, ' ');
     return spell_into(mt, (uint32_t)f->ref[id], depth + 1);
   case K_TYPE_TAG:
@@ -373,12 +452,18 @@ static int spell_into(MemberTypes *mt, uint32_t id, int depth) {
   case K_UNION:
   case K_ENUM:
   case K_ENUM64:
-    bytes_lit(snips, k == K_UNION    ? "union "
-                     : k == K_STRUCT ? "struct "
-                                     : "enum ");
+    if (k == K_UNION)
+      LIT(snips, "union ");
+    else if (k == K_STRUCT)
+      LIT(snips, "struct ");
+    else
+      LIT(snips, "enum ");
     return name_into(mt, id, "(anon)");
   case K_FWD:
-    bytes_lit(snips, f->flag[id] ? "union " : "struct ");
+    if (f->flag[id])
+      LIT(snips, "union ");
+    else
+      LIT(snips, "struct ");
     return name_into(mt, id, "");
   default: {
     char anon[24] = "(anon ";
@@ -418,7 +503,7 @@ static Str str_cat(int n, ...) {
   uint8_t *p = gen_alloc(len ? len : 1);
   uint32_t at = 0;
   for (int i = 0; i < n; i++) {
-    memcpy(p + at, parts[i].p, parts[i].n);
+    copy_bytes(p + at, parts[i].p, parts[i].n);
     at += parts[i].n;
   }
   return (Str){p, len};
@@ -578,7 +663,7 @@ void mt_spelling_or_unknown(MemberTypes *mt, int32_t id, Bytes *out) {
   Str s;
   if (!spelling(mt->f, (uint32_t)id, str_lit(""), 0, &steps, &s))
     s = str_lit("?");
-  bytes_put(out, s.p, s.n);
+  put_bytes(out, s.p, s.n);
 }
 
 /* --- typeInfo ------------------------------------------------------------ */
@@ -589,11 +674,11 @@ static void whole_for(MemberTypes *mt, Access *a) {
   Bytes *snips = &mt->snips;
   a->tail = snips->pos;
   LIT(snips, ": ");
-  bytes_put(snips, a->t, a->tLen);
+  put_bytes(snips, a->t, a->tLen);
   LIT(snips, ";\n");
   a->tailEnd = snips->pos;
   a->code0 = snips->pos;
-  bytes_put(snips, a->code, a->codeLen);
+  put_bytes(snips, a->code, a->codeLen);
   bytes_byte(snips, ',');
   a->codeEnd = snips->pos;
 }
@@ -619,13 +704,21 @@ TypeInfo *mt_type_info(MemberTypes *mt, uint32_t t) {
       bytes_byte(snips, '?');
     LIT(snips, "` @");
   }
-  TypeInfo *ti = gen_alloc(sizeof(TypeInfo));
+  // From a block of records (one gen_alloc rounds each to 16 bytes).
+  if (mt->poolLeft == 0) {
+    mt->pool = gen_alloc(256 * sizeof(TypeInfo));
+    mt->poolLeft = 256;
+  }
+  TypeInfo *ti = mt->pool++;
+  mt->poolLeft--;
   mt->slot[t] = ti;
   ti->r = r;
   ti->intBits = isInt ? (int32_t)(bits & 0xff) : -1;
   ti->intOff = (bits >> 8) & 0xff;
   // Clamped: any size past 32 bytes already differs from the bits / 8.
   ti->intSize = isInt ? (f->size[r] < 64 ? (int32_t)f->size[r] : 64) : 0;
+  ti->intBitfield = ti->intBits >= 0 &&
+                    (ti->intBits != ti->intSize * 8 || ti->intOff != 0);
   ti->pre = start;
   ti->preEnd = snips->pos;
   Access *a = r >= 0 ? (Access *)mt_access_of(mt, r, 0) : UNRESOLVED;
@@ -711,7 +804,13 @@ static Access *compute_access(MemberTypes *mt, int32_t t, int depth) {
   case K_UNION: {
     const uint8_t *cls;
     uint32_t n = gen_class_of(t, &cls);
-    return n ? access_new(cls, n, cls, n) : raw_access(f->size[t]);
+    if (!n) return raw_access(f->size[t]);
+    // Its texts are the class name, in place: every class is named before
+    // the first access is made, and TypeNames bytes are never freed.
+    Access *a = gen_alloc(sizeof(Access));
+    a->t = a->code = cls;
+    a->tLen = a->codeLen = n;
+    return a;
   }
   case K_ARRAY: {
     int32_t el = depth < MAX_DIMS ? mt_resolve(f, (uint32_t)f->ref[t]) : -1;

@@ -14,46 +14,14 @@
 #include "gen.h"
 
 /*
- * Copies `n` bytes (no overlap); short runs by 8-byte words, the last word
- * overlapping the one before: a wasm engine runs memory.copy (what memcpy
- * becomes) as a call, dear for the short runs a field is made of. Out of
- * line, as the other helpers here: small functions are what the engines
- * compile fast, and most of a cold run runs in their first tiers.
- */
-__attribute__((noinline)) static void copy_bytes(uint8_t *d, const uint8_t *s,
-                                                 uint32_t n) {
-  if (n > 64) {
-    memcpy(d, s, n);
-    return;
-  }
-  uint64_t x;
-  uint32_t y;
-  if (n >= 8) {
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      __builtin_memcpy(&x, s + i, 8);
-      __builtin_memcpy(d + i, &x, 8);
-    }
-    if (i < n) {
-      __builtin_memcpy(&x, s + n - 8, 8);
-      __builtin_memcpy(d + n - 8, &x, 8);
-    }
-  } else if (n >= 4) {
-    __builtin_memcpy(&y, s, 4);
-    __builtin_memcpy(d, &y, 4);
-    __builtin_memcpy(&y, s + n - 4, 4);
-    __builtin_memcpy(d + n - 4, &y, 4);
-  } else
-    for (uint32_t i = 0; i < n; i++) d[i] = s[i];
-}
-
-/*
  * Copies `n` bytes by whole 8-byte words: it writes up to 7 bytes past the
  * end (the caller reserved them; the next write covers them) and reads as
- * many past the source's end, which must stay inside its buffer: the
- * string section (the run's later allocations follow it) or the snippets
- * (mt_type_info leaves 8 bytes of room after them). For the runs of a
- * field: no branch on their length but the loop's.
+ * many past the source's end, which must stay inside its buffer or
+ * memory: the string section, the C and TypeScript names (generate
+ * allocates a guard after them: later allocations follow them) or the
+ * snippets (mt_type_info leaves 8 bytes of room after them). For the runs
+ * of a field and the names of a declaration: no call, no branch on their
+ * length but the loop's.
  */
 static inline void copy_run(uint8_t *d, const uint8_t *s, uint32_t n) {
   uint64_t x;
@@ -105,8 +73,65 @@ __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
   return put_uint(b, p, n);
 }
 
-/* Appends a string literal (its length known at compile time). */
-#define LIT(b, s) put((b), (const uint8_t *)(s), sizeof(s) - 1)
+/* n / 10 by a multiplication (clang keeps i32.div_u for wasm). */
+static inline uint32_t div10(uint32_t n) {
+  return (uint32_t)(((uint64_t)n * 0xCCCCCCCDu) >> 35);
+}
+
+/*
+ * The decimal digits of `n` < 10000 as the bytes of a word, the first one
+ * lowest (one 8-byte store writes them); *len gets their number, 0 when
+ * `n` has more (then put_num writes it).
+ */
+static inline uint64_t small_digits(uint32_t n, uint32_t *len) {
+  if (n >= 10000) {
+    *len = 0;
+    return 0;
+  }
+  uint32_t a = div10(n), b = div10(a), c = div10(b);
+  uint64_t d0 = '0' + n - a * 10, d1 = '0' + a - b * 10, d2 = '0' + b - c * 10,
+           d3 = '0' + c;
+  if (n < 10) {
+    *len = 1;
+    return d0;
+  }
+  if (n < 100) {
+    *len = 2;
+    return d1 | d0 << 8;
+  }
+  if (n < 1000) {
+    *len = 3;
+    return d2 | d1 << 8 | d0 << 16;
+  }
+  *len = 4;
+  return d3 | d2 << 8 | d1 << 16 | d0 << 24;
+}
+
+/* The start and length of the (start, end) pair at `p`, one load. */
+static inline void span(const uint32_t *p, uint32_t *start, uint32_t *len) {
+  uint64_t w;
+  __builtin_memcpy(&w, p, 8);
+  *start = (uint32_t)w;
+  *len = (uint32_t)(w >> 32) - (uint32_t)w;
+}
+
+/* bytes_uint by put_num (a bitfield's numbers). */
+static void put_number(Bytes *b, uint32_t n) {
+  room(b, 10);
+  b->pos = put_num(b->buf, b->pos, n);
+}
+
+/*
+ * Appends a string literal, inline: with its constant length the copy
+ * becomes a few stores (no call).
+ */
+#define LIT(b, s) lit_put((b), (const uint8_t *)(s), sizeof(s) - 1)
+static inline __attribute__((always_inline)) void
+lit_put(Bytes *b, const uint8_t *s, uint32_t n) {
+  room(b, n);
+  __builtin_memcpy(b->buf + b->pos, s, n);
+  b->pos += n;
+}
 
 /*
  * Writes string literal `s` at buf + p, inline; the new position. The
@@ -119,9 +144,11 @@ __attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
 
 /* Deepest anonymous-member flattening (hostile BTF may nest itself). */
 #define MAX_FLATTEN 16
-/* FNV-1a, as nameHash does it. */
-#define FNV_PRIME 0x01000193u
-#define FNV_BASIS 0x811c9dc5u
+/* Bytes of a word: all 1s, all high bits. */
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+/* The multiplier of the names' word hash (2^64 / golden ratio). */
+#define WORD_MUL 0x9e3779b97f4a7c15ull
 
 /*
  * Instance members of a struct view a field cannot take as a property
@@ -157,9 +184,58 @@ static const char *const RESERVED_MEMBERS[] = {
  */
 static uint8_t SPECIAL[1024];
 
+/*
+ * The high bit of each byte of `w` that is not one of [0-9A-Za-z_$] (a NUL
+ * is not): eight bytes tested at once. The additions work on 7-bit bytes
+ * (the high bits masked off, and put back as "not" at the end), so none
+ * carries into the next byte.
+ */
+static inline uint64_t not_ident(uint64_t w) {
+  uint64_t x = w & ~HIGH;
+  uint64_t y = x | 0x20 * ONES; // letters in lower case (and others moved)
+  uint64_t letter = (y + (0x80 - 'a') * ONES) & ~(y + (0x7f - 'z') * ONES);
+  uint64_t digit = (x + (0x80 - '0') * ONES) & ~(x + (0x7f - '9') * ONES);
+  uint64_t u = x ^ '_' * ONES, d = x ^ '$' * ONES;
+  // High bit set where the byte is 0, i.e. x was `_` (`$`).
+  u = ~((u + 0x7f * ONES) | u);
+  d = ~((d + 0x7f * ONES) | d);
+  return (w | ~(letter | digit | u | d)) & HIGH;
+}
+
+/*
+ * The length of the name at `p` when it is a plain identifier (IDENT: a
+ * letter, `_` or `$`, then those or digits, then a NUL), else -1; its hash
+ * goes to *hash. The scan goes by whole 8-byte words (a byte at a time is
+ * two table loads and a multiply per byte in the engines' baseline tiers),
+ * reading up to 7 bytes past the NUL: in the string section, whose NUL
+ * ends the scan, the run's later allocations follow it.
+ */
+static inline int32_t ident_at(const uint8_t *p, uint32_t *hash) {
+  if (IDENT[p[0]] != 1) return -1;
+  uint64_t h = 0;
+  for (uint32_t i = 0;; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, p + i, 8);
+    uint64_t bad = not_ident(w);
+    if (bad == 0) {
+      h = (h ^ w) * WORD_MUL;
+      continue;
+    }
+    // The name ends at the first byte that is not an identifier's: a NUL.
+    uint32_t k = (uint32_t)__builtin_ctzll(bad) >> 3;
+    if ((w >> (8 * k) & 0xff) != 0) return -1;
+    h = (h ^ (w & ((1ull << (8 * k)) - 1))) * WORD_MUL;
+    *hash = (uint32_t)(h >> 32);
+    return (int32_t)(i + k);
+  }
+}
+
+/* ident_at's hash of a NUL-terminated plain identifier (< 32 bytes). */
 static uint32_t name_hash(const char *s) {
-  uint32_t h = FNV_BASIS;
-  while (*s) h = (h ^ (uint8_t)*s++) * FNV_PRIME;
+  uint8_t buf[40] = {0};
+  for (uint32_t i = 0; s[i] && i < 32; i++) buf[i] = (uint8_t)s[i];
+  uint32_t h = 0;
+  if (ident_at(buf, &h) < 0) gen_bail();
   return h;
 }
 
@@ -219,46 +295,41 @@ uint32_t gen_class_of(int32_t id, const uint8_t **name) {
   return (uint32_t)G.tsLen[i - 1];
 }
 
-/* Names type `id`: its place in tn.bytes goes to at[id], len[id]. */
-static void claim_id(int32_t id, int32_t *at, int32_t *len) {
+/* Names declaration `i`: its place in tn.bytes goes to tsAt[i], tsLen[i]. */
+static void claim_id(int32_t i) {
+  int32_t id = G.order[i];
   int k = G.f->kind[id];
   tn_pascal(&G.tn, &G.names, id);
   tn_claim(&G.tn, k == K_STRUCT || k == K_UNION);
-  at[id] = (int32_t)G.tn.at;
-  len[id] = (int32_t)G.tn.n;
+  G.tsAt[i] = (int32_t)G.tn.at;
+  G.tsLen[i] = (int32_t)G.tn.n;
 }
 
 /*
  * Gives each declaration its TypeScript name, in output order, except
  * that names starting with `_` come last: `sk_buff` is `SkBuff` and
  * `__sk_buff` (sorted before it) `SkBuff_2`. Every declarable is selected
- * here, so the order is the one sorted list.
+ * here, so the order is the one sorted list. Names are kept by index in
+ * the order (not by id: tables per id are written sparsely, each write a
+ * fresh page).
  */
 static void claim_all(void) {
   const CNames *names = &G.names;
-  int32_t count = G.f->count;
-  int32_t *at = gen_alloc(((uint32_t)count + 1) * 4);
-  int32_t *len = gen_alloc(((uint32_t)count + 1) * 4);
   int32_t *later = gen_alloc((uint32_t)G.n * 4 + 4);
   int32_t nLater = 0;
-  for (int32_t i = 0; i < G.n; i++) {
-    int32_t id = G.order[i];
-    // names.get(id).startsWith("_"): every name is ASCII (see gen.h).
-    if (names->off[id] >= 0 && names->len[id] > 0 &&
-        names->out.buf[names->off[id]] == '_')
-      later[nLater++] = id;
-    else
-      claim_id(id, at, len);
-  }
-  for (int32_t j = 0; j < nLater; j++) claim_id(later[j], at, len);
   G.tsAt = gen_alloc((uint32_t)G.n * 4 + 4);
   G.tsLen = gen_alloc((uint32_t)G.n * 4 + 4);
   for (int32_t i = 0; i < G.n; i++) {
     int32_t id = G.order[i];
-    G.tsAt[i] = at[id];
-    G.tsLen[i] = len[id];
     G.declIndex[id] = i + 1;
+    // names.get(id).startsWith("_"): every name is ASCII (see gen.h).
+    if (names->off[id] >= 0 && names->len[id] > 0 &&
+        names->out.buf[names->off[id]] == '_')
+      later[nLater++] = i;
+    else
+      claim_id(i);
   }
+  for (int32_t j = 0; j < nLater; j++) claim_id(later[j]);
 }
 
 /* --- Names taken in one class or enum ----------------------------------- */
@@ -380,14 +451,14 @@ static void enum_head(int32_t i) {
   int32_t id = G.order[i];
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(id, &cl);
-  bytes_reserve(o, cl + tl + 64);
+  room(o, cl + tl + 64);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "/** `enum ");
-  copy_bytes(b + p, cn, cl);
+  copy_run(b + p, cn, cl);
   p = WLIT(b, p + cl, "` (");
   p = put_num(b, p, G.f->size[id]);
   p = WLIT(b, p, " bytes). */\nexport const ");
-  copy_bytes(b + p, G.tn.bytes + G.tsAt[i], tl);
+  copy_run(b + p, G.tn.bytes + G.tsAt[i], tl);
   o->pos = WLIT(b, p + tl, " = {\n");
 }
 
@@ -397,16 +468,16 @@ static void enum_foot(int32_t i) {
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(G.order[i], &cl);
   const uint8_t *tn = G.tn.bytes + G.tsAt[i];
-  bytes_reserve(o, cl + 3 * tl + 96);
+  room(o, cl + 3 * tl + 96);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "} as const;\n/** A value of `enum ");
-  copy_bytes(b + p, cn, cl);
+  copy_run(b + p, cn, cl);
   p = WLIT(b, p + cl, "`. */\nexport type ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, " = (typeof ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, ")[keyof typeof ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, "];\n\n");
 }
 
@@ -475,41 +546,42 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
   int32_t first = f->first[id];
   int sign = f->flag[id] == 1;
   int plainValues = f->kind[id] == K_ENUM;
-  const char *tail =
-      f->kind[id] == K_ENUM64 || f->size[id] == 8 ? "n,\n" : ",\n";
-  uint32_t tailLen = tail[0] == 'n' ? 3 : 2;
+  // The end of each line, "n,\n" or ",\n", as a word stored whole.
+  int big = f->kind[id] == K_ENUM64 || f->size[id] == 8;
+  uint32_t tail = big ? 'n' | ',' << 8 | '\n' << 16 : ',' | '\n' << 8;
+  uint32_t tailLen = big ? 3 : 2;
   for (int32_t m = first, end = first + f->vlen[id]; m < end; m++) {
     int32_t soff = f->mName[m];
     uint32_t off = (uint32_t)soff;
     int32_t len = -1;
-    uint32_t h = FNV_BASIS;
-    if (soff > 0 && off < slen && IDENT[s[off]] == 1) {
-      uint32_t q = off;
-      uint8_t c = s[q];
-      do {
-        h = (h ^ c) * FNV_PRIME;
-        c = s[++q];
-      } while (IDENT[c] > 0);
-      if (c == 0) len = (int32_t)(q - off);
-    }
+    uint32_t h = 0;
+    if (soff > 0 && off < slen) len = ident_at(s + off, &h);
     uint32_t lo = f->mType[m];
     // A plain name and a 32-bit value (as most are), else the general way.
     if (len > 0 && !SPECIAL[h & 1023] && plainValues &&
         !(sign && lo >= 0x80000000u)) {
       // First wins, as in C a name can only be declared once.
       if (!take(off, (uint32_t)len, h)) continue;
-      bytes_reserve(o, (uint32_t)len + 16);
+      // "  ", the name (by words: up to 7 bytes over), ": ", at most 10
+      // digits, the end word.
+      room(o, (uint32_t)len + 24);
       uint8_t *b = o->buf;
       uint32_t p = o->pos;
       b[p++] = ' ';
       b[p++] = ' ';
-      copy_bytes(b + p, s + off, (uint32_t)len);
+      copy_run(b + p, s + off, (uint32_t)len);
       p += (uint32_t)len;
       b[p++] = ':';
       b[p++] = ' ';
-      p = put_num(b, p, lo);
-      o->pos = p;
-      put(o, (const uint8_t *)tail, tailLen);
+      uint32_t numLen;
+      uint64_t num = small_digits(lo, &numLen);
+      if (numLen) {
+        __builtin_memcpy(b + p, &num, 8);
+        p += numLen;
+      } else
+        p = put_num(b, p, lo);
+      __builtin_memcpy(b + p, &tail, 4);
+      o->pos = p + tailLen;
     } else
       enumerator(id, m, off, len, h);
   }
@@ -571,12 +643,12 @@ odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
   const uint8_t *snips = G.mt.snips.buf;
   if (!reserved) {
     put(o, snips + ti->pre, ti->preEnd - ti->pre);
-    bytes_uint(o, byte);
+    put_number(o, byte);
     if (bitfield) {
       LIT(o, ", bit offset ");
-      bytes_uint(o, (uint32_t)bits);
+      put_number(o, (uint32_t)bits);
       LIT(o, ", ");
-      bytes_uint(o, width);
+      put_number(o, width);
       LIT(o, " bits");
     }
     LIT(o, " */ declare ");
@@ -593,7 +665,7 @@ odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
   put(defs, s + off, len);
   bytes_byte(defs, '"');
   bytes_byte(defs, ',');
-  bytes_uint(defs, byte);
+  put_number(defs, byte);
   bytes_byte(defs, ',');
   if (!bitfield)
     put(defs, snips + ti->code, ti->codeEnd - ti->code);
@@ -651,21 +723,11 @@ static void fields(int32_t top) {
     // A plain identifier is copied from the string bytes (len > 0); else
     // the member is anonymous (len 0) or its name is not plain (bail).
     int32_t len = -1;
-    uint32_t h = FNV_BASIS;
+    uint32_t h = 0;
     if (soff == 0)
       len = 0;
-    else if (soff > 0 && off < slen) {
-      uint32_t j = off;
-      uint8_t c = s[j];
-      if (IDENT[c] == 1) {
-        do {
-          h = (h ^ c) * FNV_PRIME;
-          c = s[++j];
-        } while (IDENT[c] > 0);
-        if (c == 0) len = (int32_t)(j - off);
-      } else if (c == 0)
-        len = 0; // memberName gives ""
-    }
+    else if (soff > 0 && off < slen)
+      len = s[off] == 0 ? 0 : ident_at(s + off, &h); // "": memberName's ""
     if (len < 0) gen_bail(); // memberName: a string, or a throw
     int64_t bitOffset = base + mBitOff[mi];
     // Past 2^31 the saved offsets would wrap (an Int32Array stack).
@@ -697,9 +759,7 @@ static void fields(int32_t top) {
     uint32_t t = mType[mi];
     if (!(t <= count && f->kind[t] >= 0)) t = count + 1;
     TypeInfo *ti = mt_info(&G.mt, t);
-    int32_t intBits = ti->intBits;
-    if (mBitSize[mi] != 0 || bitOffset % 8 != 0 ||
-        (intBits >= 0 && (intBits != ti->intSize * 8 || ti->intOff))) {
+    if (mBitSize[mi] != 0 || bitOffset % 8 != 0 || ti->intBitfield) {
       // A bitfield.
       odd_field(mi, bitOffset, off, (uint32_t)len, h, 1);
       continue;
@@ -707,19 +767,29 @@ static void fields(int32_t top) {
     // The common field, copied straight into the buffers.
     uint32_t byte = (uint32_t)(bitOffset / 8);
     const uint8_t *snips = G.mt.snips.buf;
-    uint32_t pre = ti->pre, preLen = ti->preEnd - ti->pre;
-    uint32_t tail = ti->tail, tailLen = ti->tailEnd - ti->tail;
+    // Each (start, end) pair loaded as one word (see TypeInfo).
+    uint32_t pre, preLen, tail, tailLen, code, codeLen;
+    span(&ti->pre, &pre, &preLen);
+    span(&ti->tail, &tail, &tailLen);
+    span(&ti->code, &code, &codeLen);
     room(o, preLen + tailLen + (uint32_t)len + 48);
     uint8_t *ob = o->buf;
+    // The offset's digits, worked out once for both buffers.
+    uint32_t numLen;
+    uint64_t num = small_digits(byte, &numLen);
     uint32_t p = o->pos;
     copy_run(ob + p, snips + pre, preLen);
-    p = put_num(ob, p + preLen, byte);
+    p += preLen;
+    if (numLen) {
+      __builtin_memcpy(ob + p, &num, 8);
+      p += numLen;
+    } else
+      p = put_num(ob, p, byte);
     p = WLIT(ob, p, " */ declare ");
     copy_run(ob + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
     copy_run(ob + p, snips + tail, tailLen);
     o->pos = p + tailLen;
-    uint32_t code = ti->code, codeLen = ti->codeEnd - ti->code;
     room(defs, codeLen + (uint32_t)len + 48);
     uint8_t *db = defs->buf;
     p = defs->pos;
@@ -728,7 +798,11 @@ static void fields(int32_t top) {
     p += (uint32_t)len;
     db[p++] = '"';
     db[p++] = ',';
-    p = put_num(db, p, byte);
+    if (numLen) {
+      __builtin_memcpy(db + p, &num, 8);
+      p += numLen;
+    } else
+      p = put_num(db, p, byte);
     db[p++] = ',';
     copy_run(db + p, snips + code, codeLen);
     defs->pos = p + codeLen;
@@ -744,24 +818,24 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(id, &cl);
   const uint8_t *tn = G.tn.bytes + G.tsAt[i];
-  bytes_reserve(o, cl + tl + 80);
+  room(o, cl + tl + 80);
   uint8_t *b = o->buf;
   uint32_t p = f->kind[id] == K_UNION ? WLIT(b, o->pos, "/** `union ")
                                       : WLIT(b, o->pos, "/** `struct ");
-  copy_bytes(b + p, cn, cl);
+  copy_run(b + p, cn, cl);
   p = WLIT(b, p + cl, "`, ");
   p = put_num(b, p, size);
   p = WLIT(b, p, " bytes. */\nexport class ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, " extends $Struct {\n");
-  bytes_reserve(defs, cl + tl + 48);
+  room(defs, cl + tl + 48);
   b = defs->buf;
   p = WLIT(b, defs->pos, "$def(");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, ", ");
   p = put_num(b, p, size);
   p = WLIT(b, p, ", \"");
-  copy_bytes(b + p, cn, cl);
+  copy_run(b + p, cn, cl);
   uint32_t mark = defs->pos = WLIT(b, p + cl, "\", [");
   new_scope();
   G.extra.pos = 0;
@@ -769,14 +843,14 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   // Each entry ends with a comma: the last one becomes the bracket.
   if (defs->pos > mark) defs->pos--;
   LIT(defs, "]);\n");
-  bytes_reserve(o, 3 * tl + 80);
+  room(o, 3 * tl + 80);
   b = o->buf;
   p = WLIT(b, o->pos, "}\n/** {@link ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, "} as plain data. */\nexport type ");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, "Object = $Plain<");
-  copy_bytes(b + p, tn, tl);
+  copy_run(b + p, tn, tl);
   p += tl;
   b[p++] = '>';
   o->pos = p;
@@ -835,7 +909,12 @@ static void emit_aliases(void) {
   if (any) bytes_byte(o, '\n');
 }
 
-void generate(const Flat *f, Bytes *out) {
+/* The line before the $def calls. */
+static const char DEFS_HEAD[] =
+    "// Sizes, C names and field tables ((name, byte offset, spec) triples); "
+    "see $def.\n";
+
+void generate(const Flat *f, Bytes *out, Bytes *tables) {
   // The string section ends with a NUL (rawBtf checks it): name scans stop.
   if (f->stringsLen == 0 || f->strings[f->stringsLen - 1] != 0) gen_bail();
   for (uint32_t i = 0; i < N_RESERVED; i++)
@@ -844,9 +923,11 @@ void generate(const Flat *f, Bytes *out) {
   G.o = out;
   // Room up front (vmlinux: 8 MB of declarations, 2 MB of tables from 3 MB
   // of type words): growing by doubling would copy and touch twice as
-  // much. Room never written costs nothing.
-  bytes_reserve(out, f->nWords * 16 + (1 << 16));
+  // much. Room never written costs nothing. The tables stay in a buffer
+  // of their own, which the caller hands on after `out` (not copied).
+  bytes_init(out, f->nWords * 16 + (1 << 16));
   bytes_init(&G.defs, f->nWords * 4 + (1 << 16));
+  LIT(&G.defs, DEFS_HEAD);
   bytes_init(&G.extra, 256);
   G.declIndex = gen_alloc(((uint32_t)f->count + 1) * 4);
   G.onPath = gen_alloc((uint32_t)f->count + 1);
@@ -860,12 +941,15 @@ void generate(const Flat *f, Bytes *out) {
   G.n = G.names.nDeclarable;
   G.order = sort_by_name(G.names.declarable, G.n, &G.names, f->kind);
   claim_all();
+  // Memory past every name copied by words (copy_run reads up to 7 bytes
+  // over their ends): the string section, the C and TypeScript names.
+  gen_alloc(16);
   emit_all();
   emit_aliases();
-  if (G.defs.pos > 0) {
-    LIT(out, "// Sizes, C names and field tables ((name, byte offset, "
-                   "spec) triples); see $def.\n");
-    put(out, G.defs.buf, G.defs.pos);
-    LIT(out, "$install();\n");
-  }
+  // Any $def: the tables follow the declarations; else nothing does.
+  if (G.defs.pos > sizeof(DEFS_HEAD) - 1)
+    LIT(&G.defs, "$install();\n");
+  else
+    G.defs.pos = 0;
+  *tables = G.defs;
 }
