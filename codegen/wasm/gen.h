@@ -125,7 +125,7 @@ int32_t *flat_wanted(const Flat *f, int32_t *n);
 /* --- naming.c: codegen/naming.ts (CNames, nameTable) -------------------- */
 
 typedef struct {
-  Bytes out;       /* the names' bytes, back to back */
+  Bytes out;       /* the names' bytes, back to back, 8 spare after */
   int32_t *off;    /* per id: start in out.buf, -1 when none */
   int32_t *len;    /* per id: length */
   uint8_t *plain;  /* per id: 1 for a plain ASCII identifier */

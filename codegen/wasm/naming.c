@@ -404,6 +404,8 @@ void name_table(const Flat *f, CNames *names) {
   d.names = names;
   d.cap = nq + na;
   d.queue = gen_alloc(4 * (uint32_t)d.cap + 4);
+  /* sort_by_name reads names 8 bytes at a time: room past the last. */
+  bytes_reserve(&names->out, 8);
   int32_t *sorted = sort_by_name(queue, nq, names, kind);
   memcpy(d.queue, sorted, 4 * (uint32_t)nq);
   d.head = 0;
@@ -412,6 +414,7 @@ void name_table(const Flat *f, CNames *names) {
   for (uint32_t i = 0; i < n1; i++) d.memo[i] = -2;
   drain_run(&d);
 
+  bytes_reserve(&names->out, 8);
   const int32_t *vs = sort_by_name(vars, nv, names, kind);
   for (int32_t i = 0; i < nv; i++) {
     int32_t v = vs[i];
@@ -424,4 +427,5 @@ void name_table(const Flat *f, CNames *names) {
 
   for (int32_t i = 0; i < na; i++)
     if (names->off[anon[i]] < 0) name_anon(&d, anon[i]);
+  bytes_reserve(&names->out, 8);
 }
