@@ -33,11 +33,11 @@ static int32_t plain_length(const uint8_t *s, uint32_t sl, int32_t off) {
   uint8_t c = s[off];
   if (c == 0) return 0;
   if (IDENT[c] != 1) return -1;
+  /* flat_read made sure the section ends with a NUL: the scan stops. */
   uint32_t j = (uint32_t)off;
-  do {
-    if (++j >= sl) return -1;
-    c = s[j];
-  } while (IDENT[c] > 0);
+  do
+    c = s[++j];
+  while (IDENT[c] > 0);
   return c == 0 ? (int32_t)(j - (uint32_t)off) : -1;
 }
 
@@ -52,7 +52,7 @@ static int is_ascii_section(const Flat *f) {
     uint64_t any = 0, a1 = 0, a2 = 0, a3 = 0;
     for (; i + 32 <= sl; i += 32) {
       uint64_t w[4];
-      memcpy(w, s + i, 32);
+      __builtin_memcpy(w, s + i, 32); /* four loads, not a call */
       any |= w[0];
       a1 |= w[1];
       a2 |= w[2];
@@ -90,13 +90,30 @@ static int is_plain(const uint8_t *b, uint32_t at, uint32_t n) {
   return 1;
 }
 
+/*
+ * Copies `n` bytes 8 at a time, reading and writing up to 7 bytes past
+ * the ends: the caller reserves the room, and the source is a name in the
+ * string section (the run's later allocations follow it) or in `out`.
+ * Names are short: a memory.copy for each costs the engines a call.
+ */
+static inline void copy_words(uint8_t *d, const uint8_t *s, uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 8) {
+    uint64_t x;
+    __builtin_memcpy(&x, s + i, 8);
+    __builtin_memcpy(d + i, &x, 8);
+  }
+}
+
 /* Names `id` with the plain name of `n` bytes at `at` of `src`: setPlain. */
 static void set_plain(CNames *names, int32_t id, const uint8_t *src,
                       uint32_t at, uint32_t n) {
-  names->off[id] = (int32_t)names->out.pos;
+  Bytes *out = &names->out;
+  bytes_reserve(out, n + 8);
+  names->off[id] = (int32_t)out->pos;
   names->len[id] = (int32_t)n;
   names->plain[id] = 1;
-  bytes_put(&names->out, src + at, n);
+  copy_words(out->buf + out->pos, src + at, n);
+  out->pos += n;
 }
 
 /*
@@ -182,7 +199,11 @@ typedef struct {
   int32_t cap;
   int32_t head;
   int32_t tail;
-  /* anonymous_use(id, false) by id, -2 until asked. */
+  /*
+   * anonymous_use(id, false) + 2 by id, 0 until asked: fresh memory is
+   * zero, so no pass over all ids sets it up, and only the pages of the
+   * ids asked about are touched.
+   */
   int32_t *memo;
 } Drain;
 
@@ -200,8 +221,11 @@ static void drain_push(Drain *d, int32_t id) {
 static int32_t drain_use(Drain *d, int32_t id) {
   if (!(id >= 0 && id <= d->f->count))
     return anonymous_use(d->f, d->names, id, 0);
-  int32_t r = d->memo[id];
-  if (r == -2) d->memo[id] = r = anonymous_use(d->f, d->names, id, 0);
+  int32_t r = d->memo[id] - 2;
+  if (r == -2) {
+    r = anonymous_use(d->f, d->names, id, 0);
+    d->memo[id] = r + 2;
+  }
   return r;
 }
 
@@ -244,11 +268,11 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
     if (!unnamed && ml < 0) mb = ascii_name(f, mo, &mn);
     /* parent + "__" + member, or + "__anon<k>", as bytes. */
     uint32_t pl = (uint32_t)len[parent];
-    bytes_reserve(out, pl + 2 + (unnamed ? 4 + 10 : mn));
+    bytes_reserve(out, pl + 2 + (unnamed ? 4 + 10 : mn) + 8);
     uint8_t *b = out->buf;
     uint32_t po = (uint32_t)off[parent];
     uint32_t p = out->pos;
-    memcpy(b + p, b + po, pl);
+    copy_words(b + p, b + po, pl);
     p += pl;
     b[p++] = '_';
     b[p++] = '_';
@@ -259,7 +283,7 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
       b[p++] = 'n';
       p = put_uint(b, p, slot);
     } else {
-      memcpy(b + p, mb, mn);
+      copy_words(b + p, mb, mn);
       p += mn;
     }
     off[child] = (int32_t)out->pos;
@@ -411,7 +435,6 @@ void name_table(const Flat *f, CNames *names) {
   d.head = 0;
   d.tail = nq;
   d.memo = gen_alloc(4 * n1);
-  for (uint32_t i = 0; i < n1; i++) d.memo[i] = -2;
   drain_run(&d);
 
   bytes_reserve(&names->out, 8);
