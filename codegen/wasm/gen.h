@@ -131,6 +131,7 @@ typedef struct {
   uint8_t *plain;  /* per id: 1 for a plain ASCII identifier */
   int32_t *declarable; /* struct/union/enum ids, ascending */
   int32_t nDeclarable;
+  int32_t *order;      /* the declarables as sort_by_name orders them */
   int32_t *typedefs;   /* named typedef ids, ascending */
   int32_t nTypedefs;
 } CNames;
@@ -152,6 +153,9 @@ int cnames_same(const CNames *n, int32_t a, int32_t b);
 /* `ids` sorted by (C name, kind rank, id), as sortByName: a new array. */
 int32_t *sort_by_name(const int32_t *ids, int32_t n, const CNames *names,
                       const int8_t *kind);
+/* Two lists sorted so, merged into a new one. */
+int32_t *merge_by_name(const int32_t *a, int32_t na, const int32_t *b,
+                       int32_t nb, const CNames *names, const int8_t *kind);
 
 /* --- type_names.c: codegen/type_names.ts (TypeNames) -------------------- */
 

@@ -216,3 +216,14 @@ int32_t *sort_by_name(const int32_t *in, int32_t n, const CNames *names,
   }
   return ids;
 }
+
+int32_t *merge_by_name(const int32_t *a, int32_t na, const int32_t *b,
+                       int32_t nb, const CNames *names, const int8_t *kind) {
+  int32_t *out = gen_alloc(4 * (uint32_t)(na + nb) + 4);
+  int32_t i = 0, j = 0, k = 0;
+  while (i < na && j < nb)
+    out[k++] = compare_from(names, kind, b[j], a[i], 0) < 0 ? b[j++] : a[i++];
+  while (i < na) out[k++] = a[i++];
+  while (j < nb) out[k++] = b[j++];
+  return out;
+}

@@ -431,6 +431,7 @@ void name_table(const Flat *f, CNames *names) {
   /* sort_by_name reads names 8 bytes at a time: room past the last. */
   bytes_reserve(&names->out, 8);
   int32_t *sorted = sort_by_name(queue, nq, names, kind);
+  int32_t nq0 = nq;
   memcpy(d.queue, sorted, 4 * (uint32_t)nq);
   d.head = 0;
   d.tail = nq;
@@ -451,4 +452,17 @@ void name_table(const Flat *f, CNames *names) {
   for (int32_t i = 0; i < na; i++)
     if (names->off[anon[i]] < 0) name_anon(&d, anon[i]);
   bytes_reserve(&names->out, 8);
+
+  /*
+   * The declarables in output order: the sorted parents (their names were
+   * final when they were sorted) merged with the others, sorted. Sorting
+   * all of them would sort the parents, two thirds of vmlinux's, again.
+   */
+  uint8_t *parent = gen_alloc(n1);
+  for (int32_t i = 0; i < nq0; i++) parent[sorted[i]] = 1;
+  int32_t *rest = anon, nr = 0; /* anon's ids are all named now: reused */
+  for (int32_t i = 0; i < nd; i++)
+    if (!parent[declarable[i]]) rest[nr++] = declarable[i];
+  const int32_t *others = sort_by_name(rest, nr, names, kind);
+  names->order = merge_by_name(sorted, nq0, others, nr, names, kind);
 }

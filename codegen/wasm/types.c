@@ -858,7 +858,7 @@ void generate(const Flat *f, Bytes *out) {
   tn_init(&G.tn);
   name_table(f, &G.names);
   G.n = G.names.nDeclarable;
-  G.order = sort_by_name(G.names.declarable, G.n, &G.names, f->kind);
+  G.order = G.names.order; /* name_table sorted them */
   claim_all();
   emit_all();
   emit_aliases();
