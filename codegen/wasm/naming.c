@@ -245,9 +245,12 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
   uint8_t *plain = names->plain;
   Bytes *out = &names->out;
   uint32_t k = 0;
+  const int32_t *memo = d->memo;
   int32_t m0 = f->first[parent];
+  const int32_t *mName = f->mName + m0;
+  const uint32_t *mType = f->mType + m0;
   for (int32_t i = 0, n = f->vlen[parent]; i < n; i++) {
-    int32_t mo = f->mName[m0 + i];
+    int32_t mo = mName[i];
     int unnamed;
     if (mo == 0)
       unnamed = 1;
@@ -256,8 +259,13 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
     else
       gen_bail(); /* TS: memberHasName throws on the offset */
     uint32_t slot = unnamed ? k++ : 0;
-    uint32_t t = f->mType[m0 + i];
-    int32_t child = drain_use(d, t <= (uint32_t)count ? (int32_t)t : -1);
+    uint32_t t = mType[i];
+    /* drain_use, its memo read here (a call per member costs more). */
+    int32_t child = -1;
+    if (t <= (uint32_t)count) {
+      child = memo[t] - 2;
+      if (child == -2) child = drain_use(d, (int32_t)t);
+    }
     if (child < 0 || off[child] >= 0) continue;
     /* Plain name length (0 when unnamed), or -1: TS asks the graph. */
     int32_t ml = unnamed ? 0 : plain_length(s, sl, mo);
