@@ -110,6 +110,9 @@ typedef struct {
   const uint32_t *words;
   uint32_t nWords;
   const uint32_t *offsets;
+  /* RawGraph.wanted(), found by flat_read: see flat_wanted. */
+  int32_t *wanted;
+  int32_t nWanted;
 } Flat;
 
 /*
@@ -120,7 +123,7 @@ typedef struct {
 void flat_read(Flat *f, const uint8_t *btf, uint32_t len);
 /* RawGraph.wanted(): the struct, union, enum, enum64, typedef and var ids,
    ascending; their number goes to *n. */
-int32_t *flat_wanted(const Flat *f, int32_t *n);
+const int32_t *flat_wanted(const Flat *f, int32_t *n);
 
 /* --- naming.c: codegen/naming.ts (CNames, nameTable) -------------------- */
 

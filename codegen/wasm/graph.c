@@ -23,6 +23,11 @@ static const uint8_t EXTRA_PER_VLEN[32] = {
 static const uint8_t EXTRA_FIXED[32] = {0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0,
                                         0, 0, 0, 1, 0, 0, 1, 0, 0};
 
+/* Kinds RawGraph.wanted() lists. */
+#define WANTED_MASK                                                            \
+  ((1u << K_STRUCT) | (1u << K_UNION) | (1u << K_ENUM) | (1u << K_ENUM64) |    \
+   (1u << K_TYPEDEF) | (1u << K_VAR))
+
 /* Little-endian 32-bit field at byte `at` (wasm is little-endian). */
 static uint32_t le32(const uint8_t *b, uint32_t at) {
   uint32_t v;
@@ -52,6 +57,9 @@ static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
   uint32_t *mType = f->mType = gen_alloc(4 * cap);
   uint32_t *mBitOff = f->mBitOff = gen_alloc(4 * cap);
   uint8_t *mBitSize = f->mBitSize = gen_alloc(cap);
+  /* RawGraph.wanted() as the records go by: no second pass over the ids. */
+  int32_t *wanted = gen_alloc(4 * ids);
+  uint32_t nw = 0;
   kind[0] = 0;
   ref[0] = -1;
   uint32_t id = 0, m = 0, p = 0;
@@ -72,8 +80,9 @@ static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
     flag[id] = (uint8_t)kf;
     vlen[id] = (int32_t)v;
     size[id] = k == K_PTR ? 8 : w[p + 2];
-    /* A reference as it is: ids past the count become -1 below. */
-    ref[id] = -1;
+    if ((WANTED_MASK >> k) & 1) wanted[nw++] = (int32_t)id;
+    /* A reference as it is (ids past the count become -1 below), or -1. */
+    int32_t r = -1;
     switch (k) {
     case K_INT: {
       uint32_t enc = w[p + 3];
@@ -82,7 +91,7 @@ static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
       break;
     }
     case K_ARRAY:
-      ref[id] = (int32_t)w[p + 3];
+      r = (int32_t)w[p + 3];
       len[id] = w[p + 5];
       break;
     case K_STRUCT:
@@ -117,8 +126,9 @@ static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
       }
       break;
     default:
-      ref[id] = (int32_t)w[p + 2];
+      r = (int32_t)w[p + 2];
     }
+    ref[id] = r;
     p += need;
   }
   if (id > MAX_TYPE) gen_bail();
@@ -128,6 +138,8 @@ static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
   f->count = (int32_t)id;
   f->members = (int32_t)m;
   f->offsets = offsets;
+  f->wanted = wanted;
+  f->nWanted = (int32_t)nw;
 }
 
 void flat_read(Flat *f, const uint8_t *btf, uint32_t len) {
@@ -162,15 +174,8 @@ void flat_read(Flat *f, const uint8_t *btf, uint32_t len) {
   index_and_fill(f, words, nWords);
 }
 
-#define WANTED_MASK                                                            \
-  ((1u << K_STRUCT) | (1u << K_UNION) | (1u << K_ENUM) | (1u << K_ENUM64) |    \
-   (1u << K_TYPEDEF) | (1u << K_VAR))
 
-int32_t *flat_wanted(const Flat *f, int32_t *n) {
-  int32_t count = f->count, c = 0;
-  int32_t *out = gen_alloc(4 * (uint32_t)count + 4);
-  for (int32_t id = 1; id <= count; id++)
-    if ((WANTED_MASK >> f->kind[id]) & 1) out[c++] = id;
-  *n = c;
-  return out;
+const int32_t *flat_wanted(const Flat *f, int32_t *n) {
+  *n = f->nWanted;
+  return f->wanted;
 }
