@@ -109,6 +109,92 @@ static void sort_short(int32_t *ids, int32_t lo, int32_t hi,
   }
 }
 
+/*
+ * Sorts or splits the run on top of the stack (of `sp` entries), pushing
+ * what is left to sort; returns the new stack size. A call per run, not
+ * one loop over all of them: engines run a loop in the tier its call
+ * started in (V8 has no OSR for wasm), so later runs run optimised.
+ */
+__attribute__((noinline)) static int32_t sort_run(int32_t *ids, int32_t sp,
+                                                  const CNames *names,
+                                                  const int8_t *kind) {
+  int32_t f2 = stack[--sp];
+  int32_t hi = stack[--sp];
+  int32_t lo = stack[--sp];
+  int32_t from = f2 >> 1;
+  uint64_t any = 0, all = ~0ull;
+  if (f2 & 1) {
+    for (int32_t p = lo; p < hi; p++) {
+      any |= keys[p];
+      all &= keys[p];
+    }
+  } else {
+    for (int32_t p = lo; p < hi; p++) {
+      uint64_t k = key_of(names, ids[p], from);
+      keys[p] = k;
+      any |= k;
+      all &= k;
+    }
+  }
+  if (hi - lo <= SHORT_RUN) {
+    sort_short(ids, lo, hi, names, kind, from);
+    return sp;
+  }
+  uint64_t diff = any ^ all;
+  if (diff == 0) {
+    /* All keys equal: the names agree on bytes up to from + 8. */
+    int32_t ended = 1;
+    for (int32_t p = lo; p < hi && ended; p++)
+      ended = names->len[ids[p]] <= from + 8;
+    if (!ended) {
+      stack[sp++] = lo;
+      stack[sp++] = hi;
+      stack[sp++] = (from + 8) * 2;
+    } else {
+      /* Equal names: by kind rank, then id, as keys that all differ
+         (`from` -1: final keys, no name bytes to compare). */
+      for (int32_t p = lo; p < hi; p++)
+        keys[p] = (uint64_t)kind_rank(kind[ids[p]]) << 32 | (uint32_t)ids[p];
+      stack[sp++] = lo;
+      stack[sp++] = hi;
+      stack[sp++] = -1;
+    }
+    return sp;
+  }
+  /* One pass on the top varying bits: as many as the run needs, about. */
+  int32_t m = hi - lo;
+  int32_t bits = 32 - __builtin_clz((uint32_t)m);
+  if (bits > MAX_BITS) bits = MAX_BITS;
+  int32_t top = 64 - __builtin_clzll(diff);
+  int32_t shift = top - bits > 0 ? top - bits : 0;
+  uint32_t mask = (1u << bits) - 1;
+  uint32_t nb = mask + 1;
+  memset(count, 0, 4 * (nb + 1));
+  for (int32_t p = lo; p < hi; p++) count[((keys[p] >> shift) & mask) + 1]++;
+  for (uint32_t d = 1; d < nb; d++) count[d] += count[d - 1];
+  for (int32_t p = lo; p < hi; p++) {
+    uint64_t k = keys[p];
+    uint32_t at = count[(k >> shift) & mask]++;
+    tkeys[at] = k;
+    tids[at] = ids[p];
+  }
+  memcpy(keys + lo, tkeys, 8 * (uint32_t)m);
+  memcpy(ids + lo, tids, 4 * (uint32_t)m);
+  /* count[d] is now the end of bucket d (relative to lo). */
+  int32_t start = lo;
+  for (uint32_t d = 0; d < nb; d++) {
+    int32_t end = lo + (int32_t)count[d];
+    if (end - start > SHORT_RUN) {
+      stack[sp++] = start;
+      stack[sp++] = end;
+      stack[sp++] = from * 2 + 1;
+    } else if (end - start > 1)
+      sort_short(ids, start, end, names, kind, from);
+    start = end;
+  }
+  return sp;
+}
+
 int32_t *sort_by_name(const int32_t *in, int32_t n, const CNames *names,
                       const int8_t *kind) {
   int32_t *ids = gen_alloc(4 * (uint32_t)n + 4);
@@ -138,82 +224,7 @@ int32_t *sort_by_name(const int32_t *in, int32_t n, const CNames *names,
   stack[sp++] = 0;
   stack[sp++] = n;
   stack[sp++] = 0;
-  while (sp > 0) {
-    int32_t f2 = stack[--sp];
-    int32_t hi = stack[--sp];
-    int32_t lo = stack[--sp];
-    int32_t from = f2 >> 1;
-    uint64_t any = 0, all = ~0ull;
-    if (f2 & 1) {
-      for (int32_t p = lo; p < hi; p++) {
-        any |= keys[p];
-        all &= keys[p];
-      }
-    } else {
-      for (int32_t p = lo; p < hi; p++) {
-        uint64_t k = key_of(names, ids[p], from);
-        keys[p] = k;
-        any |= k;
-        all &= k;
-      }
-    }
-    if (hi - lo <= SHORT_RUN) {
-      sort_short(ids, lo, hi, names, kind, from);
-      continue;
-    }
-    uint64_t diff = any ^ all;
-    if (diff == 0) {
-      /* All keys equal: the names agree on bytes up to from + 8. */
-      int32_t ended = 1;
-      for (int32_t p = lo; p < hi && ended; p++)
-        ended = names->len[ids[p]] <= from + 8;
-      if (!ended) {
-        stack[sp++] = lo;
-        stack[sp++] = hi;
-        stack[sp++] = (from + 8) * 2;
-      } else {
-        /* Equal names: by kind rank, then id, as keys that all differ
-           (`from` -1: final keys, no name bytes to compare). */
-        for (int32_t p = lo; p < hi; p++)
-          keys[p] = (uint64_t)kind_rank(kind[ids[p]]) << 32 | (uint32_t)ids[p];
-        stack[sp++] = lo;
-        stack[sp++] = hi;
-        stack[sp++] = -1;
-      }
-      continue;
-    }
-    /* One pass on the top varying bits: as many as the run needs, about. */
-    int32_t m = hi - lo;
-    int32_t bits = 32 - __builtin_clz((uint32_t)m);
-    if (bits > MAX_BITS) bits = MAX_BITS;
-    int32_t top = 64 - __builtin_clzll(diff);
-    int32_t shift = top - bits > 0 ? top - bits : 0;
-    uint32_t mask = (1u << bits) - 1;
-    uint32_t nb = mask + 1;
-    memset(count, 0, 4 * (nb + 1));
-    for (int32_t p = lo; p < hi; p++) count[((keys[p] >> shift) & mask) + 1]++;
-    for (uint32_t d = 1; d < nb; d++) count[d] += count[d - 1];
-    for (int32_t p = lo; p < hi; p++) {
-      uint64_t k = keys[p];
-      uint32_t at = count[(k >> shift) & mask]++;
-      tkeys[at] = k;
-      tids[at] = ids[p];
-    }
-    memcpy(keys + lo, tkeys, 8 * (uint32_t)m);
-    memcpy(ids + lo, tids, 4 * (uint32_t)m);
-    /* count[d] is now the end of bucket d (relative to lo). */
-    int32_t start = lo;
-    for (uint32_t d = 0; d < nb; d++) {
-      int32_t end = lo + (int32_t)count[d];
-      if (end - start > SHORT_RUN) {
-        stack[sp++] = start;
-        stack[sp++] = end;
-        stack[sp++] = from * 2 + 1;
-      } else if (end - start > 1)
-        sort_short(ids, start, end, names, kind, from);
-      start = end;
-    }
-  }
+  while (sp > 0) sp = sort_run(ids, sp, names, kind);
   return ids;
 }
 
