@@ -115,6 +115,9 @@ typedef struct {
   const uint32_t *words;
   uint32_t nWords;
   const uint32_t *offsets;
+  /* RawGraph.wanted(), found by flat_read: see flat_wanted. */
+  int32_t *wanted;
+  int32_t nWanted;
 } Flat;
 
 /*
@@ -125,17 +128,18 @@ typedef struct {
 void flat_read(Flat *f, const uint8_t *btf, uint32_t len);
 /* RawGraph.wanted(): the struct, union, enum, enum64, typedef and var ids,
    ascending; their number goes to *n. */
-int32_t *flat_wanted(const Flat *f, int32_t *n);
+const int32_t *flat_wanted(const Flat *f, int32_t *n);
 
 /* --- naming.c: codegen/naming.ts (CNames, nameTable) -------------------- */
 
 typedef struct {
-  Bytes out;       /* the names' bytes, back to back */
+  Bytes out;       /* the names' bytes, back to back, 8 spare after */
   int32_t *off;    /* per id: start in out.buf, -1 when none */
   int32_t *len;    /* per id: length */
   uint8_t *plain;  /* per id: 1 for a plain ASCII identifier */
   int32_t *declarable; /* struct/union/enum ids, ascending */
   int32_t nDeclarable;
+  int32_t *order;      /* the declarables as sort_by_name orders them */
   int32_t *typedefs;   /* named typedef ids, ascending */
   int32_t nTypedefs;
 } CNames;
@@ -157,6 +161,9 @@ int cnames_same(const CNames *n, int32_t a, int32_t b);
 /* `ids` sorted by (C name, kind rank, id), as sortByName: a new array. */
 int32_t *sort_by_name(const int32_t *ids, int32_t n, const CNames *names,
                       const int8_t *kind);
+/* Two lists sorted so, merged into a new one. */
+int32_t *merge_by_name(const int32_t *a, int32_t na, const int32_t *b,
+                       int32_t nb, const CNames *names, const int8_t *kind);
 
 /* --- type_names.c: codegen/type_names.ts (TypeNames) -------------------- */
 

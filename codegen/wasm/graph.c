@@ -23,6 +23,11 @@ static const uint8_t EXTRA_PER_VLEN[32] = {
 static const uint8_t EXTRA_FIXED[32] = {0, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0,
                                         0, 0, 0, 1, 0, 0, 1, 0, 0};
 
+/* Kinds RawGraph.wanted() lists. */
+#define WANTED_MASK                                                            \
+  ((1u << K_STRUCT) | (1u << K_UNION) | (1u << K_ENUM) | (1u << K_ENUM64) |    \
+   (1u << K_TYPEDEF) | (1u << K_VAR))
+
 /* Little-endian 32-bit field at byte `at` (wasm is little-endian). */
 static uint32_t le32(const uint8_t *b, uint32_t at) {
   uint32_t v;
@@ -30,32 +35,48 @@ static uint32_t le32(const uint8_t *b, uint32_t at) {
   return v;
 }
 
+/* Records per index_chunk call. */
+#define CHUNK 1024
+
+/* Where indexing is: the pass's state between index_chunk calls. */
+typedef struct {
+  Flat *f;
+  const uint32_t *w;
+  uint32_t n, cap;
+  uint32_t id, m, p, nw;
+  uint32_t *offsets;
+  int32_t *wanted;
+} Index;
+
 /*
- * indexTypes and buildFlat in one pass over the `n` words: the offset of
- * every record (bailing where indexTypes throws: a truncated record, an
- * unknown kind, more than MAX_TYPE types) and its arrays' entries.
+ * indexTypes and buildFlat for up to CHUNK records from x->p on: the
+ * offset of every record (bailing where indexTypes throws: a truncated
+ * record, an unknown kind) and its arrays' entries. A call per chunk, not
+ * one loop over all records: engines run a loop in the tier its call
+ * started in (V8 has no OSR for wasm), so the later chunks run compiled
+ * by the faster tiers.
  */
-static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
-  /* Every record is at least 3 words, a member or enumerator 2. */
-  uint32_t ids = n / 3 + 2, cap = n >> 1;
-  uint32_t *offsets = gen_alloc(4 * ids);
-  int8_t *kind = f->kind = gen_alloc(ids);
-  int32_t *name = f->name = gen_alloc(4 * ids);
-  uint32_t *size = f->size = gen_alloc(4 * ids);
-  int32_t *ref = f->ref = gen_alloc(4 * ids);
-  uint32_t *len = f->len = gen_alloc(4 * ids);
-  int32_t *vlen = f->vlen = gen_alloc(4 * ids);
-  uint8_t *flag = f->flag = gen_alloc(ids);
-  int32_t *intInfo = f->intInfo = gen_alloc(4 * ids);
-  int32_t *first = f->first = gen_alloc(4 * ids);
-  int32_t *mName = f->mName = gen_alloc(4 * cap);
-  uint32_t *mType = f->mType = gen_alloc(4 * cap);
-  uint32_t *mBitOff = f->mBitOff = gen_alloc(4 * cap);
-  uint8_t *mBitSize = f->mBitSize = gen_alloc(cap);
-  kind[0] = 0;
-  ref[0] = -1;
-  uint32_t id = 0, m = 0, p = 0;
-  while (p < n) {
+__attribute__((noinline)) static void index_chunk(Index *x) {
+  Flat *f = x->f;
+  const uint32_t *w = x->w;
+  uint32_t n = x->n, cap = x->cap;
+  uint32_t *offsets = x->offsets;
+  int8_t *kind = f->kind;
+  int32_t *name = f->name;
+  uint32_t *size = f->size;
+  int32_t *ref = f->ref;
+  uint32_t *len = f->len;
+  int32_t *vlen = f->vlen;
+  uint8_t *flag = f->flag;
+  int32_t *intInfo = f->intInfo;
+  int32_t *first = f->first;
+  int32_t *mName = f->mName;
+  uint32_t *mType = f->mType;
+  uint32_t *mBitOff = f->mBitOff;
+  uint8_t *mBitSize = f->mBitSize;
+  int32_t *wanted = x->wanted;
+  uint32_t id = x->id, m = x->m, p = x->p, nw = x->nw;
+  for (uint32_t c = 0; c < CHUNK && p < n; c++) {
     if (n - p < 3) gen_bail();
     uint32_t info = w[p + 1];
     uint32_t k = (info >> 24) & 0x1f;
@@ -72,8 +93,9 @@ static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
     flag[id] = (uint8_t)kf;
     vlen[id] = (int32_t)v;
     size[id] = k == K_PTR ? 8 : w[p + 2];
-    /* A reference as it is: ids past the count become -1 below. */
-    ref[id] = -1;
+    if ((WANTED_MASK >> k) & 1) wanted[nw++] = (int32_t)id;
+    /* A reference as it is (ids past the count become -1 later), or -1. */
+    int32_t r = -1;
     switch (k) {
     case K_INT: {
       uint32_t enc = w[p + 3];
@@ -82,7 +104,7 @@ static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
       break;
     }
     case K_ARRAY:
-      ref[id] = (int32_t)w[p + 3];
+      r = (int32_t)w[p + 3];
       len[id] = w[p + 5];
       break;
     case K_STRUCT:
@@ -117,17 +139,61 @@ static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
       }
       break;
     default:
-      ref[id] = (int32_t)w[p + 2];
+      r = (int32_t)w[p + 2];
     }
+    ref[id] = r;
     p += need;
   }
+  x->id = id;
+  x->m = m;
+  x->p = p;
+  x->nw = nw;
+}
+
+/* References to ids past the count, among ids [lo, hi), become -1. */
+__attribute__((noinline)) static void clear_refs(int32_t *ref, uint32_t lo,
+                                                 uint32_t hi, uint32_t count) {
+  for (uint32_t i = lo; i < hi; i++)
+    if ((uint32_t)ref[i] > count) ref[i] = -1;
+}
+
+/*
+ * indexTypes and buildFlat in one pass over the `n` words (in chunks):
+ * the record offsets, the arrays, and RawGraph.wanted() as the records go
+ * by (no second pass over the ids); more than MAX_TYPE types bail.
+ */
+static void index_and_fill(Flat *f, const uint32_t *w, uint32_t n) {
+  /* Every record is at least 3 words, a member or enumerator 2. */
+  uint32_t ids = n / 3 + 2, cap = n >> 1;
+  Index x = {f, w, n, cap, 0, 0, 0, 0, 0, 0};
+  x.offsets = gen_alloc(4 * ids);
+  f->kind = gen_alloc(ids);
+  f->name = gen_alloc(4 * ids);
+  f->size = gen_alloc(4 * ids);
+  f->ref = gen_alloc(4 * ids);
+  f->len = gen_alloc(4 * ids);
+  f->vlen = gen_alloc(4 * ids);
+  f->flag = gen_alloc(ids);
+  f->intInfo = gen_alloc(4 * ids);
+  f->first = gen_alloc(4 * ids);
+  f->mName = gen_alloc(4 * cap);
+  f->mType = gen_alloc(4 * cap);
+  f->mBitOff = gen_alloc(4 * cap);
+  f->mBitSize = gen_alloc(cap);
+  x.wanted = gen_alloc(4 * ids);
+  f->kind[0] = 0;
+  f->ref[0] = -1;
+  while (x.p < n) index_chunk(&x);
+  uint32_t id = x.id;
   if (id > MAX_TYPE) gen_bail();
-  /* References to ids past the count resolve to nothing. */
-  for (uint32_t i = 1; i <= id; i++)
-    if ((uint32_t)ref[i] > id) ref[i] = -1;
+  for (uint32_t lo = 1; lo <= id; lo += 8 * CHUNK)
+    clear_refs(f->ref, lo, id + 1 - lo > 8 * CHUNK ? lo + 8 * CHUNK : id + 1,
+               id);
   f->count = (int32_t)id;
-  f->members = (int32_t)m;
-  f->offsets = offsets;
+  f->members = (int32_t)x.m;
+  f->offsets = x.offsets;
+  f->wanted = x.wanted;
+  f->nWanted = (int32_t)x.nw;
 }
 
 void flat_read(Flat *f, const uint8_t *btf, uint32_t len) {
@@ -162,15 +228,8 @@ void flat_read(Flat *f, const uint8_t *btf, uint32_t len) {
   index_and_fill(f, words, nWords);
 }
 
-#define WANTED_MASK                                                            \
-  ((1u << K_STRUCT) | (1u << K_UNION) | (1u << K_ENUM) | (1u << K_ENUM64) |    \
-   (1u << K_TYPEDEF) | (1u << K_VAR))
 
-int32_t *flat_wanted(const Flat *f, int32_t *n) {
-  int32_t count = f->count, c = 0;
-  int32_t *out = gen_alloc(4 * (uint32_t)count + 4);
-  for (int32_t id = 1; id <= count; id++)
-    if ((WANTED_MASK >> f->kind[id]) & 1) out[c++] = id;
-  *n = c;
-  return out;
+const int32_t *flat_wanted(const Flat *f, int32_t *n) {
+  *n = f->nWanted;
+  return f->wanted;
 }

@@ -33,32 +33,48 @@ static int32_t plain_length(const uint8_t *s, uint32_t sl, int32_t off) {
   uint8_t c = s[off];
   if (c == 0) return 0;
   if (IDENT[c] != 1) return -1;
+  /* flat_read made sure the section ends with a NUL: the scan stops. */
   uint32_t j = (uint32_t)off;
-  do {
-    if (++j >= sl) return -1;
-    c = s[j];
-  } while (IDENT[c] > 0);
+  do
+    c = s[++j];
+  while (IDENT[c] > 0);
   return c == 0 ? (int32_t)(j - (uint32_t)off) : -1;
 }
 
 /* 1 when the string section has no byte >= 0x80, 0 if it has, -1 unknown. */
 static int ascii_section = -1;
 
+/*
+ * The OR of the 64-bit words of `s`, 32 bytes a step, `n` a multiple of
+ * 32. Called per 64 KiB: engines run a loop in the tier its call started
+ * in (V8 has no OSR for wasm), so later calls run optimised.
+ */
+__attribute__((noinline)) static uint64_t or_words(const uint8_t *s,
+                                                   uint32_t n) {
+  uint64_t any = 0, a1 = 0, a2 = 0, a3 = 0;
+  for (uint32_t i = 0; i < n; i += 32) {
+    uint64_t w[4];
+    __builtin_memcpy(w, s + i, 32); /* four loads, not a call */
+    any |= w[0];
+    a1 |= w[1];
+    a2 |= w[2];
+    a3 |= w[3];
+  }
+  return any | a1 | a2 | a3;
+}
+
 /* Whether the string section is all ASCII (scanned once). */
 static int is_ascii_section(const Flat *f) {
   if (ascii_section < 0) {
     const uint8_t *s = f->strings;
     uint32_t sl = f->stringsLen, i = 0;
-    uint64_t any = 0, a1 = 0, a2 = 0, a3 = 0;
-    for (; i + 32 <= sl; i += 32) {
-      uint64_t w[4];
-      memcpy(w, s + i, 32);
-      any |= w[0];
-      a1 |= w[1];
-      a2 |= w[2];
-      a3 |= w[3];
+    uint64_t any = 0;
+    while (sl - i >= 32) {
+      uint32_t n = (sl - i) & ~31u;
+      if (n > 1u << 16) n = 1u << 16;
+      any |= or_words(s + i, n);
+      i += n;
     }
-    any |= a1 | a2 | a3;
     for (; i < sl; i++) any |= s[i];
     ascii_section = (any & 0x8080808080808080ull) == 0;
   }
@@ -90,13 +106,30 @@ static int is_plain(const uint8_t *b, uint32_t at, uint32_t n) {
   return 1;
 }
 
+/*
+ * Copies `n` bytes 8 at a time, reading and writing up to 7 bytes past
+ * the ends: the caller reserves the room, and the source is a name in the
+ * string section (the run's later allocations follow it) or in `out`.
+ * Names are short: a memory.copy for each costs the engines a call.
+ */
+static inline void copy_words(uint8_t *d, const uint8_t *s, uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 8) {
+    uint64_t x;
+    __builtin_memcpy(&x, s + i, 8);
+    __builtin_memcpy(d + i, &x, 8);
+  }
+}
+
 /* Names `id` with the plain name of `n` bytes at `at` of `src`: setPlain. */
 static void set_plain(CNames *names, int32_t id, const uint8_t *src,
                       uint32_t at, uint32_t n) {
-  names->off[id] = (int32_t)names->out.pos;
+  Bytes *out = &names->out;
+  bytes_reserve(out, n + 8);
+  names->off[id] = (int32_t)out->pos;
   names->len[id] = (int32_t)n;
   names->plain[id] = 1;
-  bytes_put(&names->out, src + at, n);
+  copy_words(out->buf + out->pos, src + at, n);
+  out->pos += n;
 }
 
 /*
@@ -182,7 +215,11 @@ typedef struct {
   int32_t cap;
   int32_t head;
   int32_t tail;
-  /* anonymous_use(id, false) by id, -2 until asked. */
+  /*
+   * anonymous_use(id, false) + 2 by id, 0 until asked: fresh memory is
+   * zero, so no pass over all ids sets it up, and only the pages of the
+   * ids asked about are touched.
+   */
   int32_t *memo;
 } Drain;
 
@@ -200,8 +237,11 @@ static void drain_push(Drain *d, int32_t id) {
 static int32_t drain_use(Drain *d, int32_t id) {
   if (!(id >= 0 && id <= d->f->count))
     return anonymous_use(d->f, d->names, id, 0);
-  int32_t r = d->memo[id];
-  if (r == -2) d->memo[id] = r = anonymous_use(d->f, d->names, id, 0);
+  int32_t r = d->memo[id] - 2;
+  if (r == -2) {
+    r = anonymous_use(d->f, d->names, id, 0);
+    d->memo[id] = r + 2;
+  }
   return r;
 }
 
@@ -221,9 +261,12 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
   uint8_t *plain = names->plain;
   Bytes *out = &names->out;
   uint32_t k = 0;
+  const int32_t *memo = d->memo;
   int32_t m0 = f->first[parent];
+  const int32_t *mName = f->mName + m0;
+  const uint32_t *mType = f->mType + m0;
   for (int32_t i = 0, n = f->vlen[parent]; i < n; i++) {
-    int32_t mo = f->mName[m0 + i];
+    int32_t mo = mName[i];
     int unnamed;
     if (mo == 0)
       unnamed = 1;
@@ -232,8 +275,13 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
     else
       gen_bail(); /* TS: memberHasName throws on the offset */
     uint32_t slot = unnamed ? k++ : 0;
-    uint32_t t = f->mType[m0 + i];
-    int32_t child = drain_use(d, t <= (uint32_t)count ? (int32_t)t : -1);
+    uint32_t t = mType[i];
+    /* drain_use, its memo read here (a call per member costs more). */
+    int32_t child = -1;
+    if (t <= (uint32_t)count) {
+      child = memo[t] - 2;
+      if (child == -2) child = drain_use(d, (int32_t)t);
+    }
     if (child < 0 || off[child] >= 0) continue;
     /* Plain name length (0 when unnamed), or -1: TS asks the graph. */
     int32_t ml = unnamed ? 0 : plain_length(s, sl, mo);
@@ -244,11 +292,11 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
     if (!unnamed && ml < 0) mb = ascii_name(f, mo, &mn);
     /* parent + "__" + member, or + "__anon<k>", as bytes. */
     uint32_t pl = (uint32_t)len[parent];
-    bytes_reserve(out, pl + 2 + (unnamed ? 4 + 10 : mn));
+    bytes_reserve(out, pl + 2 + (unnamed ? 4 + 10 : mn) + 8);
     uint8_t *b = out->buf;
     uint32_t po = (uint32_t)off[parent];
     uint32_t p = out->pos;
-    memcpy(b + p, b + po, pl);
+    copy_words(b + p, b + po, pl);
     p += pl;
     b[p++] = '_';
     b[p++] = '_';
@@ -259,7 +307,7 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
       b[p++] = 'n';
       p = put_uint(b, p, slot);
     } else {
-      memcpy(b + p, mb, mn);
+      copy_words(b + p, mb, mn);
       p += mn;
     }
     off[child] = (int32_t)out->pos;
@@ -404,14 +452,17 @@ void name_table(const Flat *f, CNames *names) {
   d.names = names;
   d.cap = nq + na;
   d.queue = gen_alloc(4 * (uint32_t)d.cap + 4);
+  /* sort_by_name reads names 8 bytes at a time: room past the last. */
+  bytes_reserve(&names->out, 8);
   int32_t *sorted = sort_by_name(queue, nq, names, kind);
+  int32_t nq0 = nq;
   memcpy(d.queue, sorted, 4 * (uint32_t)nq);
   d.head = 0;
   d.tail = nq;
   d.memo = gen_alloc(4 * n1);
-  for (uint32_t i = 0; i < n1; i++) d.memo[i] = -2;
   drain_run(&d);
 
+  bytes_reserve(&names->out, 8);
   const int32_t *vs = sort_by_name(vars, nv, names, kind);
   for (int32_t i = 0; i < nv; i++) {
     int32_t v = vs[i];
@@ -424,4 +475,18 @@ void name_table(const Flat *f, CNames *names) {
 
   for (int32_t i = 0; i < na; i++)
     if (names->off[anon[i]] < 0) name_anon(&d, anon[i]);
+  bytes_reserve(&names->out, 8);
+
+  /*
+   * The declarables in output order: the sorted parents (their names were
+   * final when they were sorted) merged with the others, sorted. Sorting
+   * all of them would sort the parents, two thirds of vmlinux's, again.
+   */
+  uint8_t *parent = gen_alloc(n1);
+  for (int32_t i = 0; i < nq0; i++) parent[sorted[i]] = 1;
+  int32_t *rest = anon, nr = 0; /* anon's ids are all named now: reused */
+  for (int32_t i = 0; i < nd; i++)
+    if (!parent[declarable[i]]) rest[nr++] = declarable[i];
+  const int32_t *others = sort_by_name(rest, nr, names, kind);
+  names->order = merge_by_name(sorted, nq0, others, nr, names, kind);
 }

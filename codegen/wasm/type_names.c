@@ -51,7 +51,20 @@ static const char *const UNAVAILABLE_NAMES[] = {
 
 static const uint8_t OBJECT[6] = {'O', 'b', 'j', 'e', 'c', 't'};
 
+/*
+ * pascalCase's fast path by table: CASED[c] is byte `c` as it stays,
+ * CASED[256 + c] as it is after `_` or at the start (upper case letters).
+ * Filled by tn_init.
+ */
+static uint8_t CASED[512];
+
 #define INITIAL (1u << 16)
+/*
+ * Slots at first: vmlinux needs about 16,400 names, which fill them to
+ * half; the table grows past three quarters. Fewer slots are fewer pages
+ * of wasm memory to touch (each a page fault).
+ */
+#define SLOTS (1u << 15)
 
 /* Makes room for `n` more bytes (keeping those written past the end). */
 static uint8_t *room(TypeNames *t, uint32_t n) {
@@ -65,11 +78,34 @@ static uint8_t *room(TypeNames *t, uint32_t n) {
   return t->bytes;
 }
 
+/*
+ * Hash of the `n` bytes at `b`, 4 at a time (the table's order never shows
+ * in the output, so any hash will do; this one takes a quarter of the
+ * steps of a byte loop).
+ */
+static uint32_t hash_bytes(const uint8_t *b, uint32_t n) {
+  uint32_t h = n * 0x9e3779b1u, i = 0, w;
+  for (; i + 4 <= n; i += 4) {
+    __builtin_memcpy(&w, b + i, 4);
+    h = (h ^ w) * 0x85ebca6bu;
+    h ^= h >> 13;
+  }
+  if (i < n) {
+    /* The last 1-3 bytes: the last word (overlapping), or 0-padded bytes. */
+    if (n >= 4)
+      __builtin_memcpy(&w, b + n - 4, 4);
+    else
+      for (w = 0; i < n; i++) w = w << 8 | b[i];
+    h = (h ^ w) * 0x85ebca6bu;
+  }
+  h ^= h >> 16;
+  return h * 0xc2b2ae35u;
+}
+
 /* Slot of the name of `n` bytes at `at`: where it is, or where it would go. */
 static uint32_t slot(TypeNames *t, uint32_t at, uint32_t n) {
   const uint8_t *b = t->bytes;
-  uint32_t h = 0x811c9dc5u;
-  for (uint32_t i = at; i < at + n; i++) h = (h ^ b[i]) * 0x01000193u;
+  uint32_t h = hash_bytes(b + at, n);
   uint32_t mask = t->slots - 1;
   const int32_t *so = t->slotOff;
   for (uint32_t i = h & mask;; i = (i + 1) & mask) {
@@ -123,7 +159,7 @@ static void mark_at(TypeNames *t, uint32_t i, uint32_t at, uint32_t n,
   t->slotOff[i] = (int32_t)at;
   t->slotLen[i] = (int32_t)n;
   t->slotFlags[i] = (uint8_t)flags;
-  if (++t->used * 2 > t->slots) grow(t);
+  if (++t->used * 4 > t->slots * 3) grow(t);
 }
 
 static void mark(TypeNames *t, uint32_t at, uint32_t n, uint32_t flags) {
@@ -131,17 +167,21 @@ static void mark(TypeNames *t, uint32_t at, uint32_t n, uint32_t flags) {
 }
 
 void tn_init(TypeNames *t) {
+  for (uint32_t c = 0; c < 256; c++) {
+    CASED[c] = (uint8_t)c;
+    CASED[256 + c] = (uint8_t)(c >= 'a' && c <= 'z' ? c - 32 : c);
+  }
   t->bytes = gen_alloc(INITIAL);
   t->cap = INITIAL;
   t->end = 0;
   t->at = 0;
   t->n = 0;
-  t->slots = INITIAL;
-  t->slotOff = gen_alloc(4 * INITIAL);
-  memset(t->slotOff, 0xff, 4 * INITIAL);
-  t->slotLen = gen_alloc(4 * INITIAL);
-  t->slotHash = gen_alloc(4 * INITIAL);
-  t->slotFlags = gen_alloc(INITIAL);
+  t->slots = SLOTS;
+  t->slotOff = gen_alloc(4 * SLOTS);
+  memset(t->slotOff, 0xff, 4 * SLOTS);
+  t->slotLen = gen_alloc(4 * SLOTS);
+  t->slotHash = gen_alloc(4 * SLOTS);
+  t->slotFlags = gen_alloc(SLOTS);
   t->used = 0;
   uint32_t count = sizeof UNAVAILABLE_NAMES / sizeof UNAVAILABLE_NAMES[0];
   for (uint32_t k = 0; k < count; k++) {
@@ -157,7 +197,14 @@ void tn_init(TypeNames *t) {
 
 /* True when the name ends in `Object` and is longer. */
 static int has_stem(const TypeNames *t, uint32_t at, uint32_t n) {
-  return n > 6 && memcmp(t->bytes + at + n - 6, OBJECT, 6) == 0;
+  if (n <= 6) return 0;
+  /* Two loads, not a call per claim. */
+  uint32_t a, b;
+  __builtin_memcpy(&a, t->bytes + at + n - 6, 4);
+  __builtin_memcpy(&b, OBJECT, 4);
+  if (a != b) return 0;
+  const uint8_t *e = t->bytes + at + n - 2;
+  return e[0] == 'c' && e[1] == 't';
 }
 
 /* Whether the name of `n` bytes at `at`, in slot `i`, may be taken. */
@@ -231,19 +278,22 @@ void tn_pascal(TypeNames *t, const CNames *names, int32_t id) {
   uint32_t start = t->end;
   uint32_t p = start;
   int plain = names->plain[id] == 1;
-  int upper = 1;
-  for (uint32_t i = 0; i < len && plain; i++) {
-    uint8_t c = src[o + i];
-    if (c == '_') {
-      upper = 1;
-      continue;
+  if (plain) {
+    /*
+     * No branch per byte: each byte is written (a lower case letter after
+     * `_` or at the start as upper case) and kept unless it is `_`; a `$`
+     * (plain, but not a letter or digit) sends the name the slow way.
+     */
+    const uint8_t *s = src + o;
+    uint32_t upper = 1, odd = 0;
+    for (uint32_t i = 0; i < len; i++) {
+      uint8_t c = s[i];
+      b[p] = CASED[upper << 8 | c];
+      upper = c == '_';
+      p += upper ^ 1;
+      odd |= c == '$';
     }
-    if (c >= 'a' && c <= 'z') {
-      if (upper) c -= 32;
-    } else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-      plain = 0;
-    upper = 0;
-    b[p++] = c;
+    plain = !odd;
   }
   /* Empty, or starting with a digit, or with other characters: the slow way. */
   if (!plain || p == start || b[start] > 'Z' || b[start] < 'A') {

@@ -939,7 +939,7 @@ void generate(const Flat *f, Bytes *out, Bytes *tables) {
   tn_init(&G.tn);
   name_table(f, &G.names);
   G.n = G.names.nDeclarable;
-  G.order = sort_by_name(G.names.declarable, G.n, &G.names, f->kind);
+  G.order = G.names.order; /* name_table sorted them */
   claim_all();
   // Memory past every name copied by words (copy_run reads up to 7 bytes
   // over their ends): the string section, the C and TypeScript names.
