@@ -52,6 +52,13 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+/*
+ * -ffreestanding makes every memcpy a call (memory.copy, a call into the
+ * engine), even of a constant size: through the builtin, copies of a
+ * known size become loads and stores.
+ */
+#define memcpy(d, s, n) __builtin_memcpy(d, s, n)
+#define memcmp(a, b, n) __builtin_memcmp(a, b, n)
 
 /* A growable byte buffer: ByteOut (codegen/output.ts) without a sink. */
 typedef struct {

@@ -19,7 +19,7 @@ void *gen_alloc(uint32_t n) {
 }
 
 /* Bulk memory (-mbulk-memory): these become memory.copy and memory.fill. */
-void *memcpy(void *dst, const void *src, size_t n) {
+void *(memcpy)(void *dst, const void *src, size_t n) {
   __builtin_memcpy(dst, src, n);
   return dst;
 }
@@ -34,7 +34,7 @@ void *memset(void *dst, int c, size_t n) {
   return dst;
 }
 
-int memcmp(const void *a, const void *b, size_t n) {
+int(memcmp)(const void *a, const void *b, size_t n) {
   const uint8_t *x = a, *y = b;
   for (size_t i = 0; i < n; i++)
     if (x[i] != y[i]) return x[i] - y[i];
