@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Builds codegen/wasm/*.c into codegen/wasm/module.ts (the wasm as base64),
 # the generator tsbpf-gen types runs for a whole BTF. Needs clang and lld
-# (wasm-ld); scripts/setup.sh installs both.
+# (wasm-ld), which scripts/setup.sh installs, and bun (or deno) for the name
+# lists the C shares with the TypeScript generator (scripts/wasm-names.ts).
 #   bash scripts/build-wasm.sh [OUT.ts]    # default codegen/wasm/module.ts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-codegen/wasm/module.ts}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+export PATH="$PWD/node_modules/.bin:$PATH"
+if command -v bun >/dev/null; then bun scripts/wasm-names.ts >"$tmp/names.gen.h"
+else deno run --quiet scripts/wasm-names.ts >"$tmp/names.gen.h"; fi
 clang --target=wasm32 -O2 -mbulk-memory -nostdlib -ffreestanding \
   -Wall -Wextra -Werror -Wno-unused-parameter \
-  -Wl,--no-entry -Wl,--export-dynamic -Wl,-z,stack-size=1048576 \
+  -I"$tmp" -Wl,--no-entry -Wl,--export-dynamic -Wl,-z,stack-size=1048576 \
   -Wl,--strip-all \
   -o "$tmp/gen.wasm" codegen/wasm/*.c
 {

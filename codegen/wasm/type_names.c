@@ -7,6 +7,7 @@
  * TS class step for step, so `at` and `n` are the same offsets.
  */
 #include "gen.h"
+#include "names.gen.h"
 
 /* Flags of a name in the table. */
 #define TAKEN 1
@@ -14,40 +15,8 @@
 #define STEM 4
 #define UNAVAILABLE 8
 
-/* codegen/names.ts: RESERVED, then GLOBALS, in their order. */
-static const char *const UNAVAILABLE_NAMES[] = {
-    /* RESERVED */
-    "break", "case", "catch", "class", "const", "continue", "debugger",
-    "default", "delete", "do", "else", "enum", "export", "extends", "false",
-    "finally", "for", "function", "if", "import", "in", "instanceof", "new",
-    "null", "return", "super", "switch", "this", "throw", "true", "try",
-    "typeof", "var", "void", "while", "with", "yield", "let", "static",
-    "implements", "interface", "package", "private", "protected", "public",
-    "await", "arguments", "eval", "as", "async", "from", "get", "of", "set",
-    "type", "declare", "namespace", "module", "abstract", "any", "boolean",
-    "constructor", "never", "number", "object", "string", "symbol",
-    "undefined", "unknown", "bigint", "infer", "is", "keyof", "readonly",
-    "require", "satisfies", "unique", "global", "override", "accessor", "out",
-    /* GLOBALS */
-    "Array", "ArrayBuffer", "Atomics", "BigInt", "BigInt64Array",
-    "BigUint64Array", "Boolean", "Bun", "DataView", "Date", "Deno", "Error",
-    "EvalError", "Float32Array", "Float64Array", "Function", "Infinity",
-    "Int16Array", "Int32Array", "Int8Array", "Intl", "Iterator", "JSON", "Map",
-    "Math", "NaN", "Number", "Object", "Promise", "Proxy", "RangeError",
-    "ReferenceError", "Reflect", "RegExp", "Set", "SharedArrayBuffer",
-    "String", "Symbol", "SyntaxError", "TextDecoder", "TextEncoder",
-    "TypeError", "URIError", "Uint16Array", "Uint32Array", "Uint8Array",
-    "Uint8ClampedArray", "WeakMap", "WeakRef", "WeakSet", "WebAssembly",
-    "AggregateError", "FinalizationRegistry", "Buffer", "Record", "Partial",
-    "Required", "Readonly", "Pick", "Omit", "Exclude", "Extract",
-    "NonNullable", "Parameters", "ReturnType", "InstanceType", "ArrayLike",
-    "Iterable", "PropertyKey", "Awaited", "Uppercase", "Lowercase",
-    "Capitalize", "Uncapitalize", "Event", "EventTarget", "Response",
-    "Request", "Headers", "URL", "Blob", "File", "Window", "Document",
-    "Element", "Node", "Text", "Worker", "Performance", "Crypto", "Storage",
-    "Location", "History", "Navigator", "Screen", "Image", "Audio", "Option",
-    "Notification", "Cache", "Lock", "Range", "Selection", "Animation",
-};
+/* codegen/names.ts unavailableNames(), through the generated names.gen.h. */
+static const char *const UNAVAILABLE_NAMES[] = {UNAVAILABLE_NAME_LIST};
 
 static const uint8_t OBJECT[6] = {'O', 'b', 'j', 'e', 'c', 't'};
 

@@ -12,6 +12,7 @@
  * throw on.
  */
 #include "gen.h"
+#include "names.gen.h"
 
 /*
  * Copies `n` bytes by whole 8-byte words: it writes up to 7 bytes past the
@@ -152,29 +153,10 @@ lit_put(Bytes *b, const uint8_t *s, uint32_t n) {
 
 /*
  * Instance members of a struct view a field cannot take as a property
- * (src/btf/reserved_names.ts RESERVED_MEMBERS; "__proto__" is one too).
+ * (src/btf/reserved_names.ts RESERVED_MEMBERS, through the generated
+ * names.gen.h; "__proto__" is one too).
  */
-static const char *const RESERVED_MEMBERS[] = {
-    "$view",
-    "$offset",
-    "$bytes",
-    "$repoint",
-    "$get",
-    "$set",
-    "toObject",
-    "constructor",
-    "__proto__",
-    "__defineGetter__",
-    "__defineSetter__",
-    "__lookupGetter__",
-    "__lookupSetter__",
-    "hasOwnProperty",
-    "isPrototypeOf",
-    "propertyIsEnumerable",
-    "toString",
-    "toLocaleString",
-    "valueOf",
-};
+static const char *const RESERVED_MEMBERS[] = {RESERVED_MEMBER_NAMES};
 #define N_RESERVED (sizeof(RESERVED_MEMBERS) / sizeof(RESERVED_MEMBERS[0]))
 
 /*
