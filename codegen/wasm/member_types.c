@@ -102,15 +102,21 @@ static Access *access_lit(const char *t, const char *code) {
 static Access *INTS[5][2]; /* sizes 1, 2, 4, 8, 16; unsigned, signed */
 static Access *BOOL_ACCESS, *F32, *F64, *UNRESOLVED;
 
-/* rawAccess(n): `"r<n>"` bytes as a Uint8Array. */
-static Access *raw_access(uint32_t n) {
+/* An access whose code is `"<letter><n>"` (the field's byte count). */
+static Access *sized_access(const char *t, uint32_t tLen, uint8_t letter,
+                            uint32_t n) {
   uint8_t code[16];
   uint32_t p = 0;
   code[p++] = '"';
-  code[p++] = 'r';
+  code[p++] = letter;
   p = put_uint(code, p, n);
   code[p++] = '"';
-  return access_new((const uint8_t *)"Uint8Array", 10, code, p);
+  return access_new((const uint8_t *)t, tLen, code, p);
+}
+
+/* rawAccess(n): `"r<n>"` bytes as a Uint8Array. */
+static Access *raw_access(uint32_t n) {
+  return sized_access("Uint8Array", 10, 'r', n);
 }
 
 static Access *int_access(uint32_t size, int sign) {
@@ -134,13 +140,7 @@ static Access *float_access(uint32_t size) {
 }
 
 static Access *string_access(uint32_t n) {
-  uint8_t code[16];
-  uint32_t p = 0;
-  code[p++] = '"';
-  code[p++] = 'c';
-  p = put_uint(code, p, n);
-  code[p++] = '"';
-  return access_new((const uint8_t *)"string", 6, code, p);
+  return sized_access("string", 6, 'c', n);
 }
 
 /* `$ArrayView<e.t>`, `[n,e.code]`: one allocation, written in place. */

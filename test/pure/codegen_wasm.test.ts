@@ -80,6 +80,27 @@ function firstDifference(a: Uint8Array, b: Uint8Array): string {
   return `differ at byte ${i}: TypeScript ${ctx(a)}, wasm ${ctx(b)}`;
 }
 
+/**
+ * Runs both generators on `btf`; adds to `wrong` (labelled `label`) when
+ * wasm wrote a module that is not TypeScript's (or where TypeScript threw).
+ * Returns false when the wasm generator gave up.
+ */
+function compareOn(
+  btf: RawBtf,
+  options: GenerateOptions,
+  label: string,
+  wrong: string[],
+): boolean {
+  const ts = tsOutput(btf, options);
+  const wasm = wasmOutput(btf, options);
+  if (!wasm) return false;
+  if (ts instanceof Error)
+    wrong.push(`${label}: TypeScript threw ${ts.message}, wasm wrote a module`);
+  else if (firstDifference(ts, wasm) !== "same")
+    wrong.push(`${label}: ${firstDifference(ts, wasm)}`);
+  return true;
+}
+
 describe("wasm generator", () => {
   it("is built from the C sources as committed", () => {
     const ld = spawnSync("wasm-ld", ["--version"]);
@@ -168,19 +189,8 @@ describe("wasm generator", () => {
       } catch {
         continue; // the parser's typed error; nothing to generate
       }
-      const ts = tsOutput(btf, {});
-      const wasm = wasmOutput(btf, {});
-      if (!wasm) {
-        gaveUp++;
-        continue;
-      }
-      compared++;
-      if (ts instanceof Error)
-        wrong.push(
-          `round ${round}: TypeScript threw ${ts.message}, wasm wrote a module`,
-        );
-      else if (firstDifference(ts, wasm) !== "same")
-        wrong.push(`round ${round}: ${firstDifference(ts, wasm)}`);
+      if (compareOn(btf, {}, `round ${round}`, wrong)) compared++;
+      else gaveUp++;
     }
     expect(wrong).toEqual([]);
     // Most mutations leave names plain: the port must take them.
@@ -196,16 +206,7 @@ describe("wasm generator", () => {
       if (performance.now() - start > TIME_BUDGET_MS) break;
       const btf = Btf.fromBytes(randomBtf(rand, true).toBytes());
       const options = { source: "fuzz */ globalThis.pwned = 1" };
-      const ts = tsOutput(btf, options);
-      const wasm = wasmOutput(btf, options);
-      if (!wasm) continue;
-      compared++;
-      if (ts instanceof Error)
-        wrong.push(
-          `round ${round}: TypeScript threw ${ts.message}, wasm wrote a module`,
-        );
-      else if (firstDifference(ts, wasm) !== "same")
-        wrong.push(`round ${round}: ${firstDifference(ts, wasm)}`);
+      if (compareOn(btf, options, `round ${round}`, wrong)) compared++;
     }
     expect(wrong).toEqual([]);
     // Names that are identifiers (keywords, reserved members) stay on the wasm path.
