@@ -12,9 +12,11 @@ trap 'rm -rf "$tmp"' EXIT
 export PATH="$PWD/node_modules/.bin:$PATH"
 if command -v bun >/dev/null; then bun scripts/wasm-names.ts >"$tmp/names.gen.h"
 else deno run --quiet scripts/wasm-names.ts >"$tmp/names.gen.h"; fi
+# The C stack goes first (--stack-first): an overflow traps below address 0
+# instead of running into the data.
 clang --target=wasm32 -O2 -mbulk-memory -nostdlib -ffreestanding \
   -Wall -Wextra -Werror -Wno-unused-parameter \
-  -I"$tmp" -Wl,--no-entry -Wl,--export-dynamic -Wl,-z,stack-size=1048576 \
+  -I"$tmp" -Wl,--no-entry -Wl,--export-dynamic -Wl,-z,stack-size=1048576 -Wl,--stack-first \
   -Wl,--strip-all \
   -o "$tmp/gen.wasm" codegen/wasm/*.c
 {
