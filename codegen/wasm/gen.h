@@ -91,10 +91,10 @@ extern const uint8_t IDENT[256];
 
 /*
  * The graph as arrays indexed by type id (0..count) and member index: the
- * `Flat` of codegen/type_graph.ts, built the way RawGraph.buildFlat builds
- * it from the type section's words (host order, as typeWords gives them)
- * and the record offsets (indexTypes). `strings` is the string section:
- * a name offset indexes it directly.
+ * `Flat` of codegen/type_graph.ts, with the same contents as
+ * RawGraph.buildFlat gives (flat_read indexes the records itself, as
+ * indexTypes does). `strings` is the string section: a name offset
+ * indexes it directly.
  */
 typedef struct {
   int32_t count;
