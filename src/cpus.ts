@@ -41,6 +41,11 @@ export function parseCpuList(text: string): number[] {
  * its perf event once for each.
  */
 export function onlineCpus(): number[] {
+  return parseCpuList(onlineCpuText());
+}
+
+/** The online CPU list as the kernel writes it ("0-3,5"), trimmed. */
+export function onlineCpuText(): string {
   const path = "/sys/devices/system/cpu/online";
-  return parseCpuList(new TextDecoder().decode(readFileBytes(path)));
+  return new TextDecoder().decode(readFileBytes(path)).trim();
 }

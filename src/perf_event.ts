@@ -4,7 +4,7 @@
  * `struct perf_event_attr` and a perf_event_open(2) call.
  */
 import { errno, perfEventOpen } from "../ffi/mod.ts";
-import { readFileBytes } from "./io.ts";
+import { onlineCpuText } from "./cpus.ts";
 import { possibleCpus } from "./map.ts";
 import { bpfError } from "./bpf_error.ts";
 import { BpfTypeError } from "./errors.ts";
@@ -187,9 +187,7 @@ export function openPerfEvent(o: PerfEventOptions): number {
 /** The online CPU list as the kernel writes it ("0-3,5"), for a hint. */
 function onlineList(): string {
   try {
-    return new TextDecoder()
-      .decode(readFileBytes("/sys/devices/system/cpu/online"))
-      .trim();
+    return onlineCpuText();
   } catch {
     return "unknown";
   }
