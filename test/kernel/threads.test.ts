@@ -20,22 +20,32 @@ interface Outcome {
   main: string;
 }
 
-function run(end: string, cycles: number): Outcome {
-  const script = join(ROOT, "test/_support/thread_child.ts");
+/**
+ * Runs test/_support/<child>.ts in a process of this runtime and returns
+ * the JSON of the last line it prints (failing with its stderr otherwise).
+ */
+function runChild<T>(child: string, args: string[] = []): T {
+  const script = join(ROOT, `test/_support/${child}.ts`);
   const r = deno
-    ? spawnSync(deno.execPath(), ["run", "-A", script, end, String(cycles)], {
+    ? spawnSync(deno.execPath(), ["run", "-A", script, ...args], {
         encoding: "utf8",
         timeout: 60_000,
       })
-    : spawnSync(process.execPath, [script, end, String(cycles)], {
+    : spawnSync(process.execPath, [script, ...args], {
         encoding: "utf8",
         timeout: 60_000,
       });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !line.startsWith("{")) {
-    throw new Error(`thread child (${end}) failed (${r.status}): ${r.stderr}`);
+    throw new Error(
+      `${child} ${args.join(" ")} failed (${r.status}): ${r.stderr}`,
+    );
   }
-  return JSON.parse(line) as Outcome;
+  return JSON.parse(line) as T;
+}
+
+function run(end: string, cycles: number): Outcome {
+  return runChild<Outcome>("thread_child", [end, String(cycles)]);
 }
 
 describe.skipIf(!root)("Workers", () => {
@@ -52,21 +62,9 @@ describe.skipIf(!root)("Workers", () => {
   it("a Worker reads a ring buffer (by fd) and maps (by id) while the main thread holds libbpf", () => {
     // The Worker was refused libbpf as a whole: now only what may print
     // (objects here) is refused, the syscall wrappers work on any thread.
-    const script = join(ROOT, "test/_support/thread_rings_child.ts");
-    const r = deno
-      ? spawnSync(deno.execPath(), ["run", "-A", script], {
-          encoding: "utf8",
-          timeout: 60_000,
-        })
-      : spawnSync(process.execPath, [script], {
-          encoding: "utf8",
-          timeout: 60_000,
-        });
-    expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as {
-      report: Record<string, unknown>;
-      main: string;
-    };
+    const out = runChild<{ report: Record<string, unknown>; main: string }>(
+      "thread_rings_child",
+    );
     expect(out.report).toEqual({
       hash: "49",
       cpus: expect.any(Number),
@@ -78,21 +76,7 @@ describe.skipIf(!root)("Workers", () => {
   it("one reader per ring buffer map holds across threads: a Worker's second reader is refused, and a terminated Worker's no longer counts", () => {
     // Each thread kept its own claims: a Worker read a map the main
     // thread read, each taking records from under the other.
-    const script = join(ROOT, "test/_support/thread_claims_child.ts");
-    const r = deno
-      ? spawnSync(deno.execPath(), ["run", "-A", script], {
-          encoding: "utf8",
-          timeout: 60_000,
-        })
-      : spawnSync(process.execPath, [script], {
-          encoding: "utf8",
-          timeout: 60_000,
-        });
-    expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<
-      string,
-      string
-    >;
+    const out = runChild<Record<string, string>>("thread_claims_child");
     expect(out.workerWhileMainReads).toMatch(
       /^StateError: .*already read by another RingBuffer of thread \d+ of this process/,
     );
@@ -105,21 +89,7 @@ describe.skipIf(!root)("Workers", () => {
   it("after the main thread's closeAll(), its objects and readers close while a Worker holds libbpf", () => {
     // close() called libbpf's frees through the print-ownership guard: an
     // FfiError, and the object, its maps and the readers stayed open.
-    const script = join(ROOT, "test/_support/thread_close_child.ts");
-    const r = deno
-      ? spawnSync(deno.execPath(), ["run", "-A", script], {
-          encoding: "utf8",
-          timeout: 60_000,
-        })
-      : spawnSync(process.execPath, [script], {
-          encoding: "utf8",
-          timeout: 60_000,
-        });
-    expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<
-      string,
-      unknown
-    >;
+    const out = runChild<Record<string, unknown>>("thread_close_child");
     expect(out).toEqual({
       worker: "loaded",
       ringBuffer: "closed",
