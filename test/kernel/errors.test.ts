@@ -2,15 +2,12 @@
  * Errors: errno names, libbpf's own codes, hints, the libbpf log attached
  * to errors or routed to a handler, and the complete verifier log.
  */
-import { spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-} from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import {
+  type ChildResult,
+  runErrorChild,
+} from "../_support/error_child_run.ts";
 import { bpfError, reasonLine } from "../../src/bpf_error.ts";
 import { Errno, errnoMessage, errnoName } from "../../src/errno.ts";
 import { BpfError, BpfVerifierError, ElfError } from "../../src/errors.ts";
@@ -256,7 +253,6 @@ describe.skipIf(!root)("BpfError", () => {
   });
 });
 
-const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 const CHILD = `${ROOT}/test/_support/error_child.ts`;
 const hasSetpriv = need(
   existsSync("/usr/bin/setpriv"),
@@ -281,50 +277,13 @@ function inMountNamespace(setup: string): string[] {
   return ["unshare", "-m", "sh", "-c", setup, "--"];
 }
 
-interface ChildResult {
-  ok: boolean;
-  name?: string;
-  code?: string;
-  message?: string;
-  hint?: string;
-}
-
-/**
- * Runs test/_support/error_child.ts `args` under this runtime (Deno with
- * `denoFlags`), prefixed by `wrap` (setpriv, unshare ...), with HOME and caches in a world-readable
- * temporary directory so an unprivileged user can run it.
- */
+/** Runs test/_support/error_child.ts `args` (see runErrorChild). */
 function child(
   wrap: string[],
   args: string[],
   denoFlags: string[] = ["-A"],
 ): ChildResult {
-  const home = mkdtempSync("/tmp/tsbpf-errors-");
-  chmodSync(home, 0o777);
-  try {
-    const runtime = isDeno
-      ? [process.execPath, "run", ...denoFlags, "--no-lock", CHILD]
-      : [process.execPath, "run", CHILD];
-    const r = spawnSync(wrap[0]!, [...wrap.slice(1), ...runtime, ...args], {
-      encoding: "utf8",
-      timeout: 60_000,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        DENO_DIR: `${home}/deno`,
-        BUN_INSTALL_CACHE_DIR: `${home}/bun`,
-        TMPDIR: home,
-      },
-    });
-    const last = r.stdout.trim().split("\n").pop() ?? "";
-    try {
-      return JSON.parse(last) as ChildResult;
-    } catch {
-      throw new Error(`child printed no result: ${r.stdout}\n${r.stderr}`);
-    }
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
+  return runErrorChild(CHILD, wrap, args, denoFlags);
 }
 
 describe.skipIf(!root)("hints for the environment (child processes)", () => {

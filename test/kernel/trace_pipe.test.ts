@@ -8,20 +8,21 @@
  * tests trigger until they see theirs. While another process reads it
  * (one reader at a time since 6.5), they skip, naming it.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import {
-  chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   readlinkSync,
-  rmSync,
   rmdirSync,
   writeFileSync,
 } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type ChildResult,
+  runErrorChild,
+} from "../_support/error_child_run.ts";
 import { cstr, libc } from "../../ffi/mod.ts";
 import { BpfError, BpfTypeError, ClosedError } from "../../src/errors.ts";
 import type { BpfLink } from "../../src/link.ts";
@@ -44,7 +45,6 @@ const tracefs =
       existsSync("/sys/kernel/debug/tracing/trace_pipe"),
     "tracefs not mounted (mount -t tracefs tracefs /sys/kernel/tracing)",
   );
-const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 /**
  * Whether trace_pipe is free: since Linux 6.5 one reader at a time may
@@ -343,43 +343,9 @@ const unprivileged =
     "uid 65534 cannot read this checkout or run the runtime (a clone under a 0700 directory?)",
   );
 
-interface ChildResult {
-  ok: boolean;
-  name?: string;
-  code?: string;
-  message?: string;
-  hint?: string;
-}
-
 /** Runs test/_support/trace_pipe_child.ts under this runtime, after `wrap`. */
 function child(wrap: string[]): ChildResult {
-  const home = mkdtempSync("/tmp/tsbpf-trace-pipe-");
-  chmodSync(home, 0o777);
-  try {
-    const script = `${ROOT}/test/_support/trace_pipe_child.ts`;
-    const runtime = isDeno
-      ? [process.execPath, "run", "-A", "--no-lock", script]
-      : [process.execPath, "run", script];
-    const r = spawnSync(wrap[0]!, [...wrap.slice(1), ...runtime], {
-      encoding: "utf8",
-      timeout: 60_000,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        DENO_DIR: `${home}/deno`,
-        BUN_INSTALL_CACHE_DIR: `${home}/bun`,
-        TMPDIR: home,
-      },
-    });
-    const last = r.stdout.trim().split("\n").pop() ?? "";
-    try {
-      return JSON.parse(last) as ChildResult;
-    } catch {
-      throw new Error(`child printed no result: ${r.stdout}\n${r.stderr}`);
-    }
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
+  return runErrorChild(`${ROOT}/test/_support/trace_pipe_child.ts`, wrap);
 }
 
 describe.skipIf(!root)("tracePipe errors", () => {
