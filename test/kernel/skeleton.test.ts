@@ -43,6 +43,24 @@ type Skel = any;
 const mod = async (file: string): Promise<{ open(): Skel; load(): Skel }> =>
   await import(pathToFileURL(file).href);
 
+/**
+ * The skeleton module generated for fixture `name`, written to `file` in
+ * TMP (a file name of its own per test: a module is imported once).
+ */
+async function skeletonModule(
+  name: string,
+  file: string,
+): Promise<{ open(): Skel; load(): Skel }> {
+  const path = join(TMP, file);
+  writeFileSync(
+    path,
+    generateSkeleton(readFileSync(fixture(name)), {
+      fileName: `${name}.bpf.o`,
+    }),
+  );
+  return await mod(path);
+}
+
 const PACKET = new Uint8Array(64);
 
 describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
@@ -344,15 +362,12 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
       // kprobe.multi names its target: libbpf attaches it on its own, so an
       // EOPNOTSUPP is the kernel refusing (no CONFIG_FPROBE / kprobes), not
       // "nothing to attach".
-      const obj = join(TMP, "kprobe_kinds.skel.ts");
-      writeFileSync(
-        obj,
-        generateSkeleton(readFileSync(fixture("kprobe_kinds")), {
-          fileName: "kprobe_kinds.bpf.o",
-        }),
+      const skeleton = await skeletonModule(
+        "kprobe_kinds",
+        "kprobe_kinds.skel.ts",
       );
       const open = async () => {
-        const s = (await mod(obj)).open();
+        const s = skeleton.open();
         s.programs.on_getppid.autoload = false;
         return s.load();
       };
@@ -394,14 +409,7 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
     });
 
     it("typed maps pass lookup flags and iteration options on (BPF_F_LOCK, lock, batchSize)", async () => {
-      const file = join(TMP, "maps.skel.ts");
-      writeFileSync(
-        file,
-        generateSkeleton(readFileSync(fixture("maps")), {
-          fileName: "maps.bpf.o",
-        }),
-      );
-      const skel = (await mod(file)).open();
+      const skel = (await skeletonModule("maps", "maps.skel.ts")).open();
       try {
         skel.programs.on_getppid.autoload = false;
         skel.load();
@@ -491,14 +499,9 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
     });
 
     it("globals in .rodata.*, arrays of every kind, .kconfig and .ksyms externs reach the program", async () => {
-      const file = join(TMP, "skeleton_globals.skel.ts");
-      writeFileSync(
-        file,
-        generateSkeleton(readFileSync(fixture("skeleton_globals")), {
-          fileName: "skeleton_globals.bpf.o",
-        }),
-      );
-      const skel = (await mod(file)).open();
+      const skel = (
+        await skeletonModule("skeleton_globals", "skeleton_globals.skel.ts")
+      ).open();
       try {
         expect(skel.globals.scale).toBe(2);
         // .kconfig externs: libbpf's to fill in at load.
@@ -586,14 +589,9 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
     });
 
     it("maps has the global-data maps, as libbpf's skeletons (maps.bss, maps.rodata_cfg...), by section where a map has the name", async () => {
-      const file = join(TMP, "data_maps.skel.ts");
-      writeFileSync(
-        file,
-        generateSkeleton(readFileSync(fixture("skeleton_globals")), {
-          fileName: "skeleton_globals.bpf.o",
-        }),
-      );
-      const skel = (await mod(file)).open();
+      const skel = (
+        await skeletonModule("skeleton_globals", "data_maps.skel.ts")
+      ).open();
       try {
         const btf = skel.object.btf;
         const sectionOf = (m: Skel) => btf.typeById(m.btfValueTypeId).name;
@@ -624,14 +622,9 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
         skel.close();
       }
       // fixtures/skeleton_rodata.bpf.c has a map named bss.
-      const file2 = join(TMP, "data_maps_clash.skel.ts");
-      writeFileSync(
-        file2,
-        generateSkeleton(readFileSync(fixture("skeleton_rodata")), {
-          fileName: "skeleton_rodata.bpf.o",
-        }),
-      );
-      const other = (await mod(file2)).load();
+      const other = (
+        await skeletonModule("skeleton_rodata", "data_maps_clash.skel.ts")
+      ).load();
       try {
         other.maps.bss.set(0, 5n);
         expect(other.maps.bss.get(0)).toBe(5n);
@@ -662,14 +655,7 @@ describe.skipIf(!need(isRoot(), "not root: skeleton tests load BPF programs"))(
     });
 
     it("attach() attaches iterators that walk everything and skips those that need a map or a cgroup", async () => {
-      const file = join(TMP, "iter.skel.ts");
-      writeFileSync(
-        file,
-        generateSkeleton(readFileSync(fixture("iter")), {
-          fileName: "iter.bpf.o",
-        }),
-      );
-      const skel = (await mod(file)).load();
+      const skel = (await skeletonModule("iter", "iter.skel.ts")).load();
       try {
         const links = skel.attach();
         expect(links.map((l: Skel) => l.description)).toEqual(["iter/task"]);
