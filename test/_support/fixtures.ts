@@ -27,6 +27,15 @@ export function fixture(name: string, dir = "fixtures"): string {
   return out;
 }
 
+/** The cgroup v2 mount (the unified hierarchy, or /sys/fs/cgroup itself), or undefined. */
+export const CGROUP2: string | undefined = [
+  "/sys/fs/cgroup/unified",
+  "/sys/fs/cgroup",
+].find((d) => existsSync(`${d}/cgroup.controllers`));
+
+/** True when iproute2's `ip` is installed (veth pairs, network namespaces). */
+export const HAS_IP = existsSync("/usr/sbin/ip") || existsSync("/sbin/ip");
+
 /** True when running as root (uid 0). */
 export function isRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;

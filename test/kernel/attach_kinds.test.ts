@@ -11,17 +11,17 @@ import { libc } from "../../ffi/mod.ts";
 import type { BpfLink } from "../../src/link.ts";
 import { BpfObject } from "../../src/object.ts";
 import { bpftoolHasLink } from "../_support/bpftool.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import {
+  fixture,
+  isRoot,
+  need,
+  CGROUP2,
+  HAS_IP,
+} from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
-const cgroup2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
-  existsSync(`${d}/cgroup.controllers`),
-);
-const hasCgroup2 = need(cgroup2 !== undefined, "no cgroup v2 mount");
-const hasIp = need(
-  existsSync("/usr/sbin/ip") || existsSync("/sbin/ip"),
-  "no `ip` tool for a network namespace",
-);
+const hasCgroup2 = need(CGROUP2 !== undefined, "no cgroup v2 mount");
+const hasIp = need(HAS_IP, "no `ip` tool for a network namespace");
 const PYTHON = ["/usr/bin/python3", "/bin/python3"].find((p) => existsSync(p));
 
 /** Kernel id of the calling thread, from /proc/thread-self. */
@@ -101,7 +101,7 @@ describe.skipIf(!root)("more attach kinds", () => {
   it.skipIf(!hasCgroup2)(
     "attaches the cgroup hooks to a cgroup of its own, and they fire for its processes",
     () => {
-      const dir = `${cgroup2}/tsbpf-kinds-test-${process.pid}`;
+      const dir = `${CGROUP2}/tsbpf-kinds-test-${process.pid}`;
       mkdirSync(dir);
       try {
         using obj = openKinds();

@@ -31,7 +31,15 @@ import { onlineCpus } from "../../src/cpus.ts";
 import { BpfLink } from "../../src/link.ts";
 import { BpfObject } from "../../src/object.ts";
 import { bpftoolHasLink } from "../_support/bpftool.ts";
-import { ROOT, fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
+import {
+  ROOT,
+  fixture,
+  isRoot,
+  need,
+  thrown,
+  CGROUP2,
+  HAS_IP,
+} from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 const tracefs = need(
@@ -42,14 +50,8 @@ const kprobes = need(
   existsSync("/sys/kernel/tracing/kprobe_events"),
   "kprobes compiled out (no /sys/kernel/tracing/kprobe_events)",
 );
-const cgroup2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
-  existsSync(`${d}/cgroup.controllers`),
-);
-const hasCgroup2 = need(cgroup2 !== undefined, "no cgroup v2 mount");
-const hasIp = need(
-  existsSync("/usr/sbin/ip") || existsSync("/sbin/ip"),
-  "no `ip` tool for a veth pair",
-);
+const hasCgroup2 = need(CGROUP2 !== undefined, "no cgroup v2 mount");
+const hasIp = need(HAS_IP, "no `ip` tool for a veth pair");
 const PIN_DIR = `/sys/fs/bpf/tsbpf-link-test-${process.pid}`;
 const hasCc = need(
   spawnSync("sh", ["-c", "command -v cc"]).status === 0,
@@ -1325,7 +1327,7 @@ describe.skipIf(!root)("BpfLink", () => {
   );
 
   it.skipIf(!hasCgroup2)("attaches to a cgroup", () => {
-    const dir = `${cgroup2}/tsbpf-link-test-${process.pid}`;
+    const dir = `${CGROUP2}/tsbpf-link-test-${process.pid}`;
     mkdirSync(dir);
     try {
       using obj = openAttach();
@@ -1456,7 +1458,7 @@ describe.skipIf(!root)("iterator links", () => {
   it.skipIf(!hasCgroup2)(
     "walks a cgroup subtree with attachIter({ cgroup: { path, order } })",
     () => {
-      const dir = `${cgroup2}/tsbpf-iter-test-${process.pid}`;
+      const dir = `${CGROUP2}/tsbpf-iter-test-${process.pid}`;
       mkdirSync(`${dir}/child`, { recursive: true });
       try {
         using obj = BpfObject.open(fixture("iter"));

@@ -12,17 +12,17 @@ import { libc } from "../../ffi/mod.ts";
 import type { BpfLink } from "../../src/link.ts";
 import type { LinkInfo } from "../../src/link_info.ts";
 import { BpfObject } from "../../src/object.ts";
-import { fixture, isRoot, need } from "../_support/fixtures.ts";
+import {
+  fixture,
+  isRoot,
+  need,
+  CGROUP2,
+  HAS_IP,
+} from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
-const cgroup2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
-  existsSync(`${d}/cgroup.controllers`),
-);
-const hasCgroup2 = need(cgroup2 !== undefined, "no cgroup v2 mount");
-const hasIp = need(
-  existsSync("/usr/sbin/ip") || existsSync("/sbin/ip"),
-  "no `ip` tool for a veth pair",
-);
+const hasCgroup2 = need(CGROUP2 !== undefined, "no cgroup v2 mount");
+const hasIp = need(HAS_IP, "no `ip` tool for a veth pair");
 const [major, minor] = release().split(".").map(Number) as [number, number];
 const sockmapLinks = need(
   major > 6 || (major === 6 && minor >= 10),
@@ -135,13 +135,13 @@ describe.skipIf(!root)("link.info() details by link type", () => {
 
   it.skipIf(!hasCgroup2)("cgroup: the cgroup id and attach type", () => {
     using k = load("attach_kinds");
-    using link = k.program("on_device").attachCgroup(cgroup2!);
+    using link = k.program("on_device").attachCgroup(CGROUP2!);
     const info = infoOf(link);
     const b = bpftool(link.id);
     expect(info).toMatchObject({
       type: "cgroup",
       attachType: "cgroup_device",
-      cgroupId: BigInt(statSync(cgroup2!).ino),
+      cgroupId: BigInt(statSync(CGROUP2!).ino),
     });
     if (info.type !== "cgroup") throw new Error("narrowing");
     expect(info.cgroupId).toBe(BigInt(b.cgroup_id as number));
@@ -190,15 +190,15 @@ describe.skipIf(!root)("link.info() details by link type", () => {
       });
       expect(bpftool(link.id)).toMatchObject({ pid: libc().getpid() });
     }
-    if (cgroup2) {
+    if (CGROUP2) {
       const cg = it_.programs.find((p) => p.sectionName === "iter/cgroup")!;
       using link = cg.attachIter({
-        cgroup: { path: cgroup2, order: "descendants-pre" },
+        cgroup: { path: CGROUP2, order: "descendants-pre" },
       });
       expect(infoOf(link)).toMatchObject({
         type: "iter",
         targetName: "cgroup",
-        cgroupId: BigInt(statSync(cgroup2).ino),
+        cgroupId: BigInt(statSync(CGROUP2).ino),
         order: "descendants-pre",
       });
       expect(bpftool(link.id)).toMatchObject({ order: "descendants_pre" });

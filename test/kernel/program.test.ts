@@ -14,7 +14,13 @@ import {
 } from "../../src/errors.ts";
 import { BpfObject } from "../../src/object.ts";
 import { enableRunStats } from "../../src/program_info.ts";
-import { fixture, isRoot, need, thrown } from "../_support/fixtures.ts";
+import {
+  fixture,
+  isRoot,
+  need,
+  thrown,
+  CGROUP2,
+} from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_PERFMON)");
 const bpffs = need(
@@ -28,9 +34,6 @@ const SK_BUFF_SIZE = 192;
 const SKB_MARK = 8;
 const SKB_PRIORITY = 32;
 const PIN_DIR = `/sys/fs/bpf/tsbpf-program-test-${process.pid}`;
-const CGROUP2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
-  existsSync(`${d}/cgroup.controllers`),
-);
 
 function openAttach(): BpfObject {
   const obj = BpfObject.open(fixture("attach"));

@@ -26,13 +26,11 @@ import {
   isRoot,
   need,
   thrown,
+  CGROUP2,
 } from "../_support/fixtures.ts";
 
 const root = need(isRoot(), "kernel tests need root (CAP_BPF, CAP_NET_ADMIN)");
-const cgroup2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) =>
-  existsSync(`${d}/cgroup.controllers`),
-);
-const hasCgroup2 = need(cgroup2 !== undefined, "no cgroup v2 mount");
+const hasCgroup2 = need(CGROUP2 !== undefined, "no cgroup v2 mount");
 const hasCc = need(
   spawnSync("sh", ["-c", "command -v cc"]).status === 0,
   "no C compiler (cc) to build the TCP client",
@@ -72,7 +70,7 @@ describe.skipIf(!root)("sockmap", () => {
     () => {
       using obj = openSockmap();
       const socks = obj.map("socks");
-      const cg = `${cgroup2}/tsbpf-sockmap-${process.pid}`;
+      const cg = `${CGROUP2}/tsbpf-sockmap-${process.pid}`;
       const exe = buildTcpPair();
       mkdirSync(cg);
       try {
