@@ -42,6 +42,22 @@ function wasmModule(): WebAssembly.Module {
   return compiled;
 }
 
+/**
+ * True when this runtime compiles the module (one without WebAssembly, or
+ * without the bulk-memory instructions it uses, runs the TypeScript
+ * generator instead).
+ */
+function hasWasm(): boolean {
+  if (typeof WebAssembly !== "object") return false;
+  try {
+    wasmModule();
+    return true;
+  } catch (e) {
+    if (e instanceof WebAssembly.CompileError) return false;
+    throw e;
+  }
+}
+
 /** True when the wasm generator takes these options (it writes whole modules with inlined helpers). */
 export function wasmTakesOptions(options: GenerateOptions): boolean {
   return (
@@ -105,7 +121,7 @@ export function writeTypeBytesWasm(
   sink: ByteSink,
 ): boolean {
   const blob = wasmInput(input);
-  if (!blob || !wasmTakesOptions(options)) return false;
+  if (!blob || !wasmTakesOptions(options) || !hasWasm()) return false;
   const body = wasmTypeBody(blob);
   if (!body) return false;
   sink(new TextEncoder().encode(inlineHead(options)));

@@ -259,6 +259,36 @@ describe("wasm generator", () => {
     }
   });
 
+  it("leaves a runtime without WebAssembly to the TypeScript generator", async () => {
+    const blob = readElf(new Uint8Array(readFileSync(fixture("btf_types"))))
+      .section(".BTF")!
+      .data.slice();
+    const g = globalThis as { WebAssembly?: unknown };
+    const saved = g.WebAssembly;
+    const out: Uint8Array[] = [];
+    let code: number;
+    try {
+      g.WebAssembly = undefined;
+      expect(wasmOutput(blob, {})).toBeUndefined();
+      code = await main(["types", "x.btf"], {
+        args: [],
+        read: () => blob,
+        write: (fd, b) => (fd === 1 ? out.push(b.slice()) : undefined),
+        setExitCode() {},
+      });
+    } finally {
+      g.WebAssembly = saved;
+    }
+    expect(code).toBe(0);
+    const ts = tsOutput(rawBtf(blob), { source: "x.btf" });
+    expect(
+      firstDifference(
+        ts as Uint8Array,
+        collect((sink) => out.forEach(sink)),
+      ),
+    ).toBe("same");
+  });
+
   it("is what tsbpf-gen types runs for vmlinux, with the same output", async () => {
     if (!need(existsSync(VMLINUX), `${VMLINUX} is missing`)) return;
     const btf = rawBtf(new Uint8Array(readFileSync(VMLINUX)));
