@@ -9,7 +9,7 @@ import { describeValue } from "./map_codecs.ts";
 import { BpfTypeError } from "./errors.ts";
 import type { EventWaiter } from "./event_wait.ts";
 
-/** Records an iteration yields between checks for a due event-loop turn. */
+/** Items (records, trace lines) an iteration yields between checks for a due event-loop turn. */
 const TURN_CHECK = 1024;
 /**
  * While records keep coming, the event loop gets a turn at least this often:
@@ -31,12 +31,30 @@ export class FairTurns {
     this.#last = start;
   }
 
+  /** Items an iteration yielded since its last {@link settle}. */
+  #yielded = 0;
+
   /** After a drain that delivered `n`: a real turn if one is due. */
   async after(n: number): Promise<void> {
     if (n > 0 && performance.now() - this.#last > FAIR_MS) {
       await new Promise((r) => setImmediate(r));
       this.#last = performance.now();
     }
+  }
+
+  /**
+   * Counts an item an iteration yielded; true every {@link TURN_CHECK}
+   * items, when the iteration should {@link settle} (no await per item).
+   */
+  counted(): boolean {
+    return ++this.#yielded === TURN_CHECK;
+  }
+
+  /** {@link after} for the items yielded since the last settle. */
+  settle(): Promise<void> {
+    const n = this.#yielded;
+    this.#yielded = 0;
+    return this.after(n);
   }
 }
 
@@ -185,7 +203,6 @@ export async function* iterateDetached<D>(
   const onAbort = () => waiter.wake();
   signal?.addEventListener("abort", onAbort);
   const turns = new FairTurns();
-  let n = 0;
   try {
     while (!source.closed() && !signal?.aborted) {
       got = false;
@@ -194,14 +211,10 @@ export async function* iterateDetached<D>(
         const r = record;
         record = undefined;
         yield r as D;
-        if (++n === TURN_CHECK) {
-          await turns.after(n);
-          n = 0;
-        }
+        if (turns.counted()) await turns.settle();
         continue;
       }
-      await turns.after(n);
-      n = 0;
+      await turns.settle();
       // Not a turn of the event loop: wait() resolves at once when ready.
       await waiter.wait(-1);
     }

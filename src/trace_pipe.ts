@@ -38,8 +38,6 @@ export const TRACE_PIPE_PATHS = [
 const READ_SIZE = 8192;
 /** Reads per `read()` call: a busy trace never keeps it from returning. */
 const MAX_READS = 64;
-/** Lines an iteration yields between checks for a due event-loop turn. */
-const TURN_CHECK = 1024;
 /** Longest sleep between waits that find nothing (see the iterator). */
 const MAX_IDLE_MS = 50;
 
@@ -107,7 +105,6 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<TraceLine, void, undefined> {
     const turns = new FairTurns();
-    let n = 0;
     let idle = 0;
     try {
       while (this.#fd >= 0) {
@@ -115,14 +112,10 @@ export class TracePipe implements AsyncIterable<TraceLine>, Disposable {
         if (line !== undefined) {
           idle = 0;
           yield line;
-          if (++n === TURN_CHECK) {
-            await turns.after(n);
-            n = 0;
-          }
+          if (turns.counted()) await turns.settle();
           continue;
         }
-        await turns.after(n);
-        n = 0;
+        await turns.settle();
         // Waits that end at once with nothing to read (the `block` option
         // makes trace_pipe always poll ready; another reader may take the
         // lines): after two, sleep between them, which also gives timers
