@@ -50,6 +50,24 @@ function openCc(): BpfObject {
   return obj;
 }
 
+/**
+ * The skeleton module generated for fixtures/struct_ops.bpf.c, written into
+ * `dir` (under build/test, referring to the object by path).
+ */
+async function structOpsSkeleton(dir: string) {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "struct_ops.skel.ts");
+  writeFileSync(
+    file,
+    generateSkeleton(readFileSync(fixture("struct_ops")), {
+      fileName: "struct_ops.bpf.o",
+      path: "../../fixtures/struct_ops.bpf.o",
+      importFrom: "../../../mod.ts",
+    }),
+  );
+  return await import(pathToFileURL(file).href);
+}
+
 describe.skipIf(!root)("struct_ops", () => {
   it("registers the table while the link is open, and the kernel runs it", () => {
     using obj = openCc();
@@ -87,18 +105,8 @@ describe.skipIf(!root)("struct_ops", () => {
 
   it("skeleton: the table is a map, and attach() registers it", async () => {
     const dir = join(ROOT, "build/test", `struct-ops-${process.pid}`);
-    mkdirSync(dir, { recursive: true });
     try {
-      const file = join(dir, "struct_ops.skel.ts");
-      writeFileSync(
-        file,
-        generateSkeleton(readFileSync(fixture("struct_ops")), {
-          fileName: "struct_ops.bpf.o",
-          path: "../../fixtures/struct_ops.bpf.o",
-          importFrom: "../../../mod.ts",
-        }),
-      );
-      const skelModule = await import(pathToFileURL(file).href);
+      const skelModule = await structOpsSkeleton(dir);
       using skel = skelModule.load();
       expect(skel.maps.tsbpf_cc.type).toBe("struct_ops");
       const links: BpfLink[] = skel.attach();
@@ -113,18 +121,8 @@ describe.skipIf(!root)("struct_ops", () => {
 
   it('skeleton attach(): a table the kernel refuses throws, or is listed in skipped with onError: "skip"', async () => {
     const dir = join(ROOT, "build/test", `struct-ops-skip-${process.pid}`);
-    mkdirSync(dir, { recursive: true });
     try {
-      const file = join(dir, "struct_ops.skel.ts");
-      writeFileSync(
-        file,
-        generateSkeleton(readFileSync(fixture("struct_ops")), {
-          fileName: "struct_ops.bpf.o",
-          path: "../../fixtures/struct_ops.bpf.o",
-          importFrom: "../../../mod.ts",
-        }),
-      );
-      const skelModule = await import(pathToFileURL(file).href);
+      const skelModule = await structOpsSkeleton(dir);
       // Another object holds the congestion control's name: the kernel
       // refuses a second one of that name (EEXIST).
       using holder = openCc();
