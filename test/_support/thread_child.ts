@@ -13,6 +13,7 @@
  */
 import { readdirSync } from "node:fs";
 import { BpfObject, closeAll } from "../../mod.ts";
+import { badLoadOutcome } from "./bad_load.ts";
 import { fixture } from "./fixtures.ts";
 
 const args =
@@ -69,15 +70,7 @@ for (let i = 0; i < cycles; i++) {
   threadCounts.push(threads());
 }
 
-const bad = BpfObject.open(fixture("bad_verifier"));
-let main = "loaded";
-try {
-  bad.load();
-} catch (e) {
-  const log = (e as { verifierLog?: string }).verifierLog ?? "";
-  main = `${(e as Error).name} ${log.length}`;
-}
-bad.close();
+const main = badLoadOutcome();
 first?.close();
 console.log(
   JSON.stringify({

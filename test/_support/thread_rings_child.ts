@@ -5,6 +5,7 @@
  * what a failed load on the main thread gave after (its verifier log).
  */
 import { BpfMap, BpfObject } from "../../mod.ts";
+import { badLoadOutcome } from "./bad_load.ts";
 import { fixture } from "./fixtures.ts";
 
 const obj = BpfObject.open(fixture("ringbuf"));
@@ -44,13 +45,5 @@ const report = await reply;
 w.terminate();
 obj.close();
 
-const bad = BpfObject.open(fixture("bad_verifier"));
-let main = "loaded";
-try {
-  bad.load();
-} catch (e) {
-  const log = (e as { verifierLog?: string }).verifierLog ?? "";
-  main = `${(e as Error).name} ${log.length}`;
-}
-bad.close();
+const main = badLoadOutcome();
 console.log(JSON.stringify({ report, main }));
