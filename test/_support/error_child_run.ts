@@ -17,6 +17,22 @@ export interface ChildResult {
   hint?: string;
 }
 
+/**
+ * The wrapper that runs a child in a private mount namespace after `setup`
+ * (a shell line: unmount or hide something for this child only).
+ */
+export function inMountNamespace(setup: string): string[] {
+  return ["unshare", "-m", "sh", "-c", setup, "--"];
+}
+
+/** The wrapper that runs a child as nobody (uid and gid 65534, no groups). */
+export const AS_NOBODY: readonly string[] = [
+  "setpriv",
+  "--reuid=65534",
+  "--regid=65534",
+  "--clear-groups",
+];
+
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 /**
@@ -25,7 +41,7 @@ const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
  */
 export function runErrorChild(
   script: string,
-  wrap: string[],
+  wrap: readonly string[],
   args: string[] = [],
   denoFlags: string[] = ["-A"],
 ): ChildResult {

@@ -5,7 +5,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  AS_NOBODY,
   type ChildResult,
+  inMountNamespace,
   runErrorChild,
 } from "../_support/error_child_run.ts";
 import { bpfError, reasonLine } from "../../src/bpf_error.ts";
@@ -269,17 +271,9 @@ const hasUnshare = need(
   "no unshare (util-linux) for a private mount namespace",
 );
 
-/**
- * The wrapper that runs a child in a private mount namespace after `setup`
- * (a shell line: unmount or hide something for this child only).
- */
-function inMountNamespace(setup: string): string[] {
-  return ["unshare", "-m", "sh", "-c", setup, "--"];
-}
-
 /** Runs test/_support/error_child.ts `args` (see runErrorChild). */
 function child(
-  wrap: string[],
+  wrap: readonly string[],
   args: string[],
   denoFlags: string[] = ["-A"],
 ): ChildResult {
@@ -288,10 +282,7 @@ function child(
 
 describe.skipIf(!root)("hints for the environment (child processes)", () => {
   it.skipIf(!unprivileged)("an unprivileged user is told about CAP_BPF", () => {
-    const r = child(
-      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
-      ["load", fixture("minimal")],
-    );
+    const r = child(AS_NOBODY, ["load", fixture("minimal")]);
     expect(r.ok).toBe(false);
     expect(r.name).toBe("BpfError");
     expect(r.code).toBe("EPERM");

@@ -20,7 +20,9 @@ import {
 } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  AS_NOBODY,
   type ChildResult,
+  inMountNamespace,
   runErrorChild,
 } from "../_support/error_child_run.ts";
 import { cstr, libc } from "../../ffi/mod.ts";
@@ -344,20 +346,17 @@ const unprivileged =
   );
 
 /** Runs test/_support/trace_pipe_child.ts under this runtime, after `wrap`. */
-function child(wrap: string[]): ChildResult {
+function child(wrap: readonly string[]): ChildResult {
   return runErrorChild(`${ROOT}/test/_support/trace_pipe_child.ts`, wrap);
 }
 
 describe.skipIf(!root)("tracePipe errors", () => {
   it.skipIf(!hasUnshare)("tracefs not mounted: says the mount command", () => {
-    const r = child([
-      "unshare",
-      "-m",
-      "sh",
-      "-c",
-      'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; exec "$@"',
-      "--",
-    ]);
+    const r = child(
+      inMountNamespace(
+        'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; exec "$@"',
+      ),
+    );
     expect(r.ok).toBe(false);
     expect(r.name).toBe(BpfError.name);
     expect(r.code).toBe("ENOENT");
@@ -368,12 +367,7 @@ describe.skipIf(!root)("tracePipe errors", () => {
   });
 
   it.skipIf(!unprivileged)("not root: says tracefs is root's", () => {
-    const r = child([
-      "setpriv",
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-    ]);
+    const r = child(AS_NOBODY);
     expect(r.ok).toBe(false);
     expect(r.name).toBe(BpfError.name);
     expect(r.code).toMatch(/^(EACCES|EPERM)$/);
