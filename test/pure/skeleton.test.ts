@@ -21,6 +21,13 @@ const TMP = join(ROOT, "build/test", `skeleton-${process.pid}`);
 mkdirSync(TMP, { recursive: true });
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
+/** The skeleton generated for fixture `name` (as built into build/fixtures). */
+function skeletonOf(name: string): string {
+  return generateSkeleton(readFileSync(fixture(name)), {
+    fileName: `${name}.bpf.o`,
+  });
+}
+
 const SKEL = generateSkeleton(BYTES, { fileName: "skeleton.bpf.o" });
 
 /** tsc --strict --noEmit over `files` in TMP (root tsconfig: "tsbpf" → mod.ts). */
@@ -91,9 +98,7 @@ describe("describeObject: struct_ops", () => {
 
 describe("skeleton map docs", () => {
   it("name what maps sized by key_size/value_size hold, not `?`", () => {
-    const skel = generateSkeleton(readFileSync(fixture("maps")), {
-      fileName: "maps.bpf.o",
-    });
+    const skel = skeletonOf("maps");
     expect(skel).toContain(
       "/** `stack_trace` map `stacks`: `u32` (stack id) → `u64[127]` (stack frames), 128 entries. */",
     );
@@ -171,18 +176,14 @@ describe("tsbpf-gen skeleton", () => {
   });
 
   it("types prog_array and map-in-map values as an fd holder in, an id out", () => {
-    const src = generateSkeleton(readFileSync(fixture("tail_call")), {
-      fileName: "tail_call.bpf.o",
-    });
+    const src = skeletonOf("tail_call");
     expect(src).toContain(
       "readonly jumps: $tsbpf.SkeletonMap<number, number, number, number | { readonly fd: number }>;",
     );
   });
 
   it("types stack_trace maps as the runtime decodes them: u32 stack ids to BigUint64Array frames", () => {
-    const src = generateSkeleton(readFileSync(fixture("maps")), {
-      fileName: "maps.bpf.o",
-    });
+    const src = skeletonOf("maps");
     expect(src).toContain(
       "readonly stacks: $tsbpf.SkeletonMap<number, BigUint64Array, number, readonly bigint[] | BigUint64Array | Uint8Array>;",
     );
@@ -272,12 +273,7 @@ loaded.maps.counts.set(1, 2n, { mode: "sometimes" }); // @error no such mode
 
 describe("array globals", () => {
   it("are typed as the live views they read as (scalar, enum, float and nested arrays)", () => {
-    writeFileSync(
-      join(TMP, "globals.skel.ts"),
-      generateSkeleton(readFileSync(fixture("skeleton_globals")), {
-        fileName: "skeleton_globals.bpf.o",
-      }),
-    );
+    writeFileSync(join(TMP, "globals.skel.ts"), skeletonOf("skeleton_globals"));
     const good = `import type { ArrayView } from "tsbpf";
 import { open } from "./globals.skel.ts";
 const skel = open();
@@ -334,12 +330,7 @@ skel.globals.LINUX_KERNEL_VERSION = 1; // @error .kconfig is libbpf's to set
 
 describe("constant globals", () => {
   it("are readonly however deep once loaded: nested struct fields and array elements (@ts-expect-error under tsc and deno check)", () => {
-    writeFileSync(
-      join(TMP, "rodata.skel.ts"),
-      generateSkeleton(readFileSync(fixture("skeleton_rodata")), {
-        fileName: "skeleton_rodata.bpf.o",
-      }),
-    );
+    writeFileSync(join(TMP, "rodata.skel.ts"), skeletonOf("skeleton_rodata"));
     // Each @ts-expect-error fails the check if its line compiles; the
     // reads and the opened skeleton's writes must compile.
     const src = `import { open, type Inner } from "./rodata.skel.ts";
@@ -411,12 +402,7 @@ void plain;
 
 describe("global-data maps", () => {
   it("are in maps, named as bpftool names them (maps.rodata_cfg), by section where a map has the name, and type-check (with attach()'s byName)", () => {
-    const globals = generateSkeleton(
-      readFileSync(fixture("skeleton_globals")),
-      {
-        fileName: "skeleton_globals.bpf.o",
-      },
-    );
+    const globals = skeletonOf("skeleton_globals");
     for (const key of ["bss", "data", "kconfig", "rodata", "rodata_cfg"])
       expect(globals).toContain(`  readonly ${key}: $tsbpf.BpfMap;`);
     expect(globals).toContain(
@@ -425,9 +411,7 @@ describe("global-data maps", () => {
     // .ksyms has no map.
     expect(globals).not.toContain("ksyms: $tsbpf.BpfMap");
     // skeleton_rodata has a map named bss.
-    const rodata = generateSkeleton(readFileSync(fixture("skeleton_rodata")), {
-      fileName: "skeleton_rodata.bpf.o",
-    });
+    const rodata = skeletonOf("skeleton_rodata");
     expect(rodata).toContain("  readonly bss: $tsbpf.SkeletonMap<");
     expect(rodata).toContain('  readonly ".bss": $tsbpf.BpfMap;');
     writeFileSync(join(TMP, "data_maps.skel.ts"), rodata);
