@@ -46,34 +46,6 @@ __attribute__((noinline)) static void put(Bytes *b, const uint8_t *s,
   b->pos += n;
 }
 
-/* put_uint without a loop below 10000 (most offsets), as putUint. */
-__attribute__((noinline)) static uint32_t put_num(uint8_t *b, uint32_t p,
-                                                  uint32_t n) {
-  if (n < 10) {
-    b[p] = (uint8_t)('0' + n);
-    return p + 1;
-  }
-  if (n < 100) {
-    b[p] = (uint8_t)('0' + n / 10);
-    b[p + 1] = (uint8_t)('0' + n % 10);
-    return p + 2;
-  }
-  if (n < 1000) {
-    b[p] = (uint8_t)('0' + n / 100);
-    b[p + 1] = (uint8_t)('0' + n / 10 % 10);
-    b[p + 2] = (uint8_t)('0' + n % 10);
-    return p + 3;
-  }
-  if (n < 10000) {
-    b[p] = (uint8_t)('0' + n / 1000);
-    b[p + 1] = (uint8_t)('0' + n / 100 % 10);
-    b[p + 2] = (uint8_t)('0' + n / 10 % 10);
-    b[p + 3] = (uint8_t)('0' + n % 10);
-    return p + 4;
-  }
-  return put_uint(b, p, n);
-}
-
 /* n / 10 by a multiplication (clang keeps i32.div_u for wasm). */
 static inline uint32_t div10(uint32_t n) {
   return (uint32_t)(((uint64_t)n * 0xCCCCCCCDu) >> 35);
@@ -82,7 +54,7 @@ static inline uint32_t div10(uint32_t n) {
 /*
  * The decimal digits of `n` < 10000 as the bytes of a word, the first one
  * lowest (one 8-byte store writes them); *len gets their number, 0 when
- * `n` has more (then put_num writes it).
+ * `n` has more (then put_uint writes it).
  */
 static inline uint64_t small_digits(uint32_t n, uint32_t *len) {
   if (n >= 10000) {
@@ -114,12 +86,6 @@ static inline void span(const uint32_t *p, uint32_t *start, uint32_t *len) {
   __builtin_memcpy(&w, p, 8);
   *start = (uint32_t)w;
   *len = (uint32_t)(w >> 32) - (uint32_t)w;
-}
-
-/* bytes_uint by put_num (a bitfield's numbers). */
-static void put_number(Bytes *b, uint32_t n) {
-  room(b, 10);
-  b->pos = put_num(b->buf, b->pos, n);
 }
 
 /*
@@ -438,7 +404,7 @@ static void enum_head(int32_t i) {
   uint32_t p = WLIT(b, o->pos, "/** `enum ");
   copy_run(b + p, cn, cl);
   p = WLIT(b, p + cl, "` (");
-  p = put_num(b, p, G.f->size[id]);
+  p = put_uint(b, p, G.f->size[id]);
   p = WLIT(b, p, " bytes). */\nexport const ");
   copy_run(b + p, G.tn.bytes + G.tsAt[i], tl);
   o->pos = WLIT(b, p + tl, " = {\n");
@@ -561,7 +527,7 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
         __builtin_memcpy(b + p, &num, 8);
         p += numLen;
       } else
-        p = put_num(b, p, lo);
+        p = put_uint(b, p, lo);
       __builtin_memcpy(b + p, &tail, 4);
       o->pos = p + tailLen;
     } else
@@ -625,12 +591,12 @@ odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
   const uint8_t *snips = G.mt.snips.buf;
   if (!reserved) {
     put(o, snips + ti->pre, ti->preEnd - ti->pre);
-    put_number(o, byte);
+    bytes_uint(o, byte);
     if (bitfield) {
       LIT(o, ", bit offset ");
-      put_number(o, (uint32_t)bits);
+      bytes_uint(o, (uint32_t)bits);
       LIT(o, ", ");
-      put_number(o, width);
+      bytes_uint(o, width);
       LIT(o, " bits");
     }
     LIT(o, " */ declare ");
@@ -647,7 +613,7 @@ odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
   put(defs, s + off, len);
   bytes_byte(defs, '"');
   bytes_byte(defs, ',');
-  put_number(defs, byte);
+  bytes_uint(defs, byte);
   bytes_byte(defs, ',');
   if (!bitfield)
     put(defs, snips + ti->code, ti->codeEnd - ti->code);
@@ -766,7 +732,7 @@ static void fields(int32_t top) {
       __builtin_memcpy(ob + p, &num, 8);
       p += numLen;
     } else
-      p = put_num(ob, p, byte);
+      p = put_uint(ob, p, byte);
     p = WLIT(ob, p, " */ declare ");
     copy_run(ob + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
@@ -784,7 +750,7 @@ static void fields(int32_t top) {
       __builtin_memcpy(db + p, &num, 8);
       p += numLen;
     } else
-      p = put_num(db, p, byte);
+      p = put_uint(db, p, byte);
     db[p++] = ',';
     copy_run(db + p, snips + code, codeLen);
     defs->pos = p + codeLen;
@@ -806,7 +772,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
                                       : WLIT(b, o->pos, "/** `struct ");
   copy_run(b + p, cn, cl);
   p = WLIT(b, p + cl, "`, ");
-  p = put_num(b, p, size);
+  p = put_uint(b, p, size);
   p = WLIT(b, p, " bytes. */\nexport class ");
   copy_run(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, " extends $Struct {\n");
@@ -815,7 +781,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   p = WLIT(b, defs->pos, "$def(");
   copy_run(b + p, tn, tl);
   p = WLIT(b, p + tl, ", ");
-  p = put_num(b, p, size);
+  p = put_uint(b, p, size);
   p = WLIT(b, p, ", \"");
   copy_run(b + p, cn, cl);
   uint32_t mark = defs->pos = WLIT(b, p + cl, "\", [");

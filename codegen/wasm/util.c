@@ -108,19 +108,42 @@ void bytes_lit(Bytes *b, const char *s) {
   bytes_put(b, (const uint8_t *)s, n);
 }
 
-uint32_t put_uint(uint8_t *buf, uint32_t p, uint32_t n) {
+/* Without a loop below 10000 (most offsets and sizes), as putUint. */
+uint32_t put_uint(uint8_t *b, uint32_t p, uint32_t n) {
+  if (n < 10) {
+    b[p] = (uint8_t)('0' + n);
+    return p + 1;
+  }
+  if (n < 100) {
+    b[p] = (uint8_t)('0' + n / 10);
+    b[p + 1] = (uint8_t)('0' + n % 10);
+    return p + 2;
+  }
+  if (n < 1000) {
+    b[p] = (uint8_t)('0' + n / 100);
+    b[p + 1] = (uint8_t)('0' + n / 10 % 10);
+    b[p + 2] = (uint8_t)('0' + n % 10);
+    return p + 3;
+  }
+  if (n < 10000) {
+    b[p] = (uint8_t)('0' + n / 1000);
+    b[p + 1] = (uint8_t)('0' + n / 100 % 10);
+    b[p + 2] = (uint8_t)('0' + n / 10 % 10);
+    b[p + 3] = (uint8_t)('0' + n % 10);
+    return p + 4;
+  }
   uint8_t t[10];
   int i = 0;
   do {
     t[i++] = (uint8_t)('0' + n % 10);
     n /= 10;
   } while (n);
-  while (i) buf[p++] = t[--i];
+  while (i) b[p++] = t[--i];
   return p;
 }
 
 void bytes_uint(Bytes *b, uint32_t n) {
-  bytes_reserve(b, 10);
+  if (b->cap - b->pos < 10) bytes_reserve(b, 10);
   b->pos = put_uint(b->buf, b->pos, n);
 }
 
