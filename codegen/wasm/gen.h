@@ -70,8 +70,24 @@ typedef struct {
 void bytes_init(Bytes *b, uint32_t cap);
 /* Room for `n` more bytes at b->pos (re-read b->buf after it). */
 void bytes_reserve(Bytes *b, uint32_t n);
+/* bytes_reserve, inline when there is room already (the common case). */
+static inline void bytes_room(Bytes *b, uint32_t n) {
+  if (b->cap - b->pos < n) bytes_reserve(b, n);
+}
 void bytes_byte(Bytes *b, uint8_t c);
+/* Appends `n` bytes (by copy_bytes: short runs without memory.copy's call). */
 void bytes_put(Bytes *b, const uint8_t *src, uint32_t n);
+/*
+ * Appends a string literal, inline: with its constant length the copy
+ * becomes a few stores (no call).
+ */
+#define LIT(b, s) bytes_lit_n((b), (const uint8_t *)(s), sizeof(s) - 1)
+static inline __attribute__((always_inline)) void
+bytes_lit_n(Bytes *b, const uint8_t *s, uint32_t n) {
+  bytes_room(b, n);
+  __builtin_memcpy(b->buf + b->pos, s, n);
+  b->pos += n;
+}
 /*
  * Copies `n` bytes (no overlap), reading and writing only those: short
  * runs by words, not memcpy (memory.copy, a call into the engine).

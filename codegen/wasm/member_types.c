@@ -13,35 +13,6 @@
 
 #include "gen.h"
 
-/* Appends a string literal (its length known at compile time). */
-#define LIT(b, s) lit_put((b), (const uint8_t *)(s), sizeof(s) - 1)
-
-/*
- * Appends `n` bytes, inline: with a literal's constant length the copy
- * becomes a few stores (bytes_put's memcpy of a variable length is a call
- * into the engine for memory.copy).
- */
-static inline __attribute__((always_inline)) void
-lit_put(Bytes *b, const uint8_t *s, uint32_t n) {
-  if (b->cap - b->pos < n) bytes_reserve(b, n);
-  __builtin_memcpy(b->buf + b->pos, s, n);
-  b->pos += n;
-}
-
-/* bytes_put by copy_bytes (short runs without memory.copy's call). */
-static void put_bytes(Bytes *b, const uint8_t *s, uint32_t n) {
-  if (b->cap - b->pos < n) bytes_reserve(b, n);
-  copy_bytes(b->buf + b->pos, s, n);
-  b->pos += n;
-}
-
-/* A NUL-terminated string, as bytes_lit. */
-static void put_str(Bytes *b, const char *s) {
-  uint32_t n = 0;
-  while (s[n]) n++;
-  put_bytes(b, (const uint8_t *)s, n);
-}
-
 /* Longest typedef/qualifier chain followed (hostile BTF may loop). */
 #define MAX_HOPS 64
 /* Most array dimensions mapped to views (hostile BTF may loop). */
@@ -344,7 +315,7 @@ static int name_into(MemberTypes *mt, uint32_t id, const char *anon) {
   int32_t n = doc_length(f, off);
   if (n < 0) return 0;
   if (n == 0) {
-    put_str(&mt->snips, anon);
+    bytes_lit(&mt->snips, anon);
     return 1;
   }
   // By whole words (memcpy is a call in the engines): up to 7 bytes over,
@@ -441,7 +412,7 @@ static int spell_into(MemberTypes *mt, uint32_t id, int depth) {
   case K_VOLATILE:
   case K_RESTRICT:
     if (!named(f, (uint32_t)f->ref[id])) return 0;
-    put_str(snips, KIND_NAMES[k]);
+    bytes_lit(snips, KIND_NAMES[k]);
     bytes_byte(snips, ' ');
     return spell_into(mt, (uint32_t)f->ref[id], depth + 1);
   case K_TYPE_TAG:
@@ -663,7 +634,7 @@ void mt_spelling_or_unknown(MemberTypes *mt, int32_t id, Bytes *out) {
   Str s;
   if (!spelling(mt->f, (uint32_t)id, str_lit(""), 0, &steps, &s))
     s = str_lit("?");
-  put_bytes(out, s.p, s.n);
+  bytes_put(out, s.p, s.n);
 }
 
 /* --- typeInfo ------------------------------------------------------------ */
@@ -674,11 +645,11 @@ static void whole_for(MemberTypes *mt, Access *a) {
   Bytes *snips = &mt->snips;
   a->tail = snips->pos;
   LIT(snips, ": ");
-  put_bytes(snips, a->t, a->tLen);
+  bytes_put(snips, a->t, a->tLen);
   LIT(snips, ";\n");
   a->tailEnd = snips->pos;
   a->code0 = snips->pos;
-  put_bytes(snips, a->code, a->codeLen);
+  bytes_put(snips, a->code, a->codeLen);
   bytes_byte(snips, ',');
   a->codeEnd = snips->pos;
 }

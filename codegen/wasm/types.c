@@ -33,18 +33,6 @@ static inline void copy_run(uint8_t *d, const uint8_t *s, uint32_t n) {
   } while ((i += 8) < n);
 }
 
-/* Room for `n` more bytes in `b`, inline when there is. */
-static inline void room(Bytes *b, uint32_t n) {
-  if (b->cap - b->pos < n) bytes_reserve(b, n);
-}
-
-/* bytes_put for the pieces of a declaration (one copy of the code). */
-__attribute__((noinline)) static void put(Bytes *b, const uint8_t *s,
-                                          uint32_t n) {
-  if (b->cap - b->pos < n) bytes_reserve(b, n);
-  copy_bytes(b->buf + b->pos, s, n);
-  b->pos += n;
-}
 
 /* n / 10 by a multiplication (clang keeps i32.div_u for wasm). */
 static inline uint32_t div10(uint32_t n) {
@@ -88,17 +76,6 @@ static inline void span(const uint32_t *p, uint32_t *start, uint32_t *len) {
   *len = (uint32_t)(w >> 32) - (uint32_t)w;
 }
 
-/*
- * Appends a string literal, inline: with its constant length the copy
- * becomes a few stores (no call).
- */
-#define LIT(b, s) lit_put((b), (const uint8_t *)(s), sizeof(s) - 1)
-static inline __attribute__((always_inline)) void
-lit_put(Bytes *b, const uint8_t *s, uint32_t n) {
-  room(b, n);
-  __builtin_memcpy(b->buf + b->pos, s, n);
-  b->pos += n;
-}
 
 /*
  * Writes string literal `s` at buf + p, inline; the new position. The
@@ -358,12 +335,12 @@ static const uint8_t *c_name(int32_t id, uint32_t *len) {
 static void c_doc(Bytes *out, int32_t id) {
   uint32_t n;
   const uint8_t *p = c_name(id, &n);
-  put(out, p, n);
+  bytes_put(out, p, n);
 }
 
 /* Declaration `i`'s TypeScript name. */
 static void ts_name(Bytes *out, int32_t i) {
-  put(out, G.tn.bytes + G.tsAt[i], (uint32_t)G.tsLen[i]);
+  bytes_put(out, G.tn.bytes + G.tsAt[i], (uint32_t)G.tsLen[i]);
 }
 
 /* A value of an enumerator as String(n) gives it for a negative int32. */
@@ -399,7 +376,7 @@ static void enum_head(int32_t i) {
   int32_t id = G.order[i];
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(id, &cl);
-  room(o, cl + tl + 64);
+  bytes_room(o, cl + tl + 64);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "/** `enum ");
   copy_run(b + p, cn, cl);
@@ -416,7 +393,7 @@ static void enum_foot(int32_t i) {
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(G.order[i], &cl);
   const uint8_t *tn = G.tn.bytes + G.tsAt[i];
-  room(o, cl + 3 * tl + 96);
+  bytes_room(o, cl + 3 * tl + 96);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "} as const;\n/** A value of `enum ");
   copy_run(b + p, cn, cl);
@@ -440,7 +417,7 @@ enumerator(int32_t id, int32_t m, uint32_t off, int32_t len, uint32_t h) {
     // First wins, as in C a name can only be declared once.
     if (!take(off, (uint32_t)len, h)) return;
     LIT(o, "  ");
-    put(o, s + off, (uint32_t)len);
+    bytes_put(o, s + off, (uint32_t)len);
   } else {
     // g.enumName: "" (no name, or an empty one), "__proto__", else bail.
     int empty;
@@ -512,7 +489,7 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
       if (!take(off, (uint32_t)len, h)) continue;
       // "  ", the name (by words: up to 7 bytes over), ": ", at most 10
       // digits, the end word.
-      room(o, (uint32_t)len + 24);
+      bytes_room(o, (uint32_t)len + 24);
       uint8_t *b = o->buf;
       uint32_t p = o->pos;
       b[p++] = ' ';
@@ -590,7 +567,7 @@ odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
     a = r >= 0 ? mt_access_of(&G.mt, r, 0) : mt_access_of(&G.mt, 0, 0);
   const uint8_t *snips = G.mt.snips.buf;
   if (!reserved) {
-    put(o, snips + ti->pre, ti->preEnd - ti->pre);
+    bytes_put(o, snips + ti->pre, ti->preEnd - ti->pre);
     bytes_uint(o, byte);
     if (bitfield) {
       LIT(o, ", bit offset ");
@@ -600,33 +577,33 @@ odd_field(int32_t mi, int64_t bitOffset, uint32_t off, uint32_t len,
       LIT(o, " bits");
     }
     LIT(o, " */ declare ");
-    put(o, s + off, len);
+    bytes_put(o, s + off, len);
     if (!bitfield)
-      put(o, snips + ti->tail, ti->tailEnd - ti->tail);
+      bytes_put(o, snips + ti->tail, ti->tailEnd - ti->tail);
     else {
       LIT(o, ": ");
-      put(o, a->t, a->tLen);
+      bytes_put(o, a->t, a->tLen);
       LIT(o, ";\n");
     }
   }
   bytes_byte(defs, '"');
-  put(defs, s + off, len);
+  bytes_put(defs, s + off, len);
   bytes_byte(defs, '"');
   bytes_byte(defs, ',');
   bytes_uint(defs, byte);
   bytes_byte(defs, ',');
   if (!bitfield)
-    put(defs, snips + ti->code, ti->codeEnd - ti->code);
+    bytes_put(defs, snips + ti->code, ti->codeEnd - ti->code);
   else {
-    put(defs, a->code, a->codeLen);
+    bytes_put(defs, a->code, a->codeLen);
     bytes_byte(defs, ',');
   }
   if (reserved) {
     Bytes *x = &G.extra;
     LIT(x, " \"");
-    put(x, s + off, len);
+    bytes_put(x, s + off, len);
     LIT(x, "\": $PlainOf<");
-    put(x, a->t, a->tLen);
+    bytes_put(x, a->t, a->tLen);
     LIT(x, ">;");
   }
 }
@@ -720,7 +697,7 @@ static void fields(int32_t top) {
     span(&ti->pre, &pre, &preLen);
     span(&ti->tail, &tail, &tailLen);
     span(&ti->code, &code, &codeLen);
-    room(o, preLen + tailLen + (uint32_t)len + 48);
+    bytes_room(o, preLen + tailLen + (uint32_t)len + 48);
     uint8_t *ob = o->buf;
     // The offset's digits, worked out once for both buffers.
     uint32_t numLen;
@@ -738,7 +715,7 @@ static void fields(int32_t top) {
     p += (uint32_t)len;
     copy_run(ob + p, snips + tail, tailLen);
     o->pos = p + tailLen;
-    room(defs, codeLen + (uint32_t)len + 48);
+    bytes_room(defs, codeLen + (uint32_t)len + 48);
     uint8_t *db = defs->buf;
     p = defs->pos;
     db[p++] = '"';
@@ -766,7 +743,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   uint32_t cl, tl = (uint32_t)G.tsLen[i];
   const uint8_t *cn = c_name(id, &cl);
   const uint8_t *tn = G.tn.bytes + G.tsAt[i];
-  room(o, cl + tl + 80);
+  bytes_room(o, cl + tl + 80);
   uint8_t *b = o->buf;
   uint32_t p = f->kind[id] == K_UNION ? WLIT(b, o->pos, "/** `union ")
                                       : WLIT(b, o->pos, "/** `struct ");
@@ -776,7 +753,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   p = WLIT(b, p, " bytes. */\nexport class ");
   copy_run(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, " extends $Struct {\n");
-  room(defs, cl + tl + 48);
+  bytes_room(defs, cl + tl + 48);
   b = defs->buf;
   p = WLIT(b, defs->pos, "$def(");
   copy_run(b + p, tn, tl);
@@ -791,7 +768,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   // Each entry ends with a comma: the last one becomes the bracket.
   if (defs->pos > mark) defs->pos--;
   LIT(defs, "]);\n");
-  room(o, 3 * tl + 80);
+  bytes_room(o, 3 * tl + 80);
   b = o->buf;
   p = WLIT(b, o->pos, "}\n/** {@link ");
   copy_run(b + p, tn, tl);
@@ -804,7 +781,7 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   o->pos = p;
   if (G.extra.pos) {
     LIT(o, " & {");
-    put(o, G.extra.buf, G.extra.pos);
+    bytes_put(o, G.extra.buf, G.extra.pos);
     LIT(o, " }");
   }
   LIT(o, ";\n\n");
@@ -850,7 +827,7 @@ static void emit_aliases(void) {
     LIT(o, "`. */\nexport { ");
     ts_name(o, G.declIndex[target] - 1);
     LIT(o, " as ");
-    put(o, tn->bytes + at, n);
+    bytes_put(o, tn->bytes + at, n);
     LIT(o, " };\n");
     any = 1;
   }

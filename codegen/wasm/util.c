@@ -97,8 +97,8 @@ void bytes_byte(Bytes *b, uint8_t c) {
 }
 
 void bytes_put(Bytes *b, const uint8_t *src, uint32_t n) {
-  bytes_reserve(b, n);
-  memcpy(b->buf + b->pos, src, n);
+  bytes_room(b, n);
+  copy_bytes(b->buf + b->pos, src, n);
   b->pos += n;
 }
 
@@ -143,7 +143,7 @@ uint32_t put_uint(uint8_t *b, uint32_t p, uint32_t n) {
 }
 
 void bytes_uint(Bytes *b, uint32_t n) {
-  if (b->cap - b->pos < 10) bytes_reserve(b, 10);
+  bytes_room(b, 10);
   b->pos = put_uint(b->buf, b->pos, n);
 }
 
