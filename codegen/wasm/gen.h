@@ -93,6 +93,21 @@ bytes_lit_n(Bytes *b, const uint8_t *s, uint32_t n) {
  * runs by words, not memcpy (memory.copy, a call into the engine).
  */
 void copy_bytes(uint8_t *d, const uint8_t *s, uint32_t n);
+/*
+ * Copies `n` bytes 8 at a time, inline, writing and reading up to 7 bytes
+ * past the ends: the caller has reserved the room, and the source must
+ * have 7 readable bytes after it (a name in the string section or in a
+ * names buffer, which later allocations follow, or the snippets, which
+ * keep room after them). For names and a field's runs: no call, no branch
+ * on the length but the loop's.
+ */
+static inline void copy_over(uint8_t *d, const uint8_t *s, uint32_t n) {
+  for (uint32_t i = 0; i < n; i += 8) {
+    uint64_t x;
+    __builtin_memcpy(&x, s + i, 8);
+    __builtin_memcpy(d + i, &x, 8);
+  }
+}
 /* A NUL-terminated ASCII literal. */
 void bytes_lit(Bytes *b, const char *s);
 /* A non-negative integer in decimal (as ByteOut.int / putUint). */

@@ -106,20 +106,6 @@ static int is_plain(const uint8_t *b, uint32_t at, uint32_t n) {
   return 1;
 }
 
-/*
- * Copies `n` bytes 8 at a time, reading and writing up to 7 bytes past
- * the ends: the caller reserves the room, and the source is a name in the
- * string section (the run's later allocations follow it) or in `out`.
- * Names are short: a memory.copy for each costs the engines a call.
- */
-static inline void copy_words(uint8_t *d, const uint8_t *s, uint32_t n) {
-  for (uint32_t i = 0; i < n; i += 8) {
-    uint64_t x;
-    __builtin_memcpy(&x, s + i, 8);
-    __builtin_memcpy(d + i, &x, 8);
-  }
-}
-
 /* Names `id` with the plain name of `n` bytes at `at` of `src`: setPlain. */
 static void set_plain(CNames *names, int32_t id, const uint8_t *src,
                       uint32_t at, uint32_t n) {
@@ -128,7 +114,7 @@ static void set_plain(CNames *names, int32_t id, const uint8_t *src,
   names->off[id] = (int32_t)out->pos;
   names->len[id] = (int32_t)n;
   names->plain[id] = 1;
-  copy_words(out->buf + out->pos, src + at, n);
+  copy_over(out->buf + out->pos, src + at, n);
   out->pos += n;
 }
 
@@ -296,7 +282,7 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
     uint8_t *b = out->buf;
     uint32_t po = (uint32_t)off[parent];
     uint32_t p = out->pos;
-    copy_words(b + p, b + po, pl);
+    copy_over(b + p, b + po, pl);
     p += pl;
     b[p++] = '_';
     b[p++] = '_';
@@ -307,7 +293,7 @@ __attribute__((noinline)) static void drain_parent(Drain *d, int32_t parent) {
       b[p++] = 'n';
       p = put_uint(b, p, slot);
     } else {
-      copy_words(b + p, mb, mn);
+      copy_over(b + p, mb, mn);
       p += mn;
     }
     off[child] = (int32_t)out->pos;

@@ -14,26 +14,6 @@
 #include "gen.h"
 #include "names.gen.h"
 
-/*
- * Copies `n` bytes by whole 8-byte words: it writes up to 7 bytes past the
- * end (the caller reserved them; the next write covers them) and reads as
- * many past the source's end, which must stay inside its buffer or
- * memory: the string section, the C and TypeScript names (generate
- * allocates a guard after them: later allocations follow them) or the
- * snippets (mt_type_info leaves 8 bytes of room after them). For the runs
- * of a field and the names of a declaration: no call, no branch on their
- * length but the loop's.
- */
-static inline void copy_run(uint8_t *d, const uint8_t *s, uint32_t n) {
-  uint64_t x;
-  uint32_t i = 0;
-  do {
-    __builtin_memcpy(&x, s + i, 8);
-    __builtin_memcpy(d + i, &x, 8);
-  } while ((i += 8) < n);
-}
-
-
 /* n / 10 by a multiplication (clang keeps i32.div_u for wasm). */
 static inline uint32_t div10(uint32_t n) {
   return (uint32_t)(((uint64_t)n * 0xCCCCCCCDu) >> 35);
@@ -379,11 +359,11 @@ static void enum_head(int32_t i) {
   bytes_room(o, cl + tl + 64);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "/** `enum ");
-  copy_run(b + p, cn, cl);
+  copy_over(b + p, cn, cl);
   p = WLIT(b, p + cl, "` (");
   p = put_uint(b, p, G.f->size[id]);
   p = WLIT(b, p, " bytes). */\nexport const ");
-  copy_run(b + p, G.tn.bytes + G.tsAt[i], tl);
+  copy_over(b + p, G.tn.bytes + G.tsAt[i], tl);
   o->pos = WLIT(b, p + tl, " = {\n");
 }
 
@@ -396,13 +376,13 @@ static void enum_foot(int32_t i) {
   bytes_room(o, cl + 3 * tl + 96);
   uint8_t *b = o->buf;
   uint32_t p = WLIT(b, o->pos, "} as const;\n/** A value of `enum ");
-  copy_run(b + p, cn, cl);
+  copy_over(b + p, cn, cl);
   p = WLIT(b, p + cl, "`. */\nexport type ");
-  copy_run(b + p, tn, tl);
+  copy_over(b + p, tn, tl);
   p = WLIT(b, p + tl, " = (typeof ");
-  copy_run(b + p, tn, tl);
+  copy_over(b + p, tn, tl);
   p = WLIT(b, p + tl, ")[keyof typeof ");
-  copy_run(b + p, tn, tl);
+  copy_over(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, "];\n\n");
 }
 
@@ -494,7 +474,7 @@ __attribute__((noinline)) static void emit_enum(int32_t i) {
       uint32_t p = o->pos;
       b[p++] = ' ';
       b[p++] = ' ';
-      copy_run(b + p, s + off, (uint32_t)len);
+      copy_over(b + p, s + off, (uint32_t)len);
       p += (uint32_t)len;
       b[p++] = ':';
       b[p++] = ' ';
@@ -703,7 +683,7 @@ static void fields(int32_t top) {
     uint32_t numLen;
     uint64_t num = small_digits(byte, &numLen);
     uint32_t p = o->pos;
-    copy_run(ob + p, snips + pre, preLen);
+    copy_over(ob + p, snips + pre, preLen);
     p += preLen;
     if (numLen) {
       __builtin_memcpy(ob + p, &num, 8);
@@ -711,15 +691,15 @@ static void fields(int32_t top) {
     } else
       p = put_uint(ob, p, byte);
     p = WLIT(ob, p, " */ declare ");
-    copy_run(ob + p, s + off, (uint32_t)len);
+    copy_over(ob + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
-    copy_run(ob + p, snips + tail, tailLen);
+    copy_over(ob + p, snips + tail, tailLen);
     o->pos = p + tailLen;
     bytes_room(defs, codeLen + (uint32_t)len + 48);
     uint8_t *db = defs->buf;
     p = defs->pos;
     db[p++] = '"';
-    copy_run(db + p, s + off, (uint32_t)len);
+    copy_over(db + p, s + off, (uint32_t)len);
     p += (uint32_t)len;
     db[p++] = '"';
     db[p++] = ',';
@@ -729,7 +709,7 @@ static void fields(int32_t top) {
     } else
       p = put_uint(db, p, byte);
     db[p++] = ',';
-    copy_run(db + p, snips + code, codeLen);
+    copy_over(db + p, snips + code, codeLen);
     defs->pos = p + codeLen;
   }
 }
@@ -747,20 +727,20 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   uint8_t *b = o->buf;
   uint32_t p = f->kind[id] == K_UNION ? WLIT(b, o->pos, "/** `union ")
                                       : WLIT(b, o->pos, "/** `struct ");
-  copy_run(b + p, cn, cl);
+  copy_over(b + p, cn, cl);
   p = WLIT(b, p + cl, "`, ");
   p = put_uint(b, p, size);
   p = WLIT(b, p, " bytes. */\nexport class ");
-  copy_run(b + p, tn, tl);
+  copy_over(b + p, tn, tl);
   o->pos = WLIT(b, p + tl, " extends $Struct {\n");
   bytes_room(defs, cl + tl + 48);
   b = defs->buf;
   p = WLIT(b, defs->pos, "$def(");
-  copy_run(b + p, tn, tl);
+  copy_over(b + p, tn, tl);
   p = WLIT(b, p + tl, ", ");
   p = put_uint(b, p, size);
   p = WLIT(b, p, ", \"");
-  copy_run(b + p, cn, cl);
+  copy_over(b + p, cn, cl);
   uint32_t mark = defs->pos = WLIT(b, p + cl, "\", [");
   new_scope();
   G.extra.pos = 0;
@@ -771,11 +751,11 @@ __attribute__((noinline)) static void emit_class(int32_t i) {
   bytes_room(o, 3 * tl + 80);
   b = o->buf;
   p = WLIT(b, o->pos, "}\n/** {@link ");
-  copy_run(b + p, tn, tl);
+  copy_over(b + p, tn, tl);
   p = WLIT(b, p + tl, "} as plain data. */\nexport type ");
-  copy_run(b + p, tn, tl);
+  copy_over(b + p, tn, tl);
   p = WLIT(b, p + tl, "Object = $Plain<");
-  copy_run(b + p, tn, tl);
+  copy_over(b + p, tn, tl);
   p += tl;
   b[p++] = '>';
   o->pos = p;
@@ -866,7 +846,7 @@ void generate(const Flat *f, Bytes *out, Bytes *tables) {
   G.n = G.names.nDeclarable;
   G.order = G.names.order; /* name_table sorted them */
   claim_all();
-  // Memory past every name copied by words (copy_run reads up to 7 bytes
+  // Memory past every name copied by words (copy_over reads up to 7 bytes
   // over their ends): the string section, the C and TypeScript names.
   gen_alloc(16);
   emit_all();
