@@ -41,6 +41,16 @@ enum {
   K_ENUM64 = 19,
 };
 
+/* isDeclarableKind (codegen/naming.ts): struct, union, enum, enum64. */
+static inline int is_declarable_kind(int k) {
+  return k == K_STRUCT || k == K_UNION || k == K_ENUM || k == K_ENUM64;
+}
+
+/* A struct or union (a class, with members). */
+static inline int is_composite_kind(int k) {
+  return k == K_STRUCT || k == K_UNION;
+}
+
 /* Stops the run: the module traps, the caller falls back to TypeScript. */
 #define gen_bail() __builtin_trap()
 
@@ -107,6 +117,12 @@ static inline void copy_over(uint8_t *d, const uint8_t *s, uint32_t n) {
     __builtin_memcpy(&x, s + i, 8);
     __builtin_memcpy(d + i, &x, 8);
   }
+}
+/* The length of NUL-terminated `s` (no libc strlen here). */
+static inline uint32_t str_len(const char *s) {
+  uint32_t n = 0;
+  while (s[n]) n++;
+  return n;
 }
 /* A NUL-terminated ASCII literal. */
 void bytes_lit(Bytes *b, const char *s);

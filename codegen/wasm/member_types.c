@@ -42,11 +42,6 @@ static const char *kind_name(int k) {
   return KIND_NAMES[k];
 }
 
-static uint32_t lit_len(const char *s) {
-  uint32_t n = 0;
-  while (s[n]) n++;
-  return n;
-}
 
 /* --- access.ts ---------------------------------------------------------- */
 
@@ -65,8 +60,8 @@ static Access *access_new(const uint8_t *t, uint32_t tLen, const uint8_t *code,
 }
 
 static Access *access_lit(const char *t, const char *code) {
-  return access_new((const uint8_t *)t, lit_len(t), (const uint8_t *)code,
-                    lit_len(code));
+  return access_new((const uint8_t *)t, str_len(t), (const uint8_t *)code,
+                    str_len(code));
 }
 
 /* Scalar accesses (SCALAR codes), made once per run. */
@@ -141,7 +136,7 @@ static Access *array_access(uint32_t n, const Access *e) {
 static void bitfield_access(uint32_t shift, uint32_t bits, int sign, int wide,
                             int isBool, Access *a, uint8_t *buf) {
   const char *t = isBool ? "boolean" : wide ? "bigint" : "number";
-  uint32_t tLen = lit_len(t);
+  uint32_t tLen = str_len(t);
   copy_bytes(buf, (const uint8_t *)t, tLen);
   uint8_t *code = buf + tLen;
   uint32_t p = 0;
@@ -457,7 +452,7 @@ typedef struct {
 } Str;
 
 static Str str_lit(const char *s) {
-  return (Str){(const uint8_t *)s, lit_len(s)};
+  return (Str){(const uint8_t *)s, str_len(s)};
 }
 
 /* The concatenation of `n` strings. */

@@ -17,12 +17,6 @@
 /* Longest qualifier/array/pointer chain followed (hostile BTF may loop). */
 #define MAX_HOPS 32
 
-static int is_declarable_kind(int k) {
-  return k == K_STRUCT || k == K_UNION || k == K_ENUM || k == K_ENUM64;
-}
-
-static int is_composite_kind(int k) { return k == K_STRUCT || k == K_UNION; }
-
 /*
  * Length of the plain name at `off` of `s` (NUL-terminated ASCII identifier
  * bytes), 0 for an empty one, -1 when it is not plain or `off` is outside

@@ -155,8 +155,7 @@ void tn_init(TypeNames *t) {
   uint32_t count = sizeof UNAVAILABLE_NAMES / sizeof UNAVAILABLE_NAMES[0];
   for (uint32_t k = 0; k < count; k++) {
     const char *s = UNAVAILABLE_NAMES[k];
-    uint32_t n = 0;
-    while (s[n]) n++;
+    uint32_t n = str_len(s);
     uint32_t at = t->end;
     memcpy(room(t, n) + at, s, n);
     t->end += n;

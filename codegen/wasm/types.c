@@ -205,7 +205,7 @@ static void claim_id(int32_t i) {
   int32_t id = G.order[i];
   int k = G.f->kind[id];
   tn_pascal(&G.tn, &G.names, id);
-  tn_claim(&G.tn, k == K_STRUCT || k == K_UNION);
+  tn_claim(&G.tn, is_composite_kind(k));
   G.tsAt[i] = (int32_t)G.tn.at;
   G.tsLen[i] = (int32_t)G.tn.n;
 }
@@ -640,7 +640,7 @@ static void fields(int32_t top) {
     if (len == 0) {
       int32_t inner = mt_resolve(f, mType[mi]);
       int k = inner < 0 ? -1 : f->kind[inner];
-      if ((k == K_STRUCT || k == K_UNION) && depth < MAX_FLATTEN &&
+      if (is_composite_kind(k) && depth < MAX_FLATTEN &&
           onPath[inner] == 0) {
         int q = 4 * depth++;
         stack[q] = cur;
@@ -772,7 +772,7 @@ static void emit_all(void) {
   const int8_t *kind = G.f->kind;
   for (int32_t i = 0; i < G.n; i++) {
     int k = kind[G.order[i]];
-    if (k == K_STRUCT || k == K_UNION)
+    if (is_composite_kind(k))
       emit_class(i);
     else
       emit_enum(i);

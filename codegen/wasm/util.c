@@ -103,9 +103,7 @@ void bytes_put(Bytes *b, const uint8_t *src, uint32_t n) {
 }
 
 void bytes_lit(Bytes *b, const char *s) {
-  uint32_t n = 0;
-  while (s[n]) n++;
-  bytes_put(b, (const uint8_t *)s, n);
+  bytes_put(b, (const uint8_t *)s, str_len(s));
 }
 
 /* Without a loop below 10000 (most offsets and sizes), as putUint. */
