@@ -267,30 +267,30 @@ export async function main(
       );
       return 0;
     }
-    const out = (b: Uint8Array) => h.write(1, b);
-    const options = (littleEndian: boolean): GenerateOptions => ({
+    // Raw BTF (vmlinux) goes to the wasm generator as it is, with nothing
+    // else loaded; ELF objects and kernel modules' split BTF go through the
+    // Btf class. When the wasm generator does not take the input (or gives
+    // up), the TypeScript generator runs.
+    const order = btfByteOrder(bytes);
+    const input =
+      order && !isKernelModulePath(args.file)
+        ? bytes
+        : (await import("../src/btf/btf.ts")).Btf.fromFile(args.file);
+    const options: GenerateOptions = {
       only: args.only,
-      littleEndian,
+      littleEndian:
+        input instanceof Uint8Array ? order === "le" : input.byteOrder !== "be",
       source,
       importFrom: args.importFrom,
-    });
-    // Raw BTF (vmlinux) goes to the wasm generator as it is, with nothing
-    // else loaded; when it does not take the input (or gives up), the
-    // TypeScript generator runs. ELF objects and kernel modules' split BTF
-    // go through the Btf class.
-    const order = btfByteOrder(bytes);
-    if (order && !isKernelModulePath(args.file)) {
-      const opts = options(order === "le");
-      if (!writeTypeBytesWasm(bytes, opts, out)) {
-        const { rawBtf } = await import("./type_graph.ts");
-        await generate(rawBtf(bytes), opts, out);
-      }
-      return 0;
+    };
+    const out = (b: Uint8Array) => h.write(1, b);
+    if (!writeTypeBytesWasm(input, options, out)) {
+      const btf =
+        input instanceof Uint8Array
+          ? (await import("./type_graph.ts")).rawBtf(input)
+          : input;
+      await generate(btf, options, out);
     }
-    const { Btf } = await import("../src/btf/btf.ts");
-    const btf = Btf.fromFile(args.file);
-    const opts = options(btf.byteOrder !== "be");
-    if (!writeTypeBytesWasm(btf, opts, out)) await generate(btf, opts, out);
     return 0;
   } catch (e) {
     const usage = e instanceof UsageError;
