@@ -264,7 +264,6 @@ class Generator {
     this.claimAll();
     phase("claim");
     const from = this.importFrom;
-    const header = moduleHeader(this.options);
     const o = this.o;
     if (from === undefined) o.text(inlineHead(this.options));
     this.emitAll();
@@ -281,7 +280,7 @@ class Generator {
     if (from !== undefined) {
       const body = o.buf.subarray(0, o.pos);
       const imp = helperImport(new TextDecoder().decode(body), from);
-      this.sink(utf8(header + "\n" + (imp && imp + "\n")));
+      this.sink(utf8(moduleHeader(this.options) + "\n" + (imp && imp + "\n")));
       this.sink(body);
     } else o.flush();
     phase("tables+flush");
